@@ -1,0 +1,193 @@
+"""The `suptech` command line: one Typer app, thin over the services."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from datetime import datetime, timezone
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import polars as pl
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from suptech.model.reports import REPORT_TYPES
+
+app = typer.Typer(help="suptech: transaction reporting, market and payment supervision.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+out = Console()
+err = Console(stderr=True)
+
+DataDir = Annotated[Path, typer.Option(
+    "--data-dir", envvar="SUPTECH_DATA_DIR", help="Report database directory.",
+    show_default=True)]
+Engine = Annotated[str, typer.Option("--engine", envvar="SUPTECH_ENGINE",
+                                     help="duckdb (embedded) or spark.")]
+
+
+class Format(StrEnum):
+    csv = "csv"
+    parquet = "parquet"
+    table = "table"
+
+
+def _open(data_dir: Path, engine: str):
+    from suptech.store.database import open_store
+
+    try:
+        return open_store(data_dir, engine)
+    except Exception as e:  # a locked or unreadable database is the user's to fix
+        err.print(f"[red]error:[/red] cannot open the report database in {data_dir}: "
+                  f"{str(e).splitlines()[0]}")
+        raise typer.Exit(2) from None
+
+
+class _LateProgress:
+    """A progress bar that shows itself only once a file has taken over a second."""
+
+    def __init__(self):
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(),
+                            TextColumn("{task.fields[stage]}"), TimeElapsedColumn(),
+                            console=err, transient=True)
+        self.task = None
+        self.timer: threading.Timer | None = None
+        self.started = False
+
+    def _start(self) -> None:
+        self.started = True
+        self.bar.start()
+
+    def __call__(self, path: Path, stage: str, done: int, total: int) -> None:
+        if self.task is None or done == 0:
+            self._finish()
+            self.task = self.bar.add_task(path.name, total=total, stage=stage)
+            self.timer = threading.Timer(1.0, self._start)
+            self.timer.daemon = True
+            self.timer.start()
+        self.bar.update(self.task, completed=done, stage=stage)
+        if stage == "done":
+            self._finish()
+
+    def _finish(self) -> None:
+        if self.timer:
+            self.timer.cancel()
+        if self.task is not None:
+            self.bar.remove_task(self.task)
+            self.task = None
+        if self.started:
+            self.bar.stop()
+            self.started = False
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Report files (.csv, .parquet, .jsonl).")],
+    type_: Annotated[Optional[str], typer.Option(
+        "--type", help=f"Report type of every file: {', '.join(REPORT_TYPES)}. "
+                       "Default: from each file name.")] = None,
+    feedback: Annotated[Optional[Path], typer.Option(
+        "--feedback", help="Write every feedback row of every file to this CSV.")] = None,
+    data_dir: DataDir = Path("./suptech-data"),
+    engine: Engine = "duckdb",
+) -> None:
+    """Validate report files, store what is accepted, say what was rejected and why.
+
+    Exit code 0 when every file was read (whatever it rejected), 2 when a file was
+    unusable as a whole.
+    """
+    from suptech.ingest.pipeline import ingest_files
+
+    store = _open(data_dir, engine)
+    try:
+        results = ingest_files(store, paths, type_, progress=_LateProgress())
+    finally:
+        store.close()
+    table = Table("file", "type", "rows", "accepted", "rejected", "warnings", "codes",
+                  title="Ingest summary", title_justify="left")
+    for r in results:
+        s = r.summary
+        if s.unusable:
+            err.print(f"[red]error:[/red] {s.file}: {s.error}")
+            table.add_row(Path(s.file).name, s.report_type or "?", "-", "-", "-", "-", "[red]unusable[/red]")
+            continue
+        codes = ", ".join(f"{c}×{n}" for c, n in s.counts.items())
+        if s.duplicate:
+            codes = ("already ingested, nothing new stored; " + codes).rstrip("; ")
+        table.add_row(Path(s.file).name, s.report_type, f"{s.rows:,}", f"{s.accepted:,}",
+                      f"{s.rejected:,}", f"{s.warnings:,}", codes)
+    out.print(table)
+    if feedback is not None:
+        frames = [r.feedback for r in results]
+        pl.concat(frames).write_csv(feedback)
+        out.print(f"feedback: {sum(f.height for f in frames):,} rows written to {feedback}")
+    if any(r.summary.unusable for r in results):
+        raise typer.Exit(2)
+
+
+def _parse_as_of(text: str) -> int:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not an ISO 8601 timestamp") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return int(moment.timestamp() * 1_000_000) * 1_000
+
+
+@app.command()
+def query(
+    type_name: Annotated[str, typer.Argument(metavar="TYPE", help="Report type.")],
+    as_of: Annotated[Optional[str], typer.Option(
+        "--as-of", help="Show the reports as known at this time (ISO 8601; UTC if no "
+                        "offset). Default: now.")] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
+    out_file: Annotated[Optional[Path], typer.Option("--out", help="Write to this file.")] = None,
+    limit: Annotated[int, typer.Option(help="Rows shown by --format table.")] = 50,
+    data_dir: DataDir = Path("./suptech-data"),
+    engine: Engine = "duckdb",
+) -> None:
+    """The current view of a report type, or the view as known at a past time."""
+    if type_name not in REPORT_TYPES:
+        err.print(f"[red]error:[/red] unknown report type {type_name!r} "
+                  f"(known: {', '.join(REPORT_TYPES)})")
+        raise typer.Exit(2)
+    as_of_ns = _parse_as_of(as_of) if as_of else None
+    if fmt is Format.parquet and out_file is None:
+        err.print("[red]error:[/red] --format parquet needs --out FILE")
+        raise typer.Exit(2)
+    store = _open(data_dir, engine)
+    try:
+        result = pl.from_arrow(store.query(type_name, as_of_ns))
+    finally:
+        store.close()
+    assert isinstance(result, pl.DataFrame)
+    result = result.drop("batch_id")
+    if fmt is Format.parquet:
+        result.write_parquet(out_file)
+    elif fmt is Format.csv:
+        if out_file:
+            result.write_csv(out_file)
+        else:
+            sys.stdout.write(result.write_csv())
+    else:
+        table = Table(*result.columns, title=f"{type_name}: {result.height:,} reports"
+                      + (f" as known at {as_of}" if as_of else ""), title_justify="left")
+        for row in result.head(limit).iter_rows():
+            table.add_row(*("" if v is None else str(v) for v in row))
+        (Console(file=open(out_file, "w"), width=400) if out_file else out).print(table)
+        if result.height > limit:
+            out.print(f"… {result.height - limit:,} more; use --format csv or parquet for all")
+    if out_file:
+        out.print(f"{result.height:,} {type_name} reports written to {out_file}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,15 @@
+"""Built-in validation checks, one module per rule; importing registers them."""
+
+from suptech.ingest.checks import (  # noqa: F401
+    crossfield,
+    enums,
+    identifiers,
+    lifecycle,
+    numeric,
+    references,
+    required,
+    selfmatch,
+    ticks,
+    timestamps,
+    types,
+)

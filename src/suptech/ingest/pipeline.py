@@ -1,0 +1,124 @@
+"""Ingest report files into the store: read, validate, commit, report back.
+
+Files of one run are taken in the order of their report types' ranks (reference data
+first), so references between files of one run resolve whatever order they were named
+in. Each file is one atomic commit. A file whose bytes were ingested before is not
+stored again; its original feedback is returned.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Sequence
+
+import polars as pl
+
+from suptech.ingest.readers import ROW, UnusableFile, detect_report_type, read_bytes, read_file
+from suptech.ingest.validate import FEEDBACK_SCHEMA, validate
+from suptech.model.findings import FEEDBACK_COLUMNS, FileSummary
+from suptech.store.database import Store, Submission
+from suptech.store.schema import report_schema
+
+DEFAULT_RETENTION_START = "2000-01-01T00:00:00+00:00"
+
+#: Called as work on a file advances: (file, stage name, stages done, stages in all).
+Progress = Callable[[Path, str, int, int], None]
+STAGES = ("reading", "validating", "committing")
+
+
+@dataclass
+class FileResult:
+    summary: FileSummary
+    feedback: pl.DataFrame  # FEEDBACK_COLUMNS
+
+
+def retention_start() -> tuple[int, str]:
+    text = os.environ.get("SUPTECH_RETENTION_START", DEFAULT_RETENTION_START)
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return int(moment.timestamp()) * 1_000_000_000, text
+
+
+def _with_file(feedback: pl.DataFrame, label: str) -> pl.DataFrame:
+    return feedback.select(pl.lit(label).alias("file"), *FEEDBACK_SCHEMA).select(FEEDBACK_COLUMNS)
+
+
+def _summary(label: str, type_name: str, rows: int, accepted: int,
+             feedback: pl.DataFrame, duplicate: bool = False) -> FileSummary:
+    counts = dict(feedback.group_by("code").len().sort("code").iter_rows())
+    warnings = feedback.filter(pl.col("code").str.starts_with("W"))["row"].n_unique()
+    return FileSummary(label, type_name, rows, accepted, rows - accepted, warnings, counts,
+                       duplicate=duplicate)
+
+
+def _unusable(label: str, type_name: str | None, error: UnusableFile) -> FileResult:
+    feedback = pl.DataFrame(
+        {"file": [label], "row": [None], "report_id": [None], "field": [""],
+         "code": [error.code], "message": [str(error)]},
+        schema={"file": pl.String, **FEEDBACK_SCHEMA})
+    return FileResult(FileSummary(label, type_name, 0, 0, 0, 0, {error.code: 1},
+                                  error=str(error)), feedback)
+
+
+def ingest_file(store: Store, path: Path, type_name: str | None = None,
+                progress: Progress | None = None) -> FileResult:
+    label = str(path)
+    note = progress or (lambda *_: None)
+    rt = None
+    try:
+        rt = detect_report_type(path, type_name)
+        note(path, STAGES[0], 0, len(STAGES))
+        data = read_bytes(path)
+        sha = hashlib.sha256(data).hexdigest()
+        previous = store.find_submission(sha, rt.name)
+        if previous is not None:
+            feedback = _with_file(store.feedback_of(previous.batch_id), label)
+            return FileResult(_summary(label, rt.name, previous.rows, previous.accepted,
+                                       feedback, duplicate=True), feedback)
+        raw = read_file(path, data)
+        del data
+        note(path, STAGES[1], 1, len(STAGES))
+        start_ns, start_label = retention_start()
+        result = validate(raw, rt, store, now_ns=time.time_ns(),
+                          retention_start_ns=start_ns, retention_start_label=start_label)
+    except UnusableFile as e:
+        return _unusable(label, rt.name if rt else None, e)
+    note(path, STAGES[2], 2, len(STAGES))
+    ts_received = time.time_ns()
+    batch_id = f"{ts_received}-{sha[:16]}"
+    schema = report_schema(rt).to_pyarrow()
+    versions = result.accepted.rename({ROW: "row"}).with_columns(
+        pl.lit(ts_received, dtype=pl.Int64).alias("ts_received"),
+        pl.lit(batch_id).alias("batch_id"),
+    ).select(schema.names).to_arrow().cast(schema)
+    feedback = result.feedback
+    summary = _summary(label, rt.name, result.rows, result.accepted.height, feedback)
+    store.commit(
+        Submission(batch_id, sha, rt.name, label, ts_received, summary.rows, summary.accepted,
+                   summary.rejected, summary.warnings),
+        versions,
+        feedback.select(pl.lit(batch_id).alias("batch_id"), *FEEDBACK_SCHEMA).to_arrow(),
+    )
+    note(path, "done", len(STAGES), len(STAGES))
+    return FileResult(summary, _with_file(feedback, label))
+
+
+def load_order(paths: Sequence[Path], type_name: str | None) -> list[Path]:
+    """Reference data before the events that use it; unknown types keep their place."""
+    def rank(path: Path) -> int:
+        try:
+            return detect_report_type(path, type_name).rank
+        except UnusableFile:
+            return 0
+    return sorted(paths, key=rank)
+
+
+def ingest_files(store: Store, paths: Sequence[Path], type_name: str | None = None,
+                 progress: Progress | None = None) -> list[FileResult]:
+    return [ingest_file(store, p, type_name, progress) for p in load_order(paths, type_name)]

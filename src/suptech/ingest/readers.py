@@ -1,0 +1,272 @@
+"""Turn a submitted file into a table of raw values, or say in one line why it can't be.
+
+Readers never validate content; they only decode. A file that cannot be decoded as a
+whole raises `UnusableFile`; a single line that cannot be decoded (a CSV row with the
+wrong number of fields, a JSON line that is not an object, bytes that are not UTF-8)
+becomes a `LineProblem` so that the rest of the file is still read.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+import polars as pl
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from suptech.model.reports import REPORT_TYPES, ReportType, report_type
+
+FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl",
+           ".ndjson": "jsonl"}
+
+#: Row number column carried through validation: the 1-based data row of the file.
+ROW = "__row"
+
+
+class UnusableFile(Exception):
+    """The file as a whole cannot be read; the message is one line for the user.
+
+    `code` is the feedback code the file's single feedback row carries.
+    """
+
+    def __init__(self, message: str, code: str = "E002"):
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class LineProblem:
+    row: int
+    message: str
+
+
+@dataclass
+class RawFile:
+    frame: pl.DataFrame  # raw columns as found, plus ROW
+    problems: list[LineProblem]  # rows that could not be decoded (not in frame)
+    columns: list[str]  # the header as found
+
+
+def file_format(path: Path) -> str:
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise UnusableFile(
+            f"unsupported file extension {path.suffix or '(none)'!r}: use .csv, .parquet or .jsonl"
+        )
+    return fmt
+
+
+def detect_report_type(path: Path, explicit: str | None = None) -> ReportType:
+    """The report type comes from the file name's prefix unless it is given."""
+    if explicit:
+        try:
+            return report_type(explicit)
+        except ValueError as e:
+            raise UnusableFile(str(e), "E003") from None
+    stem = path.name.lower()
+    # Longest names first so that a prefix like "order_event" wins over a shorter one.
+    for name in sorted(REPORT_TYPES, key=len, reverse=True):
+        if stem.startswith(name):
+            return REPORT_TYPES[name]
+    raise UnusableFile(
+        "unknown report type: the file name must start with one of "
+        f"{', '.join(REPORT_TYPES)} (or pass --type)", "E003"
+    )
+
+
+def read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise UnusableFile(f"cannot read file: {e.strerror or e}") from None
+
+
+def read_file(path: Path, data: bytes | None = None) -> RawFile:
+    fmt = file_format(path)
+    if data is None:
+        data = read_bytes(path)
+    if not data.strip():
+        raise UnusableFile("file is empty")
+    if fmt == "parquet":
+        return _read_parquet(data)
+    text_problem = _text_encoding_problem(data)
+    if text_problem:
+        raise UnusableFile(text_problem)
+    if data.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte order mark, as spreadsheets write
+        data = data[3:]
+    return _read_csv(data) if fmt == "csv" else _read_jsonl(data)
+
+
+def _text_encoding_problem(data: bytes) -> str | None:
+    head = data[:8192]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "file is UTF-16 encoded; the specification requires UTF-8"
+    if head.startswith(b"PAR1"):
+        return "file is Parquet, not text: name it .parquet"
+    if b"\x00" in head:
+        return "file is binary (contains NUL bytes), not UTF-8 text"
+    return None
+
+
+def _short(text: str, limit: int = 40) -> str:
+    text = text.replace("\n", " ").replace("\r", " ")
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _invalid_utf8_rows(frame: pl.DataFrame) -> pl.Series:
+    """Rows holding U+FFFD, which lossy decoding put where bytes were not UTF-8."""
+    strings = [c for c, t in frame.schema.items() if t == pl.String]
+    if not strings:
+        return pl.Series([False] * frame.height)
+    return frame.select(
+        pl.any_horizontal([pl.col(c).str.contains("\ufffd", literal=True) for c in strings])
+        .fill_null(False)
+    ).to_series()
+
+
+def _read_csv(data: bytes) -> RawFile:
+    first_line = data.split(b"\n", 1)[0].decode("utf-8", errors="replace").rstrip("\r")
+    if len(first_line) > 100_000:
+        raise UnusableFile(
+            f"header line is {len(first_line):,} characters long: not a CSV header"
+        )
+    header = next(csv.reader([first_line]))
+    header = [h.strip() for h in header]
+    if not any(header):
+        raise UnusableFile("header row is empty")
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    if dupes:
+        raise UnusableFile(f"header repeats column(s) {', '.join(map(_short, dupes))}")
+    valid_utf8 = True
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        valid_utf8 = False
+        data = data.decode("utf-8", errors="replace").encode("utf-8")
+
+    def read(threads: bool, on_bad) -> pa.Table:
+        return pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(use_threads=threads, column_names=header,
+                                           skip_rows=1, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True,
+                                             invalid_row_handler=on_bad),
+            convert_options=pacsv.ConvertOptions(
+                column_types={h: pa.string() for h in header}, strings_can_be_null=True
+            ),
+        )
+
+    bad: list[tuple[int | None, str]] = []
+
+    def on_bad(row) -> str:
+        bad.append((row.number, f"row has {row.actual_columns} fields, header has "
+                                f"{row.expected_columns}"))
+        return "skip"
+
+    try:
+        table = read(True, on_bad)
+        if bad:  # only a single-threaded read knows the line numbers of bad rows
+            bad.clear()
+            table = read(False, on_bad)
+    except (pa.ArrowInvalid, pa.ArrowException) as e:
+        raise UnusableFile(f"not readable as CSV: {_short(str(e), 120)}") from None
+    problems = [LineProblem((n or 1) - 1, msg) for n, msg in bad]
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    frame = frame.with_columns(_row_numbers(frame.height, {p.row for p in problems}))
+    if not valid_utf8:
+        broken = _invalid_utf8_rows(frame)
+        problems += [LineProblem(r, "row is not valid UTF-8 (the file must be UTF-8 encoded)")
+                     for r in frame.filter(broken)[ROW].to_list()]
+        frame = frame.filter(~broken)
+    return RawFile(frame, sorted(problems, key=lambda p: p.row), header)
+
+
+def _row_numbers(height: int, skipped: set[int]) -> pl.Series:
+    """Data row numbers of the rows kept, counting the rows skipped as unreadable."""
+    if not skipped:
+        return pl.int_range(1, height + 1, eager=True, dtype=pl.Int64).alias(ROW)
+    rows, n = [], 0
+    while len(rows) < height:
+        n += 1
+        if n not in skipped:
+            rows.append(n)
+    return pl.Series(ROW, rows, dtype=pl.Int64)
+
+
+def _read_parquet(data: bytes) -> RawFile:
+    try:
+        table = pq.read_table(io.BytesIO(data))
+    except Exception as e:  # pyarrow raises several types for corrupt files
+        raise UnusableFile(f"not a readable Parquet file: {_short(str(e), 120)}") from None
+    if table.num_columns == 0:
+        raise UnusableFile("Parquet file has no columns")
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    frame = frame.rename({c: c.strip() for c in frame.columns})
+    frame = frame.with_columns(_row_numbers(frame.height, set()))
+    return RawFile(frame, [], [c.strip() for c in table.column_names])
+
+
+_NUMBERLIKE = (int, float)
+
+
+def _cell(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, _NUMBERLIKE):
+        return repr(value) if isinstance(value, float) else str(value)
+    if isinstance(value, str):
+        return value
+    return orjson.dumps(value).decode()
+
+
+def _read_jsonl(data: bytes) -> RawFile:
+    valid_utf8 = True
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        valid_utf8 = False
+    records: list[dict] = []
+    rows: list[int] = []
+    problems: list[LineProblem] = []
+    columns: dict[str, None] = {}
+    row = 0
+    for line in data.split(b"\n"):
+        if not line.strip():
+            continue
+        row += 1
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError as e:
+            reason = "not valid UTF-8" if not valid_utf8 and _bad_utf8(line) else "not valid JSON"
+            problems.append(LineProblem(row, f"line is {reason}: {_short(str(e), 60)}"))
+            continue
+        if not isinstance(obj, dict):
+            problems.append(LineProblem(row, "line is not a JSON object"))
+            continue
+        for k in obj:
+            columns.setdefault(k.strip())
+        records.append({k.strip(): _cell(v) for k, v in obj.items()})
+        rows.append(row)
+    names = list(columns)
+    frame = pl.DataFrame(
+        {c: [r.get(c) for r in records] for c in names}, schema={c: pl.String for c in names}
+    ).with_columns(pl.Series(ROW, rows, dtype=pl.Int64))
+    return RawFile(frame, problems, names)
+
+
+def _bad_utf8(line: bytes) -> bool:
+    try:
+        line.decode("utf-8")
+        return False
+    except UnicodeDecodeError:
+        return True
+

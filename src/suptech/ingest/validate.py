@@ -1,0 +1,145 @@
+"""Validate one decoded file: every registered check, whole columns at a time.
+
+The result is the accepted rows, typed for the store, and one feedback row per failed
+rule. Nothing here writes anything; the store is only asked questions through a
+`Lookup` (does this instrument exist, is this report live).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import polars as pl
+
+# Importing the package registers the built-in checks.
+import suptech.ingest.checks  # noqa: F401
+from suptech.ingest.checks.base import REGISTRY, Stage
+from suptech.ingest.parse import typed_frame, unparsable_name
+from suptech.ingest.readers import ROW, RawFile, UnusableFile
+from suptech.model.findings import Code
+from suptech.model.reports import ENVELOPE, ReportType
+
+ENVELOPE_NAMES = frozenset(f.name for f in ENVELOPE)
+FEEDBACK_SCHEMA = {"row": pl.Int64, "report_id": pl.String, "field": pl.String,
+                   "code": pl.String, "message": pl.String}
+
+
+class Lookup(Protocol):
+    """What checks may ask of the database (current view, committed data only)."""
+
+    def existing(self, report_type: str, field: str, values: pl.Series) -> pl.Series: ...
+
+    def instrument_sizes(self, isins: pl.Series) -> pl.DataFrame: ...
+
+    def report_states(self, report_type: str, keys: pl.DataFrame) -> pl.DataFrame: ...
+
+
+@dataclass
+class Batch:
+    """One file under validation, as the checks see it."""
+
+    rt: ReportType
+    frame: pl.DataFrame
+    raw_types: dict[str, pl.DataType]
+    lookup: Lookup
+    now_ns: int
+    retention_start_ns: int
+    retention_start_label: str
+    valid: pl.Series
+
+    def has_column(self, name: str) -> bool:
+        return name in self.raw_types
+
+    def raw_is_text(self, name: str) -> bool:
+        return self.raw_types.get(name) == pl.String
+
+    def missing(self, name: str) -> pl.Expr:
+        return pl.col(name).is_null() & ~pl.col(unparsable_name(name))
+
+    def applies(self, name: str) -> pl.Expr:
+        """Where a field's rules apply: a CANC carries only the envelope."""
+        if name in ENVELOPE_NAMES:
+            return pl.lit(True)
+        return pl.col("action").ne_missing("CANC")
+
+    in_scope = applies
+
+    def join_columns(self, extra: pl.DataFrame, on: str) -> None:
+        """Add looked-up columns for later masks, keeping the rows in file order."""
+        self.frame = self.frame.join(extra, on=on, how="left", maintain_order="left")
+
+
+@dataclass
+class Validated:
+    rows: int
+    accepted: pl.DataFrame  # ROW and the typed fields of the report type
+    feedback: pl.DataFrame  # FEEDBACK_SCHEMA
+
+
+def check_columns(raw: RawFile, rt: ReportType) -> None:
+    """A file without a column every row needs is unusable as a whole."""
+    if raw.frame.height == 0:
+        return
+    present = set(raw.frame.columns)
+    envelope_missing = [f.name for f in ENVELOPE if f.name not in present]
+    body_missing = [f.name for f in rt.fields if f.required and f.name not in present]
+    only_cancels = "action" in present and bool(
+        raw.frame["action"].cast(pl.String).eq_missing("CANC").all())
+    missing = envelope_missing + ([] if only_cancels else body_missing)
+    if missing:
+        raise UnusableFile(
+            f"missing required column(s) for {rt.name}: {', '.join(missing)}", "E001")
+
+
+def validate(raw: RawFile, rt: ReportType, lookup: Lookup, *, now_ns: int,
+             retention_start_ns: int, retention_start_label: str = "") -> Validated:
+    check_columns(raw, rt)
+    frame = typed_frame(raw.frame, rt, ROW)
+    batch = Batch(rt, frame, {k: v for k, v in raw.frame.schema.items()}, lookup, now_ns,
+                  retention_start_ns, retention_start_label,
+                  pl.Series("valid", [True] * frame.height, dtype=pl.Boolean))
+    parts = [pl.DataFrame(
+        {"row": [p.row for p in raw.problems], "report_id": [None] * len(raw.problems),
+         "field": [""] * len(raw.problems), "code": [Code.E002.value] * len(raw.problems),
+         "message": [p.message for p in raw.problems]}, schema=FEEDBACK_SCHEMA)]
+    report_id = pl.col("raw__report_id").cast(pl.String) if batch.has_column("report_id") \
+        else pl.lit(None, dtype=pl.String)
+    # A field that failed one stage is not judged again by later ones: an ISIN with a
+    # wrong check digit is not also "not found".
+    failed_fields: dict[str, pl.Series] = {}
+    for stage in Stage:
+        failures = [f for check in REGISTRY.for_stage(stage) for f in check.failures(batch)]
+        if not failures or batch.frame.height == 0:
+            continue
+        masks = batch.frame.select(
+            [f.mask.fill_null(False).alias(f"m{i}") for i, f in enumerate(failures)])
+        rejected = pl.Series("r", [False] * batch.frame.height, dtype=pl.Boolean)
+        failed_now: dict[str, pl.Series] = {}
+        for i, f in enumerate(failures):
+            mask = masks[f"m{i}"]
+            if f.field in failed_fields:
+                mask = mask & ~failed_fields[f.field]
+            if not mask.any():
+                continue
+            failed_now[f.field] = failed_now[f.field] | mask if f.field in failed_now else mask
+            parts.append(batch.frame.filter(mask).select(
+                pl.col(ROW).alias("row"), report_id.alias("report_id"),
+                pl.lit(f.field).alias("field"), pl.lit(f.code.value).alias("code"),
+                f.message.cast(pl.String).alias("message")))
+            if f.code.is_error:
+                rejected = rejected | mask
+        batch.valid = batch.valid & ~rejected
+        for name, mask in failed_now.items():
+            failed_fields[name] = failed_fields[name] | mask if name in failed_fields else mask
+    feedback = pl.concat(parts).sort(["row", "code", "field"], maintain_order=True)
+    names = [f.name for f in rt.all_fields]
+    body = [f.name for f in rt.fields]
+    accepted = batch.frame.filter(batch.valid).select(
+        ROW, *ENVELOPE_NAMES_ORDERED,
+        *(pl.when(pl.col("action") != "CANC").then(pl.col(n)).alias(n) for n in body))
+    assert accepted.columns == [ROW, *names]
+    return Validated(frame.height + len(raw.problems), accepted, feedback)
+
+
+ENVELOPE_NAMES_ORDERED = [f.name for f in ENVELOPE]

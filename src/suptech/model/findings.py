@@ -1,0 +1,47 @@
+"""Validation findings are data: one feedback row per failed rule (spec/REPORTING.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Code(StrEnum):
+    E001 = "E001"  # required field missing or empty
+    E002 = "E002"  # wrong type or unparsable value
+    E003 = "E003"  # value not in the allowed set
+    E004 = "E004"  # identifier check failed
+    E005 = "E005"  # numeric rule failed
+    E006 = "E006"  # timestamp in the future or before retention start
+    E007 = "E007"  # duplicate report_id for action NEW
+    E008 = "E008"  # CORR or CANC for an unknown or already cancelled report_id
+    E009 = "E009"  # reference not found
+    E010 = "E010"  # cross-field rule failed
+    W001 = "W001"  # warning only: suspicious but accepted
+
+    @property
+    def is_error(self) -> bool:
+        return self.value.startswith("E")
+
+
+#: The columns of a feedback file, in the order of the specification.
+FEEDBACK_COLUMNS = ("file", "row", "report_id", "field", "code", "message")
+
+
+@dataclass(frozen=True)
+class FileSummary:
+    """What happened to one submitted file."""
+
+    file: str
+    report_type: str | None
+    rows: int
+    accepted: int
+    rejected: int
+    warnings: int
+    counts: dict[str, int]  # feedback rows per code
+    duplicate: bool = False  # the same bytes were ingested before: nothing new stored
+    error: str | None = None  # set when the file was unusable as a whole
+
+    @property
+    def unusable(self) -> bool:
+        return self.error is not None

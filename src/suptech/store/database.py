@@ -1,0 +1,169 @@
+"""The bitemporal report database.
+
+Every accepted version of every report is kept; nothing is updated or deleted. The
+current view of a report type is, per (submitter, report_id), its latest version unless
+that is a CANC; the view "as known at T" is the same over versions received by T. All
+queries are Ibis expressions, so the same code runs on each engine in `engines`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import ibis
+import ibis.expr.types as ir
+import polars as pl
+import pyarrow as pa
+
+from suptech.model.reports import REPORT_TYPES, report_type
+from suptech.store.engines import Engine, connect
+from suptech.store.schema import FEEDBACK, KEY, SUBMISSIONS, report_schema, timestamp_columns
+
+DEFAULT_DATA_DIR = "./suptech-data"
+
+
+@dataclass(frozen=True)
+class Submission:
+    batch_id: str
+    sha256: str
+    report_type: str
+    file: str
+    ts_received: int
+    rows: int
+    accepted: int
+    rejected: int
+    warnings: int
+
+
+class Store:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.con = engine.con
+        existing = set(self.con.list_tables())
+        wanted = {**{n: report_schema(rt) for n, rt in REPORT_TYPES.items()},
+                  "submissions": SUBMISSIONS, "feedback": FEEDBACK}
+        for name, schema in wanted.items():
+            if name not in existing:
+                engine.create_table(name, schema)
+
+    # ---- reading -------------------------------------------------------------------
+
+    def versions(self, type_name: str) -> ir.Table:
+        """Every committed version of a report type, corrections and cancels included."""
+        t = self.con.table(report_type(type_name).name)
+        committed = self.con.table("submissions").batch_id
+        return t.filter(t.batch_id.isin(committed))
+
+    def _latest(self, t: ir.Table) -> ir.Table:
+        rank = ibis.row_number().over(
+            group_by=list(KEY), order_by=[ibis.desc(t.ts_received), ibis.desc(t.row)])
+        return t.mutate(_version_rank=rank).filter(lambda x: x._version_rank == 0) \
+            .drop("_version_rank")
+
+    def view(self, type_name: str, as_of_ns: int | None = None) -> ir.Table:
+        """The reports as known now, or as known at `as_of_ns` (ns since epoch, UTC)."""
+        t = self.versions(type_name)
+        if as_of_ns is not None:
+            t = t.filter(t.ts_received <= as_of_ns)
+        latest = self._latest(t)
+        return latest.filter(latest.action != "CANC")
+
+    def query(self, type_name: str, as_of_ns: int | None = None) -> pa.Table:
+        """The view as Arrow, timestamps typed, in a stable order."""
+        expr = self.view(type_name, as_of_ns).order_by(list(KEY))
+        return to_user_table(expr.to_pyarrow(), type_name)
+
+    # ---- lookups for validation (suptech.ingest.validate.Lookup) ---------------------
+
+    def _is_empty(self, type_name: str) -> bool:
+        return self.con.table(type_name).count().to_pyarrow().as_py() == 0
+
+    def existing(self, type_name: str, field: str, values: pl.Series) -> pl.Series:
+        values = values.drop_nulls().unique()
+        if values.is_empty() or self._is_empty(type_name):
+            return pl.Series(field, [], dtype=pl.String)
+        wanted = ibis.memtable(pa.table({"_v": values.cast(pl.String).to_arrow()}))
+        found = self.view(type_name).select(field).distinct()
+        hits = found.inner_join(wanted, found[field] == wanted._v).select(field)
+        return pl.from_arrow(hits.to_pyarrow()).to_series().cast(pl.String)
+
+    def instrument_sizes(self, isins: pl.Series) -> pl.DataFrame:
+        empty = pl.DataFrame(schema={"isin": pl.String, "tick_size": pl.Decimal(38, 9),
+                                     "lot_size": pl.Int64})
+        isins = isins.drop_nulls().unique()
+        if isins.is_empty() or self._is_empty("instrument"):
+            return empty
+        wanted = ibis.memtable(pa.table({"_v": isins.to_arrow()}))
+        inst = self.view("instrument")
+        # An ISIN listed on several venues keeps one tick and lot size per ISIN: the
+        # latest reported.
+        per_isin = inst.mutate(_n=ibis.row_number().over(
+            group_by="isin", order_by=[ibis.desc(inst.ts_received), ibis.desc(inst.row)]))
+        per_isin = per_isin.filter(per_isin._n == 0)
+        hits = per_isin.inner_join(wanted, per_isin.isin == wanted._v) \
+            .select("isin", "tick_size", "lot_size")
+        return pl.from_arrow(hits.to_pyarrow()).cast(empty.schema)
+
+    def report_states(self, type_name: str, keys: pl.DataFrame) -> pl.DataFrame:
+        """For keys already in the database: whether the report is live (not cancelled)."""
+        empty = pl.DataFrame(schema={"submitter": pl.String, "report_id": pl.String,
+                                     "live": pl.Boolean})
+        if keys.is_empty() or self._is_empty(type_name):
+            return empty
+        wanted = ibis.memtable(keys.rename({"submitter": "_s", "report_id": "_r"}).to_arrow())
+        t = self.versions(type_name)
+        mine = t.inner_join(wanted, [t.submitter == wanted._s, t.report_id == wanted._r])
+        latest = self._latest(mine.select(*KEY, "action", "ts_received", "row"))
+        states = latest.select(*KEY, live=latest.action != "CANC")
+        return pl.from_arrow(states.to_pyarrow()).cast(empty.schema)
+
+    # ---- submissions -----------------------------------------------------------------
+
+    def find_submission(self, sha256: str, type_name: str) -> Submission | None:
+        s = self.con.table("submissions")
+        rows = s.filter([s.sha256 == sha256, s.report_type == type_name]).to_pyarrow()
+        return Submission(**rows.to_pylist()[0]) if rows.num_rows else None
+
+    def feedback_of(self, batch_id: str) -> pl.DataFrame:
+        f = self.con.table("feedback")
+        rows = f.filter(f.batch_id == batch_id).drop("batch_id").to_pyarrow()
+        frame = pl.from_arrow(rows)
+        assert isinstance(frame, pl.DataFrame)
+        return frame.sort(["row", "code", "field"], maintain_order=True)
+
+    def submissions(self) -> pa.Table:
+        return self.con.table("submissions").order_by("ts_received").to_pyarrow()
+
+    def commit(self, submission: Submission, versions: pa.Table, feedback: pa.Table) -> None:
+        """One file, all or nothing: versions, feedback, then the submission record.
+
+        Versions become visible only with the submission record (see `versions`), so on
+        an engine without transactions a crash before the last insert shows nothing.
+        """
+        with self.engine.transaction():
+            if versions.num_rows:
+                self.con.insert(submission.report_type, versions)
+            if feedback.num_rows:
+                self.con.insert("feedback", feedback)
+            self.con.insert("submissions", pa.Table.from_pylist(
+                [submission.__dict__], schema=SUBMISSIONS.to_pyarrow()))
+
+    def close(self) -> None:
+        self.engine.close()
+
+
+def to_user_table(table: pa.Table, type_name: str) -> pa.Table:
+    """int64 nanoseconds become UTC timestamps for people and their tools."""
+    rt = report_type(type_name)
+    for name in timestamp_columns(rt):
+        if name in table.column_names:
+            i = table.column_names.index(name)
+            table = table.set_column(
+                i, name, table[name].cast(pa.timestamp("ns", tz="UTC")))
+    return table
+
+
+def open_store(data_dir: str | Path | None = None, engine: str = "duckdb") -> Store:
+    """Open (creating if needed) the report database in `data_dir`."""
+    return Store(connect(engine, Path(data_dir or DEFAULT_DATA_DIR)))

@@ -1,0 +1,47 @@
+"""Table schemas of the report database, derived from the report types.
+
+One table per report type holds every version ever accepted: the fields of the
+specification, plus `ts_received` (when the platform learned it, int64 ns UTC like
+`ts_event`: Spark's timestamps stop at microseconds), the `batch_id` of the file it came
+in, and its `row` in that file, which orders versions received together.
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.datatypes as dt
+
+from suptech.model.reports import DECIMAL_PRECISION, DECIMAL_SCALE, Kind, ReportType
+
+IBIS_TYPES: dict[Kind, dt.DataType] = {
+    Kind.TIMESTAMP: dt.int64,
+    Kind.DECIMAL: dt.Decimal(DECIMAL_PRECISION, DECIMAL_SCALE),
+    Kind.INTEGER: dt.int64,
+    Kind.DATE: dt.date,
+    Kind.BOOLEAN: dt.boolean,
+}
+
+META = {"ts_received": dt.int64, "batch_id": dt.string, "row": dt.int64}
+
+#: A version's identity within its report type.
+KEY = ("submitter", "report_id")
+
+SUBMISSIONS = ibis.schema({
+    "batch_id": dt.string, "sha256": dt.string, "report_type": dt.string, "file": dt.string,
+    "ts_received": dt.int64, "rows": dt.int64, "accepted": dt.int64, "rejected": dt.int64,
+    "warnings": dt.int64,
+})
+
+FEEDBACK = ibis.schema({
+    "batch_id": dt.string, "row": dt.int64, "report_id": dt.string, "field": dt.string,
+    "code": dt.string, "message": dt.string,
+})
+
+
+def report_schema(rt: ReportType) -> ibis.Schema:
+    fields = {f.name: IBIS_TYPES.get(f.kind, dt.string) for f in rt.all_fields}
+    return ibis.schema({**fields, **META})
+
+
+def timestamp_columns(rt: ReportType) -> list[str]:
+    return [f.name for f in rt.all_fields if f.kind is Kind.TIMESTAMP] + ["ts_received"]
