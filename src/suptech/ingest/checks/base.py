@@ -77,6 +77,13 @@ def quoted(expr: pl.Expr, limit: int = 40) -> pl.Expr:
     )
 
 
+def isin(expr: pl.Expr, values) -> pl.Expr:
+    """`expr.is_in(values)` for a Series or any collection of plain values."""
+    if isinstance(values, pl.Series):
+        return expr.is_in(values.implode())
+    return expr.is_in(list(values))
+
+
 def decimal_text(expr: pl.Expr) -> pl.Expr:
     """A decimal as people write it: 55.5 rather than 55.500000000."""
     return expr.cast(pl.String).str.replace(r"(\.\d*?)0+$", "${1}").str.replace(r"\.$", "")

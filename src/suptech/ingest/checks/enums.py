@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from suptech.ingest.checks.base import Check, Failure, message, register
+from suptech.ingest.checks.base import Check, Failure, isin, message, register
 from suptech.model.findings import Code
 from suptech.model.reports import Kind
 
@@ -19,5 +19,5 @@ class AllowedValues(Check):
                 continue
             col = pl.col(f.name)
             yield Failure(Code.E003, f.name,
-                          batch.applies(f.name) & col.is_not_null() & ~col.is_in(f.values),
+                          batch.applies(f.name) & col.is_not_null() & ~isin(col, f.values),
                           message(f"{{}} is not one of {', '.join(f.values)}", col))

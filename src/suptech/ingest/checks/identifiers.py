@@ -15,9 +15,10 @@ from typing import Callable
 import polars as pl
 import pycountry
 from iso10383 import MIC
-from stdnum import bic, isin, lei
+from stdnum import bic, lei
+from stdnum import isin as stdnum_isin
 
-from suptech.ingest.checks.base import Check, Failure, message, register
+from suptech.ingest.checks.base import Check, Failure, isin, message, register
 from suptech.model.findings import Code
 from suptech.model.reports import IDENTIFIER_KINDS, Kind
 
@@ -46,7 +47,7 @@ def _strict(validate: Callable[[str], bool]) -> Callable[[str], bool]:
 
 CHECK_DIGITS: dict[Kind, Callable[[str], bool]] = {
     Kind.LEI: _strict(lei.is_valid),
-    Kind.ISIN: _strict(isin.is_valid),
+    Kind.ISIN: _strict(stdnum_isin.is_valid),
     Kind.AGENT: _strict(lambda v: bic.is_valid(v) or lei.is_valid(v)),
 }
 
@@ -78,7 +79,7 @@ def invalid(kind: Kind, col: pl.Expr, values: pl.Series) -> pl.Expr:
     elif kind is Kind.REPORT_ID:
         bad = ~col.str.contains(REPORT_ID)
     else:
-        bad = ~col.is_in(_valid_values(kind, values))
+        bad = ~isin(col, _valid_values(kind, values))
     return col.is_not_null() & bad
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from suptech.ingest.checks.base import Check, Failure, Stage, message, register
+from suptech.ingest.checks.base import Check, Failure, isin, Stage, message, register
 from suptech.model.findings import Code
 
 
@@ -26,5 +26,5 @@ class References(Check):
             values = batch.frame.filter(batch.in_scope(ref.field))[ref.field].unique().drop_nulls()
             known = batch.lookup.existing(ref.target, ref.target_field, values)
             yield Failure(Code.E009, ref.field,
-                          batch.applies(ref.field) & col.is_not_null() & ~col.is_in(known),
+                          batch.applies(ref.field) & col.is_not_null() & ~isin(col, known),
                           message(f"{ref.target} {ref.target_field} {{}} not found", col))

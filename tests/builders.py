@@ -1,0 +1,82 @@
+"""Builders for small inline report files: valid by default, one field changed per test."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+SUBMITTER = "5493SSE0000000000019"
+BROKER_A = "5493BRKA000000000065"
+BROKER_B = "5493BRKB000000000015"
+BANK = "5493BANKA00000000079"
+ISIN_A = "CNE000000016"
+ISIN_B = "CNE000000024"
+TS = "2026-03-02T09:30:00+08:00"
+
+DEFAULTS: dict[str, dict[str, str]] = {
+    "instrument": dict(isin=ISIN_A, mic="XSHG", name="Demo Bank", asset_class="EQUITY",
+                       currency="CNY", tick_size="0.01", lot_size="100", board="MAIN",
+                       price_limit_pct="10", product_risk_level="R3"),
+    "party": dict(party_id="P1", party_type="PERSON", region="CN-SH", investor_class="C3"),
+    "account": dict(account_id="A1", owner_party_id="P1", member_lei=BROKER_A,
+                    account_type="CASH", opened_date="2020-01-02"),
+    "order_event": dict(order_id="O1", event_type="NEW", isin=ISIN_A, mic="XSHG",
+                        account_id="A1", member_lei=BROKER_A, side="BUY", order_type="LIMIT",
+                        price="10.01", quantity="1000", leaves_quantity="1000",
+                        time_in_force="DAY"),
+    "trade": dict(trade_id="T1", isin=ISIN_A, mic="XSHG", price="10.01", quantity="100",
+                  buy_account_id="A1", sell_account_id="A2", buy_order_id="O1",
+                  sell_order_id="O2", aggressor_side="BUY"),
+    "payment": dict(payment_id="7d4e9b0c-6a3f-4c1e-9f2a-3b5c8d7e1a20",
+                    debtor_account_id="D1", creditor_account_id="C1",
+                    debtor_agent="BKCHCNBJ", creditor_agent="ICBKCNBJ", amount="100.50",
+                    currency="CNY", channel="CIPS", debtor_country="CN",
+                    creditor_country="CN", purpose="SALA"),
+    "announcement": dict(announcement_id="N1", isin=ISIN_A, category="EARNINGS",
+                         price_sensitive="true"),
+    "insider": dict(isin=ISIN_A, party_id="P1", valid_from="2026-01-01", valid_to="2026-06-30"),
+    "product_sale": dict(sale_id="S1", party_id="P1", isin=ISIN_A, member_lei=BROKER_A,
+                         amount="10000", currency="CNY"),
+    "complaint": dict(complaint_id="C1", party_id="P1", member_lei=BROKER_A, isin=ISIN_A,
+                      category="MIS_SELLING", description="sold an R5 product to a C1 investor"),
+}
+
+
+def record(report_type: str, n: int = 1, **changes: str | None) -> dict[str, str | None]:
+    """One valid record of `report_type`; keyword arguments change or blank fields."""
+    rec: dict[str, str | None] = dict(report_id=f"{report_type[:3].upper()}-{n}", action="NEW",
+                                      submitter=SUBMITTER, ts_event=TS)
+    rec.update(DEFAULTS[report_type])
+    rec.update(changes)
+    return rec
+
+
+def csv_text(records: list[dict], columns: list[str] | None = None) -> str:
+    columns = columns or list(records[0])
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, columns, extrasaction="ignore", lineterminator="\n")
+    w.writeheader()
+    for r in records:
+        w.writerow({k: ("" if v is None else v) for k, v in r.items()})
+    return buf.getvalue()
+
+
+def write_csv(directory: Path, name: str, records: list[dict], **kw) -> Path:
+    path = directory / name
+    path.write_text(csv_text(records, **kw), encoding="utf-8")
+    return path
+
+
+def reference_data(directory: Path) -> list[Path]:
+    """Two instruments, two parties and two accounts that events can refer to."""
+    return [
+        write_csv(directory, "instrument.csv", [
+            record("instrument", 1),
+            record("instrument", 2, isin=ISIN_B, lot_size="200", board="STAR")]),
+        write_csv(directory, "party.csv", [
+            record("party", 1), record("party", 2, party_id="P2", region="CN-JS")]),
+        write_csv(directory, "account.csv", [
+            record("account", 1),
+            record("account", 2, account_id="A2", owner_party_id="P2", member_lei=BROKER_B)]),
+    ]

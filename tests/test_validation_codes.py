@@ -1,0 +1,117 @@
+"""Each feedback code of the reporting specification, shown on a small inline file."""
+
+from __future__ import annotations
+
+import pytest
+from builders import ISIN_B, record, reference_data, write_csv
+
+
+def feedback_rows(result):
+    return result.feedback.select("row", "report_id", "field", "code").rows()
+
+
+@pytest.fixture
+def refs(tmp_path, ingest):
+    ingest(*reference_data(tmp_path))
+
+
+CASES = [
+    # code, report type, changes to the second record, field blamed
+    ("E001", "order_event", dict(account_id=""), "account_id"),
+    ("E001", "order_event", dict(price=None), "price"),  # LIMIT needs a price
+    ("E001", "party", dict(party_type="ENTITY", lei=None), "lei"),
+    ("E002", "order_event", dict(quantity="lots"), "quantity"),
+    ("E002", "order_event", dict(ts_event="2026-03-02 09:30"), "ts_event"),
+    ("E002", "order_event", dict(ts_event="2026-03-02T09:30:00"), "ts_event"),  # no offset
+    ("E002", "announcement", dict(price_sensitive="maybe"), "price_sensitive"),
+    ("E002", "account", dict(opened_date="02/01/2020"), "opened_date"),
+    ("E003", "order_event", dict(side="HOLD"), "side"),
+    ("E003", "order_event", dict(action="UPDATE"), "action"),
+    ("E004", "order_event", dict(isin="CNE000000017"), "isin"),
+    ("E004", "order_event", dict(member_lei="5493BRKA000000000066"), "member_lei"),
+    ("E004", "order_event", dict(mic="XQQQ"), "mic"),
+    ("E004", "order_event", dict(report_id="OE 2"), "report_id"),
+    ("E004", "payment", dict(payment_id="7d4e9b0c-6a3f-1c1e-9f2a-3b5c8d7e1a20"), "payment_id"),
+    ("E004", "payment", dict(debtor_agent="BKCHXXBJ"), "debtor_agent"),
+    ("E004", "payment", dict(currency="RMB"), "currency"),
+    ("E004", "payment", dict(creditor_country="XX"), "creditor_country"),
+    ("E004", "party", dict(region="CN-XX"), "region"),
+    ("E005", "order_event", dict(quantity="0", leaves_quantity="0"), "quantity"),
+    ("E005", "order_event", dict(price="10.015"), "price"),  # off the 0.01 tick grid
+    ("E005", "order_event", dict(quantity="150", leaves_quantity="150"), "quantity"),
+    ("E005", "payment", dict(amount="10.001"), "amount"),  # CNY has 2 decimals
+    ("E005", "payment", dict(amount="-5"), "amount"),
+    ("E005", "instrument", dict(tick_size="0.0100000001"), "tick_size"),
+    ("E005", "instrument", dict(tick_size="0"), "tick_size"),
+    ("E006", "order_event", dict(ts_event="2099-01-01T00:00:00Z"), "ts_event"),
+    ("E006", "order_event", dict(ts_event="1999-12-31T23:59:59Z"), "ts_event"),
+    ("E007", "order_event", dict(report_id="ORD-11"), "report_id"),
+    ("E008", "order_event", dict(report_id="ORD-9", action="CORR"), "report_id"),
+    ("E009", "order_event", dict(account_id="A404"), "account_id"),
+    ("E009", "trade", dict(sell_order_id="O404"), "sell_order_id"),
+    ("E010", "order_event", dict(leaves_quantity="2000"), "leaves_quantity"),
+    ("E010", "order_event", dict(order_type="MARKET"), "price"),  # MARKET with a price
+    ("E010", "order_event", dict(event_type="FILL", leaves_quantity="100"), "leaves_quantity"),
+    ("E010", "insider", dict(valid_to="2025-12-31"), "valid_to"),
+]
+
+
+@pytest.mark.parametrize("code,type_name,changes,field", CASES,
+                         ids=[f"{c[0]}-{c[1]}-{c[3]}" for c in CASES])
+def test_one_bad_record_gets_its_code_and_the_good_one_is_kept(
+        tmp_path, ingest, refs, code, type_name, changes, field):
+    if type_name == "trade":
+        ingest(write_csv(tmp_path, "order_event.csv", [
+            record("order_event", 1),
+            record("order_event", 2, order_id="O2", side="SELL", account_id="A2")]))
+    if type_name == "instrument":
+        changes = {"isin": ISIN_B, **changes}
+    good = record(type_name, 11)
+    bad = record(type_name, 12, **changes)
+    [result] = ingest(write_csv(tmp_path, f"{type_name}-test.csv", [good, bad]))
+    assert feedback_rows(result) == [(2, bad["report_id"], field, code)]
+    assert result.summary.accepted == 1 and result.summary.rejected == 1
+
+
+def test_a_self_match_trade_is_accepted_with_a_warning(tmp_path, ingest, refs):
+    ingest(write_csv(tmp_path, "order_event.csv", [
+        record("order_event", 1), record("order_event", 2, order_id="O2", side="SELL")]))
+    [result] = ingest(write_csv(tmp_path, "trade.csv", [record("trade", 1, sell_account_id="A1")]))
+    assert feedback_rows(result) == [(1, "TRA-1", "sell_account_id", "W001")]
+    assert result.summary.accepted == 1 and result.summary.warnings == 1
+
+
+def test_a_row_can_fail_several_rules_and_gets_a_row_for_each(tmp_path, ingest, refs):
+    [result] = ingest(write_csv(tmp_path, "order_event.csv", [
+        record("order_event", 1, side="HOLD", quantity="x", mic="XQQQ")]))
+    assert sorted(r[3] for r in feedback_rows(result)) == ["E002", "E003", "E004"]
+
+
+def test_an_identifier_that_fails_its_check_is_not_also_reported_missing(tmp_path, ingest, refs):
+    [result] = ingest(write_csv(tmp_path, "order_event.csv", [
+        record("order_event", 1, isin="CNE000000017")]))
+    assert [r[3] for r in feedback_rows(result)] == ["E004"]
+
+
+def test_messages_say_what_was_wrong(tmp_path, ingest, refs):
+    [result] = ingest(write_csv(tmp_path, "order_event.csv", [
+        record("order_event", 1, price="10.015"), record("order_event", 2, side="HOLD")]))
+    assert result.feedback["message"].to_list() == [
+        "price 10.015 is not on the tick grid of 0.01", "HOLD is not one of BUY, SELL"]
+
+
+def test_references_resolve_across_files_of_one_run_in_any_order(tmp_path, ingest):
+    files = reference_data(tmp_path)
+    orders = write_csv(tmp_path, "order_event.csv", [record("order_event", 1)])
+    results = ingest(orders, *reversed(files))
+    assert [r.summary.report_type for r in results] == ["party", "instrument", "account",
+                                                        "order_event"]
+    assert all(r.summary.rejected == 0 for r in results)
+
+
+def test_a_cancel_needs_only_the_envelope(tmp_path, ingest, refs):
+    ingest(write_csv(tmp_path, "order_event.csv", [record("order_event", 1)]))
+    cancel = dict(report_id="ORD-1", action="CANC", submitter=record("order_event")["submitter"],
+                  ts_event="2026-03-02T09:31:00+08:00")
+    [result] = ingest(write_csv(tmp_path, "order_event-cancel.csv", [cancel]))
+    assert result.summary.accepted == 1 and result.feedback.is_empty()
