@@ -22,6 +22,11 @@ app = typer.Typer(help="suptech: transaction reporting, market and payment super
 out = Console()
 err = Console(stderr=True)
 
+
+def error(message: str) -> None:
+    """One unwrapped line on stderr, so that it can be read by people and by grep."""
+    print(f"error: {message}", file=sys.stderr, flush=True)
+
 DataDir = Annotated[Path, typer.Option(
     "--data-dir", envvar="SUPTECH_DATA_DIR", help="Report database directory.",
     show_default=True)]
@@ -41,8 +46,7 @@ def _open(data_dir: Path, engine: str):
     try:
         return open_store(data_dir, engine)
     except Exception as e:  # a locked or unreadable database is the user's to fix
-        err.print(f"[red]error:[/red] cannot open the report database in {data_dir}: "
-                  f"{str(e).splitlines()[0]}")
+        error(f"cannot open the report database in {data_dir}: {str(e).splitlines()[0]}")
         raise typer.Exit(2) from None
 
 
@@ -111,7 +115,7 @@ def ingest(
     for r in results:
         s = r.summary
         if s.unusable:
-            err.print(f"[red]error:[/red] {s.file}: {s.error}")
+            error(f"{s.file}: {s.error}")
             table.add_row(Path(s.file).name, s.report_type or "?", "-", "-", "-", "-", "[red]unusable[/red]")
             continue
         codes = ", ".join(f"{c}×{n}" for c, n in s.counts.items())
@@ -152,12 +156,11 @@ def query(
 ) -> None:
     """The current view of a report type, or the view as known at a past time."""
     if type_name not in REPORT_TYPES:
-        err.print(f"[red]error:[/red] unknown report type {type_name!r} "
-                  f"(known: {', '.join(REPORT_TYPES)})")
+        error(f"unknown report type {type_name!r} (known: {', '.join(REPORT_TYPES)})")
         raise typer.Exit(2)
     as_of_ns = _parse_as_of(as_of) if as_of else None
     if fmt is Format.parquet and out_file is None:
-        err.print("[red]error:[/red] --format parquet needs --out FILE")
+        error("--format parquet needs --out FILE")
         raise typer.Exit(2)
     store = _open(data_dir, engine)
     try:

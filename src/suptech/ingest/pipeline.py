@@ -59,7 +59,7 @@ def _summary(label: str, type_name: str, rows: int, accepted: int,
 
 def _unusable(label: str, type_name: str | None, error: UnusableFile) -> FileResult:
     feedback = pl.DataFrame(
-        {"file": [label], "row": [None], "report_id": [None], "field": [""],
+        {"file": [label], "row": [None], "report_id": [None], "field": [None],
          "code": [error.code], "message": [str(error)]},
         schema={"file": pl.String, **FEEDBACK_SCHEMA})
     return FileResult(FileSummary(label, type_name, 0, 0, 0, 0, {error.code: 1},

@@ -101,7 +101,7 @@ def validate(raw: RawFile, rt: ReportType, lookup: Lookup, *, now_ns: int,
                   pl.Series("valid", [True] * frame.height, dtype=pl.Boolean))
     parts = [pl.DataFrame(
         {"row": [p.row for p in raw.problems], "report_id": [None] * len(raw.problems),
-         "field": [""] * len(raw.problems), "code": [Code.E002.value] * len(raw.problems),
+         "field": [None] * len(raw.problems), "code": [Code.E002.value] * len(raw.problems),
          "message": [p.message for p in raw.problems]}, schema=FEEDBACK_SCHEMA)]
     report_id = pl.col("raw__report_id").cast(pl.String) if batch.has_column("report_id") \
         else pl.lit(None, dtype=pl.String)
