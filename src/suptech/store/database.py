@@ -143,10 +143,10 @@ class Store:
         """
         with self.engine.transaction():
             if versions.num_rows:
-                self.con.insert(submission.report_type, versions)
+                self.engine.insert(submission.report_type, versions)
             if feedback.num_rows:
-                self.con.insert("feedback", feedback)
-            self.con.insert("submissions", pa.Table.from_pylist(
+                self.engine.insert("feedback", feedback)
+            self.engine.insert("submissions", pa.Table.from_pylist(
                 [submission.__dict__], schema=SUBMISSIONS.to_pyarrow()))
 
     def close(self) -> None:

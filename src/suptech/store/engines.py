@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Iterator
 
 import ibis
+import pyarrow as pa
 
 ENGINES = ("duckdb", "spark")
 
@@ -40,6 +41,17 @@ class Engine:
                 schema=PySparkSchema.from_ibis(schema))
         else:
             self.con.create_table(name, schema=schema)
+
+    def insert(self, name: str, table: pa.Table) -> None:
+        if self.name == "spark":
+            # Ibis's Spark memtable goes through pandas and cannot carry null decimals;
+            # Spark 4 takes Arrow directly. insertInto matches columns by position.
+            session = self.con._session
+            target = f"{session.catalog.currentDatabase()}.{name}"
+            order = session.table(target).columns
+            session.createDataFrame(table.select(order)).write.insertInto(target)
+        else:
+            self.con.insert(name, table)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
