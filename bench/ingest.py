@@ -1,0 +1,172 @@
+"""Ingest throughput: N order_event rows (1 % invalid, spread over every code) from Parquet
+and from CSV into a fresh DuckDB store, with full validation; and, in the same run, the
+baseline a user would otherwise write: the same rules with pandas, row by row
+(`DataFrame.apply`), on a sample of the rows (it is too slow for all of them).
+
+    .venv/bin/python bench/ingest.py [--rows 10000000] [--baseline-rows 200000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import polars as pl
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))
+from builders import BROKER_A, ISIN_A, ISIN_B, SUBMITTER, reference_data  # noqa: E402
+
+from suptech.ingest.checks.identifiers import REPORT_ID, code_list  # noqa: E402
+from suptech.ingest.pipeline import ingest_files  # noqa: E402
+from suptech.model.reports import ORDER_EVENT, Kind  # noqa: E402
+from suptech.store.database import open_store  # noqa: E402
+
+BASE_NS = 1_772_415_000_000_000_000  # 2026-03-02T01:30:00Z
+
+# One kind of bad value per code that a single file can show; each hits 1/9 of the
+# invalid rows. (E008 needs CORR rows; E007 a repeated report_id.)
+CORRUPTIONS = ["E001", "E002", "E003", "E004", "E005", "E006", "E007", "E009", "E010"]
+
+
+def orders(n: int, seed: int = 7) -> pl.DataFrame:
+    rng = np.random.default_rng(seed)
+    i = np.arange(n)
+    lots = rng.integers(1, 50, n) * 100
+    frame = pl.DataFrame({
+        "report_id": pl.Series(i).cast(pl.String).str.replace(r"^", "OE-"),
+        "action": "NEW",
+        "submitter": SUBMITTER,
+        "ts_event": BASE_NS + i * 1_000,
+        "order_id": pl.Series(i // 3).cast(pl.String).str.replace(r"^", "O"),
+        "event_type": "NEW",
+        "isin": np.where(i % 2 == 0, ISIN_A, ISIN_B),
+        "mic": "XSHG",
+        "account_id": np.where(i % 3 == 0, "A1", "A2"),
+        "member_lei": BROKER_A,
+        "side": np.where(i % 2 == 0, "BUY", "SELL"),
+        "order_type": "LIMIT",
+        "price": np.round(10 + rng.integers(0, 500, n) * 0.01, 2),
+        "quantity": lots * 2,  # a multiple of both instruments' lots (100 and 200)
+        "leaves_quantity": lots * 2,
+        "time_in_force": "DAY",
+    })
+    bad = rng.choice(n, n // 100, replace=False)
+    which = np.array(CORRUPTIONS)[np.arange(len(bad)) % len(CORRUPTIONS)]
+    frame = frame.with_columns(pl.col("price").cast(pl.String), pl.col("quantity").cast(pl.String),
+                               pl.col("ts_event").cast(pl.String))
+    edits = {
+        "E001": ("account_id", None), "E002": ("quantity", "many"), "E003": ("side", "HOLD"),
+        "E004": ("isin", "CNE000000017"), "E005": ("price", "10.015"),
+        "E006": ("ts_event", str(BASE_NS * 2)), "E007": ("report_id", "OE-0"),
+        "E009": ("account_id", "A404"), "E010": ("leaves_quantity", 10**9),
+    }
+    for code, (column, value) in edits.items():
+        rows = pl.Series(bad[which == code])
+        frame = frame.with_columns(
+            pl.when(pl.int_range(pl.len()).is_in(rows.implode())).then(pl.lit(value))
+            .otherwise(pl.col(column)).cast(frame.schema[column]).alias(column))
+    return frame.with_columns(pl.col("ts_event").cast(pl.Int64, strict=False),
+                              pl.col("price").cast(pl.Float64, strict=False),
+                              pl.col("quantity").cast(pl.Int64, strict=False))
+
+
+def csv_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    """CSV carries ISO 8601 timestamps, as the specification asks."""
+    return frame.with_columns(pl.from_epoch("ts_event", "ns").dt.replace_time_zone("UTC")
+                              .dt.strftime("%Y-%m-%dT%H:%M:%S%.9f+00:00"))
+
+
+def timed_ingest(path: Path, refs: list[Path], work: Path) -> tuple[float, int, int]:
+    db = work / f"db-{path.suffix[1:]}"
+    store = open_store(db)
+    ingest_files(store, refs)
+    start = time.perf_counter()
+    [result] = ingest_files(store, [path])
+    seconds = time.perf_counter() - start
+    store.close()
+    shutil.rmtree(db)
+    return seconds, result.summary.accepted, result.summary.rejected
+
+
+def pandas_row_by_row(frame: pd.DataFrame) -> int:
+    """The baseline: the stateless rules of the same file, one row at a time."""
+    from stdnum import isin, lei
+    enums = {f.name: set(f.values) for f in ORDER_EVENT.all_fields if f.kind is Kind.ENUM}
+    mics = code_list(Kind.MIC)
+    import re
+    rid = re.compile(REPORT_ID)
+    ticks = {ISIN_A: (0.01, 100), ISIN_B: (0.01, 200)}
+    accounts = {"A1", "A2"}
+
+    def check(r) -> bool:
+        for name in ("report_id", "submitter", "order_id", "account_id", "isin", "mic"):
+            if r[name] is None or r[name] == "":
+                return False
+        try:
+            q, leaves, price = int(r["quantity"]), int(r["leaves_quantity"]), float(r["price"])
+            ts = int(r["ts_event"])
+        except (TypeError, ValueError):
+            return False
+        if any(r[k] not in v for k, v in enums.items()):
+            return False
+        if not (rid.match(r["report_id"]) and lei.is_valid(r["submitter"])
+                and lei.is_valid(r["member_lei"]) and isin.is_valid(r["isin"])
+                and r["mic"] in mics):
+            return False
+        if r["isin"] not in ticks or r["account_id"] not in accounts:
+            return False
+        tick, lot = ticks[r["isin"]]
+        if q <= 0 or leaves < 0 or q % lot or abs(round(price / tick) * tick - price) > 1e-9:
+            return False
+        return leaves <= q and BASE_NS // 2 < ts < time.time_ns()
+
+    return int(frame.apply(check, axis=1).sum())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--baseline-rows", type=int, default=200_000)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="suptech-bench-"))
+    try:
+        print(f"machine: {platform.processor() or platform.machine()}, "
+              f"{__import__('os').cpu_count()} cores, Python {platform.python_version()}")
+        t = time.perf_counter()
+        frame = orders(args.rows)
+        refs = reference_data(work)
+        parquet = work / "order_event-bench.parquet"
+        frame.write_parquet(parquet)
+        csv = work / "order_event-bench.csv"
+        csv_frame(frame).write_csv(csv)
+        print(f"generated {args.rows:,} rows in {time.perf_counter() - t:.1f} s "
+              f"(parquet {parquet.stat().st_size / 1e6:.0f} MB, csv {csv.stat().st_size / 1e6:.0f} MB)")
+        results = {}
+        for path in (parquet, csv):
+            seconds, accepted, rejected = timed_ingest(path, refs, work)
+            rate = args.rows / seconds
+            results[path.suffix] = rate
+            print(f"suptech ingest {path.suffix[1:]:8s}: {seconds:6.2f} s  {rate:12,.0f} rows/s  "
+                  f"(accepted {accepted:,}, rejected {rejected:,})")
+        sample = frame.head(args.baseline_rows).to_pandas()
+        t = time.perf_counter()
+        ok = pandas_row_by_row(sample)
+        seconds = time.perf_counter() - t
+        base = len(sample) / seconds
+        print(f"pandas df.apply baseline: {seconds:6.2f} s for {len(sample):,} rows  "
+              f"{base:12,.0f} rows/s  (accepted {ok:,}; validation only, no storage)")
+        for suffix, rate in results.items():
+            print(f"ratio {suffix[1:]} / baseline: {rate / base:.1f}x")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
