@@ -9,7 +9,9 @@ baseline a user would otherwise write: the same rules with pandas, row by row
 from __future__ import annotations
 
 import argparse
+import os
 import platform
+import re
 import shutil
 import sys
 import tempfile
@@ -100,7 +102,6 @@ def pandas_row_by_row(frame: pd.DataFrame) -> int:
     from stdnum import isin, lei
     enums = {f.name: set(f.values) for f in ORDER_EVENT.all_fields if f.kind is Kind.ENUM}
     mics = code_list(Kind.MIC)
-    import re
     rid = re.compile(REPORT_ID)
     ticks = {ISIN_A: (0.01, 100), ISIN_B: (0.01, 200)}
     accounts = {"A1", "A2"}
@@ -138,7 +139,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="suptech-bench-"))
     try:
         print(f"machine: {platform.processor() or platform.machine()}, "
-              f"{__import__('os').cpu_count()} cores, Python {platform.python_version()}")
+              f"{os.cpu_count()} cores, Python {platform.python_version()}")
         t = time.perf_counter()
         frame = orders(args.rows)
         refs = reference_data(work)

@@ -63,8 +63,6 @@ class Batch:
             return pl.lit(True)
         return pl.col("action").ne_missing("CANC")
 
-    in_scope = applies
-
     def join_columns(self, extra: pl.DataFrame, on: str) -> None:
         """Add looked-up columns for later masks, keeping the rows in file order."""
         self.frame = self.frame.join(extra, on=on, how="left", maintain_order="left")
@@ -133,13 +131,9 @@ def validate(raw: RawFile, rt: ReportType, lookup: Lookup, *, now_ns: int,
         for name, mask in failed_now.items():
             failed_fields[name] = failed_fields[name] | mask if name in failed_fields else mask
     feedback = pl.concat(parts).sort(["row", "code", "field"], maintain_order=True)
-    names = [f.name for f in rt.all_fields]
-    body = [f.name for f in rt.fields]
     accepted = batch.frame.filter(batch.valid).select(
-        ROW, *ENVELOPE_NAMES_ORDERED,
-        *(pl.when(pl.col("action") != "CANC").then(pl.col(n)).alias(n) for n in body))
-    assert accepted.columns == [ROW, *names]
+        ROW, *(f.name for f in ENVELOPE),
+        *(pl.when(pl.col("action") != "CANC").then(pl.col(f.name)).alias(f.name)
+          for f in rt.fields))
     return Validated(frame.height + len(raw.problems), accepted, feedback)
 
-
-ENVELOPE_NAMES_ORDERED = [f.name for f in ENVELOPE]
