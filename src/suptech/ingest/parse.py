@@ -90,13 +90,21 @@ def _from_native(kind: Kind, c: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     return None
 
 
-def parse_expressions(field: Field, dtype: pl.DataType | None) -> list[pl.Expr]:
-    """The typed column `field.name` and the flag `bad__<field>` for one field."""
+def parse_expressions(field: Field, dtype: pl.DataType | None,
+                      has_empty: bool = True) -> list[pl.Expr]:
+    """The typed column `field.name` and the flag `bad__<field>` for one field.
+
+    `has_empty`: whether a text column holds "" anywhere (the same as missing).
+    """
     target = storage_dtype(field.kind)
     raw = pl.col(raw_name(field.name))
     if dtype is None:  # optional column absent from the file
         return [pl.lit(None, dtype=target).alias(field.name),
                 pl.lit(False).alias(unparsable_name(field.name))]
+    if dtype == target and not (dtype == pl.String and has_empty):
+        # Already the stored type (a typed Parquet column, or text without empty
+        # values): the column itself, not a copy, and nothing can be unparsable.
+        return [raw.alias(field.name), pl.lit(False).alias(unparsable_name(field.name))]
     if dtype == pl.String:
         present = raw.is_not_null() & (raw != "")
         typed = _from_string(field.kind, raw)
@@ -118,8 +126,11 @@ def typed_frame(raw: pl.DataFrame, rt: ReportType, row: str) -> pl.DataFrame:
     frame = raw.select(
         pl.col(row), *(pl.col(c).alias(raw_name(c)) for c in raw.columns if c in known)
     )
+    texts = [f.name for f in rt.all_fields
+             if raw.schema.get(f.name) == pl.String and storage_dtype(f.kind) == pl.String]
+    empty = raw.select(pl.col(c).eq("").any().alias(c) for c in texts).row(0, named=True) \
+        if texts and raw.height else {}
     exprs = []
     for f in rt.all_fields:
-        dtype = raw.schema.get(f.name)
-        exprs += parse_expressions(f, dtype)
+        exprs += parse_expressions(f, raw.schema.get(f.name), empty.get(f.name, True))
     return frame.with_columns(exprs)

@@ -22,7 +22,7 @@ from suptech.ingest.readers import ROW, UnusableFile, detect_report_type, read_b
 from suptech.ingest.validate import FEEDBACK_SCHEMA, validate
 from suptech.model.findings import FEEDBACK_COLUMNS, FileSummary
 from suptech.store.database import Store, Submission
-from suptech.store.schema import report_schema
+from suptech.store.schema import report_schema, storage_schema
 
 DEFAULT_RETENTION_START = "2000-01-01T00:00:00+00:00"
 
@@ -92,13 +92,13 @@ def ingest_file(store: Store, path: Path, type_name: str | None = None,
     note(path, STAGES[2], 2, len(STAGES))
     ts_received = time.time_ns()
     batch_id = f"{ts_received}-{sha[:16]}"
-    schema = report_schema(rt).to_pyarrow()
+    schema = report_schema(rt)
     versions = result.accepted.rename({ROW: "row"}).with_columns(
         pl.lit(ts_received, dtype=pl.Int64).alias("ts_received"),
         pl.lit(batch_id).alias("batch_id"),
-    ).select(schema.names).to_arrow().cast(schema)
+    ).select(schema.names).cast(storage_schema(schema))
     feedback = result.feedback
-    summary = _summary(label, rt.name, result.rows, result.accepted.height, feedback)
+    summary = _summary(label, rt.name, result.rows, result.accepted_rows, feedback)
     store.commit(
         Submission(batch_id, sha, rt.name, label, ts_received, summary.rows, summary.accepted,
                    summary.rejected, summary.warnings),

@@ -21,6 +21,7 @@ from suptech.model.findings import Code
 from suptech.model.reports import ENVELOPE, ReportType
 
 ENVELOPE_NAMES = frozenset(f.name for f in ENVELOPE)
+VALID = "__valid"
 FEEDBACK_SCHEMA = {"row": pl.Int64, "report_id": pl.String, "field": pl.String,
                    "code": pl.String, "message": pl.String}
 
@@ -32,7 +33,7 @@ class Lookup(Protocol):
 
     def instrument_sizes(self, isins: pl.Series) -> pl.DataFrame: ...
 
-    def report_states(self, report_type: str, keys: pl.DataFrame) -> pl.DataFrame: ...
+    def report_states(self, report_type: str, keys: pl.LazyFrame) -> pl.DataFrame: ...
 
 
 @dataclass
@@ -64,14 +65,22 @@ class Batch:
         return pl.col("action").ne_missing("CANC")
 
     def join_columns(self, extra: pl.DataFrame, on: str) -> None:
-        """Add looked-up columns for later masks, keeping the rows in file order."""
-        self.frame = self.frame.join(extra, on=on, how="left", maintain_order="left")
+        """Add looked-up columns for later masks, keeping the rows in file order.
+
+        `extra` has one row per value of `on`. Only the key column takes part in the
+        join: joining the whole frame would copy every column.
+        """
+        found = self.frame.select(on).join(extra, on=on, how="left", maintain_order="left")
+        self.frame = self.frame.with_columns(found.drop(on))
 
 
 @dataclass
 class Validated:
     rows: int
-    accepted: pl.DataFrame  # ROW and the typed fields of the report type
+    accepted_rows: int
+    #: ROW and the typed fields of the accepted rows; lazy, so that the store can stream
+    #: it to disk without another copy of the file in memory.
+    accepted: pl.LazyFrame
     feedback: pl.DataFrame  # FEEDBACK_SCHEMA
 
 
@@ -96,7 +105,7 @@ def validate(raw: RawFile, rt: ReportType, lookup: Lookup, *, now_ns: int,
     frame = typed_frame(raw.frame, rt, ROW)
     batch = Batch(rt, frame, {k: v for k, v in raw.frame.schema.items()}, lookup, now_ns,
                   retention_start_ns, retention_start_label,
-                  pl.Series("valid", [True] * frame.height, dtype=pl.Boolean))
+                  pl.repeat(True, frame.height, dtype=pl.Boolean, eager=True))
     parts = [pl.DataFrame(
         {"row": [p.row for p in raw.problems], "report_id": [None] * len(raw.problems),
          "field": [None] * len(raw.problems), "code": [Code.E002.value] * len(raw.problems),
@@ -112,7 +121,7 @@ def validate(raw: RawFile, rt: ReportType, lookup: Lookup, *, now_ns: int,
             continue
         masks = batch.frame.select(
             [f.mask.fill_null(False).alias(f"m{i}") for i, f in enumerate(failures)])
-        rejected = pl.Series("r", [False] * batch.frame.height, dtype=pl.Boolean)
+        rejected = pl.repeat(False, batch.frame.height, dtype=pl.Boolean, eager=True)
         failed_now: dict[str, pl.Series] = {}
         for i, f in enumerate(failures):
             mask = masks[f"m{i}"]
@@ -131,9 +140,12 @@ def validate(raw: RawFile, rt: ReportType, lookup: Lookup, *, now_ns: int,
         for name, mask in failed_now.items():
             failed_fields[name] = failed_fields[name] | mask if name in failed_fields else mask
     feedback = pl.concat(parts).sort(["row", "code", "field"], maintain_order=True)
-    accepted = batch.frame.filter(batch.valid).select(
-        ROW, *(f.name for f in ENVELOPE),
-        *(pl.when(pl.col("action") != "CANC").then(pl.col(f.name)).alias(f.name)
-          for f in rt.fields))
-    return Validated(frame.height + len(raw.problems), accepted, feedback)
+    # A CANC keeps only its envelope, whatever else its row held.
+    cancels = batch.frame.height > 0 and bool(batch.frame["action"].eq("CANC").any())
+    body = [pl.when(pl.col("action") != "CANC").then(pl.col(f.name)).alias(f.name)
+            if cancels else pl.col(f.name) for f in rt.fields]
+    accepted = batch.frame.with_columns(batch.valid.alias(VALID)).lazy() \
+        .filter(pl.col(VALID)).select(ROW, *(f.name for f in ENVELOPE), *body)
+    return Validated(frame.height + len(raw.problems), int(batch.valid.sum()), accepted,
+                     feedback)
 

@@ -41,11 +41,15 @@ class Store:
         self.engine = engine
         self.con = engine.con
         existing = set(self.con.list_tables())
-        wanted = {**{n: report_schema(rt) for n, rt in REPORT_TYPES.items()},
-                  "submissions": SUBMISSIONS, "feedback": FEEDBACK}
-        for name, schema in wanted.items():
+        for name, schema in {"submissions": SUBMISSIONS, "feedback": FEEDBACK}.items():
             if name not in existing:
                 engine.create_table(name, schema)
+        for name, rt in REPORT_TYPES.items():
+            engine.create_versions(name, report_schema(rt), exists=name in existing)
+        if engine.name == "duckdb":  # DuckDB's file lock makes this the only writer
+            committed = set(self.con.table("submissions").batch_id.to_pyarrow().to_pylist())
+            for name in REPORT_TYPES:
+                engine.remove_uncommitted(name, committed)
 
     # ---- reading -------------------------------------------------------------------
 
@@ -105,11 +109,18 @@ class Store:
             .select("isin", "tick_size", "lot_size")
         return pl.from_arrow(hits.to_pyarrow()).cast(empty.schema)
 
-    def report_states(self, type_name: str, keys: pl.DataFrame) -> pl.DataFrame:
-        """For keys already in the database: whether the report is live (not cancelled)."""
+    def report_states(self, type_name: str, keys: pl.LazyFrame) -> pl.DataFrame:
+        """For keys already in the database: whether the report is live (not cancelled).
+
+        `keys` (submitter, report_id) may repeat; each key found is answered once. They
+        are lazy because a large file has many and an empty store needs none of them.
+        """
         empty = pl.DataFrame(schema={"submitter": pl.String, "report_id": pl.String,
                                      "live": pl.Boolean})
-        if keys.is_empty() or self._is_empty(type_name):
+        if self._is_empty(type_name):
+            return empty
+        keys = keys.unique().collect()
+        if keys.is_empty():
             return empty
         wanted = ibis.memtable(keys.rename({"submitter": "_s", "report_id": "_r"}).to_arrow())
         t = self.versions(type_name)
@@ -135,15 +146,16 @@ class Store:
     def submissions(self) -> pa.Table:
         return self.con.table("submissions").order_by("ts_received").to_pyarrow()
 
-    def commit(self, submission: Submission, versions: pa.Table, feedback: pa.Table) -> None:
+    def commit(self, submission: Submission, versions: pl.LazyFrame, feedback: pa.Table) -> None:
         """One file, all or nothing: versions, feedback, then the submission record.
 
-        Versions become visible only with the submission record (see `versions`), so on
-        an engine without transactions a crash before the last insert shows nothing.
+        Versions become visible only with the submission record (see `versions`), so a
+        crash before that shows nothing of the file. `versions` has the columns of the
+        report type's `report_schema`, in its order and types.
         """
+        if submission.accepted:
+            self.engine.write_versions(submission.report_type, submission.batch_id, versions)
         with self.engine.transaction():
-            if versions.num_rows:
-                self.engine.insert(submission.report_type, versions)
             if feedback.num_rows:
                 self.engine.insert("feedback", feedback)
             self.engine.insert("submissions", pa.Table.from_pylist(

@@ -1,14 +1,19 @@
 """Where the report database lives: one Ibis backend per engine.
 
-The store's queries are Ibis expressions and do not know which engine runs them. What
-differs per engine is here: how to connect, how to create a table that outlives the
-process, and whether a commit can be a real transaction.
+The store's queries are Ibis expressions and do not know which engine runs them.
 
-- DuckDB (default): one file in the data directory; a file's versions, feedback and
-  submission record are written in one transaction.
-- Spark (local mode here, a cluster in production): Parquet tables under the data
-  directory. Spark has no multi-table transactions, so the submission record is written
-  last and only versions of recorded submissions are visible (see `Store.versions`).
+Report versions are Parquet files, one per committed file, under
+`<data dir>/versions/<report type>/<batch id>.parquet`; both engines read the same
+layout, so a data directory written on a laptop can be read by a Spark cluster. A
+version file is written beside its final name and renamed into place, so it is either
+whole or absent. It becomes visible only when its submission record is committed (see
+`Store.versions`); a file left by a process killed in between belongs to no submission
+and is deleted the next time the store is opened for writing.
+
+- DuckDB (default): submissions and feedback in `suptech.duckdb`, written in one
+  transaction; each report type is a view over its version files.
+- Spark (local mode here, a cluster in production): every table is Parquet under the
+  data directory; the submission record is written last and acts as the commit marker.
 """
 
 from __future__ import annotations
@@ -21,9 +26,34 @@ from pathlib import Path
 from typing import Iterator
 
 import ibis
+import polars as pl
 import pyarrow as pa
 
+from suptech.store.schema import storage_schema
+
 ENGINES = ("duckdb", "spark")
+
+#: An empty file with a report type's schema: DuckDB needs one file to read a schema
+#: from before the first commit; Spark skips names that start with "_".
+SCHEMA_FILE = "_schema.parquet"
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_parquet_atomically(frame: pl.DataFrame | pl.LazyFrame, path: Path) -> None:
+    """`path` holds all of `frame` or does not exist, even if the process is killed."""
+    tmp = path.with_name(f".{path.name}.tmp")  # hidden from both engines' readers
+    # Streamed: a large file is never materialised a second time in memory.
+    frame.lazy().sink_parquet(tmp, compression="zstd", compression_level=1)
+    _fsync(tmp)
+    os.replace(tmp, path)
+    _fsync(path.parent)
 
 
 @dataclass
@@ -32,13 +62,52 @@ class Engine:
     con: ibis.BaseBackend
     data_dir: Path
 
+    def versions_dir(self, name: str) -> Path:
+        return self.data_dir / "versions" / name
+
+    def create_versions(self, name: str, schema: ibis.Schema, exists: bool) -> None:
+        """The table of a report type's versions, over its directory of Parquet files."""
+        folder = self.versions_dir(name)
+        folder.mkdir(parents=True, exist_ok=True)
+        if not (folder / SCHEMA_FILE).exists():
+            write_parquet_atomically(pl.DataFrame(schema=storage_schema(schema)),
+                                     folder / SCHEMA_FILE)
+        if self.name == "spark":
+            if not exists:
+                self._create_spark_table(name, schema, folder)
+        else:
+            # Recreated on every open: the data directory may have moved.
+            glob = str(folder.resolve() / "*.parquet").replace("'", "''")
+            self.con.raw_sql(
+                f"CREATE OR REPLACE VIEW \"{name}\" AS SELECT * FROM read_parquet('{glob}')")
+
+    def write_versions(self, name: str, batch_id: str, frame: pl.LazyFrame) -> None:
+        write_parquet_atomically(frame, self.versions_dir(name) / f"{batch_id}.parquet")
+        if self.name == "spark":
+            self.con._session.catalog.refreshTable(self._spark_name(name))
+
+    def remove_uncommitted(self, name: str, committed: set[str]) -> None:
+        """Delete version files of batches without a submission record (a killed commit)."""
+        for path in self.versions_dir(name).iterdir():
+            if path.name.startswith(".") and path.name.endswith(".tmp"):
+                path.unlink(missing_ok=True)
+            elif path.suffix == ".parquet" and path.name != SCHEMA_FILE \
+                    and path.stem not in committed:
+                path.unlink(missing_ok=True)
+
+    def _spark_name(self, name: str) -> str:
+        return f"{self.con._session.catalog.currentDatabase()}.{name}"
+
+    def _create_spark_table(self, name: str, schema: ibis.Schema, path: Path) -> None:
+        from ibis.backends.pyspark.datatypes import PySparkSchema
+
+        self.con._session.catalog.createTable(
+            self._spark_name(name), path=str(path), source="parquet",
+            schema=PySparkSchema.from_ibis(schema))
+
     def create_table(self, name: str, schema: ibis.Schema) -> None:
         if self.name == "spark":
-            from ibis.backends.pyspark.datatypes import PySparkSchema
-
-            self.con._session.catalog.createTable(
-                f"{self.con._session.catalog.currentDatabase()}.{name}", path=str(self.data_dir / "spark" / name), source="parquet",
-                schema=PySparkSchema.from_ibis(schema))
+            self._create_spark_table(name, schema, self.data_dir / "spark" / name)
         else:
             self.con.create_table(name, schema=schema)
 
@@ -46,10 +115,9 @@ class Engine:
         if self.name == "spark":
             # Ibis's Spark memtable goes through pandas and cannot carry null decimals;
             # Spark 4 takes Arrow directly. insertInto matches columns by position.
-            session = self.con._session
-            target = f"{session.catalog.currentDatabase()}.{name}"
-            order = session.table(target).columns
-            session.createDataFrame(table.select(order)).write.insertInto(target)
+            target = self._spark_name(name)
+            order = self.con._session.table(target).columns
+            self.con._session.createDataFrame(table.select(order)).write.insertInto(target)
         else:
             self.con.insert(name, table)
 

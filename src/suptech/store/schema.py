@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ibis
 import ibis.expr.datatypes as dt
+import polars as pl
 
 from suptech.model.reports import DECIMAL_PRECISION, DECIMAL_SCALE, Kind, ReportType
 
@@ -45,3 +46,10 @@ def report_schema(rt: ReportType) -> ibis.Schema:
 
 def timestamp_columns(rt: ReportType) -> list[str]:
     return [f.name for f in rt.all_fields if f.kind is Kind.TIMESTAMP] + ["ts_received"]
+
+
+def storage_schema(schema: ibis.Schema) -> pl.Schema:
+    """The polars types a table's rows have when written to the store's Parquet files."""
+    frame = pl.from_arrow(schema.to_pyarrow().empty_table())
+    assert isinstance(frame, pl.DataFrame)
+    return frame.schema

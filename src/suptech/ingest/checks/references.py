@@ -23,7 +23,8 @@ class References(Check):
             if not batch.has_column(ref.field):
                 continue
             col = pl.col(ref.field)
-            values = batch.frame.filter(batch.applies(ref.field))[ref.field].unique().drop_nulls()
+            values = batch.frame.select(col.filter(batch.applies(ref.field)).unique()) \
+                .to_series().drop_nulls()
             known = batch.lookup.existing(ref.target, ref.target_field, values)
             yield Failure(Code.E009, ref.field,
                           batch.applies(ref.field) & col.is_not_null() & ~isin(col, known),
