@@ -4,6 +4,7 @@ baseline a user would otherwise write: the same rules with pandas, row by row
 (`DataFrame.apply`), on a sample of the rows (it is too slow for all of them).
 
     .venv/bin/python bench/ingest.py [--rows 10000000] [--baseline-rows 200000]
+                                     [--repeat 1] [--formats parquet,csv]
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import platform
 import re
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -135,6 +137,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--baseline-rows", type=int, default=200_000)
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="ingest each file this many times, each into a fresh store")
+    parser.add_argument("--formats", default="parquet,csv",
+                        help="comma-separated: which files to ingest (default parquet,csv)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="suptech-bench-"))
     try:
@@ -145,17 +151,26 @@ def main() -> None:
         refs = reference_data(work)
         parquet = work / "order_event-bench.parquet"
         frame.write_parquet(parquet)
-        csv = work / "order_event-bench.csv"
-        csv_frame(frame).write_csv(csv)
-        print(f"generated {args.rows:,} rows in {time.perf_counter() - t:.1f} s "
-              f"(parquet {parquet.stat().st_size / 1e6:.0f} MB, csv {csv.stat().st_size / 1e6:.0f} MB)")
+        files = [parquet]
+        formats = args.formats.split(",")
+        if "csv" in formats:
+            csv = work / "order_event-bench.csv"
+            csv_frame(frame).write_csv(csv)
+            files.append(csv)
+        sizes = ", ".join(f"{p.suffix[1:]} {p.stat().st_size / 1e6:.0f} MB" for p in files)
+        print(f"generated {args.rows:,} rows in {time.perf_counter() - t:.1f} s ({sizes})")
         results = {}
-        for path in (parquet, csv):
-            seconds, accepted, rejected = timed_ingest(path, refs, work)
-            rate = args.rows / seconds
-            results[path.suffix] = rate
-            print(f"suptech ingest {path.suffix[1:]:8s}: {seconds:6.2f} s  {rate:12,.0f} rows/s  "
-                  f"(accepted {accepted:,}, rejected {rejected:,})")
+        for path in (p for p in files if p.suffix[1:] in formats):
+            rates = []
+            for _ in range(args.repeat):
+                seconds, accepted, rejected = timed_ingest(path, refs, work)
+                rates.append(args.rows / seconds)
+                print(f"suptech ingest {path.suffix[1:]:8s}: {seconds:6.2f} s  "
+                      f"{rates[-1]:12,.0f} rows/s  (accepted {accepted:,}, rejected {rejected:,})")
+            results[path.suffix] = statistics.median(rates)
+            if args.repeat > 1:
+                print(f"  median {results[path.suffix]:,.0f} rows/s, slowest {min(rates):,.0f}, "
+                      f"fastest {max(rates):,.0f}")
         sample = frame.head(args.baseline_rows).to_pandas()
         t = time.perf_counter()
         ok = pandas_row_by_row(sample)
@@ -164,7 +179,7 @@ def main() -> None:
         print(f"pandas df.apply baseline: {seconds:6.2f} s for {len(sample):,} rows  "
               f"{base:12,.0f} rows/s  (accepted {ok:,}; validation only, no storage)")
         for suffix, rate in results.items():
-            print(f"ratio {suffix[1:]} / baseline: {rate / base:.1f}x")
+            print(f"ratio {suffix[1:]} (median) / baseline: {rate / base:.1f}x")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
