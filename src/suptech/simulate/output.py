@@ -1,0 +1,69 @@
+"""Writing simulated reports as files of the reporting specification, and the labels.
+
+Parquet carries timestamps as int64 nanoseconds since the epoch (UTC) and amounts as
+decimals; CSV carries ISO 8601 timestamps with the +08:00 offset of the Chinese
+markets, as an institution's system would write them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import polars as pl
+
+from suptech.model.reports import Kind, report_type
+
+FORMATS = ("parquet", "csv")
+LABEL_COLUMNS = ["scenario_id", "typology", "account_ids", "isin", "window_start", "window_end"]
+
+
+@dataclass(frozen=True)
+class Label:
+    scenario_id: str
+    typology: str
+    account_ids: list[str]
+    isin: str | None
+    window_start_ns: int
+    window_end_ns: int
+
+
+def _iso(ns_column: str) -> pl.Expr:
+    return (pl.from_epoch(pl.col(ns_column), "ns").dt.replace_time_zone("UTC")
+            .dt.convert_time_zone("Asia/Shanghai").dt.strftime("%Y-%m-%dT%H:%M:%S%.9f%:z"))
+
+
+def write_reports(frame: pl.DataFrame, type_name: str, out: Path, stem: str,
+                  fmt: str = "parquet") -> Path:
+    """One report file, `<stem>.<fmt>`; columns in the specification's order."""
+    rt = report_type(type_name)
+    frame = frame.select([f.name for f in rt.all_fields if f.name in frame.columns])
+    path = out / f"{stem}.{fmt}"
+    if fmt == "parquet":
+        frame.write_parquet(path)
+    else:
+        stamps = [f.name for f in rt.all_fields
+                  if f.kind is Kind.TIMESTAMP and f.name in frame.columns]
+        frame.with_columns(_iso(c).alias(c) for c in stamps).write_csv(path)
+    return path
+
+
+def write_labels(labels: list[Label], out: Path) -> Path:
+    frame = pl.DataFrame({
+        "scenario_id": [x.scenario_id for x in labels],
+        "typology": [x.typology for x in labels],
+        "account_ids": [";".join(x.account_ids) for x in labels],
+        "isin": [x.isin for x in labels],
+        "window_start": [x.window_start_ns for x in labels],
+        "window_end": [x.window_end_ns for x in labels],
+    }, schema={"scenario_id": pl.String, "typology": pl.String, "account_ids": pl.String,
+               "isin": pl.String, "window_start": pl.Int64, "window_end": pl.Int64})
+    path = out / "labels.csv"
+    frame.with_columns(_iso("window_start").alias("window_start"),
+                       _iso("window_end").alias("window_end")).write_csv(path)
+    return path
+
+
+def ns_of(moment: datetime) -> int:
+    return int(moment.astimezone(timezone.utc).timestamp() * 1_000_000) * 1000
