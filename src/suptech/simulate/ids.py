@@ -44,13 +44,19 @@ def bic(bank: int, country: str) -> str:
     return f"S{letters}{country}{_ALNUM[10 + bank % 26]}{_ALNUM[bank % 10]}"
 
 
+_HEX = np.array([f"{i:02x}" for i in range(256)])
+
+
 def uuid4s(rng: np.random.Generator, n: int) -> pl.Series:
     """`n` UUID version 4 strings (UETRs), vectorised; deterministic for the generator."""
     raw = rng.integers(0, 256, size=(n, 16), dtype=np.uint8)
     raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40  # version 4
     raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80  # RFC 4122 variant
-    hexed = pl.Series(raw.view(f"S16").ravel()).bin.encode("hex") if n else pl.Series([], dtype=pl.String)
-    h = pl.col("h")
-    return pl.DataFrame({"h": hexed}).select(pl.concat_str(
-        h.str.slice(0, 8), pl.lit("-"), h.str.slice(8, 4), pl.lit("-"), h.str.slice(12, 4),
-        pl.lit("-"), h.str.slice(16, 4), pl.lit("-"), h.str.slice(20, 12))).to_series()
+    hexed = pl.DataFrame({f"b{j}": _HEX[raw[:, j]] for j in range(16)},
+                         schema={f"b{j}": pl.String for j in range(16)})
+    parts = []
+    for j in range(16):
+        if j in (4, 6, 8, 10):
+            parts.append(pl.lit("-"))
+        parts.append(pl.col(f"b{j}"))
+    return hexed.select(pl.concat_str(parts).alias("uuid")).to_series()

@@ -1,0 +1,217 @@
+"""A simulated payment network: background flows, injected laundering, labels.
+
+Persons and companies hold accounts at many banks. The background is what banks see
+every day: salaries fanning out from employers, shoppers paying merchants (fan-in), rent
+and loan repayments, person-to-person transfers, intra-group sweeps to parent
+companies, shopkeepers depositing cash below the reporting threshold, and cross-border
+trade on CIPS with ISO 20022 purpose codes. Much of it has the shape of a laundering
+typology, which is the point: those are the false positives a detector must survive.
+
+Laundering is injected by `suptech.simulate.payment_cases` at about 0.1 % of payments,
+as in IBM's AMLworld. Everything is vectorised with numpy, so millions of payments take
+seconds, and one seed gives the same files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import numpy as np
+import polars as pl
+
+from suptech.simulate import ids
+
+#: Countries of foreign counterparties; the last three are on FATF's lists.
+PARTNER_COUNTRIES = ("HK", "SG", "US", "DE", "GB", "JP", "KR", "VN", "TH", "LA", "AE")
+HIGH_RISK_COUNTRIES = ("KP", "IR", "MM")
+PERSON, COMPANY, MERCHANT, LANDLORD, LOANBOOK, FOREIGN = range(6)
+KIND_NAMES = ("PERSON", "COMPANY", "MERCHANT", "LANDLORD", "LOANBOOK", "FOREIGN")
+
+COLUMNS = {"day": pl.Int64, "second": pl.Float64, "debtor": pl.Int64, "creditor": pl.Int64,
+           "cents": pl.Int64, "currency": pl.String, "channel": pl.String,
+           "purpose": pl.String}
+
+
+@dataclass
+class Network:
+    """Accounts as parallel arrays, indexed by account number."""
+
+    rng: np.random.Generator
+    days: int
+    banks_cn: int
+    kind: list[int] = field(default_factory=list)
+    bank: list[int] = field(default_factory=list)  # index into `agents`
+    country: list[str] = field(default_factory=list)
+    opened: list[date] = field(default_factory=list)
+    owner_type: list[str] = field(default_factory=list)  # PERSON or ENTITY
+    agents: list[str] = field(default_factory=list)  # BICs of banks
+    bank_country: list[str] = field(default_factory=list)
+    bank_leis: list[str] = field(default_factory=list)
+
+    def add_bank(self, country: str) -> int:
+        n = len(self.agents)
+        self.agents.append(ids.bic(n, country))
+        self.bank_country.append(country)
+        self.bank_leis.append(ids.lei("BANK", n + 1))
+        return n
+
+    def add(self, n: int, kind: int, banks: np.ndarray | None = None,
+            country: str = "CN", opened_before: date | None = None) -> np.ndarray:
+        start = len(self.kind)
+        rng = self.rng
+        if banks is None:
+            banks = rng.integers(0, self.banks_cn, n)
+        latest = (opened_before or date(2025, 12, 31)).toordinal()
+        opened = rng.integers(date(2005, 1, 1).toordinal(), latest, n)
+        self.kind += [kind] * n
+        self.bank += [int(b) for b in banks]
+        self.country += [country] * n
+        self.opened += [date.fromordinal(int(o)) for o in opened]
+        self.owner_type += ["PERSON" if kind in (PERSON, LANDLORD) else "ENTITY"] * n
+        return np.arange(start, start + n)
+
+    def of_kind(self, kind: int) -> np.ndarray:
+        return np.flatnonzero(np.array(self.kind) == kind)
+
+
+def payments(day, second, debtor, creditor, cents, currency="CNY", channel="RTGS",
+             purpose=None) -> pl.DataFrame:
+    """A frame of payments from arrays (scalars are broadcast)."""
+    n = len(debtor)
+
+    def col(v, dtype):
+        return pl.Series(np.broadcast_to(v, n).tolist() if np.ndim(v) == 0 else v, dtype=dtype)
+    return pl.DataFrame({
+        "day": col(day, pl.Int64), "second": col(second, pl.Float64),
+        "debtor": col(debtor, pl.Int64), "creditor": col(creditor, pl.Int64),
+        "cents": col(np.maximum(1, np.asarray(cents, dtype=np.int64)), pl.Int64),
+        "currency": pl.Series([currency] * n if isinstance(currency, str) else currency, dtype=pl.String),
+        "channel": pl.Series([channel] * n if isinstance(channel, str) else channel, dtype=pl.String),
+        "purpose": pl.Series([purpose] * n if purpose is None or isinstance(purpose, str) else purpose,
+                             dtype=pl.String),
+    })
+
+
+def _daytime(rng: np.random.Generator, n: int, start: float = 8, end: float = 22) -> np.ndarray:
+    return rng.uniform(start * 3600, end * 3600, n)
+
+
+def build_network(rng: np.random.Generator, n_accounts: int, days: int) -> Network:
+    net = Network(rng, days, banks_cn=max(20, n_accounts // 2000))
+    for _ in range(net.banks_cn):
+        net.add_bank("CN")
+    for c in PARTNER_COUNTRIES + HIGH_RISK_COUNTRIES:
+        net.add_bank(c)
+    n = n_accounts
+    net.add(int(n * 0.82), PERSON)
+    net.add(max(10, int(n * 0.03)), COMPANY)
+    net.add(max(10, int(n * 0.05)), MERCHANT)
+    net.add(max(5, int(n * 0.04)), LANDLORD)
+    net.add(net.banks_cn, LOANBOOK, banks=np.arange(net.banks_cn))
+    foreign_banks = np.arange(net.banks_cn, net.banks_cn + len(PARTNER_COUNTRIES))
+    for k, c in enumerate(PARTNER_COUNTRIES):
+        net.add(max(3, int(n * 0.005)), FOREIGN, banks=np.full(max(3, int(n * 0.005)),
+                                                                 foreign_banks[k]), country=c)
+    return net
+
+
+def background(net: Network) -> pl.DataFrame:
+    """Every benign flow over the simulated days."""
+    rng, days = net.rng, net.days
+    persons, companies = net.of_kind(PERSON), net.of_kind(COMPANY)
+    merchants, landlords = net.of_kind(MERCHANT), net.of_kind(LANDLORD)
+    loanbooks, foreign = net.of_kind(LOANBOOK), net.of_kind(FOREIGN)
+    frames = []
+    employer = rng.choice(companies, len(persons))
+    payday = rng.integers(0, 30, len(companies))  # day of the month each employer pays
+    employed = rng.random(len(persons)) < 0.7
+    rent_day = rng.integers(0, 30, len(persons))
+    renter = rng.random(len(persons)) < 0.35
+    landlord = rng.choice(landlords, len(persons))
+    borrower = rng.random(len(persons)) < 0.3
+    lender = rng.choice(loanbooks, len(persons))
+    salary = np.round(rng.lognormal(np.log(9000), 0.5, len(persons)), 0) * 100
+    rent = np.round(rng.lognormal(np.log(3500), 0.4, len(persons)), 0) * 100
+    loan = np.round(rng.lognormal(np.log(2500), 0.6, len(persons)), 0) * 100
+    parent = rng.choice(companies, len(companies))
+    shopkeeper = rng.choice(persons, max(1, len(persons) // 100), replace=False)
+    for d in range(days):
+        dom = d % 30
+        # Salaries: each employer's staff on its pay day (fan-out).
+        pay = employed & (payday[np.searchsorted(companies, employer)] == dom)
+        frames.append(payments(d, _daytime(rng, pay.sum(), 9, 11), employer[pay], persons[pay],
+                               salary[pay], channel="ACH", purpose="SALA"))
+        # Rent and loan repayments on their day of the month.
+        r = renter & (rent_day == dom)
+        frames.append(payments(d, _daytime(rng, r.sum()), persons[r], landlord[r], rent[r],
+                               channel="MOBILE", purpose="RENT"))
+        b = borrower & (rent_day == (dom + 7) % 30)
+        frames.append(payments(d, _daytime(rng, b.sum()), persons[b], lender[b], loan[b],
+                               channel="ACH", purpose="LOAR"))
+        # Shopping (fan-in to merchants) and person-to-person transfers.
+        n_shop = rng.poisson(0.9 * len(persons))
+        frames.append(payments(d, _daytime(rng, n_shop, 7, 23), rng.choice(persons, n_shop),
+                               rng.choice(merchants, n_shop),
+                               np.round(rng.lognormal(np.log(12000), 1.0, n_shop)),
+                               channel=np.where(rng.random(n_shop) < 0.6, "MOBILE", "CARD").tolist(),
+                               purpose="GDDS"))
+        n_p2p = rng.poisson(0.25 * len(persons))
+        frames.append(payments(d, _daytime(rng, n_p2p, 7, 23), rng.choice(persons, n_p2p),
+                               rng.choice(persons, n_p2p),
+                               np.round(rng.lognormal(np.log(50000), 1.1, n_p2p)),
+                               channel="MOBILE"))
+        # Intra-group sweeps to the parent company, every business day.
+        sweeping = companies[parent != companies]
+        frames.append(payments(d, _daytime(rng, len(sweeping), 16, 18), sweeping,
+                               parent[parent != companies],
+                               np.round(rng.lognormal(np.log(3e7), 1.0, len(sweeping))),
+                               channel="RTGS", purpose="INTC"))
+        # Shopkeepers deposit the day's cash takings: often just below CNY 50,000.
+        deposit = shopkeeper[rng.random(len(shopkeeper)) < 0.5]
+        frames.append(payments(d, _daytime(rng, len(deposit), 17, 20), deposit, deposit,
+                               np.round(rng.uniform(5_000, 49_000, len(deposit))) * 100,
+                               channel="CASH", purpose="CASH"))
+        # Cross-border trade on CIPS, both directions.
+        n_x = rng.poisson(max(1, 0.5 * len(companies)))
+        out = rng.random(n_x) < 0.5
+        co, fo = rng.choice(companies, n_x), rng.choice(foreign, n_x)
+        frames.append(payments(d, _daytime(rng, n_x, 9, 17), np.where(out, co, fo),
+                               np.where(out, fo, co),
+                               np.round(rng.lognormal(np.log(5e7), 1.2, n_x)),
+                               currency=np.where(rng.random(n_x) < 0.6, "CNY", "USD").tolist(),
+                               channel="CIPS",
+                               purpose=rng.choice(["GDDS", "SUPP", "TRAD"], n_x).tolist()))
+    return pl.concat(frames)
+
+
+def as_reports(frame: pl.DataFrame, net: Network, start: date, first_id: int) -> pl.DataFrame:
+    """Payment reports, as the debtor's bank sends them (pacs.008 mapped)."""
+    from suptech.simulate.market import midnight_ns
+
+    agents = pl.Series(net.agents)
+    bank = pl.Series(net.bank, dtype=pl.Int64)
+    countries = pl.Series(net.country)
+    leis = pl.Series(net.bank_leis)
+    base = pl.Series([midnight_ns(start + timedelta(days=d)) for d in range(net.days)],
+                     dtype=pl.Int64)
+    frame = frame.sort(["day", "second"])
+    debtor_bank = bank.gather(frame["debtor"])
+    creditor_bank = bank.gather(frame["creditor"])
+    return frame.select(
+        pl.format("PY{}", pl.int_range(first_id, first_id + pl.len())).alias("report_id"),
+        pl.lit("NEW").alias("action"),
+        leis.gather(debtor_bank).alias("submitter"),
+        (base.gather(frame["day"]) + (frame["second"] * 1e9).cast(pl.Int64)).alias("ts_event"),
+        ids.uuid4s(net.rng, frame.height).alias("payment_id"),
+        pl.format("PAY{}", "debtor").alias("debtor_account_id"),
+        pl.format("PAY{}", "creditor").alias("creditor_account_id"),
+        agents.gather(debtor_bank).alias("debtor_agent"),
+        agents.gather(creditor_bank).alias("creditor_agent"),
+        (pl.col("cents").cast(pl.Decimal(18, 0)) * pl.lit(0.01).cast(pl.Decimal(18, 2)))
+        .alias("amount"),
+        "currency", "channel",
+        countries.gather(frame["debtor"]).alias("debtor_country"),
+        countries.gather(frame["creditor"]).alias("creditor_country"),
+        "purpose",
+    )
