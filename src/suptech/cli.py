@@ -188,6 +188,14 @@ def query(
         out.print(f"{result.height:,} {type_name} reports written to {out_file}")
 
 
+def _simulate_app() -> typer.Typer:
+    from suptech.simulate.cli import app as simulate
+    return simulate
+
+
+app.add_typer(_simulate_app(), name="simulate")
+
+
 def main() -> None:
     app()
 

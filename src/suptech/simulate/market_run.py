@@ -34,6 +34,8 @@ class MarketResult:
     labels: list[Label]
     order_events: int
     trades: int
+    #: (day, isin) -> (lowest, highest) price allowed that day, in CNY
+    bands: dict[tuple[date, str], tuple[Decimal, Decimal]]
 
 
 def _price(ticks: pl.Expr, tick_cents: pl.Expr) -> pl.Expr:
@@ -77,6 +79,7 @@ def simulate_market(out: Path, seed: int = 1, days: int = 1, instruments: int | 
     files: list[Path] = []
     n_events = n_trades = 0
     first_ids = {"order_event": 1, "trade": 1}
+    bands: dict[tuple[date, str], tuple[Decimal, Decimal]] = {}
     for d, day in enumerate(calendar):
         base = midnight_ns(day)
         traded: dict[int, tuple[list[float], list[int]]] = {}
@@ -86,6 +89,8 @@ def simulate_market(out: Path, seed: int = 1, days: int = 1, instruments: int | 
         for i in order:
             inst = u.instruments[i]
             low, high = _limits(last[i], inst.limit_pct)
+            bands[(day, inst.isin)] = (Decimal(low * inst.tick_cents) / 100,
+                                       Decimal(high * inst.tick_cents) / 100)
             log = EventLog(i)
             s = Session(i, inst, day, Book(log, low, high, last[i]), float(last[i]),
                         0.02 * last[i] / math.sqrt(CONTINUOUS_SECONDS),
@@ -111,7 +116,7 @@ def simulate_market(out: Path, seed: int = 1, days: int = 1, instruments: int | 
     files = _reference_files(u, plan, calendar, out, fmt) + files
     labels = _labels(plan, u, calendar)
     files.append(write_labels(labels, out))
-    return MarketResult(files, labels, n_events, n_trades)
+    return MarketResult(files, labels, n_events, n_trades, bands)
 
 
 def _follow(trades: tuple[list[float], list[int]], ratio: float, start: int) -> Callable[[float], float]:

@@ -1,0 +1,91 @@
+"""`suptech simulate market|payments`: labelled data for demos, tests and scoring."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+app = typer.Typer(help="Write labelled report files: a market or a payment network.",
+                  no_args_is_help=True)
+out = Console()
+
+Seed = Annotated[int, typer.Option("--seed", help="Same seed, same files.")]
+Days = Annotated[int, typer.Option("--days", min=1, help="Trading (or calendar) days.")]
+Out = Annotated[Path, typer.Option("--out", help="Directory for the files and labels.csv.")]
+Start = Annotated[Optional[str], typer.Option("--start", help="First day, YYYY-MM-DD.")]
+Fmt = Annotated[str, typer.Option("--format", help="parquet or csv.")]
+
+
+def _start(text: str | None, default: date) -> date:
+    try:
+        return date.fromisoformat(text) if text else default
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a date YYYY-MM-DD", param_hint="--start")
+
+
+def _check_format(fmt: str) -> str:
+    if fmt not in ("parquet", "csv"):
+        raise typer.BadParameter(f"{fmt!r}: use parquet or csv", param_hint="--format")
+    return fmt
+
+
+def _summary(labels, files: list[Path], what: str) -> None:
+    table = Table("typology", "cases", title=what, title_justify="left")
+    for typology, n in sorted(Counter(x.typology for x in labels).items()):
+        table.add_row(typology, str(n))
+    out.print(table)
+    out.print(f"{len(files)} files in {files[0].parent}")
+
+
+@app.command()
+def market(
+    seed: Seed = 1, days: Days = 1, out_dir: Out = Path("./sim-market"),
+    instruments: Annotated[Optional[int], typer.Option(
+        "--instruments", min=1, help="Listed shares (default by scale).")] = None,
+    scale: Annotated[str, typer.Option(
+        "--scale", help="small (~100k order events a day), medium (~1M) or full (~10M).")] = "small",
+    accounts: Annotated[Optional[int], typer.Option("--accounts", min=10)] = None,
+    start: Start = None, fmt: Fmt = "parquet",
+) -> None:
+    """A market with order books, benign traders and injected, labelled abuse."""
+    from suptech.simulate.market import SCALES
+    from suptech.simulate.market_run import DEFAULT_START, simulate_market
+
+    if scale not in SCALES:
+        raise typer.BadParameter(f"{scale!r}: use {', '.join(SCALES)}", param_hint="--scale")
+    first = _start(start, DEFAULT_START)
+    with Progress(TextColumn("simulating"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("sessions"), TimeElapsedColumn(), console=out,
+                  transient=True) as bar:
+        task = bar.add_task("", total=None)
+        result = simulate_market(out_dir, seed, days, instruments, scale, accounts,
+                                 start=first, fmt=_check_format(fmt),
+                                 progress=lambda done, total: bar.update(task, completed=done,
+                                                                         total=total))
+    _summary(result.labels, result.files, "Injected market cases")
+    out.print(f"{result.order_events:,} order events, {result.trades:,} trades")
+
+
+@app.command()
+def payments(
+    seed: Seed = 1, days: Days = 3, out_dir: Out = Path("./sim-payments"),
+    accounts: Annotated[int, typer.Option("--accounts", min=100,
+                                          help="Accounts in the network.")] = 20_000,
+    start: Start = None, fmt: Fmt = "parquet",
+) -> None:
+    """A payment network with background flows and injected, labelled laundering."""
+    from suptech.simulate.payments_run import DEFAULT_START, simulate_payments
+
+    with out.status("simulating payments"):
+        result = simulate_payments(out_dir, seed, days, accounts, _start(start, DEFAULT_START),
+                                   _check_format(fmt))
+    _summary(result.labels, result.files, "Injected laundering cases")
+    out.print(f"{result.payments:,} payments, of which {result.laundering:,} laundering "
+              f"({result.laundering / max(1, result.payments):.2%})")
