@@ -15,6 +15,8 @@ import heapq
 from collections import deque
 from dataclasses import dataclass, field
 
+import polars as pl
+
 BUY, SELL = 1, -1
 
 # Event type codes (index into EVENT_TYPES).
@@ -23,6 +25,9 @@ EVENT_TYPES = ("NEW", "MODIFY", "CANCEL", "FILL", "PARTIAL_FILL", "REJECT", "EXP
 LIMIT, MARKET = 0, 1
 DAY, IOC, GTC = 0, 1, 3
 TIME_IN_FORCE = ("DAY", "IOC", "FOK", "GTC")
+EVENT_COLUMNS = ("ts_event", "oid", "et", "acct", "side", "kind", "px", "quantity",
+                 "leaves_quantity", "tif")
+TRADE_COLUMNS = ("ts_event", "px", "quantity", "buy", "sell", "buy_oid", "sell_oid", "agg")
 
 
 class Order:
@@ -71,6 +76,15 @@ class EventLog:
     @property
     def n_events(self) -> int:
         return len(self.ev[0])
+
+    def frames(self) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """The log as two integer frames (events, trades), tagged with the instrument."""
+        ev = pl.DataFrame(dict(zip(EVENT_COLUMNS, self.ev)),
+                          schema={c: pl.Int64 for c in EVENT_COLUMNS})
+        tr = pl.DataFrame(dict(zip(TRADE_COLUMNS, self.tr)),
+                          schema={c: pl.Int64 for c in TRADE_COLUMNS})
+        tag = pl.lit(self.instrument, dtype=pl.Int64).alias("i")
+        return ev.with_columns(tag), tr.with_columns(tag)
 
 
 class Book:

@@ -101,9 +101,9 @@ def simulate_market(out: Path, seed: int = 1, days: int = 1, instruments: int | 
                 s.at(wall, action)
             run_session(s, BenignAgents(s, u, budget))
             last[i] = s.book.last
-            times = [(t - base) / 1e9 for t in log.tr[0]]
-            traded[i] = (times, log.tr[1])
-            logs.append(log)
+            if i in futures_of:
+                traded[i] = ([(t - base) / 1e9 for t in log.tr[0]], log.tr[1])
+            logs.append(log.frames())  # compact: a full day has ten million events
             done += 1
             if progress:
                 progress(done, total_sessions)
@@ -129,7 +129,7 @@ def _follow(trades: tuple[list[float], list[int]], ratio: float, start: int) -> 
     return fair
 
 
-def _frames(logs: list[EventLog], u: Universe,
+def _frames(logs: list[tuple[pl.DataFrame, pl.DataFrame]], u: Universe,
             first: dict[str, int]) -> tuple[pl.DataFrame, pl.DataFrame]:
     """A day's logs as order_event and trade reports; `first` numbers report ids on
     from one day to the next."""
@@ -141,13 +141,7 @@ def _frames(logs: list[EventLog], u: Universe,
     member_leis = pl.Series([u.members[a.member] for a in u.accounts])
     venue = {mic: lei for mic, lei in VENUES.items()}
 
-    ev = pl.concat([pl.DataFrame(
-        {"ts_event": log.ev[0], "oid": log.ev[1], "et": log.ev[2], "acct": log.ev[3],
-         "side": log.ev[4], "kind": log.ev[5], "px": log.ev[6], "quantity": log.ev[7],
-         "leaves_quantity": log.ev[8], "tif": log.ev[9]},
-        schema={c: pl.Int64 for c in ("ts_event", "oid", "et", "acct", "side", "kind", "px",
-                                      "quantity", "leaves_quantity", "tif")}
-    ).with_columns(i=pl.lit(log.instrument, dtype=pl.Int64)) for log in logs])
+    ev = pl.concat([e for e, _ in logs])
     ev = ev.with_row_index("seq").sort(["ts_event", "seq"]).join(inst, on="i", how="left",
                                                                    maintain_order="left")
     n0 = first["order_event"]
@@ -170,12 +164,7 @@ def _frames(logs: list[EventLog], u: Universe,
     )
     first["order_event"] = n0 + events.height
 
-    tr = pl.concat([pl.DataFrame(
-        {"ts_event": log.tr[0], "px": log.tr[1], "quantity": log.tr[2], "buy": log.tr[3],
-         "sell": log.tr[4], "buy_oid": log.tr[5], "sell_oid": log.tr[6], "agg": log.tr[7]},
-        schema={c: pl.Int64 for c in ("ts_event", "px", "quantity", "buy", "sell", "buy_oid",
-                                      "sell_oid", "agg")}
-    ).with_columns(i=pl.lit(log.instrument, dtype=pl.Int64)) for log in logs])
+    tr = pl.concat([t for _, t in logs])
     tr = tr.with_row_index("seq").sort(["ts_event", "seq"]).join(inst, on="i", how="left",
                                                                    maintain_order="left")
     n0 = first["trade"]
