@@ -34,9 +34,17 @@ def read(out, prefix: str) -> pl.DataFrame:
     return pl.concat([pl.read_parquet(p) for p in sorted(out.glob(f"{prefix}*.parquet"))])
 
 
+def ingest_all(out, data_dir):
+    store = open_store(data_dir)
+    try:
+        return ingest_files(store, sorted(out.glob("*.parquet")))
+    finally:
+        store.close()
+
+
 def labels(out) -> pl.DataFrame:
     return pl.read_csv(out / "labels.csv").with_columns(
-        pl.col(c).str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%:z").dt.epoch("ns")
+        pl.col(c).str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%:z", time_unit="ns").dt.epoch("ns")
         for c in ("window_start", "window_end"))
 
 
@@ -97,11 +105,7 @@ def test_orders_outside_the_price_limits_are_rejected():
 
 def test_market_files_ingest_with_no_rejections(market, tmp_path):
     out, result = market
-    store = open_store(tmp_path / "db")
-    try:
-        results = ingest_files(store, sorted(out.glob("*.parquet")))
-    finally:
-        store.close()
+    results = ingest_all(out, tmp_path / "db")
     assert {r.summary.report_type for r in results} >= {
         "instrument", "party", "account", "order_event", "trade", "announcement", "insider"}
     for r in results:
@@ -162,6 +166,31 @@ def test_market_labels_cover_every_typology_and_point_at_existing_records(market
         assert row["window_start"] <= row["window_end"]
 
 
+def test_wash_trades_cross_between_the_labelled_accounts(market):
+    out, _ = market
+    trades = read(out, "trade")
+    for ids in labels(out).filter(pl.col("typology") == "WASH_TRADE")["account_ids"]:
+        ring = ids.split(";")
+        among = trades.filter(pl.col("buy_account_id").is_in(ring)
+                              & pl.col("sell_account_id").is_in(ring))
+        assert among.height > 0, ring
+
+
+def test_insider_dealing_ends_at_a_price_sensitive_announcement(market):
+    out, _ = market
+    news = read(out, "announcement").filter(pl.col("price_sensitive"))
+    for row in labels(out).filter(pl.col("typology") == "INSIDER_DEALING").iter_rows(named=True):
+        hit = news.filter((pl.col("isin") == row["isin"])
+                          & (pl.col("ts_event") == row["window_end"]))
+        assert hit.height == 1, row["scenario_id"]
+
+
+def test_the_market_shows_every_kind_of_order_event(market):
+    out, _ = market
+    kinds = set(read(out, "order_event")["event_type"])
+    assert kinds >= {"NEW", "MODIFY", "CANCEL", "PARTIAL_FILL", "FILL", "EXPIRE"}
+
+
 def test_the_same_seed_gives_the_same_files(tmp_path):
     def digest(out):
         simulate_market(out, seed=3, days=1, instruments=2, cases_per_typology=1)
@@ -173,11 +202,7 @@ def test_the_same_seed_gives_the_same_files(tmp_path):
 
 def test_payment_files_ingest_with_no_rejections(pay, tmp_path):
     out, result = pay
-    store = open_store(tmp_path / "db")
-    try:
-        results = ingest_files(store, sorted(out.glob("*.parquet")))
-    finally:
-        store.close()
+    results = ingest_all(out, tmp_path / "db")
     assert sum(r.summary.accepted for r in results if r.summary.report_type == "payment") \
         == result.payments
     for r in results:

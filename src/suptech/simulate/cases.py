@@ -196,8 +196,7 @@ def insider_dealing(p: Plan, rng: np.random.Generator) -> Case:
     case = p.new_case("INSIDER_DEALING", [trader], inst, day)
     good_news = rng.random() < 0.7
     side = BUY if good_news else SELL
-    t_news = p.start(rng, 1200) + 7200 if rng.random() < 0.5 else p.start(rng, 1200)
-    t_news = min(max(t_news, 3600), CONTINUOUS_SECONDS - 1200)
+    t_news = float(rng.uniform(3600, CONTINUOUS_SECONDS - 1200))
     t = t_news - rng.uniform(1800, 3500)
     for _ in range(int(rng.integers(3, 9))):
         p.at(case, day, inst, wall_time(t), _sweep(trader, side, int(rng.integers(10, 60)), 0))

@@ -52,6 +52,8 @@ def market(
     scale: Annotated[str, typer.Option(
         "--scale", help="small (~100k order events a day), medium (~1M) or full (~10M).")] = "small",
     accounts: Annotated[Optional[int], typer.Option("--accounts", min=10)] = None,
+    cases: Annotated[Optional[int], typer.Option(
+        "--cases", min=1, help="Injected cases per typology (default 3, 5 or 10 a day by scale).")] = None,
     start: Start = None, fmt: Fmt = "parquet",
 ) -> None:
     """A market with order books, benign traders and injected, labelled abuse."""
@@ -66,7 +68,8 @@ def market(
                   transient=True) as bar:
         task = bar.add_task("", total=None)
         result = simulate_market(out_dir, seed, days, instruments, scale, accounts,
-                                 start=first, fmt=_check_format(fmt),
+                                 start=first, cases_per_typology=cases,
+                                 fmt=_check_format(fmt),
                                  progress=lambda done, total: bar.update(task, completed=done,
                                                                          total=total))
     _summary(result.labels, result.files, "Injected market cases")

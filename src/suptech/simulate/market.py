@@ -39,6 +39,8 @@ SCALES = {"small": 100_000, "medium": 1_000_000, "full": 10_000_000}
 DEFAULT_INSTRUMENTS = {"small": 10, "medium": 40, "full": 200}
 DEFAULT_ACCOUNTS = {"small": 5_000, "medium": 20_000, "full": 50_000}
 DEFAULT_MEMBERS = {"small": 40, "medium": 150, "full": 300}
+#: Injected cases of each typology per simulated day.
+DEFAULT_CASES = {"small": 3, "medium": 5, "full": 10}
 
 Action = Callable[["Session", float], None]
 

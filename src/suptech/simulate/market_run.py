@@ -17,7 +17,7 @@ import polars as pl
 from suptech.simulate import cases as C
 from suptech.simulate.book import EVENT_TYPES, MARKET, TIME_IN_FORCE, Book, EventLog
 from suptech.simulate.market import (
-    CONTINUOUS_SECONDS, CST, DEFAULT_ACCOUNTS, DEFAULT_INSTRUMENTS, DEFAULT_MEMBERS, SCALES,
+    CONTINUOUS_SECONDS, CST, DEFAULT_ACCOUNTS, DEFAULT_CASES, DEFAULT_INSTRUMENTS, DEFAULT_MEMBERS, SCALES,
     BenignAgents, Session, midnight_ns, run_session, trading_days)
 from suptech.simulate.output import Label, write_labels, write_reports
 from suptech.simulate.universe import VENUES, Universe, build
@@ -63,7 +63,7 @@ def simulate_market(out: Path, seed: int = 1, days: int = 1, instruments: int | 
     stocks = [i for i, x in enumerate(u.instruments) if x.asset_class == "EQUITY"]
     futures_of = {x.underlying: i for i, x in enumerate(u.instruments) if x.underlying is not None}
     plan = C.Plan(u, days, stocks, futures_of)
-    per_typology = cases_per_typology or max(2, 3 * days)
+    per_typology = cases_per_typology or DEFAULT_CASES[scale] * days
     for code, inject in C.TYPOLOGIES.items():
         for _ in range(per_typology):
             inject(plan, rng)
@@ -141,9 +141,12 @@ def _frames(logs: list[tuple[pl.DataFrame, pl.DataFrame]], u: Universe,
     member_leis = pl.Series([u.members[a.member] for a in u.accounts])
     venue = {mic: lei for mic, lei in VENUES.items()}
 
-    ev = pl.concat([e for e, _ in logs])
-    ev = ev.with_row_index("seq").sort(["ts_event", "seq"]).join(inst, on="i", how="left",
-                                                                   maintain_order="left")
+    def in_time_order(frames: list[pl.DataFrame]) -> pl.DataFrame:
+        # Sessions were played one after another; the venue reports them interleaved.
+        return pl.concat(frames).with_row_index("seq").sort(["ts_event", "seq"]) \
+            .join(inst, on="i", how="left", maintain_order="left")
+
+    ev = in_time_order([e for e, _ in logs])
     n0 = first["order_event"]
     events = ev.select(
         pl.format("OE{}", pl.int_range(n0, n0 + pl.len())).alias("report_id"),
@@ -164,9 +167,7 @@ def _frames(logs: list[tuple[pl.DataFrame, pl.DataFrame]], u: Universe,
     )
     first["order_event"] = n0 + events.height
 
-    tr = pl.concat([t for _, t in logs])
-    tr = tr.with_row_index("seq").sort(["ts_event", "seq"]).join(inst, on="i", how="left",
-                                                                   maintain_order="left")
+    tr = in_time_order([t for _, t in logs])
     n0 = first["trade"]
     trades = tr.select(
         pl.format("TR{}", pl.int_range(n0, n0 + pl.len())).alias("report_id"),
