@@ -1,0 +1,80 @@
+"""The shape of a detector and the registry that holds them.
+
+A detector looks at the report database through Ibis and returns *hits*: one row per
+suspected case, with the accounts, the instrument, the time window, a score in 0..1 and
+the ids of the order events and trades that are its evidence. It never knows which
+engine runs it. The scan turns hits into alerts (EVALUATION.md's format) stamped with
+the detector's id, version and parameters.
+
+A third party's detector registers itself exactly like the built-in ones.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from typing import ClassVar
+
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
+
+#: Columns every detector's hits have.
+HIT_SCHEMA = ibis.schema({
+    "account_ids": dt.Array(dt.string), "isin": dt.string, "window_start": dt.int64,
+    "window_end": dt.int64, "score": dt.float64, "evidence": dt.Array(dt.string),
+})
+
+SECOND = 1_000_000_000
+MINUTE = 60 * SECOND
+
+
+@dataclass(frozen=True)
+class Params:
+    """Base of every detector's parameters: frozen, so a run's parameters are a value."""
+
+    def as_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+
+class Detector:
+    """Set `id`, `typology`, `version`, `Params`; implement `hits`."""
+
+    id: ClassVar[str]
+    typology: ClassVar[str]
+    version: ClassVar[str] = "1"
+    Params: ClassVar[type[Params]] = Params
+
+    def __init__(self, params: Params | None = None):
+        self.params = params or self.Params()
+
+    def hits(self, m) -> ir.Table:  # m: suptech.detect.market.data.MarketData
+        raise NotImplementedError
+
+
+class Registry:
+    def __init__(self):
+        self.detectors: dict[str, type[Detector]] = {}
+
+    def register(self, cls: type[Detector]) -> type[Detector]:
+        if cls.id in self.detectors:
+            raise ValueError(f"detector {cls.id!r} is registered twice")
+        self.detectors[cls.id] = cls
+        return cls
+
+    def get(self, detector_id: str) -> type[Detector]:
+        try:
+            return self.detectors[detector_id]
+        except KeyError:
+            raise ValueError(f"unknown detector {detector_id!r} (known: "
+                             f"{', '.join(sorted(self.detectors))})") from None
+
+
+REGISTRY = Registry()
+register = REGISTRY.register
+
+
+def hits_table(t: ir.Table) -> ir.Table:
+    """Select and type a detector's result as HIT_SCHEMA (a check on its shape)."""
+    return t.select(**{name: t[name].cast(typ) for name, typ in HIT_SCHEMA.items()})

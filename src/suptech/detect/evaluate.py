@@ -1,0 +1,97 @@
+"""Detection quality against labels, exactly as spec/EVALUATION.md defines it.
+
+An alert matches a labelled case when the typology is the same, the account sets share
+an account, the instrument is the same (market typologies; for cross-market
+manipulation the derivative or the underlying also counts), and the windows overlap
+once each is widened by 5 minutes (24 hours for payment typologies).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+MARKET_TYPOLOGIES = ("SPOOFING", "LAYERING", "WASH_TRADE", "MARKING_THE_CLOSE",
+                     "INSIDER_DEALING", "FRONT_RUNNING", "PUMP_AND_DUMP",
+                     "CROSS_MARKET_MANIPULATION", "RAMPING")
+MINUTE_NS = 60 * 1_000_000_000
+DAY_NS = 24 * 60 * MINUTE_NS
+
+
+@dataclass(frozen=True)
+class Score:
+    typology: str
+    cases: int
+    found: int
+    alerts: int
+    true_alerts: int
+
+    @property
+    def recall(self) -> float:
+        return self.found / self.cases if self.cases else float("nan")
+
+    @property
+    def precision(self) -> float:
+        return self.true_alerts / self.alerts if self.alerts else float("nan")
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r > 0 else 0.0
+
+
+def read_timestamps(frame: pl.DataFrame) -> pl.DataFrame:
+    """window_start/window_end as int64 ns, from ISO 8601 text or integers."""
+    return frame.with_columns(
+        pl.col(c).str.to_datetime(time_unit="ns", time_zone="UTC").dt.epoch("ns")
+        if frame.schema[c] == pl.String else pl.col(c).cast(pl.Int64)
+        for c in ("window_start", "window_end"))
+
+
+def matches(labels: pl.DataFrame, alerts: pl.DataFrame,
+            related_isins: dict[str, set[str]] | None = None) -> pl.DataFrame:
+    """Every (label, alert) pair that matches: scenario_id, alert_id."""
+    related_isins = related_isins or {}
+    lab = read_timestamps(labels).with_columns(
+        pl.col("account_ids").str.split(";").alias("l_accounts"),
+        pl.col("isin").fill_null("").alias("l_isin"))
+    al = read_timestamps(alerts).with_columns(
+        pl.col("account_ids").str.split(";").alias("a_accounts"),
+        pl.col("isin").fill_null("").alias("a_isin"))
+    pairs = lab.select("scenario_id", "typology", "l_accounts", "l_isin",
+                       pl.col("window_start").alias("l_start"),
+                       pl.col("window_end").alias("l_end")).join(
+        al.select("alert_id", "typology", "a_accounts", "a_isin",
+                  pl.col("window_start").alias("a_start"),
+                  pl.col("window_end").alias("a_end")), on="typology")
+    if pairs.is_empty():
+        return pairs.select("scenario_id", "alert_id")
+    widen = pl.when(pl.col("typology").is_in(MARKET_TYPOLOGIES)).then(5 * MINUTE_NS) \
+        .otherwise(DAY_NS)
+    same_accounts = pl.col("l_accounts").list.set_intersection("a_accounts").list.len() > 0
+    overlap = ((pl.col("l_start") - widen) <= (pl.col("a_end") + widen)) \
+        & ((pl.col("a_start") - widen) <= (pl.col("l_end") + widen))
+    isin_ok = pl.struct("typology", "l_isin", "a_isin").map_elements(
+        lambda r: r["typology"] not in MARKET_TYPOLOGIES or r["l_isin"] == r["a_isin"]
+        or (r["typology"] == "CROSS_MARKET_MANIPULATION"
+            and r["a_isin"] in related_isins.get(r["l_isin"], set())),
+        return_dtype=pl.Boolean)
+    return pairs.filter(same_accounts & overlap & isin_ok).select("scenario_id", "alert_id")
+
+
+def score(labels: pl.DataFrame, alerts: pl.DataFrame,
+          related_isins: dict[str, set[str]] | None = None) -> list[Score]:
+    """Per typology present in the labels or the alerts, then ALL."""
+    hits = matches(labels, alerts, related_isins)
+    found = set(hits["scenario_id"])
+    true_alerts = set(hits["alert_id"])
+    typologies = sorted(set(labels["typology"]) | set(alerts["typology"]))
+    rows = []
+    for t in typologies:
+        lab = labels.filter(pl.col("typology") == t)["scenario_id"]
+        al = alerts.filter(pl.col("typology") == t)["alert_id"]
+        rows.append(Score(t, lab.len(), sum(s in found for s in lab), al.len(),
+                          sum(a in true_alerts for a in al)))
+    rows.append(Score("ALL", labels.height, len(found), alerts.height, len(true_alerts)))
+    return rows

@@ -1,0 +1,40 @@
+"""Building blocks several market detectors share: cancelled orders that were resting
+while the same account traded the other way, and aggressive orders."""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+
+from suptech.detect.market.data import MarketData
+
+
+def quick_cancels(m: MarketData, min_lots: float, max_life_ns: int) -> ir.Table:
+    """Orders of at least `min_lots` lots cancelled within `max_life_ns` of entry."""
+    ev = m.events
+    cancels = ev.filter(ev.event_type == "CANCEL").select(
+        "order_id", ts_cancel=ev.ts_event, filled_left=ev.leaves_quantity)
+    o = m.orders.filter(m.orders.lots >= min_lots)
+    c = o.join(cancels, "order_id")
+    return c.filter((c.ts_cancel - c.ts_event) <= max_life_ns).select(
+        "order_id", "account_id", "isin", "side", "price", "lots", "day",
+        ts_new=c.ts_event, ts_cancel=c.ts_cancel, report_id=c.report_id)
+
+
+def traded_against_while_resting(m: MarketData, cancelled: ir.Table) -> ir.Table:
+    """Cancelled orders during whose life the same account traded on the other side."""
+    x = m.executions
+    j = cancelled.join(
+        x, [cancelled.account_id == x.account_id, cancelled.isin == x.isin,
+            cancelled.side != x.side, x.ts_event >= cancelled.ts_new,
+            x.ts_event <= cancelled.ts_cancel])
+    return j.select(cancelled, trade_id=x.trade_id, ts_trade=x.ts_event)
+
+
+def aggressive_orders(m: MarketData) -> ir.Table:
+    """Orders that took liquidity: their first execution, traded size and price span."""
+    x = m.executions.filter(m.executions.aggressive)
+    return x.group_by(["order_id", "account_id", "isin", "side", "day"]).aggregate(
+        ts=x.ts_event.min(), lots=(x.quantity / x.lot_size).sum(),
+        prices=x.price.nunique(), low=x.price.min(), high=x.price.max(),
+        trades=x.trade_id.collect())

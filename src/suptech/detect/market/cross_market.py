@@ -1,0 +1,70 @@
+"""CROSS_MARKET_MANIPULATION: a derivative position, then the underlying pushed its way.
+
+Regulatory basis: EU MAR art. 12(1)(a) and art. 2(3) (manipulation of a financial
+instrument through a related one); Futures and Derivatives Law of the PRC art. 12 and
+CSRC rules on cross-market manipulation of futures and their underlying securities.
+
+Signal: an account trades a future (or other derivative) on one side, then within
+`window_minutes` takes liquidity in its underlying at least `min_aggressive` times on
+the same side (moving it in the position's favour), then trades the derivative on the
+other side. The alert names the underlying: that is the manipulated instrument.
+
+Known false positives: hedgers and arbitrageurs, who trade the underlying against
+their derivative position (the opposite side, which this rule does not flag), and
+investors who hold both for their own reasons.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ibis
+
+from suptech.detect.base import MINUTE, Detector, Params, hits_table, register
+from suptech.detect.market.common import aggressive_orders
+
+
+@dataclass(frozen=True)
+class CrossMarketParams(Params):
+    window_minutes: float = 60
+    min_aggressive: int = 3
+
+
+@register
+class CrossMarket(Detector):
+    id = "cross_market"
+    typology = "CROSS_MARKET_MANIPULATION"
+    version = "1"
+    Params = CrossMarketParams
+
+    def hits(self, m):
+        p = self.params
+        win = int(p.window_minutes * MINUTE)
+        inst = m.instruments.filter(m.instruments.underlying_isin.notnull())
+        x = m.executions
+        d = x.join(inst.select("isin", "underlying_isin"), "isin").select(
+            "account_id", "underlying_isin", d_side=x.side, d_ts=x.ts_event,
+            d_trade=x.trade_id)
+        opened = d.group_by(["account_id", "underlying_isin", "d_side"]).aggregate(
+            opened=d.d_ts.min(), first_trade=d.d_trade.min())
+        closed = d.select("account_id", "underlying_isin", c_side=d.d_side, c_ts=d.d_ts,
+                          c_trade=d.d_trade)
+        ag = aggressive_orders(m)
+        u = opened.join(ag, [opened.account_id == ag.account_id,
+                             opened.underlying_isin == ag.isin, opened.d_side == ag.side,
+                             ag.ts > opened.opened, ag.ts <= opened.opened + win])
+        pushes = u.group_by(["account_id", "underlying_isin", "d_side", "opened",
+                             "first_trade"]).aggregate(
+            n=u.order_id.nunique(), last_push=u.ts.max(), evidence=u.order_id.collect())
+        pushes = pushes.filter(pushes.n >= p.min_aggressive)
+        k = pushes.join(closed, [pushes.account_id == closed.account_id,
+                                 pushes.underlying_isin == closed.underlying_isin,
+                                 pushes.d_side != closed.c_side,
+                                 closed.c_ts > pushes.last_push,
+                                 closed.c_ts <= pushes.last_push + win])
+        g = k.group_by(["account_id", "underlying_isin", "opened"]).aggregate(
+            window_start=k.opened.min(), window_end=k.c_ts.min(), n=k.n.max(),
+            evidence=k.evidence.first().concat(k.c_trade.collect()))
+        return hits_table(g.mutate(isin=g.underlying_isin,
+                                   account_ids=ibis.array([g.account_id]),
+                                   score=(0.5 + 0.05 * g.n).clip(upper=1.0)))

@@ -1,0 +1,87 @@
+"""The report database as market detectors see it: a few derived tables, built once.
+
+Every table here is an Ibis expression over the store's current view, restricted to the
+scanned days, so each engine evaluates it where the data lives. Times are int64
+nanoseconds UTC; `day` is the local (UTC+8) trading day as a number of days since the
+epoch, which keeps day arithmetic integer on every engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ibis
+import ibis.expr.types as ir
+
+from suptech.detect.base import SECOND
+
+LOCAL_OFFSET = 8 * 3600 * SECOND  # China Standard Time
+DAY = 86_400 * SECOND
+CLOSE_CALL_START = (14 * 3600 + 57 * 60) * SECOND  # since local midnight
+CONTINUOUS_END = CLOSE_CALL_START
+
+
+def local_day(ts: ir.IntegerValue) -> ir.IntegerValue:
+    return ((ts + LOCAL_OFFSET) // DAY).cast("int64")
+
+
+def time_of_day(ts: ir.IntegerValue) -> ir.IntegerValue:
+    return (ts + LOCAL_OFFSET) % DAY
+
+
+@dataclass
+class MarketData:
+    orders: ir.Table  # one row per order: its NEW event, with lot size
+    events: ir.Table  # every order event
+    trades: ir.Table
+    executions: ir.Table  # one row per trade and side: account, side, aggressive or not
+    accounts: ir.Table  # account_id, owner, group_key, member_lei, account_type
+    instruments: ir.Table
+    announcements: ir.Table
+    insiders: ir.Table
+
+
+def market_data(store, start_ns: int | None = None, end_ns: int | None = None) -> MarketData:
+    def within(t: ir.Table) -> ir.Table:
+        if start_ns is not None:
+            t = t.filter(t.ts_event >= start_ns)
+        if end_ns is not None:
+            t = t.filter(t.ts_event < end_ns)
+        return t
+
+    inst = store.view("instrument").select("isin", "asset_class", "lot_size",
+                                           "underlying_isin", "mic")
+    events = within(store.view("order_event")).select(
+        "report_id", "ts_event", "order_id", "event_type", "isin", "account_id",
+        "member_lei", "side", "order_type", "price", "quantity", "leaves_quantity")
+    events = events.mutate(day=local_day(events.ts_event))
+    new = events.filter(events.event_type == "NEW")
+    orders = new.join(inst.select("isin", "lot_size"), "isin").mutate(
+        lots=lambda t: t.quantity / t.lot_size)
+    trades = within(store.view("trade")).select(
+        "trade_id", "ts_event", "isin", "price", "quantity", "buy_account_id",
+        "sell_account_id", "buy_order_id", "sell_order_id", "aggressor_side")
+    trades = trades.mutate(day=local_day(trades.ts_event))
+    buys = trades.select(
+        "trade_id", "ts_event", "day", "isin", "price", "quantity",
+        account_id=trades.buy_account_id, order_id=trades.buy_order_id,
+        other_account_id=trades.sell_account_id, side=ibis.literal("BUY"),
+        aggressive=trades.aggressor_side == "BUY")
+    sells = trades.select(
+        "trade_id", "ts_event", "day", "isin", "price", "quantity",
+        account_id=trades.sell_account_id, order_id=trades.sell_order_id,
+        other_account_id=trades.buy_account_id, side=ibis.literal("SELL"),
+        aggressive=trades.aggressor_side == "SELL")
+    executions = buys.union(sells).join(inst.select("isin", "lot_size"), "isin")
+    parties = store.view("party").select("party_id", "group_id")
+    acct = store.view("account")
+    accounts = acct.join(parties, acct.owner_party_id == parties.party_id, how="left").select(
+        acct.account_id, owner=acct.owner_party_id, member_lei=acct.member_lei,
+        account_type=acct.account_type,
+        # Accounts are related when they share an owner or a household/control group.
+        group_key=ibis.coalesce(parties.group_id.concat(ibis.literal("#group")),
+                                acct.owner_party_id.concat(ibis.literal("#owner"))))
+    ann = store.view("announcement").select("announcement_id", "isin", "ts_event",
+                                            "price_sensitive", "category")
+    ins = store.view("insider").select("isin", "party_id", "valid_from", "valid_to")
+    return MarketData(orders, events, trades, executions, accounts, inst, ann, ins)

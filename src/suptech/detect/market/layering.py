@@ -1,0 +1,49 @@
+"""LAYERING: a ladder of orders on one side, withdrawn once the other side has traded.
+
+Regulatory basis: EU MAR art. 12(1)(a) and Annex II 1(a) (layering and spoofing);
+Securities Law of the PRC art. 55(1)(4); SSE/SZSE abnormal-trading rules on repeated
+placing and cancelling of orders at several price levels.
+
+Signal: at one moment (entries within 2 s) an account rests orders of at least
+`min_lots` lots on at least `min_levels` distinct prices of one side, cancels them
+within `max_life_s` seconds, and trades on the other side while they rest.
+
+Known false positives: market makers that quote several levels deep and requote after
+a fill; execution algorithms that post a ladder and pull it after a fill.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ibis
+
+from suptech.detect.base import Detector, Params, hits_table, register
+from suptech.detect.market.spoofing import episodes
+
+
+@dataclass(frozen=True)
+class LayeringParams(Params):
+    min_lots: float = 10
+    max_life_s: float = 60
+    min_levels: int = 3
+
+
+@register
+class Layering(Detector):
+    id = "layering"
+    typology = "LAYERING"
+    version = "1"
+    Params = LayeringParams
+
+    def hits(self, m):
+        p = self.params
+        e = episodes(m, p.min_lots, p.max_life_s)
+        e = e.filter(e.levels >= p.min_levels)
+        g = e.group_by(["account_id", "isin", "day"]).aggregate(
+            window_start=e.ts_new.min(), window_end=e.ts_cancel.max(),
+            levels=e.levels.max(),
+            evidence=e.order_id.collect().concat(e.trade_id.collect()))
+        return hits_table(g.mutate(
+            account_ids=ibis.array([g.account_id]),
+            score=(0.4 + 0.1 * g.levels).clip(upper=1.0)))

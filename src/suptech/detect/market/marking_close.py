@@ -1,0 +1,60 @@
+"""MARKING_THE_CLOSE: trading at the end of the day to set the closing price.
+
+Regulatory basis: EU MAR Annex I A(a) and Annex II 1(c) (buying or selling at the close
+to mislead investors acting on closing prices); SSE/SZSE rules on abnormal trading in
+the closing call auction (large orders that move the closing price).
+
+Signal: in the last `minutes` minutes of continuous trading an account takes liquidity
+at least `min_aggressive` times on one side, and then sends an order on the same side
+into the closing call auction (14:57-15:00).
+
+Known false positives: index funds and other rebalancers, which trade large in the
+closing call but do not chase the price before it; a trader finishing an order late.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ibis
+
+from suptech.detect.base import MINUTE, Detector, Params, hits_table, register
+from suptech.detect.market.common import aggressive_orders
+from suptech.detect.market.data import CLOSE_CALL_START, time_of_day
+
+
+@dataclass(frozen=True)
+class MarkingParams(Params):
+    minutes: float = 10
+    min_aggressive: int = 2
+
+
+@register
+class MarkingTheClose(Detector):
+    id = "marking_the_close"
+    typology = "MARKING_THE_CLOSE"
+    version = "1"
+    Params = MarkingParams
+
+    def hits(self, m):
+        p = self.params
+        ag = aggressive_orders(m)
+        tod = time_of_day(ag.ts)
+        late = ag.filter((tod >= CLOSE_CALL_START - int(p.minutes * MINUTE))
+                         & (tod < CLOSE_CALL_START))
+        late = late.group_by(["account_id", "isin", "side", "day"]).aggregate(
+            n=late.order_id.nunique(), first=late.ts.min(), lots=late.lots.sum(),
+            evidence=late.order_id.collect())
+        late = late.filter(late.n >= p.min_aggressive)
+        o = m.orders
+        call = o.filter(time_of_day(o.ts_event) >= CLOSE_CALL_START).select(
+            "account_id", "isin", "side", "day", call_ts=o.ts_event, call_order=o.order_id,
+            call_lots=o.lots)
+        j = late.join(call, ["account_id", "isin", "side", "day"])
+        g = j.group_by(["account_id", "isin", "day"]).aggregate(
+            window_start=j.first.min(), window_end=j.call_ts.max(), n=j.n.max(),
+            evidence=j.evidence.first().concat(j.call_order.collect()))
+        return hits_table(g.mutate(account_ids=ibis.array([g.account_id]),
+                                   score=(0.5 + 0.1 * g.n).clip(upper=1.0)))
+
+

@@ -1,0 +1,69 @@
+"""PUMP_AND_DUMP: a group builds a position, drives the price up, and sells into it.
+
+Regulatory basis: EU MAR Annex I A(b) and Annex II 1(d)-(e) (securing a dominant
+position, "pump and dump"); Securities Law of the PRC art. 55(1)(1) (concerted
+trading with capital or information advantages to influence prices).
+
+Signal: in one instrument and day, at least `min_accounts` non-proprietary accounts each
+buy at least `min_buys` times and then sell, their average selling price at least
+`min_gain` above their average buying price, and part of their buying aggressive. They
+form one case: accounts that pumped and dumped the same stock on the same day.
+
+Known false positives: day traders who buy and sell the same stock profitably; a
+momentum crowd without coordination. Requiring several such accounts at once is what
+keeps these down.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ibis
+
+from suptech.detect.base import Detector, Params, hits_table, register
+
+
+@dataclass(frozen=True)
+class PumpParams(Params):
+    min_buys: int = 3
+    min_sells: int = 1
+    min_gain: float = 0.01
+    min_accounts: int = 2
+
+
+@register
+class PumpAndDump(Detector):
+    id = "pump_and_dump"
+    typology = "PUMP_AND_DUMP"
+    version = "1"
+    Params = PumpParams
+
+    def hits(self, m):
+        p = self.params
+        x = m.executions.join(m.accounts.select("account_id", "account_type"), "account_id")
+        x = x.filter(x.account_type != "PROPRIETARY")
+        buy, sell = x.side == "BUY", x.side == "SELL"
+        value = x.price * x.quantity
+        per = x.group_by(["account_id", "isin", "day"]).aggregate(
+            buys=buy.sum(), sells=sell.sum(),
+            aggressive_buys=(buy & x.aggressive).sum(),
+            buy_value=ibis.ifelse(buy, value, 0).sum(),
+            buy_qty=ibis.ifelse(buy, x.quantity, 0).sum(),
+            sell_value=ibis.ifelse(sell, value, 0).sum(),
+            sell_qty=ibis.ifelse(sell, x.quantity, 0).sum(),
+            first_buy=ibis.ifelse(buy, x.ts_event, None).min(),
+            last_buy=ibis.ifelse(buy, x.ts_event, None).max(),
+            first_sell=ibis.ifelse(sell, x.ts_event, None).min(),
+            last_sell=ibis.ifelse(sell, x.ts_event, None).max(),
+            trades=x.trade_id.collect())
+        per = per.filter((per.buys >= p.min_buys) & (per.sells >= p.min_sells)
+                         & (per.aggressive_buys >= 1) & (per.first_sell > per.first_buy))
+        per = per.mutate(gain=(per.sell_value / per.sell_qty) / (per.buy_value / per.buy_qty) - 1)
+        per = per.filter(per.gain >= p.min_gain)
+        g = per.group_by(["isin", "day"]).aggregate(
+            n=per.account_id.nunique(), account_ids=per.account_id.collect(),
+            window_start=per.first_buy.min(), window_end=per.last_sell.max(),
+            gain=per.gain.mean(), evidence=per.trades.first())
+        g = g.filter(g.n >= p.min_accounts)
+        return hits_table(g.mutate(account_ids=g.account_ids.sort(),
+                                   score=(0.5 + 5 * g.gain).clip(upper=1.0)))

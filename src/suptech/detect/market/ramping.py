@@ -1,0 +1,62 @@
+"""RAMPING: bursts of aggressive orders that walk the price in one direction.
+
+Regulatory basis: EU MAR Annex I A(b) and Annex II 1(f) (orders that move the price,
+"ramping"); Securities Law of the PRC art. 55(1)(1) and the SSE/SZSE rules on abnormal
+trading (拉抬打压: repeatedly pushing the price with large aggressive orders).
+
+Signal: an account takes liquidity on one side at least `burst_orders` times within
+`burst_seconds`, sweeping more than one price level, and does so in at least
+`min_bursts` separate bursts in a day, without trading the other side.
+
+Known false positives: an execution algorithm catching up on a deadline; momentum
+traders. Institutions slicing an order trade far less often than in bursts of seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ibis
+
+from suptech.detect.base import SECOND, Detector, Params, hits_table, register
+from suptech.detect.market.common import aggressive_orders
+
+
+@dataclass(frozen=True)
+class RampingParams(Params):
+    burst_orders: int = 3
+    burst_seconds: float = 20
+    min_bursts: int = 2
+    max_other_side: int = 0
+
+
+@register
+class Ramping(Detector):
+    id = "ramping"
+    typology = "RAMPING"
+    version = "1"
+    Params = RampingParams
+
+    def hits(self, m):
+        p = self.params
+        ag = aggressive_orders(m)
+        w = ibis.range_window(preceding=int(p.burst_seconds * SECOND), following=0,
+                              group_by=[ag.account_id, ag.isin, ag.side], order_by=ag.ts)
+        ag = ag.mutate(recent=ag.order_id.count().over(w))
+        ends = ag.filter(ag.recent >= p.burst_orders)
+        # Separate bursts: burst-completing orders more than a burst length apart.
+        gap = ibis.window(group_by=[ends.account_id, ends.isin, ends.side], order_by=ends.ts)
+        ends = ends.mutate(new_burst=(ends.ts - ends.ts.lag().over(gap)).fill_null(
+            10 ** 15) > int(p.burst_seconds * SECOND))
+        per = ends.group_by(["account_id", "isin", "side", "day"]).aggregate(
+            bursts=ends.new_burst.sum(), window_start=ends.ts.min(),
+            window_end=ends.ts.max(), evidence=ends.order_id.collect())
+        per = per.filter(per.bursts >= p.min_bursts)
+        x = m.executions
+        other = x.group_by(["account_id", "isin", "day", "side"]).aggregate(n_other=x.count())
+        j = per.join(other, [per.account_id == other.account_id, per.isin == other.isin,
+                             per.day == other.day, per.side != other.side], how="left")
+        j = j.filter(j.n_other.fill_null(0) <= p.max_other_side)
+        return hits_table(j.mutate(
+            account_ids=ibis.array([j.account_id]),
+            score=(0.4 + 0.15 * j.bursts).clip(upper=1.0)))

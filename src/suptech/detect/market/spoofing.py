@@ -1,0 +1,71 @@
+"""SPOOFING: large orders that were never meant to trade.
+
+Regulatory basis: EU MAR art. 12(1)(a)(i) and Annex I A(c) ("placing orders which are
+withdrawn before execution ... to give a misleading impression of supply or demand");
+Securities Law of the PRC art. 55(1)(4) (frequently placing and withdrawing orders
+without the purpose of trading); the SSE and SZSE rules on abnormal trading (large
+orders cancelled to influence prices).
+
+Signal: an account's large order (at least `min_lots` lots) is cancelled within
+`max_life_s` seconds, and while it rested the same account traded on the other side of
+the same instrument. One or two such orders at a time; three or more levels at once is
+layering, which has its own detector.
+
+Known false positives: a trader whose large order is cancelled after its own other-side
+order happened to fill (a change of mind); market makers whose quotes exceed `min_lots`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ibis
+
+from suptech.detect.base import SECOND, Detector, Params, hits_table, register
+from suptech.detect.market.common import quick_cancels, traded_against_while_resting
+
+
+@dataclass(frozen=True)
+class SpoofingParams(Params):
+    min_lots: float = 25
+    max_life_s: float = 60
+    max_levels: int = 2  # more distinct prices at once is layering
+
+
+#: Orders this large count as levels of a ladder (see `layering`).
+LADDER_LOTS = 10
+
+
+def episodes(m, min_lots: float, max_life_s: float):
+    """Per flagged order: the order, the trade it covered and the levels it was part of."""
+    c = quick_cancels(m, min(min_lots, LADDER_LOTS), int(max_life_s * SECOND))
+    big = c.filter(c.lots >= min_lots)
+    hit = traded_against_while_resting(m, big)
+    # Levels the account held on that side at the same moment (placed within 2 s).
+    peers = c.view()
+    lv = hit.join(peers, [hit.account_id == peers.account_id, hit.isin == peers.isin,
+                          hit.side == peers.side,
+                          (hit.ts_new - peers.ts_new).abs() <= 2 * SECOND]
+                  ).select(order_id=hit.order_id, peer_price=peers.price)
+    levels = lv.group_by("order_id").aggregate(levels=lv.peer_price.nunique())
+    return hit.join(levels, "order_id")
+
+
+@register
+class Spoofing(Detector):
+    id = "spoofing"
+    typology = "SPOOFING"
+    version = "1"
+    Params = SpoofingParams
+
+    def hits(self, m):
+        p = self.params
+        e = episodes(m, p.min_lots, p.max_life_s)
+        e = e.filter(e.levels <= p.max_levels)
+        g = e.group_by(["account_id", "isin", "day"]).aggregate(
+            window_start=e.ts_new.min(), window_end=e.ts_cancel.max(),
+            lots=e.lots.max(), orders=e.order_id.nunique(),
+            evidence=e.order_id.collect().concat(e.trade_id.collect()))
+        return hits_table(g.mutate(
+            account_ids=ibis.array([g.account_id]),
+            score=(0.5 + g.lots / (4 * p.min_lots)).clip(upper=1.0)))

@@ -1,0 +1,58 @@
+"""WASH_TRADE: trades with no change of beneficial owner.
+
+Regulatory basis: EU MAR Annex I A(a) and Annex II 1(b) (wash trades); Securities Law of
+the PRC art. 55(1)(3) (trading between accounts one controls); CSRC and exchange rules
+on "self-dealing" (对倒) between related accounts.
+
+Signal: in one instrument and day, at least `min_trades` trades whose buyer and seller
+are the same account, the same owner, or one household or control group (party
+`group_id`), each between two orders entered within `max_gap_s` seconds of each other:
+the second order was sent to meet the first.
+
+Known false positives: related accounts (a family) that trade the same stock on their
+own and now and then meet in the book; these meet at random moments, not seconds after
+each other's orders, and rarely twice a day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ibis
+
+from suptech.detect.base import SECOND, Detector, Params, hits_table, register
+
+
+@dataclass(frozen=True)
+class WashParams(Params):
+    min_trades: int = 2
+    max_gap_s: float = 2
+
+
+@register
+class WashTrade(Detector):
+    id = "wash_trade"
+    typology = "WASH_TRADE"
+    version = "1"
+    Params = WashParams
+
+    def hits(self, m):
+        p = self.params
+        t, a = m.trades, m.accounts
+        buyer, seller = a.view(), a.view()
+        j = t.join(buyer, t.buy_account_id == buyer.account_id).join(
+            seller, t.sell_account_id == seller.account_id)
+        related = j.filter(j.group_key == j.group_key_right)
+        o = m.orders.select("order_id", ts_new=m.orders.ts_event)
+        ob, os_ = o.view(), o.view()
+        r = related.join(ob, related.buy_order_id == ob.order_id).join(
+            os_, related.sell_order_id == os_.order_id)
+        r = r.filter((r.ts_new - r.ts_new_right).abs() <= int(p.max_gap_s * SECOND))
+        g = r.group_by(["group_key", "isin", "day"]).aggregate(
+            trades=r.trade_id.nunique(), window_start=r.ts_event.min(),
+            window_end=r.ts_event.max(),
+            accounts=r.buy_account_id.collect().concat(r.sell_account_id.collect()),
+            evidence=r.trade_id.collect())
+        g = g.filter(g.trades >= p.min_trades)
+        return hits_table(g.mutate(account_ids=g.accounts.unique().sort(),
+                                   score=(0.5 + 0.1 * g.trades).clip(upper=1.0)))

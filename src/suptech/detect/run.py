@@ -1,0 +1,45 @@
+"""Run detectors over the report database and turn their hits into alerts."""
+
+from __future__ import annotations
+
+import hashlib
+
+import polars as pl
+
+import suptech.detect.market  # noqa: F401  (registers the built-in detectors)
+from suptech.detect.base import REGISTRY, Detector
+from suptech.detect.market.data import market_data
+
+ALERT_COLUMNS = ["alert_id", "detector", "typology", "score", "account_ids", "isin",
+                 "window_start", "window_end", "evidence", "detector_version", "parameters"]
+
+
+def alert_id(detector: str, accounts: str, isin: str | None, start: int) -> str:
+    """The same case found again gets the same id: re-scans do not re-alert."""
+    key = f"{detector}|{accounts}|{isin or ''}|{start}".encode()
+    return "AL-" + hashlib.sha256(key).hexdigest()[:16]
+
+
+def run(store, detectors: list[Detector] | None = None, start_ns: int | None = None,
+        end_ns: int | None = None) -> pl.DataFrame:
+    detectors = detectors or [cls() for cls in REGISTRY.detectors.values()]
+    m = market_data(store, start_ns, end_ns)
+    frames = []
+    for d in detectors:
+        hits = pl.from_arrow(d.hits(m).to_pyarrow())
+        if hits.is_empty():
+            continue
+        frames.append(hits.with_columns(
+            pl.col("account_ids").list.sort().list.join(";"),
+            pl.col("evidence").list.unique().list.sort().list.join(";"),
+            pl.col("score").round(4),
+            pl.lit(d.id).alias("detector"), pl.lit(d.typology).alias("typology"),
+            pl.lit(d.version).alias("detector_version"),
+            pl.lit(d.params.as_json()).alias("parameters")))
+    if not frames:
+        return pl.DataFrame(schema={c: pl.String for c in ALERT_COLUMNS})
+    alerts = pl.concat(frames)
+    ids = [alert_id(*r) for r in alerts.select("detector", "account_ids", "isin",
+                                               "window_start").iter_rows()]
+    return alerts.with_columns(pl.Series("alert_id", ids)).select(ALERT_COLUMNS) \
+        .sort(["typology", "window_start", "alert_id"])
