@@ -35,6 +35,7 @@ def aggressive_orders(m: MarketData) -> ir.Table:
     """Orders that took liquidity: their first execution, traded size and price span."""
     x = m.executions.filter(m.executions.aggressive)
     return x.group_by(["order_id", "account_id", "isin", "side", "day"]).aggregate(
-        ts=x.ts_event.min(), lots=(x.quantity / x.lot_size).sum(),
+        ts=x.ts_event.min(), tt=x.tt.min(), lots=(x.quantity / x.lot_size).sum(),
+        vwap=(x.price * x.quantity).sum() / x.quantity.sum(),
         prices=x.price.nunique(), low=x.price.min(), high=x.price.max(),
         trades=x.trade_id.collect())

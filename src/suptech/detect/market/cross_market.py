@@ -5,9 +5,9 @@ instrument through a related one); Futures and Derivatives Law of the PRC art. 1
 CSRC rules on cross-market manipulation of futures and their underlying securities.
 
 Signal: an account trades a future (or other derivative) on one side, then within
-`window_minutes` takes liquidity in its underlying at least `min_aggressive` times on
-the same side (moving it in the position's favour), then trades the derivative on the
-other side. The alert names the underlying: that is the manipulated instrument.
+`window_minutes` (of trading time) takes liquidity in its underlying at least
+`min_aggressive` times on the same side with orders of at least `min_push_lots` lots
+(moving it in the position's favour), then trades the derivative on the other side. The alert names the underlying: that is the manipulated instrument.
 
 Known false positives: hedgers and arbitrageurs, who trade the underlying against
 their derivative position (the opposite side, which this rule does not flag), and
@@ -28,6 +28,7 @@ from suptech.detect.market.common import aggressive_orders
 class CrossMarketParams(Params):
     window_minutes: float = 60
     min_aggressive: int = 3
+    min_push_lots: float = 20
 
 
 @register
@@ -43,25 +44,27 @@ class CrossMarket(Detector):
         inst = m.instruments.filter(m.instruments.underlying_isin.notnull())
         x = m.executions
         d = x.join(inst.select("isin", "underlying_isin"), "isin").select(
-            "account_id", "underlying_isin", d_side=x.side, d_ts=x.ts_event,
+            "account_id", "underlying_isin", d_side=x.side, d_ts=x.ts_event, d_tt=x.tt,
             d_trade=x.trade_id)
         opened = d.group_by(["account_id", "underlying_isin", "d_side"]).aggregate(
-            opened=d.d_ts.min(), first_trade=d.d_trade.min())
+            opened=d.d_ts.min(), opened_tt=d.d_tt.min(), first_trade=d.d_trade.min())
         closed = d.select("account_id", "underlying_isin", c_side=d.d_side, c_ts=d.d_ts,
-                          c_trade=d.d_trade)
+                          c_tt=d.d_tt, c_trade=d.d_trade)
         ag = aggressive_orders(m)
+        ag = ag.filter(ag.lots >= p.min_push_lots)
+        # Windows run on trading time: the lunch break does not separate two orders.
         u = opened.join(ag, [opened.account_id == ag.account_id,
                              opened.underlying_isin == ag.isin, opened.d_side == ag.side,
-                             ag.ts > opened.opened, ag.ts <= opened.opened + win])
+                             ag.tt > opened.opened_tt, ag.tt <= opened.opened_tt + win])
         pushes = u.group_by(["account_id", "underlying_isin", "d_side", "opened",
                              "first_trade"]).aggregate(
-            n=u.order_id.nunique(), last_push=u.ts.max(), evidence=u.order_id.collect())
+            n=u.order_id.nunique(), last_push=u.tt.max(), evidence=u.order_id.collect())
         pushes = pushes.filter(pushes.n >= p.min_aggressive)
         k = pushes.join(closed, [pushes.account_id == closed.account_id,
                                  pushes.underlying_isin == closed.underlying_isin,
                                  pushes.d_side != closed.c_side,
-                                 closed.c_ts > pushes.last_push,
-                                 closed.c_ts <= pushes.last_push + win])
+                                 closed.c_tt > pushes.last_push,
+                                 closed.c_tt <= pushes.last_push + win])
         g = k.group_by(["account_id", "underlying_isin", "opened"]).aggregate(
             window_start=k.opened.min(), window_end=k.c_ts.min(), n=k.n.max(),
             evidence=k.evidence.first().concat(k.c_trade.collect()))

@@ -29,6 +29,18 @@ def time_of_day(ts: ir.IntegerValue) -> ir.IntegerValue:
     return (ts + LOCAL_OFFSET) % DAY
 
 
+LUNCH_START = (11 * 3600 + 30 * 60) * SECOND
+LUNCH = 90 * 60 * SECOND
+
+
+def trading_time(ts: ir.IntegerValue) -> ir.IntegerValue:
+    """A clock that stops over the lunch break (11:30-13:00), for windows in trading time:
+    an order at 11:29 and one at 13:01 are two minutes apart for a trader."""
+    tod = time_of_day(ts)
+    return ts - ibis.ifelse(tod >= LUNCH_START + LUNCH, LUNCH,
+                            ibis.ifelse(tod >= LUNCH_START, tod - LUNCH_START, 0))
+
+
 @dataclass
 class MarketData:
     orders: ir.Table  # one row per order: its NEW event, with lot size
@@ -36,6 +48,7 @@ class MarketData:
     trades: ir.Table
     executions: ir.Table  # one row per trade and side: account, side, aggressive or not
     accounts: ir.Table  # account_id, owner, group_key, member_lei, account_type
+    parties: ir.Table  # party_id, group_key
     instruments: ir.Table
     announcements: ir.Table
     insiders: ir.Table
@@ -54,34 +67,38 @@ def market_data(store, start_ns: int | None = None, end_ns: int | None = None) -
     events = within(store.view("order_event")).select(
         "report_id", "ts_event", "order_id", "event_type", "isin", "account_id",
         "member_lei", "side", "order_type", "price", "quantity", "leaves_quantity")
-    events = events.mutate(day=local_day(events.ts_event))
+    events = events.mutate(day=local_day(events.ts_event), tt=trading_time(events.ts_event))
     new = events.filter(events.event_type == "NEW")
     orders = new.join(inst.select("isin", "lot_size"), "isin").mutate(
         lots=lambda t: t.quantity / t.lot_size)
     trades = within(store.view("trade")).select(
         "trade_id", "ts_event", "isin", "price", "quantity", "buy_account_id",
         "sell_account_id", "buy_order_id", "sell_order_id", "aggressor_side")
-    trades = trades.mutate(day=local_day(trades.ts_event))
+    trades = trades.mutate(day=local_day(trades.ts_event), tt=trading_time(trades.ts_event))
     buys = trades.select(
-        "trade_id", "ts_event", "day", "isin", "price", "quantity",
+        "trade_id", "ts_event", "tt", "day", "isin", "price", "quantity",
         account_id=trades.buy_account_id, order_id=trades.buy_order_id,
         other_account_id=trades.sell_account_id, side=ibis.literal("BUY"),
         aggressive=trades.aggressor_side == "BUY")
     sells = trades.select(
-        "trade_id", "ts_event", "day", "isin", "price", "quantity",
+        "trade_id", "ts_event", "tt", "day", "isin", "price", "quantity",
         account_id=trades.sell_account_id, order_id=trades.sell_order_id,
         other_account_id=trades.buy_account_id, side=ibis.literal("SELL"),
         aggressive=trades.aggressor_side == "SELL")
     executions = buys.union(sells).join(inst.select("isin", "lot_size"), "isin")
-    parties = store.view("party").select("party_id", "group_id")
+    party = store.view("party")
+    # Parties are related when they share a household or control group; a party without
+    # one is related only to itself. Accounts are related through their owners.
+    parties = party.select("party_id", group_key=ibis.coalesce(
+        party.group_id.concat(ibis.literal("#group")),
+        party.party_id.concat(ibis.literal("#party"))))
     acct = store.view("account")
     accounts = acct.join(parties, acct.owner_party_id == parties.party_id, how="left").select(
         acct.account_id, owner=acct.owner_party_id, member_lei=acct.member_lei,
         account_type=acct.account_type,
-        # Accounts are related when they share an owner or a household/control group.
-        group_key=ibis.coalesce(parties.group_id.concat(ibis.literal("#group")),
-                                acct.owner_party_id.concat(ibis.literal("#owner"))))
+        group_key=ibis.coalesce(parties.group_key,
+                                acct.owner_party_id.concat(ibis.literal("#party"))))
     ann = store.view("announcement").select("announcement_id", "isin", "ts_event",
                                             "price_sensitive", "category")
     ins = store.view("insider").select("isin", "party_id", "valid_from", "valid_to")
-    return MarketData(orders, events, trades, executions, accounts, inst, ann, ins)
+    return MarketData(orders, events, trades, executions, accounts, parties, inst, ann, ins)

@@ -8,7 +8,7 @@ business and client-order handling.
 Signal: a member's proprietary account takes liquidity on one side; within
 `lead_minutes` a client account of the same member takes at least `min_client_lots`
 lots on the same side; within `unwind_minutes` of its first trade the proprietary
-account takes liquidity on the other side.
+account takes liquidity on the other side. Minutes are trading minutes (the lunch break does not count).
 
 Known false positives: a proprietary desk's market making or hedging that happens to
 precede client flow; a client order the desk was asked to facilitate (risk trade).
@@ -45,25 +45,27 @@ class FrontRunning(Detector):
         ag = ag.join(a, "account_id")
         prop = ag.filter(ag.account_type == "PROPRIETARY")
         client = ag.filter(ag.account_type != "PROPRIETARY").select(
-            "member_lei", "isin", "side", c_ts=ag.ts, c_lots=ag.lots, c_order=ag.order_id)
+            "member_lei", "isin", "side", c_tt=ag.tt, c_lots=ag.lots, c_order=ag.order_id)
+        # Windows run on trading time: the lunch break does not separate two orders.
         j = prop.join(client, [prop.member_lei == client.member_lei, prop.isin == client.isin,
-                               prop.side == client.side, client.c_ts > prop.ts,
-                               client.c_ts <= prop.ts + int(p.lead_minutes * MINUTE)])
-        ahead = j.group_by(["order_id", "account_id", "isin", "side", "ts"]).aggregate(
-            client_lots=j.c_lots.sum(), client_end=j.c_ts.max(),
+                               prop.side == client.side, client.c_tt > prop.tt,
+                               client.c_tt <= prop.tt + int(p.lead_minutes * MINUTE)])
+        ahead = j.group_by(["order_id", "account_id", "isin", "side", "day", "ts", "tt"]
+                           ).aggregate(
+            client_lots=j.c_lots.sum(), client_end=j.c_tt.max(),
             client_orders=j.c_order.collect())
         ahead = ahead.filter(ahead.client_lots >= p.min_client_lots)
         unwind = prop.select("account_id", "isin", u_side=prop.side, u_ts=prop.ts,
-                             u_order=prop.order_id)
+                             u_tt=prop.tt, u_order=prop.order_id)
         k = ahead.join(unwind, [ahead.account_id == unwind.account_id,
                                 ahead.isin == unwind.isin, ahead.side != unwind.u_side,
-                                unwind.u_ts > ahead.client_end,
-                                unwind.u_ts <= ahead.ts + int(p.unwind_minutes * MINUTE)])
-        g = k.group_by(["account_id", "isin", "order_id"]).aggregate(
-            window_start=k.ts.min(), window_end=k.u_ts.min(),
+                                unwind.u_tt > ahead.client_end,
+                                unwind.u_tt <= ahead.tt + int(p.unwind_minutes * MINUTE)])
+        g = k.group_by(["account_id", "isin", "day"]).aggregate(
+            window_start=k.ts.min(), window_end=k.u_ts.max(),
             client_lots=k.client_lots.max(),
-            evidence=k.client_orders.first().concat(k.u_order.collect()))
-        g = g.mutate(evidence=g.evidence.concat(ibis.array([g.order_id])))
+            evidence=k.client_orders.first().concat(k.u_order.collect())
+            .concat(k.order_id.collect()))
         return hits_table(g.mutate(
             account_ids=ibis.array([g.account_id]),
             score=(0.5 + g.client_lots / (4 * p.min_client_lots)).clip(upper=1.0)))

@@ -7,7 +7,8 @@ lists (内幕信息知情人登记).
 Signal: before a price-sensitive announcement, within `lookback_hours`, an account
 owned by a party on the instrument's insider list (valid at the time), or by a member of
 that party's household or control group, trades the instrument in the direction the
-price then moved (compared over `move_minutes` before and after the announcement).
+price then moved (the mean price of the `move_trades` trades after the announcement
+against the same number before, by at least `min_move`).
 
 Known false positives: insiders trading under a pre-arranged plan or in an open window;
 relatives who trade independently; news whose direction was expected by the market.
@@ -25,7 +26,7 @@ from suptech.detect.base import MINUTE, Detector, Params, hits_table, register
 @dataclass(frozen=True)
 class InsiderParams(Params):
     lookback_hours: float = 24
-    move_minutes: float = 30
+    move_trades: int = 50
     min_move: float = 0.01
 
 
@@ -40,14 +41,20 @@ class InsiderDealing(Detector):
         p = self.params
         news = m.announcements.filter(m.announcements.price_sensitive)
         t = m.trades
-        move = int(p.move_minutes * MINUTE)
-        nt = news.join(t, news.isin == t.isin)
-        before = nt.filter((nt.ts_event_right < nt.ts_event)
-                           & (nt.ts_event_right >= nt.ts_event - move))
-        after = nt.filter((nt.ts_event_right > nt.ts_event)
-                          & (nt.ts_event_right <= nt.ts_event + move))
-        pb = before.group_by("announcement_id").aggregate(p_before=before.price.mean())
-        pa = after.group_by("announcement_id").aggregate(p_after=after.price.mean())
+        # The price move: the last trades before the news against the first ones after
+        # (counted in trades, not minutes, so that the lunch break does not empty a side).
+        nt = news.join(t, news.isin == t.isin).select(
+            news.announcement_id, news_ts=news.ts_event, ts=t.ts_event, price=t.price)
+        before = nt.filter(nt.ts < nt.news_ts)
+        before = before.mutate(k=ibis.row_number().over(
+            group_by=before.announcement_id, order_by=ibis.desc(before.ts)))
+        after = nt.filter(nt.ts > nt.news_ts)
+        after = after.mutate(k=ibis.row_number().over(
+            group_by=after.announcement_id, order_by=after.ts))
+        pb = before.filter(before.k < p.move_trades).group_by("announcement_id").aggregate(
+            p_before=before.price.mean())
+        pa = after.filter(after.k < p.move_trades).group_by("announcement_id").aggregate(
+            p_after=after.price.mean())
         moved = news.join(pb, "announcement_id").join(pa, "announcement_id")
         moved = moved.mutate(change=(moved.p_after - moved.p_before) / moved.p_before)
         moved = moved.filter(moved.change.abs() >= p.min_move).mutate(
@@ -55,8 +62,9 @@ class InsiderDealing(Detector):
         # Who is an insider, or related to one: by party, then by household/control group.
         a = m.accounts
         ins = m.insiders
-        insider_keys = ins.join(a, ins.party_id == a.owner).select(
-            ins.isin, a.group_key, valid_from=ins.valid_from, valid_to=ins.valid_to)
+        pt = m.parties
+        insider_keys = ins.join(pt, ins.party_id == pt.party_id).select(
+            ins.isin, pt.group_key, valid_from=ins.valid_from, valid_to=ins.valid_to)
         x = m.executions
         cand = x.join(a.select("account_id", "group_key"), "account_id")
         cand = cand.join(insider_keys, ["isin", "group_key"])

@@ -39,6 +39,9 @@ class MarkingTheClose(Detector):
     def hits(self, m):
         p = self.params
         ag = aggressive_orders(m)
+        # Only shares close with a call auction; futures trade on to 15:00.
+        equities = m.instruments.filter(m.instruments.asset_class == "EQUITY").select("isin")
+        ag = ag.semi_join(equities, "isin")
         tod = time_of_day(ag.ts)
         late = ag.filter((tod >= CLOSE_CALL_START - int(p.minutes * MINUTE))
                          & (tod < CLOSE_CALL_START))

@@ -5,7 +5,7 @@ position, "pump and dump"); Securities Law of the PRC art. 55(1)(1) (concerted
 trading with capital or information advantages to influence prices).
 
 Signal: in one instrument and day, at least `min_accounts` non-proprietary accounts each
-buy at least `min_buys` times and then sell, their average selling price at least
+buy at least `min_buys` times (at least `min_buy_lots` lots in all) and then sell, their average selling price at least
 `min_gain` above their average buying price, and part of their buying aggressive. They
 form one case: accounts that pumped and dumped the same stock on the same day.
 
@@ -26,6 +26,7 @@ from suptech.detect.base import Detector, Params, hits_table, register
 @dataclass(frozen=True)
 class PumpParams(Params):
     min_buys: int = 3
+    min_buy_lots: float = 30
     min_sells: int = 1
     min_gain: float = 0.01
     min_accounts: int = 2
@@ -49,6 +50,7 @@ class PumpAndDump(Detector):
             aggressive_buys=(buy & x.aggressive).sum(),
             buy_value=ibis.ifelse(buy, value, 0).sum(),
             buy_qty=ibis.ifelse(buy, x.quantity, 0).sum(),
+            buy_lots=ibis.ifelse(buy, x.quantity / x.lot_size, 0).sum(),
             sell_value=ibis.ifelse(sell, value, 0).sum(),
             sell_qty=ibis.ifelse(sell, x.quantity, 0).sum(),
             first_buy=ibis.ifelse(buy, x.ts_event, None).min(),
@@ -57,6 +59,7 @@ class PumpAndDump(Detector):
             last_sell=ibis.ifelse(sell, x.ts_event, None).max(),
             trades=x.trade_id.collect())
         per = per.filter((per.buys >= p.min_buys) & (per.sells >= p.min_sells)
+                         & (per.buy_lots >= p.min_buy_lots)
                          & (per.aggressive_buys >= 1) & (per.first_sell > per.first_buy))
         per = per.mutate(gain=(per.sell_value / per.sell_qty) / (per.buy_value / per.buy_qty) - 1)
         per = per.filter(per.gain >= p.min_gain)

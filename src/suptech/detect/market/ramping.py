@@ -5,8 +5,9 @@ Regulatory basis: EU MAR Annex I A(b) and Annex II 1(f) (orders that move the pr
 trading (拉抬打压: repeatedly pushing the price with large aggressive orders).
 
 Signal: an account takes liquidity on one side at least `burst_orders` times within
-`burst_seconds`, sweeping more than one price level, and does so in at least
-`min_bursts` separate bursts in a day, without trading the other side.
+`burst_seconds` (of trading time), and does so in at least `min_bursts` separate bursts
+in a day, at least `min_walks` of its orders walking the book (trading at more than one
+price), without trading the other side.
 
 Known false positives: an execution algorithm catching up on a deadline; momentum
 traders. Institutions slicing an order trade far less often than in bursts of seconds.
@@ -27,6 +28,7 @@ class RampingParams(Params):
     burst_orders: int = 3
     burst_seconds: float = 20
     min_bursts: int = 2
+    min_walks: int = 2
     max_other_side: int = 0
 
 
@@ -41,17 +43,21 @@ class Ramping(Detector):
         p = self.params
         ag = aggressive_orders(m)
         w = ibis.range_window(preceding=int(p.burst_seconds * SECOND), following=0,
-                              group_by=[ag.account_id, ag.isin, ag.side], order_by=ag.ts)
+                              group_by=[ag.account_id, ag.isin, ag.side], order_by=ag.tt)
         ag = ag.mutate(recent=ag.order_id.count().over(w))
         ends = ag.filter(ag.recent >= p.burst_orders)
         # Separate bursts: burst-completing orders more than a burst length apart.
-        gap = ibis.window(group_by=[ends.account_id, ends.isin, ends.side], order_by=ends.ts)
-        ends = ends.mutate(new_burst=(ends.ts - ends.ts.lag().over(gap)).fill_null(
+        gap = ibis.window(group_by=[ends.account_id, ends.isin, ends.side], order_by=ends.tt)
+        ends = ends.mutate(new_burst=(ends.tt - ends.tt.lag().over(gap)).fill_null(
             10 ** 15) > int(p.burst_seconds * SECOND))
         per = ends.group_by(["account_id", "isin", "side", "day"]).aggregate(
             bursts=ends.new_burst.sum(), window_start=ends.ts.min(),
             window_end=ends.ts.max(), evidence=ends.order_id.collect())
         per = per.filter(per.bursts >= p.min_bursts)
+        walks = ag.filter(ag.prices >= 2).group_by(["account_id", "isin", "side", "day"]) \
+            .aggregate(walks=ag.order_id.nunique())
+        per = per.join(walks, ["account_id", "isin", "side", "day"])
+        per = per.filter(per.walks >= p.min_walks)
         x = m.executions
         other = x.group_by(["account_id", "isin", "day", "side"]).aggregate(n_other=x.count())
         j = per.join(other, [per.account_id == other.account_id, per.isin == other.isin,
