@@ -7,8 +7,8 @@ lists (内幕信息知情人登记).
 Signal: before a price-sensitive announcement, within `lookback_hours`, an account
 owned by a party on the instrument's insider list (valid at the time), or by a member of
 that party's household or control group, trades the instrument in the direction the
-price then moved (the mean price of the `move_trades` trades after the announcement
-against the same number before, by at least `min_move`).
+price then moved: by at least `min_move` between the mean prices over `move_minutes`
+before the announcement and over as long after it, once `settle_minutes` have passed.
 
 Known false positives: insiders trading under a pre-arranged plan or in an open window;
 relatives who trade independently; news whose direction was expected by the market.
@@ -21,12 +21,14 @@ from dataclasses import dataclass
 import ibis
 
 from suptech.detect.base import MINUTE, Detector, Params, hits_table, register
+from suptech.detect.market.data import trading_time
 
 
 @dataclass(frozen=True)
 class InsiderParams(Params):
     lookback_hours: float = 24
-    move_trades: int = 50
+    move_minutes: float = 30
+    settle_minutes: float = 5
     min_move: float = 0.01
 
 
@@ -41,20 +43,17 @@ class InsiderDealing(Detector):
         p = self.params
         news = m.announcements.filter(m.announcements.price_sensitive)
         t = m.trades
-        # The price move: the last trades before the news against the first ones after
-        # (counted in trades, not minutes, so that the lunch break does not empty a side).
+        # The price move: the mean price over `move_minutes` before the news against the
+        # same span after it, leaving the book `settle_minutes` to absorb the news. Minutes
+        # of trading time, so that the lunch break does not empty a side.
         nt = news.join(t, news.isin == t.isin).select(
-            news.announcement_id, news_ts=news.ts_event, ts=t.ts_event, price=t.price)
-        before = nt.filter(nt.ts < nt.news_ts)
-        before = before.mutate(k=ibis.row_number().over(
-            group_by=before.announcement_id, order_by=ibis.desc(before.ts)))
-        after = nt.filter(nt.ts > nt.news_ts)
-        after = after.mutate(k=ibis.row_number().over(
-            group_by=after.announcement_id, order_by=after.ts))
-        pb = before.filter(before.k < p.move_trades).group_by("announcement_id").aggregate(
-            p_before=before.price.mean())
-        pa = after.filter(after.k < p.move_trades).group_by("announcement_id").aggregate(
-            p_after=after.price.mean())
+            news.announcement_id, news_tt=trading_time(news.ts_event), tt=t.tt,
+            price=t.price.cast("float64"))
+        span, settle = int(p.move_minutes * MINUTE), int(p.settle_minutes * MINUTE)
+        before = nt.filter((nt.tt < nt.news_tt) & (nt.tt >= nt.news_tt - span))
+        after = nt.filter((nt.tt >= nt.news_tt + settle) & (nt.tt < nt.news_tt + settle + span))
+        pb = before.group_by("announcement_id").aggregate(p_before=before.price.mean())
+        pa = after.group_by("announcement_id").aggregate(p_after=after.price.mean())
         moved = news.join(pb, "announcement_id").join(pa, "announcement_id")
         moved = moved.mutate(change=(moved.p_after - moved.p_before) / moved.p_before)
         moved = moved.filter(moved.change.abs() >= p.min_move).mutate(
@@ -68,9 +67,9 @@ class InsiderDealing(Detector):
         x = m.executions
         cand = x.join(a.select("account_id", "group_key"), "account_id")
         cand = cand.join(insider_keys, ["isin", "group_key"])
-        j = cand.join(moved.select("announcement_id", "isin", "direction",
-                                   news_ts=moved.ts_event, change=moved.change),
-                      [cand.isin == moved.isin, cand.side == moved.direction])
+        mv = moved.select("announcement_id", "isin", "direction", news_ts=moved.ts_event,
+                          change=moved.change)
+        j = cand.join(mv, [cand.isin == mv.isin, cand.side == mv.direction])
         j = j.filter((j.ts_event < j.news_ts)
                      & (j.ts_event >= j.news_ts - int(p.lookback_hours * 60 * MINUTE))
                      & (j.valid_from.epoch_days() <= j.day)
