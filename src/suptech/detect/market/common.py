@@ -32,10 +32,12 @@ def traded_against_while_resting(m: MarketData, cancelled: ir.Table) -> ir.Table
 
 
 def aggressive_orders(m: MarketData) -> ir.Table:
-    """Orders that took liquidity: their first execution, traded size and price span."""
+    """Orders that took liquidity: their first execution, traded size (`lots`), size
+    asked for (`order_lots`: an IOC order may fill in part) and price span."""
     x = m.executions.filter(m.executions.aggressive)
+    size = m.orders.select("order_id", order_lots=m.orders.lots)
     return x.group_by(["order_id", "account_id", "isin", "side", "day"]).aggregate(
         ts=x.ts_event.min(), tt=x.tt.min(), lots=(x.quantity / x.lot_size).sum(),
         vwap=(x.price * x.quantity).sum() / x.quantity.sum(),
         prices=x.price.nunique(), low=x.price.min(), high=x.price.max(),
-        trades=x.trade_id.collect())
+        trades=x.trade_id.collect()).join(size, "order_id")

@@ -51,7 +51,7 @@ class CrossMarket(Detector):
         closed = d.select("account_id", "underlying_isin", c_side=d.d_side, c_ts=d.d_ts,
                           c_tt=d.d_tt, c_trade=d.d_trade)
         ag = aggressive_orders(m)
-        ag = ag.filter(ag.lots >= p.min_push_lots)
+        ag = ag.filter(ag.order_lots >= p.min_push_lots)
         # Windows run on trading time: the lunch break does not separate two orders.
         u = opened.join(ag, [opened.account_id == ag.account_id,
                              opened.underlying_isin == ag.isin, opened.d_side == ag.side,

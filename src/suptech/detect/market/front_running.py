@@ -6,8 +6,9 @@ misusing clients' information); CSRC rules on securities companies' proprietary
 business and client-order handling.
 
 Signal: a member's proprietary account takes liquidity on one side; within
-`lead_minutes` a client account of the same member takes at least `min_client_lots`
-lots on the same side; within `unwind_minutes` of its first trade the proprietary
+`lead_minutes` one client account of the same member sends at least
+`min_client_orders` aggressive orders for at least `min_client_lots` lots in all on the
+same side (a large order being worked, which the member knew was coming); within `unwind_minutes` of its first trade the proprietary
 account takes liquidity on the other side. Minutes are trading minutes (the lunch break does not count).
 
 Known false positives: a proprietary desk's market making or hedging that happens to
@@ -28,6 +29,7 @@ from suptech.detect.market.common import aggressive_orders
 class FrontRunningParams(Params):
     lead_minutes: float = 5
     min_client_lots: float = 40
+    min_client_orders: int = 2
     unwind_minutes: float = 30
 
 
@@ -45,16 +47,19 @@ class FrontRunning(Detector):
         ag = ag.join(a, "account_id")
         prop = ag.filter(ag.account_type == "PROPRIETARY")
         client = ag.filter(ag.account_type != "PROPRIETARY").select(
-            "member_lei", "isin", "side", c_tt=ag.tt, c_lots=ag.lots, c_order=ag.order_id)
+            "member_lei", "isin", "side", c_account=ag.account_id, c_tt=ag.tt,
+            c_lots=ag.order_lots, c_order=ag.order_id)
         # Windows run on trading time: the lunch break does not separate two orders.
         j = prop.join(client, [prop.member_lei == client.member_lei, prop.isin == client.isin,
                                prop.side == client.side, client.c_tt > prop.tt,
                                client.c_tt <= prop.tt + int(p.lead_minutes * MINUTE)])
-        ahead = j.group_by(["order_id", "account_id", "isin", "side", "day", "ts", "tt"]
-                           ).aggregate(
+        # One client working a large order: several aggressive orders from one account.
+        ahead = j.group_by(["order_id", "account_id", "isin", "side", "day", "ts", "tt",
+                            "c_account"]).aggregate(
             client_lots=j.c_lots.sum(), client_end=j.c_tt.max(),
-            client_orders=j.c_order.collect())
-        ahead = ahead.filter(ahead.client_lots >= p.min_client_lots)
+            n_client=j.c_order.nunique(), client_orders=j.c_order.collect())
+        ahead = ahead.filter((ahead.client_lots >= p.min_client_lots)
+                             & (ahead.n_client >= p.min_client_orders))
         unwind = prop.select("account_id", "isin", u_side=prop.side, u_ts=prop.ts,
                              u_tt=prop.tt, u_order=prop.order_id)
         k = ahead.join(unwind, [ahead.account_id == unwind.account_id,
