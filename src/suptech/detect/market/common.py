@@ -10,11 +10,16 @@ from suptech.detect.market.data import MarketData
 
 
 def quick_cancels(m: MarketData, min_lots: float, max_life_ns: int) -> ir.Table:
-    """Orders of at least `min_lots` lots cancelled within `max_life_ns` of entry."""
+    """Resting orders of at least `min_lots` lots cancelled within `max_life_ns` of entry.
+
+    The unfilled rest of an IOC or market order is cancelled by the venue, not withdrawn
+    by the trader: those do not count.
+    """
     ev = m.events
     cancels = ev.filter(ev.event_type == "CANCEL").select(
         "order_id", ts_cancel=ev.ts_event, filled_left=ev.leaves_quantity)
-    o = m.orders.filter(m.orders.lots >= min_lots)
+    o = m.orders.filter((m.orders.lots >= min_lots) & (m.orders.order_type == "LIMIT")
+                        & (m.orders.time_in_force != "IOC"))
     c = o.join(cancels, "order_id")
     return c.filter((c.ts_cancel - c.ts_event) <= max_life_ns).select(
         "order_id", "account_id", "isin", "side", "price", "lots", "day",

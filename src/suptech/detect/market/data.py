@@ -66,7 +66,8 @@ def market_data(store, start_ns: int | None = None, end_ns: int | None = None) -
                                            "underlying_isin", "mic")
     events = within(store.view("order_event")).select(
         "report_id", "ts_event", "order_id", "event_type", "isin", "account_id",
-        "member_lei", "side", "order_type", "price", "quantity", "leaves_quantity")
+        "member_lei", "side", "order_type", "price", "quantity", "leaves_quantity",
+        "time_in_force")
     events = events.mutate(day=local_day(events.ts_event), tt=trading_time(events.ts_event))
     new = events.filter(events.event_type == "NEW")
     orders = new.join(inst.select("isin", "lot_size"), "isin").mutate(

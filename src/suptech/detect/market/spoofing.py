@@ -41,11 +41,13 @@ def episodes(m, min_lots: float, max_life_s: float):
     c = quick_cancels(m, min(min_lots, LADDER_LOTS), int(max_life_s * SECOND))
     big = c.filter(c.lots >= min_lots)
     hit = traded_against_while_resting(m, big)
-    # Levels the account held on that side at the same moment (placed within 2 s).
+    # Levels the account held on that side at the same moment: placed within 2 s of
+    # each other and resting together (a market maker's successive quotes never are).
     peers = c.view()
     lv = hit.join(peers, [hit.account_id == peers.account_id, hit.isin == peers.isin,
                           hit.side == peers.side,
-                          (hit.ts_new - peers.ts_new).abs() <= 2 * SECOND]
+                          (hit.ts_new - peers.ts_new).abs() <= 2 * SECOND,
+                          peers.ts_new < hit.ts_cancel, peers.ts_cancel > hit.ts_new]
                   ).select(order_id=hit.order_id, peer_price=peers.price)
     levels = lv.group_by("order_id").aggregate(levels=lv.peer_price.nunique())
     return hit.join(levels, "order_id")
