@@ -237,7 +237,7 @@ def pump_and_dump(p: Plan, rng: np.random.Generator) -> Case:
     day, inst = p.session(rng)
     accounts = [p.investor(rng) for _ in range(int(rng.integers(3, 7)))]
     case = p.new_case("PUMP_AND_DUMP", accounts, inst, day)
-    t = p.start(rng, 9000)
+    t = p.start(rng, 10500)
     bought = {a: 0 for a in accounts}
     end_accumulation = t + rng.uniform(3600, 5400)
     while t < end_accumulation:
@@ -258,7 +258,7 @@ def pump_and_dump(p: Plan, rng: np.random.Generator) -> Case:
     p.at(case, day, inst, wall_time(t), lift)
     for a, lots in bought.items():
         for _ in range(3):
-            t += rng.uniform(60, 600)
+            t += rng.uniform(30, 180)
             p.at(case, day, inst, wall_time(t), _sweep(a, SELL, max(1, lots // 3), 0))
     return case
 
