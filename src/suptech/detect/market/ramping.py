@@ -4,10 +4,10 @@ Regulatory basis: EU MAR Annex I A(b) and Annex II 1(f) (orders that move the pr
 "ramping"); Securities Law of the PRC art. 55(1)(1) and the SSE/SZSE rules on abnormal
 trading (拉抬打压: repeatedly pushing the price with large aggressive orders).
 
-Signal: an account takes liquidity on one side at least `burst_orders` times within
-`burst_seconds` (of trading time), and does so in at least `min_bursts` separate bursts
-in a day, at least `min_walks` of its orders walking the book (trading at more than one
-price), without trading the other side.
+Signal: an account sends at least `burst_orders` orders to take liquidity (IOC or
+market orders of at least `min_lots` lots) on one side within `burst_seconds` of
+trading time, in at least `min_bursts` separate bursts in a day, and does not trade the
+other side that day.
 
 Known false positives: an execution algorithm catching up on a deadline; momentum
 traders. Institutions slicing an order trade far less often than in bursts of seconds.
@@ -20,7 +20,6 @@ from dataclasses import dataclass
 import ibis
 
 from suptech.detect.base import SECOND, Detector, Params, hits_table, register
-from suptech.detect.market.common import aggressive_orders
 
 
 @dataclass(frozen=True)
@@ -28,7 +27,7 @@ class RampingParams(Params):
     burst_orders: int = 3
     burst_seconds: float = 20
     min_bursts: int = 2
-    min_walks: int = 2
+    min_lots: float = 10
     max_other_side: int = 0
 
 
@@ -41,7 +40,11 @@ class Ramping(Detector):
 
     def hits(self, m):
         p = self.params
-        ag = aggressive_orders(m)
+        o = m.orders
+        # Orders sent to take liquidity, whether or not there was any to take.
+        ag = o.filter(((o.time_in_force == "IOC") | (o.order_type == "MARKET"))
+                      & (o.lots >= p.min_lots)).select(
+            "order_id", "account_id", "isin", "side", "day", ts=o.ts_event, tt=o.tt)
         w = ibis.range_window(preceding=int(p.burst_seconds * SECOND), following=0,
                               group_by=[ag.account_id, ag.isin, ag.side], order_by=ag.tt)
         ag = ag.mutate(recent=ag.order_id.count().over(w))
@@ -54,10 +57,6 @@ class Ramping(Detector):
             bursts=ends.new_burst.sum(), window_start=ends.ts.min(),
             window_end=ends.ts.max(), evidence=ends.order_id.collect())
         per = per.filter(per.bursts >= p.min_bursts)
-        walks = ag.filter(ag.prices >= 2).group_by(["account_id", "isin", "side", "day"]) \
-            .aggregate(walks=ag.order_id.nunique())
-        per = per.join(walks, ["account_id", "isin", "side", "day"])
-        per = per.filter(per.walks >= p.min_walks)
         x = m.executions
         other = x.group_by(["account_id", "isin", "day", "side"]).aggregate(n_other=x.count())
         j = per.join(other, [per.account_id == other.account_id, per.isin == other.isin,
