@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from suptech.cli_common import DataDir, Engine, error, open_or_exit
 from suptech.model.reports import REPORT_TYPES
 
 app = typer.Typer(help="suptech: transaction reporting, market and payment supervision.",
@@ -23,31 +24,10 @@ out = Console()
 err = Console(stderr=True)
 
 
-def error(message: str) -> None:
-    """One unwrapped line on stderr, so that it can be read by people and by grep."""
-    print(f"error: {message}", file=sys.stderr, flush=True)
-
-DataDir = Annotated[Path, typer.Option(
-    "--data-dir", envvar="SUPTECH_DATA_DIR", help="Report database directory.",
-    show_default=True)]
-Engine = Annotated[str, typer.Option("--engine", envvar="SUPTECH_ENGINE",
-                                     help="duckdb (embedded) or spark.")]
-
-
 class Format(StrEnum):
     csv = "csv"
     parquet = "parquet"
     table = "table"
-
-
-def _open(data_dir: Path, engine: str):
-    from suptech.store.database import open_store
-
-    try:
-        return open_store(data_dir, engine)
-    except Exception as e:  # a locked or unreadable database is the user's to fix
-        error(f"cannot open the report database in {data_dir}: {str(e).splitlines()[0]}")
-        raise typer.Exit(2) from None
 
 
 class _LateProgress:
@@ -105,7 +85,7 @@ def ingest(
     """
     from suptech.ingest.pipeline import ingest_files
 
-    store = _open(data_dir, engine)
+    store = open_or_exit(data_dir, engine)
     try:
         results = ingest_files(store, paths, type_, progress=_LateProgress())
     finally:
@@ -162,7 +142,7 @@ def query(
     if fmt is Format.parquet and out_file is None:
         error("--format parquet needs --out FILE")
         raise typer.Exit(2)
-    store = _open(data_dir, engine)
+    store = open_or_exit(data_dir, engine)
     try:
         result = pl.from_arrow(store.query(type_name, as_of_ns))
     finally:
@@ -188,12 +168,17 @@ def query(
         out.print(f"{result.height:,} {type_name} reports written to {out_file}")
 
 
-def _simulate_app() -> typer.Typer:
+def _register_subcommands() -> None:
+    from suptech.detect import cli as detect
     from suptech.simulate.cli import app as simulate
-    return simulate
+
+    app.add_typer(simulate, name="simulate")
+    app.command()(detect.scan)
+    app.command()(detect.evaluate)
+    app.add_typer(detect.alerts_app, name="alerts")
 
 
-app.add_typer(_simulate_app(), name="simulate")
+_register_subcommands()
 
 
 def main() -> None:

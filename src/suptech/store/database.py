@@ -18,7 +18,8 @@ import pyarrow as pa
 
 from suptech.model.reports import REPORT_TYPES, report_type
 from suptech.store.engines import Engine, connect
-from suptech.store.schema import FEEDBACK, KEY, SUBMISSIONS, report_schema, timestamp_columns
+from suptech.store.schema import (
+    ALERTS, FEEDBACK, KEY, SCANS, SUBMISSIONS, report_schema, timestamp_columns)
 
 DEFAULT_DATA_DIR = "./suptech-data"
 
@@ -41,7 +42,8 @@ class Store:
         self.engine = engine
         self.con = engine.con
         existing = set(self.con.list_tables())
-        for name, schema in {"submissions": SUBMISSIONS, "feedback": FEEDBACK}.items():
+        for name, schema in {"submissions": SUBMISSIONS, "feedback": FEEDBACK,
+                             "alerts": ALERTS, "scans": SCANS}.items():
             if name not in existing:
                 engine.create_table(name, schema)
         for name, rt in REPORT_TYPES.items():
@@ -160,6 +162,31 @@ class Store:
                 self.engine.insert("feedback", feedback)
             self.engine.insert("submissions", pa.Table.from_pylist(
                 [submission.__dict__], schema=SUBMISSIONS.to_pyarrow()))
+
+    # ---- alerts ----------------------------------------------------------------------
+
+    def alerts(self) -> pl.DataFrame:
+        frame = pl.from_arrow(self.con.table("alerts").to_pyarrow())
+        assert isinstance(frame, pl.DataFrame)
+        return frame.sort(["typology", "window_start", "alert_id"])
+
+    def scans(self) -> pl.DataFrame:
+        frame = pl.from_arrow(self.con.table("scans").order_by("ts_started").to_pyarrow())
+        assert isinstance(frame, pl.DataFrame)
+        return frame
+
+    def record_scan(self, scan: dict, alerts: pl.DataFrame) -> None:
+        """New alerts and the scan that found them, in one transaction where there is one."""
+        with self.engine.transaction():
+            if alerts.height:
+                self.engine.insert("alerts", alerts.select(ALERTS.names).to_arrow()
+                                   .cast(ALERTS.to_pyarrow()))
+            self.engine.insert("scans", pa.Table.from_pylist([scan], schema=SCANS.to_pyarrow()))
+
+    def watermark(self) -> int:
+        """The latest ts_received of any committed submission (0 for an empty store)."""
+        value = self.con.table("submissions").ts_received.max().to_pyarrow().as_py()
+        return int(value or 0)
 
     def close(self) -> None:
         self.engine.close()

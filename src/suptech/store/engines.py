@@ -159,6 +159,7 @@ def connect(engine: str, data_dir: Path) -> Engine:
     data_dir.mkdir(parents=True, exist_ok=True)
     if engine == "duckdb":
         con = ibis.duckdb.connect(str(data_dir / "suptech.duckdb"))
+        con.raw_sql("SET enable_progress_bar = false")  # ours are rich's, on stderr
     elif engine == "spark":
         session = spark_session(data_dir)
         session.sparkContext.setLogLevel("ERROR")

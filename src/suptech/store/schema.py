@@ -33,6 +33,21 @@ SUBMISSIONS = ibis.schema({
     "warnings": dt.int64,
 })
 
+#: Alerts raised by detectors (EVALUATION.md's export format plus provenance); append-only.
+ALERTS = ibis.schema({
+    "alert_id": dt.string, "detector": dt.string, "typology": dt.string, "score": dt.float64,
+    "account_ids": dt.string, "isin": dt.string, "window_start": dt.int64,
+    "window_end": dt.int64, "evidence": dt.string, "detector_version": dt.string,
+    "parameters": dt.string, "scan_id": dt.string,
+})
+
+#: One row per scan: what range it looked at and how much data it had seen.
+SCANS = ibis.schema({
+    "scan_id": dt.string, "ts_started": dt.int64, "range_start": dt.int64,
+    "range_end": dt.int64, "watermark": dt.int64, "detectors": dt.string,
+    "new_alerts": dt.int64,
+})
+
 FEEDBACK = ibis.schema({
     "batch_id": dt.string, "row": dt.int64, "report_id": dt.string, "field": dt.string,
     "code": dt.string, "message": dt.string,

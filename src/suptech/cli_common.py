@@ -1,0 +1,30 @@
+"""What every command of the CLI shares: the data directory, the engine, one-line errors."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+DataDir = Annotated[Path, typer.Option(
+    "--data-dir", envvar="SUPTECH_DATA_DIR", help="Report database directory.",
+    show_default=True)]
+Engine = Annotated[str, typer.Option("--engine", envvar="SUPTECH_ENGINE",
+                                     help="duckdb (embedded) or spark.")]
+
+
+def error(message: str) -> None:
+    """One unwrapped line on stderr, so that it can be read by people and by grep."""
+    print(f"error: {message}", file=sys.stderr, flush=True)
+
+
+def open_or_exit(data_dir: Path, engine: str):
+    from suptech.store.database import open_store
+
+    try:
+        return open_store(data_dir, engine)
+    except Exception as e:  # a locked or unreadable database is the user's to fix
+        error(f"cannot open the report database in {data_dir}: {str(e).splitlines()[0]}")
+        raise typer.Exit(2) from None

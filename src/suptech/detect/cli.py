@@ -1,0 +1,177 @@
+"""`suptech scan`, `suptech alerts ...` and `suptech evaluate`."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Annotated, Optional
+
+import polars as pl
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from suptech.cli_common import DataDir, Engine, error, open_or_exit
+
+out = Console()
+alerts_app = typer.Typer(help="Look at, export and explain alerts.", no_args_is_help=True)
+
+
+def _moment(text: str | None, option: str) -> int | None:
+    if text is None:
+        return None
+    try:
+        m = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not an ISO 8601 date or time",
+                                 param_hint=option) from None
+    if m.tzinfo is None:
+        m = m.replace(tzinfo=timezone.utc)
+    return int(m.timestamp() * 1_000_000) * 1000
+
+
+def _iso(ns_column: str) -> pl.Expr:
+    return (pl.from_epoch(pl.col(ns_column), "ns").dt.replace_time_zone("UTC")
+            .dt.convert_time_zone("Asia/Shanghai").dt.strftime("%Y-%m-%dT%H:%M:%S%.3f%:z"))
+
+
+def scan(
+    detectors: Annotated[Optional[str], typer.Option(
+        "--detectors", help="Comma-separated detector ids (default: all).")] = None,
+    from_: Annotated[Optional[str], typer.Option("--from", help="Start (ISO 8601).")] = None,
+    to: Annotated[Optional[str], typer.Option("--to", help="End, exclusive (ISO 8601).")] = None,
+    data_dir: DataDir = Path("./suptech-data"),
+    engine: Engine = "duckdb",
+) -> None:
+    """Run the detectors over new data (or --from/--to) and store the new alerts."""
+    from suptech.detect.base import REGISTRY
+    from suptech.detect.scan import scan as run_scan
+
+    try:
+        chosen = [REGISTRY.get(d.strip())() for d in detectors.split(",")] if detectors else None
+    except ValueError as e:
+        raise typer.BadParameter(str(e), param_hint="--detectors") from None
+    start, end = _moment(from_, "--from"), _moment(to, "--to")
+    store = open_or_exit(data_dir, engine)
+    try:
+        with out.status("scanning"):
+            result = run_scan(store, chosen, start, end)
+    finally:
+        store.close()
+    if result.range_start is None:
+        out.print("nothing new since the last scan")
+        return
+    table = Table("typology", "new alerts", title=f"Scan {result.scan_id}", title_justify="left")
+    for typology, n in sorted(result.new.group_by("typology").len().iter_rows()):
+        table.add_row(typology, str(n))
+    out.print(table)
+    out.print(f"{result.found} alerts in the range, {result.new.height} new")
+
+
+@alerts_app.command("list")
+def list_alerts(data_dir: DataDir = Path("./suptech-data"), engine: Engine = "duckdb",
+                limit: Annotated[int, typer.Option("--limit")] = 50) -> None:
+    """The stored alerts, newest window first."""
+    store = open_or_exit(data_dir, engine)
+    try:
+        alerts = store.alerts()
+    finally:
+        store.close()
+    table = Table("alert_id", "typology", "score", "accounts", "isin", "window start")
+    for r in alerts.sort("window_start", descending=True).head(limit).with_columns(
+            _iso("window_start").alias("start")).iter_rows(named=True):
+        table.add_row(r["alert_id"], r["typology"], f"{r['score']:.2f}", r["account_ids"],
+                      r["isin"] or "", r["start"])
+    out.print(table)
+    out.print(f"{alerts.height} alerts in all")
+
+
+@alerts_app.command("export")
+def export(
+    format_: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
+    out_file: Annotated[Path, typer.Option("--out", help="File to write.")] = Path("alerts.csv"),
+    data_dir: DataDir = Path("./suptech-data"), engine: Engine = "duckdb",
+) -> None:
+    """Every stored alert in EVALUATION.md's export format."""
+    if format_ not in ("csv", "parquet"):
+        raise typer.BadParameter(f"{format_!r}: use csv or parquet", param_hint="--format")
+    store = open_or_exit(data_dir, engine)
+    try:
+        alerts = store.alerts()
+    finally:
+        store.close()
+    if format_ == "csv":
+        alerts.with_columns(_iso("window_start").alias("window_start"),
+                            _iso("window_end").alias("window_end")).write_csv(out_file)
+    else:
+        alerts.write_parquet(out_file)
+    out.print(f"{alerts.height} alerts written to {out_file}")
+
+
+@alerts_app.command("show")
+def show(
+    alert_id: Annotated[str, typer.Argument(help="The alert's id (AL-...).")],
+    png: Annotated[Optional[Path], typer.Option(
+        "--png", help="Where to draw the order book (default: <alert id>.png).")] = None,
+    data_dir: DataDir = Path("./suptech-data"), engine: Engine = "duckdb",
+) -> None:
+    """The orders and trades behind an alert, and a picture of the book around it."""
+    from suptech.detect.evidence import evidence, plot_book
+
+    store = open_or_exit(data_dir, engine)
+    try:
+        alerts = store.alerts().filter(pl.col("alert_id") == alert_id)
+        if alerts.is_empty():
+            error(f"no alert {alert_id!r} in {data_dir}")
+            raise typer.Exit(2)
+        alert = alerts.row(0, named=True)
+        ev = evidence(store, alert)
+    finally:
+        store.close()
+    out.print(f"[bold]{alert['alert_id']}[/bold] {alert['typology']} score {alert['score']:.2f} "
+              f"by {alert['detector']} v{alert['detector_version']} {alert['parameters']}")
+    out.print(f"accounts {alert['account_ids']}  instrument {alert['isin'] or '-'}")
+    for title, frame in (("orders", ev.orders), ("trades", ev.trades)):
+        table = Table(*frame.columns, title=f"{title} ({frame.height})", title_justify="left")
+        for row in frame.head(40).iter_rows():
+            table.add_row(*("" if v is None else str(v) for v in row))
+        out.print(table)
+    path = png or Path(f"{alert_id}.png")
+    plot_book(ev, alert, path)
+    out.print(f"order book picture written to {path}")
+
+
+def evaluate(
+    labels: Annotated[Path, typer.Option("--labels", help="labels.csv or .parquet.")],
+    alerts_file: Annotated[Optional[Path], typer.Option(
+        "--alerts", help="An alerts export (default: the alerts in the database).")] = None,
+    data_dir: DataDir = Path("./suptech-data"), engine: Engine = "duckdb",
+) -> None:
+    """Precision, recall and F1 per typology, matching alerts to labels (EVALUATION.md)."""
+    from suptech.detect.evaluate import score
+
+    def read(path: Path) -> pl.DataFrame:
+        try:
+            return pl.read_parquet(path) if path.suffix == ".parquet" else pl.read_csv(path)
+        except (OSError, pl.exceptions.PolarsError) as e:
+            error(f"{path}: {str(e).splitlines()[0]}")
+            raise typer.Exit(2) from None
+
+    lab = read(labels)
+    if alerts_file is not None:
+        al = read(alerts_file)
+    else:
+        store = open_or_exit(data_dir, engine)
+        try:
+            al = store.alerts()
+        finally:
+            store.close()
+    missing = {"scenario_id", "typology", "account_ids", "window_start", "window_end"} - set(lab.columns)
+    if missing:
+        error(f"{labels}: missing column(s) {', '.join(sorted(missing))}")
+        raise typer.Exit(2)
+    table = Table("typology", "cases", "found", "recall", "alerts", "true", "precision", "F1")
+    for s in score(lab, al):
+        table.add_row(s.typology, str(s.cases), str(s.found), f"{s.recall:.2f}", str(s.alerts),
+                      str(s.true_alerts), f"{s.precision:.2f}", f"{s.f1:.2f}")
+    out.print(table)

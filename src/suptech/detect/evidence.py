@@ -1,0 +1,140 @@
+"""What an analyst looks at to judge an alert: its orders, its trades, and the book.
+
+The order book is rebuilt from the day's order events of the instrument (every NEW,
+MODIFY, fill, cancel and expiry carries the order's price and what is left of it), so
+the picture shows the best bid and ask as the market saw them, the suspect accounts'
+orders on top, and the trades.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from suptech.detect.market.data import DAY, LOCAL_OFFSET
+
+MARGIN_NS = 5 * 60 * 1_000_000_000  # shown before and after the alert's window
+
+
+@dataclass
+class Evidence:
+    orders: pl.DataFrame  # order events of the alert's accounts in its instrument and window
+    trades: pl.DataFrame  # trades of those accounts
+    book: pl.DataFrame  # ts_event, best_bid, best_ask around the window
+    day_events: pl.DataFrame  # every order event of the instrument that day (for the book)
+
+
+def _frame(table) -> pl.DataFrame:
+    frame = pl.from_arrow(table.to_pyarrow())
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+def evidence(store, alert: dict) -> Evidence:
+    accounts = alert["account_ids"].split(";")
+    start, end = alert["window_start"] - MARGIN_NS, alert["window_end"] + MARGIN_NS
+    day_start = (start + LOCAL_OFFSET) // DAY * DAY - LOCAL_OFFSET
+    ev = store.view("order_event")
+    isin = alert["isin"]
+    day = ev.filter((ev.ts_event >= day_start) & (ev.ts_event <= end))
+    if isin:
+        day = day.filter(day.isin == isin)
+    # Events of one moment apply in the order they were reported (file row order).
+    day_events = _frame(day.order_by(["ts_event", "ts_received", "row"]).select(
+        "ts_event", "order_id", "event_type", "account_id", "side", "order_type", "price",
+        "quantity", "leaves_quantity", "isin"))
+    orders = day_events.filter(pl.col("account_id").is_in(accounts)
+                               & pl.col("ts_event").is_between(start, end))
+    tr = store.view("trade")
+    tr = tr.filter((tr.ts_event >= start) & (tr.ts_event <= end)
+                   & (tr.buy_account_id.isin(accounts) | tr.sell_account_id.isin(accounts)))
+    if isin:
+        tr = tr.filter(tr.isin == isin)
+    trades = _frame(tr.select("ts_event", "trade_id", "isin", "price", "quantity",
+                              "buy_account_id", "sell_account_id", "aggressor_side")
+                    .order_by("ts_event"))
+    book = best_prices(day_events).filter(pl.col("ts_event").is_between(start, end))
+    return Evidence(orders, trades, book, day_events)
+
+
+def best_prices(events: pl.DataFrame) -> pl.DataFrame:
+    """Best bid and ask after each event, replaying the day's order events in order."""
+    live: dict[str, tuple[str, float]] = {}  # order_id -> (side, price) while it rests
+    bids: list[tuple[float, str]] = []
+    asks: list[tuple[float, str]] = []
+    out_ts, out_bid, out_ask = [], [], []
+    resting = {"NEW", "MODIFY", "PARTIAL_FILL"}
+
+    def best(heap: list, sign: int) -> float | None:
+        while heap:
+            price, oid = heap[0]
+            if oid in live and live[oid][1] == sign * price:
+                return sign * price
+            heapq.heappop(heap)
+        return None
+
+    for ts, oid, kind, side, otype, price, leaves in events.select(
+            "ts_event", "order_id", "event_type", "side", "order_type", "price",
+            "leaves_quantity").iter_rows():
+        if kind in resting and leaves and otype == "LIMIT" and price is not None:
+            p = float(price)
+            live[oid] = (side, p)
+            heapq.heappush(bids if side == "BUY" else asks,
+                           (-p if side == "BUY" else p, oid))
+        else:
+            live.pop(oid, None)
+        out_ts.append(ts)
+        out_bid.append(best(bids, -1))
+        out_ask.append(best(asks, 1))
+    book = pl.DataFrame({"ts_event": out_ts, "best_bid": out_bid, "best_ask": out_ask},
+                        schema={"ts_event": pl.Int64, "best_bid": pl.Float64,
+                                "best_ask": pl.Float64})
+    # An aggressive order's NEW and its fills share a moment: show the state after all.
+    return book.unique(subset="ts_event", keep="last", maintain_order=True)
+
+
+def plot_book(ev: Evidence, alert: dict, path: Path) -> Path:
+    """Best bid/ask as steps, the suspect orders as markers, the trades as dots."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    def local(ns: pl.Series):
+        return pl.from_epoch(ns, "ns").dt.replace_time_zone("UTC") \
+            .dt.convert_time_zone("Asia/Shanghai").to_list()
+
+    fig, ax = plt.subplots(figsize=(11, 5.5), dpi=110)
+    if ev.book.height:
+        ax.step(local(ev.book["ts_event"]), ev.book["best_bid"].to_list(), where="post",
+                color="tab:green", lw=1, label="best bid")
+        ax.step(local(ev.book["ts_event"]), ev.book["best_ask"].to_list(), where="post",
+                color="tab:red", lw=1, label="best ask")
+    styles = {("NEW", "BUY"): ("^", "tab:green"), ("NEW", "SELL"): ("v", "tab:red"),
+              ("CANCEL", "BUY"): ("x", "tab:green"), ("CANCEL", "SELL"): ("x", "tab:red")}
+    for (kind, side), (marker, colour) in styles.items():
+        pts = ev.orders.filter((pl.col("event_type") == kind) & (pl.col("side") == side)
+                               & pl.col("price").is_not_null())
+        if pts.height:
+            ax.scatter(local(pts["ts_event"]), pts["price"].cast(pl.Float64).to_list(),
+                       s=(pts["quantity"] / pts["quantity"].max() * 120 + 20).to_list(),
+                       marker=marker, color=colour, alpha=0.8,
+                       label=f"suspect {kind.lower()} {side.lower()}")
+    if ev.trades.height:
+        ax.scatter(local(ev.trades["ts_event"]), ev.trades["price"].cast(pl.Float64).to_list(),
+                   s=18, color="black", label="suspect trades", zorder=3)
+    for edge in ("window_start", "window_end"):
+        ax.axvline(local(pl.Series([alert[edge]]))[0], color="grey", ls="--", lw=0.8)
+    ax.set_title(f"{alert['typology']} {alert['alert_id']}  {alert['isin'] or ''}  "
+                 f"accounts {alert['account_ids'][:60]}", fontsize=9)
+    ax.set_xlabel("time (Asia/Shanghai)")
+    ax.set_ylabel("price")
+    ax.legend(fontsize=7, loc="best")
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
