@@ -168,6 +168,40 @@ def query(
         out.print(f"{result.height:,} {type_name} reports written to {out_file}")
 
 
+import_app = typer.Typer(help="Convert other formats to report files.", no_args_is_help=True)
+
+
+@import_app.command("lobster")
+def import_lobster(
+    message_file: Annotated[Path, typer.Argument(help="A LOBSTER *_message_*.csv file.")],
+    isin: Annotated[str, typer.Option("--isin", help="The instrument's ISIN.")],
+    date_: Annotated[str, typer.Option("--date", help="Trading day, YYYY-MM-DD.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory for the report files.")],
+    mic: Annotated[str, typer.Option("--mic")] = "XNAS",
+    fmt: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
+) -> None:
+    """LOBSTER (NASDAQ) message file to order_event and trade reports, ready to ingest."""
+    from datetime import date
+
+    from stdnum import isin as stdnum_isin
+
+    from suptech.ingest.lobster import LobsterError, convert
+
+    if not stdnum_isin.is_valid(isin):
+        raise typer.BadParameter(f"{isin!r} is not a valid ISIN", param_hint="--isin")
+    try:
+        day = date.fromisoformat(date_)
+    except ValueError:
+        raise typer.BadParameter(f"{date_!r} is not a date YYYY-MM-DD", param_hint="--date")
+    try:
+        result = convert(message_file, isin, day, out_dir, mic=mic, fmt=fmt)
+    except LobsterError as e:
+        error(str(e))
+        raise typer.Exit(2) from None
+    out.print(f"{result.messages:,} messages: {result.order_events:,} order events and "
+              f"{result.trades:,} trades in {len(result.files)} files under {out_dir}")
+
+
 def _register_subcommands() -> None:
     from suptech.detect import cli as detect
     from suptech.simulate.cli import app as simulate
@@ -176,6 +210,7 @@ def _register_subcommands() -> None:
     app.command()(detect.scan)
     app.command()(detect.evaluate)
     app.add_typer(detect.alerts_app, name="alerts")
+    app.add_typer(import_app, name="import")
 
 
 _register_subcommands()
