@@ -148,6 +148,7 @@ def spark_session(data_dir: Path):
         .appName("suptech")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.sql.warehouse.dir", str(data_dir / "spark" / "_warehouse"))
         .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={data_dir / 'spark'}")

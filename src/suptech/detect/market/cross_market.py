@@ -67,7 +67,7 @@ class CrossMarket(Detector):
                                  closed.c_tt <= pushes.last_push + win])
         g = k.group_by(["account_id", "underlying_isin", "opened"]).aggregate(
             window_start=k.opened.min(), window_end=k.c_ts.min(), n=k.n.max(),
-            evidence=k.evidence.first().concat(k.c_trade.collect()))
+            evidence=k.evidence.collect().flatten().concat(k.c_trade.collect()))
         return hits_table(g.mutate(isin=g.underlying_isin,
                                    account_ids=ibis.array([g.account_id]),
                                    score=(0.5 + 0.05 * g.n).clip(upper=1.0)))

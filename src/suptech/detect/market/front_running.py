@@ -69,7 +69,7 @@ class FrontRunning(Detector):
         g = k.group_by(["account_id", "isin", "day"]).aggregate(
             window_start=k.ts.min(), window_end=k.u_ts.max(),
             client_lots=k.client_lots.max(),
-            evidence=k.client_orders.first().concat(k.u_order.collect())
+            evidence=k.client_orders.collect().flatten().concat(k.u_order.collect())
             .concat(k.order_id.collect()))
         return hits_table(g.mutate(
             account_ids=ibis.array([g.account_id]),

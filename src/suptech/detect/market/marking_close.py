@@ -56,7 +56,7 @@ class MarkingTheClose(Detector):
         j = late.join(call, ["account_id", "isin", "side", "day"])
         g = j.group_by(["account_id", "isin", "day"]).aggregate(
             window_start=j.first.min(), window_end=j.call_ts.max(), n=j.n.max(),
-            evidence=j.evidence.first().concat(j.call_order.collect()))
+            evidence=j.evidence.collect().flatten().concat(j.call_order.collect()))
         return hits_table(g.mutate(account_ids=ibis.array([g.account_id]),
                                    score=(0.5 + 0.1 * g.n).clip(upper=1.0)))
 

@@ -66,7 +66,7 @@ class PumpAndDump(Detector):
         g = per.group_by(["isin", "day"]).aggregate(
             n=per.account_id.nunique(), account_ids=per.account_id.collect(),
             window_start=per.first_buy.min(), window_end=per.last_sell.max(),
-            gain=per.gain.mean(), evidence=per.trades.first())
+            gain=per.gain.mean(), evidence=per.trades.collect().flatten())
         g = g.filter(g.n >= p.min_accounts)
         return hits_table(g.mutate(account_ids=g.account_ids.sort(),
                                    score=(0.5 + 5 * g.gain).clip(upper=1.0)))

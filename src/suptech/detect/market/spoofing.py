@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import ibis
 
 from suptech.detect.base import SECOND, Detector, Params, hits_table, register
-from suptech.detect.market.common import quick_cancels, traded_against_while_resting
+from suptech.detect.market.common import bucketed, quick_cancels, traded_against_while_resting
 
 
 @dataclass(frozen=True)
@@ -38,17 +38,19 @@ LADDER_LOTS = 10
 
 def episodes(m, min_lots: float, max_life_s: float):
     """Per flagged order: the order, the trade it covered and the levels it was part of."""
-    c = quick_cancels(m, min(min_lots, LADDER_LOTS), int(max_life_s * SECOND))
+    life = int(max_life_s * SECOND)
+    c = quick_cancels(m, min(min_lots, LADDER_LOTS), life)
     big = c.filter(c.lots >= min_lots)
-    hit = traded_against_while_resting(m, big)
+    hit = traded_against_while_resting(m, big, life)
     # Levels the account held on that side at the same moment: placed within 2 s of
     # each other and resting together (a market maker's successive quotes never are).
-    peers = c.view()
-    lv = hit.join(peers, [hit.account_id == peers.account_id, hit.isin == peers.isin,
-                          hit.side == peers.side,
-                          (hit.ts_new - peers.ts_new).abs() <= 2 * SECOND,
-                          peers.ts_new < hit.ts_cancel, peers.ts_cancel > hit.ts_new]
-                  ).select(order_id=hit.order_id, peer_price=peers.price)
+    h = hit.mutate(bucket=(hit.ts_new // (2 * SECOND)).cast("int64"))
+    peers = bucketed(c, "ts_new", 2 * SECOND, range(-1, 2))
+    lv = h.join(peers, [h.account_id == peers.account_id, h.isin == peers.isin,
+                        h.side == peers.side, h.bucket == peers.bucket,
+                        (h.ts_new - peers.ts_new).abs() <= 2 * SECOND,
+                        peers.ts_new < h.ts_cancel, peers.ts_cancel > h.ts_new]
+                ).select(order_id=h.order_id, peer_price=peers.price)
     levels = lv.group_by("order_id").aggregate(levels=lv.peer_price.nunique())
     return hit.join(levels, "order_id")
 
