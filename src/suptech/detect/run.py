@@ -22,11 +22,17 @@ def alert_id(detector: str, accounts: str, isin: str | None, start: int) -> str:
 
 def run(store, detectors: list[Detector] | None = None, start_ns: int | None = None,
         end_ns: int | None = None) -> pl.DataFrame:
-    detectors = detectors or [cls() for cls in REGISTRY.detectors.values()]
+    if detectors is None:
+        detectors = [cls() for cls in REGISTRY.detectors.values()]
+    if not detectors:
+        return pl.DataFrame(schema={c: pl.String for c in ALERT_COLUMNS})
     m = market_data(store, start_ns, end_ns)
     frames = []
-    for d in detectors:
-        hits = pl.from_arrow(d.hits(m).to_pyarrow())
+    try:
+        results = [(d, pl.from_arrow(d.hits(m).to_pyarrow())) for d in detectors]
+    finally:
+        m.release()
+    for d, hits in results:
         if hits.is_empty():
             continue
         frames.append(hits.with_columns(

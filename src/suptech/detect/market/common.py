@@ -15,9 +15,7 @@ def quick_cancels(m: MarketData, min_lots: float, max_life_ns: int) -> ir.Table:
     The unfilled rest of an IOC or market order is cancelled by the venue, not withdrawn
     by the trader: those do not count.
     """
-    ev = m.events
-    cancels = ev.filter(ev.event_type == "CANCEL").select(
-        "order_id", ts_cancel=ev.ts_event, filled_left=ev.leaves_quantity)
+    cancels = m.cancels
     o = m.orders.filter((m.orders.lots >= min_lots) & (m.orders.order_type == "LIMIT")
                         & (m.orders.time_in_force != "IOC"))
     c = o.join(cancels, "order_id")
@@ -55,6 +53,10 @@ def traded_against_while_resting(m: MarketData, cancelled: ir.Table,
 def aggressive_orders(m: MarketData) -> ir.Table:
     """Orders that took liquidity: their first execution, traded size (`lots`), size
     asked for (`order_lots`: an IOC order may fill in part) and price span."""
+    return m.shared(("aggressive_orders",), lambda: _aggressive_orders(m))
+
+
+def _aggressive_orders(m: MarketData) -> ir.Table:
     x = m.executions.filter(m.executions.aggressive)
     size = m.orders.select("order_id", order_lots=m.orders.lots)
     return x.group_by(["order_id", "account_id", "isin", "side", "day"]).aggregate(

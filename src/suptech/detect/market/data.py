@@ -8,7 +8,7 @@ epoch, which keeps day arithmetic integer on every engine.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import ibis
 import ibis.expr.types as ir
@@ -43,6 +43,8 @@ def trading_time(ts: ir.IntegerValue) -> ir.IntegerValue:
 
 @dataclass
 class MarketData:
+    """Tables several detectors read; `shared` computes a derived one once per scan."""
+
     orders: ir.Table  # one row per order: its NEW event, with lot size
     events: ir.Table  # every order event
     trades: ir.Table
@@ -52,6 +54,20 @@ class MarketData:
     instruments: ir.Table
     announcements: ir.Table
     insiders: ir.Table
+    cancels: ir.Table  # order_id, ts_cancel: orders withdrawn
+    _shared: dict = field(default_factory=dict, repr=False)
+
+    def shared(self, key: tuple, build) -> ir.Table:
+        """`build()` once per scan and key, kept by the engine (DuckDB: a temporary table,
+        Spark: a cached frame), since several detectors start from the same tables."""
+        if key not in self._shared:
+            self._shared[key] = build().cache()
+        return self._shared[key]
+
+    def release(self) -> None:
+        for t in self._shared.values():
+            t.release()
+        self._shared.clear()
 
 
 def market_data(store, start_ns: int | None = None, end_ns: int | None = None) -> MarketData:
@@ -102,4 +118,12 @@ def market_data(store, start_ns: int | None = None, end_ns: int | None = None) -
     ann = store.view("announcement").select("announcement_id", "isin", "ts_event",
                                             "price_sensitive", "category")
     ins = store.view("insider").select("isin", "party_id", "valid_from", "valid_to")
-    return MarketData(orders, events, trades, executions, accounts, parties, inst, ann, ins)
+    cancels = events.filter(events.event_type == "CANCEL").select(
+        "order_id", ts_cancel=events.ts_event)
+    m = MarketData(orders, events, trades, executions, accounts, parties, inst, ann, ins,
+                   cancels)
+    # The big tables every detector starts from, computed once for the scan.
+    m.orders = m.shared(("orders",), lambda: orders)
+    m.executions = m.shared(("executions",), lambda: executions)
+    m.cancels = m.shared(("cancels",), lambda: cancels)
+    return m

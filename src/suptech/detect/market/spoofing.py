@@ -37,10 +37,20 @@ LADDER_LOTS = 10
 
 
 def episodes(m, min_lots: float, max_life_s: float):
-    """Per flagged order: the order, the trade it covered and the levels it was part of."""
+    """Per flagged order: the order, the trade it covered and the levels it was part of.
+
+    Spoofing and layering share the work: computed once per scan for orders of at least
+    `LADDER_LOTS` lots, then filtered.
+    """
+    base = min(min_lots, LADDER_LOTS)
+    e = m.shared(("episodes", base, max_life_s), lambda: _episodes(m, base, max_life_s))
+    return e.filter(e.lots >= min_lots)
+
+
+def _episodes(m, min_lots: float, max_life_s: float):
     life = int(max_life_s * SECOND)
-    c = quick_cancels(m, min(min_lots, LADDER_LOTS), life)
-    big = c.filter(c.lots >= min_lots)
+    c = quick_cancels(m, min_lots, life)
+    big = c
     hit = traded_against_while_resting(m, big, life)
     # Levels the account held on that side at the same moment: placed within 2 s of
     # each other and resting together (a market maker's successive quotes never are).

@@ -1,0 +1,128 @@
+"""Scan throughput: every market detector over one simulated day of ~10 million order
+events on DuckDB, with time and peak memory; in the same run, a plain pandas
+implementation of the wash-trade and spoofing detectors as the baseline.
+
+    .venv/bin/python bench/scan.py [--scale full] [--keep DIR]
+
+Each measurement runs in its own process, so that its peak memory is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SCAN = """
+import json, resource, sys, time
+from suptech.store.database import open_store
+from suptech.detect.run import run
+store = open_store(sys.argv[1])
+t = time.perf_counter()
+alerts = run(store)
+seconds = time.perf_counter() - t
+store.close()
+print(json.dumps({"seconds": seconds, "alerts": alerts.height,
+                  "per_detector": alerts.group_by("detector").len().to_dicts(),
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+PANDAS = """
+import json, resource, sys, time
+import pandas as pd
+d = sys.argv[1]
+t0 = time.perf_counter()
+ev = pd.concat(pd.read_parquet(p) for p in sorted(__import__("glob").glob(d + "/order_event-*.parquet")))
+tr = pd.concat(pd.read_parquet(p) for p in sorted(__import__("glob").glob(d + "/trade-*.parquet")))
+acct = pd.read_parquet(d + "/account.parquet")
+party = pd.read_parquet(d + "/party.parquet")
+inst = pd.read_parquet(d + "/instrument.parquet")
+load = time.perf_counter() - t0
+t = time.perf_counter()
+# Wash trades: buyer and seller of one owner or group, orders entered within 2 s, twice a day.
+acct = acct.merge(party[["party_id", "group_id"]], left_on="owner_party_id", right_on="party_id", how="left")
+acct["group_key"] = acct["group_id"].fillna(acct["owner_party_id"])
+key = acct.set_index("account_id")["group_key"]
+tr["bg"], tr["sg"] = tr["buy_account_id"].map(key), tr["sell_account_id"].map(key)
+rel = tr[tr["bg"] == tr["sg"]]
+new = ev[ev["event_type"] == "NEW"].set_index("order_id")["ts_event"]
+rel = rel.assign(gap=(rel["buy_order_id"].map(new) - rel["sell_order_id"].map(new)).abs())
+rel = rel[rel["gap"] <= 2_000_000_000]
+rel = rel.assign(day=(rel["ts_event"] + 8 * 3600 * 10**9) // (86400 * 10**9))
+wash = rel.groupby(["bg", "isin", "day"]).size()
+wash = wash[wash >= 2]
+# Spoofing: orders of 25+ lots cancelled within 60 s while the account traded the other way.
+lots = inst.set_index("isin")["lot_size"]
+o = ev[ev["event_type"] == "NEW"][["order_id", "account_id", "isin", "side", "quantity", "ts_event", "time_in_force"]]
+o = o[(o["quantity"] / o["isin"].map(lots) >= 25) & (o["time_in_force"] != "IOC")]
+c = ev[ev["event_type"] == "CANCEL"][["order_id", "ts_event"]].rename(columns={"ts_event": "ts_cancel"})
+q = o.merge(c, on="order_id")
+q = q[q["ts_cancel"] - q["ts_event"] <= 60_000_000_000].sort_values("ts_event")
+x = pd.concat([tr[["ts_event", "isin", "buy_account_id"]].rename(columns={"buy_account_id": "account_id"}).assign(xside="BUY"),
+               tr[["ts_event", "isin", "sell_account_id"]].rename(columns={"sell_account_id": "account_id"}).assign(xside="SELL")])
+x = x.rename(columns={"ts_event": "ts_x"}).sort_values("ts_x")
+q["xside"] = q["side"].map({"BUY": "SELL", "SELL": "BUY"})
+m = pd.merge_asof(q, x, left_on="ts_event", right_on="ts_x", by=["account_id", "isin", "xside"], direction="forward")
+spoof = m[m["ts_x"] <= m["ts_cancel"]]
+seconds = time.perf_counter() - t
+print(json.dumps({"seconds": seconds, "load_seconds": load, "wash_cases": int(len(wash)),
+                  "spoof_orders": int(len(spoof)),
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def child(code: str, *args: str) -> dict:
+    t = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                          check=True)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result["wall"] = time.perf_counter() - t
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scale", default="full", choices=["small", "medium", "full"])
+    parser.add_argument("--keep", type=Path, help="Keep (or reuse) the simulated day here.")
+    args = parser.parse_args()
+    work = args.keep or Path(tempfile.mkdtemp(prefix="suptech-scan-bench-"))
+    sim, db = work / "sim", work / "db"
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}")
+    try:
+        if not (db / "suptech.duckdb").exists():
+            from suptech.ingest.pipeline import ingest_files
+            from suptech.simulate.market_run import simulate_market
+            from suptech.store.database import open_store
+
+            t = time.perf_counter()
+            result = simulate_market(sim, seed=7, days=1, scale=args.scale)
+            print(f"simulated {result.order_events:,} order events, {result.trades:,} trades "
+                  f"in {time.perf_counter() - t:.0f} s")
+            t = time.perf_counter()
+            store = open_store(db)
+            ingest_files(store, sorted(sim.glob("*.parquet")))
+            store.close()
+            print(f"ingested in {time.perf_counter() - t:.0f} s")
+        scan = child(SCAN, str(db))
+        print(f"suptech, all 9 detectors on DuckDB: {scan['seconds']:.1f} s, peak memory "
+              f"{scan['peak_mb']:,.0f} MB, {scan['alerts']} alerts")
+        base = child(PANDAS, str(sim))
+        print(f"pandas baseline, wash trade + spoofing only: {base['seconds']:.1f} s "
+              f"(plus {base['load_seconds']:.1f} s reading the files), peak memory "
+              f"{base['peak_mb']:,.0f} MB; {base['wash_cases']} wash cases, "
+              f"{base['spoof_orders']} spoofing orders")
+    finally:
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
