@@ -38,10 +38,12 @@ def bucketed(t: ir.Table, ts: str, width_ns: int, offsets: range) -> ir.Table:
 
 def traded_against_while_resting(m: MarketData, cancelled: ir.Table,
                                  max_life_ns: int) -> ir.Table:
-    """Cancelled orders during whose life the same account traded on the other side."""
+    """Cancelled orders during whose life the same account took liquidity on the other
+    side (its own order was the aggressor)."""
     c = cancelled.mutate(bucket=(cancelled.ts_new // max_life_ns).cast("int64"))
     # An execution within max_life after ts_new is in the order's bucket or the next.
-    x = bucketed(m.executions, "ts_event", max_life_ns, range(0, -2, -1))
+    x = bucketed(m.executions.filter(m.executions.aggressive), "ts_event", max_life_ns,
+                 range(0, -2, -1))
     j = c.join(
         x, [c.account_id == x.account_id, c.isin == x.isin, c.bucket == x.bucket,
             c.side != x.side, x.ts_event >= c.ts_new, x.ts_event <= c.ts_cancel])

@@ -6,7 +6,8 @@ placing and cancelling of orders at several price levels.
 
 Signal: at one moment (entries within 2 s) an account rests orders of at least
 `min_lots` lots on at least `min_levels` distinct prices of one side, cancels them
-within `max_life_s` seconds, and trades on the other side while they rest.
+within `max_life_s` seconds, and, while they rest, takes liquidity on the other side
+no more than `max_cancel_after_s` seconds before cancelling them.
 
 Known false positives: market makers that quote several levels deep and requote after
 a fill; execution algorithms that post a ladder and pull it after a fill.
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 
 import ibis
 
-from suptech.detect.base import Detector, Params, hits_table, register
+from suptech.detect.base import SECOND, Detector, Params, hits_table, register
 from suptech.detect.market.spoofing import episodes
 
 
@@ -27,6 +28,7 @@ class LayeringParams(Params):
     min_lots: float = 10
     max_life_s: float = 60
     min_levels: int = 3
+    max_cancel_after_s: float = 30
 
 
 @register
@@ -39,7 +41,8 @@ class Layering(Detector):
     def hits(self, m):
         p = self.params
         e = episodes(m, p.min_lots, p.max_life_s)
-        e = e.filter(e.levels >= p.min_levels)
+        e = e.filter((e.levels >= p.min_levels)
+                     & (e.ts_cancel - e.ts_trade <= int(p.max_cancel_after_s * SECOND)))
         g = e.group_by(["account_id", "isin", "day"]).aggregate(
             window_start=e.ts_new.min(), window_end=e.ts_cancel.max(),
             levels=e.levels.max(),

@@ -7,8 +7,9 @@ without the purpose of trading); the SSE and SZSE rules on abnormal trading (lar
 orders cancelled to influence prices).
 
 Signal: an account's large order (at least `min_lots` lots) is cancelled within
-`max_life_s` seconds, and while it rested the same account traded on the other side of
-the same instrument. One or two such orders at a time; three or more levels at once is
+`max_life_s` seconds of entry and within `max_cancel_after_s` seconds of a trade in
+which the same account, while the order rested, took liquidity on the other side of the
+same instrument. One or two such orders at a time; three or more levels at once is
 layering, which has its own detector.
 
 Known false positives: a trader whose large order is cancelled after its own other-side
@@ -30,6 +31,7 @@ class SpoofingParams(Params):
     min_lots: float = 25
     max_life_s: float = 60
     max_levels: int = 2  # more distinct prices at once is layering
+    max_cancel_after_s: float = 30
 
 
 #: Orders this large count as levels of a ladder (see `layering`).
@@ -75,7 +77,8 @@ class Spoofing(Detector):
     def hits(self, m):
         p = self.params
         e = episodes(m, p.min_lots, p.max_life_s)
-        e = e.filter(e.levels <= p.max_levels)
+        e = e.filter((e.levels <= p.max_levels)
+                     & (e.ts_cancel - e.ts_trade <= int(p.max_cancel_after_s * SECOND)))
         g = e.group_by(["account_id", "isin", "day"]).aggregate(
             window_start=e.ts_new.min(), window_end=e.ts_cancel.max(),
             lots=e.lots.max(), orders=e.order_id.nunique(),
