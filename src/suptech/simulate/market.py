@@ -142,7 +142,7 @@ class BenignAgents:
         self.z = rng.standard_normal(n)
         fam = [a for g, accts in u.families.items() if u.favourite[g] == s.inst_index
                for a in accts]
-        pool = np.array(u.retail)
+        self.pool = pool = u.retail_array()
         family_pick = rng.random(n) < (0.15 if fam else 0)
         self.account = np.where(family_pick, rng.choice(fam or [0], n), rng.choice(pool, n))
         self.mm_interval = CONTINUOUS_SECONDS / max(1, 0.25 * budget / 4 / 2)
@@ -256,7 +256,7 @@ def run_session(s: Session, agents: BenignAgents) -> None:
     call_crowd = s.rng.uniform(*CLOSE_CALL, max(1, n // 200))
     for t in call_crowd:  # the crowd sends a few orders into the closing call as well
         s.at(float(t), lambda s2, t2: s2.order(
-            t2, int(s2.rng.choice(agents.u.retail)), BUY if s2.rng.random() < .5 else SELL,
+            t2, int(s2.rng.choice(agents.pool)), BUY if s2.rng.random() < .5 else SELL,
             round(s2.fair) + int(s2.rng.integers(-3, 4)), s2.lots(s2.rng.integers(1, 10))))
     while i < n or s.actions:
         if s.actions and (i >= n or s.actions[0][0] <= walls[i]):

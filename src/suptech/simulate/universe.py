@@ -86,6 +86,12 @@ class Universe:
         self.accounts.append(Account(f"A{n:08d}", owner, member, account_type, opened))
         return n
 
+    def retail_array(self) -> np.ndarray:
+        """`retail` as an array, made once: drawing from a list converts it every time."""
+        if getattr(self, "_retail", None) is None or len(self._retail) != len(self.retail):
+            self._retail = np.array(self.retail)
+        return self._retail
+
     def member_of(self, account: int) -> str:
         return self.members[self.accounts[account].member]
 
