@@ -5,12 +5,14 @@ position, "pump and dump"); Securities Law of the PRC art. 55(1)(1) (concerted
 trading with capital or information advantages to influence prices).
 
 Signal: in one instrument and day, at least `min_accounts` non-proprietary accounts each
-buy at least `min_buys` times (at least `min_buy_lots` lots in all) and then sell, their average selling price at least
-`min_gain` above their average buying price, and part of their buying aggressive. They
-form one case: accounts that pumped and dumped the same stock on the same day.
+buy at least `min_buys` times (at least `min_buy_lots` lots in all) and then sell; their
+average selling price is at least `min_gain` above their average buying price, part of
+their buying took liquidity, and at least `min_focus` of their trades that day are in
+this instrument. They form one case: the accounts that pumped and dumped the same stock
+on the same day.
 
 Known false positives: day traders who buy and sell the same stock profitably; a
-momentum crowd without coordination. Requiring several such accounts at once is what
+momentum crowd without coordination; a household whose members all trade one stock. Requiring several such accounts at once is what
 keeps these down.
 """
 
@@ -30,6 +32,7 @@ class PumpParams(Params):
     min_sells: int = 1
     min_gain: float = 0.01
     min_accounts: int = 2
+    min_focus: float = 0.9
 
 
 @register
@@ -58,7 +61,11 @@ class PumpAndDump(Detector):
             first_sell=ibis.ifelse(sell, x.ts_event, None).min(),
             last_sell=ibis.ifelse(sell, x.ts_event, None).max(),
             trades=x.trade_id.collect())
-        per = per.filter((per.buys >= p.min_buys) & (per.sells >= p.min_sells)
+        # Accounts used for a pump trade the target, not a portfolio.
+        day_total = x.group_by(["account_id", "day"]).aggregate(all_trades=x.count())
+        per = per.join(day_total, ["account_id", "day"])
+        per = per.filter((per.trades.length() >= p.min_focus * per.all_trades)
+                         & (per.buys >= p.min_buys) & (per.sells >= p.min_sells)
                          & (per.buy_lots >= p.min_buy_lots)
                          & (per.aggressive_buys >= 1) & (per.first_sell > per.first_buy))
         per = per.mutate(gain=(per.sell_value / per.sell_qty) / (per.buy_value / per.buy_qty) - 1)
