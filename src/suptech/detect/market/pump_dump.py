@@ -12,8 +12,8 @@ this instrument. They form one case: the accounts that pumped and dumped the sam
 on the same day.
 
 Known false positives: day traders who buy and sell the same stock profitably; a
-momentum crowd without coordination; a household whose members all trade one stock. Requiring several such accounts at once is what
-keeps these down.
+momentum crowd without coordination; a household whose members all trade one stock.
+Requiring several such accounts at once, each focused on the stock, keeps these down.
 """
 
 from __future__ import annotations
