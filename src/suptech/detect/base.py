@@ -75,6 +75,12 @@ REGISTRY = Registry()
 register = REGISTRY.register
 
 
+def one_account_hits(t: ir.Table, score: ir.FloatingValue) -> ir.Table:
+    """Hits of a detector whose cases are one account's (`account_id`); score capped at 1."""
+    return hits_table(t.mutate(account_ids=ibis.array([t.account_id]),
+                               score=score.clip(upper=1.0)))
+
+
 def hits_table(t: ir.Table) -> ir.Table:
     """Select and type a detector's result as HIT_SCHEMA (a check on its shape)."""
     return t.select(**{name: t[name].cast(typ) for name, typ in HIT_SCHEMA.items()})

@@ -25,7 +25,7 @@ from typing import Callable
 
 import numpy as np
 
-from suptech.simulate.book import BUY, DAY, IOC, LIMIT, MARKET, SELL, Book, EventLog, Order
+from suptech.simulate.book import BUY, DAY, IOC, LIMIT, MARKET, SELL, Book, Order
 from suptech.simulate.universe import Instrument, Universe
 
 CST = timezone(timedelta(hours=8))

@@ -74,7 +74,6 @@ def simulate_market(out: Path, seed: int = 1, days: int = 1, instruments: int | 
     budget = SCALES[scale] // len(u.instruments)
     order_ids = itertools.count(1)
     last = {i: x.price for i, x in enumerate(u.instruments)}
-    event_frames, trade_frames = [], []
     total_sessions, done = days * len(u.instruments), 0
     files: list[Path] = []
     n_events = n_trades = 0

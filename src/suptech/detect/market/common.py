@@ -3,7 +3,6 @@ while the same account traded the other way, and aggressive orders."""
 
 from __future__ import annotations
 
-import ibis
 import ibis.expr.types as ir
 
 from suptech.detect.market.data import MarketData

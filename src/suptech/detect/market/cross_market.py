@@ -18,9 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import ibis
-
-from suptech.detect.base import MINUTE, Detector, Params, hits_table, register
+from suptech.detect.base import MINUTE, Detector, Params, one_account_hits, register
 from suptech.detect.market.common import aggressive_orders
 
 
@@ -68,6 +66,4 @@ class CrossMarket(Detector):
         g = k.group_by(["account_id", "underlying_isin", "opened"]).aggregate(
             window_start=k.opened.min(), window_end=k.c_ts.min(), n=k.n.max(),
             evidence=k.evidence.collect().flatten().concat(k.c_trade.collect()))
-        return hits_table(g.mutate(isin=g.underlying_isin,
-                                   account_ids=ibis.array([g.account_id]),
-                                   score=(0.5 + 0.05 * g.n).clip(upper=1.0)))
+        return one_account_hits(g.mutate(isin=g.underlying_isin), 0.5 + 0.05 * g.n)

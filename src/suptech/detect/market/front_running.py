@@ -19,9 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import ibis
-
-from suptech.detect.base import MINUTE, Detector, Params, hits_table, register
+from suptech.detect.base import MINUTE, Detector, Params, one_account_hits, register
 from suptech.detect.market.common import aggressive_orders
 
 
@@ -71,6 +69,4 @@ class FrontRunning(Detector):
             client_lots=k.client_lots.max(),
             evidence=k.client_orders.collect().flatten().concat(k.u_order.collect())
             .concat(k.order_id.collect()))
-        return hits_table(g.mutate(
-            account_ids=ibis.array([g.account_id]),
-            score=(0.5 + g.client_lots / (4 * p.min_client_lots)).clip(upper=1.0)))
+        return one_account_hits(g, 0.5 + g.client_lots / (4 * p.min_client_lots))

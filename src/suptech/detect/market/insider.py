@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import ibis
 
-from suptech.detect.base import MINUTE, Detector, Params, hits_table, register
+from suptech.detect.base import MINUTE, Detector, Params, one_account_hits, register
 from suptech.detect.market.data import trading_time
 
 
@@ -77,5 +77,4 @@ class InsiderDealing(Detector):
         g = j.group_by(["account_id", "isin", "announcement_id"]).aggregate(
             window_start=j.ts_event.min(), window_end=j.news_ts.max(),
             change=j.change.abs().max(), evidence=j.trade_id.collect())
-        return hits_table(g.mutate(account_ids=ibis.array([g.account_id]),
-                                   score=(0.5 + 5 * g.change).clip(upper=1.0)))
+        return one_account_hits(g, 0.5 + 5 * g.change)

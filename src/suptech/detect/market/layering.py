@@ -17,9 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import ibis
-
-from suptech.detect.base import SECOND, Detector, Params, hits_table, register
+from suptech.detect.base import SECOND, Detector, Params, one_account_hits, register
 from suptech.detect.market.spoofing import episodes
 
 
@@ -47,6 +45,4 @@ class Layering(Detector):
             window_start=e.ts_new.min(), window_end=e.ts_cancel.max(),
             levels=e.levels.max(),
             evidence=e.order_id.collect().concat(e.trade_id.collect()))
-        return hits_table(g.mutate(
-            account_ids=ibis.array([g.account_id]),
-            score=(0.4 + 0.1 * g.levels).clip(upper=1.0)))
+        return one_account_hits(g, 0.4 + 0.1 * g.levels)

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import ibis
-
-from suptech.detect.base import MINUTE, Detector, Params, hits_table, register
+from suptech.detect.base import MINUTE, Detector, Params, one_account_hits, register
 from suptech.detect.market.common import aggressive_orders
 from suptech.detect.market.data import CLOSE_CALL_START, time_of_day
 
@@ -57,7 +55,6 @@ class MarkingTheClose(Detector):
         g = j.group_by(["account_id", "isin", "day"]).aggregate(
             window_start=j.first.min(), window_end=j.call_ts.max(), n=j.n.max(),
             evidence=j.evidence.collect().flatten().concat(j.call_order.collect()))
-        return hits_table(g.mutate(account_ids=ibis.array([g.account_id]),
-                                   score=(0.5 + 0.1 * g.n).clip(upper=1.0)))
+        return one_account_hits(g, 0.5 + 0.1 * g.n)
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import ibis
 
-from suptech.detect.base import SECOND, Detector, Params, hits_table, register
+from suptech.detect.base import SECOND, Detector, Params, one_account_hits, register
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,4 @@ class Ramping(Detector):
         j = per.join(other, [per.account_id == other.account_id, per.isin == other.isin,
                              per.day == other.day, per.side != other.side], how="left")
         j = j.filter(j.n_other.fill_null(0) <= p.max_other_side)
-        return hits_table(j.mutate(
-            account_ids=ibis.array([j.account_id]),
-            score=(0.4 + 0.15 * j.bursts).clip(upper=1.0)))
+        return one_account_hits(j, 0.4 + 0.15 * j.bursts)

@@ -20,9 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import ibis
-
-from suptech.detect.base import SECOND, Detector, Params, hits_table, register
+from suptech.detect.base import SECOND, Detector, Params, one_account_hits, register
 from suptech.detect.market.common import bucketed, quick_cancels, traded_against_while_resting
 
 
@@ -83,6 +81,4 @@ class Spoofing(Detector):
             window_start=e.ts_new.min(), window_end=e.ts_cancel.max(),
             lots=e.lots.max(), orders=e.order_id.nunique(),
             evidence=e.order_id.collect().concat(e.trade_id.collect()))
-        return hits_table(g.mutate(
-            account_ids=ibis.array([g.account_id]),
-            score=(0.5 + g.lots / (4 * p.min_lots)).clip(upper=1.0)))
+        return one_account_hits(g, 0.5 + g.lots / (4 * p.min_lots))

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import ibis
-
 from suptech.detect.base import SECOND, Detector, Params, hits_table, register
 
 
