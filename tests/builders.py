@@ -80,3 +80,21 @@ def reference_data(directory: Path) -> list[Path]:
             record("account", 1),
             record("account", 2, account_id="A2", owner_party_id="P2", member_lei=BROKER_B)]),
     ]
+
+
+def shared_data(*parts: str) -> Path:
+    """A file of the public data beside the repository (never copied into it).
+
+    Looked for in $SUPTECH_SHARED, then ../shared next to the checkout, then
+    /work/shared; a test that needs it is skipped, saying why, where none is found.
+    """
+    import os
+
+    import pytest
+
+    roots = [os.environ.get("SUPTECH_SHARED"), Path(__file__).parents[2] / "shared",
+             "/work/shared"]
+    for root in roots:
+        if root and (Path(root, "data", *parts)).exists():
+            return Path(root, "data", *parts)
+    pytest.skip(f"public data data/{'/'.join(parts)} not found (set SUPTECH_SHARED)")

@@ -3,10 +3,9 @@ alerts, and score exactly as EVALUATION.md says."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import polars as pl
 import pytest
+from builders import shared_data
 from typer.testing import CliRunner
 
 from suptech.cli import app
@@ -17,8 +16,7 @@ from suptech.simulate.market_run import simulate_market
 from suptech.store.database import open_store
 
 MIN = 60 * 1_000_000_000
-LOBSTER = Path(__file__).parents[2] / "shared" / "data" / "lobster" / \
-    "AAPL_2012-06-21_34200000_57600000_message_10.csv"
+LOBSTER_SAMPLE = ("lobster", "AAPL_2012-06-21_34200000_57600000_message_10.csv")
 
 
 # ---- matching, per EVALUATION.md ----------------------------------------------------------
@@ -131,7 +129,8 @@ def test_scan_export_show_and_evaluate_from_the_command_line(market, tmp_path):
 def test_a_lobster_sample_imports_ingests_and_scans(tmp_path):
     runner = CliRunner()
     out = tmp_path / "lob"
-    done = runner.invoke(app, ["import", "lobster", str(LOBSTER), "--isin", "US0378331005",
+    done = runner.invoke(app, ["import", "lobster", str(shared_data(*LOBSTER_SAMPLE)),
+                               "--isin", "US0378331005",
                                "--date", "2012-06-21", "--out", str(out)])
     assert done.exit_code == 0, done.output
     store = open_store(tmp_path / "db")
