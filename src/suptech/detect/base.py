@@ -43,13 +43,15 @@ class Detector:
 
     id: ClassVar[str]
     typology: ClassVar[str]
+    #: What it reads: "market" (orders and trades) or "payments".
+    domain: ClassVar[str] = "market"
     version: ClassVar[str] = "1"
     Params: ClassVar[type[Params]] = Params
 
     def __init__(self, params: Params | None = None):
         self.params = params or self.Params()
 
-    def hits(self, m) -> ir.Table:  # m: suptech.detect.market.data.MarketData
+    def hits(self, m) -> ir.Table:  # MarketData or PaymentData, by `domain`
         raise NotImplementedError
 
 

@@ -7,8 +7,12 @@ import hashlib
 import polars as pl
 
 import suptech.detect.market  # noqa: F401  (registers the built-in detectors)
+import suptech.detect.payments  # noqa: F401
 from suptech.detect.base import REGISTRY, Detector
 from suptech.detect.market.data import market_data
+from suptech.detect.payments.data import payment_data
+
+DATA = {"market": market_data, "payments": payment_data}
 
 ALERT_COLUMNS = ["alert_id", "detector", "typology", "score", "account_ids", "isin",
                  "window_start", "window_end", "evidence", "detector_version", "parameters"]
@@ -26,12 +30,15 @@ def run(store, detectors: list[Detector] | None = None, start_ns: int | None = N
         detectors = [cls() for cls in REGISTRY.detectors.values()]
     if not detectors:
         return pl.DataFrame(schema={c: pl.String for c in ALERT_COLUMNS})
-    m = market_data(store, start_ns, end_ns)
-    frames = []
+    frames, results, data = [], [], {}
     try:
-        results = [(d, pl.from_arrow(d.hits(m).to_pyarrow())) for d in detectors]
+        for d in detectors:
+            if d.domain not in data:  # each domain's tables are built once per run
+                data[d.domain] = DATA[d.domain](store, start_ns, end_ns)
+            results.append((d, pl.from_arrow(d.hits(data[d.domain]).to_pyarrow())))
     finally:
-        m.release()
+        for m in data.values():
+            m.release()
     for d, hits in results:
         if hits.is_empty():
             continue

@@ -28,10 +28,10 @@ class ScanResult:
 
 
 def _new_days(store, since: int) -> tuple[int, int] | None:
-    """[start, end) in ns covering every local day with order or trade reports received
-    after `since`, starting a day early for context."""
+    """[start, end) in ns covering every local day with order, trade or payment reports
+    received after `since`, starting a day early for context."""
     days: set[int] = set()
-    for name in ("order_event", "trade"):
+    for name in ("order_event", "trade", "payment"):
         t = store.versions(name)
         fresh = t.filter(t.ts_received > since)
         day = ((fresh.ts_event + LOCAL_OFFSET) // DAY).name("day")

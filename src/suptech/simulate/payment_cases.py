@@ -45,7 +45,9 @@ class Timeline:
 
 
 def _mules(net: Network, n: int) -> list[int]:
-    return [int(a) for a in net.add(n, PERSON, opened_before=date(2025, 6, 30))]
+    """Accounts opened for the purpose, as mule accounts usually are: recently."""
+    return [int(a) for a in net.add(n, PERSON, opened_after=date(2024, 1, 1),
+                                    opened_before=date(2025, 12, 31))]
 
 
 def _pay(moments: list[float], debtors: list[int], creditors: list[int],

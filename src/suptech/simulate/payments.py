@@ -57,13 +57,14 @@ class Network:
         return n
 
     def add(self, n: int, kind: int, banks: np.ndarray | None = None,
-            country: str = "CN", opened_before: date | None = None) -> np.ndarray:
+            country: str = "CN", opened_before: date | None = None,
+            opened_after: date | None = None) -> np.ndarray:
         start = len(self.kind)
         rng = self.rng
         if banks is None:
             banks = rng.integers(0, self.banks_cn, n)
         latest = (opened_before or date(2025, 12, 31)).toordinal()
-        opened = rng.integers(date(2005, 1, 1).toordinal(), latest, n)
+        opened = rng.integers((opened_after or date(2005, 1, 1)).toordinal(), latest, n)
         self.kind += [kind] * n
         self.bank += [int(b) for b in banks]
         self.country += [country] * n

@@ -1,0 +1,13 @@
+"""Money-laundering detectors on the payment flow, one module each; importing registers them."""
+
+from suptech.detect.payments import (  # noqa: F401
+    corridor,
+    cycle,
+    dormant,
+    fan_in,
+    fan_out,
+    gather_scatter,
+    rapid,
+    scatter_gather,
+    structuring,
+)

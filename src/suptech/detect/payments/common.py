@@ -1,0 +1,27 @@
+"""Pieces several payment detectors share."""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+
+from suptech.detect.base import hits_table
+from suptech.detect.payments.data import PaymentData
+
+#: Purposes whose flows are the institution's ordinary business, not movements of funds
+#: between parties a launderer controls: salaries, intra-group sweeps, purchases.
+ORDINARY = ("SALA", "INTC", "GDDS")
+
+
+def large(d: PaymentData, min_cny: float) -> ir.Table:
+    """Payments of at least `min_cny` between parties (not ordinary business flows)."""
+    p = d.payments
+    return p.filter((p.cny >= min_cny) & (p.purpose.isnull() | ~p.purpose.isin(ORDINARY))
+                    & (p.debtor != p.creditor))
+
+
+def group_hits(t: ir.Table, accounts: ir.ArrayValue, score) -> ir.Table:
+    """Hits of a case that involves several accounts (`accounts`, an array)."""
+    return hits_table(t.mutate(account_ids=accounts.unique().sort(),
+                               isin=ibis.null().cast("string"),
+                               score=ibis.least(score, 1.0)))

@@ -1,0 +1,57 @@
+"""The payment flow as payment detectors see it: one row per payment, amounts in CNY.
+
+Amounts in other currencies are converted at fixed reference rates (a supervisor's
+thresholds are in CNY; the day's official rate would be better and is a table away).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import ibis
+import ibis.expr.types as ir
+
+from suptech.detect.market.data import local_day
+
+#: CNY per unit, for thresholds only.
+REFERENCE_RATES = {"CNY": 1.0, "USD": 7.2, "EUR": 7.8, "HKD": 0.92, "JPY": 0.048,
+                   "GBP": 9.1, "SGD": 5.3}
+#: Large-value cash reporting threshold (PBoC): CNY 50,000 a day.
+CASH_THRESHOLD_CNY = 50_000
+#: FATF's high-risk jurisdictions ("black list") and others under increased monitoring
+#: that the simulator uses.
+HIGH_RISK = ("KP", "IR", "MM")
+
+
+@dataclass
+class PaymentData:
+    payments: ir.Table  # payment_id, ts_event, day, debtor, creditor, cny, channel, ...
+    accounts: ir.Table  # account_id, opened_date
+    _shared: dict = field(default_factory=dict, repr=False)
+
+    def shared(self, key: tuple, build) -> ir.Table:
+        if key not in self._shared:
+            self._shared[key] = build().cache()
+        return self._shared[key]
+
+    def release(self) -> None:
+        for t in self._shared.values():
+            t.release()
+        self._shared.clear()
+
+
+def payment_data(store, start_ns: int | None = None, end_ns: int | None = None) -> PaymentData:
+    p = store.view("payment")
+    if start_ns is not None:
+        p = p.filter(p.ts_event >= start_ns)
+    if end_ns is not None:
+        p = p.filter(p.ts_event < end_ns)
+    rate = p.currency.cases(*REFERENCE_RATES.items(), else_=ibis.null())
+    p = p.select(
+        "payment_id", "ts_event", "channel", "purpose", "debtor_country", "creditor_country",
+        "currency", debtor=p.debtor_account_id, creditor=p.creditor_account_id,
+        cny=p.amount.cast("float64") * rate, day=local_day(p.ts_event))
+    a = store.view("account")
+    d = PaymentData(p, a.select("account_id", "opened_date", "account_type"))
+    d.payments = d.shared(("payments",), lambda: p)
+    return d

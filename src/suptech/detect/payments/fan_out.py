@@ -1,0 +1,55 @@
+"""FAN_OUT: one account spreads funds to many others within a day.
+
+Regulatory basis: PBoC suspicious-transaction indicators (funds dispersed to many
+accounts in a short time); FATF typologies of placement through money mules.
+
+Signal: an account pays at least `min_cny` each to at least `min_parties` distinct
+accounts within one day, in payments that are not salaries or intra-group sweeps, and
+the receivers do not pay the money on to one common account (that is scatter-gather).
+
+Known false positives: payroll run as ordinary transfers; a company paying suppliers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ibis
+
+from suptech.detect.base import Detector, Params, register
+from suptech.detect.payments.common import group_hits, large
+
+
+@dataclass(frozen=True)
+class FanParams(Params):
+    min_cny: float = 10_000
+    min_parties: int = 5
+
+
+def fans(big, centre: str, other: str, min_parties: int):
+    g = big.group_by([centre, "day"]).aggregate(
+        n=big[other].nunique(), window_start=big.ts_event.min(),
+        window_end=big.ts_event.max(), others=big[other].collect(),
+        evidence=big.payment_id.collect())
+    return g.filter(g.n >= min_parties)
+
+
+@register
+class FanOut(Detector):
+    id = "fan_out"
+    typology = "FAN_OUT"
+    domain = "payments"
+    Params = FanParams
+
+    def hits(self, d):
+        p = self.params
+        big = large(d, p.min_cny)
+        g = fans(big, "debtor", "creditor", p.min_parties)
+        # Receivers that pass the money on to one common sink make it scatter-gather.
+        onward = big.select(mid=big.debtor, sink=big.creditor)
+        fanned = g.select("debtor", "day", mid=g.others.unnest())
+        gathered = fanned.join(onward, "mid").group_by(["debtor", "day", "sink"]).aggregate(
+            mids=fanned.mid.nunique())
+        gathered = gathered.filter(gathered.mids >= 3).select("debtor", "day").distinct()
+        g = g.anti_join(gathered, ["debtor", "day"])
+        return group_hits(g, ibis.array([g.debtor]).concat(g.others), 0.4 + 0.05 * g.n)

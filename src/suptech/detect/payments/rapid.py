@@ -1,0 +1,56 @@
+"""RAPID_MOVEMENT: large sums that arrive and leave again within hours (pass-through).
+
+Regulatory basis: PBoC suspicious-transaction indicators (funds transferred in and out
+quickly with little balance left); FATF typologies on money mules and pass-through
+accounts.
+
+Signal: an account receives at least `min_cny` and pays out between `min_share` and
+100 % of it within `within_hours`, at least `min_times` times in the scanned days.
+
+Known false positives: treasury accounts that forward receipts the same day; a person
+paying a large bill right after a large transfer in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ibis
+
+from suptech.detect.base import SECOND, Detector, Params, register
+from suptech.detect.payments.common import group_hits, large
+
+
+@dataclass(frozen=True)
+class RapidParams(Params):
+    min_cny: float = 50_000
+    min_share: float = 0.9
+    within_hours: float = 3
+    min_times: int = 2
+
+
+@register
+class RapidMovement(Detector):
+    id = "rapid_movement"
+    typology = "RAPID_MOVEMENT"
+    domain = "payments"
+    Params = RapidParams
+
+    def hits(self, d):
+        p = self.params
+        big = large(d, p.min_cny * p.min_share)
+        inflow = big.select(account=big.creditor, in_ts=big.ts_event, in_cny=big.cny,
+                            in_id=big.payment_id, sender=big.debtor)
+        inflow = inflow.filter(inflow.in_cny >= p.min_cny)
+        out = big.select(account=big.debtor, out_ts=big.ts_event, out_cny=big.cny,
+                         out_id=big.payment_id, receiver=big.creditor)
+        j = inflow.join(out, [inflow.account == out.account, out.out_ts > inflow.in_ts,
+                              out.out_ts <= inflow.in_ts + int(p.within_hours * 3600 * SECOND),
+                              out.out_cny >= p.min_share * inflow.in_cny,
+                              out.out_cny <= inflow.in_cny])
+        g = j.group_by("account").aggregate(
+            n=j.in_id.nunique(), window_start=j.in_ts.min(), window_end=j.out_ts.max(),
+            evidence=j.in_id.collect().concat(j.out_id.collect()),
+            others=j.sender.collect().concat(j.receiver.collect()))
+        g = g.filter(g.n >= p.min_times)
+        return group_hits(g, ibis.array([g.account]), 0.5 + 0.1 * g.n)

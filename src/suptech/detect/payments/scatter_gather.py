@@ -1,0 +1,61 @@
+"""SCATTER_GATHER: funds split across intermediaries and collected again by one account.
+
+Regulatory basis: FATF typologies of layering through intermediary accounts; AMLworld's
+scatter-gather pattern (IBM, "Realistic Synthetic Financial Transactions for Anti-Money
+Laundering Models", 2023).
+
+Signal: a source pays at least `min_parties` intermediaries at least `min_cny` each,
+and each of them pays between `min_share` and 100 % of it on to one sink within
+`within_days`.
+
+Known false positives: an escrow or payment platform routing a client's money through
+sub-accounts to one beneficiary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ibis
+
+from suptech.detect.base import SECOND, Detector, Params, register
+from suptech.detect.payments.common import group_hits, large
+
+
+@dataclass(frozen=True)
+class ScatterParams(Params):
+    min_cny: float = 10_000
+    min_parties: int = 3
+    min_share: float = 0.9
+    within_days: float = 3
+
+
+def hops(d, p: ScatterParams):
+    """Two-step paths a -> m -> b where m passes on most of what it got, soon."""
+    big = large(d, p.min_cny)
+    first = big.select(a=big.debtor, m=big.creditor, t1=big.ts_event, c1=big.cny,
+                       id1=big.payment_id)
+    second = big.select(m2=big.debtor, b=big.creditor, t2=big.ts_event, c2=big.cny,
+                        id2=big.payment_id)
+    j = first.join(second, [first.m == second.m2, second.t2 > first.t1,
+                            second.t2 <= first.t1 + int(p.within_days * 86400 * SECOND),
+                            second.c2 >= p.min_share * first.c1, second.c2 <= first.c1,
+                            second.b != first.a])
+    return j
+
+
+@register
+class ScatterGather(Detector):
+    id = "scatter_gather"
+    typology = "SCATTER_GATHER"
+    domain = "payments"
+    Params = ScatterParams
+
+    def hits(self, d):
+        p = self.params
+        j = hops(d, p)
+        g = j.group_by(["a", "b"]).aggregate(
+            n=j.m.nunique(), mids=j.m.collect(), window_start=j.t1.min(),
+            window_end=j.t2.max(), evidence=j.id1.collect().concat(j.id2.collect()))
+        g = g.filter(g.n >= p.min_parties)
+        return group_hits(g, ibis.array([g.a, g.b]).concat(g.mids), 0.5 + 0.05 * g.n)
