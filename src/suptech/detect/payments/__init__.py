@@ -7,6 +7,7 @@ from suptech.detect.payments import (  # noqa: F401
     fan_in,
     fan_out,
     gather_scatter,
+    random_walk,
     rapid,
     scatter_gather,
     structuring,

@@ -8,9 +8,11 @@ import ibis.expr.types as ir
 from suptech.detect.base import hits_table
 from suptech.detect.payments.data import PaymentData
 
-#: Purposes whose flows are the institution's ordinary business, not movements of funds
-#: between parties a launderer controls: salaries, intra-group sweeps, purchases.
-ORDINARY = ("SALA", "INTC", "GDDS")
+#: Purposes whose flows are ordinary business, not movements of funds between parties a
+#: launderer controls: salaries, intra-group sweeps, purchases, supplier and trade
+#: payments (ISO 20022 ExternalPurpose1Code). Trade-based laundering needs its own
+#: detector, on invoices and prices, which the payment flow alone cannot see.
+ORDINARY = ("SALA", "INTC", "GDDS", "SUPP", "TRAD")
 
 
 def large(d: PaymentData, min_cny: float) -> ir.Table:

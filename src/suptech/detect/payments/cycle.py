@@ -4,7 +4,9 @@ Regulatory basis: FATF typologies of round-tripping; AMLworld's cycle pattern.
 
 Signal: a directed cycle of 2 to `max_hops` accounts in the graph of large payments
 (at least `min_cny`, ordinary business flows excluded) within the scanned days, each
-hop after the previous one and passing on at least `min_share` of it.
+hop after the previous one and passing on at least `min_share` of it, the ring's
+accounts making no other such payments to, or receiving them from, accounts of the
+graph.
 
 The query layer narrows the graph to accounts that both pay and receive large sums;
 networkx finds the cycles in that small graph.
@@ -49,7 +51,12 @@ class Cycle(Detector):
         for r in rows:
             graph.add_edge(r["debtor"], r["creditor"], **r)
         hits = []
-        for ring in nx.simple_cycles(nx.DiGraph(graph), length_bound=p.max_hops):
+        simple = nx.DiGraph(graph)
+        for ring in nx.simple_cycles(simple, length_bound=p.max_hops):
+            # A ring is only its own hops: an account of it that also pays or is paid by
+            # others in the graph is money wandering around a group (RANDOM).
+            if any(simple.in_degree(a) != 1 or simple.out_degree(a) != 1 for a in ring):
+                continue
             path = _in_time_order(graph, ring, p.min_share)
             if path:
                 hits.append({

@@ -20,8 +20,6 @@ import ibis
 from suptech.detect.base import Detector, Params, register
 from suptech.detect.payments.common import ORDINARY, group_hits
 
-BUSINESS = ORDINARY + ("SUPP", "TRAD")
-
 
 @dataclass(frozen=True)
 class DormantParams(Params):
@@ -47,7 +45,7 @@ class DormantActivation(Detector):
         f = sides.join(first, [sides.account == first.account,
                                sides.ts_event == first.first_ts])
         # A business's first trade or group payment in the data is not an awakening.
-        f = f.filter((f.purpose.isnull() | ~f.purpose.isin(BUSINESS)) & (f.channel != "CIPS"))
+        f = f.filter((f.purpose.isnull() | ~f.purpose.isin(ORDINARY)) & (f.channel != "CIPS"))
         f = f.join(d.accounts, f.account == d.accounts.account_id)
         quiet_days = f.day - f.opened_date.epoch_days()
         f = f.filter((quiet_days >= int(p.min_years * 365)) & (f.cny >= p.min_cny))

@@ -4,8 +4,9 @@ Regulatory basis: PBoC suspicious-transaction indicators (funds collected from m
 accounts in a short time); FATF typologies of collection accounts.
 
 Signal: an account receives at least `min_cny` each from at least `min_parties`
-distinct accounts within one day (purchases excluded), and does not pay the money out
-again to several accounts the same days (that is gather-scatter).
+distinct accounts within one day (purchases excluded), does not pay the money out again
+to several accounts (that is gather-scatter), and is not the sink of money one source
+scattered over intermediaries (scatter-gather).
 
 Known false positives: a merchant selling something expensive to many customers; a
 family collecting money for a purchase.
@@ -18,6 +19,7 @@ import ibis
 from suptech.detect.base import Detector, register
 from suptech.detect.payments.common import group_hits, large
 from suptech.detect.payments.fan_out import FanParams, fans
+from suptech.detect.payments.scatter_gather import ScatterParams, hops
 
 
 @register
@@ -33,4 +35,9 @@ class FanIn(Detector):
         g = fans(big, "creditor", "debtor", p.min_parties)
         scattering = fans(big, "debtor", "creditor", 3).select(creditor="debtor")
         g = g.anti_join(scattering.distinct(), "creditor")
+        # A sink collecting what one source scattered is scatter-gather.
+        j = hops(d, ScatterParams(min_cny=p.min_cny))
+        sinks = j.group_by(["a", "b"]).aggregate(n=j.m.nunique())
+        sinks = sinks.filter(sinks.n >= 3).select(creditor=sinks.b).distinct()
+        g = g.anti_join(sinks, "creditor")
         return group_hits(g, ibis.array([g.creditor]).concat(g.others), 0.4 + 0.05 * g.n)

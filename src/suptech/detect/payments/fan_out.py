@@ -5,7 +5,8 @@ accounts in a short time); FATF typologies of placement through money mules.
 
 Signal: an account pays at least `min_cny` each to at least `min_parties` distinct
 accounts within one day, in payments that are not salaries or intra-group sweeps, and
-the receivers do not pay the money on to one common account (that is scatter-gather).
+the receivers do not pay the money on to one common account (that is scatter-gather),
+and the account did not first collect it from several others (gather-scatter).
 
 Known false positives: payroll run as ordinary transfers; a company paying suppliers.
 """
@@ -52,4 +53,7 @@ class FanOut(Detector):
             mids=fanned.mid.nunique())
         gathered = gathered.filter(gathered.mids >= 3).select("debtor", "day").distinct()
         g = g.anti_join(gathered, ["debtor", "day"])
+        # A hub paying out what several accounts paid in is gather-scatter.
+        hubs = fans(big, "creditor", "debtor", 3).select(debtor="creditor").distinct()
+        g = g.anti_join(hubs, "debtor")
         return group_hits(g, ibis.array([g.debtor]).concat(g.others), 0.4 + 0.05 * g.n)

@@ -1,0 +1,64 @@
+"""RANDOM: funds wandering among a closed group of accounts, back and forth.
+
+Regulatory basis: FATF typologies of layering among controlled accounts; AMLworld's
+random pattern.
+
+Signal: in the graph of large payments (at least `min_cny`, ordinary business flows
+excluded) between accounts that both pay and receive large sums, a connected group of
+at least `min_accounts` accounts that is not a simple ring (the CYCLE typology), within
+the scanned days. Accounts that only pay or only receive (the sources and sinks of
+fans, scatter-gather and stacks) are not in this graph.
+
+The query layer narrows the graph; networkx finds the groups.
+
+Known false positives: a family or a small firm's partners moving money among their
+own accounts; friends who often settle up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ibis
+import networkx as nx
+import pyarrow as pa
+
+from suptech.detect.base import HIT_SCHEMA, Detector, Params, register
+from suptech.detect.payments.common import large
+
+
+@dataclass(frozen=True)
+class RandomParams(Params):
+    min_cny: float = 10_000
+    min_accounts: int = 3
+
+
+@register
+class RandomWalk(Detector):
+    id = "random_walk"
+    typology = "RANDOM"
+    domain = "payments"
+    Params = RandomParams
+
+    def hits(self, d):
+        p = self.params
+        big = large(d, p.min_cny)
+        both = big.select(account=big.debtor).intersect(big.select(account=big.creditor))
+        edges = big.filter(big.debtor.isin(both.account) & big.creditor.isin(both.account))
+        rows = edges.select("debtor", "creditor", "ts_event", "payment_id").to_pyarrow().to_pylist()
+        graph = nx.DiGraph()
+        for r in rows:
+            graph.add_edge(r["debtor"], r["creditor"])
+        hits = []
+        for group in nx.weakly_connected_components(graph):
+            sub = graph.subgraph(group)
+            ring = all(sub.in_degree(a) == 1 and sub.out_degree(a) == 1 for a in group)
+            if len(group) < p.min_accounts or ring:  # a closed ring is a cycle
+                continue
+            mine = [r for r in rows if r["debtor"] in group and r["creditor"] in group]
+            hits.append({"account_ids": sorted(group), "isin": None,
+                         "window_start": min(r["ts_event"] for r in mine),
+                         "window_end": max(r["ts_event"] for r in mine),
+                         "score": min(1.0, 0.4 + 0.05 * sub.number_of_edges()),
+                         "evidence": [r["payment_id"] for r in mine]})
+        return ibis.memtable(pa.Table.from_pylist(hits, schema=HIT_SCHEMA.to_pyarrow()))
