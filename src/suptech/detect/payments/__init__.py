@@ -1,6 +1,7 @@
 """Money-laundering detectors on the payment flow, one module each; importing registers them."""
 
 from suptech.detect.payments import (  # noqa: F401
+    bipartite,
     corridor,
     cycle,
     dormant,
@@ -10,5 +11,6 @@ from suptech.detect.payments import (  # noqa: F401
     random_walk,
     rapid,
     scatter_gather,
+    stack,
     structuring,
 )
