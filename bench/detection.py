@@ -19,7 +19,9 @@ import polars as pl
 from suptech.detect.evaluate import score
 from suptech.detect.run import run
 from suptech.ingest.pipeline import ingest_files
+from suptech.detect.base import REGISTRY
 from suptech.simulate.market_run import simulate_market
+from suptech.simulate.payments_run import simulate_payments
 from suptech.store.database import open_store
 
 TUNING_SEEDS = (1, 2, 3, 7, 8)
@@ -30,6 +32,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[101, 102, 103, 104, 105])
     parser.add_argument("--days", type=int, default=2)
     parser.add_argument("--scale", default="small")
+    parser.add_argument("--domain", default="market", choices=["market", "payments"])
+    parser.add_argument("--accounts", type=int, default=20_000,
+                        help="Accounts of the payment network (--domain payments).")
     args = parser.parse_args()
     used = sorted(set(args.seeds) & set(TUNING_SEEDS))
     if used:
@@ -40,14 +45,20 @@ def main() -> None:
     try:
         for seed in args.seeds:
             out = work / f"sim-{seed}"
-            result = simulate_market(out, seed=seed, days=args.days, scale=args.scale)
-            events += result.order_events
+            if args.domain == "market":
+                result = simulate_market(out, seed=seed, days=args.days, scale=args.scale)
+                events += result.order_events
+            else:
+                result = simulate_payments(out, seed=seed, days=args.days,
+                                           accounts=args.accounts)
+                events += result.payments
+            detectors = [c() for c in REGISTRY.detectors.values() if c.domain == args.domain]
             store = open_store(work / f"db-{seed}")
             ingest_files(store, sorted(out.glob("*.parquet")))
             t = time.perf_counter()
-            found = run(store)
+            found = run(store, detectors)
             store.close()
-            print(f"seed {seed}: {result.order_events:,} order events, {len(result.labels)} "
+            print(f"seed {seed}: {len(result.labels)} "
                   f"cases, {found.height} alerts, scan {time.perf_counter() - t:.1f} s")
             # Scenario and alert ids are per seed: keep them apart.
             labels.append(pl.read_csv(out / "labels.csv").with_columns(
@@ -57,8 +68,10 @@ def main() -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     rows = score(pl.concat(labels), pl.concat(alerts))
-    print(f"\nseeds {' '.join(map(str, args.seeds))}, {args.days} days each, {args.scale} "
-          f"scale, {events:,} order events; parameters set on seeds "
+    what = (f"{args.scale} scale, {events:,} order events" if args.domain == "market"
+            else f"{args.accounts:,} accounts, {events:,} payments")
+    print(f"\n{args.domain}: seeds {' '.join(map(str, args.seeds))}, {args.days} days each, "
+          f"{what}; parameters set on seeds "
           f"{', '.join(map(str, TUNING_SEEDS))}\n")
     print("| typology | cases | found | recall | alerts | true | precision | F1 |")
     print("|---|---|---|---|---|---|---|---|")

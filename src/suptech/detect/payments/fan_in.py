@@ -4,9 +4,9 @@ Regulatory basis: PBoC suspicious-transaction indicators (funds collected from m
 accounts in a short time); FATF typologies of collection accounts.
 
 Signal: an account receives at least `min_cny` each from at least `min_parties`
-distinct accounts within one day (purchases excluded), does not pay the money out again
-to several accounts (that is gather-scatter), and is not the sink of money one source
-scattered over intermediaries (scatter-gather).
+distinct accounts within one day (purchases excluded; counting only senders that pay no
+one else), does not pay the money out again to several accounts (gather-scatter), and
+is not the sink of money one source scattered over intermediaries (scatter-gather).
 
 Known false positives: a merchant selling something expensive to many customers; a
 family collecting money for a purchase.
@@ -32,7 +32,7 @@ class FanIn(Detector):
     def hits(self, d):
         p = self.params
         big = large(d, p.min_cny)
-        g = fans(big, "creditor", "debtor", p.min_parties)
+        g = fans(big, "creditor", "debtor", p.min_parties, exclusive=True)
         scattering = fans(big, "debtor", "creditor", 3).select(creditor="debtor")
         g = g.anti_join(scattering.distinct(), "creditor")
         # A sink collecting what one source scattered is scatter-gather.

@@ -4,7 +4,7 @@ Regulatory basis: PBoC suspicious-transaction indicators (funds dispersed to man
 accounts in a short time); FATF typologies of placement through money mules.
 
 Signal: an account pays at least `min_cny` each to at least `min_parties` distinct
-accounts within one day, in payments that are not salaries or intra-group sweeps, and
+accounts within one day, counting only receivers paid by no one else, in payments that are not salaries or intra-group sweeps, and
 the receivers do not pay the money on to one common account (that is scatter-gather),
 and the account did not first collect it from several others (gather-scatter).
 
@@ -27,7 +27,16 @@ class FanParams(Params):
     min_parties: int = 5
 
 
-def fans(big, centre: str, other: str, min_parties: int):
+def fans(big, centre: str, other: str, min_parties: int, exclusive: bool = False):
+    """Accounts (`centre`) with large payments to or from `min_parties` others a day.
+
+    `exclusive`: count only counterparts that deal with no one else (a mule set up for
+    one fan), which keeps many-to-many blocks (bipartite, stacks) out.
+    """
+    if exclusive:
+        degree = big.group_by(big[other].name("who")).aggregate(k=big[centre].nunique())
+        sole = degree.filter(degree.k == 1).select("who")
+        big = big.filter(big[other].isin(sole.who))
     g = big.group_by([centre, "day"]).aggregate(
         n=big[other].nunique(), window_start=big.ts_event.min(),
         window_end=big.ts_event.max(), others=big[other].collect(),
@@ -45,7 +54,7 @@ class FanOut(Detector):
     def hits(self, d):
         p = self.params
         big = large(d, p.min_cny)
-        g = fans(big, "debtor", "creditor", p.min_parties)
+        g = fans(big, "debtor", "creditor", p.min_parties, exclusive=True)
         # Receivers that pass the money on to one common sink make it scatter-gather.
         onward = big.select(mid=big.debtor, sink=big.creditor)
         fanned = g.select("debtor", "day", mid=g.others.unnest())
