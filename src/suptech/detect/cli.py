@@ -115,8 +115,10 @@ def show(
         "--png", help="Where to draw the order book (default: <alert id>.png).")] = None,
     data_dir: DataDir = Path("./suptech-data"), engine: Engine = "duckdb",
 ) -> None:
-    """The orders and trades behind an alert, and a picture of the book around it."""
-    from suptech.detect.evidence import evidence, plot_book
+    """The orders and trades (or payments) behind an alert, and a picture of them."""
+    import suptech.detect.run  # noqa: F401  (registers the built-in detectors)
+    from suptech.detect.base import REGISTRY
+    from suptech.detect.evidence import evidence, payment_evidence, plot_book, plot_flows
 
     store = open_or_exit(data_dir, engine)
     try:
@@ -125,20 +127,26 @@ def show(
             error(f"no alert {alert_id!r} in {data_dir}")
             raise typer.Exit(2)
         alert = alerts.row(0, named=True)
-        ev = evidence(store, alert)
+        payments = REGISTRY.get(alert["detector"]).domain == "payments"
+        ev = payment_evidence(store, alert) if payments else evidence(store, alert)
     finally:
         store.close()
     out.print(f"[bold]{alert['alert_id']}[/bold] {alert['typology']} score {alert['score']:.2f} "
               f"by {alert['detector']} v{alert['detector_version']} {alert['parameters']}")
     out.print(f"accounts {alert['account_ids']}  instrument {alert['isin'] or '-'}")
-    for title, frame in (("orders", ev.orders), ("trades", ev.trades)):
+    frames = [("payments", ev)] if payments else [("orders", ev.orders), ("trades", ev.trades)]
+    for title, frame in frames:
         table = Table(*frame.columns, title=f"{title} ({frame.height})", title_justify="left")
         for row in frame.head(40).iter_rows():
             table.add_row(*("" if v is None else str(v) for v in row))
         out.print(table)
     path = png or Path(f"{alert_id}.png")
-    plot_book(ev, alert, path)
-    out.print(f"order book picture written to {path}")
+    if payments:
+        plot_flows(ev, alert, path)
+        out.print(f"money-flow picture written to {path}")
+    else:
+        plot_book(ev, alert, path)
+        out.print(f"order book picture written to {path}")
 
 
 def evaluate(

@@ -1,9 +1,11 @@
-"""What an analyst looks at to judge an alert: its orders, its trades, and the book.
+"""What an analyst looks at to judge an alert: its orders, trades and the book, or its
+payments and the money-flow graph.
 
 The order book is rebuilt from the day's order events of the instrument (every NEW,
 MODIFY, fill, cancel and expiry carries the order's price and what is left of it), so
 the picture shows the best bid and ask as the market saw them, the suspect accounts'
-orders on top, and the trades.
+orders on top, and the trades. A payment alert is drawn as the graph of its payments:
+accounts as nodes, money as arrows.
 """
 
 from __future__ import annotations
@@ -134,6 +136,48 @@ def plot_book(ev: Evidence, alert: dict, path: Path) -> Path:
     ax.set_ylabel("price")
     ax.legend(fontsize=7, loc="best")
     fig.autofmt_xdate()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def payment_evidence(store, alert: dict) -> pl.DataFrame:
+    """The payments an alert names as its evidence, in time order."""
+    ids = [i for i in (alert["evidence"] or "").split(";") if i]
+    p = store.view("payment")
+    return _frame(p.filter(p.payment_id.isin(ids)).select(
+        "ts_event", "payment_id", "debtor_account_id", "creditor_account_id", "amount",
+        "currency", "channel", "purpose", "debtor_country", "creditor_country")
+        .order_by("ts_event"))
+
+
+def plot_flows(payments: pl.DataFrame, alert: dict, path: Path) -> Path:
+    """The money-flow subgraph: arrow width by amount, the alert's accounts in colour."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import networkx as nx
+
+    graph = nx.MultiDiGraph()
+    for debtor, creditor, amount in payments.select(
+            "debtor_account_id", "creditor_account_id", "amount").iter_rows():
+        graph.add_edge(debtor, creditor, amount=float(amount))
+    suspects = set(alert["account_ids"].split(";"))
+    fig, ax = plt.subplots(figsize=(9, 7), dpi=110)
+    if graph.number_of_nodes():
+        pos = nx.spring_layout(graph, seed=1)
+        top = max(d["amount"] for *_, d in graph.edges(data=True)) or 1
+        nx.draw_networkx_nodes(graph, pos, ax=ax, node_size=500, node_color=[
+            "tab:red" if n in suspects else "lightgrey" for n in graph.nodes])
+        nx.draw_networkx_labels(graph, pos, ax=ax, font_size=7)
+        nx.draw_networkx_edges(graph, pos, ax=ax, arrows=True, connectionstyle="arc3,rad=0.1",
+                               width=[0.5 + 4 * d["amount"] / top
+                                      for *_, d in graph.edges(data=True)])
+    ax.set_title(f"{alert['typology']} {alert['alert_id']}: {payments.height} payments",
+                 fontsize=9)
+    ax.axis("off")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
