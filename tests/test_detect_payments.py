@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
+from builders import shared_data
 from typer.testing import CliRunner
 
 from suptech.cli import app
@@ -51,3 +52,31 @@ def test_a_payment_alert_is_shown_with_its_payments_and_a_flow_picture(flow, tmp
     assert shown.exit_code == 0, shown.output
     assert "payments (" in shown.output
     assert picture.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_amlworld_imports_with_its_patterns_as_labels_and_ingests_cleanly(tmp_path):
+    trans = shared_data("amlworld", "HI-Small_Trans_sample.csv")
+    patterns = shared_data("amlworld", "HI-Small_Patterns.json")
+    out = tmp_path / "aml"
+    done = CliRunner().invoke(app, ["import", "amlworld", str(trans), "--patterns",
+                                    str(patterns), "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    labels = pl.read_csv(out / "labels.csv")
+    assert labels.height == 370
+    assert set(labels["typology"]) == {"FAN_OUT", "FAN_IN", "CYCLE", "GATHER_SCATTER",
+                                       "SCATTER_GATHER", "STACK", "BIPARTITE", "RANDOM"}
+    store = open_store(tmp_path / "db")
+    try:
+        [result] = ingest_files(store, sorted(out.glob("payment-*.parquet")))
+    finally:
+        store.close()
+    assert result.summary.rejected == 0
+    truth = pl.read_parquet(out / "truth.parquet")
+    assert truth.height == result.summary.accepted and truth["is_laundering"].sum() == 3209
+
+
+def test_a_file_that_is_not_amlworld_gets_one_clear_line(tmp_path):
+    bad = tmp_path / "x_Trans.csv"
+    bad.write_text("a,b\n1,2\n")
+    result = CliRunner().invoke(app, ["import", "amlworld", str(bad), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "columns" in result.output

@@ -202,6 +202,26 @@ def import_lobster(
               f"{result.trades:,} trades in {len(result.files)} files under {out_dir}")
 
 
+@import_app.command("amlworld")
+def import_amlworld(
+    trans_csv: Annotated[Path, typer.Argument(help="An AMLworld *_Trans*.csv file.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory for the report files.")],
+    patterns: Annotated[Optional[Path], typer.Option(
+        "--patterns", help="AMLworld patterns (JSON): cases and labels.csv.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
+) -> None:
+    """IBM AMLworld transactions to payment reports; with --patterns, labels too."""
+    from suptech.ingest.amlworld import AmlworldError, convert
+
+    try:
+        result = convert(trans_csv, out_dir, patterns, fmt=fmt)
+    except AmlworldError as e:
+        error(str(e))
+        raise typer.Exit(2) from None
+    out.print(f"{result.payments:,} payments ({result.laundering:,} laundering, "
+              f"{result.cases} labelled cases) in {len(result.files)} files under {out_dir}")
+
+
 def _register_subcommands() -> None:
     from suptech.detect import cli as detect
     from suptech.simulate.cli import app as simulate

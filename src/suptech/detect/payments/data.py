@@ -15,7 +15,11 @@ from suptech.detect.market.data import local_day
 
 #: CNY per unit, for thresholds only.
 REFERENCE_RATES = {"CNY": 1.0, "USD": 7.2, "EUR": 7.8, "HKD": 0.92, "JPY": 0.048,
-                   "GBP": 9.1, "SGD": 5.3}
+                   "GBP": 9.1, "SGD": 5.3, "CHF": 8.1, "CAD": 5.3, "AUD": 4.7,
+                   "MXN": 0.4, "BRL": 1.3, "RUB": 0.08, "INR": 0.087, "ILS": 1.9,
+                   "SAR": 1.9,
+                   # Bitcoin, imported as XXX (no ISO code): about USD 20,000 in 2022.
+                   "XXX": 144_000.0}
 #: Large-value cash reporting threshold (PBoC): CNY 50,000 a day.
 CASH_THRESHOLD_CNY = 50_000
 #: FATF's high-risk jurisdictions ("black list") and others under increased monitoring
