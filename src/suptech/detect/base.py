@@ -55,6 +55,24 @@ class Detector:
         raise NotImplementedError
 
 
+class SharedTables:
+    """Derived tables several detectors start from, computed once per scan.
+
+    `shared(key, build)` keeps `build()` in the engine (DuckDB: a temporary table,
+    Spark: a cached frame) until `release()`.
+    """
+
+    def shared(self, key: tuple, build) -> ir.Table:
+        cache = self.__dict__.setdefault("_shared", {})
+        if key not in cache:
+            cache[key] = build().cache()
+        return cache[key]
+
+    def release(self) -> None:
+        for t in self.__dict__.pop("_shared", {}).values():
+            t.release()
+
+
 class Registry:
     def __init__(self):
         self.detectors: dict[str, type[Detector]] = {}

@@ -8,12 +8,12 @@ epoch, which keeps day arithmetic integer on every engine.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import ibis
 import ibis.expr.types as ir
 
-from suptech.detect.base import SECOND
+from suptech.detect.base import SECOND, SharedTables
 
 LOCAL_OFFSET = 8 * 3600 * SECOND  # China Standard Time
 DAY = 86_400 * SECOND
@@ -42,7 +42,7 @@ def trading_time(ts: ir.IntegerValue) -> ir.IntegerValue:
 
 
 @dataclass
-class MarketData:
+class MarketData(SharedTables):
     """Tables several detectors read; `shared` computes a derived one once per scan."""
 
     orders: ir.Table  # one row per order: its NEW event, with lot size
@@ -55,19 +55,6 @@ class MarketData:
     announcements: ir.Table
     insiders: ir.Table
     cancels: ir.Table  # order_id, ts_cancel: orders withdrawn
-    _shared: dict = field(default_factory=dict, repr=False)
-
-    def shared(self, key: tuple, build) -> ir.Table:
-        """`build()` once per scan and key, kept by the engine (DuckDB: a temporary table,
-        Spark: a cached frame), since several detectors start from the same tables."""
-        if key not in self._shared:
-            self._shared[key] = build().cache()
-        return self._shared[key]
-
-    def release(self) -> None:
-        for t in self._shared.values():
-            t.release()
-        self._shared.clear()
 
 
 def market_data(store, start_ns: int | None = None, end_ns: int | None = None) -> MarketData:

@@ -6,11 +6,12 @@ thresholds are in CNY; the day's official rate would be better and is a table aw
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import ibis
 import ibis.expr.types as ir
 
+from suptech.detect.base import SharedTables
 from suptech.detect.market.data import local_day
 
 #: CNY per unit, for thresholds only.
@@ -28,20 +29,9 @@ HIGH_RISK = ("KP", "IR", "MM")
 
 
 @dataclass
-class PaymentData:
+class PaymentData(SharedTables):
     payments: ir.Table  # payment_id, ts_event, day, debtor, creditor, cny, channel, ...
     accounts: ir.Table  # account_id, opened_date
-    _shared: dict = field(default_factory=dict, repr=False)
-
-    def shared(self, key: tuple, build) -> ir.Table:
-        if key not in self._shared:
-            self._shared[key] = build().cache()
-        return self._shared[key]
-
-    def release(self) -> None:
-        for t in self._shared.values():
-            t.release()
-        self._shared.clear()
 
 
 def payment_data(store, start_ns: int | None = None, end_ns: int | None = None) -> PaymentData:
