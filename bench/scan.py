@@ -21,7 +21,14 @@ import time
 from pathlib import Path
 
 SCAN = """
-import json, resource, sys, time
+import json, sys, time
+
+def peak_mb():
+    # VmHWM belongs to this process's memory map: unlike ru_maxrss it does not carry
+    # over the parent's peak across fork and exec.
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
 from suptech.store.database import open_store
 from suptech.detect.run import run
 store = open_store(sys.argv[1])
@@ -35,11 +42,18 @@ quality = [(s.typology, s.cases, s.found, s.alerts, s.true_alerts)
            for s in score(pl.read_csv(sys.argv[2]), alerts)]
 print(json.dumps({"seconds": seconds, "alerts": alerts.height, "quality": quality,
                   "per_detector": alerts.group_by("detector").len().to_dicts(),
-                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_mb": peak_mb()}))
 """
 
 PANDAS = """
-import json, resource, sys, time
+import json, sys, time
+
+def peak_mb():
+    # VmHWM belongs to this process's memory map: unlike ru_maxrss it does not carry
+    # over the parent's peak across fork and exec.
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
 import pandas as pd
 d = sys.argv[1]
 t0 = time.perf_counter()
@@ -78,7 +92,7 @@ spoof = m[m["ts_x"] <= m["ts_cancel"]]
 seconds = time.perf_counter() - t
 print(json.dumps({"seconds": seconds, "load_seconds": load, "wash_cases": int(len(wash)),
                   "spoof_orders": int(len(spoof)),
-                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_mb": peak_mb()}))
 """
 
 
