@@ -4,12 +4,12 @@ Regulatory basis: PBoC Measures for Large-Value and Suspicious Transaction Repor
 (cash from CNY 50,000 a day is reported); FATF Recommendation 20 and its guidance on
 structuring ("smurfing"); the US 31 U.S.C. 5324 offence this mirrors.
 
-Signal: an account makes cash deposits between `band` of the threshold and the
-threshold, at least `per_day` of them on one day, or at least `per_week` over the
-scanned days.
+Signal: an account makes two or more cash deposits, each between `band` of the
+threshold and the threshold, within `within_hours` of each other: together over it,
+each under it.
 
 Known false positives: shopkeepers depositing a day's takings that are often close to
-the threshold; they deposit once a day.
+the threshold; they deposit once a day, at closing time, so a day apart.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import ibis
 
-from suptech.detect.base import Detector, Params, register
+from suptech.detect.base import SECOND, Detector, Params, register
 from suptech.detect.payments.common import group_hits
 from suptech.detect.payments.data import CASH_THRESHOLD_CNY
 
@@ -26,8 +26,7 @@ from suptech.detect.payments.data import CASH_THRESHOLD_CNY
 @dataclass(frozen=True)
 class StructuringParams(Params):
     band: float = 0.85
-    per_day: int = 2
-    per_week: int = 3
+    within_hours: float = 12
 
 
 @register
@@ -41,13 +40,16 @@ class Structuring(Detector):
         p = self.params
         t = d.payments
         cash = t.filter((t.channel == "CASH") & (t.cny >= p.band * CASH_THRESHOLD_CNY)
-                        & (t.cny < CASH_THRESHOLD_CNY))
-        daily = cash.group_by(["creditor", "day"]).aggregate(n=cash.count())
-        busiest = daily.group_by("creditor").aggregate(most=daily.n.max())
-        g = cash.group_by("creditor").aggregate(
-            n=cash.count(), total=cash.cny.sum(), window_start=cash.ts_event.min(),
-            window_end=cash.ts_event.max(), evidence=cash.payment_id.collect(),
-            days=cash.day.nunique())
-        g = g.join(busiest, "creditor")
-        g = g.filter((g.most >= p.per_day) | ((g.n >= p.per_week) & (g.days <= 7)))
-        return group_hits(g, ibis.array([g.creditor]), 0.5 + g.n / 10)
+                        & (t.cny < CASH_THRESHOLD_CNY)).select(
+            "payment_id", "ts_event", account=t.creditor)
+        later = cash.view()
+        pairs = cash.join(later, [cash.account == later.account,
+                                  later.ts_event > cash.ts_event,
+                                  later.ts_event <= cash.ts_event
+                                  + int(p.within_hours * 3600 * SECOND)])
+        close = pairs.select("account").distinct()
+        mine = cash.semi_join(close, "account")
+        g = mine.group_by("account").aggregate(
+            n=mine.count(), window_start=mine.ts_event.min(), window_end=mine.ts_event.max(),
+            evidence=mine.payment_id.collect())
+        return group_hits(g, ibis.array([g.account]), 0.5 + g.n / 10)
