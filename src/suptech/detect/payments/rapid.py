@@ -5,10 +5,11 @@ quickly with little balance left); FATF typologies on money mules and pass-throu
 accounts.
 
 Signal: an account receives at least `min_cny` and pays out between `min_share` and
-100 % of it within `within_hours`, at least `min_times` times in the scanned days.
+100 % of it within `within_hours`, at least `min_times` times in the scanned days along
+the same route (from the same sender to the same receiver): a conduit.
 
-Known false positives: treasury accounts that forward receipts the same day; a person
-paying a large bill right after a large transfer in.
+Known false positives: treasury accounts that forward receipts the same day to the same
+place; a person regularly passing money between two relatives.
 """
 
 from __future__ import annotations
@@ -48,9 +49,9 @@ class RapidMovement(Detector):
                               out.out_ts <= inflow.in_ts + int(p.within_hours * 3600 * SECOND),
                               out.out_cny >= p.min_share * inflow.in_cny,
                               out.out_cny <= inflow.in_cny])
-        g = j.group_by("account").aggregate(
+        # A conduit: the same route (sender -> account -> receiver) used again and again.
+        g = j.group_by(["account", "sender", "receiver"]).aggregate(
             n=j.in_id.nunique(), window_start=j.in_ts.min(), window_end=j.out_ts.max(),
-            evidence=j.in_id.collect().concat(j.out_id.collect()),
-            others=j.sender.collect().concat(j.receiver.collect()))
+            evidence=j.in_id.collect().concat(j.out_id.collect()))
         g = g.filter(g.n >= p.min_times)
-        return group_hits(g, ibis.array([g.account]), 0.5 + 0.1 * g.n)
+        return group_hits(g, ibis.array([g.account, g.sender, g.receiver]), 0.5 + 0.1 * g.n)
