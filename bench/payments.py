@@ -17,40 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from scan import child  # bench/scan.py: run code in a child process, read its JSON
+from scan import PEAK, SCAN, child  # bench/scan.py: child processes and their peaks
 
-SCAN = """
-import json, sys, time
-
-def peak_mb():
-    # VmHWM belongs to this process's memory map: unlike ru_maxrss it does not carry
-    # over the parent's peak across fork and exec.
-    for line in open("/proc/self/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-from suptech.store.database import open_store
-from suptech.detect.base import REGISTRY
-from suptech.detect.run import run
-from suptech.detect.evaluate import score
-import polars as pl
-store = open_store(sys.argv[1])
-t = time.perf_counter()
-alerts = run(store, [c() for c in REGISTRY.detectors.values() if c.domain == "payments"])
-seconds = time.perf_counter() - t
-store.close()
-quality = [(s.typology, s.cases, s.found, s.alerts, s.true_alerts)
-           for s in score(pl.read_csv(sys.argv[2]), alerts)]
-print(json.dumps({"seconds": seconds, "alerts": alerts.height, "quality": quality,
-                  "peak_mb": peak_mb()}))
-"""
-
-BASELINE = """
+BASELINE = PEAK + """
 import glob, json, sys, time
-
-def peak_mb():
-    for line in open("/proc/self/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
 import networkx as nx
 import pandas as pd
 t0 = time.perf_counter()
@@ -103,7 +73,7 @@ def main() -> None:
             ingest_files(store, sorted(sim.glob("*.parquet")))
             store.close()
             print(f"ingested in {time.perf_counter() - t:.0f} s")
-        scan = child(SCAN, str(db), str(sim / "labels.csv"))
+        scan = child(SCAN, str(db), str(sim / "labels.csv"), "payments")
         print(f"suptech, all 12 payment detectors on DuckDB: {scan['seconds']:.1f} s, peak "
               f"memory {scan['peak_mb']:,.0f} MB, {scan['alerts']} alerts")
         for typology, cases, found, alerts, true in scan["quality"]:

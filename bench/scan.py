@@ -20,40 +20,36 @@ import tempfile
 import time
 from pathlib import Path
 
-SCAN = """
-import json, sys, time
-
+#: Prepended to each child's code: its own peak memory. VmHWM belongs to the process's
+#: own memory map; ru_maxrss would carry over the parent's peak across fork and exec.
+PEAK = """
 def peak_mb():
-    # VmHWM belongs to this process's memory map: unlike ru_maxrss it does not carry
-    # over the parent's peak across fork and exec.
     for line in open("/proc/self/status"):
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
+"""
+
+#: Every detector of one domain (argv[3]) over a store (argv[1]), scored on labels (argv[2]).
+SCAN = PEAK + """
+import json, sys, time
+import polars as pl
 from suptech.store.database import open_store
+from suptech.detect.base import REGISTRY
+from suptech.detect.evaluate import score
 from suptech.detect.run import run
 store = open_store(sys.argv[1])
 t = time.perf_counter()
-alerts = run(store)
+alerts = run(store, [c() for c in REGISTRY.detectors.values() if c.domain == sys.argv[3]])
 seconds = time.perf_counter() - t
 store.close()
-from suptech.detect.evaluate import score
-import polars as pl
 quality = [(s.typology, s.cases, s.found, s.alerts, s.true_alerts)
            for s in score(pl.read_csv(sys.argv[2]), alerts)]
 print(json.dumps({"seconds": seconds, "alerts": alerts.height, "quality": quality,
-                  "per_detector": alerts.group_by("detector").len().to_dicts(),
                   "peak_mb": peak_mb()}))
 """
 
-PANDAS = """
+PANDAS = PEAK + """
 import json, sys, time
-
-def peak_mb():
-    # VmHWM belongs to this process's memory map: unlike ru_maxrss it does not carry
-    # over the parent's peak across fork and exec.
-    for line in open("/proc/self/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
 import pandas as pd
 d = sys.argv[1]
 t0 = time.perf_counter()
@@ -131,7 +127,7 @@ def main() -> None:
             ingest_files(store, sorted(sim.glob("*.parquet")))
             store.close()
             print(f"ingested in {time.perf_counter() - t:.0f} s")
-        scan = child(SCAN, str(db), str(sim / "labels.csv"))
+        scan = child(SCAN, str(db), str(sim / "labels.csv"), "market")
         print(f"suptech, all 9 detectors on DuckDB: {scan['seconds']:.1f} s, peak memory "
               f"{scan['peak_mb']:,.0f} MB, {scan['alerts']} alerts")
         for typology, cases, found, alerts, true in scan["quality"]:
