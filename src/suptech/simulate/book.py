@@ -73,10 +73,6 @@ class EventLog:
         c[6].append(sell.oid)
         c[7].append(aggressor)
 
-    @property
-    def n_events(self) -> int:
-        return len(self.ev[0])
-
     def frames(self) -> tuple[pl.DataFrame, pl.DataFrame]:
         """The log as two integer frames (events, trades), tagged with the instrument."""
         ev = pl.DataFrame(dict(zip(EVENT_COLUMNS, self.ev)),

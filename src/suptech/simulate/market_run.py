@@ -83,7 +83,7 @@ def simulate_market(out: Path, seed: int = 1, days: int = 1, instruments: int | 
         base = midnight_ns(day)
         traded: dict[int, tuple[list[float], list[int]]] = {}
         # Shares first: a future's fair value follows its underlying's traded price.
-        order = stocks + [i for i in range(len(u.instruments)) if i not in set(stocks)]
+        order = stocks + sorted(futures_of.values())
         logs = []
         for i in order:
             inst = u.instruments[i]

@@ -92,9 +92,6 @@ class Universe:
             self._retail = np.array(self.retail)
         return self._retail
 
-    def member_of(self, account: int) -> str:
-        return self.members[self.accounts[account].member]
-
 
 def build(rng: np.random.Generator, n_instruments: int, n_accounts: int,
           n_members: int) -> Universe:
