@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from scan import PEAK, SCAN, child  # bench/scan.py: child processes and their peaks
+from scan import PEAK, child, ingest_dir, scan_and_score  # bench/scan.py
 
 BASELINE = PEAK + """
 import glob, json, sys, time
@@ -59,26 +59,15 @@ def main() -> None:
           f"Python {platform.python_version()}")
     try:
         if not (db / "suptech.duckdb").exists():
-            from suptech.ingest.pipeline import ingest_files
             from suptech.simulate.payments_run import simulate_payments
-            from suptech.store.database import open_store
 
             t = time.perf_counter()
             result = simulate_payments(sim, seed=args.seed, days=args.days,
                                        accounts=args.accounts)
             print(f"simulated {result.payments:,} payments ({result.laundering:,} laundering, "
                   f"{len(result.labels)} cases) in {time.perf_counter() - t:.0f} s")
-            t = time.perf_counter()
-            store = open_store(db)
-            ingest_files(store, sorted(sim.glob("*.parquet")))
-            store.close()
-            print(f"ingested in {time.perf_counter() - t:.0f} s")
-        scan = child(SCAN, str(db), str(sim / "labels.csv"), "payments")
-        print(f"suptech, all 12 payment detectors on DuckDB: {scan['seconds']:.1f} s, peak "
-              f"memory {scan['peak_mb']:,.0f} MB, {scan['alerts']} alerts")
-        for typology, cases, found, alerts, true in scan["quality"]:
-            print(f"  {typology:20s} cases {cases:4d} found {found:4d} alerts {alerts:4d} "
-                  f"true {true:4d}")
+            ingest_dir(sim, db)
+        scan_and_score(db, sim / "labels.csv", "payments", "all 12 payment detectors")
         base = child(BASELINE, str(sim))
         print(f"pandas + networkx baseline, fan-out and cycles only: {base['seconds']:.1f} s "
               f"(plus {base['load_seconds']:.1f} s reading the files), peak memory "

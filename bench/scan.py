@@ -101,6 +101,28 @@ def child(code: str, *args: str) -> dict:
     return result
 
 
+def ingest_dir(sim: Path, db: Path) -> None:
+    """Every report file of a simulation into a fresh store, timed."""
+    from suptech.ingest.pipeline import ingest_files
+    from suptech.store.database import open_store
+
+    t = time.perf_counter()
+    store = open_store(db)
+    ingest_files(store, sorted(sim.glob("*.parquet")))
+    store.close()
+    print(f"ingested in {time.perf_counter() - t:.0f} s")
+
+
+def scan_and_score(db: Path, labels: Path, domain: str, what: str) -> None:
+    """Every detector of `domain` in a child process: time, peak memory, quality."""
+    scan = child(SCAN, str(db), str(labels), domain)
+    print(f"suptech, {what} on DuckDB: {scan['seconds']:.1f} s, peak memory "
+          f"{scan['peak_mb']:,.0f} MB, {scan['alerts']} alerts")
+    for typology, cases, found, alerts, true in scan["quality"]:
+        print(f"  {typology:26s} cases {cases:4d} found {found:4d} alerts {alerts:4d} "
+              f"true {true:4d}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", default="full", choices=["small", "medium", "full"])
@@ -114,25 +136,14 @@ def main() -> None:
           f"Python {platform.python_version()}")
     try:
         if not (db / "suptech.duckdb").exists():
-            from suptech.ingest.pipeline import ingest_files
             from suptech.simulate.market_run import simulate_market
-            from suptech.store.database import open_store
 
             t = time.perf_counter()
             result = simulate_market(sim, seed=args.seed, days=1, scale=args.scale)
             print(f"simulated {result.order_events:,} order events, {result.trades:,} trades "
                   f"in {time.perf_counter() - t:.0f} s")
-            t = time.perf_counter()
-            store = open_store(db)
-            ingest_files(store, sorted(sim.glob("*.parquet")))
-            store.close()
-            print(f"ingested in {time.perf_counter() - t:.0f} s")
-        scan = child(SCAN, str(db), str(sim / "labels.csv"), "market")
-        print(f"suptech, all 9 detectors on DuckDB: {scan['seconds']:.1f} s, peak memory "
-              f"{scan['peak_mb']:,.0f} MB, {scan['alerts']} alerts")
-        for typology, cases, found, alerts, true in scan["quality"]:
-            print(f"  {typology:26s} cases {cases:3d} found {found:3d} alerts {alerts:3d} "
-                  f"true {true:3d}")
+            ingest_dir(sim, db)
+        scan_and_score(db, sim / "labels.csv", "market", "all 9 detectors")
         base = child(PANDAS, str(sim))
         print(f"pandas baseline, wash trade + spoofing only: {base['seconds']:.1f} s "
               f"(plus {base['load_seconds']:.1f} s reading the files), peak memory "
