@@ -31,7 +31,15 @@ class ScatterParams(Params):
 
 
 def hops(d, p: ScatterParams):
-    """Two-step paths a -> m -> b where m passes on most of what it got, soon."""
+    """Two-step paths a -> m -> b where m passes on most of what it got, soon.
+
+    Computed once per scan: scatter-gather finds its cases in them and fan-in leaves
+    their sinks out.
+    """
+    return d.shared(("hops", p.min_cny, p.min_share, p.within_days), lambda: _hops(d, p))
+
+
+def _hops(d, p: ScatterParams):
     big = large(d, p.min_cny)
     first = big.select(a=big.debtor, m=big.creditor, t1=big.ts_event, c1=big.cny,
                        id1=big.payment_id)
