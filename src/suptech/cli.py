@@ -69,12 +69,15 @@ class _LateProgress:
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Report files (.csv, .parquet, .jsonl).")],
+    paths: Annotated[list[Path], typer.Argument(help="Report files (.csv, .parquet, .jsonl; .xml for ISO 20022 pacs.008 payments).")],
     type_: Annotated[Optional[str], typer.Option(
         "--type", help=f"Report type of every file: {', '.join(REPORT_TYPES)}. "
                        "Default: from each file name.")] = None,
     feedback: Annotated[Optional[Path], typer.Option(
         "--feedback", help="Write every feedback row of every file to this CSV.")] = None,
+    submitter: Annotated[Optional[str], typer.Option(
+        "--submitter", help="LEI that ISO 20022 payments are reported under when a message "
+                            "names no LEI of its instructing or debtor agent.")] = None,
     data_dir: DataDir = Path("./suptech-data"),
     engine: Engine = "duckdb",
 ) -> None:
@@ -87,7 +90,7 @@ def ingest(
 
     store = open_or_exit(data_dir, engine)
     try:
-        results = ingest_files(store, paths, type_, progress=_LateProgress())
+        results = ingest_files(store, paths, type_, progress=_LateProgress(), submitter=submitter)
     finally:
         store.close()
     table = Table("file", "type", "rows", "accepted", "rejected", "warnings", "codes",

@@ -67,7 +67,7 @@ def _unusable(label: str, type_name: str | None, error: UnusableFile) -> FileRes
 
 
 def ingest_file(store: Store, path: Path, type_name: str | None = None,
-                progress: Progress | None = None) -> FileResult:
+                progress: Progress | None = None, submitter: str | None = None) -> FileResult:
     label = str(path)
     note = progress or (lambda *_: None)
     rt = None
@@ -81,7 +81,7 @@ def ingest_file(store: Store, path: Path, type_name: str | None = None,
             feedback = _with_file(store.feedback_of(previous.batch_id), label)
             return FileResult(_summary(label, rt.name, previous.rows, previous.accepted,
                                        feedback, duplicate=True), feedback)
-        raw = read_file(path, data)
+        raw = read_file(path, data, submitter)
         del data
         note(path, STAGES[1], 1, len(STAGES))
         start_ns, start_label = retention_start()
@@ -120,5 +120,7 @@ def load_order(paths: Sequence[Path], type_name: str | None) -> list[Path]:
 
 
 def ingest_files(store: Store, paths: Sequence[Path], type_name: str | None = None,
-                 progress: Progress | None = None) -> list[FileResult]:
-    return [ingest_file(store, p, type_name, progress) for p in load_order(paths, type_name)]
+                 progress: Progress | None = None,
+                 submitter: str | None = None) -> list[FileResult]:
+    return [ingest_file(store, p, type_name, progress, submitter)
+            for p in load_order(paths, type_name)]

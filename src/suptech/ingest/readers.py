@@ -22,7 +22,9 @@ import pyarrow.parquet as pq
 from suptech.model.reports import REPORT_TYPES, ReportType, report_type
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl",
-           ".ndjson": "jsonl"}
+           ".ndjson": "jsonl", ".xml": "xml"}
+#: The report type a format holds whatever the file is called (ISO 20022 pacs.008).
+FORMAT_TYPES = {"xml": "payment"}
 
 #: Row number column carried through validation: the 1-based data row of the file.
 ROW = "__row"
@@ -41,8 +43,14 @@ class UnusableFile(Exception):
 
 @dataclass(frozen=True)
 class LineProblem:
-    row: int
+    """A record that could not be decoded; `row` None is a problem of the whole file
+    that does not stop its records (an ISO 20022 group header failing its schema)."""
+
+    row: int | None
     message: str
+    code: str = "E002"
+    field: str | None = None
+    report_id: str | None = None
 
 
 @dataclass
@@ -56,13 +64,23 @@ def file_format(path: Path) -> str:
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise UnusableFile(
-            f"unsupported file extension {path.suffix or '(none)'!r}: use .csv, .parquet or .jsonl"
+            f"unsupported file extension {path.suffix or '(none)'!r}: use .csv, .parquet, "
+            ".jsonl or .xml (ISO 20022 pacs.008)"
         )
     return fmt
 
 
 def detect_report_type(path: Path, explicit: str | None = None) -> ReportType:
-    """The report type comes from the file name's prefix unless it is given."""
+    """The report type comes from the file name's prefix unless it is given.
+
+    An ISO 20022 file holds one report type whatever it is called.
+    """
+    implied = FORMAT_TYPES.get(FORMATS.get(path.suffix.lower(), ""))
+    if implied:
+        if explicit and explicit != implied:
+            raise UnusableFile(f"a {path.suffix} file (ISO 20022 pacs.008) holds {implied} "
+                               f"reports, not {explicit}", "E003")
+        return REPORT_TYPES[implied]
     if explicit:
         try:
             return report_type(explicit)
@@ -86,7 +104,9 @@ def read_bytes(path: Path) -> bytes:
         raise UnusableFile(f"cannot read file: {e.strerror or e}") from None
 
 
-def read_file(path: Path, data: bytes | None = None) -> RawFile:
+def read_file(path: Path, data: bytes | None = None, submitter: str | None = None) -> RawFile:
+    """Decode a file; `submitter` is the LEI ISO 20022 payments are reported under when
+    a message names no LEI of its own."""
     fmt = file_format(path)
     if data is None:
         data = read_bytes(path)
@@ -94,6 +114,9 @@ def read_file(path: Path, data: bytes | None = None) -> RawFile:
         raise UnusableFile("file is empty")
     if fmt == "parquet":
         return _read_parquet(data)
+    if fmt == "xml":
+        from suptech.ingest.iso20022 import read_pacs008
+        return read_pacs008(data, submitter)
     text_problem = _text_encoding_problem(data)
     if text_problem:
         raise UnusableFile(text_problem)

@@ -106,10 +106,11 @@ def validate(raw: RawFile, rt: ReportType, lookup: Lookup, *, now_ns: int,
     batch = Batch(rt, frame, {k: v for k, v in raw.frame.schema.items()}, lookup, now_ns,
                   retention_start_ns, retention_start_label,
                   pl.repeat(True, frame.height, dtype=pl.Boolean, eager=True))
+    problems = raw.problems
     parts = [pl.DataFrame(
-        {"row": [p.row for p in raw.problems], "report_id": [None] * len(raw.problems),
-         "field": [None] * len(raw.problems), "code": [Code.E002.value] * len(raw.problems),
-         "message": [p.message for p in raw.problems]}, schema=FEEDBACK_SCHEMA)]
+        {"row": [p.row for p in problems], "report_id": [p.report_id for p in problems],
+         "field": [p.field for p in problems], "code": [p.code for p in problems],
+         "message": [p.message for p in problems]}, schema=FEEDBACK_SCHEMA)]
     report_id = pl.col("raw__report_id").cast(pl.String) if batch.has_column("report_id") \
         else pl.lit(None, dtype=pl.String)
     # A field that failed one stage is not judged again by later ones: an ISIN with a
@@ -146,6 +147,7 @@ def validate(raw: RawFile, rt: ReportType, lookup: Lookup, *, now_ns: int,
             if cancels else pl.col(f.name) for f in rt.fields]
     accepted = batch.frame.with_columns(batch.valid.alias(VALID)).lazy() \
         .filter(pl.col(VALID)).select(ROW, *(f.name for f in ENVELOPE), *body)
-    return Validated(frame.height + len(raw.problems), int(batch.valid.sum()), accepted,
+    undecoded = len({p.row for p in problems if p.row is not None})
+    return Validated(frame.height + undecoded, int(batch.valid.sum()), accepted,
                      feedback)
 

@@ -30,9 +30,10 @@ def _start(text: str | None, default: date) -> date:
         raise typer.BadParameter(f"{text!r} is not a date YYYY-MM-DD", param_hint="--start")
 
 
-def _check_format(fmt: str) -> str:
-    if fmt not in ("parquet", "csv"):
-        raise typer.BadParameter(f"{fmt!r}: use parquet or csv", param_hint="--format")
+def _check_format(fmt: str, *extra: str) -> str:
+    allowed = ("parquet", "csv", *extra)
+    if fmt not in allowed:
+        raise typer.BadParameter(f"{fmt!r}: use {', '.join(allowed)}", param_hint="--format")
     return fmt
 
 
@@ -81,14 +82,17 @@ def payments(
     seed: Seed = 1, days: Days = 3, out_dir: Out = Path("./sim-payments"),
     accounts: Annotated[int, typer.Option("--accounts", min=100,
                                           help="Accounts in the network.")] = 20_000,
-    start: Start = None, fmt: Fmt = "parquet",
+    start: Start = None,
+    fmt: Annotated[str, typer.Option(
+        "--format", help="parquet, csv, or xml (payments as ISO 20022 pacs.008 messages, "
+                         "the register as CSV).")] = "parquet",
 ) -> None:
     """A payment network with background flows and injected, labelled laundering."""
     from suptech.simulate.payments_run import DEFAULT_START, simulate_payments
 
     with out.status("simulating payments"):
         result = simulate_payments(out_dir, seed, days, accounts, _start(start, DEFAULT_START),
-                                   _check_format(fmt))
+                                   _check_format(fmt, "xml"))
     _summary(result.labels, result.files, "Injected laundering cases")
     out.print(f"{result.payments:,} payments, of which {result.laundering:,} laundering "
               f"({result.laundering / max(1, result.payments):.2%})")

@@ -2,7 +2,8 @@
 
 Parquet carries timestamps as int64 nanoseconds since the epoch (UTC) and amounts as
 decimals; CSV carries ISO 8601 timestamps with the +08:00 offset of the Chinese
-markets, as an institution's system would write them.
+markets, as an institution's system would write them. Payments may also be written as
+one ISO 20022 pacs.008 message per file (`xml`), with the same text values as CSV.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import polars as pl
 from suptech.model.reports import Kind, report_type
 
 FORMATS = ("parquet", "csv")
+#: Formats only some report types have: payments as ISO 20022 pacs.008.
+TYPE_FORMATS = {"xml": ("payment",)}
 LABEL_COLUMNS = ["scenario_id", "typology", "account_ids", "isin", "window_start", "window_end"]
 
 
@@ -42,10 +45,15 @@ def write_reports(frame: pl.DataFrame, type_name: str, out: Path, stem: str,
     path = out / f"{stem}.{fmt}"
     if fmt == "parquet":
         frame.write_parquet(path)
-    else:
-        stamps = [f.name for f in rt.all_fields
-                  if f.kind is Kind.TIMESTAMP and f.name in frame.columns]
-        frame.with_columns(_iso(c).alias(c) for c in stamps).write_csv(path)
+        return path
+    stamps = [f.name for f in rt.all_fields if f.kind is Kind.TIMESTAMP and f.name in frame.columns]
+    text = frame.with_columns(_iso(c).alias(c) for c in stamps)
+    if fmt == "xml":
+        if type_name not in TYPE_FORMATS["xml"]:
+            raise ValueError(f"{type_name} reports have no XML form")
+        from suptech.ingest.iso20022 import write_pacs008
+        return write_pacs008(text.with_columns(pl.all().cast(pl.String)), path)
+    text.write_csv(path)
     return path
 
 

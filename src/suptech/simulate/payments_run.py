@@ -46,7 +46,8 @@ def simulate_payments(out: Path, seed: int = 1, days: int = 3, accounts: int = 2
     every = pl.concat([flow.with_columns(pl.lit(None, dtype=pl.Int64).alias("case")),
                        *laundering])
     reports = as_reports(every, net, start, first_id=1)
-    files = _reference_files(net, start, out, fmt)
+    # pacs.008 carries payments only: the register goes beside it as CSV.
+    files = _reference_files(net, start, out, "csv" if fmt == "xml" else fmt)
     day_of = every.sort(["day", "second"])["day"]
     for d in range(days):
         stem = (start + timedelta(days=d)).isoformat()
