@@ -36,6 +36,8 @@ def main() -> None:
     parser.add_argument("--domain", default="market", choices=["market", "payments"])
     parser.add_argument("--accounts", type=int, default=20_000,
                         help="Accounts of the payment network (--domain payments).")
+    parser.add_argument("--detectors", help="Comma-separated detector ids (default: all of "
+                                            "the domain's).")
     args = parser.parse_args()
     used = sorted(set(args.seeds) & set(TUNING_SEEDS))
     if used:
@@ -53,7 +55,8 @@ def main() -> None:
                 result = simulate_payments(out, seed=seed, days=args.days,
                                            accounts=args.accounts)
                 events += result.payments
-            detectors = [c() for c in REGISTRY.detectors.values() if c.domain == args.domain]
+            detectors = [c() for c in REGISTRY.detectors.values() if c.domain == args.domain
+                         and (not args.detectors or c.id in args.detectors.split(","))]
             store = open_store(work / f"db-{seed}")
             ingest_files(store, sorted(out.glob("*.parquet")))
             t = time.perf_counter()

@@ -55,5 +55,5 @@ def test_duckdb_and_spark_raise_the_same_payment_alerts(tmp_path):
     assert set(duck["detector"]) == {
         "structuring", "rapid_movement", "dormant_activation", "high_risk_corridor",
         "fan_in", "fan_out", "scatter_gather", "gather_scatter", "cycle", "random_walk",
-        "stack", "bipartite"}
+        "stack", "bipartite", "gbm"}
     assert spark.equals(duck), spark.join(duck, on="alert_id", how="anti")

@@ -80,3 +80,56 @@ def test_a_file_that_is_not_amlworld_gets_one_clear_line(tmp_path):
     bad.write_text("a,b\n1,2\n")
     result = CliRunner().invoke(app, ["import", "amlworld", str(bad), "--out", str(tmp_path / "o")])
     assert result.exit_code == 2 and "columns" in result.output
+
+
+# ---- the learned model ---------------------------------------------------------------------
+
+def test_the_shipped_model_was_trained_on_simulator_seeds_apart_from_the_scored_ones():
+    from suptech.detect.payments.features import FEATURES
+    from suptech.detect.payments.model import load
+
+    model = load()
+    assert model.features == FEATURES  # the scan computes what the model was fitted on
+    trained = set(model.meta["trained_on"]["simulator_seeds"])
+    validated = set(model.meta["validation"]["simulator_seeds"])
+    assert not trained & validated
+    assert not (trained | validated) & {23, 101, 102, 103, 104, 105}  # the scored seeds
+    assert 0 < model.threshold < 1
+
+
+def test_a_learned_alert_names_its_typology_and_the_features_behind_it(flow, tmp_path):
+    runner = CliRunner()
+    db = ["--data-dir", str(tmp_path / "db")]
+    assert runner.invoke(app, ["ingest", *map(str, sorted(flow.glob("*.parquet"))), *db]).exit_code == 0
+    assert runner.invoke(app, ["scan", "--detectors", "gbm", *db]).exit_code == 0
+    export = tmp_path / "alerts.csv"
+    assert runner.invoke(app, ["alerts", "export", "--out", str(export), *db]).exit_code == 0
+    alerts = pl.read_csv(export)
+    assert alerts.height > 0 and set(alerts["detector"]) == {"gbm"}
+    from suptech.simulate.payment_cases import PAYMENT_TYPOLOGIES
+    assert set(alerts["typology"]) <= set(PAYMENT_TYPOLOGIES)
+    shown = runner.invoke(app, ["alerts", "show", alerts["alert_id"][0], "--png",
+                                str(tmp_path / "f.png"), *db])
+    assert shown.exit_code == 0, shown.output
+    assert "why: model aml-gbm-" in shown.output and "log-odds" in shown.output
+
+
+def test_a_model_trained_anew_is_loaded_from_its_directory_and_a_missing_one_is_named(
+        tmp_path, monkeypatch, flow):
+    from suptech.detect.payments.model import load
+    from suptech.detect.payments.training import train
+
+    # A small model, to check the files and their loading; its quality is not the point.
+    trained = train(tmp_path / "models", "7", seeds=(61,), validation=(62,), days=1,
+                    accounts=3_000)
+    assert sorted(p.name for p in (tmp_path / "models").iterdir()) == [
+        "aml-gbm-7-typology.txt", "aml-gbm-7.json", "aml-gbm-7.txt"]
+    model = load(None, str(tmp_path / "models"))
+    assert model.version == "7" and model.meta == trained.meta
+    monkeypatch.setenv("SUPTECH_MODEL_DIR", str(tmp_path / "empty"))
+    (tmp_path / "empty").mkdir()
+    db = ["--data-dir", str(tmp_path / "db")]
+    runner = CliRunner()
+    runner.invoke(app, ["ingest", *map(str, sorted(flow.glob("payment-*.parquet"))), *db])
+    result = runner.invoke(app, ["scan", "--detectors", "gbm", *db])
+    assert result.exit_code == 2 and "suptech model train" in result.output

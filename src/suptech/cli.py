@@ -233,6 +233,7 @@ def _register_subcommands() -> None:
     app.command()(detect.scan)
     app.command()(detect.evaluate)
     app.add_typer(detect.alerts_app, name="alerts")
+    app.add_typer(detect.model_app, name="model")
     app.add_typer(import_app, name="import")
 
 

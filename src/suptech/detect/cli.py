@@ -15,6 +15,7 @@ from suptech.cli_common import DataDir, Engine, error, open_or_exit
 
 out = Console()
 alerts_app = typer.Typer(help="Look at, export and explain alerts.", no_args_is_help=True)
+model_app = typer.Typer(help="Train and list the learned payment models.", no_args_is_help=True)
 
 
 def _moment(text: str | None, option: str) -> int | None:
@@ -45,6 +46,7 @@ def scan(
 ) -> None:
     """Run the detectors over new data (or --from/--to) and store the new alerts."""
     from suptech.detect.base import REGISTRY
+    from suptech.detect.payments.model import ModelError
     from suptech.detect.scan import scan as run_scan
 
     try:
@@ -56,6 +58,9 @@ def scan(
     try:
         with out.status("scanning"):
             result = run_scan(store, chosen, start, end)
+    except ModelError as e:
+        error(f"the learned detector (gbm) cannot run: {e}")
+        raise typer.Exit(2) from None
     finally:
         store.close()
     if result.range_start is None:
@@ -134,6 +139,8 @@ def show(
     out.print(f"[bold]{alert['alert_id']}[/bold] {alert['typology']} score {alert['score']:.2f} "
               f"by {alert['detector']} v{alert['detector_version']} {alert['parameters']}")
     out.print(f"accounts {alert['account_ids']}  instrument {alert['isin'] or '-'}")
+    if alert.get("explanation"):
+        out.print(explain(alert["explanation"]))
     frames = [("payments", ev)] if payments else [("orders", ev.orders), ("trades", ev.trades)]
     for title, frame in frames:
         table = Table(*frame.columns, title=f"{title} ({frame.height})", title_justify="left")
@@ -182,4 +189,71 @@ def evaluate(
     for s in score(lab, al):
         table.add_row(s.typology, str(s.cases), str(s.found), f"{s.recall:.2f}", str(s.alerts),
                       str(s.true_alerts), f"{s.precision:.2f}", f"{s.f1:.2f}")
+    out.print(table)
+
+
+def explain(explanation: str) -> str:
+    """A learned alert's explanation in words: the features that drove its score."""
+    import json
+
+    from suptech.detect.payments.features import MEANING
+
+    e = json.loads(explanation)
+    lines = [f"why: model {e['model']} (alerts from {e['threshold']:.2f}); what raised the "
+             "score most:"]
+    for d in e["drivers"]:
+        lines.append(f"  {d['feature']} = {d['value']:g} ({d['contribution']:+.2f} log-odds): "
+                     f"{MEANING.get(d['feature'], '')}")
+    return "\n".join(lines)
+
+
+@model_app.command("train")
+def train_model(
+    version: Annotated[str, typer.Option("--version", help="Version number of the new model.")],
+    out_dir: Annotated[Optional[Path], typer.Option(
+        "--out", help="Models directory (default: the package's, or SUPTECH_MODEL_DIR).")] = None,
+    seeds: Annotated[str, typer.Option("--seeds", help="Simulator seeds to fit on.")] = "1,2,3",
+    validation: Annotated[str, typer.Option(
+        "--validation-seeds", help="Seeds that pick the stopping round and threshold.")] = "7,8",
+    days: Annotated[int, typer.Option("--days", min=1)] = 3,
+    accounts: Annotated[int, typer.Option("--accounts", min=1000)] = 20_000,
+) -> None:
+    """Train the payment model on simulator data (never on the data it is scored on)."""
+    from suptech.detect.payments.model import model_dir
+    from suptech.detect.payments.training import train
+
+    def ints(text: str, option: str) -> tuple[int, ...]:
+        try:
+            return tuple(int(s) for s in text.split(",") if s.strip())
+        except ValueError:
+            raise typer.BadParameter(f"{text!r}: give seeds as 1,2,3", param_hint=option) from None
+
+    fit, val = ints(seeds, "--seeds"), ints(validation, "--validation-seeds")
+    if set(fit) & set(val):
+        raise typer.BadParameter("a seed cannot be both fitted on and validated on",
+                                 param_hint="--validation-seeds")
+    with out.status("training") as status:
+        trained = train(out_dir or model_dir(), version, fit, val, days, accounts,
+                        progress=lambda what: status.update(what))
+    v = trained.meta["validation"]
+    out.print(f"model {version} written to {trained.path.parent}: threshold "
+              f"{trained.meta['threshold']:.2f}; on validation seeds {', '.join(map(str, val))} "
+              f"precision {v['precision']:.3f}, recall {v['recall']:.3f}, F1 {v['f1']:.3f}, "
+              f"typology accuracy {v['typology_accuracy']:.3f}")
+
+
+@model_app.command("list")
+def list_models() -> None:
+    """The payment models available to the scan (the newest is used)."""
+    import json
+
+    from suptech.detect.payments.model import PREFIX, model_dir, versions
+
+    folder = model_dir()
+    table = Table("version", "created", "trained on seeds", "threshold", "validation F1",
+                  title=f"payment models in {folder}", title_justify="left")
+    for v in versions(folder):
+        meta = json.loads((folder / f"{PREFIX}{v}.json").read_text())
+        table.add_row(v, meta["created"], ",".join(map(str, meta["trained_on"]["simulator_seeds"])),
+                      f"{meta['threshold']:.2f}", f"{meta['validation']['f1']:.3f}")
     out.print(table)

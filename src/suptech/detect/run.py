@@ -15,7 +15,8 @@ from suptech.detect.payments.data import payment_data
 DATA = {"market": market_data, "payments": payment_data}
 
 ALERT_COLUMNS = ["alert_id", "detector", "typology", "score", "account_ids", "isin",
-                 "window_start", "window_end", "evidence", "detector_version", "parameters"]
+                 "window_start", "window_end", "evidence", "detector_version", "parameters",
+                 "explanation"]
 
 
 def alert_id(detector: str, accounts: str, isin: str | None, start: int) -> str:
@@ -46,9 +47,15 @@ def run(store, detectors: list[Detector] | None = None, start_ns: int | None = N
             pl.col("account_ids").list.sort().list.join(";"),
             pl.col("evidence").list.unique().list.sort().list.join(";"),
             pl.col("score").round(4),
-            pl.lit(d.id).alias("detector"), pl.lit(d.typology).alias("typology"),
+            pl.lit(d.id).alias("detector"),
+            # A learned detector names each case's typology and why it was raised.
+            pl.col("typology") if "typology" in hits.columns
+            else pl.lit(d.typology).alias("typology"),
+            pl.col("explanation") if "explanation" in hits.columns
+            else pl.lit(None, dtype=pl.String).alias("explanation"),
             pl.lit(d.version).alias("detector_version"),
-            pl.lit(d.params.as_json()).alias("parameters")))
+            pl.lit(d.params.as_json()).alias("parameters"))
+            .select([c for c in ALERT_COLUMNS if c != "alert_id"]))
     if not frames:
         return pl.DataFrame(schema={c: pl.String for c in ALERT_COLUMNS})
     alerts = pl.concat(frames)

@@ -29,7 +29,7 @@ import numpy as np
 import polars as pl
 
 from suptech.simulate import ids
-from suptech.simulate.output import Label, write_labels, write_reports
+from suptech.simulate.output import Label, write_labels, write_reports, write_truth
 
 SUBMITTER = ids.lei("AMLW", 1)
 CURRENCIES = {
@@ -138,7 +138,8 @@ def convert(trans: Path, out: Path, patterns: Path | None = None, seed: int = 0,
                                 int(mine["ts_event"].max())))
         files.append(write_labels(labels, out))
         # Which payments are laundering, for transaction-level scores.
-        reports.select("payment_id").with_columns(
-            rows["case"].is_not_null().alias("is_laundering")).write_parquet(
-                out / "truth.parquet")
+        typology = pl.Series([x.typology for x in labels], dtype=pl.String)
+        write_truth(reports["payment_id"], rows["case"].replace_strict(
+            pl.Series(range(len(labels)), dtype=pl.Int32), typology, default=None,
+            return_dtype=pl.String), out)
     return Imported(files, reports.height, int(rows["case"].is_not_null().sum()), len(labels))

@@ -86,13 +86,17 @@ def payments(
     fmt: Annotated[str, typer.Option(
         "--format", help="parquet, csv, or xml (payments as ISO 20022 pacs.008 messages, "
                          "the register as CSV).")] = "parquet",
+    truth: Annotated[bool, typer.Option(
+        "--truth", help="Also write truth.parquet: the typology of every payment (null "
+                        "when benign), for scores over transactions and model training. "
+                        "It is not a report file: leave it out when ingesting.")] = False,
 ) -> None:
     """A payment network with background flows and injected, labelled laundering."""
     from suptech.simulate.payments_run import DEFAULT_START, simulate_payments
 
     with out.status("simulating payments"):
         result = simulate_payments(out_dir, seed, days, accounts, _start(start, DEFAULT_START),
-                                   _check_format(fmt, "xml"))
+                                   _check_format(fmt, "xml"), truth=truth)
     _summary(result.labels, result.files, "Injected laundering cases")
     out.print(f"{result.payments:,} payments, of which {result.laundering:,} laundering "
               f"({result.laundering / max(1, result.payments):.2%})")

@@ -75,3 +75,12 @@ def write_labels(labels: list[Label], out: Path) -> Path:
 
 def ns_of(moment: datetime) -> int:
     return int(moment.astimezone(timezone.utc).timestamp() * 1_000_000) * 1000
+
+
+def write_truth(payment_ids: pl.Series, typologies: pl.Series, out: Path) -> Path:
+    """`truth.parquet`: which payments are laundering and of which typology (null when
+    benign), for scores over transactions and for training a model."""
+    path = out / "truth.parquet"
+    pl.DataFrame({"payment_id": payment_ids, "typology": typologies}).with_columns(
+        pl.col("typology").is_not_null().alias("is_laundering")).write_parquet(path)
+    return path

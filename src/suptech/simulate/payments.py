@@ -196,7 +196,7 @@ def as_reports(frame: pl.DataFrame, net: Network, start: date, first_id: int) ->
     leis = pl.Series(net.bank_leis)
     base = pl.Series([midnight_ns(start + timedelta(days=d)) for d in range(net.days)],
                      dtype=pl.Int64)
-    frame = frame.sort(["day", "second"])
+    frame = frame.sort(["day", "second"], maintain_order=True)
     debtor_bank = bank.gather(frame["debtor"])
     creditor_bank = bank.gather(frame["creditor"])
     return frame.select(

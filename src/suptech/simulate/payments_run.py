@@ -11,7 +11,7 @@ import polars as pl
 
 from suptech.simulate import ids
 from suptech.simulate.market import midnight_ns
-from suptech.simulate.output import Label, write_labels, write_reports
+from suptech.simulate.output import Label, write_labels, write_reports, write_truth
 from suptech.simulate.payment_cases import PAYMENT_TYPOLOGIES, Injected
 from suptech.simulate.payments import FOREIGN, Network, as_reports, background, build_network
 from suptech.simulate.universe import REGION_WEIGHTS, REGIONS
@@ -31,7 +31,9 @@ class PaymentResult:
 
 def simulate_payments(out: Path, seed: int = 1, days: int = 3, accounts: int = 20_000,
                       start: date = DEFAULT_START, fmt: str = "parquet",
-                      cases_per_typology: int | None = None) -> PaymentResult:
+                      cases_per_typology: int | None = None,
+                      truth: bool = False) -> PaymentResult:
+    """Simulate; `truth` also writes truth.parquet (the typology of every payment)."""
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     net = build_network(rng, accounts, days)
@@ -48,13 +50,20 @@ def simulate_payments(out: Path, seed: int = 1, days: int = 3, accounts: int = 2
     reports = as_reports(every, net, start, first_id=1)
     # pacs.008 carries payments only: the register goes beside it as CSV.
     files = _reference_files(net, start, out, "csv" if fmt == "xml" else fmt)
-    day_of = every.sort(["day", "second"])["day"]
+    # The reports' order (as_reports sorts the same way, keeping ties in place).
+    ordered = every.sort(["day", "second"], maintain_order=True)
+    day_of = ordered["day"]
     for d in range(days):
         stem = (start + timedelta(days=d)).isoformat()
         files.append(write_reports(reports.filter(day_of == d), "payment", out,
                                    f"payment-{stem}", fmt))
-    labels = _labels(injected, every.sort(["day", "second"]), net, start)
+    labels = _labels(injected, ordered, net, start)
     files.append(write_labels(labels, out))
+    typology = pl.Series([c.typology for c in injected], dtype=pl.String)
+    if truth:
+        write_truth(reports["payment_id"], ordered["case"].replace_strict(
+            pl.Series(range(len(injected))), typology, default=None,
+            return_dtype=pl.String), out)
     return PaymentResult(files, labels, reports.height, sum(c.frame.height for c in injected))
 
 

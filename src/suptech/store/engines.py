@@ -161,6 +161,14 @@ def connect(engine: str, data_dir: Path) -> Engine:
     if engine == "duckdb":
         con = ibis.duckdb.connect(str(data_dir / "suptech.duckdb"))
         con.raw_sql("SET enable_progress_bar = false")  # ours are rich's, on stderr
+        # DuckDB takes up to 80 % of the machine's memory and spills beyond its limit;
+        # a shared machine may want less (e.g. SUPTECH_DUCKDB_MEMORY=4GB).
+        limit = os.environ.get("SUPTECH_DUCKDB_MEMORY")
+        if limit:
+            try:
+                con.raw_sql(f"SET memory_limit = '{limit.replace(chr(39), '')}'")
+            except Exception as e:  # noqa: BLE001 (DuckDB's parser error says what it wants)
+                raise ValueError(f"SUPTECH_DUCKDB_MEMORY={limit!r}: {e}") from None
     elif engine == "spark":
         session = spark_session(data_dir)
         session.sparkContext.setLogLevel("ERROR")

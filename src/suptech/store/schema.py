@@ -38,7 +38,7 @@ ALERTS = ibis.schema({
     "alert_id": dt.string, "detector": dt.string, "typology": dt.string, "score": dt.float64,
     "account_ids": dt.string, "isin": dt.string, "window_start": dt.int64,
     "window_end": dt.int64, "evidence": dt.string, "detector_version": dt.string,
-    "parameters": dt.string, "scan_id": dt.string,
+    "parameters": dt.string, "explanation": dt.string, "scan_id": dt.string,
 })
 
 #: One row per scan: what range it looked at and how much data it had seen.

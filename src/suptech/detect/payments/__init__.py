@@ -8,6 +8,7 @@ from suptech.detect.payments import (  # noqa: F401
     fan_in,
     fan_out,
     gather_scatter,
+    learned,
     random_walk,
     rapid,
     scatter_gather,
