@@ -227,6 +227,7 @@ def import_amlworld(
 
 def _register_subcommands() -> None:
     from suptech.detect import cli as detect
+    from suptech.server import cli as server
     from suptech.simulate.cli import app as simulate
 
     app.add_typer(simulate, name="simulate")
@@ -235,6 +236,9 @@ def _register_subcommands() -> None:
     app.add_typer(detect.alerts_app, name="alerts")
     app.add_typer(detect.model_app, name="model")
     app.add_typer(import_app, name="import")
+    app.command()(server.serve)
+    app.add_typer(server.users_app, name="users")
+    app.add_typer(server.audit_app, name="audit")
 
 
 _register_subcommands()

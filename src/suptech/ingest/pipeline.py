@@ -50,11 +50,12 @@ def _with_file(feedback: pl.DataFrame, label: str) -> pl.DataFrame:
 
 
 def _summary(label: str, type_name: str, rows: int, accepted: int,
-             feedback: pl.DataFrame, duplicate: bool = False) -> FileSummary:
+             feedback: pl.DataFrame, duplicate: bool = False,
+             batch_id: str | None = None) -> FileSummary:
     counts = dict(feedback.group_by("code").len().sort("code").iter_rows())
     warnings = feedback.filter(pl.col("code").str.starts_with("W"))["row"].n_unique()
     return FileSummary(label, type_name, rows, accepted, rows - accepted, warnings, counts,
-                       duplicate=duplicate)
+                       duplicate=duplicate, batch_id=batch_id)
 
 
 def _unusable(label: str, type_name: str | None, error: UnusableFile) -> FileResult:
@@ -67,26 +68,36 @@ def _unusable(label: str, type_name: str | None, error: UnusableFile) -> FileRes
 
 
 def ingest_file(store: Store, path: Path, type_name: str | None = None,
-                progress: Progress | None = None, submitter: str | None = None) -> FileResult:
+                progress: Progress | None = None, submitter: str | None = None,
+                owner: str | None = None, data: bytes | None = None) -> FileResult:
+    """Ingest one file (its bytes may be given, as the API receives them).
+
+    `submitter`: the LEI ISO 20022 payments are reported under when a message names
+    none. `owner`: the LEI of the institution sending the file over the API; its
+    records must name it as submitter, and its submissions are its own (another
+    institution sending the same bytes is not a duplicate of it).
+    """
     label = str(path)
     note = progress or (lambda *_: None)
     rt = None
     try:
         rt = detect_report_type(path, type_name)
         note(path, STAGES[0], 0, len(STAGES))
-        data = read_bytes(path)
+        data = read_bytes(path) if data is None else data
         sha = hashlib.sha256(data).hexdigest()
-        previous = store.find_submission(sha, rt.name)
+        previous = store.find_submission(sha, rt.name, owner)
         if previous is not None:
             feedback = _with_file(store.feedback_of(previous.batch_id), label)
             return FileResult(_summary(label, rt.name, previous.rows, previous.accepted,
-                                       feedback, duplicate=True), feedback)
-        raw = read_file(path, data, submitter)
+                                       feedback, duplicate=True,
+                                       batch_id=previous.batch_id), feedback)
+        raw = read_file(path, data, submitter or owner)
         del data
         note(path, STAGES[1], 1, len(STAGES))
         start_ns, start_label = retention_start()
         result = validate(raw, rt, store, now_ns=time.time_ns(),
-                          retention_start_ns=start_ns, retention_start_label=start_label)
+                          retention_start_ns=start_ns, retention_start_label=start_label,
+                          owner=owner)
     except UnusableFile as e:
         return _unusable(label, rt.name if rt else None, e)
     note(path, STAGES[2], 2, len(STAGES))
@@ -98,10 +109,11 @@ def ingest_file(store: Store, path: Path, type_name: str | None = None,
         pl.lit(batch_id).alias("batch_id"),
     ).select(schema.names).cast(storage_schema(schema))
     feedback = result.feedback
-    summary = _summary(label, rt.name, result.rows, result.accepted_rows, feedback)
+    summary = _summary(label, rt.name, result.rows, result.accepted_rows, feedback,
+                       batch_id=batch_id)
     store.commit(
         Submission(batch_id, sha, rt.name, label, ts_received, summary.rows, summary.accepted,
-                   summary.rejected, summary.warnings),
+                   summary.rejected, summary.warnings, owner),
         versions,
         feedback.select(pl.lit(batch_id).alias("batch_id"), *FEEDBACK_SCHEMA).to_arrow(),
     )

@@ -48,6 +48,8 @@ class Batch:
     retention_start_ns: int
     retention_start_label: str
     valid: pl.Series
+    #: The LEI of the institution sending the file over the API; None from the CLI.
+    owner: str | None = None
 
     def has_column(self, name: str) -> bool:
         return name in self.raw_types
@@ -100,12 +102,13 @@ def check_columns(raw: RawFile, rt: ReportType) -> None:
 
 
 def validate(raw: RawFile, rt: ReportType, lookup: Lookup, *, now_ns: int,
-             retention_start_ns: int, retention_start_label: str = "") -> Validated:
+             retention_start_ns: int, retention_start_label: str = "",
+             owner: str | None = None) -> Validated:
     check_columns(raw, rt)
     frame = typed_frame(raw.frame, rt, ROW)
     batch = Batch(rt, frame, {k: v for k, v in raw.frame.schema.items()}, lookup, now_ns,
                   retention_start_ns, retention_start_label,
-                  pl.repeat(True, frame.height, dtype=pl.Boolean, eager=True))
+                  pl.repeat(True, frame.height, dtype=pl.Boolean, eager=True), owner)
     problems = raw.problems
     parts = [pl.DataFrame(
         {"row": [p.row for p in problems], "report_id": [p.report_id for p in problems],

@@ -41,6 +41,7 @@ class FileSummary:
     counts: dict[str, int]  # feedback rows per code
     duplicate: bool = False  # the same bytes were ingested before: nothing new stored
     error: str | None = None  # set when the file was unusable as a whole
+    batch_id: str | None = None  # the stored submission (the earlier one for a duplicate)
 
     @property
     def unusable(self) -> bool:

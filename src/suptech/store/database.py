@@ -35,6 +35,7 @@ class Submission:
     accepted: int
     rejected: int
     warnings: int
+    owner: str | None = None  # the LEI that sent it over the API; None from the CLI
 
 
 class Store:
@@ -133,9 +134,11 @@ class Store:
 
     # ---- submissions -----------------------------------------------------------------
 
-    def find_submission(self, sha256: str, type_name: str) -> Submission | None:
+    def find_submission(self, sha256: str, type_name: str,
+                        owner: str | None = None) -> Submission | None:
         s = self.con.table("submissions")
-        rows = s.filter([s.sha256 == sha256, s.report_type == type_name]).to_pyarrow()
+        same_owner = s.owner.isnull() if owner is None else s.owner == owner
+        rows = s.filter([s.sha256 == sha256, s.report_type == type_name, same_owner]).to_pyarrow()
         return Submission(**rows.to_pylist()[0]) if rows.num_rows else None
 
     def feedback_of(self, batch_id: str) -> pl.DataFrame:

@@ -30,7 +30,7 @@ KEY = ("submitter", "report_id")
 SUBMISSIONS = ibis.schema({
     "batch_id": dt.string, "sha256": dt.string, "report_type": dt.string, "file": dt.string,
     "ts_received": dt.int64, "rows": dt.int64, "accepted": dt.int64, "rejected": dt.int64,
-    "warnings": dt.int64,
+    "warnings": dt.int64, "owner": dt.string,
 })
 
 #: Alerts raised by detectors (EVALUATION.md's export format plus provenance); append-only.

@@ -6,6 +6,7 @@ from suptech.ingest.checks import (  # noqa: F401
     identifiers,
     lifecycle,
     numeric,
+    owner,
     references,
     required,
     selfmatch,

@@ -1,0 +1,24 @@
+"""E010: a report sent over the API names a submitter other than the institution sending it.
+
+An institution authenticated by its token may report only under its own LEI. Files
+ingested from the command line have no such owner, and this check does not apply.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from suptech.ingest.checks.base import Check, Failure, message, register
+from suptech.model.findings import Code
+
+
+@register
+class SubmitterIsSender(Check):
+    codes = (Code.E010,)
+
+    def failures(self, batch):
+        if batch.owner is None or not batch.has_column("submitter"):
+            return
+        yield Failure(Code.E010, "submitter", pl.col("submitter").ne_missing(batch.owner),
+                      message(f"submitter {{}} is not the sending institution ({batch.owner})",
+                              pl.col("submitter")))

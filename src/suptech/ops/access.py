@@ -1,0 +1,116 @@
+"""Who may do what: roles, jurisdictions, and identities behind API tokens.
+
+Roles:
+- submitter: an institution's reporting system; sends reports for its own LEI and
+  reads its own submissions and feedback, nothing else;
+- analyst: reads the reports, alerts and cases of its jurisdiction, triages alerts,
+  opens and investigates cases;
+- supervisor: what an analyst may, and closes cases (never one it investigated);
+- admin: manages users and verifies the audit log; reads no reports or alerts.
+
+A jurisdiction is one of the four regions; an alert, a report or a case belongs to
+the regions of the accounts it involves (party.region of their owners).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from suptech.ops import audit
+from suptech.ops.db import tokens, users
+
+ROLES = ("submitter", "analyst", "supervisor", "admin")
+JURISDICTIONS = ("CN-SH", "CN-JS", "CN-ZJ", "CN-AH")
+
+
+class Refused(Exception):
+    """The caller may not do this; the message says why (an HTTP 403)."""
+
+
+class NotFound(Exception):
+    """No such object, or none the caller may see (an HTTP 404)."""
+
+
+class Conflict(Exception):
+    """The request contradicts the object's state (an HTTP 409)."""
+
+
+@dataclass(frozen=True)
+class User:
+    user_id: str
+    role: str
+    jurisdiction: str
+    lei: str | None = None
+
+    def require(self, *roles: str) -> None:
+        if self.role not in roles:
+            raise Refused(f"role {self.role} may not do this (needs {' or '.join(roles)})")
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def add_user(con: Connection, actor: str, user_id: str, role: str, jurisdiction: str,
+             lei: str | None = None) -> str:
+    """Create a user and its first token; returns the token (shown once, stored hashed)."""
+    from stdnum import lei as lei_check
+
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r} (roles: {', '.join(ROLES)})")
+    if jurisdiction not in JURISDICTIONS:
+        raise ValueError(f"unknown jurisdiction {jurisdiction!r} "
+                         f"(jurisdictions: {', '.join(JURISDICTIONS)})")
+    if role == "submitter" and not (lei and lei_check.is_valid(lei)):
+        raise ValueError("a submitter needs the valid LEI of its institution (--lei)")
+    if con.execute(sa.select(users.c.user_id).where(users.c.user_id == user_id)).first():
+        raise ValueError(f"user {user_id!r} exists")
+    con.execute(users.insert().values(user_id=user_id, role=role, jurisdiction=jurisdiction,
+                                      lei=lei if role == "submitter" else None,
+                                      created_at=audit.now()))
+    audit.record(con, actor, "user.add", "user", user_id, role=role,
+                 jurisdiction=jurisdiction, lei=lei)
+    return issue_token(con, actor, user_id)
+
+
+def issue_token(con: Connection, actor: str, user_id: str) -> str:
+    token = "st_" + secrets.token_urlsafe(32)
+    token_id = secrets.token_hex(4)
+    con.execute(tokens.insert().values(token_id=token_id, user_id=user_id,
+                                       token_hash=token_hash(token), created_at=audit.now()))
+    audit.record(con, actor, "token.issue", "user", user_id, token_id=token_id)
+    return token
+
+
+def revoke(con: Connection, actor: str, user_id: str) -> int:
+    """Revoke every live token of a user; returns how many."""
+    done = con.execute(tokens.update().where(tokens.c.user_id == user_id,
+                                             tokens.c.revoked_at.is_(None))
+                       .values(revoked_at=audit.now())).rowcount
+    if not con.execute(sa.select(users.c.user_id).where(users.c.user_id == user_id)).first():
+        raise ValueError(f"no user {user_id!r}")
+    audit.record(con, actor, "token.revoke", "user", user_id, tokens=done)
+    return done
+
+
+def authenticate(con: Connection, token: str) -> User | None:
+    row = con.execute(
+        sa.select(users).join(tokens, tokens.c.user_id == users.c.user_id)
+        .where(tokens.c.token_hash == token_hash(token), tokens.c.revoked_at.is_(None))
+    ).mappings().first()
+    if row is None:
+        return None
+    return User(row["user_id"], row["role"], row["jurisdiction"], row["lei"])
+
+
+def list_users(con: Connection) -> list[dict]:
+    live = sa.func.count(tokens.c.token_id).filter(tokens.c.revoked_at.is_(None))
+    q = (sa.select(users, live.label("live_tokens"))
+         .join(tokens, tokens.c.user_id == users.c.user_id, isouter=True)
+         .group_by(*users.c).order_by(users.c.user_id))
+    return [dict(r) for r in con.execute(q).mappings()]

@@ -1,0 +1,119 @@
+"""The operational database: its tables, its connection and its migrations."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+metadata = sa.MetaData()
+
+users = sa.Table(
+    "users", metadata,
+    sa.Column("user_id", sa.String(64), primary_key=True),
+    sa.Column("role", sa.String(16), nullable=False),  # see access.ROLES
+    sa.Column("jurisdiction", sa.String(8), nullable=False),  # CN-SH, CN-JS, CN-ZJ, CN-AH
+    sa.Column("lei", sa.String(20)),  # submitters: the institution they report for
+    sa.Column("created_at", sa.String(40), nullable=False),
+)
+
+tokens = sa.Table(
+    "tokens", metadata,
+    sa.Column("token_id", sa.String(16), primary_key=True),  # shown to admins, not secret
+    sa.Column("user_id", sa.String(64), sa.ForeignKey("users.user_id"), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),  # SHA-256 hex
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("revoked_at", sa.String(40)),
+)
+
+#: Triage of an alert (alerts themselves are in the report database, append-only).
+triage = sa.Table(
+    "alert_triage", metadata,
+    sa.Column("alert_id", sa.String(40), primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False),  # new, assigned, dismissed, escalated
+    sa.Column("assignee", sa.String(64)),
+    sa.Column("reason", sa.Text),
+    sa.Column("updated_at", sa.String(40), nullable=False),
+)
+
+cases = sa.Table(
+    "cases", metadata,
+    sa.Column("case_id", sa.String(40), primary_key=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("jurisdiction", sa.String(8), nullable=False),
+    sa.Column("state", sa.String(24), nullable=False),
+    sa.Column("created_by", sa.String(64), nullable=False),
+    sa.Column("investigator", sa.String(64)),
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("updated_at", sa.String(40), nullable=False),
+)
+
+case_alerts = sa.Table(
+    "case_alerts", metadata,
+    sa.Column("case_id", sa.String(40), sa.ForeignKey("cases.case_id"), primary_key=True),
+    sa.Column("alert_id", sa.String(40), primary_key=True),
+)
+
+#: Everything that happened to a case or an alert, in order: the case timeline.
+events = sa.Table(
+    "events", metadata,
+    sa.Column("event_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("object_type", sa.String(8), nullable=False),  # case, alert
+    sa.Column("object_id", sa.String(40), nullable=False),
+    sa.Column("actor", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # comment, state, assign, ...
+    sa.Column("text", sa.Text),
+    sa.Column("ts", sa.String(40), nullable=False),
+    sa.Index("events_object", "object_type", "object_id"),
+)
+
+#: Append-only and hash-chained: each entry's hash covers the previous entry's hash.
+audit = sa.Table(
+    "audit_log", metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("ts", sa.String(40), nullable=False),
+    sa.Column("actor", sa.String(64), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("object_type", sa.String(16), nullable=False),
+    sa.Column("object_id", sa.String(128), nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),  # canonical JSON
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)
+
+
+def database_url(data_dir: Path, url: str | None = None) -> str:
+    """`url`, else SUPTECH_DATABASE_URL, else a SQLite file in the data directory."""
+    url = url or os.environ.get("SUPTECH_DATABASE_URL")
+    if url:
+        # Plain postgresql:// means psycopg 3 here (SQLAlchemy's default is psycopg2).
+        return url.replace("postgresql://", "postgresql+psycopg://", 1) \
+            if url.startswith("postgresql://") else url
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{(data_dir / 'operations.sqlite').resolve()}"
+
+
+def connect(data_dir: Path, url: str | None = None) -> Engine:
+    """An engine on the operational database, migrated to the current schema."""
+    engine = sa.create_engine(database_url(data_dir, url), future=True)
+    if engine.dialect.name == "sqlite":
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite(con, _):  # wait for a writer rather than fail; keep foreign keys
+            con.execute("PRAGMA busy_timeout = 10000")
+            con.execute("PRAGMA foreign_keys = ON")
+            con.execute("PRAGMA journal_mode = WAL")
+    migrate(engine)
+    return engine
+
+
+def migrate(engine: Engine) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    with engine.begin() as con:
+        config.attributes["connection"] = con
+        command.upgrade(config, "head")

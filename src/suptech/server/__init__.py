@@ -1,0 +1,1 @@
+"""The supervision server: a FastAPI application over the services the CLI uses."""

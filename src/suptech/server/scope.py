@@ -1,0 +1,69 @@
+"""What of the report database a user of one jurisdiction may see.
+
+A report belongs to the regions of the parties it involves: a party by its own region,
+an account by its owner's, an order by its account's, a trade by either side's, a
+payment by either account's, an insider entry, sale or complaint by its party's.
+Instruments and announcements are public and seen by all. An alert belongs to the
+regions of its accounts' owners. Accounts the register does not know (foreign
+counterparties) belong to no region, and what involves only them is seen by no one.
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+import polars as pl
+
+PUBLIC = ("instrument", "announcement")
+BY_ACCOUNT = {"order_event": ("account_id",), "trade": ("buy_account_id", "sell_account_id"),
+              "payment": ("debtor_account_id", "creditor_account_id"),
+              "account": ("account_id",)}
+BY_PARTY = {"party": ("party_id",), "insider": ("party_id",),
+            "product_sale": ("party_id",), "complaint": ("party_id",)}
+
+
+def parties_of(store, jurisdiction: str) -> ir.Table:
+    p = store.view("party")
+    return p.filter(p.region == jurisdiction).select("party_id")
+
+
+def accounts_of(store, jurisdiction: str) -> ir.Table:
+    a = store.view("account")
+    mine = parties_of(store, jurisdiction)
+    return a.filter(a.owner_party_id.isin(mine.party_id)).select("account_id")
+
+
+def reports_in(store, type_name: str, jurisdiction: str, as_of_ns: int | None = None) -> ir.Table:
+    t = store.view(type_name, as_of_ns)
+    if type_name in PUBLIC:
+        return t
+    if type_name in BY_PARTY:
+        keys = parties_of(store, jurisdiction).party_id
+        return t.filter(ibis.or_(*[t[c].isin(keys) for c in BY_PARTY[type_name]]))
+    keys = accounts_of(store, jurisdiction).account_id
+    return t.filter(ibis.or_(*[t[c].isin(keys) for c in BY_ACCOUNT[type_name]]))
+
+
+def alert_regions(store, alerts: pl.DataFrame) -> dict[str, set[str]]:
+    """The regions of each alert's accounts' owners."""
+    if alerts.is_empty():
+        return {}
+    owners = pl.from_arrow(
+        store.view("account").select("account_id", "owner_party_id").to_pyarrow())
+    regions = pl.from_arrow(store.view("party").select("party_id", "region").to_pyarrow())
+    pairs = (alerts.select("alert_id", pl.col("account_ids").str.split(";").alias("account_id"))
+             .explode("account_id")
+             .join(owners, on="account_id").join(regions, left_on="owner_party_id",
+                                                  right_on="party_id"))
+    found: dict[str, set[str]] = {a: set() for a in alerts["alert_id"]}
+    for alert_id, region in pairs.select("alert_id", "region").iter_rows():
+        if region:
+            found[alert_id].add(region)
+    return found
+
+
+def alerts_in(store, jurisdiction: str) -> pl.DataFrame:
+    alerts = store.alerts()
+    regions = alert_regions(store, alerts)
+    return alerts.filter(pl.col("alert_id").is_in(
+        [a for a, r in regions.items() if jurisdiction in r]))
