@@ -145,3 +145,12 @@ def test_parquet_with_native_types_is_read_like_csv(tmp_path, cli):
 def test_query_of_an_unknown_type_is_refused(cli):
     result = cli("query", "swaps")
     assert result.exit_code == 2 and "unknown report type 'swaps'" in result.output
+
+
+def test_json_lines_of_empty_objects_are_a_file_without_its_columns(tmp_path, cli):
+    path = tmp_path / "payment-empty.jsonl"
+    path.write_text("{}\n{}\n")
+    result = cli("ingest", str(path))
+    assert result.exit_code == 2
+    assert "missing required column(s) for payment" in error_lines(result)[0]
+

@@ -282,14 +282,21 @@ def _read_jsonl(data: bytes) -> RawFile:
         if not isinstance(obj, dict):
             problems.append(LineProblem(row, "line is not a JSON object"))
             continue
-        for k in obj:
-            columns.setdefault(k.strip())
-        records.append({k.strip(): _cell(v) for k, v in obj.items()})
+        # Our row-number column is not a field anyone may send.
+        fields = {k.strip(): v for k, v in obj.items() if k.strip() != ROW}
+        if len(fields) < len(obj) - (ROW in {k.strip() for k in obj}):
+            problems.append(LineProblem(row, "line repeats a field (names equal once "
+                                             "surrounding spaces are removed)"))
+            continue
+        for k in fields:
+            columns.setdefault(k)
+        records.append({k: _cell(v) for k, v in fields.items()})
         rows.append(row)
     names = list(columns)
-    frame = pl.DataFrame(
-        {c: [r.get(c) for r in records] for c in names}, schema={c: pl.String for c in names}
-    ).with_columns(pl.Series(ROW, rows, dtype=pl.Int64))
+    # Built with the row numbers first: objects with no keys at all still have a height.
+    frame = pl.DataFrame({ROW: pl.Series(rows, dtype=pl.Int64), **{
+        c: pl.Series([r.get(c) for r in records], dtype=pl.String) for c in names}}
+    ).select(*names, ROW)
     return RawFile(frame, problems, names)
 
 

@@ -8,6 +8,7 @@ state forbids it).
 
 # No `from __future__ import annotations`: FastAPI reads the handlers' annotations,
 # and those name dependencies defined inside create_app.
+import json
 import threading
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
@@ -18,6 +19,7 @@ from typing import Annotated, Any
 import orjson
 import polars as pl
 from fastapi import Depends, FastAPI, File, HTTPException, Query, Request, UploadFile
+from fastapi import Path as FastApiPath
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
@@ -29,6 +31,11 @@ from suptech.server import scope
 
 ReportType = StrEnum("ReportType", {name: name for name in REPORT_TYPES})
 MAX_ROWS = 10_000
+ID_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
+#: An identifier in a body (alert, case, user): what ids look like, nothing more.
+Id = Annotated[str, Field(pattern=ID_PATTERN)]
+#: Free text: anything but NUL, which no database stores as text.
+Prose = Annotated[str, Field(min_length=1, max_length=10_000, pattern=r"^[^\x00]+$")]
 
 
 # ---- response shapes (they are the OpenAPI schema) -------------------------------------
@@ -133,33 +140,33 @@ class JsonBatch(BaseModel):
 
 
 class Assign(BaseModel):
-    assignee: str = Field(..., min_length=1, max_length=64)
+    assignee: Id
 
 
 class Text(BaseModel):
-    text: str = Field(..., min_length=1, max_length=10_000)
+    text: Prose
 
 
 class Dismiss(BaseModel):
-    reason: str = Field(..., min_length=1, max_length=10_000)
+    reason: Prose
 
 
 class BulkDismiss(Dismiss):
-    alert_ids: list[str] = Field(..., min_length=1, max_length=1_000)
+    alert_ids: list[Id] = Field(..., min_length=1, max_length=1_000)
 
 
 class NewCase(BaseModel):
-    title: str = Field(..., min_length=1, max_length=500)
-    alert_ids: list[str] = Field(default_factory=list, max_length=1_000)
+    title: Prose
+    alert_ids: list[Id] = Field(default_factory=list, max_length=1_000)
 
 
 class AlertIds(BaseModel):
-    alert_ids: list[str] = Field(..., min_length=1, max_length=1_000)
+    alert_ids: list[Id] = Field(..., min_length=1, max_length=1_000)
 
 
 class Transition(BaseModel):
     to: cases.CaseState
-    note: str | None = Field(None, max_length=10_000)
+    note: Prose | None = None
 
 
 class AuditCheck(BaseModel):
@@ -183,6 +190,20 @@ ERRORS = {code: {"model": Problem} for code in (400, 401, 403, 404, 409)}
 
 
 # ---- the application ---------------------------------------------------------------
+
+def jsonl_line(record: dict[str, Any]) -> bytes:
+    """One record as a JSON line, canonical so that a batch sent again is a duplicate.
+
+    What orjson refuses (integers beyond 64 bits, lone UTF-16 surrogates) is written
+    by the standard library as is, and the line is then rejected by the reader with a
+    feedback row like any bad line of a file, not with a server error.
+    """
+    try:
+        return orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:
+        return json.dumps(record, sort_keys=True, ensure_ascii=False,
+                          separators=(",", ":")).encode("utf-8", "surrogatepass")
+
 
 class Services:
     """The store (one at a time: DuckDB has one writer) and the operational database."""
@@ -231,6 +252,7 @@ def create_app(data_dir: Path, engine: str = "duckdb", database_url: str | None 
         return who
 
     Who = Annotated[User, Depends(user)]
+    PathId = Annotated[str, FastApiPath(pattern=ID_PATTERN)]
     S = Annotated[Services, Depends(services)]
 
     for exc, status in ((Refused, 403), (NotFound, 404), (Conflict, 409)):
@@ -286,8 +308,7 @@ def create_app(data_dir: Path, engine: str = "duckdb", database_url: str | None 
               responses=ERRORS, tags=["submissions"],
               summary="Submit a batch of reports as JSON records")
     def submit_batch(who: Who, s: S, report_type: ReportType, batch: JsonBatch) -> SubmissionResult:
-        # Canonical bytes, so that the same batch sent again is recognised as a duplicate.
-        data = b"\n".join(orjson.dumps(r, option=orjson.OPT_SORT_KEYS) for r in batch.records)
+        data = b"\n".join(jsonl_line(r) for r in batch.records)
         return ingest(s, who, f"{report_type.value}-api.jsonl", data, report_type.value)
 
     def visible_submissions(s: Services, who: User) -> pl.DataFrame:
@@ -306,7 +327,7 @@ def create_app(data_dir: Path, engine: str = "duckdb", database_url: str | None 
 
     @app.get("/v1/submissions/{batch_id}/feedback", response_model=list[FeedbackRow],
              responses=ERRORS, tags=["submissions"])
-    def feedback(who: Who, s: S, batch_id: str,
+    def feedback(who: Who, s: S, batch_id: PathId,
                  limit: Annotated[int, Query(ge=1, le=MAX_ROWS)] = 1000) -> list[dict]:
         if batch_id not in set(visible_submissions(s, who)["batch_id"]):
             raise NotFound(f"no submission {batch_id}")
@@ -315,21 +336,21 @@ def create_app(data_dir: Path, engine: str = "duckdb", database_url: str | None 
 
     # ---- reports ----
 
-    def moment(text: str | None) -> int | None:
-        if text is None:
+    def moment(m: datetime | None) -> int | None:
+        if m is None:
             return None
-        try:
-            m = datetime.fromisoformat(text)
-        except ValueError:
-            raise HTTPException(400, f"as_of {text!r} is not an ISO 8601 time") from None
         m = m if m.tzinfo else m.replace(tzinfo=timezone.utc)
-        return int(m.timestamp() * 1_000_000) * 1000
+        ns = int(m.timestamp() * 1_000_000) * 1000
+        # Nothing was received before 1970, and everything by 2262 (int64 nanoseconds).
+        return min(max(ns, 0), 2**63 - 1)
 
     @app.get("/v1/reports/{report_type}", response_model=Rows, responses=ERRORS,
              tags=["reports"], summary="Current reports of the caller's jurisdiction")
-    def reports(who: Who, s: S, report_type: ReportType, as_of: str | None = None,
+    def reports(who: Who, s: S, report_type: ReportType,
+                as_of: Annotated[datetime | None, Query(
+                    description="As known at this time (ISO 8601; UTC if no offset).")] = None,
                 limit: Annotated[int, Query(ge=1, le=MAX_ROWS)] = 100,
-                offset: Annotated[int, Query(ge=0)] = 0) -> Rows:
+                offset: Annotated[int, Query(ge=0, le=10**12)] = 0) -> Rows:
         who.require("analyst", "supervisor")
         as_of_ns = moment(as_of)
         with s.lock:
@@ -338,7 +359,8 @@ def create_app(data_dir: Path, engine: str = "duckdb", database_url: str | None 
             rows = pl.from_arrow(t.order_by(t.columns[0]).limit(limit, offset=offset).to_pyarrow())
         with s.ops.begin() as con:  # reading personal data is itself audited
             audit.record(con, who.user_id, "report.read", "report", report_type.value,
-                         as_of=as_of, rows=rows.height, offset=offset)
+                         as_of=as_of.isoformat() if as_of else None, rows=rows.height,
+                         offset=offset)
         return Rows(rows=rows.to_dicts(), total=total)
 
     # ---- alerts ----
@@ -383,7 +405,7 @@ def create_app(data_dir: Path, engine: str = "duckdb", database_url: str | None 
 
     @app.get("/v1/alerts/{alert_id}", response_model=AlertDetail, responses=ERRORS,
              tags=["alerts"], summary="An alert with its evidence and timeline")
-    def get_alert(who: Who, s: S, alert_id: str) -> dict:
+    def get_alert(who: Who, s: S, alert_id: PathId) -> dict:
         from suptech.detect.base import REGISTRY
         from suptech.detect.evidence import evidence, payment_evidence
 
@@ -404,7 +426,7 @@ def create_app(data_dir: Path, engine: str = "duckdb", database_url: str | None 
 
     @app.post("/v1/alerts/{alert_id}/assign", response_model=Alert, responses=ERRORS,
               tags=["alerts"])
-    def assign(who: Who, s: S, alert_id: str, body: Assign) -> dict:
+    def assign(who: Who, s: S, alert_id: PathId, body: Assign) -> dict:
         frame = one_alert(s, who, alert_id)
         with s.ops.begin() as con:
             cases.assign(con, who, alert_id, body.assignee)
@@ -412,7 +434,7 @@ def create_app(data_dir: Path, engine: str = "duckdb", database_url: str | None 
 
     @app.post("/v1/alerts/{alert_id}/dismiss", response_model=Alert, responses=ERRORS,
               tags=["alerts"])
-    def dismiss(who: Who, s: S, alert_id: str, body: Dismiss) -> dict:
+    def dismiss(who: Who, s: S, alert_id: PathId, body: Dismiss) -> dict:
         frame = one_alert(s, who, alert_id)
         with s.ops.begin() as con:
             cases.dismiss(con, who, alert_id, body.reason)
@@ -432,7 +454,7 @@ def create_app(data_dir: Path, engine: str = "duckdb", database_url: str | None 
 
     @app.post("/v1/alerts/{alert_id}/escalate", response_model=Alert, responses=ERRORS,
               tags=["alerts"])
-    def escalate(who: Who, s: S, alert_id: str) -> dict:
+    def escalate(who: Who, s: S, alert_id: PathId) -> dict:
         frame = one_alert(s, who, alert_id)
         with s.ops.begin() as con:
             cases.escalate(con, who, alert_id)
@@ -440,7 +462,7 @@ def create_app(data_dir: Path, engine: str = "duckdb", database_url: str | None 
 
     @app.post("/v1/alerts/{alert_id}/comments", response_model=list[Event], responses=ERRORS,
               tags=["alerts"])
-    def comment_alert(who: Who, s: S, alert_id: str, body: Text) -> list[dict]:
+    def comment_alert(who: Who, s: S, alert_id: PathId, body: Text) -> list[dict]:
         one_alert(s, who, alert_id)
         with s.ops.begin() as con:
             cases.comment(con, who, "alert", alert_id, body.text)
@@ -475,21 +497,21 @@ def create_app(data_dir: Path, engine: str = "duckdb", database_url: str | None 
             return case_detail(con, who, case["case_id"])
 
     @app.get("/v1/cases/{case_id}", response_model=CaseDetail, responses=ERRORS, tags=["cases"])
-    def get_case(who: Who, s: S, case_id: str) -> dict:
+    def get_case(who: Who, s: S, case_id: PathId) -> dict:
         who.require("analyst", "supervisor")
         with s.ops.connect() as con:
             return case_detail(con, who, case_id)
 
     @app.post("/v1/cases/{case_id}/transitions", response_model=CaseDetail, responses=ERRORS,
               tags=["cases"], summary="Move a case along its state machine")
-    def move_case(who: Who, s: S, case_id: str, body: Transition) -> dict:
+    def move_case(who: Who, s: S, case_id: PathId, body: Transition) -> dict:
         with s.ops.begin() as con:
             cases.transition(con, who, case_id, body.to.value, body.note)
             return case_detail(con, who, case_id)
 
     @app.post("/v1/cases/{case_id}/comments", response_model=CaseDetail, responses=ERRORS,
               tags=["cases"])
-    def comment_case(who: Who, s: S, case_id: str, body: Text) -> dict:
+    def comment_case(who: Who, s: S, case_id: PathId, body: Text) -> dict:
         with s.ops.begin() as con:
             cases.get_case(con, who, case_id)
             cases.comment(con, who, "case", case_id, body.text)
@@ -497,7 +519,7 @@ def create_app(data_dir: Path, engine: str = "duckdb", database_url: str | None 
 
     @app.post("/v1/cases/{case_id}/alerts", response_model=CaseDetail, responses=ERRORS,
               tags=["cases"])
-    def case_alerts(who: Who, s: S, case_id: str, body: AlertIds) -> dict:
+    def case_alerts(who: Who, s: S, case_id: PathId, body: AlertIds) -> dict:
         who.require("analyst", "supervisor")
         check_alerts(s, who, body.alert_ids)
         with s.ops.begin() as con:
