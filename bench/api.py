@@ -166,7 +166,7 @@ def main() -> None:
         server.wait()
     # Baseline: the same batches through the pipeline in-process, no HTTP, no JSON.
     from suptech.ingest.pipeline import ingest_file
-    from suptech.server.app import jsonl_line
+    from suptech.server.services import jsonl_line
     from suptech.store.database import open_store
 
     store = open_store(work / "direct")

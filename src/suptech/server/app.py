@@ -8,15 +8,12 @@ state forbids it).
 
 # No `from __future__ import annotations`: FastAPI reads the handlers' annotations,
 # and those name dependencies defined inside create_app.
-import json
-import threading
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-import orjson
 import polars as pl
 from fastapi import Depends, FastAPI, File, HTTPException, Query, Request, UploadFile
 from fastapi import Path as FastApiPath
@@ -28,9 +25,9 @@ from suptech.model.reports import REPORT_TYPES
 from suptech.ops import access, audit, cases
 from suptech.ops.access import Conflict, NotFound, Refused, User
 from suptech.server import scope
+from suptech.server.services import MAX_ROWS, Services, jsonl_line
 
 ReportType = StrEnum("ReportType", {name: name for name in REPORT_TYPES})
-MAX_ROWS = 10_000
 ID_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
 #: An identifier in a body (alert, case, user): what ids look like, nothing more.
 Id = Annotated[str, Field(pattern=ID_PATTERN)]
@@ -191,34 +188,13 @@ ERRORS = {code: {"model": Problem} for code in (400, 401, 403, 404, 409)}
 
 # ---- the application ---------------------------------------------------------------
 
-def jsonl_line(record: dict[str, Any]) -> bytes:
-    """One record as a JSON line, canonical so that a batch sent again is a duplicate.
-
-    What orjson refuses (integers beyond 64 bits, lone UTF-16 surrogates) is written
-    by the standard library as is, and the line is then rejected by the reader with a
-    feedback row like any bad line of a file, not with a server error.
-    """
-    try:
-        return orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
-    except orjson.JSONEncodeError:
-        return json.dumps(record, sort_keys=True, ensure_ascii=False,
-                          separators=(",", ":")).encode("utf-8", "surrogatepass")
-
-
-class Services:
-    """The store (one at a time: DuckDB has one writer) and the operational database."""
-
-    def __init__(self, data_dir: Path, engine: str = "duckdb", database_url: str | None = None):
-        from suptech.ops.db import connect
-        from suptech.store.database import open_store
-
-        self.store = open_store(data_dir, engine)
-        self.lock = threading.RLock()
-        self.ops = connect(data_dir, database_url)
-
-    def close(self) -> None:
-        self.store.close()
-        self.ops.dispose()
+def submission_result(name: str, result) -> SubmissionResult:
+    summary = result.summary
+    return SubmissionResult(
+        batch_id=summary.batch_id, file=Path(name).name, report_type=summary.report_type,
+        rows=summary.rows, accepted=summary.accepted, rejected=summary.rejected,
+        warnings=summary.warnings, duplicate=summary.duplicate, error=summary.error,
+        feedback=result.feedback.drop("file").to_dicts())
 
 
 def create_app(data_dir: Path, engine: str = "duckdb", database_url: str | None = None) -> FastAPI:
@@ -282,54 +258,35 @@ def create_app(data_dir: Path, engine: str = "duckdb", database_url: str | None 
 
     # ---- submissions ----
 
-    def ingest(s: Services, who: User, name: str, data: bytes,
-               report_type: str | None) -> SubmissionResult:
-        from suptech.ingest.pipeline import ingest_file
-
-        who.require("submitter")
-        with s.lock:
-            result = ingest_file(s.store, Path(name), report_type, owner=who.lei, data=data)
-        summary = result.summary
-        return SubmissionResult(
-            batch_id=summary.batch_id, file=Path(name).name, report_type=summary.report_type,
-            rows=summary.rows, accepted=summary.accepted, rejected=summary.rejected,
-            warnings=summary.warnings, duplicate=summary.duplicate, error=summary.error,
-            feedback=result.feedback.drop("file").to_dicts())
-
     @app.post("/v1/submissions", response_model=SubmissionResult, responses=ERRORS,
               tags=["submissions"], summary="Submit one report file (CSV, Parquet, JSON Lines, "
                                             "pacs.008 XML)")
     def submit_file(who: Who, s: S, file: Annotated[UploadFile, File()],
                     report_type: ReportType | None = None) -> SubmissionResult:
         name = Path(file.filename or "upload").name
-        return ingest(s, who, name, file.file.read(), report_type.value if report_type else None)
+        return submission_result(name, s.ingest(who, name, file.file.read(),
+                                                report_type.value if report_type else None))
 
     @app.post("/v1/submissions/{report_type}", response_model=SubmissionResult,
               responses=ERRORS, tags=["submissions"],
               summary="Submit a batch of reports as JSON records")
     def submit_batch(who: Who, s: S, report_type: ReportType, batch: JsonBatch) -> SubmissionResult:
         data = b"\n".join(jsonl_line(r) for r in batch.records)
-        return ingest(s, who, f"{report_type.value}-api.jsonl", data, report_type.value)
-
-    def visible_submissions(s: Services, who: User) -> pl.DataFrame:
-        with s.lock:
-            frame = pl.from_arrow(s.store.submissions())
-        if who.role == "submitter":
-            return frame.filter(pl.col("owner") == who.lei)
-        return frame  # supervisors chase bad reporters: they see every institution's
+        name = f"{report_type.value}-api.jsonl"
+        return submission_result(name, s.ingest(who, name, data, report_type.value))
 
     @app.get("/v1/submissions", response_model=list[Submission], responses=ERRORS,
              tags=["submissions"])
     def list_submissions(who: Who, s: S,
                          limit: Annotated[int, Query(ge=1, le=MAX_ROWS)] = 100) -> list[dict]:
-        frame = visible_submissions(s, who).sort("ts_received", descending=True).head(limit)
+        frame = s.submissions(who).sort("ts_received", descending=True).head(limit)
         return frame.select(list(Submission.model_fields)).to_dicts()
 
     @app.get("/v1/submissions/{batch_id}/feedback", response_model=list[FeedbackRow],
              responses=ERRORS, tags=["submissions"])
     def feedback(who: Who, s: S, batch_id: PathId,
                  limit: Annotated[int, Query(ge=1, le=MAX_ROWS)] = 1000) -> list[dict]:
-        if batch_id not in set(visible_submissions(s, who)["batch_id"]):
+        if batch_id not in set(s.submissions(who)["batch_id"]):
             raise NotFound(f"no submission {batch_id}")
         with s.lock:
             return s.store.feedback_of(batch_id).head(limit).to_dicts()
@@ -365,40 +322,13 @@ def create_app(data_dir: Path, engine: str = "duckdb", database_url: str | None 
 
     # ---- alerts ----
 
-    def alerts_of(s: Services, who: User) -> pl.DataFrame:
-        who.require("analyst", "supervisor")
-        with s.lock:
-            alerts = s.store.alerts()
-            regions = scope.alert_regions(s.store, alerts)
-        mine = alerts.filter(pl.col("alert_id").is_in(
-            [a for a, r in regions.items() if who.jurisdiction in r]))
-        return mine.with_columns(pl.col("alert_id").replace_strict(
-            {a: sorted(r) for a, r in regions.items()}, default=None,
-            return_dtype=pl.List(pl.String)).alias("regions"))
-
-    def with_status(s: Services, frame: pl.DataFrame) -> list[dict]:
-        with s.ops.connect() as con:
-            status = cases.alert_status(con, frame["alert_id"].to_list())
-        out = []
-        for row in frame.drop("evidence", "scan_id", strict=False).to_dicts():
-            t = status.get(row["alert_id"], {})
-            out.append({**row, "status": t.get("status", "new"), "assignee": t.get("assignee"),
-                        "reason": t.get("reason")})
-        return out
-
-    def one_alert(s: Services, who: User, alert_id: str) -> pl.DataFrame:
-        found = alerts_of(s, who).filter(pl.col("alert_id") == alert_id)
-        if found.is_empty():
-            raise NotFound(f"no alert {alert_id}")
-        return found
-
     @app.get("/v1/alerts", response_model=list[Alert], responses=ERRORS, tags=["alerts"])
     def list_alerts(who: Who, s: S, typology: str | None = None, status: str | None = None,
                     limit: Annotated[int, Query(ge=1, le=MAX_ROWS)] = 500) -> list[dict]:
-        frame = alerts_of(s, who)
+        frame = s.alerts(who)
         if typology:
             frame = frame.filter(pl.col("typology") == typology)
-        rows = with_status(s, frame.sort(["score", "alert_id"], descending=[True, False]))
+        rows = s.with_status(frame.sort(["score", "alert_id"], descending=[True, False]))
         if status:
             rows = [r for r in rows if r["status"] == status]
         return rows[:limit]
@@ -406,81 +336,55 @@ def create_app(data_dir: Path, engine: str = "duckdb", database_url: str | None 
     @app.get("/v1/alerts/{alert_id}", response_model=AlertDetail, responses=ERRORS,
              tags=["alerts"], summary="An alert with its evidence and timeline")
     def get_alert(who: Who, s: S, alert_id: PathId) -> dict:
-        from suptech.detect.base import REGISTRY
-        from suptech.detect.evidence import evidence, payment_evidence
-
-        frame = one_alert(s, who, alert_id)
-        alert = frame.row(0, named=True)
-        with s.lock:
-            if REGISTRY.get(alert["detector"]).domain == "payments":
-                ev = {"payments": payment_evidence(s.store, alert)}
-            else:
-                found = evidence(s.store, alert)
-                ev = {"orders": found.orders, "trades": found.trades}
-        with s.ops.begin() as con:
-            audit.record(con, who.user_id, "alert.read", "alert", alert_id)
-            timeline = cases.timeline(con, "alert", alert_id)
-        [row] = with_status(s, frame)
-        return {**row, "evidence": {k: v.head(MAX_ROWS).to_dicts() for k, v in ev.items()},
-                "timeline": timeline}
+        row, ev, timeline = s.alert_detail(who, alert_id)
+        return {**row, "evidence": {k: v.head(MAX_ROWS).to_dicts() for k, v in ev.items()
+                                    if k != "book"}, "timeline": timeline}
 
     @app.post("/v1/alerts/{alert_id}/assign", response_model=Alert, responses=ERRORS,
               tags=["alerts"])
     def assign(who: Who, s: S, alert_id: PathId, body: Assign) -> dict:
-        frame = one_alert(s, who, alert_id)
+        frame = s.alert(who, alert_id)
         with s.ops.begin() as con:
             cases.assign(con, who, alert_id, body.assignee)
-        return with_status(s, frame)[0]
+        return s.with_status(frame)[0]
 
     @app.post("/v1/alerts/{alert_id}/dismiss", response_model=Alert, responses=ERRORS,
               tags=["alerts"])
     def dismiss(who: Who, s: S, alert_id: PathId, body: Dismiss) -> dict:
-        frame = one_alert(s, who, alert_id)
+        frame = s.alert(who, alert_id)
         with s.ops.begin() as con:
             cases.dismiss(con, who, alert_id, body.reason)
-        return with_status(s, frame)[0]
+        return s.with_status(frame)[0]
 
     @app.post("/v1/alerts/dismiss", response_model=list[Alert], responses=ERRORS,
               tags=["alerts"], summary="Dismiss several alerts with one reason")
     def bulk_dismiss(who: Who, s: S, body: BulkDismiss) -> list[dict]:
-        mine = alerts_of(s, who).filter(pl.col("alert_id").is_in(body.alert_ids))
+        mine = s.alerts(who).filter(pl.col("alert_id").is_in(body.alert_ids))
         missing = sorted(set(body.alert_ids) - set(mine["alert_id"]))
         if missing:
             raise NotFound(f"no alert {', '.join(missing)}")
         with s.ops.begin() as con:  # all or none
             for alert_id in sorted(set(body.alert_ids)):
                 cases.dismiss(con, who, alert_id, body.reason)
-        return with_status(s, mine)
+        return s.with_status(mine)
 
     @app.post("/v1/alerts/{alert_id}/escalate", response_model=Alert, responses=ERRORS,
               tags=["alerts"])
     def escalate(who: Who, s: S, alert_id: PathId) -> dict:
-        frame = one_alert(s, who, alert_id)
+        frame = s.alert(who, alert_id)
         with s.ops.begin() as con:
             cases.escalate(con, who, alert_id)
-        return with_status(s, frame)[0]
+        return s.with_status(frame)[0]
 
     @app.post("/v1/alerts/{alert_id}/comments", response_model=list[Event], responses=ERRORS,
               tags=["alerts"])
     def comment_alert(who: Who, s: S, alert_id: PathId, body: Text) -> list[dict]:
-        one_alert(s, who, alert_id)
+        s.alert(who, alert_id)
         with s.ops.begin() as con:
             cases.comment(con, who, "alert", alert_id, body.text)
             return cases.timeline(con, "alert", alert_id)
 
     # ---- cases ----
-
-    def case_detail(con, who: User, case_id: str) -> dict:
-        return {**cases.get_case(con, who, case_id),
-                "timeline": cases.timeline(con, "case", case_id)}
-
-    def check_alerts(s: Services, who: User, alert_ids: list[str]) -> None:
-        if not alert_ids:
-            return
-        visible = set(alerts_of(s, who)["alert_id"])
-        missing = sorted(set(alert_ids) - visible)
-        if missing:
-            raise NotFound(f"no alert {', '.join(missing)}")
 
     @app.get("/v1/cases", response_model=list[Case], responses=ERRORS, tags=["cases"])
     def list_cases(who: Who, s: S, state: cases.CaseState | None = None) -> list[dict]:
@@ -491,23 +395,23 @@ def create_app(data_dir: Path, engine: str = "duckdb", database_url: str | None 
               status_code=201)
     def new_case(who: Who, s: S, body: NewCase) -> dict:
         who.require("analyst", "supervisor")
-        check_alerts(s, who, body.alert_ids)
+        s.check_alerts(who, body.alert_ids)
         with s.ops.begin() as con:
             case = cases.open_case(con, who, body.title, body.alert_ids)
-            return case_detail(con, who, case["case_id"])
+            return s.case_detail(con, who, case["case_id"])
 
     @app.get("/v1/cases/{case_id}", response_model=CaseDetail, responses=ERRORS, tags=["cases"])
     def get_case(who: Who, s: S, case_id: PathId) -> dict:
         who.require("analyst", "supervisor")
         with s.ops.connect() as con:
-            return case_detail(con, who, case_id)
+            return s.case_detail(con, who, case_id)
 
     @app.post("/v1/cases/{case_id}/transitions", response_model=CaseDetail, responses=ERRORS,
               tags=["cases"], summary="Move a case along its state machine")
     def move_case(who: Who, s: S, case_id: PathId, body: Transition) -> dict:
         with s.ops.begin() as con:
             cases.transition(con, who, case_id, body.to.value, body.note)
-            return case_detail(con, who, case_id)
+            return s.case_detail(con, who, case_id)
 
     @app.post("/v1/cases/{case_id}/comments", response_model=CaseDetail, responses=ERRORS,
               tags=["cases"])
@@ -515,15 +419,15 @@ def create_app(data_dir: Path, engine: str = "duckdb", database_url: str | None 
         with s.ops.begin() as con:
             cases.get_case(con, who, case_id)
             cases.comment(con, who, "case", case_id, body.text)
-            return case_detail(con, who, case_id)
+            return s.case_detail(con, who, case_id)
 
     @app.post("/v1/cases/{case_id}/alerts", response_model=CaseDetail, responses=ERRORS,
               tags=["cases"])
     def case_alerts(who: Who, s: S, case_id: PathId, body: AlertIds) -> dict:
         who.require("analyst", "supervisor")
-        check_alerts(s, who, body.alert_ids)
+        s.check_alerts(who, body.alert_ids)
         with s.ops.begin() as con:
             cases.add_alerts(con, who, case_id, body.alert_ids)
-            return case_detail(con, who, case_id)
+            return s.case_detail(con, who, case_id)
 
     return app

@@ -1,0 +1,127 @@
+"""What the API and the dashboard both do: one place, so that they cannot disagree."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import orjson
+import polars as pl
+
+from suptech.ops import audit, cases
+from suptech.ops.access import NotFound, User
+from suptech.server import scope
+
+MAX_ROWS = 10_000
+
+
+def jsonl_line(record: dict[str, Any]) -> bytes:
+    """One record as a JSON line, canonical so that a batch sent again is a duplicate.
+
+    What orjson refuses (integers beyond 64 bits, lone UTF-16 surrogates) is written
+    by the standard library as is, and the line is then rejected by the reader with a
+    feedback row like any bad line of a file, not with a server error.
+    """
+    try:
+        return orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:
+        return json.dumps(record, sort_keys=True, ensure_ascii=False,
+                          separators=(",", ":")).encode("utf-8", "surrogatepass")
+
+
+class Services:
+    """The store (one user at a time: DuckDB has one writer) and the operational database."""
+
+    def __init__(self, data_dir: Path, engine: str = "duckdb", database_url: str | None = None):
+        from suptech.ops.db import connect
+        from suptech.store.database import open_store
+
+        self.store = open_store(data_dir, engine)
+        self.lock = threading.RLock()
+        self.ops = connect(data_dir, database_url)
+
+    def close(self) -> None:
+        self.store.close()
+        self.ops.dispose()
+
+    # ---- submissions ----
+
+    def ingest(self, who: User, name: str, data: bytes, report_type: str | None):
+        from suptech.ingest.pipeline import ingest_file
+
+        who.require("submitter")
+        with self.lock:
+            return ingest_file(self.store, Path(name), report_type, owner=who.lei, data=data)
+
+    def submissions(self, who: User) -> pl.DataFrame:
+        with self.lock:
+            frame = pl.from_arrow(self.store.submissions())
+        if who.role == "submitter":
+            return frame.filter(pl.col("owner") == who.lei)
+        return frame  # supervisors chase bad reporters: they see every institution's
+
+    # ---- alerts ----
+
+    def alerts(self, who: User) -> pl.DataFrame:
+        """The alerts of the caller's jurisdiction, with their regions."""
+        who.require("analyst", "supervisor")
+        with self.lock:
+            alerts = self.store.alerts()
+            regions = scope.alert_regions(self.store, alerts)
+        mine = alerts.filter(pl.col("alert_id").is_in(
+            [a for a, r in regions.items() if who.jurisdiction in r]))
+        return mine.with_columns(pl.col("alert_id").replace_strict(
+            {a: sorted(r) for a, r in regions.items()}, default=None,
+            return_dtype=pl.List(pl.String)).alias("regions"))
+
+    def with_status(self, frame: pl.DataFrame) -> list[dict]:
+        """Alert rows with their triage (status, assignee, reason)."""
+        with self.ops.connect() as con:
+            status = cases.alert_status(con, frame["alert_id"].to_list())
+        out = []
+        for row in frame.drop("evidence", "scan_id", strict=False).to_dicts():
+            t = status.get(row["alert_id"], {})
+            out.append({**row, "status": t.get("status", "new"), "assignee": t.get("assignee"),
+                        "reason": t.get("reason")})
+        return out
+
+    def alert(self, who: User, alert_id: str) -> pl.DataFrame:
+        found = self.alerts(who).filter(pl.col("alert_id") == alert_id)
+        if found.is_empty():
+            raise NotFound(f"no alert {alert_id}")
+        return found
+
+    def check_alerts(self, who: User, alert_ids: list[str]) -> None:
+        missing = sorted(set(alert_ids) - set(self.alerts(who)["alert_id"])) if alert_ids else []
+        if missing:
+            raise NotFound(f"no alert {', '.join(missing)}")
+
+    def alert_detail(self, who: User, alert_id: str) -> tuple[dict, dict[str, Any], list[dict]]:
+        """An alert, its evidence (payments, or orders, trades and the book) and timeline.
+
+        Reading it is audited: the evidence names accounts and what they did.
+        """
+        from suptech.detect.base import REGISTRY
+        from suptech.detect.evidence import evidence, payment_evidence
+
+        frame = self.alert(who, alert_id)
+        alert = frame.row(0, named=True)
+        with self.lock:
+            if REGISTRY.get(alert["detector"]).domain == "payments":
+                ev: dict[str, Any] = {"payments": payment_evidence(self.store, alert)}
+            else:
+                found = evidence(self.store, alert)
+                ev = {"orders": found.orders, "trades": found.trades, "book": found.book}
+        with self.ops.begin() as con:
+            audit.record(con, who.user_id, "alert.read", "alert", alert_id)
+            timeline = cases.timeline(con, "alert", alert_id)
+        [row] = self.with_status(frame)
+        return {**row, "evidence": alert["evidence"]}, ev, timeline
+
+    # ---- cases ----
+
+    def case_detail(self, con, who: User, case_id: str) -> dict:
+        return {**cases.get_case(con, who, case_id),
+                "timeline": cases.timeline(con, "case", case_id)}
