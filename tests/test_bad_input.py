@@ -154,3 +154,14 @@ def test_json_lines_of_empty_objects_are_a_file_without_its_columns(tmp_path, cl
     assert result.exit_code == 2
     assert "missing required column(s) for payment" in error_lines(result)[0]
 
+
+
+def test_fields_named_like_column_patterns_are_just_unknown_fields(tmp_path, cli, good_orders):
+    import json
+    good = good_orders.read_text().splitlines()
+    row = dict(zip(next(csv.reader([good[0]])), next(csv.reader([good[1]]))))
+    path = tmp_path / "order_event-patterns.jsonl"
+    path.write_text(json.dumps({**row, "*": "x", "^a.*$": "y", "__row": "7"}) + "\n")
+    result = cli("ingest", str(path))
+    assert result.exit_code == 0, result.output
+    assert stored_orders(cli) == 1

@@ -293,10 +293,11 @@ def _read_jsonl(data: bytes) -> RawFile:
         records.append({k: _cell(v) for k, v in fields.items()})
         rows.append(row)
     names = list(columns)
-    # Built with the row numbers first: objects with no keys at all still have a height.
-    frame = pl.DataFrame({ROW: pl.Series(rows, dtype=pl.Int64), **{
-        c: pl.Series([r.get(c) for r in records], dtype=pl.String) for c in names}}
-    ).select(*names, ROW)
+    # Built from a dict, never selected by name: polars reads "*" and "^...$" in a
+    # selection as patterns, and a sender may name a field so. The row numbers give a
+    # height even to objects with no keys at all.
+    frame = pl.DataFrame({**{c: pl.Series([r.get(c) for r in records], dtype=pl.String)
+                             for c in names}, ROW: pl.Series(rows, dtype=pl.Int64)})
     return RawFile(frame, problems, names)
 
 

@@ -202,7 +202,7 @@ def create_app(data_dir: Path, engine: str = "duckdb", database_url: str | None 
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
-        holder["s"] = Services(data_dir, engine, database_url)
+        holder["s"] = app.state.services = Services(data_dir, engine, database_url)
         try:
             yield
         finally:
@@ -430,4 +430,7 @@ def create_app(data_dir: Path, engine: str = "duckdb", database_url: str | None 
             cases.add_alerts(con, who, case_id, body.alert_ids)
             return s.case_detail(con, who, case_id)
 
+    from suptech.server import ui
+
+    ui.install(app)
     return app

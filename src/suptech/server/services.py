@@ -21,14 +21,15 @@ def jsonl_line(record: dict[str, Any]) -> bytes:
     """One record as a JSON line, canonical so that a batch sent again is a duplicate.
 
     What orjson refuses (integers beyond 64 bits, lone UTF-16 surrogates) is written
-    by the standard library as is, and the line is then rejected by the reader with a
-    feedback row like any bad line of a file, not with a server error.
+    by the standard library with every non-ASCII character escaped; the reader then
+    takes what is valid and rejects a lone surrogate as a bad line, with a feedback row
+    like any bad line of a file, not with a server error.
     """
     try:
         return orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
     except orjson.JSONEncodeError:
-        return json.dumps(record, sort_keys=True, ensure_ascii=False,
-                          separators=(",", ":")).encode("utf-8", "surrogatepass")
+        return json.dumps(record, sort_keys=True, ensure_ascii=True,
+                          separators=(",", ":")).encode("ascii")
 
 
 class Services:

@@ -151,6 +151,23 @@ class Store:
     def submissions(self) -> pa.Table:
         return self.con.table("submissions").order_by("ts_received").to_pyarrow()
 
+    def feedback_counts(self) -> pl.DataFrame:
+        """Feedback rows per submission and code (batch_id, code, rows)."""
+        f = self.con.table("feedback")
+        return pl.from_arrow(f.group_by(["batch_id", "code"]).aggregate(rows=f.count())
+                             .to_pyarrow())
+
+    def institutions(self) -> pl.DataFrame:
+        """The institution behind each submission: the LEI that sent it over the API, else
+        the submitter most of its stored reports name (batch_id, institution)."""
+        s = self.con.table("submissions")
+        parts = [s.filter(s.owner.notnull()).select("batch_id", institution=s.owner)]
+        for rt in REPORT_TYPES:
+            t = self.versions(rt)
+            parts.append(t.group_by("batch_id").aggregate(institution=t.submitter.mode()))
+        named = pl.concat([pl.from_arrow(p.to_pyarrow()) for p in parts])
+        return named.unique("batch_id", keep="first")
+
     def commit(self, submission: Submission, versions: pl.LazyFrame, feedback: pa.Table) -> None:
         """One file, all or nothing: versions, feedback, then the submission record.
 

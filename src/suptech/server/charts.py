@@ -1,0 +1,141 @@
+"""The dashboard's interactive charts, as Plotly figures (JSON the page draws).
+
+Plotly's JavaScript comes from the plotly Python package, served by the server itself:
+nothing is fetched from outside the machine.
+"""
+
+from __future__ import annotations
+
+import json
+
+import networkx as nx
+import plotly.graph_objects as go
+import polars as pl
+
+from suptech.detect.evidence import Evidence
+
+LAYOUT = dict(margin=dict(l=60, r=20, t=40, b=50), height=420, template="plotly_white",
+              legend=dict(orientation="h", y=-0.2))
+
+
+def _local(ns: pl.Series) -> list[str]:
+    return (pl.from_epoch(ns, "ns").dt.replace_time_zone("UTC")
+            .dt.convert_time_zone("Asia/Shanghai").dt.strftime("%Y-%m-%d %H:%M:%S%.3f")
+            .to_list())
+
+
+def to_json(fig: go.Figure) -> str:
+    return fig.to_json()
+
+
+def book_replay(ev: Evidence, alert: dict) -> go.Figure:
+    """Best bid and ask as steps, the suspect orders and cancels, the trades, the window."""
+    fig = go.Figure()
+    if ev.book.height:
+        x = _local(ev.book["ts_event"])
+        for side, colour in (("best_bid", "#2e7d32"), ("best_ask", "#c62828")):
+            fig.add_trace(go.Scatter(x=x, y=ev.book[side].cast(pl.Float64).to_list(),
+                                     mode="lines", line=dict(shape="hv", color=colour, width=1),
+                                     name=side.replace("_", " ")))
+    markers = {("NEW", "BUY"): ("triangle-up", "#2e7d32"), ("NEW", "SELL"): ("triangle-down", "#c62828"),
+               ("CANCEL", "BUY"): ("x", "#2e7d32"), ("CANCEL", "SELL"): ("x", "#c62828")}
+    for (kind, side), (symbol, colour) in markers.items():
+        pts = ev.orders.filter((pl.col("event_type") == kind) & (pl.col("side") == side)
+                               & pl.col("price").is_not_null())
+        if pts.height:
+            fig.add_trace(go.Scatter(
+                x=_local(pts["ts_event"]), y=pts["price"].cast(pl.Float64).to_list(),
+                mode="markers", marker=dict(symbol=symbol, color=colour, size=9),
+                name=f"suspect {kind.lower()} {side.lower()}",
+                text=[f"{o} {a} qty {q}" for o, a, q in pts.select(
+                    "order_id", "account_id", "quantity").iter_rows()],
+                hovertemplate="%{text}<br>%{x}<br>price %{y}<extra></extra>"))
+    if ev.trades.height:
+        fig.add_trace(go.Scatter(
+            x=_local(ev.trades["ts_event"]), y=ev.trades["price"].cast(pl.Float64).to_list(),
+            mode="markers", marker=dict(color="black", size=7), name="suspect trades",
+            text=[f"{t}: {b} buys from {s}, qty {q}" for t, b, s, q in ev.trades.select(
+                "trade_id", "buy_account_id", "sell_account_id", "quantity").iter_rows()],
+            hovertemplate="%{text}<br>%{x}<br>price %{y}<extra></extra>"))
+    start, end = _local(pl.Series([alert["window_start"], alert["window_end"]]))
+    fig.add_vrect(x0=start, x1=end, fillcolor="#ffb300", opacity=0.12, line_width=0,
+                  annotation_text="alert window", annotation_position="top left")
+    fig.update_layout(title=f"Order book around {alert['alert_id']} ({alert['isin'] or ''})",
+                      xaxis_title="time (Asia/Shanghai)", yaxis_title="price", **LAYOUT)
+    return fig
+
+
+def money_flow(payments: pl.DataFrame, alert: dict) -> go.Figure:
+    """Accounts as nodes (the alert's in red), payments as arrows sized by amount."""
+    graph = nx.MultiDiGraph()
+    for debtor, creditor, amount, currency, ts in payments.select(
+            "debtor_account_id", "creditor_account_id", "amount", "currency",
+            "ts_event").iter_rows():
+        graph.add_edge(debtor, creditor, amount=float(amount), currency=currency, ts=ts)
+    suspects = set(alert["account_ids"].split(";"))
+    fig = go.Figure()
+    if graph.number_of_nodes():
+        pos = nx.spring_layout(graph, seed=1)
+        top = max(d["amount"] for *_, d in graph.edges(data=True)) or 1.0
+        for a, b, d in graph.edges(data=True):
+            fig.add_annotation(x=pos[b][0], y=pos[b][1], ax=pos[a][0], ay=pos[a][1],
+                               xref="x", yref="y", axref="x", ayref="y", showarrow=True,
+                               arrowhead=3, arrowsize=1, arrowcolor="#607d8b",
+                               arrowwidth=1 + 4 * d["amount"] / top, opacity=0.7)
+        # Invisible points at the middle of each payment carry its hover text.
+        mids = [((pos[a][0] + pos[b][0]) / 2, (pos[a][1] + pos[b][1]) / 2,
+                 f"{a} → {b}: {d['amount']:,.2f} {d['currency']}")
+                for a, b, d in graph.edges(data=True)]
+        fig.add_trace(go.Scatter(x=[m[0] for m in mids], y=[m[1] for m in mids], mode="markers",
+                                 marker=dict(size=8, color="rgba(0,0,0,0)"),
+                                 text=[m[2] for m in mids], hoverinfo="text", name="payments"))
+        nodes = list(graph.nodes)
+        fig.add_trace(go.Scatter(
+            x=[pos[n][0] for n in nodes], y=[pos[n][1] for n in nodes], mode="markers+text",
+            text=nodes, textposition="top center", name="accounts",
+            marker=dict(size=[18 if n in suspects else 12 for n in nodes],
+                        color=["#c62828" if n in suspects else "#b0bec5" for n in nodes],
+                        line=dict(width=1, color="#37474f")),
+            hovertext=[f"{n}: pays {graph.out_degree(n)}, paid by {graph.in_degree(n)}"
+                       for n in nodes], hoverinfo="text"))
+    fig.update_layout(title=f"Money flow of {alert['alert_id']}: {payments.height} payments",
+                      xaxis=dict(visible=False), yaxis=dict(visible=False), showlegend=False,
+                      **{k: v for k, v in LAYOUT.items() if k != "legend"})
+    return fig
+
+
+def alerts_per_day(alerts: pl.DataFrame) -> go.Figure:
+    """Alerts per typology and day (by the start of their window, Shanghai time)."""
+    fig = go.Figure()
+    if alerts.height:
+        days = alerts.with_columns(
+            (pl.from_epoch("window_start", "ns").dt.replace_time_zone("UTC")
+             .dt.convert_time_zone("Asia/Shanghai").dt.date().cast(pl.String)).alias("day"))
+        counts = days.group_by(["day", "typology"]).len().sort(["typology", "day"])
+        for typology in counts["typology"].unique().sort():
+            mine = counts.filter(pl.col("typology") == typology)
+            fig.add_trace(go.Bar(x=mine["day"].to_list(), y=mine["len"].to_list(), name=typology))
+    fig.update_layout(barmode="stack", title="Alerts per typology and day",
+                      xaxis_title="day", yaxis_title="alerts", **LAYOUT)
+    return fig
+
+
+def rejections(frame: pl.DataFrame) -> go.Figure:
+    """Rejected records per feedback code and institution."""
+    fig = go.Figure()
+    for code in frame["code"].unique().sort() if frame.height else []:
+        mine = frame.filter(pl.col("code") == code)
+        fig.add_trace(go.Bar(x=mine["institution"].to_list(), y=mine["rows"].to_list(), name=code))
+    fig.update_layout(barmode="stack", title="Feedback rows per code and institution",
+                      xaxis_title="institution", yaxis_title="rows", **LAYOUT)
+    return fig
+
+
+def drivers(explanation: str | None) -> list[dict]:
+    """A learned alert's drivers with their meaning, for the alert page."""
+    if not explanation:
+        return []
+    from suptech.detect.payments.features import MEANING
+
+    e = json.loads(explanation)
+    return [{**d, "meaning": MEANING.get(d["feature"], "")} for d in e.get("drivers", [])]

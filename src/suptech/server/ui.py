@@ -1,0 +1,308 @@
+"""The analyst's dashboard: server-rendered pages over the same services as the API.
+
+A user logs in with its API token; the server keeps it in an HttpOnly, SameSite=Strict
+cookie (so another site cannot make the browser act). Pages are plain HTML forms and
+links, usable with the keyboard; charts are Plotly, drawn in the page from figures the
+server builds. Every action answers with a redirect back, carrying a message.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import quote
+
+import polars as pl
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from suptech.ops import access, cases
+from suptech.ops.access import Conflict, NotFound, Refused, User
+from suptech.server import charts, scope
+from suptech.server.services import Services
+
+COOKIE = "suptech_session"
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+
+class LoginRequired(Exception):
+    """No valid session: the page sends the browser to the login form."""
+
+
+def _services(request: Request) -> Services:
+    return request.app.state.services
+
+
+def _user(request: Request) -> User:
+    token = request.cookies.get(COOKIE)
+    if not token:
+        raise LoginRequired
+    with _services(request).ops.connect() as con:
+        who = access.authenticate(con, token)
+    if who is None:
+        raise LoginRequired
+    return who
+
+
+def _back(url: str, message: str, error: bool = False) -> RedirectResponse:
+    sep = "&" if "?" in url else "?"
+    return RedirectResponse(f"{url}{sep}{'error' if error else 'msg'}={quote(message)}",
+                            status_code=303)
+
+
+def _local(ns: int | None) -> str:
+    if ns is None:
+        return ""
+    return pl.Series([ns]).pipe(lambda s: pl.from_epoch(s, "ns")).dt.replace_time_zone("UTC") \
+        .dt.convert_time_zone("Asia/Shanghai").dt.strftime("%Y-%m-%d %H:%M:%S")[0]
+
+
+templates.env.filters["local"] = _local
+
+
+def router() -> APIRouter:
+    r = APIRouter(prefix="/ui", include_in_schema=False)
+
+    def page(request: Request, name: str, who: User | None, **context) -> HTMLResponse:
+        return templates.TemplateResponse(request, name, {
+            "who": who, "msg": request.query_params.get("msg"),
+            "error": request.query_params.get("error"), **context})
+
+    def act(url: str, do) -> RedirectResponse:
+        """Run an action; its refusal or conflict comes back as the page's message."""
+        try:
+            message = do()
+        except (Refused, Conflict, NotFound, ValueError) as e:
+            return _back(url, str(e), error=True)
+        return _back(url, message)
+
+    # ---- session ----
+
+    @r.get("/login", response_class=HTMLResponse)
+    def login_form(request: Request):
+        return page(request, "login.html", None)
+
+    @r.post("/login")
+    def login(request: Request, token: str = Form(...)):
+        with _services(request).ops.connect() as con:
+            who = access.authenticate(con, token.strip())
+        if who is None:
+            return _back("/ui/login", "unknown or revoked token", error=True)
+        response = RedirectResponse("/ui" if who.role in ("analyst", "supervisor")
+                                    else "/ui/submissions", status_code=303)
+        response.set_cookie(COOKIE, token.strip(), httponly=True, samesite="strict")
+        return response
+
+    @r.post("/logout")
+    def logout():
+        response = RedirectResponse("/ui/login", status_code=303)
+        response.delete_cookie(COOKIE)
+        return response
+
+    # ---- overview ----
+
+    @r.get("", response_class=HTMLResponse)
+    def overview(request: Request, who: User = Depends(_user)):
+        s = _services(request)
+        if who.role not in ("analyst", "supervisor"):
+            return RedirectResponse("/ui/submissions", status_code=303)
+        alerts = s.alerts(who)
+        with s.lock:
+            received = []
+            for type_name, market in (("order_event", "mic"), ("trade", "mic"),
+                                      ("payment", "channel")):
+                t = scope.reports_in(s.store, type_name, who.jurisdiction)
+                counts = t.group_by([t.submitter, t[market].name("market")]).aggregate(
+                    reports=t.count())
+                received += [{"type": type_name, **row} for row in
+                             pl.from_arrow(counts.to_pyarrow()).sort("reports", descending=True)
+                             .to_dicts()]
+            quality = data_quality(s)
+        return page(request, "overview.html", who, received=received, quality=quality["files"],
+                    alerts_chart=charts.to_json(charts.alerts_per_day(alerts)),
+                    rejections_chart=charts.to_json(charts.rejections(quality["codes"])),
+                    n_alerts=alerts.height)
+
+    def data_quality(s: Services) -> dict[str, pl.DataFrame]:
+        subs = pl.from_arrow(s.store.submissions())
+        who_sent = s.store.institutions()
+        files = subs.join(who_sent, on="batch_id", how="left").with_columns(
+            pl.col("institution").fill_null("(unknown)"))
+        per = files.group_by("institution").agg(
+            pl.len().alias("files"), pl.col("rows").sum(), pl.col("rejected").sum(),
+            pl.col("warnings").sum()).with_columns(
+            (pl.col("rejected") / pl.col("rows").clip(lower_bound=1)).alias("rate")) \
+            .sort("rate", descending=True)
+        codes = s.store.feedback_counts().join(files.select("batch_id", "institution"),
+                                               on="batch_id", how="left") \
+            .group_by(["institution", "code"]).agg(pl.col("rows").sum()).sort("institution")
+        return {"files": per.to_dicts(), "codes": codes}
+
+    # ---- alerts ----
+
+    @r.get("/alerts", response_class=HTMLResponse)
+    def alert_queue(request: Request, who: User = Depends(_user), typology: str = "",
+                    status: str = "", sort: str = "score"):
+        s = _services(request)
+        frame = s.alerts(who)
+        typologies = sorted(set(frame["typology"]))
+        if typology:
+            frame = frame.filter(pl.col("typology") == typology)
+        order = {"score": (["score", "alert_id"], [True, False]),
+                 "time": (["window_start", "alert_id"], [True, False])}.get(sort, ("score", True))
+        rows = s.with_status(frame.sort(order[0], descending=order[1]))
+        if status:
+            rows = [x for x in rows if x["status"] == status]
+        return page(request, "alerts.html", who, alerts=rows, typologies=typologies,
+                    statuses=cases.ALERT_STATUSES, typology=typology, status=status, sort=sort)
+
+    @r.post("/alerts/bulk")
+    def bulk(request: Request, who: User = Depends(_user), action: str = Form(...),
+             alert_ids: list[str] = Form(default=[]), reason: str = Form("")):
+        s = _services(request)
+
+        def do() -> str:
+            if not alert_ids:
+                raise Conflict("select at least one alert")
+            s.check_alerts(who, alert_ids)
+            with s.ops.begin() as con:  # all or none
+                for alert_id in alert_ids:
+                    if action == "dismiss":
+                        cases.dismiss(con, who, alert_id, reason)
+                    else:
+                        cases.assign(con, who, alert_id, who.user_id)
+            return f"{len(alert_ids)} alert(s) {'dismissed' if action == 'dismiss' else 'assigned to you'}"
+        return act("/ui/alerts", do)
+
+    @r.get("/alerts/{alert_id}", response_class=HTMLResponse)
+    def alert_page(request: Request, alert_id: str, who: User = Depends(_user)):
+        s = _services(request)
+        row, ev, timeline = s.alert_detail(who, alert_id)
+        if "payments" in ev:
+            figure = charts.money_flow(ev["payments"], row)
+            tables = {"payments": ev["payments"]}
+        else:
+            from suptech.detect.evidence import Evidence
+            figure = charts.book_replay(Evidence(ev["orders"], ev["trades"], ev["book"],
+                                                 ev["orders"]), row)
+            tables = {"orders": ev["orders"], "trades": ev["trades"]}
+        with s.ops.connect() as con:
+            open_cases = cases.list_cases(con, who)
+        return page(request, "alert.html", who, alert=row, chart=charts.to_json(figure),
+                    kind="payments" if "payments" in ev else "book",
+                    tables={k: (v.columns, v.head(200).rows()) for k, v in tables.items()},
+                    timeline=timeline, drivers=charts.drivers(row.get("explanation")),
+                    parameters=json.dumps(json.loads(row["parameters"]), indent=1),
+                    cases=[c for c in open_cases if c["state"] not in
+                           {x.value for x in cases.CLOSED}])
+
+    @r.post("/alerts/{alert_id}/act")
+    def alert_action(request: Request, alert_id: str, who: User = Depends(_user),
+                     action: str = Form(...), text: str = Form(""), case_id: str = Form("")):
+        s = _services(request)
+        url = f"/ui/alerts/{alert_id}"
+
+        def do() -> str:
+            s.alert(who, alert_id)
+            with s.ops.begin() as con:
+                if action == "assign":
+                    cases.assign(con, who, alert_id, who.user_id)
+                    return "assigned to you"
+                if action == "dismiss":
+                    cases.dismiss(con, who, alert_id, text)
+                    return "dismissed"
+                if action == "escalate":
+                    cases.escalate(con, who, alert_id)
+                    return "escalated"
+                if action == "comment":
+                    cases.comment(con, who, "alert", alert_id, text)
+                    return "comment added"
+                if action == "add_to_case":
+                    cases.add_alerts(con, who, case_id, [alert_id])
+                    return f"added to {case_id}"
+            raise Conflict(f"unknown action {action!r}")
+        return act(url, do)
+
+    # ---- cases ----
+
+    @r.get("/cases", response_class=HTMLResponse)
+    def case_list(request: Request, who: User = Depends(_user)):
+        s = _services(request)
+        with s.ops.connect() as con:
+            rows = cases.list_cases(con, who)
+        return page(request, "cases.html", who, cases=rows)
+
+    @r.post("/cases")
+    def new_case(request: Request, who: User = Depends(_user), title: str = Form(...),
+                 alert_ids: str = Form("")):
+        s = _services(request)
+        ids = [a.strip() for a in alert_ids.replace(",", " ").split() if a.strip()]
+        try:
+            s.check_alerts(who, ids)
+            with s.ops.begin() as con:
+                case = cases.open_case(con, who, title, ids)
+        except (Refused, Conflict, NotFound) as e:
+            return _back("/ui/cases", str(e), error=True)
+        return _back(f"/ui/cases/{case['case_id']}", "case opened")
+
+    @r.get("/cases/{case_id}", response_class=HTMLResponse)
+    def case_page(request: Request, case_id: str, who: User = Depends(_user)):
+        s = _services(request)
+        with s.ops.connect() as con:
+            case = s.case_detail(con, who, case_id)
+        state = cases.CaseState(case["state"])
+        return page(request, "case.html", who, case=case,
+                    moves=[m.value for m in sorted(cases.TRANSITIONS[state])])
+
+    @r.post("/cases/{case_id}/act")
+    def case_action(request: Request, case_id: str, who: User = Depends(_user),
+                    action: str = Form(...), text: str = Form(""), to: str = Form("")):
+        s = _services(request)
+
+        def do() -> str:
+            with s.ops.begin() as con:
+                if action == "comment":
+                    cases.get_case(con, who, case_id)
+                    cases.comment(con, who, "case", case_id, text)
+                    return "comment added"
+                cases.transition(con, who, case_id, to, text or None)
+                return f"case is now {to}"
+        return act(f"/ui/cases/{case_id}", do)
+
+    # ---- submissions (what a submitter sees) ----
+
+    @r.get("/submissions", response_class=HTMLResponse)
+    def submissions(request: Request, who: User = Depends(_user)):
+        rows = _services(request).submissions(who).sort("ts_received", descending=True) \
+            .head(200).to_dicts()
+        return page(request, "submissions.html", who, submissions=rows)
+
+    return r
+
+
+def install(app) -> None:
+    """Add the dashboard, its static files and its login redirect to the application."""
+    from plotly.offline import get_plotlyjs
+
+    plotly_js = get_plotlyjs().encode()
+    css = (Path(__file__).parent / "static" / "suptech.css").read_bytes()
+
+    @app.get("/static/plotly.min.js", include_in_schema=False)
+    def plotly() -> Response:
+        return Response(plotly_js, media_type="application/javascript",
+                        headers={"Cache-Control": "max-age=86400"})
+
+    @app.get("/static/suptech.css", include_in_schema=False)
+    def stylesheet() -> Response:
+        return Response(css, media_type="text/css")
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/ui", status_code=303)
+
+    @app.exception_handler(LoginRequired)
+    def to_login(_: Request, __: LoginRequired) -> RedirectResponse:
+        return RedirectResponse("/ui/login", status_code=303)
+
+    app.include_router(router())
