@@ -104,6 +104,7 @@ class Services:
 
         Reading it is audited: the evidence names accounts and what they did.
         """
+        import suptech.detect.run  # noqa: F401  (registers the built-in detectors)
         from suptech.detect.base import REGISTRY
         from suptech.detect.evidence import evidence, payment_evidence
 

@@ -54,7 +54,7 @@ def _back(url: str, message: str, error: bool = False) -> RedirectResponse:
 def _local(ns: int | None) -> str:
     if ns is None:
         return ""
-    return pl.Series([ns]).pipe(lambda s: pl.from_epoch(s, "ns")).dt.replace_time_zone("UTC") \
+    return pl.from_epoch(pl.Series([ns]), "ns").dt.replace_time_zone("UTC") \
         .dt.convert_time_zone("Asia/Shanghai").dt.strftime("%Y-%m-%d %H:%M:%S")[0]
 
 
