@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
 # Installs what suptech needs on a fresh Debian machine, once: a Java runtime for Spark
-# (Debian package) and the Python packages in ./.venv. Safe to run again; it only
+# (Debian package) and the Python packages in ./.venv; with --test also what the tests
+# drive: Debian's Chromium (for the dashboard's browser tests) and PostgreSQL's programs
+# (where no server runs, the tests start a throwaway one). Safe to run again; it only
 # reinstalls Python packages when pyproject.toml changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v java >/dev/null 2>&1 || need_apt+=(default-jre-headless)
+if [ "${1:-}" = "--test" ]; then
+  [ -x /usr/bin/chromium ] || need_apt+=(chromium)
+  if ! command -v pg_ctl >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
+    need_apt+=(postgresql)
+  fi
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${need_apt[*]}" >&2
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

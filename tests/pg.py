@@ -21,6 +21,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _program(name: str) -> str | None:
+    """On PATH, or where Debian's postgresql packages put it."""
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
+    return str(candidates[-1]) if candidates else None
+
+
 def _reachable(host: str, port: int, user: str) -> bool:
     try:
         psycopg.connect(host=host, port=port, user=user, dbname="postgres",
@@ -32,7 +41,7 @@ def _reachable(host: str, port: int, user: str) -> bool:
 
 @contextmanager
 def _throwaway_cluster():
-    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
+    initdb, pg_ctl = _program("initdb"), _program("pg_ctl")
     if not (initdb and pg_ctl):
         import pytest
         pytest.skip("no PostgreSQL server and no initdb/pg_ctl to start one")

@@ -237,6 +237,8 @@ def _register_subcommands() -> None:
     app.add_typer(detect.model_app, name="model")
     app.add_typer(import_app, name="import")
     app.command()(server.serve)
+    from suptech.demo import demo
+    app.command()(demo)
     app.add_typer(server.users_app, name="users")
     app.add_typer(server.audit_app, name="audit")
 

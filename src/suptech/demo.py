@@ -1,0 +1,134 @@
+"""`suptech demo`: a small market day and a payment network, ingested, scanned and served.
+
+What it builds, in a fresh data directory:
+- one simulated trading day (small scale) and one day of a 20,000-account payment
+  network, each with labelled cases of every typology;
+- one payment file from a careless bank, with a few hundred bad records, so that the
+  data-quality view has something to show;
+- every detector's alerts;
+- demo users: two analysts (CN-SH, CN-JS) and two supervisors (CN-SH), so that four-eyes
+  closing can be tried; their tokens are printed, and kept in `demo-users.txt`.
+Then it serves the dashboard, or with `--no-serve` prints a summary and exits.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from suptech.cli_common import error
+
+out = Console()
+MARKER = ".suptech-demo"
+USERS = {"analyst.sh": ("analyst", "CN-SH"), "supervisor.sh": ("supervisor", "CN-SH"),
+         "supervisor2.sh": ("supervisor", "CN-SH"), "analyst.js": ("analyst", "CN-JS")}
+
+
+def careless_bank(source: Path, out_dir: Path) -> Path:
+    """A copy of some simulated payments with errors a real bank makes, one in twenty."""
+    frame = pl.read_parquet(source).head(6_000)
+    k = pl.int_range(pl.len())
+    frame = frame.with_columns(
+        report_id=pl.format("BAD{}", k),
+        currency=pl.when(k % 40 == 0).then(pl.lit("RMB")).otherwise(pl.col("currency")),
+        debtor_country=pl.when(k % 40 == 20).then(pl.lit("ZZ")).otherwise(pl.col("debtor_country")),
+        amount=pl.when(k % 60 == 5).then(pl.lit(None)).otherwise(pl.col("amount")))
+    path = out_dir / "payment-careless-bank.parquet"
+    frame.write_parquet(path)
+    return path
+
+
+def build(root: Path, progress) -> dict:
+    from suptech.detect.scan import scan
+    from suptech.ingest.pipeline import ingest_files
+    from suptech.ops import access
+    from suptech.ops.db import connect
+    from suptech.simulate.market_run import simulate_market
+    from suptech.simulate.payments_run import simulate_payments
+    from suptech.store.database import open_store
+
+    progress("simulating a trading day")
+    market = simulate_market(root / "sim-market", seed=2026, days=1, scale="small",
+                             cases_per_typology=2)
+    progress("simulating a payment network")
+    pay = simulate_payments(root / "sim-payments", seed=2026, days=1, accounts=20_000,
+                            cases_per_typology=2)
+    files = [p for p in market.files + pay.files if p.suffix == ".parquet"]
+    files.append(careless_bank(next(p for p in pay.files if p.name.startswith("payment-")),
+                               root / "sim-payments"))
+    progress("ingesting")
+    store = open_store(root / "data")
+    try:
+        results = ingest_files(store, files)
+        progress("scanning with every detector")
+        scanned = scan(store)
+    finally:
+        store.close()
+    progress("adding demo users")
+    ops = connect(root / "data")
+    with ops.begin() as con:
+        tokens = {u: access.add_user(con, "demo", u, role, region)
+                  for u, (role, region) in USERS.items()}
+    ops.dispose()
+    return {"results": results, "alerts": scanned.new, "tokens": tokens,
+            "events": market.order_events, "payments": pay.payments}
+
+
+def demo(
+    data_dir: Annotated[Path, typer.Option("--data-dir", help="Made anew for the demo.")] = Path(
+        "./suptech-demo"),
+    serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the dashboard "
+                                        "afterwards (default), or print a summary and exit.")] = True,
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
+) -> None:
+    """Simulate, ingest and scan a small market and payment network, then serve it."""
+    import shutil
+
+    if data_dir.exists() and any(data_dir.iterdir()):
+        if not (data_dir / MARKER).exists():
+            error(f"{data_dir} is not empty and not a demo directory: choose another --data-dir")
+            raise typer.Exit(2)
+        shutil.rmtree(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / MARKER).write_text("made by suptech demo; removed by the next one\n")
+    started = time.perf_counter()
+    with out.status("") as status:
+        built = build(data_dir, lambda what: status.update(what))
+    seconds = time.perf_counter() - started
+    table = Table("file", "type", "rows", "accepted", "rejected", title="Ingested",
+                  title_justify="left")
+    for r in built["results"]:
+        s = r.summary
+        table.add_row(Path(s.file).name, s.report_type or "?", f"{s.rows:,}", f"{s.accepted:,}",
+                      f"{s.rejected:,}")
+    out.print(table)
+    counts = built["alerts"].group_by("typology").len().sort("typology")
+    alerts = Table("typology", "alerts", title=f"{built['alerts'].height} alerts",
+                   title_justify="left")
+    for typology, n in counts.iter_rows():
+        alerts.add_row(typology, str(n))
+    out.print(alerts)
+    lines = [f"{u}\t{USERS[u][0]}\t{USERS[u][1]}\t{t}" for u, t in built["tokens"].items()]
+    (data_dir / "demo-users.txt").write_text("user\trole\tjurisdiction\ttoken\n"
+                                             + "\n".join(lines) + "\n")
+    out.print(f"built in {seconds:.0f} s: {built['events']:,} order events, "
+              f"{built['payments']:,} payments, in {data_dir}")
+    out.print("log in with one of these tokens (also in "
+              f"{data_dir / 'demo-users.txt'}):")
+    for line in lines:
+        print("  " + line.replace("\t", "  "))
+    if not serve:
+        return
+    import uvicorn
+
+    from suptech.server.app import create_app
+
+    out.print(f"[bold]dashboard: http://{host}:{port}/ui[/bold]  (API docs at /docs; Ctrl-C stops)")
+    uvicorn.run(create_app(data_dir / "data"), host=host, port=port, log_level="warning")

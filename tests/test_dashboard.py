@@ -1,0 +1,164 @@
+"""The dashboard as an analyst uses it: Debian's Chromium driven by Playwright against a
+real server over the demo's data. Each test leaves a screenshot in its output folder."""
+
+from __future__ import annotations
+
+import shutil
+
+import httpx
+import pytest
+from test_api_schema import free_port, start_server
+
+from suptech.demo import build
+
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = pytest.mark.skipif(shutil.which(CHROMIUM) is None,
+                                reason="Debian's chromium is not installed (setup.sh --test)")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    root = tmp_path_factory.mktemp("dashboard")
+    built = build(root, lambda _: None)
+    port = free_port()
+    server = start_server(root / "data", None, port)
+    try:
+        yield f"http://127.0.0.1:{port}", built["tokens"]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def as_user(site, browser, tmp_path):
+    """Log a user in the way a person would, with the keyboard; yields its page."""
+    base, tokens = site
+    pages = []
+
+    def login(user: str):
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        pages.append(page)
+        page.bring_to_front()  # the page with the focus, as the one a person looks at
+        page.goto(f"{base}/ui")  # not logged in: sent to the login form
+        assert page.url.endswith("/ui/login")
+        page.wait_for_function("document.activeElement && document.activeElement.id == 'token'")
+        page.keyboard.type(tokens[user])  # the token field has the focus
+        page.keyboard.press("Enter")
+        page.wait_for_url(f"{base}/ui")
+        assert user in page.text_content("[data-testid=who]")
+        return page
+    yield login
+    for i, page in enumerate(pages):
+        page.screenshot(path=str(tmp_path / f"screen-{i}.png"), full_page=True)
+        assert (tmp_path / f"screen-{i}.png").read_bytes()[:4] == b"\x89PNG"
+        page.close()
+
+
+def queue(page, base: str) -> list[dict]:
+    page.goto(f"{base}/ui/alerts")
+    return page.eval_on_selector_all("#alert-queue tbody tr", """rows => rows.map(r => ({
+        id: r.dataset.alert, typology: r.children[2].textContent,
+        isin: r.children[5].textContent.trim(), status: r.children[7].textContent.trim()}))""")
+
+
+def api(site, user: str, path: str):
+    base, tokens = site
+    return httpx.get(f"{base}{path}", headers={"Authorization": f"Bearer {tokens[user]}"}).json()
+
+
+def test_log_in_and_see_the_overview_and_the_alert_queue(site, as_user):
+    page = as_user("analyst.sh")
+    page.wait_for_selector("#alerts-chart[data-drawn=true]")
+    page.wait_for_selector("#rejections-chart[data-drawn=true]")
+    assert page.locator("#alerts-chart .bars path").count() > 0
+    assert "payment-careless-bank" not in page.content()  # institutions, not files
+    rows = queue(page, site[0])
+    assert len(rows) == len(api(site, "analyst.sh", "/v1/alerts"))
+    assert {r["status"] for r in rows} <= {"new", "assigned", "dismissed", "escalated"}
+
+
+def test_a_market_alert_shows_its_order_book_replay(site, as_user):
+    page = as_user("analyst.sh")
+    market = next(r for r in queue(page, site[0]) if r["isin"])
+    page.click(f"a[href='/ui/alerts/{market['id']}']")
+    chart = page.wait_for_selector("#evidence-chart[data-drawn=true]")
+    assert chart.get_attribute("data-kind") == "book"
+    names = page.eval_on_selector_all("#evidence-chart .legendtext", "ts => ts.map(t => t.textContent)")
+    assert {"best bid", "best ask"} <= set(names)
+    assert page.locator("#evidence-chart .scatterlayer .trace").count() >= 3
+
+
+def test_a_payment_alert_shows_its_money_flow_graph(site, as_user):
+    page = as_user("analyst.sh")
+    payment = next(r for r in queue(page, site[0]) if r["typology"] == "FAN_OUT")
+    page.goto(f"{site[0]}/ui/alerts/{payment['id']}")
+    chart = page.wait_for_selector("#evidence-chart[data-drawn=true]")
+    assert chart.get_attribute("data-kind") == "payments"
+    assert page.locator("#evidence-chart .annotation-arrow-g path, #evidence-chart .annotation").count() >= 5
+    node_labels = page.eval_on_selector_all("#evidence-chart .textpoint text", "ts => ts.map(t => t.textContent)")
+    assert len(node_labels) >= 6  # the fanning account and at least five receivers
+
+
+def test_dismiss_an_alert_with_a_reason(site, as_user):
+    page = as_user("analyst.sh")
+    target = next(r for r in queue(page, site[0]) if r["status"] == "new")
+    page.check(f"input[value='{target['id']}']")
+    page.click("button[value=dismiss]")  # no reason: refused, nothing changes
+    assert "reason" in page.text_content(".msg.error")
+    page.check(f"input[value='{target['id']}']")
+    page.fill("#reason", "known market maker hedging")
+    page.click("button[value=dismiss]")
+    assert "1 alert(s) dismissed" in page.text_content(".msg")
+    after = {r["id"]: r["status"] for r in queue(page, site[0])}
+    assert after[target["id"]] == "dismissed"
+    detail = api(site, "analyst.sh", f"/v1/alerts/{target['id']}")
+    assert detail["reason"] == "known market maker hedging"
+
+
+def test_open_and_close_a_case_with_four_eyes(site, as_user):
+    first = as_user("supervisor.sh")
+    alert = next(r for r in queue(first, site[0]) if r["status"] == "new")
+    first.goto(f"{site[0]}/ui/alerts/{alert['id']}")
+    first.fill("#case-title", "ring of mule accounts")
+    first.click("text=Open a case")
+    assert "case opened" in first.text_content(".msg")
+    case_url = first.url.split("?")[0]
+    first.click("button[value=investigating]")
+    assert first.text_content("#case-state") == "investigating"
+    first.click("button[value='closed-referred']")  # the investigator may not close it
+    assert "four eyes" in first.text_content(".msg.error")
+    assert first.text_content("#case-state") == "investigating"
+    second = as_user("supervisor2.sh")
+    second.goto(case_url)
+    second.fill("#case-comment", "evidence reviewed; refer to the PBoC")
+    second.click("form:has(#case-comment) button")
+    second.click("button[value='closed-referred']")
+    assert second.text_content("#case-state") == "closed-referred"
+    timeline = second.text_content("#timeline")
+    assert "investigating → closed-referred" in timeline and "refer to the PBoC" in timeline
+
+
+def test_a_cn_js_analyst_never_sees_a_cn_sh_alert(site, as_user):
+    sh_only = [a["alert_id"] for a in api(site, "analyst.sh", "/v1/alerts")
+               if a["regions"] == ["CN-SH"]]
+    assert sh_only
+    page = as_user("analyst.js")
+    seen = {r["id"] for r in queue(page, site[0])}
+    assert seen and not seen & set(sh_only)
+    for path in ("/ui", "/ui/alerts", "/ui/cases"):
+        page.goto(f"{site[0]}{path}")
+        text = page.content()
+        assert not [a for a in sh_only if a in text], path
+    response = page.goto(f"{site[0]}/ui/alerts/{sh_only[0]}")
+    assert response.status == 404 and sh_only[0] not in page.text_content("body").replace(
+        f"no alert {sh_only[0]}", "")
