@@ -189,7 +189,13 @@ def router() -> APIRouter:
             tables = {"orders": ev["orders"], "trades": ev["trades"]}
         with s.ops.connect() as con:
             open_cases = cases.list_cases(con, who)
+        import sys
+
+        from suptech.detect.base import REGISTRY
+        detector = REGISTRY.get(row["detector"])
+        about = sys.modules[detector.__module__].__doc__ or detector.__doc__ or ""
         return page(request, "alert.html", who, alert=row, chart=charts.to_json(figure),
+                    about=about.strip(),
                     kind="payments" if "payments" in ev else "book",
                     tables={k: (v.columns, v.head(200).rows()) for k, v in tables.items()},
                     timeline=timeline, drivers=charts.drivers(row.get("explanation")),
