@@ -238,7 +238,10 @@ def _register_subcommands() -> None:
     app.add_typer(import_app, name="import")
     app.command()(server.serve)
     from suptech.demo import demo
+    from suptech.stream import cli as stream
     app.command()(demo)
+    app.command()(stream.stream)
+    app.command()(stream.replay)
     app.add_typer(server.users_app, name="users")
     app.add_typer(server.audit_app, name="audit")
 

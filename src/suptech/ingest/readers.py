@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 from suptech.model.reports import REPORT_TYPES, ReportType, report_type
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl",
-           ".ndjson": "jsonl", ".xml": "xml"}
+           ".ndjson": "jsonl", ".xml": "xml", ".arrow": "arrow", ".arrows": "arrow"}
 #: The report type a format holds whatever the file is called (ISO 20022 pacs.008).
 FORMAT_TYPES = {"xml": "payment"}
 
@@ -65,7 +65,7 @@ def file_format(path: Path) -> str:
     if fmt is None:
         raise UnusableFile(
             f"unsupported file extension {path.suffix or '(none)'!r}: use .csv, .parquet, "
-            ".jsonl or .xml (ISO 20022 pacs.008)"
+            ".jsonl, .arrow (Arrow IPC) or .xml (ISO 20022 pacs.008)"
         )
     return fmt
 
@@ -114,6 +114,8 @@ def read_file(path: Path, data: bytes | None = None, submitter: str | None = Non
         raise UnusableFile("file is empty")
     if fmt == "parquet":
         return _read_parquet(data)
+    if fmt == "arrow":
+        return _read_arrow(data)
     if fmt == "xml":
         from suptech.ingest.iso20022 import read_pacs008
         return read_pacs008(data, submitter)
@@ -233,8 +235,24 @@ def _read_parquet(data: bytes) -> RawFile:
         except Exception as e:  # pyarrow raises several types for corrupt files
             raise UnusableFile(f"not a readable Parquet file: {_short(str(e), 120)}") from None
     assert isinstance(frame, pl.DataFrame)
+    return _columnar(frame, "Parquet")
+
+
+def _read_arrow(data: bytes) -> RawFile:
+    """Arrow IPC, as a file or as a stream (what a venue's Arrow writer sends)."""
+    try:
+        reader = pa.ipc.open_file(data) if data.startswith(b"ARROW1") else pa.ipc.open_stream(data)
+        table = reader.read_all()
+    except (pa.ArrowInvalid, pa.ArrowException, OSError) as e:
+        raise UnusableFile(f"not readable as Arrow IPC: {_short(str(e), 120)}") from None
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    return _columnar(frame, "Arrow")
+
+
+def _columnar(frame: pl.DataFrame, what: str) -> RawFile:
     if frame.width == 0:
-        raise UnusableFile("Parquet file has no columns")
+        raise UnusableFile(f"{what} file has no columns")
     columns = [c.strip() for c in frame.columns]
     # A row index shaped like the other columns' chunks (one per row group): a
     # single-chunk column beside them would make every later expression rechunk.

@@ -1,0 +1,80 @@
+"""`suptech stream` and `suptech replay`."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from suptech.cli_common import DataDir, error
+
+out = Console()
+NatsUrl = Annotated[str, typer.Option("--nats", envvar="SUPTECH_NATS_URL",
+                                      help="NATS server with JetStream.")]
+Prefix = Annotated[str, typer.Option("--prefix", help="Subject prefix.")]
+
+
+def stream(
+    data_dir: DataDir = Path("./suptech-data"),
+    nats_url: NatsUrl = "nats://127.0.0.1:4222",
+    prefix: Prefix = "suptech",
+    database_url: Annotated[Optional[str], typer.Option(
+        "--database-url", envvar="SUPTECH_DATABASE_URL")] = None,
+    max_message_bytes: Annotated[int, typer.Option("--max-message-bytes", min=1)] = 1_000_000,
+    ack_wait: Annotated[float, typer.Option(
+        "--ack-wait", min=1, help="Seconds before an unacknowledged batch is redelivered.")] = 30,
+) -> None:
+    """Consume report batches from JetStream, ingest them exactly once, answer feedback."""
+    from suptech.stream.consumer import Config, consume
+
+    config = Config(data_dir, nats_url, prefix, database_url=database_url,
+                    max_message_bytes=max_message_bytes, ack_wait=ack_wait)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+        out.print(f"consuming {prefix}.reports.> from {nats_url} into {data_dir} (Ctrl-C stops)")
+        c = await consume(config, stop)
+        out.print(f"{c.messages:,} messages: {c.ingested:,} batches ingested "
+                  f"({c.reports:,} reports), {c.duplicates:,} already stored, "
+                  f"{c.refused:,} refused")
+
+    try:
+        asyncio.run(main())
+    except OSError as e:  # nats-py raises these when no server answers
+        error(f"cannot reach NATS at {nats_url}: {e}")
+        raise typer.Exit(2) from None
+
+
+def replay(
+    directory: Annotated[Path, typer.Argument(help="Simulator output (or any report files).")],
+    speed: Annotated[float, typer.Option(
+        "--speed", min=0, help="Seconds of event time per second; 0: as fast as possible.")] = 0,
+    fmt: Annotated[str, typer.Option("--format", help="arrow (Arrow IPC) or jsonl.")] = "arrow",
+    nats_url: NatsUrl = "nats://127.0.0.1:4222",
+    prefix: Prefix = "suptech",
+) -> None:
+    """Publish report files to the stream in event-time order, as venues would."""
+    from suptech.stream.consumer import Config
+    from suptech.stream.replay import replay as run
+
+    if fmt not in ("arrow", "jsonl"):
+        raise typer.BadParameter(f"{fmt!r}: use arrow or jsonl", param_hint="--format")
+    try:
+        with out.status("publishing") as status:
+            done = asyncio.run(run(directory, Config(Path("."), nats_url, prefix), speed, fmt,
+                                   progress=lambda m, r: status.update(
+                                       f"published {m:,} messages, {r:,} reports")))
+    except ValueError as e:
+        error(str(e))
+        raise typer.Exit(2) from None
+    except OSError as e:
+        error(f"cannot reach NATS at {nats_url}: {e}")
+        raise typer.Exit(2) from None
+    out.print(f"published {done.reports:,} reports in {done.messages:,} messages in "
+              f"{done.seconds:.1f} s ({done.reports / max(done.seconds, 1e-9):,.0f} reports/s)")

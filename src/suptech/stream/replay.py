@@ -1,0 +1,110 @@
+"""`suptech replay DIR --speed X`: publish report files to the stream, as venues would.
+
+Reference data (instruments, parties, accounts) goes first, whole. Events (order
+events, trades, payments, ...) follow in time order, in slices of `slice_ms` of event
+time, one message per report type and submitter in each slice (at most `max_rows` rows
+a message), paced so that X seconds of event time pass per second (0: as fast as the
+server takes them). Messages are Arrow IPC streams, or JSON Lines with `--format jsonl`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+
+from suptech.model.reports import REPORT_TYPES
+from suptech.stream.consumer import Config, ensure_stream
+
+REFERENCE = ("instrument", "party", "account")
+
+
+@dataclass
+class Replayed:
+    messages: int
+    reports: int
+    seconds: float
+
+
+def encode(frame: pl.DataFrame, fmt: str) -> bytes:
+    if fmt == "jsonl":
+        return frame.write_ndjson().encode()
+    table = frame.to_arrow()
+    sink = io.BytesIO()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue()
+
+
+def load(directory: Path) -> dict[str, pl.DataFrame]:
+    """Every report file of a directory (Parquet, as the simulators write), by type."""
+    frames: dict[str, list[pl.DataFrame]] = {}
+    for path in sorted(directory.glob("*.parquet")):
+        for name in sorted(REPORT_TYPES, key=len, reverse=True):
+            if path.name.startswith(name):
+                frames.setdefault(name, []).append(pl.read_parquet(path))
+                break
+    return {k: pl.concat(v, how="diagonal_relaxed") for k, v in frames.items()}
+
+
+def messages(frames: dict[str, pl.DataFrame], slice_ms: int, max_rows: int):
+    """(report type, submitter, rows, event time of the slice or None) in publishing order."""
+    for name in REFERENCE:
+        if name in frames:
+            for (lei,), group in frames[name].group_by("submitter", maintain_order=True):
+                for start in range(0, group.height, max_rows):
+                    yield name, lei, group.slice(start, max_rows), None
+    events = [pl.DataFrame(f).with_columns(pl.lit(name).alias("__type"),
+                                           pl.int_range(pl.len()).alias("__i"))
+              .select("__type", "__i", "ts_event", "submitter")
+              for name, f in frames.items() if name not in REFERENCE]
+    if not events:
+        return
+    order = pl.concat(events).with_columns(
+        (pl.col("ts_event") // (slice_ms * 1_000_000)).alias("__slice")).sort(
+        ["__slice", "__type", "submitter", "__i"])
+    for (slot, name, lei), group in order.group_by(["__slice", "__type", "submitter"],
+                                                     maintain_order=True):
+        rows = frames[name][group["__i"]]
+        for start in range(0, rows.height, max_rows):
+            yield name, lei, rows.slice(start, max_rows), slot * slice_ms * 1_000_000
+
+
+async def replay(directory: Path, config: Config, speed: float = 0.0, fmt: str = "arrow",
+                 slice_ms: int = 1_000, max_rows: int = 5_000, progress=None) -> Replayed:
+    import nats
+
+    frames = load(directory)
+    if not frames:
+        raise ValueError(f"no report files (*.parquet named by report type) in {directory}")
+    nc = await nats.connect(config.nats_url)
+    js = nc.jetstream()
+    await ensure_stream(js, config)
+    started, first, sent, reports = time.monotonic(), None, 0, 0
+    pending: list = []
+    try:
+        for name, lei, rows, at in messages(frames, slice_ms, max_rows):
+            if at is not None and speed > 0:
+                first = at if first is None else first
+                wait = started + (at - first) / 1e9 / speed - time.monotonic()
+                if wait > 0:
+                    await asyncio.gather(*pending)
+                    pending.clear()
+                    await asyncio.sleep(wait)
+            pending.append(js.publish(f"{config.prefix}.reports.{name}.{lei}", encode(rows, fmt)))
+            sent += 1
+            reports += rows.height
+            if len(pending) >= 256:  # acknowledged by JetStream before going further
+                await asyncio.gather(*pending)
+                pending.clear()
+                if progress:
+                    progress(sent, reports)
+        await asyncio.gather(*pending)
+    finally:
+        await nc.close()
+    return Replayed(sent, reports, time.monotonic() - started)
