@@ -68,7 +68,7 @@ def add_user(con: Connection, actor: str, user_id: str, role: str, jurisdiction:
                          f"(jurisdictions: {', '.join(JURISDICTIONS)})")
     if role == "submitter" and not (lei and lei_check.is_valid(lei)):
         raise ValueError("a submitter needs the valid LEI of its institution (--lei)")
-    if con.execute(sa.select(users.c.user_id).where(users.c.user_id == user_id)).first():
+    if _exists(con, user_id):
         raise ValueError(f"user {user_id!r} exists")
     con.execute(users.insert().values(user_id=user_id, role=role, jurisdiction=jurisdiction,
                                       lei=lei if role == "submitter" else None,
@@ -78,7 +78,14 @@ def add_user(con: Connection, actor: str, user_id: str, role: str, jurisdiction:
     return issue_token(con, actor, user_id)
 
 
+def _exists(con: Connection, user_id: str) -> bool:
+    return con.execute(sa.select(users.c.user_id).where(users.c.user_id == user_id)).first() \
+        is not None
+
+
 def issue_token(con: Connection, actor: str, user_id: str) -> str:
+    if not _exists(con, user_id):
+        raise ValueError(f"no user {user_id!r}")
     token = "st_" + secrets.token_urlsafe(32)
     token_id = secrets.token_hex(4)
     con.execute(tokens.insert().values(token_id=token_id, user_id=user_id,
@@ -89,11 +96,11 @@ def issue_token(con: Connection, actor: str, user_id: str) -> str:
 
 def revoke(con: Connection, actor: str, user_id: str) -> int:
     """Revoke every live token of a user; returns how many."""
+    if not _exists(con, user_id):
+        raise ValueError(f"no user {user_id!r}")
     done = con.execute(tokens.update().where(tokens.c.user_id == user_id,
                                              tokens.c.revoked_at.is_(None))
                        .values(revoked_at=audit.now())).rowcount
-    if not con.execute(sa.select(users.c.user_id).where(users.c.user_id == user_id)).first():
-        raise ValueError(f"no user {user_id!r}")
     audit.record(con, actor, "token.revoke", "user", user_id, tokens=done)
     return done
 

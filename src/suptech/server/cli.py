@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -50,6 +51,20 @@ def serve(
                 log_level="warning")
 
 
+@contextmanager
+def _transaction(data_dir: Path, url: str | None):
+    """One transaction on the operational database; a ValueError is the user's: one line."""
+    ops = _ops(data_dir, url)
+    try:
+        with ops.begin() as con:
+            yield con
+    except ValueError as e:
+        error(str(e))
+        raise typer.Exit(2) from None
+    finally:
+        ops.dispose()
+
+
 @users_app.command("add")
 def add(
     user_id: Annotated[str, typer.Argument(help="A name for the user, e.g. li.wei")],
@@ -64,15 +79,8 @@ def add(
     """Add a user and print its API token (shown once: only its hash is kept)."""
     from suptech.ops import access
 
-    ops = _ops(data_dir, database_url)
-    try:
-        with ops.begin() as con:
-            token = access.add_user(con, CLI_ACTOR, user_id, role, jurisdiction, lei)
-    except ValueError as e:
-        error(str(e))
-        raise typer.Exit(2) from None
-    finally:
-        ops.dispose()
+    with _transaction(data_dir, database_url) as con:
+        token = access.add_user(con, CLI_ACTOR, user_id, role, jurisdiction, lei)
     out.print(f"user {user_id} ({role}, {jurisdiction}) added; token:")
     print(token)
 
@@ -81,20 +89,10 @@ def add(
 def token(user_id: Annotated[str, typer.Argument()], data_dir: DataDir = Path("./suptech-data"),
           database_url: DatabaseUrl = None) -> None:
     """Issue another token for a user (e.g. after a revocation)."""
-    import sqlalchemy as sa
-
     from suptech.ops import access
-    from suptech.ops.db import users
 
-    ops = _ops(data_dir, database_url)
-    try:
-        with ops.begin() as con:
-            if not con.execute(sa.select(users.c.user_id).where(users.c.user_id == user_id)).first():
-                error(f"no user {user_id!r}")
-                raise typer.Exit(2)
-            print(access.issue_token(con, CLI_ACTOR, user_id))
-    finally:
-        ops.dispose()
+    with _transaction(data_dir, database_url) as con:
+        print(access.issue_token(con, CLI_ACTOR, user_id))
 
 
 @users_app.command("revoke")
@@ -103,15 +101,8 @@ def revoke(user_id: Annotated[str, typer.Argument()], data_dir: DataDir = Path("
     """Revoke every token of a user at once."""
     from suptech.ops import access
 
-    ops = _ops(data_dir, database_url)
-    try:
-        with ops.begin() as con:
-            n = access.revoke(con, CLI_ACTOR, user_id)
-    except ValueError as e:
-        error(str(e))
-        raise typer.Exit(2) from None
-    finally:
-        ops.dispose()
+    with _transaction(data_dir, database_url) as con:
+        n = access.revoke(con, CLI_ACTOR, user_id)
     out.print(f"{n} token(s) of {user_id} revoked")
 
 
