@@ -301,8 +301,9 @@ def _read_jsonl(data: bytes) -> RawFile:
             problems.append(LineProblem(row, "line is not a JSON object"))
             continue
         # Our row-number column is not a field anyone may send.
+        names_here = [k.strip() for k in obj if k.strip() != ROW]
         fields = {k.strip(): v for k, v in obj.items() if k.strip() != ROW}
-        if len(fields) < len(obj) - (ROW in {k.strip() for k in obj}):
+        if len(fields) < len(names_here):
             problems.append(LineProblem(row, "line repeats a field (names equal once "
                                              "surrounding spaces are removed)"))
             continue
