@@ -18,10 +18,12 @@ from typing import Callable, Sequence
 
 import polars as pl
 
-from suptech.ingest.readers import ROW, UnusableFile, detect_report_type, read_bytes, read_file
+from suptech.ingest.readers import (
+    ROW, RawFile, UnusableFile, detect_report_type, read_bytes, read_file)
 from suptech.ingest.validate import FEEDBACK_SCHEMA, validate
 from suptech.model.findings import FEEDBACK_COLUMNS, FileSummary
 from suptech.store.database import Store, Submission
+from suptech.model.reports import ReportType
 from suptech.store.schema import report_schema, storage_schema
 
 DEFAULT_RETENTION_START = "2000-01-01T00:00:00+00:00"
@@ -94,13 +96,27 @@ def ingest_file(store: Store, path: Path, type_name: str | None = None,
         raw = read_file(path, data, submitter or owner)
         del data
         note(path, STAGES[1], 1, len(STAGES))
-        start_ns, start_label = retention_start()
-        result = validate(raw, rt, store, now_ns=time.time_ns(),
-                          retention_start_ns=start_ns, retention_start_label=start_label,
-                          owner=owner)
+        result = commit_raw(store, rt, raw, label, sha, owner,
+                            on_commit=lambda: note(path, STAGES[2], 2, len(STAGES)))
     except UnusableFile as e:
         return _unusable(label, rt.name if rt else None, e)
-    note(path, STAGES[2], 2, len(STAGES))
+    note(path, "done", len(STAGES), len(STAGES))
+    return result
+
+
+def commit_raw(store: Store, rt: ReportType, raw: RawFile, label: str, sha: str,
+               owner: str | pl.DataFrame | None = None, log: pl.DataFrame | None = None,
+               on_commit: Callable[[], None] = lambda: None) -> FileResult:
+    """Validate decoded reports and commit them as one submission.
+
+    `owner`: the sending institution's LEI, or per row (ROW, `__owner`) when the rows
+    come from several senders' messages (streaming). `log`: the stream messages the
+    submission holds (STREAM_LOG's columns but batch_id), committed with it.
+    """
+    start_ns, start_label = retention_start()
+    result = validate(raw, rt, store, now_ns=time.time_ns(), retention_start_ns=start_ns,
+                      retention_start_label=start_label, owner=owner)
+    on_commit()
     ts_received = time.time_ns()
     batch_id = f"{ts_received}-{sha[:16]}"
     schema = report_schema(rt)
@@ -113,11 +129,11 @@ def ingest_file(store: Store, path: Path, type_name: str | None = None,
                        batch_id=batch_id)
     store.commit(
         Submission(batch_id, sha, rt.name, label, ts_received, summary.rows, summary.accepted,
-                   summary.rejected, summary.warnings, owner),
+                   summary.rejected, summary.warnings, owner if isinstance(owner, str) else None),
         versions,
         feedback.select(pl.lit(batch_id).alias("batch_id"), *FEEDBACK_SCHEMA).to_arrow(),
+        None if log is None else log.with_columns(pl.lit(batch_id).alias("batch_id")).to_arrow(),
     )
-    note(path, "done", len(STAGES), len(STAGES))
     return FileResult(summary, _with_file(feedback, label))
 
 

@@ -48,8 +48,9 @@ class Batch:
     retention_start_ns: int
     retention_start_label: str
     valid: pl.Series
-    #: The LEI of the institution sending the file over the API; None from the CLI.
-    owner: str | None = None
+    #: The LEI of the institution sending the file over the API, or per row (ROW,
+    #: `__owner`) for rows from several senders' stream messages; None from the CLI.
+    owner: str | pl.DataFrame | None = None
 
     def has_column(self, name: str) -> bool:
         return name in self.raw_types
@@ -103,7 +104,7 @@ def check_columns(raw: RawFile, rt: ReportType) -> None:
 
 def validate(raw: RawFile, rt: ReportType, lookup: Lookup, *, now_ns: int,
              retention_start_ns: int, retention_start_label: str = "",
-             owner: str | None = None) -> Validated:
+             owner: str | pl.DataFrame | None = None) -> Validated:
     check_columns(raw, rt)
     frame = typed_frame(raw.frame, rt, ROW)
     batch = Batch(rt, frame, {k: v for k, v in raw.frame.schema.items()}, lookup, now_ns,

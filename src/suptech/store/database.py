@@ -19,7 +19,7 @@ import pyarrow as pa
 from suptech.model.reports import REPORT_TYPES, report_type
 from suptech.store.engines import Engine, connect
 from suptech.store.schema import (
-    ALERTS, FEEDBACK, KEY, SCANS, SUBMISSIONS, report_schema, timestamp_columns)
+    ALERTS, FEEDBACK, KEY, SCANS, STREAM_LOG, SUBMISSIONS, report_schema, timestamp_columns)
 
 DEFAULT_DATA_DIR = "./suptech-data"
 
@@ -44,7 +44,7 @@ class Store:
         self.con = engine.con
         existing = set(self.con.list_tables())
         for name, schema in {"submissions": SUBMISSIONS, "feedback": FEEDBACK,
-                             "alerts": ALERTS, "scans": SCANS}.items():
+                             "alerts": ALERTS, "scans": SCANS, "stream_log": STREAM_LOG}.items():
             if name not in existing:
                 engine.create_table(name, schema)
         for name, rt in REPORT_TYPES.items():
@@ -168,8 +168,16 @@ class Store:
         named = pl.concat([pl.from_arrow(p.to_pyarrow()) for p in parts])
         return named.unique("batch_id", keep="first")
 
-    def commit(self, submission: Submission, versions: pl.LazyFrame, feedback: pa.Table) -> None:
-        """One file, all or nothing: versions, feedback, then the submission record.
+    def stream_log(self, stream: str, seqs: list[int]) -> pl.DataFrame:
+        """The logged messages among `seqs` of a stream (seq, batch_id, first_row, last_row)."""
+        t = self.con.table("stream_log")
+        found = t.filter((t.stream == stream) & t.seq.isin(seqs)).drop("stream")
+        return pl.from_arrow(found.to_pyarrow())
+
+    def commit(self, submission: Submission, versions: pl.LazyFrame, feedback: pa.Table,
+               log: pa.Table | None = None) -> None:
+        """One file, all or nothing: versions, feedback, then the submission record
+        (and, for streamed messages, which ones it holds: `log`, STREAM_LOG's columns).
 
         Versions become visible only with the submission record (see `versions`), so a
         crash before that shows nothing of the file. `versions` has the columns of the
@@ -180,6 +188,8 @@ class Store:
         with self.engine.transaction():
             if feedback.num_rows:
                 self.engine.insert("feedback", feedback)
+            if log is not None and log.num_rows:
+                self.engine.insert("stream_log", log.select(STREAM_LOG.names).cast(STREAM_LOG.to_pyarrow()))
             self.engine.insert("submissions", pa.Table.from_pylist(
                 [submission.__dict__], schema=SUBMISSIONS.to_pyarrow()))
 

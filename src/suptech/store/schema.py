@@ -48,6 +48,13 @@ SCANS = ibis.schema({
     "new_alerts": dt.int64,
 })
 
+#: Which stream messages each submission holds (streaming ingest commits many at once),
+#: and their rows in it: a redelivered message is recognised by its sequence number.
+STREAM_LOG = ibis.schema({
+    "stream": dt.string, "seq": dt.int64, "batch_id": dt.string, "first_row": dt.int64,
+    "last_row": dt.int64,
+})
+
 FEEDBACK = ibis.schema({
     "batch_id": dt.string, "row": dt.int64, "report_id": dt.string, "field": dt.string,
     "code": dt.string, "message": dt.string,

@@ -27,12 +27,14 @@ def stream(
     max_message_bytes: Annotated[int, typer.Option("--max-message-bytes", min=1)] = 1_000_000,
     ack_wait: Annotated[float, typer.Option(
         "--ack-wait", min=1, help="Seconds before an unacknowledged batch is redelivered.")] = 30,
+    group: Annotated[int, typer.Option(
+        "--group", min=1, help="Messages fetched and committed together at most.")] = 256,
 ) -> None:
     """Consume report batches from JetStream, ingest them exactly once, answer feedback."""
     from suptech.stream.consumer import Config, consume
 
     config = Config(data_dir, nats_url, prefix, database_url=database_url,
-                    max_message_bytes=max_message_bytes, ack_wait=ack_wait)
+                    max_message_bytes=max_message_bytes, ack_wait=ack_wait, batch=group)
 
     async def main() -> None:
         stop = asyncio.Event()

@@ -1,11 +1,14 @@
 """`suptech stream`: the durable JetStream consumer that ingests report batches.
 
-Each message is one submission, ingested by the same pipeline as a file, under the
-LEI its subject names (its records must name it as submitter, E010 otherwise). A
-message is acknowledged only after its batch is committed, so a consumer killed at any
-point has the message redelivered; the redelivered batch has the same bytes and the
-same sender, so the pipeline's idempotency finds it already stored and adds nothing.
-That is exactly-once persistence with at-least-once delivery.
+Messages are fetched a few hundred at a time. Those of one report type and format are
+validated together by the file pipeline and committed as one submission (group
+commit: one validation pass and one commit for many small messages). Each record must
+name as submitter the LEI its message's subject names (E010 otherwise), and each
+sender is answered with its own rows' feedback. The submission logs which messages
+(stream sequence numbers) and rows it holds, in the same transaction; messages are
+acknowledged only after that. A consumer killed at any point has the messages
+redelivered, finds the ones already logged, answers them from the log and stores
+nothing again: exactly-once storage over at-least-once delivery.
 
 A message that cannot be taken (a subject not of the form
 `<prefix>.reports.<type>.<LEI>`, an unknown report type, a sender not registered as a
@@ -17,11 +20,14 @@ the consumer.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import hashlib
 import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import polars as pl
 import sqlalchemy as sa
 
 from suptech.model.reports import REPORT_TYPES
@@ -40,7 +46,7 @@ class Config:
     durable: str = DURABLE
     database_url: str | None = None
     max_message_bytes: int = MAX_MESSAGE_BYTES
-    batch: int = 16  # messages fetched at a time
+    batch: int = 256  # messages fetched, and committed, at a time
     #: Seconds before JetStream redelivers a message nobody acknowledged (a consumer
     #: killed mid-batch): the recovery time after a crash.
     ack_wait: float = 30
@@ -103,31 +109,121 @@ class Ingestor:
         with self.ops.connect() as con:
             return {lei for lei in con.execute(q).scalars() if lei}
 
-    def handle(self, subject: str, data: bytes, seq: int) -> tuple[str, dict]:
-        """The feedback subject and body for one message; never raises for bad input."""
-        from suptech.ingest.pipeline import ingest_file
-
+    def check(self, subject: str, data: bytes, seq: int, senders: set[str]):
+        """(report type, LEI), or the feedback subject and body refusing the message."""
         c = self.config
         try:
             report_type, lei = parse_subject(subject, c.prefix)
         except ValueError as e:
             lei = subject.rsplit(".", 1)[-1] if subject.count(".") >= 3 else "unknown"
-            return f"{c.prefix}.feedback.{lei}", refusal(subject, seq, str(e))
+            return None, (f"{c.prefix}.feedback.{lei}", refusal(subject, seq, str(e)))
         reply = f"{c.prefix}.feedback.{lei}"
-        if lei not in self.submitters():
-            return reply, refusal(subject, seq, f"{lei} is not a registered submitter "
-                                                "(suptech users add --role submitter --lei)")
+        if lei not in senders:
+            return None, (reply, refusal(subject, seq, f"{lei} is not a registered submitter "
+                                                       "(suptech users add --role submitter --lei)"))
         if len(data) > c.max_message_bytes:
-            return reply, refusal(subject, seq, f"batch of {len(data):,} bytes is over the limit "
-                                                f"of {c.max_message_bytes:,}: send smaller batches")
-        result = ingest_file(self.store, Path(file_name(report_type, data, seq)), report_type,
-                             owner=lei, data=data)
-        s = result.summary
-        return reply, {"subject": subject, "stream_seq": seq, "batch_id": s.batch_id,
-                       "report_type": s.report_type, "rows": s.rows, "accepted": s.accepted,
-                       "rejected": s.rejected, "warnings": s.warnings,
-                       "duplicate": s.duplicate, "error": s.error,
-                       "feedback": result.feedback.drop("file").to_dicts()}
+            return None, (reply, refusal(subject, seq, f"batch of {len(data):,} bytes is over "
+                                                       f"the limit of {c.max_message_bytes:,}: "
+                                                       "send smaller batches"))
+        return (report_type, lei), None
+
+    def handle(self, messages: list[tuple[str, bytes, int]]) -> list[tuple[str, dict]]:
+        """Feedback (subject, body) for each message, in order; never raises for bad input.
+
+        Messages of one report type and format are validated and committed together, as
+        one submission that logs which messages (stream sequence numbers) and rows it
+        holds; each sender gets its own rows' feedback back. A message logged before (a
+        redelivery) is answered from the log and stored again never.
+        """
+        c = self.config
+        answers: dict[int, tuple[str, dict]] = {}
+        senders = self.submitters()
+        taken: list[tuple[str, bytes, int, str, str]] = []
+        for subject, data, seq in messages:
+            ok, refused = self.check(subject, data, seq, senders)
+            if refused:
+                answers[seq] = refused
+            else:
+                taken.append((subject, data, seq, *ok))
+        logged = self.store.stream_log(c.stream, [t[2] for t in taken]) if taken else None
+        seen = {} if logged is None else {r["seq"]: r for r in logged.to_dicts()}
+        groups: dict[tuple[str, str], list] = {}
+        for subject, data, seq, report_type, lei in taken:
+            if seq in seen:
+                answers[seq] = (f"{c.prefix}.feedback.{lei}", self.replay_answer(subject, seen[seq]))
+            else:
+                name = file_name(report_type, data, seq)
+                groups.setdefault((report_type, Path(name).suffix), []).append(
+                    (subject, data, seq, lei, name))
+        for (report_type, _), group in groups.items():
+            answers.update(self.commit_group(report_type, group))
+        return [answers[seq] for _, _, seq in messages]
+
+    def replay_answer(self, subject: str, log: dict) -> dict:
+        """A redelivered message's answer: its rows' feedback as first given."""
+        feedback = self.store.feedback_of(log["batch_id"]).filter(
+            pl.col("row").is_between(log["first_row"], log["last_row"]))
+        return answer(subject, log["seq"], log["batch_id"], log["first_row"], log["last_row"],
+                      feedback, duplicate=True)
+
+    def commit_group(self, report_type: str, group: list) -> dict[int, tuple[str, dict]]:
+        from suptech.ingest.checks.owner import OWNER
+        from suptech.ingest.pipeline import commit_raw
+        from suptech.ingest.readers import ROW, RawFile, UnusableFile, read_file
+
+        c = self.config
+        answers: dict[int, tuple[str, dict]] = {}
+        frames, problems, owners, log, kept = [], [], [], [], []
+        offset = 0
+        for subject, data, seq, lei, name in group:
+            reply = f"{c.prefix}.feedback.{lei}"
+            try:
+                raw = read_file(Path(name), data)
+            except UnusableFile as e:
+                answers[seq] = (reply, refusal(subject, seq, str(e)))
+                continue
+            rows = max([0, *raw.frame[ROW].to_list(), *(p.row or 0 for p in raw.problems)])
+            frames.append(raw.frame.with_columns(pl.col(ROW) + offset))
+            problems += [dataclasses.replace(p, row=p.row + offset if p.row else None)
+                         for p in raw.problems]
+            owners.append(pl.DataFrame({ROW: pl.int_range(offset + 1, offset + rows + 1,
+                                                          eager=True), OWNER: lei}))
+            log.append({"stream": c.stream, "seq": seq, "first_row": offset + 1,
+                        "last_row": offset + rows})
+            kept.append((subject, seq, reply, offset + 1, offset + rows))
+            offset += rows
+        if not kept:
+            return answers
+        frame = pl.concat(frames, how="diagonal_relaxed")
+        raw = RawFile(frame, problems, [col for col in frame.columns if col != ROW])
+        sha = hashlib.sha256(b"".join(d for _, d, *_ in group)).hexdigest()
+        label = f"stream {c.stream} seq {kept[0][1]}-{kept[-1][1]}"
+        try:
+            result = commit_raw(self.store, REPORT_TYPES[report_type], raw, label, sha,
+                                pl.concat(owners).with_columns(pl.col(ROW).cast(pl.Int64)),
+                                pl.DataFrame(log))
+        except UnusableFile as e:
+            for subject, seq, reply, *_ in kept:
+                answers[seq] = (reply, refusal(subject, seq, str(e)))
+            return answers
+        feedback = result.feedback.drop("file")
+        for subject, seq, reply, first, last in kept:
+            mine = feedback.filter(pl.col("row").is_between(first, last))
+            answers[seq] = (reply, answer(subject, seq, result.summary.batch_id, first, last,
+                                          mine, duplicate=False))
+        return answers
+
+
+def answer(subject: str, seq: int, batch_id: str | None, first: int, last: int,
+           feedback: pl.DataFrame, duplicate: bool) -> dict:
+    """One message's answer: its rows, numbered from 1 as in the message it sent."""
+    feedback = feedback.with_columns(pl.col("row") - first + 1)
+    failed = feedback.filter(pl.col("code").str.starts_with("E"))["row"].n_unique()
+    warned = feedback.filter(pl.col("code").str.starts_with("W"))["row"].n_unique()
+    rows = last - first + 1
+    return {"subject": subject, "stream_seq": seq, "batch_id": batch_id, "rows": rows,
+            "accepted": rows - failed, "rejected": failed, "warnings": warned,
+            "duplicate": duplicate, "error": None, "feedback": feedback.to_dicts()}
 
 
 def refusal(subject: str, seq: int, reason: str) -> dict:
@@ -171,14 +267,12 @@ async def consume(config: Config, stop: asyncio.Event | None = None,
                 msgs = await sub.fetch(config.batch, timeout=0.5)
             except NatsTimeout:
                 continue
-            for m in msgs:
-                seq = m.metadata.sequence.stream
-                reply, body = await loop.run_in_executor(
-                    None, ingestor.handle, m.subject, m.data, seq)
+            batch = [(m.subject, m.data, m.metadata.sequence.stream) for m in msgs]
+            answers = await loop.run_in_executor(None, ingestor.handle, batch)
+            for m, (reply, body) in zip(msgs, answers):
                 await nc.publish(reply, json.dumps(body, default=str).encode())
-                await m.ack()
                 counters.messages += 1
-                if body["error"] and body["batch_id"] is None and body["rows"] == 0:
+                if body["error"] and body["batch_id"] is None:
                     counters.refused += 1
                 elif body["duplicate"]:
                     counters.duplicates += 1
@@ -187,6 +281,11 @@ async def consume(config: Config, stop: asyncio.Event | None = None,
                     counters.reports += body["accepted"]
                 if on_feedback:
                     on_feedback(reply, body)
+            # Acknowledged only once committed and answered: a crash before here means
+            # redelivery, which the stream log recognises.
+            await nc.flush()
+            for m in msgs:
+                await m.ack()
             await nc.flush()
     finally:
         await nc.close()

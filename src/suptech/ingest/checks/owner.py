@@ -9,7 +9,12 @@ from __future__ import annotations
 import polars as pl
 
 from suptech.ingest.checks.base import Check, Failure, message, register
+from suptech.ingest.readers import ROW
 from suptech.model.findings import Code
+
+
+#: The column of a per-row owner table that names each row's sender.
+OWNER = "__owner"
 
 
 @register
@@ -19,6 +24,11 @@ class SubmitterIsSender(Check):
     def failures(self, batch):
         if batch.owner is None or not batch.has_column("submitter"):
             return
-        yield Failure(Code.E010, "submitter", pl.col("submitter").ne_missing(batch.owner),
-                      message(f"submitter {{}} is not the sending institution ({batch.owner})",
-                              pl.col("submitter")))
+        if isinstance(batch.owner, str):
+            sender = pl.lit(batch.owner)
+        else:  # rows of several senders' messages: each row's own
+            batch.join_columns(batch.owner, on=ROW)
+            sender = pl.col(OWNER)
+        yield Failure(Code.E010, "submitter", pl.col("submitter").ne_missing(sender),
+                      message("submitter {} is not the sending institution ({})",
+                              pl.col("submitter"), sender))
