@@ -155,8 +155,19 @@ class Ingestor:
                 name = file_name(report_type, data, seq)
                 groups.setdefault((report_type, Path(name).suffix), []).append(
                     (subject, data, seq, lei, name))
-        for (report_type, _), group in groups.items():
-            answers.update(self.commit_group(report_type, group))
+        # Reference data first, then orders, then the trades that name them, as files
+        # are loaded: a fetch may hold a trade whose order came later in the fetch.
+        for (report_type, _), group in sorted(groups.items(),
+                                              key=lambda g: REPORT_TYPES[g[0][0]].rank):
+            try:
+                answers.update(self.commit_group(report_type, group))
+            # A bug must not stop the stream: say it. (A panic in polars' Rust code is a
+            # BaseException.)
+            except (Exception, pl.exceptions.PanicException) as e:  # noqa: BLE001
+                for subject, _, seq, lei, _ in group:
+                    answers[seq] = (f"{c.prefix}.feedback.{lei}", refusal(
+                        subject, seq, f"not stored: the platform failed on this batch "
+                                      f"({type(e).__name__}: {str(e)[:200]}); please report it"))
         return [answers[seq] for _, _, seq in messages]
 
     def replay_answer(self, subject: str, log: dict) -> dict:
@@ -194,7 +205,9 @@ class Ingestor:
             offset += rows
         if not kept:
             return answers
-        frame = pl.concat(frames, how="diagonal_relaxed")
+        # One chunk: polars' string kernels have failed (panicked) on the many small
+        # chunks that concatenating hundreds of Arrow messages leaves.
+        frame = pl.concat(frames, how="diagonal_relaxed").rechunk()
         raw = RawFile(frame, problems, [col for col in frame.columns if col != ROW])
         sha = hashlib.sha256(b"".join(d for _, d, *_ in group)).hexdigest()
         label = f"stream {c.stream} seq {kept[0][1]}-{kept[-1][1]}"

@@ -87,8 +87,16 @@ async def replay(directory: Path, config: Config, speed: float = 0.0, fmt: str =
     await ensure_stream(js, config)
     started, first, sent, reports = time.monotonic(), None, 0, 0
     pending: list = []
+    previous = None
     try:
         for name, lei, rows, at in messages(frames, slice_ms, max_rows):
+            # Publishes run concurrently, so JetStream may store them in any order; a
+            # new report type or slice waits for the ones before, so that a trade is
+            # never stored before the orders it names.
+            if (name, at) != previous and pending:
+                await asyncio.gather(*pending)
+                pending.clear()
+            previous = (name, at)
             if at is not None and speed > 0:
                 first = at if first is None else first
                 wait = started + (at - first) / 1e9 / speed - time.monotonic()
