@@ -48,13 +48,16 @@ def alert_regions(store, alerts: pl.DataFrame) -> dict[str, set[str]]:
     """The regions of each alert's accounts' owners."""
     if alerts.is_empty():
         return {}
-    owners = pl.from_arrow(
-        store.view("account").select("account_id", "owner_party_id").to_pyarrow())
-    regions = pl.from_arrow(store.view("party").select("party_id", "region").to_pyarrow())
-    pairs = (alerts.select("alert_id", pl.col("account_ids").str.split(";").alias("account_id"))
-             .explode("account_id")
-             .join(owners, on="account_id").join(regions, left_on="owner_party_id",
-                                                  right_on="party_id"))
+    wanted = alerts.select("alert_id", pl.col("account_ids").str.split(";").alias("account_id")) \
+        .explode("account_id")
+    # Only the alerts' accounts are looked up, in the engine: not the whole register.
+    ids = ibis.memtable(wanted.select("account_id").unique().to_arrow())
+    accounts, parties = store.view("account"), store.view("party")
+    owned = accounts.inner_join(ids, accounts.account_id == ids.account_id).select(
+        accounts.account_id, accounts.owner_party_id)
+    located = owned.inner_join(parties, owned.owner_party_id == parties.party_id).select(
+        owned.account_id, parties.region)
+    pairs = wanted.join(pl.from_arrow(located.to_pyarrow()), on="account_id")
     found: dict[str, set[str]] = {a: set() for a in alerts["alert_id"]}
     for alert_id, region in pairs.select("alert_id", "region").iter_rows():
         if region:
