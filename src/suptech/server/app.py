@@ -343,38 +343,22 @@ def create_app(data_dir: Path, engine: str = "duckdb", database_url: str | None 
     @app.post("/v1/alerts/{alert_id}/assign", response_model=Alert, responses=ERRORS,
               tags=["alerts"])
     def assign(who: Who, s: S, alert_id: PathId, body: Assign) -> dict:
-        frame = s.alert(who, alert_id)
-        with s.ops.begin() as con:
-            cases.assign(con, who, alert_id, body.assignee)
-        return s.with_status(frame)[0]
+        return s.with_status(s.triage(who, [alert_id], "assign", body.assignee))[0]
 
     @app.post("/v1/alerts/{alert_id}/dismiss", response_model=Alert, responses=ERRORS,
               tags=["alerts"])
     def dismiss(who: Who, s: S, alert_id: PathId, body: Dismiss) -> dict:
-        frame = s.alert(who, alert_id)
-        with s.ops.begin() as con:
-            cases.dismiss(con, who, alert_id, body.reason)
-        return s.with_status(frame)[0]
+        return s.with_status(s.triage(who, [alert_id], "dismiss", body.reason))[0]
 
     @app.post("/v1/alerts/dismiss", response_model=list[Alert], responses=ERRORS,
               tags=["alerts"], summary="Dismiss several alerts with one reason")
     def bulk_dismiss(who: Who, s: S, body: BulkDismiss) -> list[dict]:
-        mine = s.alerts(who).filter(pl.col("alert_id").is_in(body.alert_ids))
-        missing = sorted(set(body.alert_ids) - set(mine["alert_id"]))
-        if missing:
-            raise NotFound(f"no alert {', '.join(missing)}")
-        with s.ops.begin() as con:  # all or none
-            for alert_id in sorted(set(body.alert_ids)):
-                cases.dismiss(con, who, alert_id, body.reason)
-        return s.with_status(mine)
+        return s.with_status(s.triage(who, body.alert_ids, "dismiss", body.reason))
 
     @app.post("/v1/alerts/{alert_id}/escalate", response_model=Alert, responses=ERRORS,
               tags=["alerts"])
     def escalate(who: Who, s: S, alert_id: PathId) -> dict:
-        frame = s.alert(who, alert_id)
-        with s.ops.begin() as con:
-            cases.escalate(con, who, alert_id)
-        return s.with_status(frame)[0]
+        return s.with_status(s.triage(who, [alert_id], "escalate"))[0]
 
     @app.post("/v1/alerts/{alert_id}/comments", response_model=list[Event], responses=ERRORS,
               tags=["alerts"])

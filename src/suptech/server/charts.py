@@ -18,7 +18,8 @@ LAYOUT = dict(margin=dict(l=60, r=20, t=40, b=50), height=420, template="plotly_
               legend=dict(orientation="h", y=-0.2))
 
 
-def _local(ns: pl.Series) -> list[str]:
+def local_times(ns: pl.Series) -> list[str]:
+    """Nanoseconds since the epoch as Shanghai wall-clock times, to the millisecond."""
     return (pl.from_epoch(ns, "ns").dt.replace_time_zone("UTC")
             .dt.convert_time_zone("Asia/Shanghai").dt.strftime("%Y-%m-%d %H:%M:%S%.3f")
             .to_list())
@@ -32,7 +33,7 @@ def book_replay(ev: Evidence, alert: dict) -> go.Figure:
     """Best bid and ask as steps, the suspect orders and cancels, the trades, the window."""
     fig = go.Figure()
     if ev.book.height:
-        x = _local(ev.book["ts_event"])
+        x = local_times(ev.book["ts_event"])
         for side, colour in (("best_bid", "#2e7d32"), ("best_ask", "#c62828")):
             fig.add_trace(go.Scatter(x=x, y=ev.book[side].cast(pl.Float64).to_list(),
                                      mode="lines", line=dict(shape="hv", color=colour, width=1),
@@ -44,7 +45,7 @@ def book_replay(ev: Evidence, alert: dict) -> go.Figure:
                                & pl.col("price").is_not_null())
         if pts.height:
             fig.add_trace(go.Scatter(
-                x=_local(pts["ts_event"]), y=pts["price"].cast(pl.Float64).to_list(),
+                x=local_times(pts["ts_event"]), y=pts["price"].cast(pl.Float64).to_list(),
                 mode="markers", marker=dict(symbol=symbol, color=colour, size=9),
                 name=f"suspect {kind.lower()} {side.lower()}",
                 text=[f"{o} {a} qty {q}" for o, a, q in pts.select(
@@ -52,12 +53,12 @@ def book_replay(ev: Evidence, alert: dict) -> go.Figure:
                 hovertemplate="%{text}<br>%{x}<br>price %{y}<extra></extra>"))
     if ev.trades.height:
         fig.add_trace(go.Scatter(
-            x=_local(ev.trades["ts_event"]), y=ev.trades["price"].cast(pl.Float64).to_list(),
+            x=local_times(ev.trades["ts_event"]), y=ev.trades["price"].cast(pl.Float64).to_list(),
             mode="markers", marker=dict(color="black", size=7), name="suspect trades",
             text=[f"{t}: {b} buys from {s}, qty {q}" for t, b, s, q in ev.trades.select(
                 "trade_id", "buy_account_id", "sell_account_id", "quantity").iter_rows()],
             hovertemplate="%{text}<br>%{x}<br>price %{y}<extra></extra>"))
-    start, end = _local(pl.Series([alert["window_start"], alert["window_end"]]))
+    start, end = local_times(pl.Series([alert["window_start"], alert["window_end"]]))
     fig.add_vrect(x0=start, x1=end, fillcolor="#ffb300", opacity=0.12, line_width=0,
                   annotation_text="alert window", annotation_position="top left")
     fig.update_layout(title=f"Order book around {alert['alert_id']} ({alert['isin'] or ''})",

@@ -110,10 +110,8 @@ def revoke(user_id: Annotated[str, typer.Argument()], data_dir: DataDir = Path("
 def list_users(data_dir: DataDir = Path("./suptech-data"), database_url: DatabaseUrl = None) -> None:
     from suptech.ops import access
 
-    ops = _ops(data_dir, database_url)
-    with ops.connect() as con:
+    with _transaction(data_dir, database_url) as con:
         rows = access.list_users(con)
-    ops.dispose()
     table = Table("user", "role", "jurisdiction", "lei", "live tokens", "created")
     for r in rows:
         table.add_row(r["user_id"], r["role"], r["jurisdiction"], r["lei"] or "",
@@ -126,10 +124,8 @@ def verify(data_dir: DataDir = Path("./suptech-data"), database_url: DatabaseUrl
     """Check the audit log's hash chain; exit 1 and name the entry where it breaks."""
     from suptech.ops import audit
 
-    ops = _ops(data_dir, database_url)
-    with ops.connect() as con:
+    with _transaction(data_dir, database_url) as con:
         v = audit.verify(con)
-    ops.dispose()
     if not v.ok:
         error(f"audit log broken at entry {v.broken_at}: {v.reason} "
               f"({v.entries} entries read)")

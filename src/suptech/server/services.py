@@ -15,6 +15,7 @@ from suptech.ops.access import NotFound, User
 from suptech.server import scope
 
 MAX_ROWS = 10_000
+TRIAGE = {"assign": cases.assign, "dismiss": cases.dismiss, "escalate": cases.escalate}
 
 
 def jsonl_line(record: dict[str, Any]) -> bytes:
@@ -93,6 +94,19 @@ class Services:
         if found.is_empty():
             raise NotFound(f"no alert {alert_id}")
         return found
+
+    def triage(self, who: User, alert_ids: list[str], action: str, *args) -> pl.DataFrame:
+        """One triage action (assign, dismiss, escalate; `args` as `cases` takes them) on
+        alerts of the caller's jurisdiction, all or none; returns those alerts."""
+        ids = sorted(set(alert_ids))
+        mine = self.alerts(who).filter(pl.col("alert_id").is_in(ids))
+        missing = sorted(set(ids) - set(mine["alert_id"]))
+        if missing:
+            raise NotFound(f"no alert {', '.join(missing)}")
+        with self.ops.begin() as con:
+            for alert_id in ids:
+                TRIAGE[action](con, who, alert_id, *args)
+        return mine
 
     def check_alerts(self, who: User, alert_ids: list[str]) -> None:
         missing = sorted(set(alert_ids) - set(self.alerts(who)["alert_id"])) if alert_ids else []

@@ -52,10 +52,7 @@ def _back(url: str, message: str, error: bool = False) -> RedirectResponse:
 
 
 def _local(ns: int | None) -> str:
-    if ns is None:
-        return ""
-    return pl.from_epoch(pl.Series([ns]), "ns").dt.replace_time_zone("UTC") \
-        .dt.convert_time_zone("Asia/Shanghai").dt.strftime("%Y-%m-%d %H:%M:%S")[0]
+    return "" if ns is None else charts.local_times(pl.Series([ns]))[0][:19]
 
 
 templates.env.filters["local"] = _local
@@ -165,14 +162,11 @@ def router() -> APIRouter:
         def do() -> str:
             if not alert_ids:
                 raise Conflict("select at least one alert")
-            s.check_alerts(who, alert_ids)
-            with s.ops.begin() as con:  # all or none
-                for alert_id in alert_ids:
-                    if action == "dismiss":
-                        cases.dismiss(con, who, alert_id, reason)
-                    else:
-                        cases.assign(con, who, alert_id, who.user_id)
-            return f"{len(alert_ids)} alert(s) {'dismissed' if action == 'dismiss' else 'assigned to you'}"
+            if action == "dismiss":
+                s.triage(who, alert_ids, "dismiss", reason)
+                return f"{len(alert_ids)} alert(s) dismissed"
+            s.triage(who, alert_ids, "assign", who.user_id)
+            return f"{len(alert_ids)} alert(s) assigned to you"
         return act("/ui/alerts", do)
 
     @r.get("/alerts/{alert_id}", response_class=HTMLResponse)
@@ -210,17 +204,17 @@ def router() -> APIRouter:
         url = f"/ui/alerts/{alert_id}"
 
         def do() -> str:
+            if action == "assign":
+                s.triage(who, [alert_id], "assign", who.user_id)
+                return "assigned to you"
+            if action == "dismiss":
+                s.triage(who, [alert_id], "dismiss", text)
+                return "dismissed"
+            if action == "escalate":
+                s.triage(who, [alert_id], "escalate")
+                return "escalated"
             s.alert(who, alert_id)
             with s.ops.begin() as con:
-                if action == "assign":
-                    cases.assign(con, who, alert_id, who.user_id)
-                    return "assigned to you"
-                if action == "dismiss":
-                    cases.dismiss(con, who, alert_id, text)
-                    return "dismissed"
-                if action == "escalate":
-                    cases.escalate(con, who, alert_id)
-                    return "escalated"
                 if action == "comment":
                     cases.comment(con, who, "alert", alert_id, text)
                     return "comment added"
