@@ -193,6 +193,11 @@ class Store:
             self.engine.insert("submissions", pa.Table.from_pylist(
                 [submission.__dict__], schema=SUBMISSIONS.to_pyarrow()))
 
+    def batch_rows(self, type_name: str, batch_id: str) -> pl.DataFrame:
+        """The versions one submission added (streaming detectors read each commit's)."""
+        path = self.engine.versions_dir(report_type(type_name).name) / f"{batch_id}.parquet"
+        return pl.read_parquet(path)  # its own file: no scan of the others
+
     # ---- alerts ----------------------------------------------------------------------
 
     def alerts(self) -> pl.DataFrame:
@@ -200,18 +205,27 @@ class Store:
         assert isinstance(frame, pl.DataFrame)
         return frame.sort(["typology", "window_start", "alert_id"])
 
+    def alert_ids(self, ids: pl.Series) -> pl.Series:
+        """Those of `ids` already recorded."""
+        t = self.con.table("alerts")
+        found = t.filter(t.alert_id.isin(ids.to_list())).alert_id.to_pyarrow()
+        return pl.Series("alert_id", found.to_pylist(), dtype=pl.String)
+
     def scans(self) -> pl.DataFrame:
         frame = pl.from_arrow(self.con.table("scans").order_by("ts_started").to_pyarrow())
         assert isinstance(frame, pl.DataFrame)
         return frame
 
-    def record_scan(self, scan: dict, alerts: pl.DataFrame) -> None:
-        """New alerts and the scan that found them, in one transaction where there is one."""
+    def record_scan(self, scan: dict | None, alerts: pl.DataFrame) -> None:
+        """New alerts and the scan that found them, in one transaction where there is one.
+        Streaming alerts have no scan: a scan records what data the batch scan has seen."""
         with self.engine.transaction():
             if alerts.height:
                 self.engine.insert("alerts", alerts.select(ALERTS.names).to_arrow()
                                    .cast(ALERTS.to_pyarrow()))
-            self.engine.insert("scans", pa.Table.from_pylist([scan], schema=SCANS.to_pyarrow()))
+            if scan is not None:
+                self.engine.insert("scans", pa.Table.from_pylist([scan],
+                                                                 schema=SCANS.to_pyarrow()))
 
     def watermark(self) -> int:
         """The latest ts_received of any committed submission (0 for an empty store)."""

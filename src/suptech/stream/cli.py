@@ -29,12 +29,16 @@ def stream(
         "--ack-wait", min=1, help="Seconds before an unacknowledged batch is redelivered.")] = 30,
     group: Annotated[int, typer.Option(
         "--group", min=1, help="Messages fetched and committed together at most.")] = 256,
+    detect: Annotated[bool, typer.Option(
+        "--detect/--no-detect",
+        help="Run the streaming market detectors, publishing alerts on <prefix>.alerts.<region>.")] = True,
 ) -> None:
     """Consume report batches from JetStream, ingest them exactly once, answer feedback."""
     from suptech.stream.consumer import Config, consume
 
     config = Config(data_dir, nats_url, prefix, database_url=database_url,
-                    max_message_bytes=max_message_bytes, ack_wait=ack_wait, batch=group)
+                    max_message_bytes=max_message_bytes, ack_wait=ack_wait, batch=group,
+                    detect=detect)
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -44,7 +48,7 @@ def stream(
         c = await consume(config, stop)
         out.print(f"{c.messages:,} messages: {c.ingested:,} batches ingested "
                   f"({c.reports:,} reports), {c.duplicates:,} already stored, "
-                  f"{c.refused:,} refused")
+                  f"{c.refused:,} refused; {c.alerts:,} alerts raised")
 
     try:
         asyncio.run(main())

@@ -23,6 +23,7 @@ import asyncio
 import dataclasses
 import hashlib
 import json
+import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,8 @@ import polars as pl
 import sqlalchemy as sa
 
 from suptech.model.reports import REPORT_TYPES
+
+log = logging.getLogger(__name__)
 
 DURABLE = "suptech-ingest"
 #: Larger batches are refused with feedback (NATS itself caps a message at 1 MB by default).
@@ -50,6 +53,9 @@ class Config:
     #: Seconds before JetStream redelivers a message nobody acknowledged (a consumer
     #: killed mid-batch): the recovery time after a crash.
     ack_wait: float = 30
+    #: Run the streaming market detectors on each committed batch, publishing alerts on
+    #: `<prefix>.alerts.<region>`.
+    detect: bool = True
 
     @property
     def stream(self) -> str:
@@ -64,6 +70,7 @@ class Counters:
     duplicates: int = 0
     refused: int = 0
     reports: int = 0
+    alerts: int = 0
     started: float = field(default_factory=time.monotonic)
 
 
@@ -96,6 +103,12 @@ class Ingestor:
         self.config = config
         self.store = open_store(config.data_dir)
         self.ops = connect(config.data_dir, config.database_url)
+        self.monitor = None
+        if config.detect:
+            from suptech.stream.monitor import Monitor
+            self.monitor = Monitor(self.store)
+        #: Alerts raised since the caller last took them (`take_alerts`).
+        self.alerts: list[pl.DataFrame] = []
 
     def close(self) -> None:
         self.store.close()
@@ -219,12 +232,35 @@ class Ingestor:
             for subject, seq, reply, *_ in kept:
                 answers[seq] = (reply, refusal(subject, seq, str(e)))
             return answers
+        if self.monitor is not None and result.summary.accepted:
+            try:
+                self.detect(report_type, result.summary.batch_id)
+            # The reports are committed whatever happens here: say it, go on.
+            except (Exception, pl.exceptions.PanicException):  # noqa: BLE001
+                log.exception("streaming detectors failed on %s", result.summary.batch_id)
         feedback = result.feedback.drop("file")
         for subject, seq, reply, first, last in kept:
             mine = feedback.filter(pl.col("row").is_between(first, last))
             answers[seq] = (reply, answer(subject, seq, result.summary.batch_id, first, last,
                                           mine, duplicate=False))
         return answers
+
+    def detect(self, report_type: str, batch_id: str) -> None:
+        """Feed a commit to the streaming detectors; keep the alerts they raise.
+
+        After the commit, so a detector failing never loses reports; an alert found
+        again (a restarted consumer re-reading a day) keeps its first record.
+        """
+        alerts = self.monitor.on_commit(report_type, self.store.batch_rows(report_type, batch_id))
+        if alerts.height:
+            known = self.store.alert_ids(alerts["alert_id"])
+            alerts = alerts.filter(~pl.col("alert_id").is_in(known.implode()))
+            self.store.record_scan(None, alerts)
+            self.alerts.append(alerts)
+
+    def take_alerts(self) -> pl.DataFrame | None:
+        alerts, self.alerts = self.alerts, []
+        return pl.concat(alerts) if alerts else None
 
 
 def answer(subject: str, seq: int, batch_id: str | None, first: int, last: int,
@@ -242,6 +278,15 @@ def answer(subject: str, seq: int, batch_id: str | None, first: int, last: int,
 def refusal(subject: str, seq: int, reason: str) -> dict:
     return {"subject": subject, "stream_seq": seq, "batch_id": None, "rows": 0, "accepted": 0,
             "rejected": 0, "duplicate": False, "error": reason, "feedback": []}
+
+
+async def publish_alerts(nc, prefix: str, alerts: pl.DataFrame, published_ns: int) -> None:
+    """Each alert on `<prefix>.alerts.<region>` of each region it involves (`unassigned`
+    when its accounts' owners are not in the register)."""
+    for alert in alerts.to_dicts():
+        body = json.dumps({**alert, "published_ns": published_ns}).encode()
+        for region in alert["regions"] or ["unassigned"]:
+            await nc.publish(f"{prefix}.alerts.{region}", body)
 
 
 async def ensure_stream(js, config: Config) -> None:
@@ -294,6 +339,12 @@ async def consume(config: Config, stop: asyncio.Event | None = None,
                     counters.reports += body["accepted"]
                 if on_feedback:
                     on_feedback(reply, body)
+            alerts = ingestor.take_alerts()
+            if alerts is not None:
+                # Latency is counted from the earliest message of the fetch: an upper bound.
+                sent = min(m.metadata.timestamp for m in msgs).timestamp()
+                await publish_alerts(nc, config.prefix, alerts, int(sent * 1e9))
+                counters.alerts += alerts.height
             # Acknowledged only once committed and answered: a crash before here means
             # redelivery, which the stream log recognises.
             await nc.flush()

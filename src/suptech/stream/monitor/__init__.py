@@ -1,0 +1,97 @@
+"""Streaming market monitoring: detectors fed each committed batch as it lands.
+
+`Monitor.on_commit` takes the rows of one committed submission and returns the alerts
+they complete, in the alerts table's format (plus `regions`: the regions of the alert's
+accounts' owners, the subjects it is published on).
+"""
+
+from __future__ import annotations
+
+import time
+
+import polars as pl
+
+from suptech.detect.market.data import DAY, LOCAL_OFFSET, LUNCH, LUNCH_START
+from suptech.detect.run import ALERT_COLUMNS, alert_id
+# Importing the modules registers the streaming detectors.
+from suptech.stream.monitor import layering, marking_close, ramping, spoofing, wash_trade  # noqa: F401
+from suptech.stream.monitor.base import REGISTRY, Case, Reference, StreamDetector
+
+REFERENCE_TYPES = ("instrument", "party", "account")
+
+
+def with_time_columns(rows: pl.DataFrame) -> pl.DataFrame:
+    """`day` and `tt` as `suptech.detect.market.data` computes them, in event-time order."""
+    tod = (pl.col("ts_event") + LOCAL_OFFSET) % DAY
+    return rows.with_columns(
+        day=(pl.col("ts_event") + LOCAL_OFFSET) // DAY,
+        tt=pl.col("ts_event") - pl.when(tod >= LUNCH_START + LUNCH).then(LUNCH)
+        .when(tod >= LUNCH_START).then(tod - LUNCH_START).otherwise(0),
+    ).sort("ts_event", maintain_order=True)
+
+
+class Monitor:
+    def __init__(self, store, detectors: list[str] | None = None, run_id: str | None = None):
+        self.store = store
+        self.ref = Reference.load(store)
+        shared: dict = {}
+        self.detectors: list[StreamDetector] = [
+            REGISTRY[d](self.ref, shared=shared) for d in (detectors or REGISTRY)]
+        self.raised: set[tuple] = set()
+        self.batch = 0
+        self.watermark = 0
+        self.run_id = run_id or f"STREAM-{time.time_ns()}"
+
+    def on_commit(self, type_name: str, rows: pl.DataFrame) -> pl.DataFrame:
+        """The new alerts that a committed batch of `type_name` reports completes."""
+        if type_name in REFERENCE_TYPES:
+            fresh = Reference.load(self.store)
+            self.ref.__dict__.update(fresh.__dict__)  # detectors hold this object
+            return self.alerts([])
+        if type_name not in ("order_event", "trade") or rows.is_empty():
+            return self.alerts([])
+        self.batch += 1
+        rows = rows.filter(pl.col("action") == "NEW")
+        found: list[tuple[StreamDetector, Case]] = []
+        if type_name == "order_event":
+            lots = pl.col("isin").replace_strict(self.ref.lot_size, default=None,
+                                                 return_dtype=pl.Float64)
+            rows = with_time_columns(rows.with_columns(
+                lots=pl.col("quantity").cast(pl.Float64) / lots).filter(
+                pl.col("lots").is_not_null()))
+            for d in self.detectors:
+                found += [(d, c) for c in d.orders(rows, self.batch)]
+        else:
+            rows = with_time_columns(rows.filter(pl.col("isin").is_in(list(self.ref.lot_size))))
+            for d in self.detectors:
+                found += [(d, c) for c in d.trades(rows, self.batch)]
+        if rows.height:
+            self.watermark = max(self.watermark, int(rows["ts_event"].max()))
+        for d in self.detectors:
+            found += [(d, c) for c in d.tick(self.watermark, self.batch)]
+        return self.alerts(found)
+
+    def alerts(self, found: list[tuple[StreamDetector, Case]]) -> pl.DataFrame:
+        """One alert per detector, accounts, instrument and day: the first time it is found."""
+        rows = []
+        for d, c in found:
+            key = (d.id, c.accounts, c.isin, c.day)
+            if key in self.raised:
+                continue
+            self.raised.add(key)
+            accounts = ";".join(c.accounts)
+            rows.append({
+                "alert_id": alert_id(d.id, accounts, c.isin, c.window_start),
+                "detector": d.id, "typology": d.typology, "score": round(c.score, 4),
+                "account_ids": accounts, "isin": c.isin, "window_start": c.window_start,
+                "window_end": c.window_end, "evidence": ";".join(sorted(set(c.evidence))),
+                "detector_version": d.batch.version, "parameters": d.params.as_json(),
+                "explanation": None, "scan_id": self.run_id,
+                "regions": sorted({self.ref.region[a] for a in c.accounts
+                                   if a in self.ref.region}),
+            })
+        schema = {c: pl.String for c in ALERT_COLUMNS} | {
+            "score": pl.Float64, "window_start": pl.Int64, "window_end": pl.Int64,
+            "scan_id": pl.String, "regions": pl.List(pl.String)}
+        return pl.DataFrame(rows, schema=schema)
+

@@ -1,0 +1,164 @@
+"""Large resting orders cancelled soon after their owner traded the other way: the state
+SPOOFING and LAYERING share (see `suptech.detect.market.spoofing.episodes`).
+
+Per account and instrument it keeps the large resting orders of the last minutes, the
+liquidity the account took, and the quickly cancelled orders waiting for a trade. An
+episode (a quick cancel and a trade the account took on the other side while the order
+rested) is found by whichever of the two arrives second, so a trade committed after the
+cancel still counts. An episode's number of levels (distinct prices of the quick
+cancels placed within 2 s of it and resting with it) is final once every such order
+has been cancelled, or has outlived `max_life_s` without being cancelled.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from suptech.detect.base import SECOND
+from suptech.detect.market.spoofing import LADDER_LOTS
+from suptech.stream.monitor.base import LATENESS
+
+PEER_WINDOW = 2 * SECOND
+
+
+@dataclass
+class Big:
+    order_id: str
+    account: str
+    isin: str
+    side: str
+    price: float
+    lots: float
+    ts_new: int
+    day: int
+    ts_cancel: int | None = None  # set when cancelled within the life limit
+    done: bool = False  # cancelled, filled, expired or past the life limit
+    trades: list[tuple[str, int]] = field(default_factory=list)  # episodes: (trade, ts)
+
+
+@dataclass
+class Verdict:
+    order: Big
+    levels: int  # distinct prices confirmed so far
+    final: bool  # no order still open could add a level
+
+
+class Ladder:
+    def __init__(self, max_life_s: float):
+        self.life = int(max_life_s * SECOND)
+        self.base = LADDER_LOTS
+        self.orders: dict[str, Big] = {}
+        self.by_side: dict[tuple, list[Big]] = defaultdict(list)  # (account, isin, side)
+        self.taken: dict[tuple, list[tuple[int, str, str]]] = defaultdict(list)  # (acct, isin)
+        self.quick: dict[tuple, list[Big]] = defaultdict(list)  # (account, isin)
+        self.open_episodes: dict[str, Big] = {}  # orders with episodes, levels not final
+        self.watermark = 0  # latest order event seen
+        self.trade_watermark = 0  # latest trade seen
+        self._fed: set[tuple[str, int]] = set()
+        self._verdicts: tuple[int, list[Verdict]] = (-1, [])
+
+    def _first_time(self, kind: str, batch: int) -> bool:
+        """Both detectors feed each batch; the ladder takes it once."""
+        if (kind, batch) in self._fed:
+            return False
+        self._fed = {k for k in self._fed if k[1] == batch} | {(kind, batch)}
+        return True
+
+    @staticmethod
+    def shared(store: dict, max_life_s: float) -> "Ladder":
+        """One ladder per life limit, fed once, read by both detectors."""
+        return store.setdefault(("ladder", max_life_s), Ladder(max_life_s))
+
+    def feed_orders(self, rows: pl.DataFrame, batch: int) -> None:
+        if not self._first_time("orders", batch):
+            return
+        big = rows.filter((pl.col("event_type") == "NEW") & (pl.col("lots") >= self.base)
+                          & (pl.col("order_type") == "LIMIT")
+                          & (pl.col("time_in_force") != "IOC"))
+        for r in big.select("order_id", "account_id", "isin", "side", "price", "lots",
+                            "ts_event", "day").iter_rows():
+            b = Big(*r[:4], float(r[4]), r[5], r[6], r[7])
+            self.orders[b.order_id] = b
+            self.by_side[(b.account, b.isin, b.side)].append(b)
+        ends = rows.filter(pl.col("event_type").is_in(["CANCEL", "FILL", "EXPIRE", "REJECT"])
+                           & pl.col("order_id").is_in(list(self.orders)))
+        for order_id, kind, ts in ends.select("order_id", "event_type", "ts_event").iter_rows():
+            b = self.orders[order_id]
+            if b.done:
+                continue
+            b.done = True
+            if kind == "CANCEL" and ts - b.ts_new <= self.life:
+                b.ts_cancel = ts
+                self.quick[(b.account, b.isin)].append(b)
+                for t, side, trade_id in self.taken.get((b.account, b.isin), ()):
+                    self._match(b, t, side, trade_id)
+        if rows.height:
+            self.watermark = max(self.watermark, int(rows["ts_event"].max()))
+
+    def feed_trades(self, rows: pl.DataFrame, batch: int) -> None:
+        if not self._first_time("trades", batch):
+            return
+        for trade_id, ts, isin, buyer, seller, aggressor in rows.select(
+                "trade_id", "ts_event", "isin", "buy_account_id", "sell_account_id",
+                "aggressor_side").iter_rows():
+            if aggressor not in ("BUY", "SELL"):
+                continue
+            self.trade_watermark = max(self.trade_watermark, ts)
+            account = buyer if aggressor == "BUY" else seller
+            self.taken[(account, isin)].append((ts, aggressor, trade_id))
+            for b in self.quick.get((account, isin), ()):
+                self._match(b, ts, aggressor, trade_id)
+
+    def _match(self, b: Big, ts: int, side: str, trade_id: str) -> None:
+        if side != b.side and b.ts_new <= ts <= b.ts_cancel:
+            b.trades.append((trade_id, ts))
+            self.open_episodes[b.order_id] = b
+
+    def verdicts(self, batch: int) -> list[Verdict]:
+        """Each order with an episode, its levels so far; a final verdict only once.
+        Computed once per batch for both detectors."""
+        if self._verdicts[0] == batch:
+            return self._verdicts[1]
+        out = []
+        for order_id, b in list(self.open_episodes.items()):
+            levels, final = set(), True
+            for p in self.by_side[(b.account, b.isin, b.side)]:
+                if abs(p.ts_new - b.ts_new) > PEER_WINDOW or p.ts_new >= b.ts_cancel:
+                    continue
+                if p.ts_cancel is not None:
+                    if p.ts_cancel > b.ts_new:
+                        levels.add(p.price)
+                elif not p.done and self.watermark <= p.ts_new + self.life + LATENESS:
+                    final = False  # may still be cancelled in time
+            out.append(Verdict(b, len(levels), final))
+            if final:
+                del self.open_episodes[order_id]
+        self._evict()
+        self._verdicts = (batch, out)
+        return out
+
+    def _evict(self) -> None:
+        """Forget what no later report can pair with any more: trades may lag orders (a
+        fetch's orders are committed before its trades), so both must have moved on."""
+        horizon = min(self.watermark, self.trade_watermark) \
+            - 2 * (self.life + LATENESS + PEER_WINDOW)
+        if horizon <= 0 or not self.orders:
+            return
+        old = [k for k, b in self.orders.items() if b.ts_new < horizon
+               and k not in self.open_episodes]
+        if len(old) < 10_000 and len(old) < len(self.orders) // 2:
+            return  # in bulk: each pass walks every list
+        for k in old:
+            del self.orders[k]
+        for index in (self.by_side, self.quick):
+            for key in list(index):
+                index[key] = [b for b in index[key] if b.order_id in self.orders]
+                if not index[key]:
+                    del index[key]
+        for key in list(self.taken):
+            self.taken[key] = [t for t in self.taken[key] if t[0] >= horizon]
+            if not self.taken[key]:
+                del self.taken[key]

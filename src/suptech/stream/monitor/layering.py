@@ -1,0 +1,40 @@
+"""LAYERING, streaming: a ladder of large orders on one side withdrawn soon after the
+other side traded (see `suptech.detect.market.layering`).
+
+Raised as soon as `min_levels` distinct prices are confirmed: more levels arriving
+later do not undo it.
+"""
+
+from __future__ import annotations
+
+from suptech.detect.market.layering import Layering
+from suptech.stream.monitor.base import StreamDetector, register
+from suptech.stream.monitor.ladder import Ladder
+from suptech.stream.monitor.spoofing import episode_case
+
+
+@register
+class StreamLayering(StreamDetector):
+    batch = Layering
+
+    @property
+    def ladder(self) -> Ladder:
+        return Ladder.shared(self.shared, self.params.max_life_s)
+
+    def orders(self, rows, batch):
+        self.ladder.feed_orders(rows, batch)
+        return []
+
+    def trades(self, rows, batch):
+        self.ladder.feed_trades(rows, batch)
+        return []
+
+    def tick(self, watermark, batch):
+        p = self.params
+        cases = []
+        for v in self.ladder.verdicts(batch):
+            if v.levels >= p.min_levels and v.order.lots >= p.min_lots:
+                case = episode_case(v, p.max_cancel_after_s, 0.4 + 0.1 * v.levels)
+                if case:
+                    cases.append(case)
+        return cases

@@ -1,0 +1,95 @@
+"""RAMPING, streaming: bursts of aggressive orders on one side, and no trade on the other
+side that day (see `suptech.detect.market.ramping`).
+
+Per account, instrument and side: the aggressive orders of the last `burst_seconds` of
+trading time and where the last burst ended; per account, instrument and day: the
+sides it traded. A case with enough bursts waits until the trades up to its last burst
+have arrived, and is raised only if the account has not traded the other side; a trade
+on the other side later that day would undo it, which a stream cannot wait for (the
+batch scan, reading the whole day, then disagrees: see the note on precision in
+BENCHMARKS.md).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+
+import polars as pl
+
+from suptech.detect.base import SECOND
+from suptech.detect.market.data import DAY, LOCAL_OFFSET
+from suptech.detect.market.ramping import Ramping
+from suptech.stream.monitor.base import LATENESS, Case, StreamDetector, register
+
+
+@register
+class StreamRamping(StreamDetector):
+    batch = Ramping
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.recent: dict[tuple, deque] = defaultdict(deque)  # (acct, isin, side) -> tt
+        self.last_end: dict[tuple, int] = {}
+        self.bursts: dict[tuple, list] = {}  # (acct, isin, side, day) -> [count, start, end, ids]
+        self.traded: dict[tuple, dict[str, int]] = defaultdict(dict)  # (acct, isin, day) -> side -> n
+        self.waiting: dict[tuple, int] = {}  # case key -> ts its trades must reach
+        self.trades_seen = 0
+        self.today = 0
+
+    def orders(self, rows, batch):
+        p = self.params
+        window = int(p.burst_seconds * SECOND)
+        ag = rows.filter((pl.col("event_type") == "NEW") & (pl.col("lots") >= p.min_lots)
+                         & ((pl.col("time_in_force") == "IOC")
+                            | (pl.col("order_type") == "MARKET")))
+        for order, account, isin, side, day, ts, tt in ag.select(
+                "order_id", "account_id", "isin", "side", "day", "ts_event", "tt").iter_rows():
+            key = (account, isin, side)
+            q = self.recent[key]
+            q.append(tt)
+            while q[0] < tt - window:
+                q.popleft()
+            if len(q) < p.burst_orders:
+                continue
+            b = self.bursts.setdefault((*key, day), [0, ts, ts, []])
+            last = self.last_end.get(key)
+            if last is None or tt - last > window:
+                b[0] += 1
+            self.last_end[key] = tt
+            b[2] = ts
+            b[3].append(order)
+            if b[0] >= p.min_bursts:
+                self.waiting[(*key, day)] = ts
+        return []
+
+    def trades(self, rows, batch):
+        for ts, isin, day, buyer, seller in rows.select(
+                "ts_event", "isin", "day", "buy_account_id", "sell_account_id").iter_rows():
+            for account, side in ((buyer, "BUY"), (seller, "SELL")):
+                sides = self.traded[(account, isin, day)]
+                sides[side] = sides.get(side, 0) + 1
+            self.trades_seen = max(self.trades_seen, ts)
+        return []
+
+    def tick(self, watermark, batch):
+        cases = []
+        for key, ts in list(self.waiting.items()):
+            # Trades up to the burst, of every member, have arrived (a fetch's trades are
+            # committed after its orders); or none came for half an hour.
+            if self.trades_seen < ts + LATENESS and watermark < ts + 30 * 60 * SECOND:
+                continue
+            del self.waiting[key]
+            account, isin, side, day = key
+            other = "SELL" if side == "BUY" else "BUY"
+            if self.traded.get((account, isin, day), {}).get(other, 0) > self.params.max_other_side:
+                continue
+            count, start, end, ids = self.bursts[key]
+            cases.append(Case((account,), isin, day, start, end, min(0.4 + 0.15 * count, 1.0),
+                              tuple(ids)))
+        today = (watermark + LOCAL_OFFSET) // DAY
+        if today != self.today:  # a new day: what is two days old cannot complete a case
+            self.today = today
+            for index in (self.bursts, self.traded):
+                for key in [k for k in index if k[-1] < today - 1]:
+                    del index[key]
+        return cases

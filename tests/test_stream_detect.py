@@ -1,0 +1,95 @@
+"""Streaming detection, specified against the batch scan: a simulated trading day replayed
+through a real NATS JetStream server raises, while it streams, alerts that the batch scan
+of the same data also raises (none of its own) and at least 90 % of the batch alerts for
+the typologies that must be caught while they happen."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import polars as pl
+from test_stream import _pending, config, nats_url  # noqa: F401  (fixtures)
+
+from suptech.detect.base import REGISTRY
+from suptech.detect.market.data import DAY, LOCAL_OFFSET
+from suptech.detect.run import run
+from suptech.ops import access
+from suptech.ops.db import connect
+from suptech.simulate.market_run import simulate_market
+from suptech.store.database import open_store
+from suptech.stream.consumer import consume
+from suptech.stream.monitor import REGISTRY as STREAMING
+from suptech.stream.replay import load, replay
+
+TYPOLOGIES = {"SPOOFING", "LAYERING", "WASH_TRADE", "MARKING_THE_CLOSE", "RAMPING"}
+
+
+def cases(alerts: pl.DataFrame) -> set[tuple]:
+    """What an alert is about: typology, accounts, instrument, local day."""
+    day = (alerts["window_start"] + LOCAL_OFFSET) // DAY
+    return set(zip(alerts["typology"], alerts["account_ids"], alerts["isin"], day))
+
+
+def test_streaming_detectors_cover_the_typologies_caught_in_real_time():
+    assert {REGISTRY.get(d).typology for d in STREAMING} == TYPOLOGIES
+
+
+def test_a_replayed_day_raises_alerts_the_batch_scan_confirms(config, tmp_path):
+    sim = tmp_path / "sim"
+    simulate_market(sim, seed=61, days=2, instruments=6, cases_per_typology=2)
+    senders = set()
+    for frame in load(sim).values():
+        senders |= set(frame["submitter"].unique().to_list())
+    ops = connect(config.data_dir)
+    with ops.begin() as con:
+        for i, lei in enumerate(sorted(senders)):
+            access.add_user(con, "test", f"venue{i}", "submitter", "CN-SH", lei)
+    ops.dispose()
+    heard: dict[str, list[dict]] = {}
+
+    async def main() -> None:
+        import nats
+
+        nc = await nats.connect(config.nats_url)
+
+        async def alert(m) -> None:
+            heard.setdefault(m.subject, []).append(json.loads(m.data))
+
+        await nc.subscribe(f"{config.prefix}.alerts.>", cb=alert)
+        stop = asyncio.Event()
+        task = asyncio.create_task(consume(config, stop))
+        # A minute of trading per message of each member: a day in some 3,000 messages.
+        await replay(sim, config, slice_ms=60_000)
+        for _ in range(1200):
+            if await _pending(nc.jetstream(), config) == 0:
+                break
+            await asyncio.sleep(0.1)
+        stop.set()
+        counters = await task
+        await nc.flush()
+        await asyncio.sleep(0.5)  # the last alerts' delivery to our subscription
+        await nc.close()
+        assert counters.refused == 0
+
+    asyncio.run(main())
+    store = open_store(config.data_dir)
+    try:
+        stored = store.alerts()
+        batch = run(store, [REGISTRY.get(d)() for d in STREAMING])
+    finally:
+        store.close()
+    published = pl.DataFrame([a for alerts in heard.values() for a in alerts])
+    streamed, confirmed = cases(stored), cases(batch)
+    assert {a["typology"] for a in published.to_dicts()} <= TYPOLOGIES
+    # Every streaming alert is stored and published on its accounts' regions' subjects.
+    assert cases(published) == streamed
+    regions = {s.rsplit(".", 1)[1] for s in heard}
+    assert regions and regions <= {"CN-SH", "CN-JS", "CN-ZJ", "CN-AH", "unassigned"}
+    for subject, alerts in heard.items():
+        assert all(subject.rsplit(".", 1)[1] in (a["regions"] or ["unassigned"]) for a in alerts)
+    assert streamed <= confirmed, f"not confirmed by the batch scan: {streamed - confirmed}"
+    assert len(streamed) >= 0.9 * len(confirmed), \
+        f"{len(streamed)} of {len(confirmed)} batch alerts: missed {confirmed - streamed}"
+    # Each typology was injected, so each is found while streaming.
+    assert {c[0] for c in streamed} == TYPOLOGIES
