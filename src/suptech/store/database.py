@@ -42,6 +42,7 @@ class Store:
     def __init__(self, engine: Engine):
         self.engine = engine
         self.con = engine.con
+        self._has_rows: set[str] = set()
         existing = set(self.con.list_tables())
         for name, schema in {"submissions": SUBMISSIONS, "feedback": FEEDBACK,
                              "alerts": ALERTS, "scans": SCANS, "stream_log": STREAM_LOG}.items():
@@ -84,15 +85,28 @@ class Store:
     # ---- lookups for validation (suptech.ingest.validate.Lookup) ---------------------
 
     def _is_empty(self, type_name: str) -> bool:
-        return self.con.table(type_name).count().to_pyarrow().as_py() == 0
+        # Versions are never deleted: a table seen with rows keeps them (asked per check
+        # of every file, which counting each time made cost as much as the check).
+        if type_name in self._has_rows:
+            return False
+        if self.con.table(type_name).count().to_pyarrow().as_py() == 0:
+            return True
+        self._has_rows.add(type_name)
+        return False
 
     def existing(self, type_name: str, field: str, values: pl.Series) -> pl.Series:
         values = values.drop_nulls().unique()
         if values.is_empty() or self._is_empty(type_name):
             return pl.Series(field, [], dtype=pl.String)
         wanted = ibis.memtable(pa.table({"_v": values.cast(pl.String).to_arrow()}))
-        found = self.view(type_name).select(field).distinct()
-        hits = found.inner_join(wanted, found[field] == wanted._v).select(field)
+        # The reports that ever had one of the values, then their latest versions: the
+        # window runs over those few, not over every version of the type.
+        t = self.versions(type_name)
+        keys = t.semi_join(wanted, t[field] == wanted._v).select(*KEY).distinct()
+        mine = t.semi_join(keys, [t[k] == keys[k] for k in KEY])
+        latest = self._latest(mine.select(*KEY, field, "action", "ts_received", "row"))
+        live = latest.filter(latest.action != "CANC")
+        hits = live.semi_join(wanted, live[field] == wanted._v).select(field).distinct()
         return pl.from_arrow(hits.to_pyarrow()).to_series().cast(pl.String)
 
     def instrument_sizes(self, isins: pl.Series) -> pl.DataFrame:

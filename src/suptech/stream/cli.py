@@ -62,6 +62,9 @@ def replay(
     speed: Annotated[float, typer.Option(
         "--speed", min=0, help="Seconds of event time per second; 0: as fast as possible.")] = 0,
     fmt: Annotated[str, typer.Option("--format", help="arrow (Arrow IPC) or jsonl.")] = "arrow",
+    slice_ms: Annotated[Optional[int], typer.Option(
+        "--slice-ms", min=1, help="Event time per message (default: 1 s, or 0.2 s worth at "
+                                  "the given speed).")] = None,
     nats_url: NatsUrl = "nats://127.0.0.1:4222",
     prefix: Prefix = "suptech",
 ) -> None:
@@ -74,6 +77,7 @@ def replay(
     try:
         with out.status("publishing") as status:
             done = asyncio.run(run(directory, Config(Path("."), nats_url, prefix), speed, fmt,
+                                   slice_ms,
                                    progress=lambda m, r: status.update(
                                        f"published {m:,} messages, {r:,} reports")))
     except ValueError as e:

@@ -28,6 +28,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import sqlalchemy as sa
 
@@ -187,8 +188,9 @@ class Ingestor:
         """A redelivered message's answer: its rows' feedback as first given."""
         feedback = self.store.feedback_of(log["batch_id"]).filter(
             pl.col("row").is_between(log["first_row"], log["last_row"]))
+        [mine] = answers_by_message(feedback, [log["first_row"]])
         return answer(subject, log["seq"], log["batch_id"], log["first_row"], log["last_row"],
-                      feedback, duplicate=True)
+                      mine, duplicate=True)
 
     def commit_group(self, report_type: str, group: list) -> dict[int, tuple[str, dict]]:
         from suptech.ingest.checks.owner import OWNER
@@ -197,7 +199,7 @@ class Ingestor:
 
         c = self.config
         answers: dict[int, tuple[str, dict]] = {}
-        frames, problems, owners, log, kept = [], [], [], [], []
+        frames, problems, kept, sizes = [], [], [], []
         offset = 0
         for subject, data, seq, lei, name in group:
             reply = f"{c.prefix}.feedback.{lei}"
@@ -206,28 +208,32 @@ class Ingestor:
             except UnusableFile as e:
                 answers[seq] = (reply, refusal(subject, seq, str(e)))
                 continue
-            rows = max([0, *raw.frame[ROW].to_list(), *(p.row or 0 for p in raw.problems)])
-            frames.append(raw.frame.with_columns(pl.col(ROW) + offset))
+            rows = max([raw.frame[ROW].max() or 0, *(p.row or 0 for p in raw.problems)])
+            frames.append(raw.frame)
             problems += [dataclasses.replace(p, row=p.row + offset if p.row else None)
                          for p in raw.problems]
-            owners.append(pl.DataFrame({ROW: pl.int_range(offset + 1, offset + rows + 1,
-                                                          eager=True), OWNER: lei}))
-            log.append({"stream": c.stream, "seq": seq, "first_row": offset + 1,
-                        "last_row": offset + rows})
-            kept.append((subject, seq, reply, offset + 1, offset + rows))
+            kept.append((subject, seq, reply, lei, offset + 1, offset + rows))
+            sizes.append((offset, raw.frame.height, rows))
             offset += rows
         if not kept:
             return answers
+        # Rows are numbered through the group: each message's from where the last ended.
         # One chunk: polars' string kernels have failed (panicked) on the many small
         # chunks that concatenating hundreds of Arrow messages leaves.
         frame = pl.concat(frames, how="diagonal_relaxed").rechunk()
+        frame = frame.with_columns(pl.col(ROW) + pl.Series(np.repeat(
+            [o for o, _, _ in sizes], [h for _, h, _ in sizes]), dtype=pl.Int64))
+        owners = pl.DataFrame({
+            ROW: np.arange(1, offset + 1, dtype=np.int64),
+            OWNER: np.repeat([k[3] for k in kept], [r for _, _, r in sizes])})
+        held = pl.DataFrame({"stream": c.stream, "seq": [k[1] for k in kept],
+                            "first_row": [k[4] for k in kept], "last_row": [k[5] for k in kept]})
         raw = RawFile(frame, problems, [col for col in frame.columns if col != ROW])
         sha = hashlib.sha256(b"".join(d for _, d, *_ in group)).hexdigest()
         label = f"stream {c.stream} seq {kept[0][1]}-{kept[-1][1]}"
         try:
             result = commit_raw(self.store, REPORT_TYPES[report_type], raw, label, sha,
-                                pl.concat(owners).with_columns(pl.col(ROW).cast(pl.Int64)),
-                                pl.DataFrame(log))
+                                owners, held)
         except UnusableFile as e:
             for subject, seq, reply, *_ in kept:
                 answers[seq] = (reply, refusal(subject, seq, str(e)))
@@ -238,11 +244,10 @@ class Ingestor:
             # The reports are committed whatever happens here: say it, go on.
             except (Exception, pl.exceptions.PanicException):  # noqa: BLE001
                 log.exception("streaming detectors failed on %s", result.summary.batch_id)
-        feedback = result.feedback.drop("file")
-        for subject, seq, reply, first, last in kept:
-            mine = feedback.filter(pl.col("row").is_between(first, last))
+        bodies = answers_by_message(result.feedback.drop("file"), [k[4] for k in kept])
+        for (subject, seq, reply, _, first, last), feedback in zip(kept, bodies):
             answers[seq] = (reply, answer(subject, seq, result.summary.batch_id, first, last,
-                                          mine, duplicate=False))
+                                          feedback, duplicate=False))
         return answers
 
     def detect(self, report_type: str, batch_id: str) -> None:
@@ -263,16 +268,31 @@ class Ingestor:
         return pl.concat(alerts) if alerts else None
 
 
+def answers_by_message(feedback: pl.DataFrame, firsts: list[int]) -> list[list[dict]]:
+    """A group's feedback split by message (`firsts`: each message's first row in the
+    group), rows numbered from 1 within their message as the sender numbered them."""
+    out: list[list[dict]] = [[] for _ in firsts]
+    if feedback.is_empty():
+        return out
+    starts = np.asarray(firsts, dtype=np.int64)
+    rows = feedback["row"].to_numpy()
+    which = np.searchsorted(starts, np.nan_to_num(rows, nan=0).astype(np.int64), "right") - 1
+    feedback = feedback.with_columns(
+        pl.col("row") - pl.Series(starts[np.maximum(which, 0)]) + 1)
+    for i, item in zip(which, feedback.to_dicts()):
+        out[max(int(i), 0)].append(item)
+    return out
+
+
 def answer(subject: str, seq: int, batch_id: str | None, first: int, last: int,
-           feedback: pl.DataFrame, duplicate: bool) -> dict:
-    """One message's answer: its rows, numbered from 1 as in the message it sent."""
-    feedback = feedback.with_columns(pl.col("row") - first + 1)
-    failed = feedback.filter(pl.col("code").str.starts_with("E"))["row"].n_unique()
-    warned = feedback.filter(pl.col("code").str.starts_with("W"))["row"].n_unique()
+           feedback: list[dict], duplicate: bool) -> dict:
+    """One message's answer; `feedback` rows numbered from 1 as in the message it sent."""
+    failed = len({f["row"] for f in feedback if f["code"].startswith("E")})
+    warned = len({f["row"] for f in feedback if f["code"].startswith("W")})
     rows = last - first + 1
     return {"subject": subject, "stream_seq": seq, "batch_id": batch_id, "rows": rows,
             "accepted": rows - failed, "rejected": failed, "warnings": warned,
-            "duplicate": duplicate, "error": None, "feedback": feedback.to_dicts()}
+            "duplicate": duplicate, "error": None, "feedback": feedback}
 
 
 def refusal(subject: str, seq: int, reason: str) -> dict:

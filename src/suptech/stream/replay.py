@@ -2,9 +2,9 @@
 
 Reference data (instruments, parties, accounts) goes first, whole. Events (order
 events, trades, payments, ...) follow in time order, in slices of `slice_ms` of event
-time, one message per report type and submitter in each slice (at most `max_rows` rows
-a message), paced so that X seconds of event time pass per second (0: as fast as the
-server takes them). Messages are Arrow IPC streams, or JSON Lines with `--format jsonl`.
+time (by default a second, or a fifth of a second's worth at speed X), one message per
+report type and submitter in each slice (at most `max_rows` rows a message), paced so
+that X seconds of event time pass per second (0: as fast as the server takes them). Messages are Arrow IPC streams, or JSON Lines with `--format jsonl`.
 """
 
 from __future__ import annotations
@@ -75,13 +75,30 @@ def messages(frames: dict[str, pl.DataFrame], slice_ms: int, max_rows: int):
             yield name, lei, rows.slice(start, max_rows), slot * slice_ms * 1_000_000
 
 
+def default_slice_ms(speed: float) -> int:
+    """A second of event time, or what passes in a fifth of a second at `speed`: a venue
+    publishes five times a second at most, so a fast replay sends fewer, larger messages."""
+    return max(1_000, int(speed * 200))
+
+
 async def replay(directory: Path, config: Config, speed: float = 0.0, fmt: str = "arrow",
-                 slice_ms: int = 1_000, max_rows: int = 5_000, progress=None) -> Replayed:
+                 slice_ms: int | None = None, max_rows: int = 5_000, progress=None,
+                 frames: dict[str, pl.DataFrame] | None = None,
+                 on_ack=None) -> Replayed:
+    """`frames`: the files already loaded (`load`); `on_ack(seq, sent_ns)` is told, for
+    each message JetStream stored, its sequence number and when it was sent."""
     import nats
 
-    frames = load(directory)
+    frames = load(directory) if frames is None else frames
     if not frames:
         raise ValueError(f"no report files (*.parquet named by report type) in {directory}")
+    slice_ms = slice_ms or default_slice_ms(speed)
+
+    async def publish(subject: str, data: bytes) -> None:
+        sent = time.time_ns()
+        ack = await js.publish(subject, data)
+        if on_ack:
+            on_ack(ack.seq, sent)
     nc = await nats.connect(config.nats_url)
     js = nc.jetstream()
     await ensure_stream(js, config)
@@ -104,7 +121,7 @@ async def replay(directory: Path, config: Config, speed: float = 0.0, fmt: str =
                     await asyncio.gather(*pending)
                     pending.clear()
                     await asyncio.sleep(wait)
-            pending.append(js.publish(f"{config.prefix}.reports.{name}.{lei}", encode(rows, fmt)))
+            pending.append(publish(f"{config.prefix}.reports.{name}.{lei}", encode(rows, fmt)))
             sent += 1
             reports += rows.height
             if len(pending) >= 256:  # acknowledged by JetStream before going further

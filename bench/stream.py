@@ -1,0 +1,192 @@
+"""Real-time monitoring end to end: publish -> validate -> persist -> detect -> alert.
+
+A simulated market day is replayed onto a JetStream stream and consumed by `suptech
+stream` (a separate process, as deployed) into a fresh data directory, with the
+streaming detectors on.
+
+1. Sustained throughput: the day published as fast as JetStream takes it; order events
+   and trades per second from the first event message sent to the last one answered.
+2. Latency at a paced rate (`--speed`, seconds of trading per second): from each
+   message's publication to its feedback, and from publication to each alert (counted
+   from the earliest message of the fetch that raised it: an upper bound).
+
+Baseline, measured in the same run: the same messages through JetStream alone, to a
+pull consumer that only acknowledges them (what the transport costs).
+
+    .venv/bin/python bench/stream.py [--scale medium] [--speed 100] [--sim DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+from suptech.ops import access
+from suptech.ops.db import connect
+from suptech.simulate.market_run import simulate_market
+from suptech.stream.consumer import Config, ensure_stream
+from suptech.stream.replay import REFERENCE, load, replay
+
+NATS = os.environ.get("SUPTECH_NATS_URL", "nats://127.0.0.1:4222")
+
+
+def register(data_dir: Path, frames) -> None:
+    ops = connect(data_dir)
+    with ops.begin() as con:
+        leis = sorted({lei for f in frames.values() for lei in f["submitter"].unique()})
+        for i, lei in enumerate(leis):
+            access.add_user(con, "bench", f"venue{i}", "submitter", "CN-SH", lei)
+    ops.dispose()
+
+
+async def drop(config: Config) -> None:
+    import nats
+    nc = await nats.connect(NATS)
+    try:
+        await nc.jetstream().delete_stream(config.stream)
+    except Exception:  # noqa: BLE001 (nothing to drop)
+        pass
+    await nc.close()
+
+
+async def baseline(frames, slice_ms: int) -> dict:
+    """JetStream alone: publish, then drain with an acknowledging pull consumer."""
+    import nats
+    from nats.errors import TimeoutError as NatsTimeout
+
+    config = Config(Path("."), NATS, f"bb{uuid.uuid4().hex[:8]}")
+    sent: dict[int, int] = {}
+    events = sum(f.height for n, f in frames.items() if n not in REFERENCE)
+    start = time.monotonic()
+    done = await replay(Path("."), config, frames=frames, slice_ms=slice_ms,
+                        on_ack=lambda seq, t: sent.__setitem__(seq, t))
+    nc = await nats.connect(NATS)
+    sub = await nc.jetstream().pull_subscribe(f"{config.prefix}.reports.>", durable="bench",
+                                              stream=config.stream)
+    got = 0
+    while got < done.messages:
+        try:
+            msgs = await sub.fetch(256, timeout=1)
+        except NatsTimeout:
+            continue
+        for m in msgs:
+            await m.ack()
+        got += len(msgs)
+    seconds = time.monotonic() - start
+    await nc.close()
+    await drop(config)
+    return {"messages": done.messages, "events": events, "seconds": seconds,
+            "events_per_s": events / seconds}
+
+
+async def through_suptech(frames, data_dir: Path, speed: float, slice_ms: int,
+                          group: int) -> dict:
+    import nats
+
+    config = Config(data_dir, NATS, f"bs{uuid.uuid4().hex[:8]}")
+    register(data_dir, frames)
+    consumer = subprocess.Popen(
+        [sys.executable, "-m", "suptech.cli", "stream", "--data-dir", str(data_dir),
+         "--nats", NATS, "--prefix", config.prefix, "--group", str(group)],
+        stdout=subprocess.DEVNULL, stderr=open(data_dir / "consumer.log", "ab"))
+    sent: dict[int, int] = {}
+    answered: dict[int, int] = {}
+    alerts: list[tuple[int, dict]] = []
+    nc = await nats.connect(NATS)
+
+    async def feedback(m) -> None:
+        answered[json.loads(m.data)["stream_seq"]] = time.time_ns()
+
+    async def alert(m) -> None:
+        alerts.append((time.time_ns(), json.loads(m.data)))
+
+    await nc.subscribe(f"{config.prefix}.feedback.>", cb=feedback)
+    await nc.subscribe(f"{config.prefix}.alerts.>", cb=alert)
+    await ensure_stream(nc.jetstream(), config)
+    reference = {n: f for n, f in frames.items() if n in REFERENCE}
+    events = {n: f for n, f in frames.items() if n not in REFERENCE}
+    ref = await replay(Path("."), config, frames=reference)
+    while len(answered) < ref.messages:  # the register is in before the clock starts
+        await asyncio.sleep(0.05)
+    first_event = ref.messages + 1
+    done = await replay(Path("."), config, speed=speed, frames=events, slice_ms=slice_ms,
+                        on_ack=lambda seq, t: sent.__setitem__(seq, t))
+    total = ref.messages + done.messages
+    deadline = time.monotonic() + 1800
+    while len(answered) < total and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(1)  # alerts of the last fetch
+    await nc.close()
+    consumer.terminate()
+    consumer.wait(timeout=60)
+    await drop(config)
+    n_events = sum(f.height for f in events.values())
+    seconds = (max(answered[s] for s in sent) - sent[first_event]) / 1e9
+    feedback_ms = np.array([(answered[s] - t) / 1e6 for s, t in sent.items() if s in answered])
+    alert_ms = np.array([(t - a["published_ns"]) / 1e6 for t, a in alerts])
+    ids = {a["alert_id"] for _, a in alerts}
+    pct = (lambda a, q: float(np.percentile(a, q)) if len(a) else float("nan"))
+    return {"messages": done.messages, "events": n_events, "seconds": seconds,
+            "events_per_s": n_events / seconds, "answered": len(answered), "expected": total,
+            "feedback_p50_ms": pct(feedback_ms, 50), "feedback_p99_ms": pct(feedback_ms, 99),
+            "alerts": len(ids), "alert_p50_ms": pct(alert_ms, 50),
+            "alert_p99_ms": pct(alert_ms, 99), "alert_max_ms": pct(alert_ms, 100)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--scale", default="medium", choices=["small", "medium", "full"])
+    ap.add_argument("--sim", type=Path, help="replay this simulator output instead")
+    ap.add_argument("--speed", type=float, default=100,
+                    help="seconds of trading per second in the paced run")
+    ap.add_argument("--slice-ms", type=int, default=None,
+                    help="event time per message (default: replay's, for each run)")
+    ap.add_argument("--group", type=int, default=256)
+    ap.add_argument("--skip-max", action="store_true", help="only the paced run")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="suptech-bench-stream-") as tmp:
+        root = Path(tmp)
+        sim = args.sim
+        if sim is None:
+            sim = root / "sim"
+            t = time.monotonic()
+            simulate_market(sim, seed=71, days=1, scale=args.scale)
+            print(f"simulated a {args.scale} day in {time.monotonic() - t:.0f} s")
+        frames = load(sim)
+        n = {k: f.height for k, f in frames.items()}
+        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+              f"{platform.python_version()}; NATS {NATS}")
+        print(f"day: {n.get('order_event', 0):,} order events, {n.get('trade', 0):,} trades")
+        fast_slice = args.slice_ms or 60_000
+        base = asyncio.run(baseline(frames, fast_slice))
+        print(f"baseline, JetStream only: {base['events']:,} events in {base['messages']:,} "
+              f"messages, {base['seconds']:.1f} s, {base['events_per_s']:,.0f} events/s")
+        runs = [] if args.skip_max else [("as fast as possible", 0.0, fast_slice)]
+        runs.append((f"paced, {args.speed:g}x real time", args.speed,
+                     args.slice_ms or max(1_000, int(args.speed * 200))))
+        for i, (label, speed, slice_ms) in enumerate(runs):
+            r = asyncio.run(through_suptech(frames, root / f"data{i}", speed, slice_ms,
+                                            args.group))
+            print(f"{label} ({slice_ms / 1000:g} s of trading a message): {r['events']:,} "
+                  f"events in {r['messages']:,} messages, {r['seconds']:.1f} s, "
+                  f"{r['events_per_s']:,.0f} events/s, {r['answered']:,} of "
+                  f"{r['expected']:,} messages answered")
+            print(f"  publish -> feedback: p50 {r['feedback_p50_ms']:,.0f} ms, "
+                  f"p99 {r['feedback_p99_ms']:,.0f} ms")
+            print(f"  publish -> alert: {r['alerts']} alerts, p50 {r['alert_p50_ms']:,.0f} ms, "
+                  f"p99 {r['alert_p99_ms']:,.0f} ms, max {r['alert_max_ms']:,.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
