@@ -30,12 +30,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(data: Path, url: str | None, port: int) -> subprocess.Popen:
-    """`suptech serve` in its own process, once it answers; `url` None: SQLite."""
+def start_server(data: Path, url: str | None, port: int,
+                 extra: tuple[str, ...] = ()) -> subprocess.Popen:
+    """`suptech serve` in its own process, once it answers; `url` None: SQLite; `extra`:
+    more of its options."""
     log = open(data.parent / "server.log", "wb")  # a file: a full pipe would block it
     server = subprocess.Popen(
         [sys.executable, "-m", "suptech.cli", "serve", "--port", str(port), "--data-dir", str(data)]
-        + (["--database-url", url] if url else []), stdout=log, stderr=log,
+        + (["--database-url", url] if url else []) + list(extra), stdout=log, stderr=log,
         env={**os.environ, "PYTHONUNBUFFERED": "1"})
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

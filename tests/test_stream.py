@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 
@@ -62,7 +63,16 @@ def config(tmp_path, nats_url):
     ops.dispose()
     cfg = Config(tmp_path, nats_url, prefix=f"t{uuid.uuid4().hex[:10]}")
     yield cfg
-    asyncio.run(_drop(cfg))
+    run_apart(_drop(cfg))
+
+
+def run_apart(coroutine):
+    """asyncio.run in a thread of its own: Playwright's sync API holds this thread's loop."""
+    result = []
+    thread = threading.Thread(target=lambda: result.append(asyncio.run(coroutine)))
+    thread.start()
+    thread.join()
+    return result[0] if result else None
 
 
 async def _drop(cfg: Config) -> None:

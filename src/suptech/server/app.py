@@ -8,11 +8,13 @@ state forbids it).
 
 # No `from __future__ import annotations`: FastAPI reads the handlers' annotations,
 # and those name dependencies defined inside create_app.
+import asyncio
+import logging
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Optional
 
 import polars as pl
 from fastapi import Depends, FastAPI, File, HTTPException, Query, Request, UploadFile
@@ -197,15 +199,33 @@ def submission_result(name: str, result) -> SubmissionResult:
         feedback=result.feedback.drop("file").to_dicts())
 
 
-def create_app(data_dir: Path, engine: str = "duckdb", database_url: str | None = None) -> FastAPI:
+def create_app(data_dir: Path, engine: str = "duckdb", database_url: str | None = None,
+               nats_url: Optional[str] = None, prefix: str = "suptech",
+               stream: bool = False) -> FastAPI:
+    """`nats_url`: where streaming alerts are published (`<prefix>.alerts.<region>`), for
+    the dashboard's live alert queue; `stream`: also consume the report stream in this
+    process (`suptech stream`'s work), which needs the DuckDB engine."""
     holder: dict[str, Services] = {}
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
         holder["s"] = app.state.services = Services(data_dir, engine, database_url)
+        app.state.live = (nats_url, prefix) if nats_url else None
+        consumer, stop = None, asyncio.Event()
+        if stream and nats_url:
+            from suptech.stream.consumer import Config, consume
+            consumer = asyncio.create_task(consume(
+                Config(data_dir, nats_url, prefix, database_url=database_url), stop))
+            # A consumer that fails says so at once, not when the server stops.
+            consumer.add_done_callback(lambda t: t.cancelled() or t.exception() is None or
+                                       logging.getLogger("suptech.stream").error(
+                                           "the stream consumer stopped", exc_info=t.exception()))
         try:
             yield
         finally:
+            if consumer is not None:
+                stop.set()
+                await consumer
             holder.pop("s").close()
 
     app = FastAPI(title="suptech", version="1", lifespan=lifespan,

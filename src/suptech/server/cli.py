@@ -39,16 +39,30 @@ def serve(
     data_dir: DataDir = Path("./suptech-data"),
     engine: Engine = "duckdb",
     database_url: DatabaseUrl = None,
+    nats_url: Annotated[Optional[str], typer.Option(
+        "--nats", envvar="SUPTECH_NATS_URL",
+        help="NATS server the streaming alerts come from: the dashboard shows them live.")] = None,
+    stream: Annotated[bool, typer.Option(
+        "--stream", help="Also consume the report stream (what `suptech stream` does), "
+                         "from --nats or nats://127.0.0.1:4222.")] = False,
+    prefix: Annotated[str, typer.Option("--prefix", help="Stream subject prefix.")] = "suptech",
 ) -> None:
-    """Serve the REST API (OpenAPI at /docs) over the report database."""
+    """Serve the REST API (OpenAPI at /docs) and the dashboard over the report database."""
     import uvicorn
 
     from suptech.server.app import create_app
 
     _ops(data_dir, database_url).dispose()  # fail here, in one line, not in the server
-    out.print(f"suptech serving http://{host}:{port} (API docs at /docs), data in {data_dir}")
-    uvicorn.run(create_app(data_dir, engine, database_url), host=host, port=port,
-                log_level="warning")
+    if stream:
+        if engine != "duckdb":
+            error("--stream ingests into the DuckDB engine; serve the Spark store without it")
+            raise typer.Exit(2)
+        nats_url = nats_url or "nats://127.0.0.1:4222"
+    out.print(f"suptech serving http://{host}:{port} (API docs at /docs), data in {data_dir}"
+              + (f"; consuming {prefix}.reports.> from {nats_url}" if stream else "")
+              + (f"; live alerts from {nats_url}" if nats_url and not stream else ""))
+    uvicorn.run(create_app(data_dir, engine, database_url, nats_url, prefix, stream),
+                host=host, port=port, log_level="warning")
 
 
 @contextmanager

@@ -8,13 +8,14 @@ server builds. Every action answers with a redirect back, carrying a message.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from urllib.parse import quote
 
 import polars as pl
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 
 from suptech.ops import access, cases
@@ -153,6 +154,37 @@ def router() -> APIRouter:
             rows = [x for x in rows if x["status"] == status]
         return page(request, "alerts.html", who, alerts=rows, typologies=typologies,
                     statuses=cases.ALERT_STATUSES, typology=typology, status=status, sort=sort)
+
+    @r.get("/alerts/live")
+    async def live_alerts(request: Request, who: User = Depends(_user)):
+        """Server-sent events: each streaming alert of the user's jurisdiction as it is
+        published. 204 (which tells EventSource to stop) when the server has no stream."""
+        who.require("analyst", "supervisor")
+        live = getattr(request.app.state, "live", None)
+        if live is None:
+            return Response(status_code=204)
+        url, prefix = live
+
+        async def events():
+            import nats
+
+            heard: asyncio.Queue = asyncio.Queue()
+            nc = await nats.connect(url)
+            try:
+                await nc.subscribe(f"{prefix}.alerts.{who.jurisdiction}", cb=heard.put)
+                yield ": listening\n\n"
+                while not await request.is_disconnected():
+                    try:
+                        m = await asyncio.wait_for(heard.get(), 15)
+                    except asyncio.TimeoutError:
+                        yield ": still here\n\n"  # keeps proxies from closing the stream
+                        continue
+                    yield f"data: {m.data.decode()}\n\n"
+            finally:
+                await nc.close()
+
+        return StreamingResponse(events(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache"})
 
     @r.post("/alerts/bulk")
     def bulk(request: Request, who: User = Depends(_user), action: str = Form(...),

@@ -343,7 +343,7 @@ async def consume(config: Config, stop: asyncio.Event | None = None,
         while not stop.is_set():
             try:
                 msgs = await sub.fetch(config.batch, timeout=0.5)
-            except NatsTimeout:
+            except (NatsTimeout, asyncio.TimeoutError):  # nats-py raises either when idle
                 continue
             batch = [(m.subject, m.data, m.metadata.sequence.stream) for m in msgs]
             answers = await loop.run_in_executor(None, ingestor.handle, batch)
