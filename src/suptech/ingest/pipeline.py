@@ -106,16 +106,18 @@ def ingest_file(store: Store, path: Path, type_name: str | None = None,
 
 def commit_raw(store: Store, rt: ReportType, raw: RawFile, label: str, sha: str,
                owner: str | pl.DataFrame | None = None, log: pl.DataFrame | None = None,
-               on_commit: Callable[[], None] = lambda: None) -> FileResult:
+               on_commit: Callable[[], None] = lambda: None, lookup=None) -> FileResult:
     """Validate decoded reports and commit them as one submission.
 
     `owner`: the sending institution's LEI, or per row (ROW, `__owner`) when the rows
     come from several senders' messages (streaming). `log`: the stream messages the
-    submission holds (STREAM_LOG's columns but batch_id), committed with it.
+    submission holds (STREAM_LOG's columns but batch_id), committed with it. `lookup`:
+    what validation asks instead of the store (the stream's `CachedLookup`).
     """
     start_ns, start_label = retention_start()
-    result = validate(raw, rt, store, now_ns=time.time_ns(), retention_start_ns=start_ns,
-                      retention_start_label=start_label, owner=owner)
+    result = validate(raw, rt, lookup or store, now_ns=time.time_ns(),
+                      retention_start_ns=start_ns, retention_start_label=start_label,
+                      owner=owner)
     on_commit()
     ts_received = time.time_ns()
     batch_id = f"{ts_received}-{sha[:16]}"

@@ -235,22 +235,26 @@ def _read_parquet(data: bytes) -> RawFile:
         except Exception as e:  # pyarrow raises several types for corrupt files
             raise UnusableFile(f"not a readable Parquet file: {_short(str(e), 120)}") from None
     assert isinstance(frame, pl.DataFrame)
-    return _columnar(frame, "Parquet")
+    return columnar(frame, "Parquet")
 
 
-def _read_arrow(data: bytes) -> RawFile:
+def arrow_table(data: bytes) -> pa.Table:
     """Arrow IPC, as a file or as a stream (what a venue's Arrow writer sends)."""
     try:
         reader = pa.ipc.open_file(data) if data.startswith(b"ARROW1") else pa.ipc.open_stream(data)
-        table = reader.read_all()
+        return reader.read_all()
     except (pa.ArrowInvalid, pa.ArrowException, OSError) as e:
         raise UnusableFile(f"not readable as Arrow IPC: {_short(str(e), 120)}") from None
-    frame = pl.from_arrow(table)
+
+
+def _read_arrow(data: bytes) -> RawFile:
+    frame = pl.from_arrow(arrow_table(data))
     assert isinstance(frame, pl.DataFrame)
-    return _columnar(frame, "Arrow")
+    return columnar(frame, "Arrow")
 
 
-def _columnar(frame: pl.DataFrame, what: str) -> RawFile:
+def columnar(frame: pl.DataFrame, what: str) -> RawFile:
+    """A decoded table's RawFile: names trimmed, rows numbered from 1."""
     if frame.width == 0:
         raise UnusableFile(f"{what} file has no columns")
     columns = [c.strip() for c in frame.columns]

@@ -22,6 +22,8 @@ from suptech.store.schema import (
     ALERTS, FEEDBACK, KEY, SCANS, STREAM_LOG, SUBMISSIONS, report_schema, timestamp_columns)
 
 DEFAULT_DATA_DIR = "./suptech-data"
+#: An instrument's sizes as validation reads them (`Store.instrument_sizes`).
+SIZES = {"isin": pl.String, "tick_size": pl.Decimal(38, 9), "lot_size": pl.Int64}
 
 
 @dataclass(frozen=True)
@@ -110,8 +112,7 @@ class Store:
         return pl.from_arrow(hits.to_pyarrow()).to_series().cast(pl.String)
 
     def instrument_sizes(self, isins: pl.Series) -> pl.DataFrame:
-        empty = pl.DataFrame(schema={"isin": pl.String, "tick_size": pl.Decimal(38, 9),
-                                     "lot_size": pl.Int64})
+        empty = pl.DataFrame(schema=SIZES)
         isins = isins.drop_nulls().unique()
         if isins.is_empty() or self._is_empty("instrument"):
             return empty
@@ -185,8 +186,11 @@ class Store:
     def stream_log(self, stream: str, seqs: list[int]) -> pl.DataFrame:
         """The logged messages among `seqs` of a stream (seq, batch_id, first_row, last_row)."""
         t = self.con.table("stream_log")
-        found = t.filter((t.stream == stream) & t.seq.isin(seqs)).drop("stream")
-        return pl.from_arrow(found.to_pyarrow())
+        # A fetch's sequence numbers are close together: a range, then the exact ones.
+        found = t.filter((t.stream == stream) & t.seq.between(min(seqs), max(seqs))) \
+            .drop("stream")
+        frame = pl.from_arrow(found.to_pyarrow())
+        return frame.filter(pl.col("seq").is_in(seqs))
 
     def commit(self, submission: Submission, versions: pl.LazyFrame, feedback: pa.Table,
                log: pa.Table | None = None) -> None:
@@ -240,6 +244,9 @@ class Store:
             if scan is not None:
                 self.engine.insert("scans", pa.Table.from_pylist([scan],
                                                                  schema=SCANS.to_pyarrow()))
+
+    def submission_count(self) -> int:
+        return int(self.con.table("submissions").count().to_pyarrow().as_py())
 
     def watermark(self) -> int:
         """The latest ts_received of any committed submission (0 for an empty store)."""

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 import sqlalchemy as sa
 
 from suptech.model.reports import REPORT_TYPES
@@ -104,6 +105,8 @@ class Ingestor:
         self.config = config
         self.store = open_store(config.data_dir)
         self.ops = connect(config.data_dir, config.database_url)
+        from suptech.stream.lookup import CachedLookup
+        self.lookup = CachedLookup(self.store)
         self.monitor = None
         if config.detect:
             from suptech.stream.monitor import Monitor
@@ -152,6 +155,7 @@ class Ingestor:
         c = self.config
         answers: dict[int, tuple[str, dict]] = {}
         senders = self.submitters()
+        self.lookup.check_fresh()
         taken: list[tuple[str, bytes, int, str, str]] = []
         for subject, data, seq in messages:
             ok, refused = self.check(subject, data, seq, senders)
@@ -195,52 +199,34 @@ class Ingestor:
     def commit_group(self, report_type: str, group: list) -> dict[int, tuple[str, dict]]:
         from suptech.ingest.checks.owner import OWNER
         from suptech.ingest.pipeline import commit_raw
-        from suptech.ingest.readers import ROW, RawFile, UnusableFile, read_file
+        from suptech.ingest.readers import ROW, UnusableFile
 
         c = self.config
         answers: dict[int, tuple[str, dict]] = {}
-        frames, problems, kept, sizes = [], [], [], []
-        offset = 0
-        for subject, data, seq, lei, name in group:
-            reply = f"{c.prefix}.feedback.{lei}"
-            try:
-                raw = read_file(Path(name), data)
-            except UnusableFile as e:
-                answers[seq] = (reply, refusal(subject, seq, str(e)))
-                continue
-            rows = max([raw.frame[ROW].max() or 0, *(p.row or 0 for p in raw.problems)])
-            frames.append(raw.frame)
-            problems += [dataclasses.replace(p, row=p.row + offset if p.row else None)
-                         for p in raw.problems]
-            kept.append((subject, seq, reply, lei, offset + 1, offset + rows))
-            sizes.append((offset, raw.frame.height, rows))
-            offset += rows
-        if not kept:
+        raw, kept, sizes = self.decode(group, answers)
+        if raw is None:
             return answers
-        # Rows are numbered through the group: each message's from where the last ended.
-        # One chunk: polars' string kernels have failed (panicked) on the many small
-        # chunks that concatenating hundreds of Arrow messages leaves.
-        frame = pl.concat(frames, how="diagonal_relaxed").rechunk()
-        frame = frame.with_columns(pl.col(ROW) + pl.Series(np.repeat(
-            [o for o, _, _ in sizes], [h for _, h, _ in sizes]), dtype=pl.Int64))
+        offset = sum(r for _, _, r in sizes)
         owners = pl.DataFrame({
             ROW: np.arange(1, offset + 1, dtype=np.int64),
             OWNER: np.repeat([k[3] for k in kept], [r for _, _, r in sizes])})
         held = pl.DataFrame({"stream": c.stream, "seq": [k[1] for k in kept],
                             "first_row": [k[4] for k in kept], "last_row": [k[5] for k in kept]})
-        raw = RawFile(frame, problems, [col for col in frame.columns if col != ROW])
         sha = hashlib.sha256(b"".join(d for _, d, *_ in group)).hexdigest()
         label = f"stream {c.stream} seq {kept[0][1]}-{kept[-1][1]}"
         try:
             result = commit_raw(self.store, REPORT_TYPES[report_type], raw, label, sha,
-                                owners, held)
+                                owners, held, lookup=self.lookup)
         except UnusableFile as e:
             for subject, seq, reply, *_ in kept:
                 answers[seq] = (reply, refusal(subject, seq, str(e)))
             return answers
-        if self.monitor is not None and result.summary.accepted:
+        rows = self.store.batch_rows(report_type, result.summary.batch_id) \
+            if result.summary.accepted else None
+        self.lookup.committed(report_type, rows)
+        if self.monitor is not None and rows is not None:
             try:
-                self.detect(report_type, result.summary.batch_id)
+                self.detect(report_type, rows)
             # The reports are committed whatever happens here: say it, go on.
             except (Exception, pl.exceptions.PanicException):  # noqa: BLE001
                 log.exception("streaming detectors failed on %s", result.summary.batch_id)
@@ -250,13 +236,57 @@ class Ingestor:
                                           feedback, duplicate=False))
         return answers
 
-    def detect(self, report_type: str, batch_id: str) -> None:
+    def decode(self, group: list, answers: dict):
+        """The group's messages as one RawFile, rows numbered through the group (each
+        message's from where the last ended); the messages kept (subject, seq, reply,
+        LEI, first row, last row); (offset, decoded rows, rows) per kept message. A
+        message that cannot be decoded is answered in `answers` and left out."""
+        from suptech.ingest.readers import (ROW, RawFile, UnusableFile, arrow_table,
+                                            columnar, read_file)
+
+        reply = f"{self.config.prefix}.feedback.{{}}"
+        kept, sizes, parts = [], [], []
+        offset = 0
+        arrow = group[0][4].endswith(".arrow")  # a group holds one format
+        for subject, data, seq, lei, name in group:
+            try:
+                part = arrow_table(data) if arrow else read_file(Path(name), data)
+            except UnusableFile as e:
+                answers[seq] = (reply.format(lei), refusal(subject, seq, str(e)))
+                continue
+            if arrow:
+                rows = decoded = part.num_rows
+            else:
+                decoded = part.frame.height
+                rows = max([part.frame[ROW].max() or 0, *(p.row or 0 for p in part.problems)])
+            parts.append(part)
+            kept.append((subject, seq, reply.format(lei), lei, offset + 1, offset + rows))
+            sizes.append((offset, decoded, rows))
+            offset += rows
+        if not kept:
+            return None, kept, sizes
+        if arrow and all(p.schema == parts[0].schema for p in parts):
+            # Arrow messages of one schema (a venue's): one table, converted once.
+            table = pa.concat_tables(parts).combine_chunks()  # one chunk: see below
+            return columnar(pl.from_arrow(table), "Arrow"), kept, sizes
+        if arrow:
+            parts = [columnar(pl.from_arrow(p), "Arrow") for p in parts]
+        # One chunk: polars' string kernels have failed (panicked) on the many small
+        # chunks that concatenating hundreds of Arrow messages leaves.
+        frame = pl.concat([p.frame for p in parts], how="diagonal_relaxed").rechunk()
+        frame = frame.with_columns(pl.col(ROW) + pl.Series(np.repeat(
+            [o for o, _, _ in sizes], [d for _, d, _ in sizes]), dtype=pl.Int64))
+        problems = [dataclasses.replace(p, row=p.row + o if p.row else None)
+                    for part, (o, _, _) in zip(parts, sizes) for p in part.problems]
+        return RawFile(frame, problems, [c for c in frame.columns if c != ROW]), kept, sizes
+
+    def detect(self, report_type: str, rows: pl.DataFrame) -> None:
         """Feed a commit to the streaming detectors; keep the alerts they raise.
 
         After the commit, so a detector failing never loses reports; an alert found
         again (a restarted consumer re-reading a day) keeps its first record.
         """
-        alerts = self.monitor.on_commit(report_type, self.store.batch_rows(report_type, batch_id))
+        alerts = self.monitor.on_commit(report_type, rows)
         if alerts.height:
             known = self.store.alert_ids(alerts["alert_id"])
             alerts = alerts.filter(~pl.col("alert_id").is_in(known.implode()))

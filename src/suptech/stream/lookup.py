@@ -1,0 +1,90 @@
+"""What validation asks the database, remembered by the streaming consumer.
+
+A stream's trades name the orders the consumer committed a moment before, and every
+batch names the same few instruments and accounts: asking the database each time costs
+more than the rest of the batch. `CachedLookup` answers what it has seen exist (values
+the consumer committed itself, or found in the database before) and asks the database
+only about the others. It never answers "does not exist" from memory, and forgets:
+
+- a report type's values when a commit of that type holds corrections or cancellations
+  (a cancelled report no longer exists);
+- everything when someone else committed to the database since it last looked (an API
+  upload beside `serve --stream`);
+- a field's values when they pass `limit` (a day's orders can be millions).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from suptech.model.reports import REPORT_TYPES
+from suptech.store.database import SIZES
+
+#: (report type, field) that other report types name (E009 looks them up).
+TARGETS = {(r.target, r.target_field) for rt in REPORT_TYPES.values() for r in rt.references}
+
+
+class CachedLookup:
+    def __init__(self, store, limit: int = 2_000_000):
+        self.store = store
+        self.limit = limit
+        self.known: dict[tuple[str, str], set[str]] = {}
+        self.sizes: dict[str, tuple] = {}  # isin -> (tick_size, lot_size)
+        self.commits = store.submission_count()
+
+    def forget(self, type_name: str | None = None) -> None:
+        for key in [k for k in self.known if type_name in (None, k[0])]:
+            del self.known[key]
+        if type_name in (None, "instrument"):
+            self.sizes.clear()
+
+    def check_fresh(self) -> None:
+        """Forget everything if the database has commits this consumer did not make."""
+        count = self.store.submission_count()
+        if count != self.commits:
+            self.forget()
+            self.commits = count
+
+    def committed(self, type_name: str, rows: pl.DataFrame | None) -> None:
+        """A commit of this consumer's; `rows`: the versions it stored (None: none)."""
+        self.commits += 1
+        if rows is None:
+            return
+        if not rows["action"].eq("NEW").all():
+            self.forget(type_name)
+            return
+        for (target, field) in TARGETS:
+            if target == type_name and field in rows.columns:
+                self._remember((target, field), rows[field].drop_nulls().cast(pl.String).to_list())
+
+    def _remember(self, key: tuple[str, str], values: list[str]) -> None:
+        known = self.known.setdefault(key, set())
+        if len(known) + len(values) > self.limit:
+            known.clear()
+        known.update(values)
+
+    # ---- suptech.ingest.validate.Lookup ----------------------------------------------
+
+    def existing(self, type_name: str, field: str, values: pl.Series) -> pl.Series:
+        known = self.known.get((type_name, field), set())
+        wanted = values.drop_nulls().unique().cast(pl.String).to_list()
+        found = [v for v in wanted if v in known]
+        missing = [v for v in wanted if v not in known]
+        if missing:
+            hits = self.store.existing(type_name, field, pl.Series(field, missing)).to_list()
+            self._remember((type_name, field), hits)
+            found += hits
+        return pl.Series(field, found, dtype=pl.String)
+
+    def instrument_sizes(self, isins: pl.Series) -> pl.DataFrame:
+        wanted = isins.drop_nulls().unique().to_list()
+        missing = [i for i in wanted if i not in self.sizes]
+        if missing:
+            fresh = self.store.instrument_sizes(pl.Series("isin", missing))
+            for isin, tick, lot in fresh.iter_rows():
+                self.sizes[isin] = (tick, lot)
+        rows = [(i, *self.sizes[i]) for i in wanted if i in self.sizes]
+        return pl.DataFrame(rows, schema=SIZES, orient="row")
+
+    def report_states(self, type_name: str, keys: pl.LazyFrame) -> pl.DataFrame:
+        return self.store.report_states(type_name, keys)
