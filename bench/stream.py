@@ -23,6 +23,7 @@ import asyncio
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -35,6 +36,7 @@ import numpy as np
 from suptech.ops import access
 from suptech.ops.db import connect
 from suptech.simulate.market_run import simulate_market
+from suptech.store.database import open_store
 from suptech.stream.consumer import Config, ensure_stream
 from suptech.stream.replay import REFERENCE, load, replay
 
@@ -104,15 +106,19 @@ async def through_suptech(frames, data_dir: Path, speed: float, slice_ms: int,
     answered: dict[int, int] = {}
     alerts: list[tuple[int, dict]] = []
     nc = await nats.connect(NATS)
+    heard = await nats.connect(NATS)  # alerts on a connection of their own
+    seq = re.compile(rb'"stream_seq": (\d+)')
 
     async def feedback(m) -> None:
-        answered[json.loads(m.data)["stream_seq"]] = time.time_ns()
+        answered[int(seq.search(m.data).group(1))] = time.time_ns()
 
     async def alert(m) -> None:
         alerts.append((time.time_ns(), json.loads(m.data)))
 
-    await nc.subscribe(f"{config.prefix}.feedback.>", cb=feedback)
-    await nc.subscribe(f"{config.prefix}.alerts.>", cb=alert)
+    # No limit on what waits in this process: a slow subscriber must not drop any.
+    limits = {"pending_msgs_limit": 10_000_000, "pending_bytes_limit": 4 * 2**30}
+    await nc.subscribe(f"{config.prefix}.feedback.>", cb=feedback, **limits)
+    await heard.subscribe(f"{config.prefix}.alerts.>", cb=alert, **limits)
     await ensure_stream(nc.jetstream(), config)
     reference = {n: f for n, f in frames.items() if n in REFERENCE}
     events = {n: f for n, f in frames.items() if n not in REFERENCE}
@@ -128,9 +134,13 @@ async def through_suptech(frames, data_dir: Path, speed: float, slice_ms: int,
         await asyncio.sleep(0.05)
     await asyncio.sleep(1)  # alerts of the last fetch
     await nc.close()
+    await heard.close()
     consumer.terminate()
     consumer.wait(timeout=60)
     await drop(config)
+    store = open_store(data_dir)
+    stored = store.alerts().height
+    store.close()
     n_events = sum(f.height for f in events.values())
     seconds = (max(answered[s] for s in sent) - sent[first_event]) / 1e9
     feedback_ms = np.array([(answered[s] - t) / 1e6 for s, t in sent.items() if s in answered])
@@ -140,7 +150,7 @@ async def through_suptech(frames, data_dir: Path, speed: float, slice_ms: int,
     return {"messages": done.messages, "events": n_events, "seconds": seconds,
             "events_per_s": n_events / seconds, "answered": len(answered), "expected": total,
             "feedback_p50_ms": pct(feedback_ms, 50), "feedback_p99_ms": pct(feedback_ms, 99),
-            "alerts": len(ids), "alert_p50_ms": pct(alert_ms, 50),
+            "alerts": len(ids), "stored_alerts": stored, "alert_p50_ms": pct(alert_ms, 50),
             "alert_p99_ms": pct(alert_ms, 99), "alert_max_ms": pct(alert_ms, 100)}
 
 
@@ -184,7 +194,7 @@ def main() -> None:
                   f"{r['expected']:,} messages answered")
             print(f"  publish -> feedback: p50 {r['feedback_p50_ms']:,.0f} ms, "
                   f"p99 {r['feedback_p99_ms']:,.0f} ms")
-            print(f"  publish -> alert: {r['alerts']} alerts, p50 {r['alert_p50_ms']:,.0f} ms, "
+            print(f"  publish -> alert: {r['alerts']} alerts heard ({r['stored_alerts']} stored), p50 {r['alert_p50_ms']:,.0f} ms, "
                   f"p99 {r['alert_p99_ms']:,.0f} ms, max {r['alert_max_ms']:,.0f} ms")
 
 

@@ -12,7 +12,7 @@ has been cancelled, or has outlived `max_life_s` without being cancelled.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -52,8 +52,8 @@ class Ladder:
         self.base = LADDER_LOTS
         self.orders: dict[str, Big] = {}
         self.by_side: dict[tuple, list[Big]] = defaultdict(list)  # (account, isin, side)
-        self.taken: dict[tuple, list[tuple[int, str, str]]] = defaultdict(list)  # (acct, isin)
-        self.quick: dict[tuple, list[Big]] = defaultdict(list)  # (account, isin)
+        self.taken: dict[tuple, deque[tuple[int, str, str]]] = defaultdict(deque)  # (acct, isin)
+        self.quick: dict[tuple, deque[Big]] = defaultdict(deque)  # (account, isin)
         self.open_episodes: dict[str, Big] = {}  # orders with episodes, levels not final
         self.watermark = 0  # latest order event seen
         self.trade_watermark = 0  # latest trade seen
@@ -108,9 +108,18 @@ class Ladder:
                 continue
             self.trade_watermark = max(self.trade_watermark, ts)
             account = buyer if aggressor == "BUY" else seller
-            self.taken[(account, isin)].append((ts, aggressor, trade_id))
-            for b in self.quick.get((account, isin), ()):
-                self._match(b, ts, aggressor, trade_id)
+            taken = self.taken[(account, isin)]
+            taken.append((ts, aggressor, trade_id))
+            # A quick cancel still to come rested at most `life` before it is cancelled,
+            # and cancels arrive at most LATENESS behind: older trades cannot pair.
+            while taken and taken[0][0] < self.watermark - self.life - 2 * LATENESS:
+                taken.popleft()
+            quick = self.quick.get((account, isin))
+            if quick:
+                while quick and quick[0].ts_cancel < self.trade_watermark - 2 * LATENESS:
+                    quick.popleft()  # later trades cannot fall in its life
+                for b in quick:
+                    self._match(b, ts, aggressor, trade_id)
 
     def _match(self, b: Big, ts: int, side: str, trade_id: str) -> None:
         if side != b.side and b.ts_new <= ts <= b.ts_cancel:
@@ -153,12 +162,13 @@ class Ladder:
             return  # in bulk: each pass walks every list
         for k in old:
             del self.orders[k]
-        for index in (self.by_side, self.quick):
+        for key in list(self.by_side):
+            self.by_side[key] = [b for b in self.by_side[key] if b.order_id in self.orders]
+            if not self.by_side[key]:
+                del self.by_side[key]
+        for index, keep in ((self.quick, lambda b: b.order_id in self.orders),
+                            (self.taken, lambda t: t[0] >= horizon)):
             for key in list(index):
-                index[key] = [b for b in index[key] if b.order_id in self.orders]
+                index[key] = deque(x for x in index[key] if keep(x))
                 if not index[key]:
                     del index[key]
-        for key in list(self.taken):
-            self.taken[key] = [t for t in self.taken[key] if t[0] >= horizon]
-            if not self.taken[key]:
-                del self.taken[key]
