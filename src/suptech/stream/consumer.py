@@ -370,10 +370,19 @@ async def consume(config: Config, stop: asyncio.Event | None = None,
             config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=config.ack_wait,
                                   max_ack_pending=1_000))
         loop = asyncio.get_running_loop()
-        while not stop.is_set():
+
+        async def fetch() -> list:
             try:
-                msgs = await sub.fetch(config.batch, timeout=0.5)
+                return await sub.fetch(config.batch, timeout=0.5)
             except (NatsTimeout, asyncio.TimeoutError):  # nats-py raises either when idle
+                return []
+
+        # The next fetch is under way while a batch is validated and committed.
+        ahead = asyncio.create_task(fetch())
+        while not stop.is_set():
+            msgs = await ahead
+            ahead = asyncio.create_task(fetch())
+            if not msgs:
                 continue
             batch = [(m.subject, m.data, m.metadata.sequence.stream) for m in msgs]
             answers = await loop.run_in_executor(None, ingestor.handle, batch)
@@ -401,6 +410,10 @@ async def consume(config: Config, stop: asyncio.Event | None = None,
             for m in msgs:
                 await m.ack()
             await nc.flush()
+        # Messages fetched ahead go back at once, not after the ack wait.
+        for m in await ahead:
+            await m.nak()
+        await nc.flush()
     finally:
         await nc.close()
         ingestor.close()
