@@ -59,20 +59,27 @@ def messages(frames: dict[str, pl.DataFrame], slice_ms: int, max_rows: int):
             for (lei,), group in frames[name].group_by("submitter", maintain_order=True):
                 for start in range(0, group.height, max_rows):
                     yield name, lei, group.slice(start, max_rows), None
-    events = [pl.DataFrame(f).with_columns(pl.lit(name).alias("__type"),
-                                           pl.int_range(pl.len()).alias("__i"))
-              .select("__type", "__i", "ts_event", "submitter")
-              for name, f in frames.items() if name not in REFERENCE]
-    if not events:
-        return
-    order = pl.concat(events).with_columns(
-        (pl.col("ts_event") // (slice_ms * 1_000_000)).alias("__slice")).sort(
-        ["__slice", "__type", "submitter", "__i"])
-    for (slot, name, lei), group in order.group_by(["__slice", "__type", "submitter"],
-                                                     maintain_order=True):
-        rows = frames[name][group["__i"]]
-        for start in range(0, rows.height, max_rows):
-            yield name, lei, rows.slice(start, max_rows), slot * slice_ms * 1_000_000
+    width = slice_ms * 1_000_000
+    groups = []  # (slice, report type, submitter, first row, end row)
+    ordered = {}
+    for name, f in frames.items():
+        if name in REFERENCE:
+            continue
+        # Each type sorted once by slice and submitter (stable: file order within), so
+        # that every message is a zero-copy slice of it.
+        f = f.with_columns((pl.col("ts_event") // width).alias("__slice")).sort(
+            ["__slice", "submitter"], maintain_order=True)
+        new = (f["__slice"] != f["__slice"].shift()) | (f["submitter"] != f["submitter"].shift())
+        starts = new.fill_null(True).arg_true().to_list()
+        ends = starts[1:] + [f.height]
+        for start, end, slot, lei in zip(starts, ends, f["__slice"].gather(starts).to_list(),
+                                         f["submitter"].gather(starts).to_list()):
+            groups.append((slot, name, lei, start, end))
+        ordered[name] = f.drop("__slice")
+    groups.sort()
+    for slot, name, lei, start, end in groups:
+        for first in range(start, end, max_rows):
+            yield name, lei, ordered[name].slice(first, min(max_rows, end - first)), slot * width
 
 
 def default_slice_ms(speed: float) -> int:
