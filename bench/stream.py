@@ -100,7 +100,8 @@ async def through_suptech(frames, data_dir: Path, speed: float, slice_ms: int,
     register(data_dir, frames)
     consumer = subprocess.Popen(
         [sys.executable, "-m", "suptech.cli", "stream", "--data-dir", str(data_dir),
-         "--nats", NATS, "--prefix", config.prefix, "--group", str(group)],
+         "--nats", NATS, "--prefix", config.prefix, "--group", str(group),
+         "--lateness", str(slice_ms / 1000)],  # a message's slice arrives out of order
         stdout=subprocess.DEVNULL, stderr=open(data_dir / "consumer.log", "ab"))
     sent: dict[int, int] = {}
     answered: dict[int, int] = {}

@@ -58,6 +58,8 @@ def test_a_replayed_day_raises_alerts_the_batch_scan_confirms(config, tmp_path):
 
         await nc.subscribe(f"{config.prefix}.alerts.>", cb=alert)
         stop = asyncio.Event()
+        config.lateness = 60  # a slice's reports arrive in any order within it
+        config.batch = 64  # small fetches: a slice's orders and trades in many of them
         task = asyncio.create_task(consume(config, stop))
         # A minute of trading per message of each member: a day in some 3,000 messages.
         await replay(sim, config, slice_ms=60_000)

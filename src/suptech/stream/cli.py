@@ -32,13 +32,16 @@ def stream(
     detect: Annotated[bool, typer.Option(
         "--detect/--no-detect",
         help="Run the streaming market detectors, publishing alerts on <prefix>.alerts.<region>.")] = True,
+    lateness: Annotated[float, typer.Option(
+        "--lateness", min=0, help="Seconds of trading time a report may arrive behind a later "
+                                  "one: at least what publishers gather into a message.")] = 5,
 ) -> None:
     """Consume report batches from JetStream, ingest them exactly once, answer feedback."""
     from suptech.stream.consumer import Config, consume
 
     config = Config(data_dir, nats_url, prefix, database_url=database_url,
                     max_message_bytes=max_message_bytes, ack_wait=ack_wait, batch=group,
-                    detect=detect)
+                    detect=detect, lateness=lateness)
 
     async def main() -> None:
         stop = asyncio.Event()

@@ -58,6 +58,9 @@ class Config:
     #: Run the streaming market detectors on each committed batch, publishing alerts on
     #: `<prefix>.alerts.<region>`.
     detect: bool = True
+    #: Seconds of event time a report may arrive behind a later one: at least what a
+    #: publisher gathers into one message (see `suptech.stream.monitor.base.LATENESS`).
+    lateness: float = 5
 
     @property
     def stream(self) -> str:
@@ -110,7 +113,7 @@ class Ingestor:
         self.monitor = None
         if config.detect:
             from suptech.stream.monitor import Monitor
-            self.monitor = Monitor(self.store)
+            self.monitor = Monitor(self.store, lateness=int(config.lateness * 1e9))
         #: Alerts raised since the caller last took them (`take_alerts`).
         self.alerts: list[pl.DataFrame] = []
 

@@ -15,7 +15,7 @@ from suptech.detect.market.data import DAY, LOCAL_OFFSET, LUNCH, LUNCH_START
 from suptech.detect.run import ALERT_COLUMNS, alert_id
 # Importing the modules registers the streaming detectors.
 from suptech.stream.monitor import layering, marking_close, ramping, spoofing, wash_trade  # noqa: F401
-from suptech.stream.monitor.base import REGISTRY, Case, Reference, StreamDetector
+from suptech.stream.monitor.base import LATENESS, REGISTRY, Case, Reference, StreamDetector
 
 REFERENCE_TYPES = ("instrument", "party", "account")
 
@@ -31,12 +31,15 @@ def with_time_columns(rows: pl.DataFrame) -> pl.DataFrame:
 
 
 class Monitor:
-    def __init__(self, store, detectors: list[str] | None = None, run_id: str | None = None):
+    def __init__(self, store, detectors: list[str] | None = None, run_id: str | None = None,
+                 lateness: int = LATENESS):
+        """`lateness`: ns of event time a report may arrive behind a later one (LATENESS)."""
         self.store = store
         self.ref = Reference.load(store)
         shared: dict = {}
         self.detectors: list[StreamDetector] = [
-            REGISTRY[d](self.ref, shared=shared) for d in (detectors or REGISTRY)]
+            REGISTRY[d](self.ref, shared=shared, lateness=lateness)
+            for d in (detectors or REGISTRY)]
         self.raised: set[tuple] = set()
         self.batch = 0
         self.watermark = 0

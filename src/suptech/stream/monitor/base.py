@@ -21,16 +21,12 @@ from typing import ClassVar
 import polars as pl
 
 from suptech.detect.base import SECOND, Detector, Params
-from suptech.detect.market.data import DAY, LOCAL_OFFSET
 
-#: How far (event time) a report may arrive behind a later one: venues publish in
-#: event-time order, but one second's reports of several members arrive as several
-#: messages, and orders and trades of one second in separate fetches.
-LATENESS = 2 * SECOND
-
-
-def time_of_day(ts: int) -> int:
-    return (ts + LOCAL_OFFSET) % DAY
+#: How far (event time) a report may arrive behind a later one, by default. Venues
+#: publish in event-time order, but a slice of time's reports of several members
+#: arrive as several messages, and its orders and trades in separate fetches: this is
+#: at least the time a publisher gathers into one message (`suptech replay`'s slice).
+LATENESS = 5 * SECOND
 
 
 @dataclass
@@ -91,10 +87,12 @@ class StreamDetector:
 
     batch: ClassVar[type[Detector]]
 
-    def __init__(self, ref: Reference, params: Params | None = None, shared: dict | None = None):
+    def __init__(self, ref: Reference, params: Params | None = None, shared: dict | None = None,
+                 lateness: int = LATENESS):
         self.ref = ref
         self.params = params or self.batch.Params()
         self.shared = {} if shared is None else shared
+        self.lateness = lateness  # ns of event time (see LATENESS)
 
     @property
     def id(self) -> str:

@@ -19,7 +19,6 @@ import polars as pl
 
 from suptech.detect.base import SECOND
 from suptech.detect.market.spoofing import LADDER_LOTS
-from suptech.stream.monitor.base import LATENESS
 
 PEER_WINDOW = 2 * SECOND
 
@@ -47,8 +46,9 @@ class Verdict:
 
 
 class Ladder:
-    def __init__(self, max_life_s: float):
+    def __init__(self, max_life_s: float, lateness: int):
         self.life = int(max_life_s * SECOND)
+        self.lateness = lateness
         self.base = LADDER_LOTS
         self.orders: dict[str, Big] = {}
         self.by_side: dict[tuple, list[Big]] = defaultdict(list)  # (account, isin, side)
@@ -68,9 +68,12 @@ class Ladder:
         return True
 
     @staticmethod
-    def shared(store: dict, max_life_s: float) -> "Ladder":
+    def shared(store: dict, max_life_s: float, lateness: int) -> "Ladder":
         """One ladder per life limit, fed once, read by both detectors."""
-        return store.setdefault(("ladder", max_life_s), Ladder(max_life_s))
+        key = ("ladder", max_life_s, lateness)
+        if key not in store:
+            store[key] = Ladder(max_life_s, lateness)
+        return store[key]
 
     def feed_orders(self, rows: pl.DataFrame, batch: int) -> None:
         if not self._first_time("orders", batch):
@@ -101,25 +104,32 @@ class Ladder:
     def feed_trades(self, rows: pl.DataFrame, batch: int) -> None:
         if not self._first_time("trades", batch):
             return
-        for trade_id, ts, isin, buyer, seller, aggressor in rows.select(
-                "trade_id", "ts_event", "isin", "buy_account_id", "sell_account_id",
-                "aggressor_side").iter_rows():
-            if aggressor not in ("BUY", "SELL"):
-                continue
+        # Only an account holding a large order can pair a trade with its cancel: the
+        # order is in (and its account, instrument) before any trade during its life.
+        holders = pl.DataFrame([(b.account, b.isin) for b in self.orders.values()],
+                               schema={"account": pl.String, "isin": pl.String}, orient="row")
+        buy = pl.col("aggressor_side") == "BUY"
+        ag = rows.filter(pl.col("aggressor_side").is_in(["BUY", "SELL"])).select(
+            "trade_id", "ts_event", "isin", "aggressor_side",
+            account=pl.when(buy).then("buy_account_id").otherwise("sell_account_id"))
+        ag = ag.join(holders.unique(), on=["account", "isin"], how="semi", maintain_order="left")
+        for trade_id, ts, isin, aggressor, account in ag.iter_rows():
+            # As of this trade: later ones in the batch must not prune what it pairs with.
             self.trade_watermark = max(self.trade_watermark, ts)
-            account = buyer if aggressor == "BUY" else seller
             taken = self.taken[(account, isin)]
             taken.append((ts, aggressor, trade_id))
             # A quick cancel still to come rested at most `life` before it is cancelled,
-            # and cancels arrive at most LATENESS behind: older trades cannot pair.
-            while taken and taken[0][0] < self.watermark - self.life - 2 * LATENESS:
+            # and cancels arrive at most `lateness` behind: older trades cannot pair.
+            while taken and taken[0][0] < self.watermark - self.life - 2 * self.lateness:
                 taken.popleft()
             quick = self.quick.get((account, isin))
             if quick:
-                while quick and quick[0].ts_cancel < self.trade_watermark - 2 * LATENESS:
+                while quick and quick[0].ts_cancel < self.trade_watermark - 2 * self.lateness:
                     quick.popleft()  # later trades cannot fall in its life
                 for b in quick:
                     self._match(b, ts, aggressor, trade_id)
+        if rows.height:
+            self.trade_watermark = max(self.trade_watermark, int(rows["ts_event"].max()))
 
     def _match(self, b: Big, ts: int, side: str, trade_id: str) -> None:
         if side != b.side and b.ts_new <= ts <= b.ts_cancel:
@@ -140,7 +150,7 @@ class Ladder:
                 if p.ts_cancel is not None:
                     if p.ts_cancel > b.ts_new:
                         levels.add(p.price)
-                elif not p.done and self.watermark <= p.ts_new + self.life + LATENESS:
+                elif not p.done and self.watermark <= p.ts_new + self.life + self.lateness:
                     final = False  # may still be cancelled in time
             out.append(Verdict(b, len(levels), final))
             if final:
@@ -153,7 +163,7 @@ class Ladder:
         """Forget what no later report can pair with any more: trades may lag orders (a
         fetch's orders are committed before its trades), so both must have moved on."""
         horizon = min(self.watermark, self.trade_watermark) \
-            - 2 * (self.life + LATENESS + PEER_WINDOW)
+            - 2 * (self.life + self.lateness + PEER_WINDOW)
         if horizon <= 0 or not self.orders:
             return
         old = [k for k, b in self.orders.items() if b.ts_new < horizon

@@ -19,7 +19,7 @@ class StreamLayering(StreamDetector):
 
     @property
     def ladder(self) -> Ladder:
-        return Ladder.shared(self.shared, self.params.max_life_s)
+        return Ladder.shared(self.shared, self.params.max_life_s, self.lateness)
 
     def orders(self, rows, batch):
         self.ladder.feed_orders(rows, batch)

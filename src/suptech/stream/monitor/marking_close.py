@@ -13,7 +13,7 @@ import polars as pl
 from suptech.detect.base import MINUTE
 from suptech.detect.market.data import CLOSE_CALL_START, DAY, LOCAL_OFFSET
 from suptech.detect.market.marking_close import MarkingTheClose
-from suptech.stream.monitor.base import Case, StreamDetector, register, time_of_day
+from suptech.stream.monitor.base import Case, StreamDetector, register
 
 
 @register
@@ -28,19 +28,23 @@ class StreamMarkingTheClose(StreamDetector):
 
     def trades(self, rows, batch):
         start = CLOSE_CALL_START - int(self.params.minutes * MINUTE)
+        buy = pl.col("aggressor_side") == "BUY"
+        ag = rows.filter(pl.col("aggressor_side").is_in(["BUY", "SELL"])).select(
+            "ts_event", "isin", "day", "aggressor_side",
+            account=pl.when(buy).then("buy_account_id").otherwise("sell_account_id"),
+            order=pl.when(buy).then("buy_order_id").otherwise("sell_order_id"),
+            tod=(pl.col("ts_event") + LOCAL_OFFSET) % DAY)
+        # Orders that took liquidity before the window: in bulk, they are only remembered.
+        for (day,), early in ag.filter(pl.col("tod") < start).group_by("day"):
+            self.seen.setdefault(day, set()).update(early["order"].to_list())
+        late = ag.filter((pl.col("tod") >= start) & (pl.col("tod") < CLOSE_CALL_START)
+                         & pl.col("isin").is_in(list(self.ref.equity)))
         cases = []
-        for ts, isin, day, buyer, seller, bo, so, aggressor in rows.select(
-                "ts_event", "isin", "day", "buy_account_id", "sell_account_id",
-                "buy_order_id", "sell_order_id", "aggressor_side").iter_rows():
-            if aggressor not in ("BUY", "SELL") or isin not in self.ref.equity:
-                continue
-            account, order = (buyer, bo) if aggressor == "BUY" else (seller, so)
+        for ts, isin, day, aggressor, account, order, _ in late.iter_rows():
             seen = self.seen.setdefault(day, set())
             if order in seen:
                 continue  # an order's first execution decides whether it was late
             seen.add(order)
-            if not start <= time_of_day(ts) < CLOSE_CALL_START:
-                continue
             key = (account, isin, aggressor, day)
             self.late.setdefault(key, {})[order] = ts
             cases += self._case(key)

@@ -12,14 +12,14 @@ BENCHMARKS.md).
 
 from __future__ import annotations
 
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 
 import polars as pl
 
 from suptech.detect.base import SECOND
 from suptech.detect.market.data import DAY, LOCAL_OFFSET
 from suptech.detect.market.ramping import Ramping
-from suptech.stream.monitor.base import LATENESS, Case, StreamDetector, register
+from suptech.stream.monitor.base import Case, StreamDetector, register
 
 
 @register
@@ -31,7 +31,7 @@ class StreamRamping(StreamDetector):
         self.recent: dict[tuple, deque] = defaultdict(deque)  # (acct, isin, side) -> tt
         self.last_end: dict[tuple, int] = {}
         self.bursts: dict[tuple, list] = {}  # (acct, isin, side, day) -> [count, start, end, ids]
-        self.traded: dict[tuple, dict[str, int]] = defaultdict(dict)  # (acct, isin, day) -> side -> n
+        self.traded: Counter = Counter()  # (account, isin, day, side) -> executions
         self.waiting: dict[tuple, int] = {}  # case key -> ts its trades must reach
         self.trades_seen = 0
         self.today = 0
@@ -63,12 +63,15 @@ class StreamRamping(StreamDetector):
         return []
 
     def trades(self, rows, batch):
-        for ts, isin, day, buyer, seller in rows.select(
-                "ts_event", "isin", "day", "buy_account_id", "sell_account_id").iter_rows():
-            for account, side in ((buyer, "BUY"), (seller, "SELL")):
-                sides = self.traded[(account, isin, day)]
-                sides[side] = sides.get(side, 0) + 1
-            self.trades_seen = max(self.trades_seen, ts)
+        if rows.is_empty():
+            return []
+        # Counted a column at a time (Counter's C loop), not a row at a time.
+        isin, day = rows["isin"].to_list(), rows["day"].to_list()
+        self.traded.update(zip(rows["buy_account_id"].to_list(), isin, day,
+                               ["BUY"] * rows.height))
+        self.traded.update(zip(rows["sell_account_id"].to_list(), isin, day,
+                               ["SELL"] * rows.height))
+        self.trades_seen = max(self.trades_seen, int(rows["ts_event"].max()))
         return []
 
     def tick(self, watermark, batch):
@@ -76,12 +79,12 @@ class StreamRamping(StreamDetector):
         for key, ts in list(self.waiting.items()):
             # Trades up to the burst, of every member, have arrived (a fetch's trades are
             # committed after its orders); or none came for half an hour.
-            if self.trades_seen < ts + LATENESS and watermark < ts + 30 * 60 * SECOND:
+            if self.trades_seen < ts + self.lateness and watermark < ts + 30 * 60 * SECOND:
                 continue
             del self.waiting[key]
             account, isin, side, day = key
             other = "SELL" if side == "BUY" else "BUY"
-            if self.traded.get((account, isin, day), {}).get(other, 0) > self.params.max_other_side:
+            if self.traded[(account, isin, day, other)] > self.params.max_other_side:
                 continue
             count, start, end, ids = self.bursts[key]
             cases.append(Case((account,), isin, day, start, end, min(0.4 + 0.15 * count, 1.0),
@@ -89,7 +92,8 @@ class StreamRamping(StreamDetector):
         today = (watermark + LOCAL_OFFSET) // DAY
         if today != self.today:  # a new day: what is two days old cannot complete a case
             self.today = today
-            for index in (self.bursts, self.traded):
-                for key in [k for k in index if k[-1] < today - 1]:
-                    del index[key]
+            for key in [k for k in self.bursts if k[3] < today - 1]:
+                del self.bursts[key]
+            for key in [k for k in self.traded if k[2] < today - 1]:
+                del self.traded[key]
         return cases

@@ -29,7 +29,7 @@ class StreamSpoofing(StreamDetector):
 
     @property
     def ladder(self) -> Ladder:
-        return Ladder.shared(self.shared, self.params.max_life_s)
+        return Ladder.shared(self.shared, self.params.max_life_s, self.lateness)
 
     def orders(self, rows, batch):
         self.ladder.feed_orders(rows, batch)
