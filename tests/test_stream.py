@@ -212,10 +212,12 @@ def test_a_killed_consumer_restarted_stores_every_batch_exactly_once(config):
     store = open_store(config.data_dir)
     try:
         ids = store.query("payment")["report_id"].to_pylist()
+        versions = store.versions("payment").count().to_pyarrow().as_py()
         logged = store.stream_log(config.stream, list(range(1, batches + 1)))
     finally:
         store.close()
     assert len(ids) == batches * per and len(set(ids)) == batches * per
+    assert versions == batches * per  # no report stored twice, even as a second version
     # Each message is in exactly one committed submission: a redelivered one was
     # recognised by its sequence number, not stored again.
     assert sorted(logged["seq"].to_list()) == list(range(1, batches + 1))

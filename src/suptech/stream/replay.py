@@ -41,6 +41,18 @@ def encode(frame: pl.DataFrame, fmt: str) -> bytes:
     return sink.getvalue()
 
 
+def encoded(rows: pl.DataFrame, fmt: str, limit: int):
+    """`rows` as messages of at most `limit` bytes (the server's and the consumer's
+    limit), halving a batch until it fits."""
+    data = encode(rows, fmt)
+    if len(data) <= limit or rows.height <= 1:
+        yield data
+        return
+    half = rows.height // 2
+    yield from encoded(rows.slice(0, half), fmt, limit)
+    yield from encoded(rows.slice(half), fmt, limit)
+
+
 def load(directory: Path) -> dict[str, pl.DataFrame]:
     """Every report file of a directory (Parquet, as the simulators write), by type."""
     frames: dict[str, list[pl.DataFrame]] = {}
@@ -128,8 +140,9 @@ async def replay(directory: Path, config: Config, speed: float = 0.0, fmt: str =
                     await asyncio.gather(*pending)
                     pending.clear()
                     await asyncio.sleep(wait)
-            pending.append(publish(f"{config.prefix}.reports.{name}.{lei}", encode(rows, fmt)))
-            sent += 1
+            for data in encoded(rows, fmt, min(nc.max_payload, config.max_message_bytes)):
+                pending.append(publish(f"{config.prefix}.reports.{name}.{lei}", data))
+                sent += 1
             reports += rows.height
             if len(pending) >= 256:  # acknowledged by JetStream before going further
                 await asyncio.gather(*pending)
