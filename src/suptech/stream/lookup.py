@@ -11,14 +11,20 @@ only about the others. It never answers "does not exist" from memory, and forget
 - everything when someone else committed to the database since it last looked (an API
   upload beside `serve --stream`);
 - a field's values when they pass `limit` (a day's orders can be millions).
+
+For the lifecycle rules (is this report id already taken, is that report live) it keeps
+the 64-bit hashes of every stored report key, sorted: a key whose hash is not there is
+not stored, and only the others (in a stream, almost none) are asked of the database.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from suptech.model.reports import REPORT_TYPES
 from suptech.store.database import SIZES
+from suptech.store.schema import KEY
 
 #: (report type, field) that other report types name (E009 looks them up).
 TARGETS = {(r.target, r.target_field) for rt in REPORT_TYPES.values() for r in rt.references}
@@ -30,11 +36,14 @@ class CachedLookup:
         self.limit = limit
         self.known: dict[tuple[str, str], set[str]] = {}
         self.sizes: dict[str, tuple] = {}  # isin -> (tick_size, lot_size)
+        self.keys: dict[str, KeyHashes] = {}  # report type -> hashes of its stored keys
         self.commits = store.submission_count()
 
     def forget(self, type_name: str | None = None) -> None:
         for key in [k for k in self.known if type_name in (None, k[0])]:
             del self.known[key]
+        if type_name is None:  # report keys are only ever added: only others' commits
+            self.keys.clear()
         if type_name in (None, "instrument"):
             self.sizes.clear()
 
@@ -50,6 +59,8 @@ class CachedLookup:
         self.commits += 1
         if rows is None:
             return
+        if type_name in self.keys:
+            self.keys[type_name].add(key_hashes(rows))
         if not rows["action"].eq("NEW").all():
             self.forget(type_name)
             return
@@ -87,4 +98,40 @@ class CachedLookup:
         return pl.DataFrame(rows, schema=SIZES, orient="row")
 
     def report_states(self, type_name: str, keys: pl.LazyFrame) -> pl.DataFrame:
-        return self.store.report_states(type_name, keys)
+        if type_name not in self.keys:
+            stored = self.store.versions(type_name).select(*KEY).to_pyarrow()
+            self.keys[type_name] = KeyHashes(key_hashes(pl.from_arrow(stored)))
+        wanted = keys.unique().collect()
+        maybe = self.keys[type_name].may_hold(key_hashes(wanted))
+        return self.store.report_states(type_name, wanted.filter(pl.Series(maybe)).lazy())
+
+
+def key_hashes(frame: pl.DataFrame) -> np.ndarray:
+    """A 64-bit hash of each row's (submitter, report_id), computed the same way always."""
+    if frame.is_empty():
+        return np.empty(0, dtype=np.uint64)
+    return frame.select(pl.concat_str(list(KEY), separator="\x1f").hash(seed=7)) \
+        .to_series().to_numpy()
+
+
+class KeyHashes:
+    """Sorted hashes: a large settled array, and each commit's sorted on its own until
+    there are enough of them to merge (sorted runs: the merge is cheap)."""
+
+    def __init__(self, hashes: np.ndarray):
+        self.settled = np.sort(hashes)
+        self.recent: list[np.ndarray] = []
+
+    def add(self, hashes: np.ndarray) -> None:
+        self.recent.append(np.sort(hashes))
+        if len(self.recent) > 32:
+            self.settled = np.sort(np.concatenate([self.settled, *self.recent]), kind="stable")
+            self.recent = []
+
+    def may_hold(self, hashes: np.ndarray) -> np.ndarray:
+        found = np.zeros(len(hashes), dtype=bool)
+        for run in (self.settled, *self.recent):
+            if len(run):
+                at = np.minimum(np.searchsorted(run, hashes), len(run) - 1)
+                found |= run[at] == hashes
+        return found

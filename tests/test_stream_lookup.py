@@ -1,0 +1,91 @@
+"""The streaming consumer remembers what validation asks the database; these specify that
+what it remembers never changes a verdict: a taken report id, a cancelled order and a
+report another process stored are judged as the file pipeline judges them."""
+
+from __future__ import annotations
+
+import json
+
+from builders import BROKER_A, SUBMITTER, record, reference_data
+
+from suptech.ingest.pipeline import ingest_file, ingest_files
+from suptech.ops import access
+from suptech.ops.db import connect
+from suptech.store.database import open_store
+from suptech.stream.consumer import Config, Ingestor
+
+
+def jsonl(*records: dict) -> bytes:
+    return b"\n".join(json.dumps(r).encode() for r in records)
+
+
+def consumer(tmp_path) -> Ingestor:
+    data = tmp_path / "data"
+    store = open_store(data)
+    ingest_files(store, reference_data(tmp_path))
+    store.close()
+    ops = connect(data)
+    with ops.begin() as con:
+        access.add_user(con, "test", "venue", "submitter", "CN-SH", SUBMITTER)
+    ops.dispose()
+    return Ingestor(Config(data, prefix="t", detect=False))
+
+
+class Stream:
+    """Messages to one consumer, numbered as JetStream would."""
+
+    def __init__(self, ingestor: Ingestor):
+        self.ingestor, self.seq = ingestor, 0
+
+    def send(self, report_type: str, *records: dict) -> list[tuple[int, str]]:
+        self.seq += 1
+        [(_, body)] = self.ingestor.handle(
+            [(f"t.reports.{report_type}.{SUBMITTER}", jsonl(*records), self.seq)])
+        assert body["error"] is None, body["error"]
+        return [(f["row"], f["code"]) for f in body["feedback"] if f["code"].startswith("E")]
+
+
+def test_a_report_id_taken_in_an_earlier_message_is_refused(tmp_path):
+    ingestor = consumer(tmp_path)
+    stream = Stream(ingestor)
+    try:
+        assert stream.send("order_event", record("order_event", 1)) == []
+        # The same id again, as a new report: taken (E007), whatever is remembered.
+        assert stream.send("order_event", record("order_event", 1, order_id="O2")) == [(1, "E007")]
+        assert stream.send("order_event", record("order_event", 2, order_id="O2")) == []
+    finally:
+        ingestor.close()
+
+
+def test_a_trade_naming_a_cancelled_order_is_refused_after_the_order_was_remembered(tmp_path):
+    ingestor = consumer(tmp_path)
+    stream = Stream(ingestor)
+    orders = [record("order_event", 1), record("order_event", 2, order_id="O2",
+                                                 account_id="A2", member_lei=BROKER_A,
+                                                 side="SELL")]
+    try:
+        assert stream.send("order_event", *orders) == []
+        assert stream.send("trade", record("trade", 1)) == []  # both orders remembered
+        assert stream.send("order_event", {**record("order_event", 2), "action": "CANC"}) == []
+        assert stream.send("trade", record("trade", 2)) == [(1, "E009")]  # O2 is gone
+    finally:
+        ingestor.close()
+
+
+def test_what_another_process_stored_or_cancelled_is_seen(tmp_path):
+    ingestor = consumer(tmp_path)
+    stream = Stream(ingestor)
+    sell = dict(order_id="O2", account_id="A2", side="SELL")
+    try:
+        assert stream.send("order_event", record("order_event", 1),
+                           record("order_event", 2, **sell)) == []
+        # Meanwhile a file (or the API) cancels one of those orders and adds another.
+        path = tmp_path / "order_event.jsonl"
+        path.write_bytes(jsonl({**record("order_event", 2, **sell), "action": "CANC"},
+                               record("order_event", 3, order_id="O3")))
+        assert ingest_file(ingestor.store, path).summary.accepted == 2
+        assert stream.send("trade", record("trade", 1)) == [(1, "E009")]  # O2 is gone
+        # The report id the file took is taken for the stream too.
+        assert stream.send("order_event", record("order_event", 3, order_id="O9")) == [(1, "E007")]
+    finally:
+        ingestor.close()
