@@ -115,22 +115,22 @@ def key_hashes(frame: pl.DataFrame) -> np.ndarray:
 
 
 class KeyHashes:
-    """Sorted hashes: a large settled array, and each commit's sorted on its own until
-    there are enough of them to merge (sorted runs: the merge is cheap)."""
+    """Sorted runs of hashes, each at least twice the size of the next: a commit's keys
+    are a new run, merged with smaller ones (sorted runs merge in linear time), so a
+    lookup searches a few runs however many commits there were."""
 
     def __init__(self, hashes: np.ndarray):
-        self.settled = np.sort(hashes)
-        self.recent: list[np.ndarray] = []
+        self.runs: list[np.ndarray] = [np.sort(hashes)]
 
     def add(self, hashes: np.ndarray) -> None:
-        self.recent.append(np.sort(hashes))
-        if len(self.recent) > 32:
-            self.settled = np.sort(np.concatenate([self.settled, *self.recent]), kind="stable")
-            self.recent = []
+        run = np.sort(hashes)
+        while self.runs and len(self.runs[-1]) <= 2 * len(run):
+            run = np.sort(np.concatenate([self.runs.pop(), run]), kind="stable")
+        self.runs.append(run)
 
     def may_hold(self, hashes: np.ndarray) -> np.ndarray:
         found = np.zeros(len(hashes), dtype=bool)
-        for run in (self.settled, *self.recent):
+        for run in self.runs:
             if len(run):
                 at = np.minimum(np.searchsorted(run, hashes), len(run) - 1)
                 found |= run[at] == hashes
