@@ -38,6 +38,7 @@ def test_streaming_alerts_appear_in_the_open_alert_queue(config, browser, tmp_pa
             page.press("#token", "Enter")
             page.wait_for_url(f"{base}/ui")
             page.goto(f"{base}/ui/alerts")
+            assert page.title().startswith("Alert queue")
             page.wait_for_function("document.getElementById('live').textContent != ''")
             assert page.locator("#alert-queue tbody tr").count() == 0
             pages.append((region, page))

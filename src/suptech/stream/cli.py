@@ -28,7 +28,7 @@ def stream(
     ack_wait: Annotated[float, typer.Option(
         "--ack-wait", min=1, help="Seconds before an unacknowledged batch is redelivered.")] = 30,
     group: Annotated[int, typer.Option(
-        "--group", min=1, help="Messages fetched and committed together at most.")] = 256,
+        "--group", min=1, help="Messages fetched and committed together at most.")] = 1024,
     detect: Annotated[bool, typer.Option(
         "--detect/--no-detect",
         help="Run the streaming market detectors, publishing alerts on <prefix>.alerts.<region>.")] = True,

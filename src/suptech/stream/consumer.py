@@ -51,7 +51,7 @@ class Config:
     durable: str = DURABLE
     database_url: str | None = None
     max_message_bytes: int = MAX_MESSAGE_BYTES
-    batch: int = 256  # messages fetched, and committed, at a time
+    batch: int = 1024  # messages fetched, and committed, at a time
     #: Seconds before JetStream redelivers a message nobody acknowledged (a consumer
     #: killed mid-batch): the recovery time after a crash.
     ack_wait: float = 30
@@ -371,7 +371,8 @@ async def consume(config: Config, stop: asyncio.Event | None = None,
         sub = await js.pull_subscribe(
             f"{config.prefix}.reports.>", durable=config.durable, stream=config.stream,
             config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=config.ack_wait,
-                                  max_ack_pending=1_000))
+                                  # Room for the batch in hand and the one fetched ahead.
+                                  max_ack_pending=max(1_000, 4 * config.batch)))
         loop = asyncio.get_running_loop()
 
         async def fetch() -> list:

@@ -19,6 +19,7 @@ import polars as pl
 
 from suptech.detect.base import SECOND
 from suptech.detect.market.spoofing import LADDER_LOTS
+from suptech.stream.monitor.base import StreamDetector
 
 PEER_WINDOW = 2 * SECOND
 
@@ -182,3 +183,20 @@ class Ladder:
                 index[key] = deque(x for x in index[key] if keep(x))
                 if not index[key]:
                     del index[key]
+
+
+class LadderDetector(StreamDetector):
+    """A detector reading the ladder (spoofing, layering): both feed it, it takes each
+    batch once; `tick` turns its verdicts into cases."""
+
+    @property
+    def ladder(self) -> Ladder:
+        return Ladder.shared(self.shared, self.params.max_life_s, self.lateness)
+
+    def orders(self, rows, batch):
+        self.ladder.feed_orders(rows, batch)
+        return []
+
+    def trades(self, rows, batch):
+        self.ladder.feed_trades(rows, batch)
+        return []

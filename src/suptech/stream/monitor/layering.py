@@ -8,26 +8,14 @@ later do not undo it.
 from __future__ import annotations
 
 from suptech.detect.market.layering import Layering
-from suptech.stream.monitor.base import StreamDetector, register
-from suptech.stream.monitor.ladder import Ladder
+from suptech.stream.monitor.base import register
+from suptech.stream.monitor.ladder import LadderDetector
 from suptech.stream.monitor.spoofing import episode_case
 
 
 @register
-class StreamLayering(StreamDetector):
+class StreamLayering(LadderDetector):
     batch = Layering
-
-    @property
-    def ladder(self) -> Ladder:
-        return Ladder.shared(self.shared, self.params.max_life_s, self.lateness)
-
-    def orders(self, rows, batch):
-        self.ladder.feed_orders(rows, batch)
-        return []
-
-    def trades(self, rows, batch):
-        self.ladder.feed_trades(rows, batch)
-        return []
 
     def tick(self, watermark, batch):
         p = self.params

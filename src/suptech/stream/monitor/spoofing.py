@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from suptech.detect.base import SECOND
 from suptech.detect.market.spoofing import Spoofing
-from suptech.stream.monitor.base import Case, StreamDetector, register
-from suptech.stream.monitor.ladder import Ladder, Verdict
+from suptech.stream.monitor.base import Case, register
+from suptech.stream.monitor.ladder import LadderDetector, Verdict
 
 
 def episode_case(v: Verdict, max_cancel_after_s: float, score: float) -> Case | None:
@@ -24,20 +24,8 @@ def episode_case(v: Verdict, max_cancel_after_s: float, score: float) -> Case | 
 
 
 @register
-class StreamSpoofing(StreamDetector):
+class StreamSpoofing(LadderDetector):
     batch = Spoofing
-
-    @property
-    def ladder(self) -> Ladder:
-        return Ladder.shared(self.shared, self.params.max_life_s, self.lateness)
-
-    def orders(self, rows, batch):
-        self.ladder.feed_orders(rows, batch)
-        return []
-
-    def trades(self, rows, batch):
-        self.ladder.feed_trades(rows, batch)
-        return []
 
     def tick(self, watermark, batch):
         p = self.params
