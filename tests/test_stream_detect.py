@@ -28,7 +28,15 @@ TYPOLOGIES = {"SPOOFING", "LAYERING", "WASH_TRADE", "MARKING_THE_CLOSE", "RAMPIN
 def cases(alerts: pl.DataFrame) -> set[tuple]:
     """What an alert is about: typology, accounts, instrument, local day."""
     day = (alerts["window_start"] + LOCAL_OFFSET) // DAY
-    return set(zip(alerts["typology"], alerts["account_ids"], alerts["isin"], day))
+    accounts = [frozenset(a.split(";")) for a in alerts["account_ids"]]
+    return set(zip(alerts["typology"], accounts, alerts["isin"], day))
+
+
+def confirms(batch: tuple, streamed: tuple) -> bool:
+    """The same case: a streaming alert names the accounts known when it was raised
+    (a wash-trade ring's later trades may add one), the batch alert all of the day's."""
+    return (batch[0], batch[2], batch[3]) == (streamed[0], streamed[2], streamed[3]) \
+        and streamed[1] <= batch[1]
 
 
 def test_streaming_detectors_cover_the_typologies_caught_in_real_time():
@@ -90,8 +98,10 @@ def test_a_replayed_day_raises_alerts_the_batch_scan_confirms(config, tmp_path):
     assert regions and regions <= {"CN-SH", "CN-JS", "CN-ZJ", "CN-AH", "unassigned"}
     for subject, alerts in heard.items():
         assert all(subject.rsplit(".", 1)[1] in (a["regions"] or ["unassigned"]) for a in alerts)
-    assert streamed <= confirmed, f"not confirmed by the batch scan: {streamed - confirmed}"
-    assert len(streamed) >= 0.9 * len(confirmed), \
-        f"{len(streamed)} of {len(confirmed)} batch alerts: missed {confirmed - streamed}"
+    unconfirmed = [s for s in streamed if not any(confirms(b, s) for b in confirmed)]
+    assert not unconfirmed, f"not confirmed by the batch scan: {unconfirmed}"
+    found = [b for b in confirmed if any(confirms(b, s) for s in streamed)]
+    assert len(found) >= 0.9 * len(confirmed), \
+        f"{len(found)} of {len(confirmed)} batch alerts: missed {set(confirmed) - set(found)}"
     # Each typology was injected, so each is found while streaming.
     assert {c[0] for c in streamed} == TYPOLOGIES

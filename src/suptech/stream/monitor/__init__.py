@@ -78,7 +78,7 @@ class Monitor:
         """One alert per detector, accounts, instrument and day: the first time it is found."""
         rows = []
         for d, c in found:
-            key = (d.id, c.accounts, c.isin, c.day)
+            key = (d.id, c.key or (c.accounts, c.isin, c.day))
             if key in self.raised:
                 continue
             self.raised.add(key)

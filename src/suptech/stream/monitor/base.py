@@ -69,11 +69,14 @@ class Case:
 
     accounts: tuple[str, ...]
     isin: str
-    day: int  # local trading day: a detector raises one case per accounts, isin and day
+    day: int  # local trading day
     window_start: int
     window_end: int
     score: float
     evidence: tuple[str, ...]
+    #: What makes two findings one case, when not (accounts, isin, day): a wash-trade
+    #: ring is one case however many of its accounts have traded yet.
+    key: tuple | None = None
 
 
 class StreamDetector:
@@ -81,8 +84,8 @@ class StreamDetector:
 
     `orders` and `trades` receive a committed batch's new rows in event-time order,
     with `lots` (quantity in lots), `day` and `tt` (trading time) added, and return the
-    cases found. The monitor raises one case per detector, accounts, instrument and
-    day, as the batch detectors group them.
+    cases found. The monitor raises each case once: per detector, accounts, instrument
+    and day, as the batch detectors group them, or per the case's own `key`.
     """
 
     batch: ClassVar[type[Detector]]

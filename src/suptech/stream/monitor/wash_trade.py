@@ -67,7 +67,7 @@ class StreamWashTrade(StreamDetector):
             n = len(set(f["trades"]))
             if n >= self.params.min_trades:
                 cases.append(Case(tuple(sorted(f["accounts"])), isin, day, f["start"],
-                                  f["end"], min(0.5 + 0.1 * n, 1.0), tuple(f["trades"])))
+                                  f["end"], min(0.5 + 0.1 * n, 1.0), tuple(f["trades"]), key))
         for key in [k for k in self.found if k[2] < max(self.entered, default=0) - 1]:
             del self.found[key]
         return cases
