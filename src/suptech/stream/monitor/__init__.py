@@ -41,6 +41,7 @@ class Monitor:
             REGISTRY[d](self.ref, shared=shared, lateness=lateness)
             for d in (detectors or REGISTRY)]
         self.raised: set[tuple] = set()
+        self.stale = False  # reference data committed since it was read
         self.batch = 0
         self.watermark = 0
         self.run_id = run_id or f"STREAM-{time.time_ns()}"
@@ -48,11 +49,13 @@ class Monitor:
     def on_commit(self, type_name: str, rows: pl.DataFrame) -> pl.DataFrame:
         """The new alerts that a committed batch of `type_name` reports completes."""
         if type_name in REFERENCE_TYPES:
-            fresh = Reference.load(self.store)
-            self.ref.__dict__.update(fresh.__dict__)  # detectors hold this object
+            self.stale = True  # read again before the next orders or trades, once
             return self.alerts([])
         if type_name not in ("order_event", "trade") or rows.is_empty():
             return self.alerts([])
+        if self.stale:
+            self.ref.__dict__.update(Reference.load(self.store).__dict__)  # detectors hold it
+            self.stale = False
         self.batch += 1
         rows = rows.filter(pl.col("action") == "NEW")
         found: list[tuple[StreamDetector, Case]] = []
