@@ -39,7 +39,7 @@ from suptech.ops.db import connect
 from suptech.simulate.market_run import simulate_market
 from suptech.store.database import open_store
 from suptech.stream.consumer import Config, ensure_stream
-from suptech.stream.replay import REFERENCE, load, replay
+from suptech.stream.replay import REFERENCE, default_slice_ms, load, replay
 
 NATS = os.environ.get("SUPTECH_NATS_URL", "nats://127.0.0.1:4222")
 
@@ -188,7 +188,7 @@ def main() -> None:
         runs = [] if args.skip_max else [("as fast as possible", 0.0, fast_slice)]
         if not args.skip_paced:
             runs.append((f"paced, {args.speed:g}x real time", args.speed,
-                         args.slice_ms or max(1_000, int(args.speed * 200))))
+                         args.slice_ms or default_slice_ms(args.speed)))
         for i, (label, speed, slice_ms) in enumerate(runs):
             r = asyncio.run(through_suptech(frames, root / f"data{i}", speed, slice_ms,
                                             args.group))

@@ -206,13 +206,13 @@ class Ingestor:
 
         c = self.config
         answers: dict[int, tuple[str, dict]] = {}
-        raw, kept, sizes = self.decode(group, answers)
+        raw, kept = self.decode(group, answers)
         if raw is None:
             return answers
-        offset = sum(r for _, _, r in sizes)
         owners = pl.DataFrame({
-            ROW: np.arange(1, offset + 1, dtype=np.int64),
-            OWNER: np.repeat([k[3] for k in kept], [r for _, _, r in sizes])})
+            ROW: np.arange(1, kept[-1][5] + 1, dtype=np.int64),
+            OWNER: np.repeat([k[3] for k in kept], [last - first + 1
+                                                    for *_, first, last in kept])})
         held = pl.DataFrame({"stream": c.stream, "seq": [k[1] for k in kept],
                             "first_row": [k[4] for k in kept], "last_row": [k[5] for k in kept]})
         sha = hashlib.sha256(b"".join(d for _, d, *_ in group)).hexdigest()
@@ -241,14 +241,14 @@ class Ingestor:
 
     def decode(self, group: list, answers: dict):
         """The group's messages as one RawFile, rows numbered through the group (each
-        message's from where the last ended); the messages kept (subject, seq, reply,
-        LEI, first row, last row); (offset, decoded rows, rows) per kept message. A
-        message that cannot be decoded is answered in `answers` and left out."""
+        message's from where the last ended), and the messages kept (subject, seq,
+        reply, LEI, first row, last row). A message that cannot be decoded is answered
+        in `answers` and left out."""
         from suptech.ingest.readers import (ROW, RawFile, UnusableFile, arrow_table,
                                             columnar, read_file)
 
         reply = f"{self.config.prefix}.feedback.{{}}"
-        kept, sizes, parts = [], [], []
+        kept, decoded, parts = [], [], []  # decoded: rows each part holds
         offset = 0
         arrow = group[0][4].endswith(".arrow")  # a group holds one format
         for subject, data, seq, lei, name in group:
@@ -258,30 +258,31 @@ class Ingestor:
                 answers[seq] = (reply.format(lei), refusal(subject, seq, str(e)))
                 continue
             if arrow:
-                rows = decoded = part.num_rows
+                rows = part.num_rows
+                decoded.append(rows)
             else:
-                decoded = part.frame.height
                 rows = max([part.frame[ROW].max() or 0, *(p.row or 0 for p in part.problems)])
+                decoded.append(part.frame.height)
             parts.append(part)
             kept.append((subject, seq, reply.format(lei), lei, offset + 1, offset + rows))
-            sizes.append((offset, decoded, rows))
             offset += rows
         if not kept:
-            return None, kept, sizes
+            return None, kept
         if arrow and all(p.schema == parts[0].schema for p in parts):
-            # Arrow messages of one schema (a venue's): one table, converted once.
-            table = pa.concat_tables(parts).combine_chunks()  # one chunk: see below
-            return columnar(pl.from_arrow(table), "Arrow"), kept, sizes
+            # Arrow messages of one schema (a venue's): one table, converted once
+            # (`columnar` makes it one chunk).
+            return columnar(pl.from_arrow(pa.concat_tables(parts)), "Arrow"), kept
         if arrow:
             parts = [columnar(pl.from_arrow(p), "Arrow") for p in parts]
         # One chunk: polars' string kernels have failed (panicked) on the many small
         # chunks that concatenating hundreds of Arrow messages leaves.
         frame = pl.concat([p.frame for p in parts], how="diagonal_relaxed").rechunk()
-        frame = frame.with_columns(pl.col(ROW) + pl.Series(np.repeat(
-            [o for o, _, _ in sizes], [d for _, d, _ in sizes]), dtype=pl.Int64))
-        problems = [dataclasses.replace(p, row=p.row + o if p.row else None)
-                    for part, (o, _, _) in zip(parts, sizes) for p in part.problems]
-        return RawFile(frame, problems, [c for c in frame.columns if c != ROW]), kept, sizes
+        starts = [k[4] - 1 for k in kept]  # each part's rows shift by where it starts
+        frame = frame.with_columns(pl.col(ROW) + pl.Series(np.repeat(starts, decoded),
+                                                           dtype=pl.Int64))
+        problems = [dataclasses.replace(p, row=p.row + start if p.row else None)
+                    for part, start in zip(parts, starts) for p in part.problems]
+        return RawFile(frame, problems, [c for c in frame.columns if c != ROW]), kept
 
     def detect(self, report_type: str, rows: pl.DataFrame) -> None:
         """Feed a commit to the streaming detectors; keep the alerts they raise.

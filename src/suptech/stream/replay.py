@@ -4,7 +4,8 @@ Reference data (instruments, parties, accounts) goes first, whole. Events (order
 events, trades, payments, ...) follow in time order, in slices of `slice_ms` of event
 time (by default a second, or a fifth of a second's worth at speed X), one message per
 report type and submitter in each slice (at most `max_rows` rows a message), paced so
-that X seconds of event time pass per second (0: as fast as the server takes them). Messages are Arrow IPC streams, or JSON Lines with `--format jsonl`.
+that X seconds of event time pass per second (0: as fast as the server takes them).
+Messages are Arrow IPC streams, or JSON Lines with `--format jsonl`.
 """
 
 from __future__ import annotations

@@ -21,10 +21,13 @@ REFERENCE_TYPES = ("instrument", "party", "account")
 
 
 def with_time_columns(rows: pl.DataFrame) -> pl.DataFrame:
-    """`day` and `tt` as `suptech.detect.market.data` computes them, in event-time order."""
-    tod = (pl.col("ts_event") + LOCAL_OFFSET) % DAY
+    """`day`, `tod` (time of day) and `tt` as `suptech.detect.market.data` computes
+    them, in event-time order."""
+    tod = pl.col("tod")
     return rows.with_columns(
         day=(pl.col("ts_event") + LOCAL_OFFSET) // DAY,
+        tod=(pl.col("ts_event") + LOCAL_OFFSET) % DAY,
+    ).with_columns(
         tt=pl.col("ts_event") - pl.when(tod >= LUNCH_START + LUNCH).then(LUNCH)
         .when(tod >= LUNCH_START).then(tod - LUNCH_START).otherwise(0),
     ).sort("ts_event", maintain_order=True)

@@ -83,7 +83,8 @@ class StreamDetector:
     """Set `batch` (the batch detector it mirrors); implement `orders` and `trades`.
 
     `orders` and `trades` receive a committed batch's new rows in event-time order,
-    with `lots` (quantity in lots), `day` and `tt` (trading time) added, and return the
+    with `lots` (quantity in lots), `day`, `tod` (time of day) and `tt` (trading time)
+    added, and return the
     cases found. The monitor raises each case once: per detector, accounts, instrument
     and day, as the batch detectors group them, or per the case's own `key`.
     """

@@ -33,7 +33,7 @@ class StreamMarkingTheClose(StreamDetector):
             "ts_event", "isin", "day", "aggressor_side",
             account=pl.when(buy).then("buy_account_id").otherwise("sell_account_id"),
             order=pl.when(buy).then("buy_order_id").otherwise("sell_order_id"),
-            tod=(pl.col("ts_event") + LOCAL_OFFSET) % DAY)
+            tod="tod")
         # Orders that took liquidity before the window: in bulk, they are only remembered.
         for (day,), early in ag.filter(pl.col("tod") < start).group_by("day"):
             self.seen.setdefault(day, set()).update(early["order"].to_list())
@@ -52,7 +52,7 @@ class StreamMarkingTheClose(StreamDetector):
 
     def orders(self, rows, batch):
         call = rows.filter((pl.col("event_type") == "NEW")
-                           & ((pl.col("ts_event") + LOCAL_OFFSET) % DAY >= CLOSE_CALL_START))
+                           & (pl.col("tod") >= CLOSE_CALL_START))
         cases = []
         for ts, order, account, isin, side, day in call.select(
                 "ts_event", "order_id", "account_id", "isin", "side", "day").iter_rows():
