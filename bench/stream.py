@@ -53,6 +53,45 @@ def register(data_dir: Path, frames) -> None:
     ops.dispose()
 
 
+def cpu_seconds(pid: int | None = None) -> float:
+    """User and system CPU seconds a process (this one if None) has used so far."""
+    if pid is None:
+        return time.process_time()
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def nats_pids() -> list[int]:
+    """Local NATS servers (the one the bench talks to, where it runs on this machine)."""
+    return [int(d.name) for d in Path("/proc").iterdir() if d.name.isdigit()
+            and (d / "comm").exists() and (d / "comm").read_text().strip() == "nats-server"]
+
+
+class CPU:
+    """CPU seconds spent, from `start` to `stop`, by this process (the publisher and the
+    bench's listeners), the consumer and the NATS server: where the cores went."""
+
+    def __init__(self, consumer: int | None = None):
+        self.pids = {"bench and publisher": None, "NATS server": nats_pids()}
+        if consumer:
+            self.pids["consumer"] = [consumer]
+
+    def read(self) -> dict[str, float]:
+        return {k: cpu_seconds() if v is None else sum(cpu_seconds(p) for p in v)
+                for k, v in self.pids.items()}
+
+    def start(self) -> None:
+        self.begun = self.read()
+
+    def stop(self) -> dict[str, float]:
+        return {k: v - self.begun[k] for k, v in self.read().items()}
+
+
+def cpu_line(used: dict[str, float], seconds: float) -> str:
+    return "  CPU: " + ", ".join(f"{k} {v:,.0f} s ({v / seconds:.2f} cores)"
+                                 for k, v in used.items())
+
+
 async def drop(config: Config) -> None:
     import nats
     nc = await nats.connect(NATS)
@@ -71,6 +110,8 @@ async def baseline(frames, slice_ms: int) -> dict:
     config = Config(Path("."), NATS, f"bb{uuid.uuid4().hex[:8]}")
     sent: dict[int, int] = {}
     events = sum(f.height for n, f in frames.items() if n not in REFERENCE)
+    cpu = CPU()
+    cpu.start()
     start = time.monotonic()
     done = await replay(Path("."), config, frames=frames, slice_ms=slice_ms,
                         on_ack=lambda seq, t: sent.__setitem__(seq, t))
@@ -87,10 +128,11 @@ async def baseline(frames, slice_ms: int) -> dict:
             await m.ack()
         got += len(msgs)
     seconds = time.monotonic() - start
+    used = cpu.stop()
     await nc.close()
     await drop(config)
     return {"messages": done.messages, "events": events, "seconds": seconds,
-            "events_per_s": events / seconds}
+            "events_per_s": events / seconds, "cpu": used}
 
 
 async def through_suptech(frames, data_dir: Path, speed: float, slice_ms: int,
@@ -128,12 +170,15 @@ async def through_suptech(frames, data_dir: Path, speed: float, slice_ms: int,
     while len(answered) < ref.messages:  # the register is in before the clock starts
         await asyncio.sleep(0.05)
     first_event = ref.messages + 1
+    cpu = CPU(consumer.pid)
+    cpu.start()
     done = await replay(Path("."), config, speed=speed, frames=events, slice_ms=slice_ms,
                         on_ack=lambda seq, t: sent.__setitem__(seq, t))
     total = ref.messages + done.messages
     deadline = time.monotonic() + 1800
     while len(answered) < total and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
+    used = cpu.stop()
     await asyncio.sleep(1)  # alerts of the last fetch
     await nc.close()
     await heard.close()
@@ -153,7 +198,8 @@ async def through_suptech(frames, data_dir: Path, speed: float, slice_ms: int,
             "events_per_s": n_events / seconds, "answered": len(answered), "expected": total,
             "feedback_p50_ms": pct(feedback_ms, 50), "feedback_p99_ms": pct(feedback_ms, 99),
             "alerts": len(ids), "stored_alerts": stored, "alert_p50_ms": pct(alert_ms, 50),
-            "alert_p99_ms": pct(alert_ms, 99), "alert_max_ms": pct(alert_ms, 100)}
+            "alert_p99_ms": pct(alert_ms, 99), "alert_max_ms": pct(alert_ms, 100),
+            "cpu": used}
 
 
 def main() -> None:
@@ -200,6 +246,7 @@ def main() -> None:
                   f"p99 {r['feedback_p99_ms']:,.0f} ms")
             print(f"  publish -> alert: {r['alerts']} alerts heard ({r['stored_alerts']} stored), p50 {r['alert_p50_ms']:,.0f} ms, "
                   f"p99 {r['alert_p99_ms']:,.0f} ms, max {r['alert_max_ms']:,.0f} ms")
+            print(cpu_line(r["cpu"], r["seconds"]))
 
 
 if __name__ == "__main__":

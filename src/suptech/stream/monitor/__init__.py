@@ -2,7 +2,8 @@
 
 `Monitor.on_commit` takes the rows of one committed submission and returns the alerts
 they complete, in the alerts table's format (plus `regions`: the regions of the alert's
-accounts' owners, the subjects it is published on).
+accounts' owners, the subjects it is published on). The consumer runs it in a process
+of its own (`suptech.stream.monitor.process`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from suptech.stream.monitor import layering, marking_close, ramping, spoofing, w
 from suptech.stream.monitor.base import LATENESS, REGISTRY, Case, Reference, StreamDetector
 
 REFERENCE_TYPES = ("instrument", "party", "account")
+#: The report types the streaming detectors read.
+DETECTED = ("order_event", "trade")
 
 
 def with_time_columns(rows: pl.DataFrame) -> pl.DataFrame:
@@ -34,31 +37,28 @@ def with_time_columns(rows: pl.DataFrame) -> pl.DataFrame:
 
 
 class Monitor:
-    def __init__(self, store, detectors: list[str] | None = None, run_id: str | None = None,
-                 lateness: int = LATENESS):
-        """`lateness`: ns of event time a report may arrive behind a later one (LATENESS)."""
-        self.store = store
-        self.ref = Reference.load(store)
+    def __init__(self, ref: Reference, detectors: list[str] | None = None,
+                 run_id: str | None = None, lateness: int = LATENESS):
+        """`ref`: the register as read from the store (`Reference.load`); `lateness`: ns of
+        event time a report may arrive behind a later one (LATENESS)."""
+        self.ref = ref
         shared: dict = {}
         self.detectors: list[StreamDetector] = [
             REGISTRY[d](self.ref, shared=shared, lateness=lateness)
             for d in (detectors or REGISTRY)]
         self.raised: set[tuple] = set()
-        self.stale = False  # reference data committed since it was read
         self.batch = 0
         self.watermark = 0
         self.run_id = run_id or f"STREAM-{time.time_ns()}"
 
+    def update_reference(self, ref: Reference) -> None:
+        """The register as read again after reference data was committed."""
+        self.ref.__dict__.update(ref.__dict__)  # the detectors hold this object
+
     def on_commit(self, type_name: str, rows: pl.DataFrame) -> pl.DataFrame:
         """The new alerts that a committed batch of `type_name` reports completes."""
-        if type_name in REFERENCE_TYPES:
-            self.stale = True  # read again before the next orders or trades, once
+        if type_name not in DETECTED or rows.is_empty():
             return self.alerts([])
-        if type_name not in ("order_event", "trade") or rows.is_empty():
-            return self.alerts([])
-        if self.stale:
-            self.ref.__dict__.update(Reference.load(self.store).__dict__)  # detectors hold it
-            self.stale = False
         self.batch += 1
         rows = rows.filter(pl.col("action") == "NEW")
         found: list[tuple[StreamDetector, Case]] = []

@@ -1,0 +1,134 @@
+"""The streaming detectors in a process of their own, beside the consumer.
+
+Validation and storage of one batch and detection on the previous one then run on two
+cores at once: the detectors are plain Python over each batch's rows, and in the
+consumer's process they would share its interpreter lock. Batches go over a pipe in
+commit order, and each one's alerts come back in the same order; the consumer stores
+and publishes them (the store has one writer, the consumer).
+
+The register (accounts' owners, groups, instruments) is read by the consumer, which
+holds the store, and sent before the first batch and again before the first batch
+after reference data was committed.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import subprocess
+import sys
+import traceback
+from collections import deque
+from multiprocessing.connection import Connection
+
+import polars as pl
+
+from suptech.stream.monitor import DETECTED, REFERENCE_TYPES, Monitor
+from suptech.stream.monitor.base import Reference
+
+log = logging.getLogger(__name__)
+
+
+def serve(conn, lateness: int, run_id: str) -> None:
+    """The child: ("reference", Reference) | ("rows", report type, frame) | ("stop",) in,
+    ("alerts", frame) | ("error", text) out for each frame of rows."""
+    monitor = None
+    while True:
+        try:
+            message = conn.recv()
+        except EOFError:  # the consumer is gone (killed): so is this
+            return
+        if message[0] == "stop":
+            return
+        if message[0] == "reference":
+            if monitor is None:
+                monitor = Monitor(message[1], run_id=run_id, lateness=lateness)
+            else:
+                monitor.update_reference(message[1])
+            continue
+        _, type_name, rows = message
+        try:
+            conn.send(("alerts", monitor.on_commit(type_name, rows)))
+        # A bug must not stop detection on later batches: say it to the consumer, which
+        # logs it. (A panic in polars' Rust code is a BaseException.)
+        except (Exception, pl.exceptions.PanicException):  # noqa: BLE001
+            conn.send(("error", traceback.format_exc()))
+
+
+class MonitorProcess:
+    """`submit` a committed batch; `results` are the alerts of those done so far."""
+
+    def __init__(self, store, lateness: int, run_id: str):
+        self.store = store
+        # A new interpreter, not a fork (polars' threads do not survive one), started as
+        # a module, not by multiprocessing (which would import the caller's script again).
+        mine, child = socket.socketpair()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", __name__, str(child.fileno()), str(lateness), run_id],
+            pass_fds=[child.fileno()])
+        child.close()
+        self.conn = Connection(mine.detach())
+        self.stale = True  # the register is sent before the first batch
+        self.gone = False
+        self.pending: deque[int] = deque()  # tags of batches whose alerts are to come
+        self.done: list[tuple[int, pl.DataFrame]] = []
+
+    def submit(self, type_name: str, rows: pl.DataFrame, tag: int = 0) -> None:
+        """`tag` comes back with the batch's alerts."""
+        if type_name in REFERENCE_TYPES:
+            self.stale = True  # read again before the next orders or trades, once
+            return
+        if type_name not in DETECTED or rows.is_empty() or self.gone:
+            return
+        self._receive(wait=False)  # room in the pipe for the child's answers
+        try:
+            if self.stale:
+                self.conn.send(("reference", Reference.load(self.store)))
+                self.stale = False
+            self.conn.send(("rows", type_name, rows))
+        except OSError:
+            self.lost()
+            return
+        self.pending.append(tag)
+
+    def lost(self) -> None:
+        """The child died (killed, out of memory): the reports are stored all the same,
+        and the batch scan will find what the stream did not."""
+        log.error("the streaming detectors' process ended (exit code %s): no more "
+                  "streaming alerts until the consumer restarts", self.process.poll())
+        self.gone = True
+        self.pending.clear()
+
+    def results(self, wait: bool = False) -> list[tuple[int, pl.DataFrame]]:
+        """(tag, alerts) of the batches done (all of them with `wait`) that raised any."""
+        self._receive(wait)
+        done, self.done = self.done, []
+        return done
+
+    def _receive(self, wait: bool) -> None:
+        while self.pending and (wait or self.conn.poll()):
+            try:
+                kind, payload = self.conn.recv()
+            except (EOFError, OSError):
+                self.lost()
+                break
+            tag = self.pending.popleft()
+            if kind == "error":
+                log.error("streaming detectors failed on a batch:\n%s", payload)
+            elif payload.height:
+                self.done.append((tag, payload))
+
+    def close(self) -> None:
+        try:
+            self.conn.send(("stop",))
+        except OSError:
+            pass
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.conn.close()
+
+
+if __name__ == "__main__":
+    serve(Connection(int(sys.argv[1])), int(sys.argv[2]), sys.argv[3])
