@@ -360,12 +360,28 @@ async def ensure_stream(js, config: Config) -> None:
                                          storage="file"))
 
 
+async def ensure_consumer(js, config: Config) -> None:
+    """The durable consumer, made once; one that exists is used as it is."""
+    from nats.js.api import AckPolicy, ConsumerConfig
+    from nats.js.errors import NotFoundError
+
+    try:
+        await js.consumer_info(config.stream, config.durable)
+    except NotFoundError:
+        await js.add_consumer(config.stream, ConsumerConfig(
+            name=config.durable, durable_name=config.durable,
+            filter_subject=f"{config.prefix}.reports.>", ack_policy=AckPolicy.EXPLICIT,
+            ack_wait=config.ack_wait,
+            # Room for the batch in hand and the one fetched ahead.
+            max_ack_pending=max(1_000, 4 * config.batch)))
+
+
 async def consume(config: Config, stop: asyncio.Event | None = None,
                   on_feedback=None) -> Counters:
     """Consume until `stop` is set (or forever); returns what was done."""
     import nats
-    from nats.errors import TimeoutError as NatsTimeout
-    from nats.js.api import AckPolicy, ConsumerConfig
+
+    from suptech.stream.pull import Puller
 
     stop = stop or asyncio.Event()
     counters = Counters()
@@ -374,18 +390,14 @@ async def consume(config: Config, stop: asyncio.Event | None = None,
     try:
         js = nc.jetstream()
         await ensure_stream(js, config)
-        sub = await js.pull_subscribe(
-            f"{config.prefix}.reports.>", durable=config.durable, stream=config.stream,
-            config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=config.ack_wait,
-                                  # Room for the batch in hand and the one fetched ahead.
-                                  max_ack_pending=max(1_000, 4 * config.batch)))
+        await ensure_consumer(js, config)
+        puller = Puller(nc, config.stream, config.durable)
+        # Room for the batch in hand and the one fetched ahead.
+        await puller.start(2 * config.batch * config.max_message_bytes)
         loop = asyncio.get_running_loop()
 
         async def fetch() -> list:
-            try:
-                return await sub.fetch(config.batch, timeout=0.5)
-            except (NatsTimeout, asyncio.TimeoutError):  # nats-py raises either when idle
-                return []
+            return await puller.fetch(config.batch, timeout=0.5)
 
         # The next fetch is under way while a batch is validated and committed.
         ahead = asyncio.create_task(fetch())
