@@ -23,7 +23,7 @@ from test_api_schema import free_port
 from suptech.ops import access
 from suptech.ops.db import connect
 from suptech.store.database import open_store
-from suptech.stream.consumer import Config, consume
+from suptech.stream.consumer import Config, answer, consume, feedback_bytes
 
 
 def _open(port: int) -> bool:
@@ -250,3 +250,19 @@ def test_messages_redelivered_after_their_commit_are_answered_and_not_stored_aga
         [(3, 3, True), (1, 0, True), (2, 2, True)]
     assert again[1]["feedback"] == first[1]["feedback"]
     assert stored == 5
+
+
+def test_an_answer_too_large_for_nats_keeps_its_first_feedback_and_says_where_the_rest_is():
+    items = [{"row": i, "report_id": f"P{i}", "field": "amount", "code": "W004",
+              "message": "amount is unusually large for this account"} for i in range(1, 20_001)]
+    body = answer("suptech.reports.payment.X", 7, "B-1", 1, 20_000, items, duplicate=False)
+    data = feedback_bytes(body, 1_000_000)
+    assert len(json.dumps(body).encode()) > 1_000_000 >= len(data)
+    sent = json.loads(data)
+    assert sent["feedback_total"] == 20_000
+    assert 0 < len(sent["feedback"]) < 20_000
+    assert sent["feedback"] == items[:len(sent["feedback"])]
+    assert "/v1/submissions/B-1/feedback" in sent["feedback_truncated"]
+    assert sent["warnings"] == 20_000  # the counts are of all rows
+    small = answer("suptech.reports.payment.X", 8, "B-2", 1, 3, items[:3], duplicate=False)
+    assert json.loads(feedback_bytes(small, 1_000_000)) == small

@@ -334,6 +334,22 @@ def answer(subject: str, seq: int, batch_id: str | None, first: int, last: int,
             "duplicate": duplicate, "error": None, "feedback": feedback}
 
 
+def feedback_bytes(body: dict, limit: int) -> bytes:
+    """An answer as sent: within NATS' payload limit. A message with thousands of
+    faulty rows gets its first feedback items, the count, and where to read them all."""
+    data = json.dumps(body, default=str).encode()
+    items = body["feedback"]
+    keep = len(items)
+    while len(data) > limit and keep:
+        keep = keep * limit // len(data) * 9 // 10  # to about 90 % of the limit
+        data = json.dumps({**body, "feedback": items[:keep], "feedback_total": len(items),
+                           "feedback_truncated": (
+                               f"the first {keep:,} of {len(items):,} feedback items: all "
+                               f"of them at GET /v1/submissions/{body['batch_id']}/feedback")},
+                          default=str).encode()
+    return data
+
+
 def refusal(subject: str, seq: int, reason: str) -> dict:
     return {"subject": subject, "stream_seq": seq, "batch_id": None, "rows": 0, "accepted": 0,
             "rejected": 0, "duplicate": False, "error": reason, "feedback": []}
@@ -392,8 +408,7 @@ async def consume(config: Config, stop: asyncio.Event | None = None,
         await ensure_stream(js, config)
         await ensure_consumer(js, config)
         puller = Puller(nc, config.stream, config.durable)
-        # Room for the batch in hand and the one fetched ahead.
-        await puller.start(2 * config.batch * config.max_message_bytes)
+        await puller.start()
         loop = asyncio.get_running_loop()
 
         async def fetch() -> list:
@@ -416,7 +431,7 @@ async def consume(config: Config, stop: asyncio.Event | None = None,
             sent = int(min(m.metadata.timestamp for m in msgs).timestamp() * 1e9)
             answers = await loop.run_in_executor(None, ingestor.handle, batch, sent)
             for m, (reply, body) in zip(msgs, answers):
-                await nc.publish(reply, json.dumps(body, default=str).encode())
+                await nc.publish(reply, feedback_bytes(body, nc.max_payload))
                 counters.messages += 1
                 if body["error"] and body["batch_id"] is None:
                     counters.refused += 1

@@ -5,7 +5,8 @@ nats-py's `fetch` waits for each message of a batch with a task and a timer of i
 good part of a core. Here one subscription's callback collects a pull request's
 messages into a list, and the request ends on the status message JetStream sends after
 the last one (or once the batch is full). The JetStream API is the documented one:
-`$JS.API.CONSUMER.MSG.NEXT.<stream>.<consumer>` with `batch`, `no_wait` and `expires`.
+`$JS.API.CONSUMER.MSG.NEXT.<stream>.<consumer>` with `batch`, `max_bytes`, `no_wait`
+and `expires`.
 """
 
 from __future__ import annotations
@@ -25,16 +26,19 @@ class Puller:
         self.wanted = 0
         self.ended: asyncio.Future | None = None
 
-    async def start(self, max_bytes: int) -> None:
-        """`max_bytes`: what a batch may hold, waiting in the client (nats-py drops
-        messages past its subscription's limits)."""
+    async def start(self, max_bytes: int = 32 * 2**20) -> None:
+        """`max_bytes`: what one request may bring. The server drops a client that lets
+        more than 64 MB wait for it (a "slow consumer"), as a request for a thousand
+        messages of reference data did while the consumer was busy validating."""
+        self.max_bytes = max_bytes
+        # Twice that may wait in this process: the batch in hand and the one ahead.
         self.sub = await self.nc.subscribe(f"{self.inbox}.*", cb=self._on_message,
                                            pending_msgs_limit=-1,
-                                           pending_bytes_limit=max(max_bytes, 64 * 2**20))
+                                           pending_bytes_limit=4 * max_bytes)
 
     async def _on_message(self, msg) -> None:
         # Messages keep their own subjects; a status (sent to the request's inbox) ends
-        # a request: 404 no messages, 408 expired, 409 over a limit.
+        # a request: 404 no messages, 408 expired, 409 the request's max_bytes reached.
         status = msg.headers.get("Status") if msg.headers else None
         if self.reply is None or status is not None and msg.subject != self.reply:
             return  # late, for an earlier request: JetStream delivers it again
@@ -52,7 +56,7 @@ class Puller:
         self.reply = f"{self.inbox}.{self.requests}"
         self.msgs, self.wanted = [], batch
         self.ended = asyncio.get_running_loop().create_future()
-        body: dict = {"batch": batch}
+        body: dict = {"batch": batch, "max_bytes": self.max_bytes}
         if expires_s is None:
             body["no_wait"] = True
         else:
