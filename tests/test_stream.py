@@ -17,7 +17,7 @@ import time
 import uuid
 
 import pytest
-from builders import BANK, BROKER_A, record
+from builders import BANK, BROKER_A, SUBMITTER, record
 from test_api_schema import free_port
 
 from suptech.ops import access
@@ -266,3 +266,34 @@ def test_an_answer_too_large_for_nats_keeps_its_first_feedback_and_says_where_th
     assert sent["warnings"] == 20_000  # the counts are of all rows
     small = answer("suptech.reports.payment.X", 8, "B-2", 1, 3, items[:3], duplicate=False)
     assert json.loads(feedback_bytes(small, 1_000_000)) == small
+
+
+def test_reports_are_stored_and_answered_after_the_detectors_process_died(tmp_path, caplog):
+    """Detection runs beside the consumer; losing it never loses reports."""
+    from suptech.stream.consumer import Ingestor
+
+    ops = connect(tmp_path)
+    with ops.begin() as con:
+        access.add_user(con, "test", "venue", "submitter", "CN-SH", SUBMITTER)
+    ops.dispose()
+    reports = f"t.reports.{{}}.{SUBMITTER}"
+    reference = [(reports.format(t), jsonl([record(t, 1)]), i + 1)
+                 for i, t in enumerate(("instrument", "party", "account"))]
+    orders = [(reports.format("order_event"),
+               jsonl([record("order_event", n, order_id=f"O{n}") for n in range(m, m + 5)]),
+               10 + m) for m in (1, 6)]
+    ingestor = Ingestor(Config(tmp_path, prefix="t"))
+    try:
+        ingestor.handle(reference)
+        [first] = ingestor.handle(orders[:1])
+        ingestor.monitor.process.kill()
+        ingestor.monitor.process.wait()
+        [second] = ingestor.handle(orders[1:])
+        assert ingestor.take_alerts(wait=True) is None
+        stored = ingestor.store.query("order_event").num_rows
+    finally:
+        ingestor.close()
+    assert [(b["accepted"], b["error"]) for _, b in (first, second)] == [(5, None), (5, None)]
+    assert stored == 10
+    assert ingestor.monitor.gone
+    assert "streaming detectors' process ended" in caplog.text

@@ -8,6 +8,7 @@ queries are Ibis expressions, so the same code runs on each engine in `engines`.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,6 +57,19 @@ class Store:
             committed = set(self.con.table("submissions").batch_id.to_pyarrow().to_pylist())
             for name in REPORT_TYPES:
                 engine.remove_uncommitted(name, committed)
+
+    def cursor(self) -> "Store":
+        """The same database over a connection of its own, for another thread: a DuckDB
+        connection serves one thread at a time, while the database takes concurrent
+        transactions (the stream's consumer stores alerts beside its commits)."""
+        if self.engine.name != "duckdb":
+            raise NotImplementedError(f"a second connection to a {self.engine.name} store")
+        other = object.__new__(Store)
+        other.engine = dataclasses.replace(
+            self.engine, con=ibis.duckdb.from_connection(self.con.con.cursor()))
+        other.con = other.engine.con
+        other._has_rows = set()
+        return other
 
     # ---- reading -------------------------------------------------------------------
 

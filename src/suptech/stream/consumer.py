@@ -25,6 +25,7 @@ import hashlib
 import json
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -115,6 +116,8 @@ class Ingestor:
             from suptech.stream.monitor.process import MonitorProcess
             self.monitor = MonitorProcess(self.store, int(config.lateness * 1e9),
                                           f"STREAM-{time.time_ns()}")
+            #: Alerts are stored by another thread than commits: its own connection.
+            self.alert_store = self.store.cursor()
         #: When the messages in hand were published (the earliest, ns), for the alerts
         #: that their batches raise.
         self.sent_ns = 0
@@ -122,6 +125,7 @@ class Ingestor:
     def close(self) -> None:
         if self.monitor is not None:
             self.monitor.close()
+            self.alert_store.close()
         self.store.close()
         self.ops.dispose()
 
@@ -289,21 +293,29 @@ class Ingestor:
                     for part, start in zip(parts, starts) for p in part.problems]
         return RawFile(frame, problems, [c for c in frame.columns if c != ROW]), kept
 
-    def take_alerts(self, wait: bool = False) -> pl.DataFrame | None:
+    def idle(self) -> None:
+        """Nothing to do: the register read for the detectors, if it changed, before
+        the next orders wait for it."""
+        if self.monitor is not None:
+            self.monitor.send_reference()
+
+    def take_alerts(self, wait: bool = False, timeout: float = 0) -> pl.DataFrame | None:
         """The new alerts of the batches the detectors are done with (with `wait`, of
-        every batch committed so far), stored, with `published_ns`: when the earliest
-        message of their fetch was published. An alert found again (a restarted
-        consumer re-reading a day) keeps its first record and is not taken again."""
+        every batch committed so far; else waiting up to `timeout` seconds for one),
+        stored, with `published_ns`: when the earliest message of their fetch was
+        published. An alert found again (a restarted consumer re-reading a day) keeps
+        its first record and is not taken again. May run in another thread than
+        `handle` (one at a time)."""
         if self.monitor is None:
             return None
-        done = self.monitor.results(wait)
+        done = self.monitor.results(wait, timeout)
         if not done:
             return None
         alerts = pl.concat([frame.with_columns(published_ns=pl.lit(sent, pl.Int64))
                             for sent, frame in done])
-        known = self.store.alert_ids(alerts["alert_id"])
+        known = self.alert_store.alert_ids(alerts["alert_id"])
         alerts = alerts.filter(~pl.col("alert_id").is_in(known.implode()))
-        self.store.record_scan(None, alerts)
+        self.alert_store.record_scan(None, alerts)
         return alerts if alerts.height else None
 
 
@@ -364,6 +376,35 @@ async def publish_alerts(nc, prefix: str, alerts: pl.DataFrame) -> None:
             await nc.publish(f"{prefix}.alerts.{region}", body)
 
 
+async def relay_alerts(nc, prefix: str, ingestor: Ingestor, counters: Counters,
+                       finished: asyncio.Event) -> None:
+    """Alerts stored and published as soon as the detectors have them, in a thread of
+    their own: not after the next batch is committed. Once `finished`, those of every
+    batch submitted."""
+    if ingestor.monitor is None:
+        await finished.wait()
+        return
+    loop = asyncio.get_running_loop()
+    with ThreadPoolExecutor(1, thread_name_prefix="suptech-alerts") as thread:
+        while True:
+            last = finished.is_set()
+            if ingestor.monitor.gone and not last:
+                await finished.wait()
+                continue
+            try:
+                # Waits in the thread for the detectors' next answer (or 0.5 s).
+                alerts = await loop.run_in_executor(thread, ingestor.take_alerts, last, 0.5)
+                if alerts is not None:
+                    await publish_alerts(nc, prefix, alerts)
+                    counters.alerts += alerts.height
+            # The reports are stored whatever happens here, and the batch scan finds
+            # the cases again: say it, go on.
+            except Exception:  # noqa: BLE001
+                log.exception("streaming alerts could not be stored or published")
+            if last:
+                return
+
+
 async def ensure_stream(js, config: Config) -> None:
     from nats.js.api import StreamConfig
     from nats.js.errors import NotFoundError
@@ -403,6 +444,7 @@ async def consume(config: Config, stop: asyncio.Event | None = None,
     counters = Counters()
     ingestor = Ingestor(config)
     nc = await nats.connect(config.nats_url, max_reconnect_attempts=-1)
+    relay, finished = None, asyncio.Event()
     try:
         js = nc.jetstream()
         await ensure_stream(js, config)
@@ -414,17 +456,15 @@ async def consume(config: Config, stop: asyncio.Event | None = None,
         async def fetch() -> list:
             return await puller.fetch(config.batch, timeout=0.5)
 
+        relay = asyncio.create_task(relay_alerts(nc, config.prefix, ingestor, counters,
+                                                 finished))
         # The next fetch is under way while a batch is validated and committed.
         ahead = asyncio.create_task(fetch())
         while not stop.is_set():
             msgs = await ahead
             ahead = asyncio.create_task(fetch())
             if not msgs:
-                # Idle: the detectors' last batches are all that is left to publish.
-                alerts = await loop.run_in_executor(None, ingestor.take_alerts, True)
-                if alerts is not None:
-                    await publish_alerts(nc, config.prefix, alerts)
-                    counters.alerts += alerts.height
+                await loop.run_in_executor(None, ingestor.idle)
                 continue
             batch = [(m.subject, m.data, m.metadata.sequence.stream) for m in msgs]
             # Latency is counted from the earliest message of the fetch: an upper bound.
@@ -442,10 +482,6 @@ async def consume(config: Config, stop: asyncio.Event | None = None,
                     counters.reports += body["accepted"]
                 if on_feedback:
                     on_feedback(reply, body)
-            alerts = await loop.run_in_executor(None, ingestor.take_alerts)
-            if alerts is not None:
-                await publish_alerts(nc, config.prefix, alerts)
-                counters.alerts += alerts.height
             # Acknowledged only once committed and answered: a crash before here means
             # redelivery, which the stream log recognises.
             await nc.flush()
@@ -457,6 +493,9 @@ async def consume(config: Config, stop: asyncio.Event | None = None,
             await m.nak()
         await nc.flush()
     finally:
+        if relay is not None:
+            finished.set()
+            await relay  # the alerts of the last batches
         await nc.close()
         ingestor.close()
     return counters

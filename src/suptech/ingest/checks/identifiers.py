@@ -64,11 +64,21 @@ WHAT = {
 }
 
 
+#: Values found valid, by kind: a check digit is a pure function of the value, and a
+#: stream of small batches names the same instruments and firms again and again.
+_VALID: dict[Kind, set[str]] = {}
+_VALID_LIMIT = 1_000_000  # per kind; forgotten all at once past it
+
+
 def _valid_values(kind: Kind, values: pl.Series) -> pl.Series | frozenset[str]:
     if kind in CHECK_DIGITS:
-        ok = CHECK_DIGITS[kind]
-        return pl.Series([v for v in values.unique().drop_nulls().to_list() if ok(v)],
-                         dtype=pl.String)
+        ok, known = CHECK_DIGITS[kind], _VALID.setdefault(kind, set())
+        distinct = values.unique().drop_nulls().to_list()
+        fresh = [v for v in distinct if v not in known and ok(v)]
+        if len(known) + len(fresh) > _VALID_LIMIT:
+            known.clear()
+        known.update(fresh)
+        return pl.Series([v for v in distinct if v in known], dtype=pl.String)
     return code_list(kind)
 
 

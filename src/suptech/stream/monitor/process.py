@@ -36,7 +36,7 @@ def serve(conn, lateness: int, run_id: str) -> None:
     while True:
         try:
             message = conn.recv()
-        except EOFError:  # the consumer is gone (killed): so is this
+        except (EOFError, OSError):  # the consumer is gone (killed): so is this
             return
         if message[0] == "stop":
             return
@@ -57,6 +57,7 @@ def serve(conn, lateness: int, run_id: str) -> None:
 
 class MonitorProcess:
     """`submit` a committed batch; `results` are the alerts of those done so far."""
+    # `pending` is a deque: one thread appends while another takes from the left.
 
     def __init__(self, store, lateness: int, run_id: str):
         self.store = store
@@ -71,7 +72,6 @@ class MonitorProcess:
         self.stale = True  # the register is sent before the first batch
         self.gone = False
         self.pending: deque[int] = deque()  # tags of batches whose alerts are to come
-        self.done: list[tuple[int, pl.DataFrame]] = []
 
     def submit(self, type_name: str, rows: pl.DataFrame, tag: int = 0) -> None:
         """`tag` comes back with the batch's alerts."""
@@ -80,16 +80,22 @@ class MonitorProcess:
             return
         if type_name not in DETECTED or rows.is_empty() or self.gone:
             return
-        self._receive(wait=False)  # room in the pipe for the child's answers
+        self.send_reference()
+        self.pending.append(tag)  # before the answer can come back
         try:
-            if self.stale:
-                self.conn.send(("reference", Reference.load(self.store)))
-                self.stale = False
             self.conn.send(("rows", type_name, rows))
         except OSError:
             self.lost()
-            return
-        self.pending.append(tag)
+
+    def send_reference(self) -> None:
+        """The register read again, if reference data was committed since it was sent
+        (about a second for a full-scale market: done when idle, where possible)."""
+        if self.stale and not self.gone:
+            try:
+                self.conn.send(("reference", Reference.load(self.store)))
+            except OSError:
+                self.lost()
+            self.stale = False
 
     def lost(self) -> None:
         """The child died (killed, out of memory): the reports are stored all the same,
@@ -99,13 +105,15 @@ class MonitorProcess:
         self.gone = True
         self.pending.clear()
 
-    def results(self, wait: bool = False) -> list[tuple[int, pl.DataFrame]]:
-        """(tag, alerts) of the batches done (all of them with `wait`) that raised any."""
-        self._receive(wait)
-        done, self.done = self.done, []
-        return done
-
-    def _receive(self, wait: bool) -> None:
+    def results(self, wait: bool = False, timeout: float = 0) -> list[tuple[int, pl.DataFrame]]:
+        """(tag, alerts) of the batches done (all of them with `wait`; else, if none is,
+        those done within `timeout` seconds) that raised any. One thread may call this
+        while another submits: the answers must be read while batches are sent, or the
+        child would stop, waiting to send its own."""
+        done = []
+        if not wait and timeout and not self.gone:
+            self.conn.poll(timeout)  # (not the event loop's reader: it made the socket
+            # non-blocking under uvloop, and a send cut short garbled the pipe)
         while self.pending and (wait or self.conn.poll()):
             try:
                 kind, payload = self.conn.recv()
@@ -116,7 +124,9 @@ class MonitorProcess:
             if kind == "error":
                 log.error("streaming detectors failed on a batch:\n%s", payload)
             elif payload.height:
-                self.done.append((tag, payload))
+                done.append((tag, payload))
+        return done
+
 
     def close(self) -> None:
         try:
