@@ -175,6 +175,8 @@ async def through_suptech(frames, data_dir: Path, speed: float, slice_ms: int,
     ref = await replay(Path("."), config, frames=reference)
     while len(answered) < ref.messages:  # the register is in before the clock starts
         await asyncio.sleep(0.05)
+    # and read for the detectors, which the consumer does when idle, as before an open
+    await asyncio.sleep(3)
     first_event = ref.messages + 1
     cpu = CPU(consumer.pid)
     cpu.start()
