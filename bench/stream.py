@@ -81,6 +81,9 @@ class CPU:
         self.pids = {"bench and publisher": None, "NATS server": nats_pids()}
         if consumer:
             self.pids["consumer"] = [consumer]
+            # its streaming detectors' process
+            self.pids["detectors"] = [int(c) for c in Path(
+                f"/proc/{consumer}/task/{consumer}/children").read_text().split()]
 
     def read(self) -> dict[str, float]:
         return {k: cpu_seconds() if v is None else sum(cpu_seconds(p) for p in v)

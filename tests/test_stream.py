@@ -297,3 +297,29 @@ def test_reports_are_stored_and_answered_after_the_detectors_process_died(tmp_pa
     assert stored == 10
     assert ingestor.monitor.gone
     assert "streaming detectors' process ended" in caplog.text
+
+
+def test_a_pull_brings_what_is_there_up_to_the_batch_then_nothing_once_all_is_taken(config):
+    from suptech.stream.consumer import ensure_consumer, ensure_stream
+    from suptech.stream.pull import Puller
+
+    async def run() -> list[list[bytes]]:
+        import nats
+        nc = await nats.connect(config.nats_url)
+        js = nc.jetstream()
+        await ensure_stream(js, config)
+        for i in range(5):
+            await js.publish(f"{config.prefix}.reports.payment.{BANK}", f"m{i}".encode())
+        await ensure_consumer(js, config)
+        puller = Puller(nc, config.stream, config.durable)
+        await puller.start()
+        pulls = []
+        for _ in range(3):
+            msgs = await puller.fetch(3, timeout=0.5)
+            for m in msgs:
+                await m.ack()
+            pulls.append([m.data for m in msgs])
+        await nc.close()
+        return pulls
+
+    assert run_apart(run()) == [[b"m0", b"m1", b"m2"], [b"m3", b"m4"], []]

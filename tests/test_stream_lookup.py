@@ -89,3 +89,30 @@ def test_what_another_process_stored_or_cancelled_is_seen(tmp_path):
         assert stream.send("order_event", record("order_event", 3, order_id="O9")) == [(1, "E007")]
     finally:
         ingestor.close()
+
+
+def test_past_its_limit_the_cache_keeps_the_latest_values_and_asks_for_the_older(tmp_path):
+    """A day's orders outgrow any cache: the trades name the orders just committed,
+    which must be answered from memory; older ones are asked of the database, found."""
+    from suptech.stream.lookup import CachedLookup
+
+    ingestor = consumer(tmp_path)
+    stream = Stream(ingestor)
+    lookup = CachedLookup(ingestor.store, limit=4)
+    ingestor.lookup = lookup
+    asked: list[list[str]] = []  # the orders asked of the database
+    existing = ingestor.store.existing
+    ingestor.store.existing = lambda t, f, v: (
+        t == "order_event" and asked.append(sorted(v.to_list()))) or existing(t, f, v)
+    try:
+        for n in range(1, 6):  # five orders, one message each: past the limit of 4
+            assert stream.send("order_event", record("order_event", n, order_id=f"O{n}")) == []
+        asked.clear()
+        trade = record("trade", 1, buy_order_id="O5", sell_order_id="O4")
+        assert stream.send("trade", trade) == []
+        assert asked == []  # the latest orders, on either side of the limit: from memory
+        trade = record("trade", 2, buy_order_id="O1", sell_order_id="O5")
+        assert stream.send("trade", trade) == []
+        assert asked == [["O1"]]  # an older one: asked, and found
+    finally:
+        ingestor.close()

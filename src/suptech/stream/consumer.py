@@ -240,7 +240,11 @@ class Ingestor:
             if result.summary.accepted else None
         self.lookup.committed(report_type, rows)
         if self.monitor is not None and rows is not None:
-            self.monitor.submit(report_type, rows, self.sent_ns)
+            try:
+                self.monitor.submit(report_type, rows, self.sent_ns)
+            # The reports are committed whatever happens here: say it, go on.
+            except (Exception, pl.exceptions.PanicException):  # noqa: BLE001
+                log.exception("streaming detectors not fed %s", result.summary.batch_id)
         bodies = answers_by_message(result.feedback.drop("file"), [k[4] for k in kept])
         for (subject, seq, reply, _, first, last), feedback in zip(kept, bodies):
             answers[seq] = (reply, answer(subject, seq, result.summary.batch_id, first, last,

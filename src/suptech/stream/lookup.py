@@ -10,7 +10,9 @@ only about the others. It never answers "does not exist" from memory, and forget
   (a cancelled report no longer exists);
 - everything when someone else committed to the database since it last looked (an API
   upload beside `serve --stream`);
-- a field's values when they pass `limit` (a day's orders can be millions).
+- a field's older values when they pass `limit` (a day's orders can be millions): the
+  values are kept in two generations, and the older one is dropped when the newer is
+  full, so what was committed last (what the next trades name) is always known.
 
 For the lifecycle rules (is this report id already taken, is that report live) it keeps
 the 64-bit hashes of every stored report key, sorted: a key whose hash is not there is
@@ -34,7 +36,8 @@ class CachedLookup:
     def __init__(self, store, limit: int = 2_000_000):
         self.store = store
         self.limit = limit
-        self.known: dict[tuple[str, str], set[str]] = {}
+        #: (report type, field) -> the newer and the older generation of its values
+        self.known: dict[tuple[str, str], tuple[set[str], set[str]]] = {}
         self.sizes: dict[str, tuple] = {}  # isin -> (tick_size, lot_size)
         self.keys: dict[str, KeyHashes] = {}  # report type -> hashes of its stored keys
         self.commits = store.submission_count()
@@ -66,21 +69,24 @@ class CachedLookup:
             return
         for (target, field) in TARGETS:
             if target == type_name and field in rows.columns:
-                self._remember((target, field), rows[field].drop_nulls().cast(pl.String).to_list())
+                self._remember((target, field),
+                               rows[field].drop_nulls().unique().cast(pl.String).to_list())
 
     def _remember(self, key: tuple[str, str], values: list[str]) -> None:
-        known = self.known.setdefault(key, set())
-        if len(known) + len(values) > self.limit:
-            known.clear()
-        known.update(values)
+        newer, older = self.known.get(key, (set(), set()))
+        if len(newer) + len(values) > self.limit // 2:
+            newer, older = set(), newer
+            self.known[key] = (newer, older)
+        self.known.setdefault(key, (newer, older))
+        newer.update(values)
 
     # ---- suptech.ingest.validate.Lookup ----------------------------------------------
 
     def existing(self, type_name: str, field: str, values: pl.Series) -> pl.Series:
-        known = self.known.get((type_name, field), set())
+        newer, older = self.known.get((type_name, field), (set(), set()))
         wanted = values.drop_nulls().unique().cast(pl.String).to_list()
-        found = [v for v in wanted if v in known]
-        missing = [v for v in wanted if v not in known]
+        missing = [v for v in wanted if v not in newer and v not in older]
+        found = [v for v in wanted if v in newer or v in older] if missing else wanted
         if missing:
             hits = self.store.existing(type_name, field, pl.Series(field, missing)).to_list()
             self._remember((type_name, field), hits)

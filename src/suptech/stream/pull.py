@@ -1,9 +1,9 @@
 """Pulling a durable JetStream consumer's messages in batches, cheaply.
 
-nats-py's `fetch` waits for each message of a batch with a task and a timer of its own
-(`Subscription.next_msg`): at tens of thousands of messages a second, that alone took a
-good part of a core. Here one subscription's callback collects a pull request's
-messages into a list, and the request ends on the status message JetStream sends after
+nats-py's `fetch` waits for each message of a batch with a task, a timer and a UUID of
+its own (`Subscription.next_msg`): about 5 % of the consumer's time on a medium day of
+37,000 messages, in the thread that also decodes and commits. Here one subscription's
+callback collects a pull request's messages into a list, and the request ends on the status message JetStream sends after
 the last one (or once the batch is full). The JetStream API is the documented one:
 `$JS.API.CONSUMER.MSG.NEXT.<stream>.<consumer>` with `batch`, `max_bytes`, `no_wait`
 and `expires`.

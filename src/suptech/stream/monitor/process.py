@@ -7,8 +7,12 @@ commit order, and each one's alerts come back in the same order; the consumer st
 and publishes them (the store has one writer, the consumer).
 
 The register (accounts' owners, groups, instruments) is read by the consumer, which
-holds the store, and sent before the first batch and again before the first batch
-after reference data was committed.
+holds the store, and sent before the first batch, and again after reference data was
+committed: when the consumer is next idle, or else before the next batch.
+
+One thread of the consumer submits batches while another takes the answers (see
+`suptech.stream.consumer.relay_alerts`): they must be read while batches are sent, or
+the child would stop, waiting to send its own.
 """
 
 from __future__ import annotations
@@ -57,7 +61,6 @@ def serve(conn, lateness: int, run_id: str) -> None:
 
 class MonitorProcess:
     """`submit` a committed batch; `results` are the alerts of those done so far."""
-    # `pending` is a deque: one thread appends while another takes from the left.
 
     def __init__(self, store, lateness: int, run_id: str):
         self.store = store
@@ -71,7 +74,9 @@ class MonitorProcess:
         self.conn = Connection(mine.detach())
         self.stale = True  # the register is sent before the first batch
         self.gone = False
-        self.pending: deque[int] = deque()  # tags of batches whose alerts are to come
+        # Tags of the batches whose alerts are to come: a deque, as the submitting
+        # thread appends while the other takes from the left.
+        self.pending: deque[int] = deque()
 
     def submit(self, type_name: str, rows: pl.DataFrame, tag: int = 0) -> None:
         """`tag` comes back with the batch's alerts."""
@@ -107,13 +112,12 @@ class MonitorProcess:
 
     def results(self, wait: bool = False, timeout: float = 0) -> list[tuple[int, pl.DataFrame]]:
         """(tag, alerts) of the batches done (all of them with `wait`; else, if none is,
-        those done within `timeout` seconds) that raised any. One thread may call this
-        while another submits: the answers must be read while batches are sent, or the
-        child would stop, waiting to send its own."""
+        those done within `timeout` seconds) that raised any."""
         done = []
         if not wait and timeout and not self.gone:
-            self.conn.poll(timeout)  # (not the event loop's reader: it made the socket
-            # non-blocking under uvloop, and a send cut short garbled the pipe)
+            # Waited for here, in the caller's thread, not by an event loop's reader:
+            # uvloop's made the socket non-blocking, and a send cut short garbled it.
+            self.conn.poll(timeout)
         while self.pending and (wait or self.conn.poll()):
             try:
                 kind, payload = self.conn.recv()
@@ -126,7 +130,6 @@ class MonitorProcess:
             elif payload.height:
                 done.append((tag, payload))
         return done
-
 
     def close(self) -> None:
         try:
