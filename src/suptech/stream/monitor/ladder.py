@@ -51,7 +51,9 @@ class Ladder:
         self.life = int(max_life_s * SECOND)
         self.lateness = lateness
         self.base = LADDER_LOTS
-        self.orders: dict[str, Big] = {}
+        self.orders: dict[str, Big] = {}  # in arrival order: about that of ts_new
+        #: (account, isin) -> how many of `orders` it holds
+        self.holders: dict[tuple[str, str], int] = defaultdict(int)
         self.by_side: dict[tuple, list[Big]] = defaultdict(list)  # (account, isin, side)
         self.taken: dict[tuple, deque[tuple[int, str, str]]] = defaultdict(deque)  # (acct, isin)
         self.quick: dict[tuple, deque[Big]] = defaultdict(deque)  # (account, isin)
@@ -86,6 +88,7 @@ class Ladder:
                             "ts_event", "day").iter_rows():
             b = Big(*r[:4], float(r[4]), r[5], r[6], r[7])
             self.orders[b.order_id] = b
+            self.holders[(b.account, b.isin)] += 1
             self.by_side[(b.account, b.isin, b.side)].append(b)
         ends = rows.filter(pl.col("event_type").is_in(["CANCEL", "FILL", "EXPIRE", "REJECT"])
                            & pl.col("order_id").is_in(list(self.orders)))
@@ -105,16 +108,15 @@ class Ladder:
     def feed_trades(self, rows: pl.DataFrame, batch: int) -> None:
         if not self._first_time("trades", batch):
             return
-        # Only an account holding a large order can pair a trade with its cancel: the
-        # order is in (and its account, instrument) before any trade during its life.
-        holders = pl.DataFrame([(b.account, b.isin) for b in self.orders.values()],
-                               schema={"account": pl.String, "isin": pl.String}, orient="row")
         buy = pl.col("aggressor_side") == "BUY"
         ag = rows.filter(pl.col("aggressor_side").is_in(["BUY", "SELL"])).select(
             "trade_id", "ts_event", "isin", "aggressor_side",
             account=pl.when(buy).then("buy_account_id").otherwise("sell_account_id"))
-        ag = ag.join(holders.unique(), on=["account", "isin"], how="semi", maintain_order="left")
         for trade_id, ts, isin, aggressor, account in ag.iter_rows():
+            # Only an account holding a large order can pair a trade with its cancel:
+            # the order is in before any trade during its life.
+            if (account, isin) not in self.holders:
+                continue
             # As of this trade: later ones in the batch must not prune what it pairs with.
             self.trade_watermark = max(self.trade_watermark, ts)
             taken = self.taken[(account, isin)]
@@ -167,12 +169,22 @@ class Ladder:
             - 2 * (self.life + self.lateness + PEER_WINDOW)
         if horizon <= 0 or not self.orders:
             return
-        old = [k for k, b in self.orders.items() if b.ts_new < horizon
-               and k not in self.open_episodes]
+        # From the oldest on: a pass reads the old orders, not all of them (the few that
+        # came out of order wait for a later pass).
+        old = []
+        for k, b in self.orders.items():
+            if b.ts_new >= horizon:
+                break
+            if k not in self.open_episodes:
+                old.append(k)
         if len(old) < 10_000 and len(old) < len(self.orders) // 2:
             return  # in bulk: each pass walks every list
         for k in old:
-            del self.orders[k]
+            b = self.orders.pop(k)
+            key = (b.account, b.isin)
+            self.holders[key] -= 1
+            if not self.holders[key]:
+                del self.holders[key]
         for key in list(self.by_side):
             self.by_side[key] = [b for b in self.by_side[key] if b.order_id in self.orders]
             if not self.by_side[key]:
