@@ -15,6 +15,7 @@ pull consumer that only acknowledges them (what the transport costs).
 
     .venv/bin/python bench/stream.py [--scale medium] [--speed 300] [--group 1024]
                                      [--sim DIR] [--skip-max | --skip-paced]
+                                     [--dump FILE]
 """
 
 from __future__ import annotations
@@ -145,7 +146,8 @@ async def baseline(frames, slice_ms: int) -> dict:
 
 
 async def through_suptech(frames, data_dir: Path, speed: float, slice_ms: int,
-                          group: int) -> dict:
+                          group: int, dump: Path | None = None) -> dict:
+    """`dump`: a file for each message's publication and answer times, and each alert's."""
     import nats
 
     config = Config(data_dir, NATS, f"bs{uuid.uuid4().hex[:8]}")
@@ -204,8 +206,10 @@ async def through_suptech(frames, data_dir: Path, speed: float, slice_ms: int,
     active = pl.concat([f.select((pl.col("ts_event") // 1_000_000_000).alias("s"))
                         for f in events.values()])["s"].n_unique()
     seconds = (max(answered[s] for s in sent) - sent[first_event]) / 1e9
-    if os.environ.get("BENCH_DUMP"):
-        Path(os.environ["BENCH_DUMP"]).write_text(json.dumps({"sent": sent, "answered": answered, "alerts": [(t, a["published_ns"]) for t, a in alerts]}))
+    if dump:  # for latency over the run: ns since the epoch
+        dump.write_text(json.dumps({
+            "sent": sent, "answered": answered,
+            "alerts": [{"heard": t, "published": a["published_ns"]} for t, a in alerts]}))
     feedback_ms = np.array([(answered[s] - t) / 1e6 for s, t in sent.items() if s in answered])
     alert_ms = np.array([(t - a["published_ns"]) / 1e6 for t, a in alerts])
     ids = {a["alert_id"] for _, a in alerts}
@@ -230,6 +234,7 @@ def main() -> None:
     ap.add_argument("--group", type=int, default=1024, help="the consumer's --group")
     ap.add_argument("--skip-max", action="store_true", help="only the paced run")
     ap.add_argument("--skip-paced", action="store_true", help="only the fastest run")
+    ap.add_argument("--dump", type=Path, help="write the paced run's times (JSON) here")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="suptech-bench-stream-") as tmp:
         root = Path(tmp)
@@ -254,7 +259,7 @@ def main() -> None:
                          args.slice_ms or default_slice_ms(args.speed)))
         for i, (label, speed, slice_ms) in enumerate(runs):
             r = asyncio.run(through_suptech(frames, root / f"data{i}", speed, slice_ms,
-                                            args.group))
+                                            args.group, args.dump if speed else None))
             print(f"{label} ({slice_ms / 1000:g} s of trading a message): {r['events']:,} "
                   f"events in {r['messages']:,} messages, {r['seconds']:.1f} s, "
                   f"{r['events_per_s']:,.0f} events/s, {r['answered']:,} of "

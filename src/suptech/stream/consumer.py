@@ -118,9 +118,6 @@ class Ingestor:
                                           f"STREAM-{time.time_ns()}")
             #: Alerts are stored by another thread than commits: its own connection.
             self.alert_store = self.store.cursor()
-        #: When the messages in hand were published (the earliest, ns), for the alerts
-        #: that their batches raise.
-        self.sent_ns = 0
 
     def close(self) -> None:
         if self.monitor is not None:
@@ -167,7 +164,6 @@ class Ingestor:
         redelivery) is answered from the log and stored again never.
         """
         c = self.config
-        self.sent_ns = sent_ns
         answers: dict[int, tuple[str, dict]] = {}
         senders = self.submitters()
         self.lookup.check_fresh()
@@ -193,7 +189,7 @@ class Ingestor:
         for (report_type, _), group in sorted(groups.items(),
                                               key=lambda g: REPORT_TYPES[g[0][0]].rank):
             try:
-                answers.update(self.commit_group(report_type, group))
+                answers.update(self.commit_group(report_type, group, sent_ns))
             # A bug must not stop the stream: say it. (A panic in polars' Rust code is a
             # BaseException.)
             except (Exception, pl.exceptions.PanicException) as e:  # noqa: BLE001
@@ -211,7 +207,8 @@ class Ingestor:
         return answer(subject, log["seq"], log["batch_id"], log["first_row"], log["last_row"],
                       mine, duplicate=True)
 
-    def commit_group(self, report_type: str, group: list) -> dict[int, tuple[str, dict]]:
+    def commit_group(self, report_type: str, group: list,
+                     sent_ns: int = 0) -> dict[int, tuple[str, dict]]:
         from suptech.ingest.checks.owner import OWNER
         from suptech.ingest.pipeline import commit_raw
         from suptech.ingest.readers import ROW, UnusableFile
@@ -241,7 +238,7 @@ class Ingestor:
         self.lookup.committed(report_type, rows)
         if self.monitor is not None and rows is not None:
             try:
-                self.monitor.submit(report_type, rows, self.sent_ns)
+                self.monitor.submit(report_type, rows, sent_ns)
             # The reports are committed whatever happens here: say it, go on.
             except (Exception, pl.exceptions.PanicException):  # noqa: BLE001
                 log.exception("streaming detectors not fed %s", result.summary.batch_id)
