@@ -268,7 +268,8 @@ def main() -> None:
                 print(f"  offered while the market trades: {r['offered_per_s']:,.0f} events/s")
             print(f"  publish -> feedback: p50 {r['feedback_p50_ms']:,.0f} ms, "
                   f"p99 {r['feedback_p99_ms']:,.0f} ms")
-            print(f"  publish -> alert: {r['alerts']} alerts heard ({r['stored_alerts']} stored), p50 {r['alert_p50_ms']:,.0f} ms, "
+            print(f"  publish -> alert: {r['alerts']} alerts heard ({r['stored_alerts']} "
+                  f"stored), p50 {r['alert_p50_ms']:,.0f} ms, "
                   f"p99 {r['alert_p99_ms']:,.0f} ms, max {r['alert_max_ms']:,.0f} ms")
             print(cpu_line(r["cpu"], r["seconds"]))
 

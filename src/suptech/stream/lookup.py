@@ -76,8 +76,7 @@ class CachedLookup:
         newer, older = self.known.get(key, (set(), set()))
         if len(newer) + len(values) > self.limit // 2:
             newer, older = set(), newer
-            self.known[key] = (newer, older)
-        self.known.setdefault(key, (newer, older))
+        self.known[key] = (newer, older)
         newer.update(values)
 
     # ---- suptech.ingest.validate.Lookup ----------------------------------------------

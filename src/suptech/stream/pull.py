@@ -3,8 +3,9 @@
 nats-py's `fetch` waits for each message of a batch with a task, a timer and a UUID of
 its own (`Subscription.next_msg`): about 5 % of the consumer's time on a medium day of
 37,000 messages, in the thread that also decodes and commits. Here one subscription's
-callback collects a pull request's messages into a list, and the request ends on the status message JetStream sends after
-the last one (or once the batch is full). The JetStream API is the documented one:
+callback collects a pull request's messages into a list, and the request ends on the
+status message JetStream sends after the last one (or once the batch is full). The
+JetStream API is the documented one:
 `$JS.API.CONSUMER.MSG.NEXT.<stream>.<consumer>` with `batch`, `max_bytes`, `no_wait`
 and `expires`.
 """
@@ -28,10 +29,11 @@ class Puller:
 
     async def start(self, max_bytes: int = 32 * 2**20) -> None:
         """`max_bytes`: what one request may bring. The server drops a client that lets
-        more than 64 MB wait for it (a "slow consumer"), as a request for a thousand
-        messages of reference data did while the consumer was busy validating."""
+        more than 64 MB wait for it (a "slow consumer"), as it dropped this consumer on
+        a full-scale day while it was busy validating."""
         self.max_bytes = max_bytes
-        # Twice that may wait in this process: the batch in hand and the one ahead.
+        # What waits in this process for the callback: the batch in hand and the one
+        # ahead, with room to spare (nats-py drops messages past the limit).
         self.sub = await self.nc.subscribe(f"{self.inbox}.*", cb=self._on_message,
                                            pending_msgs_limit=-1,
                                            pending_bytes_limit=4 * max_bytes)
