@@ -37,6 +37,8 @@ STAGES = ("reading", "validating", "committing")
 class FileResult:
     summary: FileSummary
     feedback: pl.DataFrame  # FEEDBACK_COLUMNS
+    #: The versions stored, where asked for (`commit_raw(keep=True)`) and any were.
+    versions: pl.DataFrame | None = None
 
 
 def retention_start() -> tuple[int, str]:
@@ -106,13 +108,16 @@ def ingest_file(store: Store, path: Path, type_name: str | None = None,
 
 def commit_raw(store: Store, rt: ReportType, raw: RawFile, label: str, sha: str,
                owner: str | pl.DataFrame | None = None, log: pl.DataFrame | None = None,
-               on_commit: Callable[[], None] = lambda: None, lookup=None) -> FileResult:
+               on_commit: Callable[[], None] = lambda: None, lookup=None,
+               keep: bool = False) -> FileResult:
     """Validate decoded reports and commit them as one submission.
 
     `owner`: the sending institution's LEI, or per row (ROW, `__owner`) when the rows
     come from several senders' messages (streaming). `log`: the stream messages the
     submission holds (STREAM_LOG's columns but batch_id), committed with it. `lookup`:
-    what validation asks instead of the store (the stream's `CachedLookup`).
+    what validation asks instead of the store (the stream's `CachedLookup`). `keep`:
+    return the versions stored (a stream's small batches, which its detectors read),
+    rather than only stream them to disk.
     """
     start_ns, start_label = retention_start()
     result = validate(raw, rt, lookup or store, now_ns=time.time_ns(),
@@ -126,6 +131,8 @@ def commit_raw(store: Store, rt: ReportType, raw: RawFile, label: str, sha: str,
         pl.lit(ts_received, dtype=pl.Int64).alias("ts_received"),
         pl.lit(batch_id).alias("batch_id"),
     ).select(schema.names).cast(storage_schema(schema))
+    if keep:
+        versions = versions.collect()
     feedback = result.feedback
     summary = _summary(label, rt.name, result.rows, result.accepted_rows, feedback,
                        batch_id=batch_id)
@@ -136,7 +143,8 @@ def commit_raw(store: Store, rt: ReportType, raw: RawFile, label: str, sha: str,
         feedback.select(pl.lit(batch_id).alias("batch_id"), *FEEDBACK_SCHEMA).to_arrow(),
         None if log is None else log.with_columns(pl.lit(batch_id).alias("batch_id")).to_arrow(),
     )
-    return FileResult(summary, _with_file(feedback, label))
+    return FileResult(summary, _with_file(feedback, label),
+                      versions if keep and summary.accepted else None)
 
 
 def load_order(paths: Sequence[Path], type_name: str | None) -> list[Path]:

@@ -206,7 +206,14 @@ class Store:
         frame = pl.from_arrow(found.to_pyarrow())
         return frame.filter(pl.col("seq").is_in(seqs))
 
-    def commit(self, submission: Submission, versions: pl.LazyFrame, feedback: pa.Table,
+    def last_logged(self, stream: str) -> int:
+        """The highest sequence number of a stream's messages logged (0: none)."""
+        t = self.con.table("stream_log")
+        value = t.filter(t.stream == stream).seq.max().to_pyarrow().as_py()
+        return int(value or 0)
+
+    def commit(self, submission: Submission, versions: pl.LazyFrame | pl.DataFrame,
+               feedback: pa.Table,
                log: pa.Table | None = None) -> None:
         """One file, all or nothing: versions, feedback, then the submission record
         (and, for streamed messages, which ones it holds: `log`, STREAM_LOG's columns).
@@ -224,11 +231,6 @@ class Store:
                 self.engine.insert("stream_log", log.select(STREAM_LOG.names).cast(STREAM_LOG.to_pyarrow()))
             self.engine.insert("submissions", pa.Table.from_pylist(
                 [submission.__dict__], schema=SUBMISSIONS.to_pyarrow()))
-
-    def batch_rows(self, type_name: str, batch_id: str) -> pl.DataFrame:
-        """The versions one submission added (streaming detectors read each commit's)."""
-        path = self.engine.versions_dir(report_type(type_name).name) / f"{batch_id}.parquet"
-        return pl.read_parquet(path)  # its own file: no scan of the others
 
     # ---- alerts ----------------------------------------------------------------------
 
@@ -260,7 +262,7 @@ class Store:
                                                                  schema=SCANS.to_pyarrow()))
 
     def submission_count(self) -> int:
-        return int(self.con.table("submissions").count().to_pyarrow().as_py())
+        return self.engine.count("submissions")
 
     def watermark(self) -> int:
         """The latest ts_received of any committed submission (0 for an empty store)."""

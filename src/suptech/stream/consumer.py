@@ -111,6 +111,8 @@ class Ingestor:
         self.ops = connect(config.data_dir, config.database_url)
         from suptech.stream.lookup import CachedLookup
         self.lookup = CachedLookup(self.store)
+        #: Every message of the stream logged as stored has a sequence number up to this.
+        self.logged_up_to = self.store.last_logged(config.stream)
         self.monitor = None
         if config.detect:
             from suptech.stream.monitor.process import MonitorProcess
@@ -174,7 +176,11 @@ class Ingestor:
                 answers[seq] = refused
             else:
                 taken.append((subject, data, seq, *ok))
-        logged = self.store.stream_log(c.stream, [t[2] for t in taken]) if taken else None
+        # Only a message at or below the highest sequence number ever logged can have
+        # been stored (this process is the store's one writer): a redelivery. The log is
+        # asked about those only, not about each fetch.
+        again = [t[2] for t in taken if t[2] <= self.logged_up_to]
+        logged = self.store.stream_log(c.stream, again) if again else None
         seen = {} if logged is None else {r["seq"]: r for r in logged.to_dicts()}
         groups: dict[tuple[str, str], list] = {}
         for subject, data, seq, report_type, lei in taken:
@@ -214,6 +220,9 @@ class Ingestor:
         from suptech.ingest.readers import ROW, UnusableFile
 
         c = self.config
+        # Raised before the commit is tried: whatever becomes of it, a redelivery of
+        # these messages is looked up in the log.
+        self.logged_up_to = max(self.logged_up_to, max(g[2] for g in group))
         answers: dict[int, tuple[str, dict]] = {}
         raw, kept = self.decode(group, answers)
         if raw is None:
@@ -228,13 +237,12 @@ class Ingestor:
         label = f"stream {c.stream} seq {kept[0][1]}-{kept[-1][1]}"
         try:
             result = commit_raw(self.store, REPORT_TYPES[report_type], raw, label, sha,
-                                owners, held, lookup=self.lookup)
+                                owners, held, lookup=self.lookup, keep=True)
         except UnusableFile as e:
             for subject, seq, reply, *_ in kept:
                 answers[seq] = (reply, refusal(subject, seq, str(e)))
             return answers
-        rows = self.store.batch_rows(report_type, result.summary.batch_id) \
-            if result.summary.accepted else None
+        rows = result.versions
         self.lookup.committed(report_type, rows)
         if self.monitor is not None and rows is not None:
             try:
@@ -463,6 +471,11 @@ async def consume(config: Config, stop: asyncio.Event | None = None,
         ahead = asyncio.create_task(fetch())
         while not stop.is_set():
             msgs = await ahead
+            # The fetch ahead ended with the first messages to come while the last batch
+            # was being committed: those that came since join them (a venue's burst is
+            # one batch, not a few messages and then the rest a batch later).
+            if msgs and len(msgs) < config.batch:
+                msgs += await puller.now(config.batch - len(msgs))
             ahead = asyncio.create_task(fetch())
             if not msgs:
                 await loop.run_in_executor(None, ingestor.idle)

@@ -72,6 +72,10 @@ class Puller:
         self.reply = None
         return self.msgs
 
+    async def now(self, batch: int) -> list:
+        """Up to `batch` messages: those there now, none waited for."""
+        return await self._request(batch, None)
+
     async def fetch(self, batch: int, timeout: float) -> list:
         """What is there now, up to `batch` messages; if nothing, the first message to
         come within `timeout` seconds and what came with it ([] if none)."""

@@ -15,6 +15,7 @@ import io
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable, Iterator
 
 import polars as pl
 import pyarrow as pa
@@ -95,6 +96,18 @@ def messages(frames: dict[str, pl.DataFrame], slice_ms: int, max_rows: int):
             yield name, lei, ordered[name].slice(first, min(max_rows, end - first)), slot * width
 
 
+#: A message as published: report type, submitter, slice time (None: reference data),
+#: the encoded batches (one, unless over the size limit) and how many reports.
+Prepared = tuple[str, str, "int | None", list[bytes], int]
+
+
+def prepare(frames: dict[str, pl.DataFrame], slice_ms: int, fmt: str = "arrow",
+            max_rows: int = 5_000, limit: int = 1_000_000) -> Iterator[Prepared]:
+    """The messages of `messages`, encoded, at most `limit` bytes each."""
+    for name, lei, rows, at in messages(frames, slice_ms, max_rows):
+        yield name, lei, at, list(encoded(rows, fmt, limit)), rows.height
+
+
 def default_slice_ms(speed: float) -> int:
     """A second of event time, or what passes in a fifth of a second at `speed`: a venue
     publishes five times a second at most, so a fast replay sends fewer, larger messages."""
@@ -104,15 +117,18 @@ def default_slice_ms(speed: float) -> int:
 async def replay(directory: Path, config: Config, speed: float = 0.0, fmt: str = "arrow",
                  slice_ms: int | None = None, max_rows: int = 5_000, progress=None,
                  frames: dict[str, pl.DataFrame] | None = None,
-                 on_ack=None) -> Replayed:
-    """`frames`: the files already loaded (`load`); `on_ack(seq, sent_ns)` is told, for
-    each message JetStream stored, its sequence number and when it was sent."""
+                 on_ack=None, prepared: Iterable[Prepared] | None = None) -> Replayed:
+    """`frames`: the files already loaded (`load`); `prepared`: the messages already
+    encoded (`prepare`: a benchmark's venue, whose encoding is not the platform's
+    work); `on_ack(seq, sent_ns)` is told, for each message JetStream stored, its
+    sequence number and when it was sent."""
     import nats
 
-    frames = load(directory) if frames is None else frames
-    if not frames:
-        raise ValueError(f"no report files (*.parquet named by report type) in {directory}")
     slice_ms = slice_ms or default_slice_ms(speed)
+    if prepared is None:
+        frames = load(directory) if frames is None else frames
+        if not frames:
+            raise ValueError(f"no report files (*.parquet named by report type) in {directory}")
 
     async def publish(subject: str, data: bytes) -> None:
         sent = time.time_ns()
@@ -125,8 +141,11 @@ async def replay(directory: Path, config: Config, speed: float = 0.0, fmt: str =
     started, first, sent, reports = time.monotonic(), None, 0, 0
     pending: list = []
     previous = None
+    if prepared is None:
+        prepared = prepare(frames, slice_ms, fmt, max_rows,
+                           min(nc.max_payload, config.max_message_bytes))
     try:
-        for name, lei, rows, at in messages(frames, slice_ms, max_rows):
+        for name, lei, at, batches, n in prepared:
             # Publishes run concurrently, so JetStream may store them in any order; a
             # new report type or slice waits for the ones before, so that a trade is
             # never stored before the orders it names.
@@ -141,10 +160,10 @@ async def replay(directory: Path, config: Config, speed: float = 0.0, fmt: str =
                     await asyncio.gather(*pending)
                     pending.clear()
                     await asyncio.sleep(wait)
-            for data in encoded(rows, fmt, min(nc.max_payload, config.max_message_bytes)):
+            for data in batches:
                 pending.append(publish(f"{config.prefix}.reports.{name}.{lei}", data))
                 sent += 1
-            reports += rows.height
+            reports += n
             if len(pending) >= 256:  # acknowledged by JetStream before going further
                 await asyncio.gather(*pending)
                 pending.clear()

@@ -10,24 +10,28 @@ The register (accounts' owners, groups, instruments) is read by the consumer, wh
 holds the store, and sent before the first batch, and again after reference data was
 committed: when the consumer is next idle, or else before the next batch.
 
-One thread of the consumer submits batches while another takes the answers (see
-`suptech.stream.consumer.relay_alerts`): they must be read while batches are sent, or
-the child would stop, waiting to send its own.
+Batches are sent by a thread of their own: sending waits while the child is busy with
+the last batch, and the consumer meanwhile validates the next. Another thread takes the
+answers (see `suptech.stream.consumer.relay_alerts`): they must be read while batches
+are sent, or the child would stop, waiting to send its own. Only the columns the
+detectors read are sent (`COLUMNS`).
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import socket
 import subprocess
 import sys
+import threading
 import traceback
 from collections import deque
 from multiprocessing.connection import Connection
 
 import polars as pl
 
-from suptech.stream.monitor import DETECTED, REFERENCE_TYPES, Monitor
+from suptech.stream.monitor import COLUMNS, DETECTED, REFERENCE_TYPES, Monitor
 from suptech.stream.monitor.base import Reference
 
 log = logging.getLogger(__name__)
@@ -77,6 +81,24 @@ class MonitorProcess:
         # Tags of the batches whose alerts are to come: a deque, as the submitting
         # thread appends while the other takes from the left.
         self.pending: deque[int] = deque()
+        # Bounded: detectors that fall this many batches behind slow the consumer down
+        # to their pace, rather than their backlog growing without end.
+        self.outbox: queue.Queue = queue.Queue(maxsize=8)
+        self.sender = threading.Thread(target=self._send_all, name="suptech-detectors-send",
+                                       daemon=True)
+        self.sender.start()
+
+    def _send_all(self) -> None:
+        """The sending thread: messages to the child in the order they were put."""
+        while True:
+            message = self.outbox.get()
+            if not self.gone:
+                try:
+                    self.conn.send(message)
+                except OSError:
+                    self.lost()
+            if message[0] == "stop":
+                return
 
     def submit(self, type_name: str, rows: pl.DataFrame, tag: int = 0) -> None:
         """`tag` comes back with the batch's alerts."""
@@ -87,19 +109,13 @@ class MonitorProcess:
             return
         self.send_reference()
         self.pending.append(tag)  # before the answer can come back
-        try:
-            self.conn.send(("rows", type_name, rows))
-        except OSError:
-            self.lost()
+        self.outbox.put(("rows", type_name, rows.select(COLUMNS[type_name])))
 
     def send_reference(self) -> None:
         """The register read again, if reference data was committed since it was sent
         (about a second for a full-scale market: done when idle, where possible)."""
         if self.stale and not self.gone:
-            try:
-                self.conn.send(("reference", Reference.load(self.store)))
-            except OSError:
-                self.lost()
+            self.outbox.put(("reference", Reference.load(self.store)))
             self.stale = False
 
     def lost(self) -> None:
@@ -132,9 +148,10 @@ class MonitorProcess:
         return done
 
     def close(self) -> None:
-        try:
-            self.conn.send(("stop",))
-        except OSError:
+        try:  # a child stuck on a batch is killed below
+            self.outbox.put(("stop",), timeout=10)
+            self.sender.join(timeout=10)
+        except queue.Full:
             pass
         try:
             self.process.wait(timeout=10)
