@@ -118,6 +118,12 @@ class StreamDetector:
         return []
 
 
+def columns(frame: pl.DataFrame, *names: str) -> list[list]:
+    """The frame's columns (`names`, or all) as lists, to walk with `zip`: a column at a
+    time is several times faster than `iter_rows` over a batch's thousands of rows."""
+    return [frame[n].to_list() for n in (names or frame.columns)]
+
+
 REGISTRY: dict[str, type[StreamDetector]] = {}
 
 

@@ -19,7 +19,7 @@ import polars as pl
 
 from suptech.detect.base import SECOND
 from suptech.detect.market.spoofing import LADDER_LOTS
-from suptech.stream.monitor.base import StreamDetector
+from suptech.stream.monitor.base import StreamDetector, columns
 
 PEER_WINDOW = 2 * SECOND
 
@@ -84,17 +84,20 @@ class Ladder:
         big = rows.filter((pl.col("event_type") == "NEW") & (pl.col("lots") >= self.base)
                           & (pl.col("order_type") == "LIMIT")
                           & (pl.col("time_in_force") != "IOC"))
-        for r in big.select("order_id", "account_id", "isin", "side", "price", "lots",
-                            "ts_event", "day").iter_rows():
-            b = Big(*r[:4], float(r[4]), r[5], r[6], r[7])
+        for r in zip(*columns(big.with_columns(pl.col("price").cast(pl.Float64)),
+                              "order_id", "account_id", "isin", "side", "price", "lots",
+                              "ts_event", "day")):
+            b = Big(*r)
             self.orders[b.order_id] = b
             self.holders[(b.account, b.isin)] += 1
             self.by_side[(b.account, b.isin, b.side)].append(b)
-        ends = rows.filter(pl.col("event_type").is_in(["CANCEL", "FILL", "EXPIRE", "REJECT"])
-                           & pl.col("order_id").is_in(list(self.orders)))
-        for order_id, kind, ts in ends.select("order_id", "event_type", "ts_event").iter_rows():
-            b = self.orders[order_id]
-            if b.done:
+        # The ends of orders followed, looked up here: not the orders' ids handed to
+        # polars (each batch, a hash table of every large order in the horizon).
+        ends = rows.filter(pl.col("event_type").is_in(["CANCEL", "FILL", "EXPIRE", "REJECT"]))
+        orders = self.orders
+        for order_id, kind, ts in zip(*columns(ends, "order_id", "event_type", "ts_event")):
+            b = orders.get(order_id)
+            if b is None or b.done:
                 continue
             b.done = True
             if kind == "CANCEL" and ts - b.ts_new <= self.life:
@@ -112,7 +115,7 @@ class Ladder:
         ag = rows.filter(pl.col("aggressor_side").is_in(["BUY", "SELL"])).select(
             "trade_id", "ts_event", "isin", "aggressor_side",
             account=pl.when(buy).then("buy_account_id").otherwise("sell_account_id"))
-        for trade_id, ts, isin, aggressor, account in ag.iter_rows():
+        for trade_id, ts, isin, aggressor, account in zip(*columns(ag)):
             # Only an account holding a large order can pair a trade with its cancel:
             # the order is in before any trade during its life.
             if (account, isin) not in self.holders:

@@ -19,7 +19,7 @@ import polars as pl
 from suptech.detect.base import SECOND
 from suptech.detect.market.data import DAY, LOCAL_OFFSET
 from suptech.detect.market.ramping import Ramping
-from suptech.stream.monitor.base import Case, StreamDetector, register
+from suptech.stream.monitor.base import Case, StreamDetector, columns, register
 
 
 @register
@@ -42,8 +42,8 @@ class StreamRamping(StreamDetector):
         ag = rows.filter((pl.col("event_type") == "NEW") & (pl.col("lots") >= p.min_lots)
                          & ((pl.col("time_in_force") == "IOC")
                             | (pl.col("order_type") == "MARKET")))
-        for order, account, isin, side, day, ts, tt in ag.select(
-                "order_id", "account_id", "isin", "side", "day", "ts_event", "tt").iter_rows():
+        for order, account, isin, side, day, ts, tt in zip(*columns(
+                ag, "order_id", "account_id", "isin", "side", "day", "ts_event", "tt")):
             key = (account, isin, side)
             q = self.recent[key]
             q.append(tt)
