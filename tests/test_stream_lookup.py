@@ -116,3 +116,24 @@ def test_past_its_limit_the_cache_keeps_the_latest_values_and_asks_for_the_older
         assert asked == [["O1"]]  # an older one: asked, and found
     finally:
         ingestor.close()
+
+
+def test_the_hash_set_answers_as_a_set_of_the_values_added_however_it_grew():
+    """Batches with repeats, past the room it was made with (so it grows and rehashes):
+    each value added is found, and none that was not."""
+    import random
+
+    import polars as pl
+
+    from suptech.stream.hashset import HashSet
+
+    rng = random.Random(7)
+    held, added = HashSet(16), set()
+    for _ in range(12):
+        batch = [f"ORD{rng.randrange(200_000)}" for _ in range(rng.randrange(1, 5_000))]
+        held.add(pl.Series(batch + batch[:50]))  # a batch names some values twice
+        added.update(batch)
+        asked = [f"ORD{rng.randrange(200_000)}" for _ in range(3_000)] + batch[:20]
+        assert held.contains(pl.Series(asked)).tolist() == [v in added for v in asked]
+    assert len(held) == len(added)
+    assert not HashSet().contains(pl.Series(["ORD1"])).any()

@@ -4,7 +4,8 @@ A stream's trades name the orders the consumer committed a moment before, and ev
 batch names the same few instruments and accounts: asking the database each time costs
 more than the rest of the batch. `CachedLookup` answers what it has seen exist (values
 the consumer committed itself, or found in the database before) and asks the database
-only about the others. It never answers "does not exist" from memory, and forgets:
+only about the others (values are held by their hashes, a batch looked up at once:
+`suptech.stream.hashset`). It never answers "does not exist" from memory, and forgets:
 
 - a report type's values when a commit of that type holds corrections or cancellations
   (a cancelled report no longer exists);
@@ -25,6 +26,7 @@ import numpy as np
 import polars as pl
 
 from suptech.model.reports import REPORT_TYPES
+from suptech.stream.hashset import HashSet
 from suptech.store.database import SIZES
 from suptech.store.schema import KEY
 
@@ -37,7 +39,7 @@ class CachedLookup:
         self.store = store
         self.limit = limit
         #: (report type, field) -> the newer and the older generation of its values
-        self.known: dict[tuple[str, str], tuple[set[str], set[str]]] = {}
+        self.known: dict[tuple[str, str], tuple[HashSet, HashSet]] = {}
         self.sizes: dict[str, tuple] = {}  # isin -> (tick_size, lot_size)
         self.keys: dict[str, KeyHashes] = {}  # report type -> hashes of its stored keys
         self.commits = store.submission_count()
@@ -69,28 +71,28 @@ class CachedLookup:
             return
         for (target, field) in TARGETS:
             if target == type_name and field in rows.columns:
-                self._remember((target, field),
-                               rows[field].drop_nulls().unique().cast(pl.String).to_list())
+                self._remember((target, field), rows[field].drop_nulls().cast(pl.String))
 
-    def _remember(self, key: tuple[str, str], values: list[str]) -> None:
-        newer, older = self.known.get(key, (set(), set()))
-        if len(newer) + len(values) > self.limit // 2:
-            newer, older = set(), newer
+    def _remember(self, key: tuple[str, str], values: pl.Series) -> None:
+        half = self.limit // 2
+        newer, older = self.known.get(key, (HashSet(half), HashSet(0)))
+        if len(newer) + len(values) > half:
+            newer, older = HashSet(half), newer
         self.known[key] = (newer, older)
-        newer.update(values)
+        newer.add(values)
 
     # ---- suptech.ingest.validate.Lookup ----------------------------------------------
 
     def existing(self, type_name: str, field: str, values: pl.Series) -> pl.Series:
-        newer, older = self.known.get((type_name, field), (set(), set()))
-        wanted = values.drop_nulls().unique().cast(pl.String).to_list()
-        missing = [v for v in wanted if v not in newer and v not in older]
-        found = [v for v in wanted if v in newer or v in older] if missing else wanted
-        if missing:
-            hits = self.store.existing(type_name, field, pl.Series(field, missing)).to_list()
-            self._remember((type_name, field), hits)
-            found += hits
-        return pl.Series(field, found, dtype=pl.String)
+        wanted = values.drop_nulls().cast(pl.String)  # repeats cost a lookup, not a sort
+        generations = self.known.get((type_name, field))
+        known = generations[0].contains(wanted) | generations[1].contains(wanted) \
+            if generations else np.zeros(len(wanted), dtype=bool)
+        if known.all():
+            return wanted.rename(field)
+        hits = self.store.existing(type_name, field, wanted.filter(~known))
+        self._remember((type_name, field), hits)
+        return pl.concat([wanted.filter(known), hits.cast(pl.String)]).rename(field)
 
     def instrument_sizes(self, isins: pl.Series) -> pl.DataFrame:
         wanted = isins.drop_nulls().unique().to_list()
@@ -106,7 +108,9 @@ class CachedLookup:
         if type_name not in self.keys:
             stored = self.store.versions(type_name).select(*KEY).to_pyarrow()
             self.keys[type_name] = KeyHashes(key_hashes(pl.from_arrow(stored)))
-        wanted = keys.unique().collect()
+        # Hashed as they come (a key repeated in the batch is looked up twice), not
+        # made unique first: sorting a batch's strings cost more than the lookup.
+        wanted = keys.collect()
         maybe = self.keys[type_name].may_hold(key_hashes(wanted))
         return self.store.report_states(type_name, wanted.filter(pl.Series(maybe)).lazy())
 

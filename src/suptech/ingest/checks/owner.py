@@ -27,7 +27,15 @@ class SubmitterIsSender(Check):
         if isinstance(batch.owner, str):
             sender = pl.lit(batch.owner)
         else:  # rows of several senders' messages: each row's own
-            batch.join_columns(batch.owner, on=ROW)
+            owner = batch.owner
+            if owner[ROW].equals(pl.int_range(1, owner.height + 1, eager=True, dtype=pl.Int64)
+                                 .alias(ROW)):
+                # Every row of the batch in order (a stream's): each row's sender is
+                # at its row number, picked out, not joined (a hash join per batch).
+                batch.frame = batch.frame.with_columns(
+                    owner[OWNER].gather(batch.frame[ROW] - 1))
+            else:
+                batch.join_columns(owner, on=ROW)
             sender = pl.col(OWNER)
         yield Failure(Code.E010, "submitter", pl.col("submitter").ne_missing(sender),
                       message("submitter {} is not the sending institution ({})",
