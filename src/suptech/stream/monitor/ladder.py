@@ -91,10 +91,12 @@ class Ladder:
             self.orders[b.order_id] = b
             self.holders[(b.account, b.isin)] += 1
             self.by_side[(b.account, b.isin, b.side)].append(b)
-        # The ends of orders followed, looked up here: not the orders' ids handed to
-        # polars (each batch, a hash table of every large order in the horizon).
+        # The ends of orders followed: looked up here, one by one, unless they outnumber
+        # the orders followed (the close's expiries), which polars then picks out.
         ends = rows.filter(pl.col("event_type").is_in(["CANCEL", "FILL", "EXPIRE", "REJECT"]))
         orders = self.orders
+        if ends.height > 4 * len(orders):
+            ends = ends.filter(pl.col("order_id").is_in(list(orders)))
         for order_id, kind, ts in zip(*columns(ends, "order_id", "event_type", "ts_event")):
             b = orders.get(order_id)
             if b is None or b.done:
