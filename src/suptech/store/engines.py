@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
@@ -61,6 +61,7 @@ class Engine:
     name: str
     con: ibis.BaseBackend
     data_dir: Path
+    _columns: dict[str, list[str]] = field(default_factory=dict)  # a table's, in order
 
     def versions_dir(self, name: str) -> Path:
         return self.data_dir / "versions" / name
@@ -119,14 +120,12 @@ class Engine:
             order = self.con._session.table(target).columns
             self.con._session.createDataFrame(table.select(order)).write.insertInto(target)
         else:
-            # DuckDB's own INSERT, columns matched by name: Ibis's insert compiles and
-            # checks schemas each time (half the cost of a small stream commit).
-            con = self.con.con
-            con.register("__suptech_insert", table)
-            try:
-                con.execute(f'INSERT INTO "{name}" BY NAME SELECT * FROM __suptech_insert')
-            finally:
-                con.unregister("__suptech_insert")
+            # DuckDB's own insert, the columns put in the table's order: Ibis's insert
+            # compiles and checks schemas each time (half the cost of a small stream
+            # commit).
+            if name not in self._columns:
+                self._columns[name] = self.con.table(name).columns
+            self.con.con.from_arrow(table.select(self._columns[name])).insert_into(name)
 
     def count(self, name: str) -> int:
         """Rows in a table (asked before every streamed batch: no query compiled)."""

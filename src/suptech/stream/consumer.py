@@ -5,7 +5,8 @@ validated together by the file pipeline and committed as one submission (group
 commit: one validation pass and one commit for many small messages). Each record must
 name as submitter the LEI its message's subject names (E010 otherwise), and each
 sender is answered with its own rows' feedback. The submission logs which messages
-(stream sequence numbers) and rows it holds, in the same transaction; messages are
+(stream sequence numbers) and rows it holds, in the same transaction (its `sha256` is
+that of the stream's name and those numbers); messages are
 acknowledged only after that. A consumer killed at any point has the messages
 redelivered, finds the ones already logged, answers them from the log and stores
 nothing again: exactly-once storage over at-least-once delivery.
@@ -235,7 +236,10 @@ class Ingestor:
             OWNER: pl.Series([k[3] for k in kept], dtype=pl.String).gather(senders)})
         held = pl.DataFrame({"stream": c.stream, "seq": [k[1] for k in kept],
                             "first_row": [k[4] for k in kept], "last_row": [k[5] for k in kept]})
-        sha = hashlib.sha256(b"".join(d for _, d, *_ in group)).hexdigest()
+        # The messages' place in the stream, which names their bytes there for good:
+        # hashing the bytes themselves took 5 % of a batch's time.
+        sha = hashlib.sha256(f"{c.stream}:{','.join(str(g[2]) for g in group)}".encode()) \
+            .hexdigest()
         label = f"stream {c.stream} seq {kept[0][1]}-{kept[-1][1]}"
         try:
             result = commit_raw(self.store, REPORT_TYPES[report_type], raw, label, sha,
