@@ -137,3 +137,23 @@ def test_the_hash_set_answers_as_a_set_of_the_values_added_however_it_grew():
         assert held.contains(pl.Series(asked)).tolist() == [v in added for v in asked]
     assert len(held) == len(added)
     assert not HashSet().contains(pl.Series(["ORD1"])).any()
+
+
+def test_report_key_hashes_are_found_exactly_whether_or_not_their_bit_is_shared():
+    """The bit per hash prefix only spares searches: the answer is the runs' own."""
+    import numpy as np
+
+    from suptech.stream.lookup import KeyHashes
+
+    rng = np.random.default_rng(7)
+    batches = [rng.integers(0, 2**64 - 1, n, dtype=np.uint64, endpoint=True)
+               for n in (5_000, 300, 20_000, 1)]
+    held = KeyHashes(batches[0])
+    for batch in batches[1:]:
+        held.add(batch)
+    added = set(np.concatenate(batches).tolist())
+    # Strangers sharing an added hash's prefix (and so its bit), and others.
+    near = np.concatenate(batches) ^ np.uint64(1)
+    asked = np.concatenate([near, rng.integers(0, 2**64 - 1, 10_000, dtype=np.uint64),
+                            batches[2][:100]])
+    assert held.may_hold(asked).tolist() == [h in added for h in asked.tolist()]

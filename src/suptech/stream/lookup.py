@@ -126,23 +126,48 @@ def key_hashes(frame: pl.DataFrame) -> np.ndarray:
 class KeyHashes:
     """Sorted runs of hashes, each at least twice the size of the next: a commit's keys
     are a new run, merged with smaller ones (sorted runs merge in linear time), so a
-    lookup searches a few runs however many commits there were."""
+    lookup searches a few runs however many commits there were.
+
+    In front of them, one bit per hash prefix (16 MB): a key whose bit is not set is
+    not held, without a search. Searching millions of hashes misses the processor's
+    cache at every step; with a day's ten million keys, the bit answers for all but
+    about one in fourteen of a batch's new keys.
+    """
+
+    BITS = 27  # of the hash, naming its bit
 
     def __init__(self, hashes: np.ndarray):
+        self.bits = np.zeros(1 << (self.BITS - 3), dtype=np.uint8)
         self.runs: list[np.ndarray] = [np.sort(hashes)]
+        self._mark(hashes)
+
+    def _bit(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The byte holding each hash's bit, and the bit's mask in it."""
+        prefix = hashes >> np.uint64(64 - self.BITS)
+        return prefix >> np.uint64(3), np.left_shift(np.uint8(1),
+                                                     (prefix & np.uint64(7)).astype(np.uint8))
+
+    def _mark(self, hashes: np.ndarray) -> None:
+        byte, mask = self._bit(hashes)
+        np.bitwise_or.at(self.bits, byte, mask)
 
     def add(self, hashes: np.ndarray) -> None:
+        self._mark(hashes)
         run = np.sort(hashes)
         while self.runs and len(self.runs[-1]) <= 2 * len(run):
             run = np.sort(np.concatenate([self.runs.pop(), run]), kind="stable")
         self.runs.append(run)
 
     def may_hold(self, hashes: np.ndarray) -> np.ndarray:
+        byte, mask = self._bit(hashes)
+        marked = np.flatnonzero(self.bits[byte] & mask)
+        found = np.zeros(len(hashes), dtype=bool)
+        if not marked.size:
+            return found
         # Searched in order: numpy's binary search starts from the last key's place, a
         # third of the time of random keys in a day's ten million hashes.
-        order = np.argsort(hashes)
+        order = marked[np.argsort(hashes[marked])]
         wanted = hashes[order]
-        found = np.zeros(len(hashes), dtype=bool)
         for run in self.runs:
             if len(run):
                 at = np.minimum(np.searchsorted(run, wanted), len(run) - 1)
