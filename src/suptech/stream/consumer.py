@@ -6,10 +6,10 @@ commit: one validation pass and one commit for many small messages). Each record
 name as submitter the LEI its message's subject names (E010 otherwise), and each
 sender is answered with its own rows' feedback. The submission logs which messages
 (stream sequence numbers) and rows it holds, in the same transaction (its `sha256` is
-that of the stream's name and those numbers); messages are
-acknowledged only after that. A consumer killed at any point has the messages
-redelivered, finds the ones already logged, answers them from the log and stores
-nothing again: exactly-once storage over at-least-once delivery.
+that of the stream's name and those numbers); messages are acknowledged only after
+that. A consumer killed at any point has the messages redelivered, finds the ones
+already logged, answers them from the log and stores nothing again: exactly-once
+storage over at-least-once delivery.
 
 A message that cannot be taken (a subject not of the form
 `<prefix>.reports.<type>.<LEI>`, an unknown report type, a sender not registered as a
