@@ -252,6 +252,29 @@ def test_messages_redelivered_after_their_commit_are_answered_and_not_stored_aga
     assert stored == 5
 
 
+def test_a_burst_is_committed_in_parts_each_answered_as_if_it_came_alone(tmp_path):
+    """A fetch's messages over `commit_bytes` are stored as several submissions, in order,
+    and each sender's rows are answered and stored once. No NATS needed."""
+    from suptech.stream.consumer import Ingestor
+
+    ops = connect(tmp_path)
+    with ops.begin() as con:
+        access.add_user(con, "test", "bank", "submitter", "CN-SH", BANK)
+    ops.dispose()
+    subject = f"t.reports.payment.{BANK}"
+    messages = [(subject, payments(name, 2), seq) for seq, name in enumerate("ABC", 1)]
+    ingestor = Ingestor(Config(tmp_path, prefix="t", detect=False,
+                               commit_bytes=len(messages[0][1]) + 1))  # one a part
+    try:
+        bodies = [body for _, body in ingestor.handle(messages)]
+        stored = ingestor.store.query("payment").num_rows
+    finally:
+        ingestor.close()
+    assert [(b["rows"], b["accepted"], b["duplicate"]) for b in bodies] == [(2, 2, False)] * 3
+    assert len({b["batch_id"] for b in bodies}) == 3  # three commits
+    assert stored == 6
+
+
 def test_an_answer_too_large_for_nats_keeps_its_first_feedback_and_says_where_the_rest_is():
     items = [{"row": i, "report_id": f"P{i}", "field": "amount", "code": "W004",
               "message": "amount is unusually large for this account"} for i in range(1, 20_001)]

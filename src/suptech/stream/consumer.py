@@ -63,6 +63,10 @@ class Config:
     #: Seconds of event time a report may arrive behind a later one: at least what a
     #: publisher gathers into one message (see `suptech.stream.monitor.base.LATENESS`).
     lateness: float = 5
+    #: A fetch's messages of one report type are committed in parts of about this many
+    #: bytes: a burst (the close's expiries, ten times a usual slice) reaches the
+    #: detectors part by part while the rest is validated, not all at once at the end.
+    commit_bytes: int = 8_000_000
 
     @property
     def stream(self) -> str:
@@ -193,17 +197,19 @@ class Ingestor:
                     (subject, data, seq, lei, name))
         # Reference data first, then orders, then the trades that name them, as files
         # are loaded: a fetch may hold a trade whose order came later in the fetch.
-        for (report_type, _), group in sorted(groups.items(),
+        for (report_type, _), whole in sorted(groups.items(),
                                               key=lambda g: REPORT_TYPES[g[0][0]].rank):
-            try:
-                answers.update(self.commit_group(report_type, group, sent_ns))
-            # A bug must not stop the stream: say it. (A panic in polars' Rust code is a
-            # BaseException.)
-            except (Exception, pl.exceptions.PanicException) as e:  # noqa: BLE001
-                for subject, _, seq, lei, _ in group:
-                    answers[seq] = (f"{c.prefix}.feedback.{lei}", refusal(
-                        subject, seq, f"not stored: the platform failed on this batch "
-                                      f"({type(e).__name__}: {str(e)[:200]}); please report it"))
+            for group in parts(whole, c.commit_bytes):
+                try:
+                    answers.update(self.commit_group(report_type, group, sent_ns))
+                # A bug must not stop the stream: say it. (A panic in polars' Rust code
+                # is a BaseException.)
+                except (Exception, pl.exceptions.PanicException) as e:  # noqa: BLE001
+                    for subject, _, seq, lei, _ in group:
+                        answers[seq] = (f"{c.prefix}.feedback.{lei}", refusal(
+                            subject, seq, f"not stored: the platform failed on this batch "
+                                          f"({type(e).__name__}: {str(e)[:200]}); "
+                                          "please report it"))
         return [answers[seq] for _, _, seq in messages]
 
     def replay_answer(self, subject: str, log: dict) -> dict:
@@ -336,6 +342,18 @@ class Ingestor:
         alerts = alerts.filter(~pl.col("alert_id").is_in(known.implode()))
         self.alert_store.record_scan(None, alerts)
         return alerts if alerts.height else None
+
+
+def parts(group: list, size: int) -> list[list]:
+    """A group's messages (subject, data, ...) in runs of about `size` bytes, in order."""
+    out, bytes_ = [[]], 0
+    for message in group:
+        if out[-1] and bytes_ + len(message[1]) > size:
+            out.append([])
+            bytes_ = 0
+        out[-1].append(message)
+        bytes_ += len(message[1])
+    return out
 
 
 def answers_by_message(feedback: pl.DataFrame, firsts: list[int]) -> list[list[dict]]:
