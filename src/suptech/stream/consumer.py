@@ -199,7 +199,7 @@ class Ingestor:
         # are loaded: a fetch may hold a trade whose order came later in the fetch.
         for (report_type, _), whole in sorted(groups.items(),
                                               key=lambda g: REPORT_TYPES[g[0][0]].rank):
-            for group in parts(whole, c.commit_bytes):
+            for group in commit_parts(whole, c.commit_bytes):
                 try:
                     answers.update(self.commit_group(report_type, group, sent_ns))
                 # A bug must not stop the stream: say it. (A panic in polars' Rust code
@@ -344,7 +344,7 @@ class Ingestor:
         return alerts if alerts.height else None
 
 
-def parts(group: list, size: int) -> list[list]:
+def commit_parts(group: list, size: int) -> list[list]:
     """A group's messages (subject, data, ...) in runs of about `size` bytes, in order."""
     out, bytes_ = [[]], 0
     for message in group:
