@@ -29,7 +29,9 @@ FEEDBACK_SCHEMA = {"row": pl.Int64, "report_id": pl.String, "field": pl.String,
 class Lookup(Protocol):
     """What checks may ask of the database (current view, committed data only)."""
 
-    def existing(self, report_type: str, field: str, values: pl.Series) -> pl.Series: ...
+    def existing(self, report_type: str, field: str, values: pl.Series) -> pl.Series:
+        """Those of `values` that a live report of the type holds in `field`, each at
+        most as often as asked (so as many as asked means every one was found)."""
 
     def instrument_sizes(self, isins: pl.Series) -> pl.DataFrame: ...
 

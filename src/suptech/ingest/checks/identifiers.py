@@ -4,7 +4,7 @@ Check digits are computed by python-stdnum (LEI, ISIN, BIC), code lists come fro
 pycountry (currencies, countries, subdivisions) and iso10383 (market identifier codes).
 Identifiers repeat heavily in a report file (a few thousand ISINs in ten million
 orders), so each distinct value is checked once and the rows are matched against the
-set of valid values, which keeps the check vectorised.
+few values that failed, which keeps the check vectorised.
 """
 
 from __future__ import annotations
@@ -70,27 +70,31 @@ _VALID: dict[Kind, set[str]] = {}
 _VALID_LIMIT = 1_000_000  # per kind; forgotten all at once past it
 
 
-def _valid_values(kind: Kind, values: pl.Series) -> pl.Series | frozenset[str]:
-    if kind in CHECK_DIGITS:
-        ok, known = CHECK_DIGITS[kind], _VALID.setdefault(kind, set())
-        distinct = values.unique().drop_nulls().to_list()
-        fresh = [v for v in distinct if v not in known and ok(v)]
-        if len(known) + len(fresh) > _VALID_LIMIT:
-            known.clear()
-        known.update(fresh)
-        return pl.Series([v for v in distinct if v in known], dtype=pl.String)
-    return code_list(kind)
+def _invalid_values(kind: Kind, values: pl.Series) -> list[str]:
+    """The distinct present values that fail a check-digit or code-list check: rows are
+    matched against these few (usually none) rather than against every valid value."""
+    distinct = values.unique().drop_nulls().to_list()
+    if kind not in CHECK_DIGITS:
+        codes = code_list(kind)
+        return [v for v in distinct if v not in codes]
+    ok, known = CHECK_DIGITS[kind], _VALID.setdefault(kind, set())
+    fresh = [v for v in distinct if v not in known]
+    valid = [v for v in fresh if ok(v)]
+    if len(known) + len(valid) > _VALID_LIMIT:
+        known.clear()
+    known.update(valid)
+    return [v for v in fresh if v not in known]
 
 
-def invalid(kind: Kind, col: pl.Expr, values: pl.Series) -> pl.Expr:
-    """True where a present value fails the identifier check of `kind`."""
+def invalid(kind: Kind, col: pl.Expr, values: pl.Series) -> pl.Expr | None:
+    """True where a present value fails the identifier check of `kind`; None where no
+    value of `values` (the column) can."""
     if kind is Kind.UUID4:
-        bad = ~col.str.contains(UUID4)
-    elif kind is Kind.REPORT_ID:
-        bad = ~col.str.contains(REPORT_ID)
-    else:
-        bad = ~isin(col, _valid_values(kind, values))
-    return col.is_not_null() & bad
+        return col.is_not_null() & ~col.str.contains(UUID4)
+    if kind is Kind.REPORT_ID:
+        return col.is_not_null() & ~col.str.contains(REPORT_ID)
+    bad = _invalid_values(kind, values)
+    return isin(col, bad) if bad else None
 
 
 @register
@@ -101,7 +105,7 @@ class Identifiers(Check):
         for f in batch.rt.all_fields:
             if f.kind not in IDENTIFIER_KINDS or not batch.has_column(f.name):
                 continue
-            yield Failure(Code.E004, f.name,
-                          batch.applies(f.name)
-                          & invalid(f.kind, pl.col(f.name), batch.frame[f.name]),
-                          message(f"{{}}: {WHAT[f.kind]}", pl.col(f.name)))
+            failing = invalid(f.kind, pl.col(f.name), batch.frame[f.name])
+            if failing is not None:
+                yield Failure(Code.E004, f.name, batch.applies(f.name) & failing,
+                              message(f"{{}}: {WHAT[f.kind]}", pl.col(f.name)))
