@@ -165,3 +165,28 @@ def test_fields_named_like_column_patterns_are_just_unknown_fields(tmp_path, cli
     result = cli("ingest", str(path))
     assert result.exit_code == 0, result.output
     assert stored_orders(cli) == 1
+
+
+def _arrow_stream(table: pa.Table, batches: int = 1) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        for _ in range(batches):
+            writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def test_arrow_messages_of_a_schema_already_seen_read_as_the_first_did():
+    from suptech.ingest.readers import UnusableFile, arrow_table
+
+    table = pa.table({"report_id": ["R1", None], "quantity": [100, 200]})
+    data = _arrow_stream(table, batches=2)
+    first, again = arrow_table(data), arrow_table(data)  # the second by the known schema
+    assert again.equals(first) and again.num_rows == 4
+    # Dictionary-encoded columns take the reader's whole path, known schema or not.
+    coded = _arrow_stream(pa.table({"side": pa.array(["BUY", "SELL", "BUY"]).dictionary_encode()}))
+    assert arrow_table(coded).column("side").to_pylist() == arrow_table(coded).column(
+        "side").to_pylist() == ["BUY", "SELL", "BUY"]
+    # Cut short after the known schema: unusable, not a crash.
+    for broken in (data[:len(data) - 20], data[:len(data) // 2], b""):
+        with pytest.raises(UnusableFile, match="not readable as Arrow IPC"):
+            arrow_table(broken)
