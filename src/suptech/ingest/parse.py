@@ -8,6 +8,8 @@ be converted becomes null in the typed column and is flagged, so that the checks
 
 from __future__ import annotations
 
+import functools
+
 import polars as pl
 
 from suptech.model.reports import DECIMAL_PRECISION, DECIMAL_SCALE, Field, Kind, ReportType
@@ -126,11 +128,18 @@ def typed_frame(raw: pl.DataFrame, rt: ReportType, row: str) -> pl.DataFrame:
     frame = raw.select(
         pl.col(row), *(pl.col(c).alias(raw_name(c)) for c in raw.columns if c in known)
     )
+    schema = raw.schema
     texts = [f.name for f in rt.all_fields
-             if raw.schema.get(f.name) == pl.String and storage_dtype(f.kind) == pl.String]
+             if schema.get(f.name) == pl.String and storage_dtype(f.kind) == pl.String]
     empty = raw.select(pl.col(c).eq("").any().alias(c) for c in texts).row(0, named=True) \
         if texts and raw.height else {}
-    exprs = []
-    for f in rt.all_fields:
-        exprs += parse_expressions(f, raw.schema.get(f.name), empty.get(f.name, True))
-    return frame.with_columns(exprs)
+    shape = tuple((schema.get(f.name), empty.get(f.name, True)) for f in rt.all_fields)
+    return frame.with_columns(_typing(rt, shape))
+
+
+@functools.lru_cache(maxsize=256)
+def _typing(rt: ReportType, shape: tuple) -> tuple[pl.Expr, ...]:
+    """The expressions typing a file of this shape (each field's raw type, and whether
+    it holds ""): built once for the many alike batches of a stream."""
+    return tuple(e for f, (dtype, has_empty) in zip(rt.all_fields, shape)
+                 for e in parse_expressions(f, dtype, has_empty))

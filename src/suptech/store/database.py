@@ -25,6 +25,8 @@ from suptech.store.schema import (
 DEFAULT_DATA_DIR = "./suptech-data"
 #: An instrument's sizes as validation reads them (`Store.instrument_sizes`).
 SIZES = {"isin": pl.String, "tick_size": pl.Decimal(38, 9), "lot_size": pl.Int64}
+#: `report_states`' answer: whether each key found is live (not cancelled).
+REPORT_STATES = {"submitter": pl.String, "report_id": pl.String, "live": pl.Boolean}
 
 
 @dataclass(frozen=True)
@@ -147,8 +149,7 @@ class Store:
         `keys` (submitter, report_id) may repeat; each key found is answered once. They
         are lazy because a large file has many and an empty store needs none of them.
         """
-        empty = pl.DataFrame(schema={"submitter": pl.String, "report_id": pl.String,
-                                     "live": pl.Boolean})
+        empty = pl.DataFrame(schema=REPORT_STATES)
         if self._is_empty(type_name):
             return empty
         keys = keys.unique().collect()

@@ -27,7 +27,7 @@ import polars as pl
 
 from suptech.model.reports import REPORT_TYPES
 from suptech.stream.hashset import HashSet
-from suptech.store.database import SIZES
+from suptech.store.database import REPORT_STATES, SIZES
 from suptech.store.schema import KEY
 
 #: (report type, field) that other report types name (E009 looks them up).
@@ -112,6 +112,8 @@ class CachedLookup:
         # made unique first: sorting a batch's strings cost more than the lookup.
         wanted = keys.collect()
         maybe = self.keys[type_name].may_hold(key_hashes(wanted))
+        if not maybe.any():  # a stream's new reports: nothing to ask
+            return pl.DataFrame(schema=REPORT_STATES)
         return self.store.report_states(type_name, wanted.filter(pl.Series(maybe)).lazy())
 
 
