@@ -275,6 +275,42 @@ def test_a_burst_is_committed_in_parts_each_answered_as_if_it_came_alone(tmp_pat
     assert stored == 6
 
 
+def test_a_failed_commit_refuses_the_rest_of_its_fetch_which_is_stored_when_sent_again(
+        tmp_path):
+    """Parts are committed while the next is validated, which has learnt the part before
+    it: when a commit fails, the fetch's later parts are refused too, nothing of them is
+    stored, and the same messages sent again are stored whole. No NATS needed."""
+    from suptech.stream.consumer import Ingestor
+
+    ops = connect(tmp_path)
+    with ops.begin() as con:
+        access.add_user(con, "test", "bank", "submitter", "CN-SH", BANK)
+    ops.dispose()
+    subject = f"t.reports.payment.{BANK}"
+    messages = [(subject, payments(name, 2), seq) for seq, name in enumerate("ABC", 2)]
+    ingestor = Ingestor(Config(tmp_path, prefix="t", detect=False,
+                               commit_bytes=len(messages[0][1]) + 1))  # one a part
+    try:
+        ingestor.handle([(subject, payments("Z", 1), 1)])
+        folder = ingestor.store.engine.versions_dir("payment")
+        shutil.move(folder, tmp_path / "aside")
+        folder.write_text("a file where the version files go: the next commit fails")
+        refused = [body for _, body in ingestor.handle(messages)]
+        folder.unlink()
+        shutil.move(tmp_path / "aside", folder)
+        stored_then = ingestor.store.query("payment").num_rows
+        again = [body for _, body in ingestor.handle(messages)]
+        stored = ingestor.store.query("payment").num_rows
+    finally:
+        ingestor.close()
+    assert [(b["batch_id"], b["accepted"]) for b in refused] == [(None, 0)] * 3
+    assert all(b["error"].startswith("not stored: the platform failed") for b in refused)
+    assert all("an earlier batch of this fetch" in b["error"] for b in refused[1:])
+    assert stored_then == 1
+    assert [(b["rows"], b["accepted"], b["duplicate"]) for b in again] == [(2, 2, False)] * 3
+    assert stored == 7
+
+
 def test_an_answer_too_large_for_nats_keeps_its_first_feedback_and_says_where_the_rest_is():
     items = [{"row": i, "report_id": f"P{i}", "field": "amount", "code": "W004",
               "message": "amount is unusually large for this account"} for i in range(1, 20_001)]

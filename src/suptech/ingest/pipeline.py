@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import polars as pl
+import pyarrow as pa
 
 from suptech.ingest.readers import (
     ROW, RawFile, UnusableFile, detect_report_type, read_bytes, read_file)
@@ -119,11 +120,34 @@ def commit_raw(store: Store, rt: ReportType, raw: RawFile, label: str, sha: str,
     return the versions stored (a stream's small batches, which its detectors read),
     rather than only stream them to disk.
     """
+    ready = prepare(store, rt, raw, label, sha, owner, log, lookup, keep)
+    on_commit()
+    ready.commit(store)
+    return ready.result
+
+
+@dataclass
+class Ready:
+    """A validated file, to be committed by `commit`; `result` once it is."""
+
+    submission: Submission
+    versions: pl.LazyFrame | pl.DataFrame
+    feedback: pa.Table
+    log: pa.Table | None
+    result: FileResult
+
+    def commit(self, store: Store) -> None:
+        store.commit(self.submission, self.versions, self.feedback, self.log)
+
+
+def prepare(store: Store, rt: ReportType, raw: RawFile, label: str, sha: str,
+            owner: str | pl.DataFrame | None = None, log: pl.DataFrame | None = None,
+            lookup=None, keep: bool = False) -> Ready:
+    """`commit_raw` up to the commit: validation, and what the commit will store."""
     start_ns, start_label = retention_start()
     result = validate(raw, rt, lookup or store, now_ns=time.time_ns(),
                       retention_start_ns=start_ns, retention_start_label=start_label,
                       owner=owner)
-    on_commit()
     ts_received = time.time_ns()
     batch_id = f"{ts_received}-{sha[:16]}"
     schema = report_schema(rt)
@@ -136,15 +160,14 @@ def commit_raw(store: Store, rt: ReportType, raw: RawFile, label: str, sha: str,
     feedback = result.feedback
     summary = _summary(label, rt.name, result.rows, result.accepted_rows, feedback,
                        batch_id=batch_id)
-    store.commit(
+    return Ready(
         Submission(batch_id, sha, rt.name, label, ts_received, summary.rows, summary.accepted,
                    summary.rejected, summary.warnings, owner if isinstance(owner, str) else None),
         versions,
         feedback.select(pl.lit(batch_id).alias("batch_id"), *FEEDBACK_SCHEMA).to_arrow(),
         None if log is None else log.with_columns(pl.lit(batch_id).alias("batch_id")).to_arrow(),
-    )
-    return FileResult(summary, _with_file(feedback, label),
-                      versions if keep and summary.accepted else None)
+        FileResult(summary, _with_file(feedback, label),
+                   versions if keep and summary.accepted else None))
 
 
 def load_order(paths: Sequence[Path], type_name: str | None) -> list[Path]:

@@ -11,6 +11,10 @@ that. A consumer killed at any point has the messages redelivered, finds the one
 already logged, answers them from the log and stores nothing again: exactly-once
 storage over at-least-once delivery.
 
+A group is committed by a thread of its own while the next one is validated (the
+validation cache learns each group's values first). Commits run in order; one that
+fails refuses the fetch's later groups with it, and the cache forgets what it learnt.
+
 A message that cannot be taken (a subject not of the form
 `<prefix>.reports.<type>.<LEI>`, an unknown report type, a sender not registered as a
 submitter, a batch over the size limit, bytes that are neither JSON Lines nor Arrow
@@ -26,7 +30,7 @@ import hashlib
 import json
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -118,18 +122,31 @@ class Ingestor:
         self.lookup = CachedLookup(self.store)
         #: Every message of the stream logged as stored has a sequence number up to this.
         self.logged_up_to = self.store.last_logged(config.stream)
+        # A group is committed by a thread of its own, over a connection of its own,
+        # while the next group is validated: writing the Parquet file and DuckDB's
+        # transaction run mostly outside Python's interpreter lock. (Inline where the
+        # engine has no second connection.)
+        self.overlap = self.store.engine.name == "duckdb"
+        self.committer = ThreadPoolExecutor(1, thread_name_prefix="suptech-commit")
+        self.commit_store = self.store.cursor() if self.overlap else self.store
+        #: A commit of the fetch in hand failed: its later groups are not committed.
+        self.failed = False
         self.monitor = None
         if config.detect:
             from suptech.stream.monitor.process import MonitorProcess
-            self.monitor = MonitorProcess(self.store, int(config.lateness * 1e9),
+            # Fed by the committing thread: the register is read over that connection.
+            self.monitor = MonitorProcess(self.commit_store, int(config.lateness * 1e9),
                                           f"STREAM-{time.time_ns()}")
             #: Alerts are stored by another thread than commits: its own connection.
             self.alert_store = self.store.cursor()
 
     def close(self) -> None:
+        self.committer.shutdown()
         if self.monitor is not None:
             self.monitor.close()
             self.alert_store.close()
+        if self.commit_store is not self.store:
+            self.commit_store.close()
         self.store.close()
         self.ops.dispose()
 
@@ -195,21 +212,37 @@ class Ingestor:
                 name = file_name(report_type, data, seq)
                 groups.setdefault((report_type, Path(name).suffix), []).append(
                     (subject, data, seq, lei, name))
+
+        def failed(group: list, e: BaseException) -> None:
+            for subject, _, seq, lei, _ in group:
+                answers[seq] = (f"{c.prefix}.feedback.{lei}", refusal(
+                    subject, seq, f"not stored: the platform failed on this batch "
+                                  f"({type(e).__name__}: {str(e)[:200]}); please report it"))
+
         # Reference data first, then orders, then the trades that name them, as files
         # are loaded: a fetch may hold a trade whose order came later in the fetch.
+        commits = []  # (group, its commit under way), in order
         for (report_type, _), whole in sorted(groups.items(),
                                               key=lambda g: REPORT_TYPES[g[0][0]].rank):
             for group in commit_parts(whole, c.commit_bytes):
                 try:
-                    answers.update(self.commit_group(report_type, group, sent_ns))
+                    known, commit = self.commit_group(report_type, group, sent_ns)
+                    answers.update(known)
+                    if commit is not None:
+                        commits.append((group, self.committer.submit(commit)
+                                        if self.overlap else done_now(commit)))
                 # A bug must not stop the stream: say it. (A panic in polars' Rust code
                 # is a BaseException.)
                 except (Exception, pl.exceptions.PanicException) as e:  # noqa: BLE001
-                    for subject, _, seq, lei, _ in group:
-                        answers[seq] = (f"{c.prefix}.feedback.{lei}", refusal(
-                            subject, seq, f"not stored: the platform failed on this batch "
-                                          f"({type(e).__name__}: {str(e)[:200]}); "
-                                          "please report it"))
+                    failed(group, e)
+        for group, commit in commits:
+            try:
+                answers.update(commit.result())
+            except (Exception, pl.exceptions.PanicException) as e:  # noqa: BLE001
+                failed(group, e)
+        if self.failed:  # the cache learnt what was not stored
+            self.lookup.forget()
+            self.failed = False
         return [answers[seq] for _, _, seq in messages]
 
     def replay_answer(self, subject: str, log: dict) -> dict:
@@ -220,10 +253,12 @@ class Ingestor:
         return answer(subject, log["seq"], log["batch_id"], log["first_row"], log["last_row"],
                       mine, duplicate=True)
 
-    def commit_group(self, report_type: str, group: list,
-                     sent_ns: int = 0) -> dict[int, tuple[str, dict]]:
+    def commit_group(self, report_type: str, group: list, sent_ns: int = 0):
+        """Validate a group of messages: the answers known now (messages that could not be
+        taken), and the commit that stores the rest and returns their answers (None if
+        there is nothing to commit), to be run after the commits before it."""
         from suptech.ingest.checks.owner import OWNER
-        from suptech.ingest.pipeline import commit_raw
+        from suptech.ingest.pipeline import prepare
         from suptech.ingest.readers import ROW, UnusableFile
 
         c = self.config
@@ -233,7 +268,7 @@ class Ingestor:
         answers: dict[int, tuple[str, dict]] = {}
         raw, kept = self.decode(group, answers)
         if raw is None:
-            return answers
+            return answers, None
         # Each row's sender: the message's LEI repeated over its rows (gathered by
         # polars: numpy's array of thousands of strings took 5 % of a batch's time).
         senders = np.repeat(np.arange(len(kept)), [last - first + 1 for *_, first, last in kept])
@@ -248,25 +283,40 @@ class Ingestor:
             .hexdigest()
         label = f"stream {c.stream} seq {kept[0][1]}-{kept[-1][1]}"
         try:
-            result = commit_raw(self.store, REPORT_TYPES[report_type], raw, label, sha,
-                                owners, held, lookup=self.lookup, keep=True)
+            ready = prepare(self.store, REPORT_TYPES[report_type], raw, label, sha, owners,
+                            held, lookup=self.lookup, keep=True)
         except UnusableFile as e:
             for subject, seq, reply, *_ in kept:
                 answers[seq] = (reply, refusal(subject, seq, str(e)))
-            return answers
+            return answers, None
+        result = ready.result
         rows = result.versions
+        # Learnt before the commit, for the next group's validation (a trade names the
+        # orders of the group before it). A failed commit refuses the fetch's later
+        # groups, and the cache is forgotten.
         self.lookup.committed(report_type, rows)
-        if self.monitor is not None and rows is not None:
+
+        def commit() -> dict[int, tuple[str, dict]]:
+            if self.failed:
+                raise RuntimeError("an earlier batch of this fetch could not be stored")
             try:
-                self.monitor.submit(report_type, rows, sent_ns)
-            # The reports are committed whatever happens here: say it, go on.
-            except (Exception, pl.exceptions.PanicException):  # noqa: BLE001
-                log.exception("streaming detectors not fed %s", result.summary.batch_id)
-        bodies = answers_by_message(result.feedback.drop("file"), [k[4] for k in kept])
-        for (subject, seq, reply, _, first, last), feedback in zip(kept, bodies):
-            answers[seq] = (reply, answer(subject, seq, result.summary.batch_id, first, last,
-                                          feedback, duplicate=False))
-        return answers
+                ready.commit(self.commit_store)
+            except BaseException:
+                self.failed = True
+                raise
+            if self.monitor is not None and rows is not None:
+                try:
+                    self.monitor.submit(report_type, rows, sent_ns)
+                # The reports are committed whatever happens here: say it, go on.
+                except (Exception, pl.exceptions.PanicException):  # noqa: BLE001
+                    log.exception("streaming detectors not fed %s", result.summary.batch_id)
+            bodies = answers_by_message(result.feedback.drop("file"), [k[4] for k in kept])
+            done = {}
+            for (subject, seq, reply, _, first, last), feedback in zip(kept, bodies):
+                done[seq] = (reply, answer(subject, seq, result.summary.batch_id, first, last,
+                                           feedback, duplicate=False))
+            return done
+        return answers, commit
 
     def decode(self, group: list, answers: dict):
         """The group's messages as one RawFile, rows numbered through the group (each
@@ -342,6 +392,16 @@ class Ingestor:
         alerts = alerts.filter(~pl.col("alert_id").is_in(known.implode()))
         self.alert_store.record_scan(None, alerts)
         return alerts if alerts.height else None
+
+
+def done_now(work) -> Future:
+    """`work()` run here and now, as a finished future (its result or its exception)."""
+    future: Future = Future()
+    try:
+        future.set_result(work())
+    except BaseException as e:  # noqa: BLE001 (handed over, as an executor would)
+        future.set_exception(e)
+    return future
 
 
 def commit_parts(group: list, size: int) -> list[list]:
