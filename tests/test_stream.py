@@ -54,13 +54,18 @@ def nats_url(tmp_path_factory):
     server.wait(timeout=10)
 
 
-@pytest.fixture
-def config(tmp_path, nats_url):
-    """A fresh stream (its own subject prefix) and a data directory with one submitter."""
-    ops = connect(tmp_path)
+def register_bank(data_dir) -> None:
+    """BANK, registered as a submitter in the data directory's register."""
+    ops = connect(data_dir)
     with ops.begin() as con:
         access.add_user(con, "test", "bank", "submitter", "CN-SH", BANK)
     ops.dispose()
+
+
+@pytest.fixture
+def config(tmp_path, nats_url):
+    """A fresh stream (its own subject prefix) and a data directory with one submitter."""
+    register_bank(tmp_path)
     cfg = Config(tmp_path, nats_url, prefix=f"t{uuid.uuid4().hex[:10]}")
     yield cfg
     run_apart(_drop(cfg))
@@ -227,10 +232,7 @@ def test_messages_redelivered_after_their_commit_are_answered_and_not_stored_aga
     """The window a kill can leave: committed, not yet acknowledged. No NATS needed."""
     from suptech.stream.consumer import Ingestor
 
-    ops = connect(tmp_path)
-    with ops.begin() as con:
-        access.add_user(con, "test", "bank", "submitter", "CN-SH", BANK)
-    ops.dispose()
+    register_bank(tmp_path)
     cfg = Config(tmp_path, prefix="t")
     subject = f"t.reports.payment.{BANK}"
     bad = jsonl([record("payment", 9, submitter=BANK, report_id="bad", currency="XYZ")])
@@ -252,19 +254,23 @@ def test_messages_redelivered_after_their_commit_are_answered_and_not_stored_aga
     assert stored == 5
 
 
+def one_a_part(tmp_path, first_seq: int):
+    """BANK's subject, three messages of its payments numbered from `first_seq`, and a
+    consumer (no detectors) that commits each message as a part of its own."""
+    from suptech.stream.consumer import Ingestor
+
+    register_bank(tmp_path)
+    subject = f"t.reports.payment.{BANK}"
+    messages = [(subject, payments(name, 2), seq)
+                for seq, name in enumerate("ABC", first_seq)]
+    return subject, messages, Ingestor(Config(tmp_path, prefix="t", detect=False,
+                                              commit_bytes=len(messages[0][1]) + 1))
+
+
 def test_a_burst_is_committed_in_parts_each_answered_as_if_it_came_alone(tmp_path):
     """A fetch's messages over `commit_bytes` are stored as several submissions, in order,
     and each sender's rows are answered and stored once. No NATS needed."""
-    from suptech.stream.consumer import Ingestor
-
-    ops = connect(tmp_path)
-    with ops.begin() as con:
-        access.add_user(con, "test", "bank", "submitter", "CN-SH", BANK)
-    ops.dispose()
-    subject = f"t.reports.payment.{BANK}"
-    messages = [(subject, payments(name, 2), seq) for seq, name in enumerate("ABC", 1)]
-    ingestor = Ingestor(Config(tmp_path, prefix="t", detect=False,
-                               commit_bytes=len(messages[0][1]) + 1))  # one a part
+    _, messages, ingestor = one_a_part(tmp_path, first_seq=1)
     try:
         bodies = [body for _, body in ingestor.handle(messages)]
         stored = ingestor.store.query("payment").num_rows
@@ -280,16 +286,7 @@ def test_a_failed_commit_refuses_the_rest_of_its_fetch_which_is_stored_when_sent
     """Parts are committed while the next is validated, which has learnt the part before
     it: when a commit fails, the fetch's later parts are refused too, nothing of them is
     stored, and the same messages sent again are stored whole. No NATS needed."""
-    from suptech.stream.consumer import Ingestor
-
-    ops = connect(tmp_path)
-    with ops.begin() as con:
-        access.add_user(con, "test", "bank", "submitter", "CN-SH", BANK)
-    ops.dispose()
-    subject = f"t.reports.payment.{BANK}"
-    messages = [(subject, payments(name, 2), seq) for seq, name in enumerate("ABC", 2)]
-    ingestor = Ingestor(Config(tmp_path, prefix="t", detect=False,
-                               commit_bytes=len(messages[0][1]) + 1))  # one a part
+    subject, messages, ingestor = one_a_part(tmp_path, first_seq=2)
     try:
         ingestor.handle([(subject, payments("Z", 1), 1)])
         folder = ingestor.store.engine.versions_dir("payment")
