@@ -132,7 +132,7 @@ class Engine:
             if table.num_rows > SMALL_INSERT:
                 self.con.con.from_arrow(table.select(columns)).insert_into(name)
             elif table.num_rows:
-                # A few rows (a submission record, a fetch's stream log) as parameters,
+                # A few rows (a submission record, a small fetch's stream log) as parameters,
                 # a column a list: setting up a scan of an Arrow table took longer.
                 self.con.con.execute(
                     f'INSERT INTO "{name}" SELECT {", ".join(["unnest(?)"] * len(columns))}',
