@@ -257,24 +257,25 @@ def _arrow_stream(data: bytes) -> pa.Table:
     reader = pa.BufferReader(data)
     try:
         first = pa.ipc.read_message(reader)
-    except EOFError:  # no message at all: the reader says what is wrong
+    except EOFError:  # no message at all: the reader below says what is wrong
         first = None
-    schema = _SCHEMAS.get(first.metadata.to_pybytes()) \
-        if first is not None and first.type == "schema" else None
-    if schema is None:  # a schema not seen yet, or a stream that is not plain batches
-        table = pa.ipc.open_stream(data).read_all()
-        if first is not None and first.type == "schema" and len(_SCHEMAS) < 1_000:
-            _SCHEMAS[first.metadata.to_pybytes()] = table.schema
-        return table
-    batches = []
-    while True:
-        try:
-            message = pa.ipc.read_message(reader)
-        except EOFError:  # the end-of-stream marker, or the end of the bytes
-            return pa.Table.from_batches(batches, schema)
-        if message.type != "record batch":  # dictionaries: the whole reader's work
-            return pa.ipc.open_stream(data).read_all()
-        batches.append(pa.ipc.read_record_batch(message, schema))
+    key = first.metadata.to_pybytes() if first is not None and first.type == "schema" else None
+    schema = _SCHEMAS.get(key)
+    if schema is not None:
+        batches = []
+        while True:
+            try:
+                message = pa.ipc.read_message(reader)
+            except EOFError:  # the end-of-stream marker, or the end of the bytes
+                return pa.Table.from_batches(batches, schema)
+            if message.type != "record batch":  # dictionaries: the whole reader's work
+                break
+            batches.append(pa.ipc.read_record_batch(message, schema))
+    # A schema not seen yet, or a stream that is not plain batches.
+    table = pa.ipc.open_stream(data).read_all()
+    if key is not None and len(_SCHEMAS) < 1_000:
+        _SCHEMAS[key] = table.schema
+    return table
 
 
 def _read_arrow(data: bytes) -> RawFile:

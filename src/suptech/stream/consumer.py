@@ -126,9 +126,9 @@ class Ingestor:
         # while the next group is validated: writing the Parquet file and DuckDB's
         # transaction run mostly outside Python's interpreter lock. (Inline where the
         # engine has no second connection.)
-        self.overlap = self.store.engine.name == "duckdb"
-        self.committer = ThreadPoolExecutor(1, thread_name_prefix="suptech-commit")
-        self.commit_store = self.store.cursor() if self.overlap else self.store
+        self.committer = ThreadPoolExecutor(1, thread_name_prefix="suptech-commit") \
+            if self.store.engine.name == "duckdb" else None
+        self.commit_store = self.store.cursor() if self.committer is not None else self.store
         #: A commit of the fetch in hand failed: its later groups are not committed.
         self.failed = False
         self.monitor = None
@@ -141,7 +141,8 @@ class Ingestor:
             self.alert_store = self.store.cursor()
 
     def close(self) -> None:
-        self.committer.shutdown()
+        if self.committer is not None:
+            self.committer.shutdown()
         if self.monitor is not None:
             self.monitor.close()
             self.alert_store.close()
@@ -226,11 +227,11 @@ class Ingestor:
                                               key=lambda g: REPORT_TYPES[g[0][0]].rank):
             for group in commit_parts(whole, c.commit_bytes):
                 try:
-                    known, commit = self.commit_group(report_type, group, sent_ns)
+                    known, commit = self.prepare_group(report_type, group, sent_ns)
                     answers.update(known)
                     if commit is not None:
                         commits.append((group, self.committer.submit(commit)
-                                        if self.overlap else done_now(commit)))
+                                        if self.committer is not None else done_now(commit)))
                 # A bug must not stop the stream: say it. (A panic in polars' Rust code
                 # is a BaseException.)
                 except (Exception, pl.exceptions.PanicException) as e:  # noqa: BLE001
@@ -253,7 +254,7 @@ class Ingestor:
         return answer(subject, log["seq"], log["batch_id"], log["first_row"], log["last_row"],
                       mine, duplicate=True)
 
-    def commit_group(self, report_type: str, group: list, sent_ns: int = 0):
+    def prepare_group(self, report_type: str, group: list, sent_ns: int = 0):
         """Validate a group of messages: the answers known now (messages that could not be
         taken), and the commit that stores the rest and returns their answers (None if
         there is nothing to commit), to be run after the commits before it."""
