@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from builders import BROKER_A, SUBMITTER, record, reference_data
 
 from suptech.ingest.pipeline import ingest_file, ingest_files
@@ -139,21 +141,31 @@ def test_the_hash_set_answers_as_a_set_of_the_values_added_however_it_grew():
     assert not HashSet().contains(pl.Series(["ORD1"])).any()
 
 
-def test_report_key_hashes_are_found_exactly_whether_or_not_their_bit_is_shared():
-    """The bit per hash prefix only spares searches: the answer is the runs' own."""
+@pytest.mark.parametrize("background", [None, 4_000])
+def test_report_key_hashes_are_found_exactly_whether_or_not_their_bit_is_shared(background):
+    """The bit per hash prefix only spares searches: the answer is the runs' own, before,
+    during and after merges made by the merging thread (`background`: merges into runs
+    of this many hashes go to it)."""
     import numpy as np
 
     from suptech.stream.lookup import KeyHashes
 
     rng = np.random.default_rng(7)
     batches = [rng.integers(0, 2**64 - 1, n, dtype=np.uint64, endpoint=True)
-               for n in (5_000, 300, 20_000, 1)]
+               for n in (5_000, 300, 20_000, 1, *[700] * 30)]
     held = KeyHashes(batches[0])
+    if background:
+        held.BACKGROUND = background
+    added = set(batches[0].tolist())
     for batch in batches[1:]:
         held.add(batch)
-    added = set(np.concatenate(batches).tolist())
-    # Strangers sharing an added hash's prefix (and so its bit), and others.
-    near = np.concatenate(batches) ^ np.uint64(1)
-    asked = np.concatenate([near, rng.integers(0, 2**64 - 1, 10_000, dtype=np.uint64),
-                            batches[2][:100]])
-    assert held.may_hold(asked).tolist() == [h in added for h in asked.tolist()]
+        added.update(batch.tolist())
+        # Strangers sharing an added hash's prefix (and so its bit), and others.
+        asked = np.concatenate([batch ^ np.uint64(1), batch[:50], batches[2][:100],
+                                rng.integers(0, 2**64 - 1, 1_000, dtype=np.uint64)])
+        assert held.may_hold(asked).tolist() == [h in added for h in asked.tolist()]
+    if held.merging is not None:
+        held.merging[2].result()
+    held.may_hold(batches[0][:1])  # the last merge takes its runs' place
+    assert held.merging is None
+    assert sum(map(len, held.runs)) == sum(map(len, batches))

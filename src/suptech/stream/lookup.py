@@ -22,6 +22,9 @@ not stored, and only the others (in a stream, almost none) are asked of the data
 
 from __future__ import annotations
 
+import functools
+from concurrent.futures import Future, ThreadPoolExecutor
+
 import numpy as np
 import polars as pl
 
@@ -130,6 +133,11 @@ class KeyHashes:
     are a new run, merged with smaller ones (sorted runs merge in linear time), so a
     lookup searches a few runs however many commits there were.
 
+    A merge into a run of `BACKGROUND` hashes or more is made by a thread of its own,
+    while the runs it merges are still searched: a day's largest merges (ten million
+    hashes, a third of a second) stalled the batch that set them off, and the stream's
+    latency with it. The merged run takes their place when it is ready.
+
     In front of them, one bit per hash prefix (16 MB): a key whose bit is not set is
     not held, without a search. Searching millions of hashes misses the processor's
     cache at every step; with a day's ten million keys, the bit answers for all but
@@ -137,11 +145,14 @@ class KeyHashes:
     """
 
     BITS = 27  # of the hash, naming its bit
+    BACKGROUND = 1 << 20
 
     def __init__(self, hashes: np.ndarray):
         self.bits = np.zeros(1 << (self.BITS - 3), dtype=np.uint8)
         self.runs: list[np.ndarray] = [np.sort(hashes)]
         self._mark(self.runs[0])
+        #: The merge under way: where its runs start, how many, and the merged run.
+        self.merging: tuple[int, int, Future] | None = None
 
     def _bit(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The byte holding each hash's bit, and the bit's mask in it."""
@@ -158,14 +169,36 @@ class KeyHashes:
         starts = np.flatnonzero(np.r_[True, byte[1:] != byte[:-1]])
         self.bits[byte[starts]] |= np.bitwise_or.reduceat(mask, starts)
 
+    def _settle(self) -> None:
+        """A merge that is done takes its runs' place (they are where they were: only
+        runs after them change meanwhile)."""
+        if self.merging is not None and self.merging[2].done():
+            start, count, merged = self.merging
+            self.merging = None  # a merge that failed leaves its runs as they were
+            self.runs[start:start + count] = [merged.result()]
+
     def add(self, hashes: np.ndarray) -> None:
         run = np.sort(hashes)
         self._mark(run)
-        while self.runs and len(self.runs[-1]) <= 2 * len(run):
-            run = np.sort(np.concatenate([self.runs.pop(), run]), kind="stable")
-        self.runs.append(run)
+        self._settle()
+        # The runs it merges with: the last ones while each is at most twice the size
+        # of what is merged so far, not reaching into a merge under way.
+        first = len(self.runs)
+        size = len(run)
+        floor = sum(self.merging[:2]) if self.merging is not None else 0
+        while first > floor and len(self.runs[first - 1]) <= 2 * size:
+            first -= 1
+            size += len(self.runs[first])
+        parts = self.runs[first:] + [run]
+        if size >= self.BACKGROUND and self.merging is None:
+            self.runs.append(run)  # searched as it is until the merge is done
+            self.merging = (first, len(parts), _merger().submit(merge_sorted, parts))
+        else:
+            del self.runs[first:]
+            self.runs.append(merge_sorted(parts))
 
     def may_hold(self, hashes: np.ndarray) -> np.ndarray:
+        self._settle()
         byte, mask = self._bit(hashes)
         marked = np.flatnonzero(self.bits[byte] & mask)
         found = np.zeros(len(hashes), dtype=bool)
@@ -180,3 +213,15 @@ class KeyHashes:
                 at = np.minimum(np.searchsorted(run, wanted), len(run) - 1)
                 found[order] |= run[at] == wanted
         return found
+
+
+def merge_sorted(runs: list[np.ndarray]) -> np.ndarray:
+    """Sorted runs as one (numpy's stable sort finds the runs and merges them, outside
+    the interpreter lock)."""
+    return runs[0] if len(runs) == 1 else np.sort(np.concatenate(runs), kind="stable")
+
+
+@functools.cache
+def _merger() -> ThreadPoolExecutor:
+    """The thread that merges large runs of report-key hashes (one for the process)."""
+    return ThreadPoolExecutor(1, thread_name_prefix="suptech-key-merge")
