@@ -379,3 +379,34 @@ def test_a_pull_brings_what_is_there_up_to_the_batch_then_nothing_once_all_is_ta
         return pulls
 
     assert run_apart(run()) == [[b"m0", b"m1", b"m2"], [b"m3", b"m4"], []]
+
+
+def test_messages_that_come_for_a_pull_given_up_on_are_taken_by_the_next(config):
+    """JetStream may answer a request after the client stopped waiting for it: what it
+    delivers then is the consumer's all the same, and is not left to be redelivered."""
+    from suptech.stream.consumer import ensure_consumer, ensure_stream
+    from suptech.stream.pull import Puller
+
+    async def run() -> list[bytes]:
+        import nats
+        nc = await nats.connect(config.nats_url)
+        js = nc.jetstream()
+        await ensure_stream(js, config)
+        for i in range(5):
+            await js.publish(f"{config.prefix}.reports.payment.{BANK}", f"m{i}".encode())
+        await ensure_consumer(js, config)
+        puller = Puller(nc, config.stream, config.durable)
+        await puller.start()
+        # A request of the puller's that it no longer waits for, answered with 2 messages
+        # and its end.
+        await nc.publish(puller.next_subject, b'{"batch": 2, "no_wait": true}',
+                         reply=f"{puller.inbox}.earlier")
+        await nc.flush()
+        await asyncio.sleep(0.3)
+        msgs = await puller.fetch(5, timeout=0.5)
+        for m in msgs:
+            await m.ack()
+        await nc.close()
+        return [m.data for m in msgs]
+
+    assert run_apart(run()) == [b"m0", b"m1", b"m2", b"m3", b"m4"]

@@ -16,6 +16,14 @@ import asyncio
 import json
 
 
+#: Seconds a request may outlast what it asked for before the client gives up on its
+#: end (the status JetStream sends). Giving up loses nothing, as messages that come for
+#: a request given up on are kept for the next one: a lost end costs half a second, not
+#: the five this once was (a full-scale bench saw the consumer sit on the afternoon's
+#: first messages for five seconds).
+MARGIN = 0.5
+
+
 class Puller:
     def __init__(self, nc, stream: str, durable: str):
         self.nc = nc
@@ -23,9 +31,11 @@ class Puller:
         self.inbox = nc.new_inbox()
         self.requests = 0
         self.reply: str | None = None  # the request being answered
+        #: What JetStream delivered and nobody took yet, in order.
         self.msgs: list = []
         self.wanted = 0
         self.ended: asyncio.Future | None = None
+        self.given_up = 0  # requests whose end never came
 
     async def start(self, max_bytes: int = 32 * 2**20) -> None:
         """`max_bytes`: what one request may bring. The server drops a client that lets
@@ -42,35 +52,42 @@ class Puller:
         # Messages keep their own subjects; a status (sent to the request's inbox) ends
         # a request: 404 no messages, 408 expired, 409 the request's max_bytes reached.
         status = msg.headers.get("Status") if msg.headers else None
-        if self.reply is None or status is not None and msg.subject != self.reply:
-            return  # late, for an earlier request: JetStream delivers it again
-        if status == "100":
-            return  # an idle heartbeat
         if status is None:
+            # Whichever request it answers (one given up on, too): delivered to this
+            # consumer, it is taken by this request or the next, never dropped (JetStream
+            # would deliver it again only after the ack wait).
             self.msgs.append(msg)
-        if (status is not None or len(self.msgs) >= self.wanted) and not self.ended.done():
+        elif status == "100" or msg.subject != self.reply:
+            return  # an idle heartbeat, or the end of a request given up on
+        if self.ended is not None and not self.ended.done() \
+                and (status is not None or len(self.msgs) >= self.wanted):
             self.ended.set_result(None)
 
     async def _request(self, batch: int, expires_s: float | None) -> list:
         """Up to `batch` messages: those there now (`expires_s` None), or waiting up to
-        `expires_s` for them."""
+        `expires_s` for them; messages kept from an earlier request come first."""
+        if len(self.msgs) >= batch or self.msgs and expires_s is not None:
+            return self._take(batch)
         self.requests += 1
         self.reply = f"{self.inbox}.{self.requests}"
-        self.msgs, self.wanted = [], batch
+        self.wanted = batch
         self.ended = asyncio.get_running_loop().create_future()
-        body: dict = {"batch": batch, "max_bytes": self.max_bytes}
+        body: dict = {"batch": batch - len(self.msgs), "max_bytes": self.max_bytes}
         if expires_s is None:
             body["no_wait"] = True
         else:
             body["expires"] = int(expires_s * 1e9)
         await self.nc.publish(self.next_subject, json.dumps(body).encode(), reply=self.reply)
         try:
-            # The server ends an expiring request itself; the margin covers a lost end.
-            await asyncio.wait_for(asyncio.shield(self.ended), (expires_s or 0) + 5)
+            await asyncio.wait_for(asyncio.shield(self.ended), (expires_s or 0) + MARGIN)
         except asyncio.TimeoutError:
-            pass
+            self.given_up += 1
         self.reply = None
-        return self.msgs
+        return self._take(batch)
+
+    def _take(self, batch: int) -> list:
+        taken, self.msgs = self.msgs[:batch], self.msgs[batch:]
+        return taken
 
     async def now(self, batch: int) -> list:
         """Up to `batch` messages: those there now, none waited for."""
@@ -84,5 +101,5 @@ class Puller:
             return msgs
         msgs = await self._request(1, timeout)
         if msgs and batch > 1:
-            msgs += await self._request(batch - 1, None)
+            msgs += await self._request(batch - len(msgs), None)
         return msgs
