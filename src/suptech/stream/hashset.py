@@ -51,7 +51,11 @@ class HashSet:
 
     def contains(self, values: pl.Series) -> np.ndarray:
         """Whether each value is in the set (boolean array in the values' order)."""
-        keys, checks = hashes(values)
+        return self.contains_hashes(*hashes(values))
+
+    def contains_hashes(self, keys: np.ndarray, checks: np.ndarray) -> np.ndarray:
+        """`contains` for values already hashed (`hashes`): values looked up in several
+        sets are hashed once."""
         found = np.zeros(len(keys), dtype=bool)
         mask = np.uint64(len(self.keys) - 1)
         slot = keys & mask

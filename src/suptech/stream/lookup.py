@@ -29,7 +29,7 @@ import numpy as np
 import polars as pl
 
 from suptech.model.reports import REPORT_TYPES
-from suptech.stream.hashset import HashSet
+from suptech.stream.hashset import HashSet, hashes
 from suptech.store.database import REPORT_STATES, SIZES
 from suptech.store.schema import KEY
 
@@ -88,9 +88,13 @@ class CachedLookup:
 
     def existing(self, type_name: str, field: str, values: pl.Series) -> pl.Series:
         wanted = values.drop_nulls().cast(pl.String)  # repeats cost a lookup, not a sort
-        generations = self.known.get((type_name, field))
-        known = generations[0].contains(wanted) | generations[1].contains(wanted) \
-            if generations else np.zeros(len(wanted), dtype=bool)
+        known = np.zeros(len(wanted), dtype=bool)
+        if generations := self.known.get((type_name, field)):
+            # Hashed once; the older generation is asked only about what the newer lacks.
+            keys, checks = hashes(wanted)
+            known = generations[0].contains_hashes(keys, checks)
+            older = np.flatnonzero(~known)
+            known[older] = generations[1].contains_hashes(keys[older], checks[older])
         if known.all():
             return wanted.rename(field)
         hits = self.store.existing(type_name, field, wanted.filter(~known))
