@@ -596,8 +596,9 @@ async def consume(config: Config, stop: asyncio.Event | None = None,
             for m in msgs:
                 await m.ack()
             await nc.flush()
-        # Messages fetched ahead go back at once, not after the ack wait.
-        for m in await ahead:
+        # Messages fetched ahead (or kept from a request given up on) go back at once,
+        # not after the ack wait.
+        for m in await ahead + puller.msgs:
             await m.nak()
         await nc.flush()
     finally:
