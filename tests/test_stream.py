@@ -355,20 +355,28 @@ def test_reports_are_stored_and_answered_after_the_detectors_process_died(tmp_pa
     assert "streaming detectors' process ended" in caplog.text
 
 
-def test_a_pull_brings_what_is_there_up_to_the_batch_then_nothing_once_all_is_taken(config):
+async def five_messages_and_a_puller(config):
+    """A NATS connection, and a puller of the durable consumer of a stream holding five
+    messages (m0 to m4)."""
+    import nats
+
     from suptech.stream.consumer import ensure_consumer, ensure_stream
     from suptech.stream.pull import Puller
 
+    nc = await nats.connect(config.nats_url)
+    js = nc.jetstream()
+    await ensure_stream(js, config)
+    for i in range(5):
+        await js.publish(f"{config.prefix}.reports.payment.{BANK}", f"m{i}".encode())
+    await ensure_consumer(js, config)
+    puller = Puller(nc, config.stream, config.durable)
+    await puller.start()
+    return nc, puller
+
+
+def test_a_pull_brings_what_is_there_up_to_the_batch_then_nothing_once_all_is_taken(config):
     async def run() -> list[list[bytes]]:
-        import nats
-        nc = await nats.connect(config.nats_url)
-        js = nc.jetstream()
-        await ensure_stream(js, config)
-        for i in range(5):
-            await js.publish(f"{config.prefix}.reports.payment.{BANK}", f"m{i}".encode())
-        await ensure_consumer(js, config)
-        puller = Puller(nc, config.stream, config.durable)
-        await puller.start()
+        nc, puller = await five_messages_and_a_puller(config)
         pulls = []
         for _ in range(3):
             msgs = await puller.fetch(3, timeout=0.5)
@@ -384,19 +392,8 @@ def test_a_pull_brings_what_is_there_up_to_the_batch_then_nothing_once_all_is_ta
 def test_messages_that_come_for_a_pull_given_up_on_are_taken_by_the_next(config):
     """JetStream may answer a request after the client stopped waiting for it: what it
     delivers then is the consumer's all the same, and is not left to be redelivered."""
-    from suptech.stream.consumer import ensure_consumer, ensure_stream
-    from suptech.stream.pull import Puller
-
     async def run() -> list[bytes]:
-        import nats
-        nc = await nats.connect(config.nats_url)
-        js = nc.jetstream()
-        await ensure_stream(js, config)
-        for i in range(5):
-            await js.publish(f"{config.prefix}.reports.payment.{BANK}", f"m{i}".encode())
-        await ensure_consumer(js, config)
-        puller = Puller(nc, config.stream, config.durable)
-        await puller.start()
+        nc, puller = await five_messages_and_a_puller(config)
         # A request of the puller's that it no longer waits for, answered with 2 messages
         # and its end.
         await nc.publish(puller.next_subject, b'{"batch": 2, "no_wait": true}',
