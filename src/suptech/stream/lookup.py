@@ -189,7 +189,9 @@ class KeyHashes:
         # of what is merged so far, not reaching into a merge under way.
         first = len(self.runs)
         size = len(run)
-        floor = sum(self.merging[:2]) if self.merging is not None else 0
+        floor = 0  # the first run after a merge under way
+        if self.merging is not None:
+            floor = self.merging[0] + self.merging[1]
         while first > floor and len(self.runs[first - 1]) <= 2 * size:
             first -= 1
             size += len(self.runs[first])

@@ -69,8 +69,8 @@ class Puller:
     async def _request(self, batch: int, expires_s: float | None) -> list:
         """Up to `batch` messages: those there now (`expires_s` None), or waiting up to
         `expires_s` for them; messages kept from an earlier request come first."""
-        if len(self.msgs) >= batch or self.msgs and expires_s is not None:
-            return self._take(batch)
+        if len(self.msgs) >= batch or (self.msgs and expires_s is not None):
+            return self._take(batch)  # enough kept, or something kept: no need to wait
         self.requests += 1
         self.reply = f"{self.inbox}.{self.requests}"
         self.wanted = batch
