@@ -11,7 +11,7 @@ import json
 import polars as pl
 from test_stream import _pending, config, nats_url  # noqa: F401  (fixtures)
 
-from suptech.detect.base import REGISTRY
+from suptech.detect.base import REGISTRY, SECOND
 from suptech.detect.market.data import DAY, LOCAL_OFFSET
 from suptech.detect.run import run
 from suptech.ops import access
@@ -20,6 +20,7 @@ from suptech.simulate.market_run import simulate_market
 from suptech.store.database import open_store
 from suptech.stream.consumer import consume
 from suptech.stream.monitor import REGISTRY as STREAMING
+from suptech.stream.monitor.ladder import Ladder
 from suptech.stream.replay import load, replay
 
 TYPOLOGIES = {"SPOOFING", "LAYERING", "WASH_TRADE", "MARKING_THE_CLOSE", "RAMPING"}
@@ -105,3 +106,32 @@ def test_a_replayed_day_raises_alerts_the_batch_scan_confirms(config, tmp_path):
         f"{len(found)} of {len(confirmed)} batch alerts: missed {set(confirmed) - set(found)}"
     # Each typology was injected, so each is found while streaming.
     assert {c[0] for c in streamed} == TYPOLOGIES
+
+
+def test_the_ladder_forgets_what_no_later_report_can_pair_with():
+    """Ten minutes of large orders, each cancelled a second later just after its account
+    sold into the market: every episode is found, and what the ladder holds at the end
+    is the last few seconds of orders (its horizon), not the day's."""
+    ladder = Ladder(max_life_s=1, lateness=SECOND // 10)
+    found = set()
+    for k in range(1, 600):
+        at = k * SECOND
+        account = f"A{(k - 1) % 5}"  # the account of the order placed a second ago
+        orders = pl.DataFrame({
+            "order_id": [f"O{k}", f"O{k - 1}"], "event_type": ["NEW", "CANCEL"],
+            "account_id": [f"A{k % 5}", account], "isin": "XS0000000001", "side": "BUY",
+            "order_type": "LIMIT", "time_in_force": "DAY", "price": [10.0 + k % 3, None],
+            "lots": [50.0, None], "ts_event": at, "day": 0})
+        trade = pl.DataFrame({"trade_id": [f"T{k}"], "ts_event": [at - SECOND // 2],
+                              "isin": "XS0000000001", "aggressor_side": "SELL",
+                              "buy_account_id": "MM", "sell_account_id": account})
+        ladder.feed_orders(orders, k)
+        ladder.feed_trades(trade, k)
+        found |= {(v.order.order_id, v.order.trades[0][0]) for v in ladder.verdicts(k) if v.final}
+    assert found == {(f"O{k - 1}", f"T{k}") for k in range(2, 600)}  # O0 was never placed
+    horizon = 2 * (1 + 0.1 + 2)  # seconds: 2 x (life + lateness + peer window)
+    assert 0 < len(ladder.orders) <= horizon + 1
+    assert len(ladder.arrived) == sum(ladder.holders.values()) == len(ladder.orders) \
+        == sum(len(o) for o in ladder.by_side.values())
+    assert sum(len(q) for q in ladder.quick.values()) <= horizon + 1
+    assert sum(len(t) for t in ladder.taken.values()) <= horizon + 1

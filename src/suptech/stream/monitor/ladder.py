@@ -36,6 +36,7 @@ class Big:
     day: int
     ts_cancel: int | None = None  # set when cancelled within the life limit
     done: bool = False  # cancelled, filled, expired or past the life limit
+    forgotten: bool = False  # evicted: no later report can pair with it
     trades: list[tuple[str, int]] = field(default_factory=list)  # episodes: (trade, ts)
 
 
@@ -51,8 +52,11 @@ class Ladder:
         self.life = int(max_life_s * SECOND)
         self.lateness = lateness
         self.base = LADDER_LOTS
-        self.orders: dict[str, Big] = {}  # in arrival order: about that of ts_new
-        #: (account, isin) -> how many of `orders` it holds
+        self.orders: dict[str, Big] = {}  # by order id
+        #: Every order followed, in arrival order (about that of ts_new): evicted from
+        #: the left.
+        self.arrived: deque[Big] = deque()
+        #: (account, isin) -> how many of `arrived` it holds
         self.holders: dict[tuple[str, str], int] = defaultdict(int)
         self.by_side: dict[tuple, list[Big]] = defaultdict(list)  # (account, isin, side)
         self.taken: dict[tuple, deque[tuple[int, str, str]]] = defaultdict(deque)  # (acct, isin)
@@ -89,6 +93,7 @@ class Ladder:
                               "ts_event", "day")):
             b = Big(*r)
             self.orders[b.order_id] = b
+            self.arrived.append(b)
             self.holders[(b.account, b.isin)] += 1
             self.by_side[(b.account, b.isin, b.side)].append(b)
         # The ends of orders followed: looked up here, one by one, unless they outnumber
@@ -169,37 +174,56 @@ class Ladder:
 
     def _evict(self) -> None:
         """Forget what no later report can pair with any more: trades may lag orders (a
-        fetch's orders are committed before its trades), so both must have moved on."""
+        fetch's orders are committed before its trades), so both must have moved on.
+
+        Each pass takes the orders that aged out since the last one, from the oldest on,
+        and mends only the lists of the accounts and instruments they belonged to: a
+        pass costs what it forgets (walking every list every few batches stalled the
+        detectors for 40 ms). The few orders that came out of order wait behind the
+        first young one for a later pass; one still in an open episode is looked at
+        again once the orders that came after it are gone."""
         horizon = min(self.watermark, self.trade_watermark) \
             - 2 * (self.life + self.lateness + PEER_WINDOW)
-        if horizon <= 0 or not self.orders:
+        if horizon <= 0:
             return
-        # From the oldest on: a pass reads the old orders, not all of them (the few that
-        # came out of order wait for a later pass).
-        old = []
-        for k, b in self.orders.items():
-            if b.ts_new >= horizon:
-                break
-            if k not in self.open_episodes:
-                old.append(k)
-        if len(old) < 10_000 and len(old) < len(self.orders) // 2:
-            return  # in bulk: each pass walks every list
-        for k in old:
-            b = self.orders.pop(k)
+        arrived, kept, forgotten = self.arrived, [], []
+        while arrived and arrived[0].ts_new < horizon:
+            b = arrived.popleft()
+            if b.order_id in self.open_episodes:
+                kept.append(b)
+                continue
+            b.forgotten = True
+            forgotten.append(b)
+            if self.orders.get(b.order_id) is b:
+                del self.orders[b.order_id]
             key = (b.account, b.isin)
             self.holders[key] -= 1
             if not self.holders[key]:
                 del self.holders[key]
-        for key in list(self.by_side):
-            self.by_side[key] = [b for b in self.by_side[key] if b.order_id in self.orders]
-            if not self.by_side[key]:
+        arrived.extend(kept)
+        if not forgotten:
+            return
+        # The lists are in arrival order too: what was forgotten is at their front.
+        # One behind an order still followed (out of order, or in an open episode)
+        # goes with it: reports arrive at most `lateness` late, so no new one can pair
+        # with it meanwhile.
+        for key in {(b.account, b.isin, b.side) for b in forgotten}:
+            orders = self.by_side[key]
+            first = next((i for i, p in enumerate(orders) if not p.forgotten), len(orders))
+            if first == len(orders):
                 del self.by_side[key]
-        for index, keep in ((self.quick, lambda b: b.order_id in self.orders),
-                            (self.taken, lambda t: t[0] >= horizon)):
-            for key in list(index):
-                index[key] = deque(x for x in index[key] if keep(x))
-                if not index[key]:
-                    del index[key]
+            else:
+                del orders[:first]
+        for key in {(b.account, b.isin) for b in forgotten}:
+            quick, taken = self.quick.get(key), self.taken.get(key)
+            while quick and quick[0].forgotten:
+                quick.popleft()
+            while taken and taken[0][0] < horizon:
+                taken.popleft()
+            if not quick and key in self.quick:
+                del self.quick[key]
+            if not taken and key in self.taken:
+                del self.taken[key]
 
 
 class LadderDetector(StreamDetector):
