@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import queue
 import socket
 import subprocess
@@ -80,9 +81,13 @@ class MonitorProcess:
         # A new interpreter, not a fork (polars' threads do not survive one), started as
         # a module, not by multiprocessing (which would import the caller's script again).
         mine, child = socket.socketpair()
+        # Polars on one thread: a batch's frames are small and the detectors' work is
+        # Python's; polars' pool only cost coordination (9 % of the detectors' CPU, on
+        # the two cores the consumer shares), not time. A user's setting wins.
+        env = {"POLARS_MAX_THREADS": "1", **os.environ}
         self.process = subprocess.Popen(
             [sys.executable, "-m", __name__, str(child.fileno()), str(lateness), run_id],
-            pass_fds=[child.fileno()])
+            pass_fds=[child.fileno()], env=env)
         child.close()
         self.conn = Connection(mine.detach())
         self.stale = True  # the register is sent before the first batch
