@@ -98,3 +98,12 @@ def shared_data(*parts: str) -> Path:
         if root and (Path(root, "data", *parts)).exists():
             return Path(root, "data", *parts)
     pytest.skip(f"public data data/{'/'.join(parts)} not found (set SUPTECH_SHARED)")
+
+
+def error_lines(result) -> list[str]:
+    """The `error:` lines a CLI run printed."""
+    return [line for line in result.output.splitlines() if line.startswith("error:")]
+
+
+def stored_orders(cli) -> int:
+    return cli("query", "order_event", "--format", "csv").output.count("ORD-")

@@ -24,3 +24,22 @@ def ingest(store):
     def run(*paths: Path, type_name: str | None = None):
         return ingest_files(store, list(paths), type_name)
     return run
+
+
+@pytest.fixture
+def cli(tmp_path):
+    """The real `suptech` command on a data directory of the test's own: never a
+    traceback, whatever it is given."""
+    from typer.testing import CliRunner
+
+    from suptech.cli import app
+
+    runner = CliRunner()
+
+    def run(*args: str):
+        result = runner.invoke(app, [*args, "--data-dir", str(tmp_path / "db")])
+        assert result.exception is None or isinstance(result.exception, SystemExit), \
+            result.exception
+        assert "Traceback" not in result.output
+        return result
+    return run

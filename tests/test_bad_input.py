@@ -8,23 +8,7 @@ import csv
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from builders import csv_text, record, reference_data, write_csv
-from typer.testing import CliRunner
-
-from suptech.cli import app
-
-
-@pytest.fixture
-def cli(tmp_path):
-    runner = CliRunner()
-
-    def run(*args: str):
-        result = runner.invoke(app, [*args, "--data-dir", str(tmp_path / "db")])
-        assert result.exception is None or isinstance(result.exception, SystemExit), \
-            result.exception
-        assert "Traceback" not in result.output
-        return result
-    return run
+from builders import csv_text, error_lines, record, reference_data, stored_orders, write_csv
 
 
 @pytest.fixture
@@ -33,12 +17,6 @@ def good_orders(tmp_path, cli):
     return write_csv(tmp_path, "order_event-good.csv", [record("order_event", 1)])
 
 
-def error_lines(result):
-    return [line for line in result.output.splitlines() if line.startswith("error:")]
-
-
-def stored_orders(cli):
-    return cli("query", "order_event", "--format", "csv").output.count("ORD-")
 
 
 UNUSABLE = {

@@ -16,6 +16,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from suptech.cli_common import DataDir, Engine, error, open_or_exit
+from suptech.model.findings import spreadsheet_safe
 from suptech.model.reports import REPORT_TYPES
 
 app = typer.Typer(help="suptech: transaction reporting, market and payment supervision.",
@@ -109,7 +110,7 @@ def ingest(
     out.print(table)
     if feedback is not None:
         frames = [r.feedback for r in results]
-        pl.concat(frames).write_csv(feedback)
+        spreadsheet_safe(pl.concat(frames)).write_csv(feedback)
         out.print(f"feedback: {sum(f.height for f in frames):,} rows written to {feedback}")
     if any(r.summary.unusable for r in results):
         raise typer.Exit(2)

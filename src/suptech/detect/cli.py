@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from suptech.cli_common import DataDir, Engine, error, open_or_exit
+from suptech.model.findings import spreadsheet_safe
 
 out = Console()
 alerts_app = typer.Typer(help="Look at, export and explain alerts.", no_args_is_help=True)
@@ -106,7 +107,7 @@ def export(
     finally:
         store.close()
     if format_ == "csv":
-        alerts.with_columns(_iso("window_start").alias("window_start"),
+        spreadsheet_safe(alerts).with_columns(_iso("window_start").alias("window_start"),
                             _iso("window_end").alias("window_end")).write_csv(out_file)
     else:
         alerts.write_parquet(out_file)

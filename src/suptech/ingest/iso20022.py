@@ -47,7 +47,7 @@ import polars as pl
 import xmlschema
 from lxml import etree
 
-from suptech.ingest.readers import ROW, LineProblem, RawFile, UnusableFile
+from suptech.ingest.raw import ROW, LineProblem, RawFile, UnusableFile
 from suptech.model.findings import Code
 from suptech.model.reports import PAYMENT, ENVELOPE
 

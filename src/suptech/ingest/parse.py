@@ -24,8 +24,17 @@ STORAGE_DTYPES: dict[Kind, pl.DataType] = {
     Kind.BOOLEAN: pl.Boolean(),
 }
 
-# RFC 3339 / ISO 8601 with a UTC offset, up to nanoseconds.
-_TIMESTAMP = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|z|[+-]\d{2}:?\d{2})$"
+# RFC 3339 / ISO 8601 with a UTC offset, up to nanoseconds. Second 60 (a leap second)
+# is refused rather than read as the next day's midnight, as the parser would.
+_TIMESTAMP = (r"^\d{4}-\d{2}-\d{2}[T ]([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,9})?"
+              r"(Z|z|[+-]\d{2}:?\d{2})$")
+_DATE = r"^\d{4}-\d{2}-\d{2}$"
+#: Years whose every moment int64 nanoseconds hold (1677-09-21 to 2262-04-11): the
+#: parser wraps a moment outside them round to another year without a word.
+_NS_YEARS = (1678, 2261)
+#: Years a date may have: those Python, DuckDB and Spark all hold.
+_DATE_YEARS = (1, 9999)
+_NS_LIMIT = {"ns": 1, "us": 1_000, "ms": 1_000_000}
 _TRUE = ("true", "1", "t", "yes", "y")
 _FALSE = ("false", "0", "f", "no", "n")
 
@@ -51,7 +60,8 @@ def _from_string(kind: Kind, c: pl.Expr) -> pl.Expr:
         low = c.str.to_lowercase()
         return pl.when(low.is_in(_TRUE)).then(True).when(low.is_in(_FALSE)).then(False)
     if kind is Kind.DATE:
-        return c.str.to_date("%Y-%m-%d", strict=False)
+        return pl.when(c.str.contains(_DATE)).then(
+            _in_date_range(c.str.to_date("%Y-%m-%d", strict=False)))
     if kind is Kind.TIMESTAMP:
         normal = c.str.replace(r"[Zz]$", "+00:00").str.replace(" ", "T", literal=True, n=1)
         parsed = normal.str.to_datetime(
@@ -59,8 +69,22 @@ def _from_string(kind: Kind, c: pl.Expr) -> pl.Expr:
         )
         # The format's %.f accepts more than nine digits and no offset at all; the
         # pattern holds the line the specification draws.
-        return pl.when(c.str.contains(_TIMESTAMP)).then(parsed.dt.epoch("ns"))
+        year = c.str.slice(0, 4).cast(pl.Int32, strict=False)
+        return pl.when(c.str.contains(_TIMESTAMP) & year.is_between(*_NS_YEARS)) \
+            .then(parsed.dt.epoch("ns"))
     return c
+
+
+def _in_date_range(date: pl.Expr) -> pl.Expr:
+    return pl.when(date.dt.year().is_between(*_DATE_YEARS)).then(date)
+
+
+def _datetime_ns(c: pl.Expr, dtype: pl.Datetime) -> pl.Expr:
+    """Nanoseconds since the epoch of a typed datetime; null where int64 cannot hold them."""
+    factor = _NS_LIMIT[dtype.time_unit or "us"]
+    value = c.dt.epoch(dtype.time_unit or "us")
+    limit = (2**63 - 1) // factor
+    return pl.when(value.abs() <= limit).then(value * factor)
 
 
 def _from_native(kind: Kind, c: pl.Expr, dtype: pl.DataType) -> pl.Expr:
@@ -74,13 +98,13 @@ def _from_native(kind: Kind, c: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     if kind is Kind.INTEGER and dtype.is_float():
         return pl.when(c.is_finite() & (c == c.round(0))).then(c.cast(pl.Int64, strict=False))
     if kind is Kind.TIMESTAMP and dtype.is_integer():
-        return c.cast(pl.Int64)  # nanoseconds since the epoch, UTC
+        return c.cast(pl.Int64, strict=False)  # nanoseconds since the epoch, UTC
     if kind is Kind.TIMESTAMP and isinstance(dtype, pl.Datetime):
-        return c.dt.cast_time_unit("ns").dt.epoch("ns")
+        return _datetime_ns(c, dtype)
     if kind is Kind.DATE and isinstance(dtype, pl.Date):
-        return c
+        return _in_date_range(c)
     if kind is Kind.DATE and isinstance(dtype, pl.Datetime):
-        return c.dt.date()
+        return _in_date_range(c.dt.date())
     if kind is Kind.BOOLEAN and isinstance(dtype, pl.Boolean):
         return c
     if kind is Kind.BOOLEAN and dtype.is_integer():

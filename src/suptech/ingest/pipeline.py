@@ -8,7 +8,9 @@ stored again; its original feedback is returned.
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import logging
 import os
 import time
 from dataclasses import dataclass
@@ -16,9 +18,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Sequence
 
+import duckdb
 import polars as pl
 import pyarrow as pa
 
+from suptech.ingest.raw import short
 from suptech.ingest.readers import (
     ROW, RawFile, UnusableFile, detect_report_type, read_bytes, read_file)
 from suptech.ingest.validate import FEEDBACK_SCHEMA, validate
@@ -27,6 +31,7 @@ from suptech.store.database import Store, Submission
 from suptech.model.reports import ReportType
 from suptech.store.schema import report_schema, storage_schema
 
+log = logging.getLogger(__name__)
 DEFAULT_RETENTION_START = "2000-01-01T00:00:00+00:00"
 
 #: Called as work on a file advances: (file, stage name, stages done, stages in all).
@@ -96,15 +101,37 @@ def ingest_file(store: Store, path: Path, type_name: str | None = None,
             return FileResult(_summary(label, rt.name, previous.rows, previous.accepted,
                                        feedback, duplicate=True,
                                        batch_id=previous.batch_id), feedback)
-        raw = read_file(path, data, submitter or owner)
+        raw = read_file(path, data, submitter or owner, rt)
         del data
         note(path, STAGES[1], 1, len(STAGES))
         result = commit_raw(store, rt, raw, label, sha, owner,
                             on_commit=lambda: note(path, STAGES[2], 2, len(STAGES)))
     except UnusableFile as e:
         return _unusable(label, rt.name if rt else None, e)
+    # A file's commit is all or nothing (see Store.commit), so a failure here stores
+    # nothing of it, and the files after it are still taken.
+    except (OSError, duckdb.Error) as e:
+        return _unusable(label, rt.name if rt else None, UnusableFile(
+            f"not stored, nothing of this file was kept: {_store_failure(e)}"))
+    except (Exception, pl.exceptions.PanicException) as e:  # noqa: BLE001 (a bug: say it)
+        if "No space left" in str(e):  # polars says so in a ComputeError
+            return _unusable(label, rt.name if rt else None, UnusableFile(
+                f"not stored, nothing of this file was kept: {_store_failure(e)}"))
+        log.exception("ingest of %s failed", label)
+        return _unusable(label, rt.name if rt else None, UnusableFile(
+            f"not stored, nothing of this file was kept: the platform failed on it "
+            f"({type(e).__name__}); please report it"))
     note(path, "done", len(STAGES), len(STAGES))
     return result
+
+
+def _store_failure(e: Exception) -> str:
+    text = str(e)
+    if "No space left" in text or getattr(e, "errno", None) == errno.ENOSPC:
+        return "no space left on the data directory's disk"
+    if isinstance(e, OSError):
+        return f"{e.strerror or text} ({e.filename or 'data directory'})"
+    return short(text.splitlines()[0] if text else type(e).__name__, 160)
 
 
 def commit_raw(store: Store, rt: ReportType, raw: RawFile, label: str, sha: str,

@@ -1,64 +1,40 @@
 """Turn a submitted file into a table of raw values, or say in one line why it can't be.
 
-Readers never validate content; they only decode. A file that cannot be decoded as a
-whole raises `UnusableFile`; a single line that cannot be decoded (a CSV row with the
-wrong number of fields, a JSON line that is not an object, bytes that are not UTF-8)
-becomes a `LineProblem` so that the rest of the file is still read.
+Readers never validate content; they only decode (see `raw`). This module picks the
+reader by the file's format and reads CSV; `columnar` reads Parquet and Arrow IPC,
+`jsonl` JSON Lines and `iso20022` pacs.008 XML.
+
+CSV is read as RFC 4180 says and nothing more: every cell is text, so `NA` is
+Namibia and `NULL` a name, never a missing value (an empty cell is empty); a quoted
+value may span lines, but a quote left open swallows the lines after it, so a file
+whose quoting does not close is refused whole, naming the row where it opened.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+import re
 from pathlib import Path
 
-import orjson
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
+from suptech.ingest.columnar import arrow_table, columnar, read_arrow, read_parquet
+from suptech.ingest.jsonl import read_jsonl
+from suptech.ingest.limits import MAX_COLUMNS, MAX_HEADER_CHARS
+from suptech.ingest.raw import ROW, LineProblem, RawFile, UnusableFile, short
 from suptech.model.reports import REPORT_TYPES, ReportType, report_type
+
+__all__ = ["ROW", "LineProblem", "RawFile", "UnusableFile", "arrow_table", "columnar",
+           "detect_report_type", "file_format", "read_bytes", "read_file"]
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl",
            ".ndjson": "jsonl", ".xml": "xml", ".arrow": "arrow", ".arrows": "arrow"}
 #: The report type a format holds whatever the file is called (ISO 20022 pacs.008).
 FORMAT_TYPES = {"xml": "payment"}
-
-#: Row number column carried through validation: the 1-based data row of the file.
-ROW = "__row"
-
-
-class UnusableFile(Exception):
-    """The file as a whole cannot be read; the message is one line for the user.
-
-    `code` is the feedback code the file's single feedback row carries.
-    """
-
-    def __init__(self, message: str, code: str = "E002"):
-        super().__init__(message)
-        self.code = code
-
-
-@dataclass(frozen=True)
-class LineProblem:
-    """A record that could not be decoded; `row` None is a problem of the whole file
-    that does not stop its records (an ISO 20022 group header failing its schema)."""
-
-    row: int | None
-    message: str
-    code: str = "E002"
-    field: str | None = None
-    report_id: str | None = None
-
-
-@dataclass
-class RawFile:
-    frame: pl.DataFrame  # raw columns as found, plus ROW
-    problems: list[LineProblem]  # rows that could not be decoded (not in frame)
-    columns: list[str]  # the header as found
-
 
 def file_format(path: Path) -> str:
     fmt = FORMATS.get(path.suffix.lower())
@@ -104,18 +80,21 @@ def read_bytes(path: Path) -> bytes:
         raise UnusableFile(f"cannot read file: {e.strerror or e}") from None
 
 
-def read_file(path: Path, data: bytes | None = None, submitter: str | None = None) -> RawFile:
+def read_file(path: Path, data: bytes | None = None, submitter: str | None = None,
+              rt: ReportType | None = None) -> RawFile:
     """Decode a file; `submitter` is the LEI ISO 20022 payments are reported under when
-    a message names no LEI of its own."""
+    a message names no LEI of its own; `rt` the report type it holds, when known (a
+    typed file's column that names none of its fields is dropped, whatever its type)."""
     fmt = file_format(path)
     if data is None:
         data = read_bytes(path)
     if not data.strip():
         raise UnusableFile("file is empty")
+    fields = None if rt is None else frozenset(f.name for f in rt.all_fields)
     if fmt == "parquet":
-        return _read_parquet(data)
+        return read_parquet(data, fields)
     if fmt == "arrow":
-        return _read_arrow(data)
+        return read_arrow(data, fields)
     if fmt == "xml":
         from suptech.ingest.iso20022 import read_pacs008
         return read_pacs008(data, submitter)
@@ -124,7 +103,7 @@ def read_file(path: Path, data: bytes | None = None, submitter: str | None = Non
         raise UnusableFile(text_problem)
     if data.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte order mark, as spreadsheets write
         data = data[3:]
-    return _read_csv(data) if fmt == "csv" else _read_jsonl(data)
+    return _read_csv(data) if fmt == "csv" else read_jsonl(data, fields)
 
 
 def _text_encoding_problem(data: bytes) -> str | None:
@@ -136,11 +115,6 @@ def _text_encoding_problem(data: bytes) -> str | None:
     if b"\x00" in head:
         return "file is binary (contains NUL bytes), not UTF-8 text"
     return None
-
-
-def _short(text: str, limit: int = 40) -> str:
-    text = text.replace("\n", " ").replace("\r", " ")
-    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _invalid_utf8_rows(frame: pl.DataFrame) -> pl.Series:
@@ -155,18 +129,26 @@ def _invalid_utf8_rows(frame: pl.DataFrame) -> pl.Series:
 
 
 def _read_csv(data: bytes) -> RawFile:
-    first_line = data.split(b"\n", 1)[0].decode("utf-8", errors="replace").rstrip("\r")
-    if len(first_line) > 100_000:
+    if b"\n" not in data and b"\r" in data:  # old Mac line endings: CR alone
+        data = data.replace(b"\r", b"\n")
+    first_line = _LINE_END.split(data, 1)[0].decode("utf-8", errors="replace")
+    if len(first_line) > MAX_HEADER_CHARS:
         raise UnusableFile(
             f"header line is {len(first_line):,} characters long: not a CSV header"
         )
-    header = next(csv.reader([first_line]))
+    try:
+        header = next(csv.reader([first_line], strict=True), [])
+    except csv.Error as e:
+        raise UnusableFile(f"header line is not valid CSV: {e}") from None
     header = [h.strip() for h in header]
     if not any(header):
         raise UnusableFile("header row is empty")
+    if len(header) > MAX_COLUMNS:
+        raise UnusableFile(f"header has {len(header):,} columns, over the limit of "
+                           f"{MAX_COLUMNS:,}")
     dupes = sorted({h for h in header if header.count(h) > 1})
     if dupes:
-        raise UnusableFile(f"header repeats column(s) {', '.join(map(_short, dupes))}")
+        raise UnusableFile(f"header repeats column(s) {', '.join(map(short, dupes))}")
     valid_utf8 = True
     try:
         data.decode("utf-8")
@@ -182,13 +164,16 @@ def _read_csv(data: bytes) -> RawFile:
             parse_options=pacsv.ParseOptions(newlines_in_values=True,
                                              invalid_row_handler=on_bad),
             convert_options=pacsv.ConvertOptions(
-                column_types={h: pa.string() for h in header}, strings_can_be_null=True
+                # Every cell is text: NA, NULL, NaN, #N/A are values, never missing.
+                column_types={h: pa.string() for h in header}, strings_can_be_null=False
             ),
         )
 
     bad: list[tuple[int | None, str]] = []
+    spans: list[bool] = []  # whether a skipped row ran over a line break
 
     def on_bad(row) -> str:
+        spans.append("\n" in row.text or "\r" in row.text)
         bad.append((row.number, f"row has {row.actual_columns} fields, header has "
                                 f"{row.expected_columns}"))
         return "skip"
@@ -199,7 +184,11 @@ def _read_csv(data: bytes) -> RawFile:
             bad.clear()
             table = read(False, on_bad)
     except (pa.ArrowInvalid, pa.ArrowException) as e:
-        raise UnusableFile(f"not readable as CSV: {_short(str(e), 120)}") from None
+        raise UnusableFile(f"not readable as CSV: {short(str(e), 120)}") from None
+    if any(spans) or _spans_lines(table):
+        problem = _quoting_problem(data)
+        if problem:
+            raise UnusableFile(problem)
     problems = [LineProblem((n or 1) - 1, msg) for n, msg in bad]
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
@@ -212,6 +201,33 @@ def _read_csv(data: bytes) -> RawFile:
     return RawFile(frame, sorted(problems, key=lambda p: p.row), header)
 
 
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+
+
+def _spans_lines(table: pa.Table) -> bool:
+    """Whether a value holds a line break: only a quoted value can, and a quote left
+    open makes one of every line after it."""
+    return any(pc.any(pc.match_substring_regex(c, r"[\r\n]")).as_py()
+               for c in table.columns)
+
+
+def _quoting_problem(data: bytes) -> str | None:
+    """Where the file's quoting breaks RFC 4180 (a quote never closed, or closed and
+    followed by more of the value), or None. Asked only of files whose values span
+    lines, where pyarrow would have taken every line after an open quote as one value."""
+    reader = csv.reader(io.StringIO(data.decode("utf-8", errors="replace"), newline=""),
+                        strict=True)
+    records = line = 0
+    try:
+        for _ in reader:
+            records += 1
+            line = reader.line_num
+    except csv.Error as e:
+        return (f"row {records} (line {line + 1}) opens a quoted value that is not closed "
+                f"where it should be ({e}): it would swallow the lines after it")
+    return None
+
+
 def _row_numbers(height: int, skipped: set[int]) -> pl.Series:
     """Data row numbers of the rows kept, counting the rows skipped as unreadable."""
     if not skipped:
@@ -222,144 +238,3 @@ def _row_numbers(height: int, skipped: set[int]) -> pl.Series:
         if n not in skipped:
             rows.append(n)
     return pl.Series(ROW, rows, dtype=pl.Int64)
-
-
-def _read_parquet(data: bytes) -> RawFile:
-    # Polars' reader is several times faster than pyarrow's plus a conversion; pyarrow
-    # reads a few logical types polars does not, so it is the fallback.
-    try:
-        frame = pl.read_parquet(data)
-    except Exception:  # noqa: BLE001 (any failure: let pyarrow try and explain)
-        try:
-            frame = pl.from_arrow(pq.read_table(io.BytesIO(data)))
-        except Exception as e:  # pyarrow raises several types for corrupt files
-            raise UnusableFile(f"not a readable Parquet file: {_short(str(e), 120)}") from None
-    assert isinstance(frame, pl.DataFrame)
-    return columnar(frame, "Parquet")
-
-
-def arrow_table(data: bytes) -> pa.Table:
-    """Arrow IPC, as a file or as a stream (what a venue's Arrow writer sends)."""
-    try:
-        if data.startswith(b"ARROW1"):
-            return pa.ipc.open_file(data).read_all()
-        return _arrow_stream(data)
-    except (pa.ArrowInvalid, pa.ArrowException, OSError) as e:
-        raise UnusableFile(f"not readable as Arrow IPC: {_short(str(e), 120)}") from None
-
-
-#: Arrow schemas by their encoded form: a venue's stream messages all begin with the
-#: same one, and decoding it again took half the time of reading a small message.
-_SCHEMAS: dict[bytes, pa.Schema] = {}
-
-
-def _arrow_stream(data: bytes) -> pa.Table:
-    reader = pa.BufferReader(data)
-    try:
-        first = pa.ipc.read_message(reader)
-    except EOFError:  # no message at all: the reader below says what is wrong
-        first = None
-    key = first.metadata.to_pybytes() if first is not None and first.type == "schema" else None
-    schema = _SCHEMAS.get(key)
-    if schema is not None:
-        batches = []
-        while True:
-            try:
-                message = pa.ipc.read_message(reader)
-            except EOFError:  # the end-of-stream marker, or the end of the bytes
-                return pa.Table.from_batches(batches, schema)
-            if message.type != "record batch":  # dictionaries: the whole reader's work
-                break
-            batches.append(pa.ipc.read_record_batch(message, schema))
-    # A schema not seen yet, or a stream that is not plain batches.
-    table = pa.ipc.open_stream(data).read_all()
-    if key is not None and len(_SCHEMAS) < 1_000:
-        _SCHEMAS[key] = table.schema
-    return table
-
-
-def _read_arrow(data: bytes) -> RawFile:
-    frame = pl.from_arrow(arrow_table(data))
-    assert isinstance(frame, pl.DataFrame)
-    return columnar(frame, "Arrow")
-
-
-def columnar(frame: pl.DataFrame, what: str) -> RawFile:
-    """A decoded table's RawFile: names trimmed, rows numbered from 1."""
-    if frame.width == 0:
-        raise UnusableFile(f"{what} file has no columns")
-    columns = [c.strip() for c in frame.columns]
-    # One chunk: on a full-scale day's trade file (12 row groups) polars 2.1 panicked
-    # in the checks' masks ("assertion failed: i < self.len()" in binview); copying the
-    # columns into one chunk costs far less than the checks themselves.
-    frame = frame.rechunk().rename(dict(zip(frame.columns, columns))) \
-        .with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
-    return RawFile(frame, [], columns)
-
-
-_NUMBERLIKE = (int, float)
-
-
-def _cell(value) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, _NUMBERLIKE):
-        return repr(value) if isinstance(value, float) else str(value)
-    if isinstance(value, str):
-        return value
-    return orjson.dumps(value).decode()
-
-
-def _read_jsonl(data: bytes) -> RawFile:
-    valid_utf8 = True
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        valid_utf8 = False
-    records: list[dict] = []
-    rows: list[int] = []
-    problems: list[LineProblem] = []
-    columns: dict[str, None] = {}
-    row = 0
-    for line in data.split(b"\n"):
-        if not line.strip():
-            continue
-        row += 1
-        try:
-            obj = orjson.loads(line)
-        except orjson.JSONDecodeError as e:
-            reason = "not valid UTF-8" if not valid_utf8 and _bad_utf8(line) else "not valid JSON"
-            problems.append(LineProblem(row, f"line is {reason}: {_short(str(e), 60)}"))
-            continue
-        if not isinstance(obj, dict):
-            problems.append(LineProblem(row, "line is not a JSON object"))
-            continue
-        # Our row-number column is not a field anyone may send.
-        names_here = [k.strip() for k in obj if k.strip() != ROW]
-        fields = {k.strip(): v for k, v in obj.items() if k.strip() != ROW}
-        if len(fields) < len(names_here):
-            problems.append(LineProblem(row, "line repeats a field (names equal once "
-                                             "surrounding spaces are removed)"))
-            continue
-        for k in fields:
-            columns.setdefault(k)
-        records.append({k: _cell(v) for k, v in fields.items()})
-        rows.append(row)
-    names = list(columns)
-    # Built from a dict, never selected by name: polars reads "*" and "^...$" in a
-    # selection as patterns, and a sender may name a field so. The row numbers give a
-    # height even to objects with no keys at all.
-    frame = pl.DataFrame({**{c: pl.Series([r.get(c) for r in records], dtype=pl.String)
-                             for c in names}, ROW: pl.Series(rows, dtype=pl.Int64)})
-    return RawFile(frame, problems, names)
-
-
-def _bad_utf8(line: bytes) -> bool:
-    try:
-        line.decode("utf-8")
-        return False
-    except UnicodeDecodeError:
-        return True
-

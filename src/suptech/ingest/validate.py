@@ -16,7 +16,7 @@ import polars as pl
 import suptech.ingest.checks  # noqa: F401
 from suptech.ingest.checks.base import REGISTRY, Stage
 from suptech.ingest.parse import typed_frame, unparsable_name
-from suptech.ingest.readers import ROW, RawFile, UnusableFile
+from suptech.ingest.raw import ROW, RawFile, UnusableFile
 from suptech.model.findings import Code
 from suptech.model.reports import ENVELOPE, ReportType
 

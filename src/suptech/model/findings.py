@@ -46,3 +46,20 @@ class FileSummary:
     @property
     def unusable(self) -> bool:
         return self.error is not None
+
+
+#: What a spreadsheet reads as the start of a formula (OWASP's CSV injection list).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(values):
+    """A polars frame whose text cells a spreadsheet cannot take for formulas: those
+    that begin like one get a leading `'`, as OWASP advises for CSV exports that
+    people open in Excel (a rejected record's own value is echoed in feedback)."""
+    import polars as pl
+
+    texts = [c for c, t in values.schema.items() if t == pl.String]
+    starts = "^[" + "".join("\\" + c if c in "-+" else c for c in FORMULA_START) + "]"
+    return values.with_columns(
+        pl.when(pl.col(c).str.contains(starts)).then(pl.lit("'") + pl.col(c))
+        .otherwise(pl.col(c)).alias(c) for c in texts)

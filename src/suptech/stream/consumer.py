@@ -268,7 +268,7 @@ class Ingestor:
         # these messages is looked up in the log.
         self.logged_up_to = max(self.logged_up_to, max(g[2] for g in group))
         answers: dict[int, tuple[str, dict]] = {}
-        raw, kept = self.decode(group, answers)
+        raw, kept = self.decode(group, answers, report_type)
         if raw is None:
             return answers, None
         # Each row's sender: the message's LEI repeated over its rows (gathered by
@@ -320,13 +320,17 @@ class Ingestor:
             return done
         return answers, commit
 
-    def decode(self, group: list, answers: dict):
+    def decode(self, group: list, answers: dict, report_type: str):
         """The group's messages as one RawFile, rows numbered through the group (each
         message's from where the last ended), and the messages kept (subject, seq,
         reply, LEI, first row, last row). A message that cannot be decoded is answered
         in `answers` and left out."""
+        from suptech.ingest.columnar import from_arrow
         from suptech.ingest.readers import (ROW, RawFile, UnusableFile, arrow_table,
                                             columnar, read_file)
+
+        rt = REPORT_TYPES[report_type]
+        fields = frozenset(f.name for f in rt.all_fields)
 
         reply = f"{self.config.prefix}.feedback.{{}}"
         kept, decoded, parts = [], [], []  # decoded: rows each part holds
@@ -334,7 +338,7 @@ class Ingestor:
         arrow = group[0][4].endswith(".arrow")  # a group holds one format
         for subject, data, seq, lei, name in group:
             try:
-                part = arrow_table(data) if arrow else read_file(Path(name), data)
+                part = arrow_table(data) if arrow else read_file(Path(name), data, rt=rt)
             except UnusableFile as e:
                 answers[seq] = (reply.format(lei), refusal(subject, seq, str(e)))
                 continue
@@ -357,9 +361,10 @@ class Ingestor:
             except pa.ArrowInvalid:  # schemas differ: polars reconciles them below
                 pass
             else:
-                return columnar(pl.from_arrow(table, rechunk=False), "Arrow"), kept
+                return columnar(from_arrow(table), "Arrow", fields), kept
         if arrow:
-            parts = [columnar(pl.from_arrow(p), "Arrow") for p in parts]
+            parts = [columnar(from_arrow(p), "Arrow", fields) for p in parts]
+            decoded = [p.frame.height for p in parts]  # rows a value no field holds took out
         # One chunk: polars' string kernels have failed (panicked) on the many small
         # chunks that concatenating hundreds of Arrow messages leaves.
         frame = pl.concat([p.frame for p in parts], how="diagonal_relaxed").rechunk()

@@ -10,6 +10,7 @@ from suptech.ingest.checks import (  # noqa: F401
     references,
     required,
     selfmatch,
+    text,
     ticks,
     timestamps,
     types,

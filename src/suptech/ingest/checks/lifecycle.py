@@ -14,7 +14,7 @@ from __future__ import annotations
 import polars as pl
 
 from suptech.ingest.checks.base import Check, Failure, Stage, register
-from suptech.ingest.readers import ROW
+from suptech.ingest.raw import ROW
 from suptech.model.findings import Code
 
 KEY = ["submitter", "report_id"]

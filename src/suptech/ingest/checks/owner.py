@@ -9,7 +9,7 @@ from __future__ import annotations
 import polars as pl
 
 from suptech.ingest.checks.base import Check, Failure, message, register
-from suptech.ingest.readers import ROW
+from suptech.ingest.raw import ROW
 from suptech.model.findings import Code
 
 

@@ -1,0 +1,28 @@
+"""E002: a text value holding a control character (NUL and the other C0 codes).
+
+No report field is binary: a NUL or a backspace inside an identifier or a name is a
+writer's bug or an attempt to make two values look alike (and NUL cuts strings short
+in C tools that read the store downstream). Tab, line feed and carriage return are
+left alone: a free-text field may hold them.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from suptech.ingest.checks.base import Check, Failure, register
+from suptech.ingest.parse import storage_dtype
+from suptech.model.findings import Code
+
+CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+
+
+@register
+class ControlCharacters(Check):
+    codes = (Code.E002,)
+
+    def failures(self, batch):
+        for f in batch.rt.all_fields:
+            if batch.has_column(f.name) and storage_dtype(f.kind) == pl.String:
+                yield Failure(Code.E002, f.name, pl.col(f.name).str.contains(CONTROL),
+                              pl.lit(f"{f.name} holds a control character (such as NUL)"))
