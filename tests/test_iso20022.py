@@ -12,7 +12,8 @@ import polars as pl
 import pytest
 from builders import BANK, record
 
-from suptech.ingest.iso20022 import VERSIONS, read_pacs008, write_pacs008
+from suptech.formats.pacs008 import write_pacs008
+from suptech.ingest.iso20022 import VERSIONS, read_pacs008
 from suptech.ingest.readers import UnusableFile
 
 
@@ -150,3 +151,29 @@ def test_simulated_payments_written_as_pacs008_ingest_with_no_rejections(tmp_pat
     ingested = ingest(*result.files[:3])
     assert [r.summary.rejected for r in ingested] == [0, 0, 0]
     assert ingested[2].summary.accepted == result.payments
+
+
+def test_an_element_of_thousands_of_attributes_rejects_its_transaction_unread(tmp_path, ingest):
+    path = write_pacs008(payments(3), tmp_path / "attrs.xml")
+    attrs = " ".join(f'a{k}="x"' for k in range(20_000))
+    text = path.read_text()
+    second = text.index("<CdtTrfTxInf>", text.index("<CdtTrfTxInf>") + 1)
+    path.write_text(text[:second] + f"<CdtTrfTxInf {attrs}>" + text[second + 13:])
+    [result] = ingest(path)
+    assert (result.summary.accepted, result.summary.rejected) == (2, 1)
+    (code, field, message), = feedback_by_row(result)[2]
+    assert code == "E002" and "20,000 attributes, over the limit of 64" in message
+
+
+def test_past_the_explained_failures_a_transaction_is_described_by_libxml2(tmp_path, ingest):
+    from suptech.ingest.limits import MAX_EXPLAINED
+
+    n = MAX_EXPLAINED + 3
+    path = write_pacs008(payments(n, **{f"r{i}": {"currency": "EURO"} for i in range(1, n + 1)}),
+                         tmp_path / "all-bad.xml")
+    [result] = ingest(path)
+    assert result.summary.rejected == n
+    rows = feedback_by_row(result)
+    assert rows[1][0][:2] == ("E004", "currency")  # explained: the field is named
+    (code, field, message), = rows[n]
+    assert code == "E002" and "'Ccy'" in message and "EURO" in message

@@ -40,22 +40,18 @@ import re
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, Iterable
-from xml.sax.saxutils import escape, quoteattr
+from typing import Any
 
 import polars as pl
 import xmlschema
 from lxml import etree
 
+from suptech.formats.pacs008 import COLUMNS, NAMESPACE
+from suptech.ingest.limits import MAX_EXPLAINED, MAX_XML_ATTRIBUTES
 from suptech.ingest.raw import ROW, LineProblem, RawFile, UnusableFile
 from suptech.model.findings import Code
-from suptech.model.reports import PAYMENT, ENVELOPE
 
-NAMESPACE = "urn:iso:std:iso:20022:tech:xsd:pacs.008.001."
 VERSIONS = tuple(f"{v:02d}" for v in range(2, 14))
-#: The version `write_pacs008` writes: the one SWIFT's CBPR+ and CIPS use.
-WRITE_VERSION = "08"
-COLUMNS = [f.name for f in (*ENVELOPE, *PAYMENT.fields)]
 
 #: Where in a transaction each report field comes from, for naming the field a schema
 #: failure touches. The first path element that matches wins.
@@ -89,15 +85,17 @@ class _Schema:
             f'<xs:element name="GrpHdr" type="{self.header.type.local_name}"/></xs:schema>')
         self.fast = etree.XMLSchema(etree.fromstring(wrapper))
 
-    def problems(self, elem, row: int | None) -> list[LineProblem]:
-        """Why a transaction (row) or the header (row None) fails its schema; [] if not."""
+    def problems(self, elem, row: int | None, explain: bool = True) -> list[LineProblem]:
+        """Why a transaction (row) or the header (row None) fails its schema; [] if not.
+        `explain`: in xmlschema's words, naming the report field (slow: a file's first
+        MAX_EXPLAINED failures are), else in libxml2's."""
         if self.fast.validate(elem):
             return []
         xsd = self.header if row is None else self.transaction
         report_id = _first(_get(_tree(elem), "PmtId", "TxId"),
                            _get(_tree(elem), "PmtId", "UETR")) if row else None
         problems = [LineProblem(row, _message(e, elem), _code(e), _field(e) if row else None,
-                                report_id) for e in xsd.iter_errors(elem)]
+                                report_id) for e in xsd.iter_errors(elem)] if explain else []
         # Should the two validators ever disagree, libxml2's own words are kept.
         return problems or [LineProblem(row, f"line {e.line}: {_plain(e.message)}",
                                         Code.E002.value, None, report_id)
@@ -144,10 +142,19 @@ def read_pacs008(data: bytes, submitter: str | None = None) -> RawFile:
                              no_network=True, load_dtd=False, remove_comments=True,
                              remove_pis=True)
     depth = 0
+    crowded: str | None = None  # why the part being read is refused unread (attributes)
+    explained = 0
     try:
         for event, elem in parser:
             if event == "start":
                 depth += 1
+                if len(elem.attrib) > MAX_XML_ATTRIBUTES:
+                    why = (f"line {elem.sourceline}: element {_local(elem.tag)!r} has "
+                           f"{len(elem.attrib):,} attributes, over the limit of "
+                           f"{MAX_XML_ATTRIBUTES}")
+                    if depth <= 2:
+                        raise UnusableFile(why)
+                    crowded = crowded or why
                 if depth == 1:
                     if elem.getroottree().docinfo.doctype:
                         # As defusedxml does: ISO 20022 messages have no DTD, and one
@@ -166,12 +173,20 @@ def read_pacs008(data: bytes, submitter: str | None = None) -> RawFile:
                 continue
             name = _local(elem.tag)
             assert schema is not None
-            if name == "GrpHdr":
+            if crowded:
+                # Explaining such an element's schema failures took time quadratic in
+                # its attributes (minutes for a few thousand): it is refused unread.
+                row = transactions + 1 if name == "CdtTrfTxInf" else None
+                transactions += name == "CdtTrfTxInf"
+                problems.append(LineProblem(row, crowded, Code.E002.value, None))
+                crowded = None
+            elif name == "GrpHdr":
                 problems += schema.problems(elem, None)
                 header = _tree(elem)
             elif name == "CdtTrfTxInf":
                 transactions += 1
-                failed = schema.problems(elem, transactions)
+                failed = schema.problems(elem, transactions, explained < MAX_EXPLAINED)
+                explained += bool(failed)
                 if failed:
                     problems += failed
                 else:
@@ -336,57 +351,3 @@ def _record(tx: dict, header: dict, submitter: str | None) -> dict[str, str | No
         "creditor_country": _country(tx, "Cdtr"),
         "purpose": _first(_get(tx, "Purp", "Cd"), _get(tx, "Purp", "Prtry")),
     }
-
-
-# --- writing -----------------------------------------------------------------------
-
-def _element(name: str, value: str | None, attrs: str = "") -> str:
-    return "" if value is None else f"<{name}{attrs}>{escape(value)}</{name}>"
-
-
-def _transaction(r: dict) -> str:
-    agent = lambda a: (f"<BICFI>{escape(a)}</BICFI>" if len(a) in (8, 11)  # noqa: E731
-                       else f"<LEI>{escape(a)}</LEI>")
-    return "".join((
-        "<CdtTrfTxInf><PmtId>", _element("EndToEndId", r["report_id"]),
-        _element("TxId", r["report_id"]), _element("UETR", r["payment_id"]), "</PmtId>",
-        "<PmtTpInf><LclInstrm>", _element("Prtry", r["channel"]), "</LclInstrm></PmtTpInf>",
-        _element("IntrBkSttlmAmt", r["amount"], f" Ccy={quoteattr(r['currency'])}"),
-        _element("AccptncDtTm", r["ts_event"]), "<ChrgBr>SHAR</ChrgBr>",
-        f"<InstgAgt><FinInstnId>{_element('LEI', r['submitter'])}</FinInstnId></InstgAgt>"
-        if r.get("submitter") else "",
-        "<Dbtr><PstlAdr>", _element("Ctry", r["debtor_country"]), "</PstlAdr></Dbtr>",
-        "<DbtrAcct><Id><Othr>", _element("Id", r["debtor_account_id"]), "</Othr></Id></DbtrAcct>",
-        f"<DbtrAgt><FinInstnId>{agent(r['debtor_agent'])}</FinInstnId></DbtrAgt>",
-        f"<CdtrAgt><FinInstnId>{agent(r['creditor_agent'])}</FinInstnId></CdtrAgt>",
-        "<Cdtr><PstlAdr>", _element("Ctry", r["creditor_country"]), "</PstlAdr></Cdtr>",
-        "<CdtrAcct><Id><Othr>", _element("Id", r["creditor_account_id"]), "</Othr></Id></CdtrAcct>",
-        f"<Purp>{_element('Cd', r['purpose'])}</Purp>" if r.get("purpose") else "",
-        "</CdtTrfTxInf>\n",
-    ))
-
-
-def pacs008_text(records: Iterable[dict], message_id: str, created: str) -> Iterable[str]:
-    """A pacs.008.001.08 message for payment reports given as text fields.
-
-    `ts_event` must be ISO 8601 with an offset and `amount` a plain decimal string.
-    """
-    records = list(records)
-    yield ('<?xml version="1.0" encoding="UTF-8"?>\n'
-           f'<Document xmlns="{NAMESPACE}{WRITE_VERSION}"><FIToFICstmrCdtTrf><GrpHdr>'
-           f"{_element('MsgId', message_id)}{_element('CreDtTm', created)}"
-           f"<NbOfTxs>{len(records)}</NbOfTxs><SttlmInf><SttlmMtd>CLRG</SttlmMtd></SttlmInf>"
-           "</GrpHdr>\n")
-    for r in records:
-        yield _transaction(r)
-    yield "</FIToFICstmrCdtTrf></Document>\n"
-
-
-def write_pacs008(frame: pl.DataFrame, path: Path, message_id: str | None = None) -> Path:
-    """Write payment reports (text columns; see `pacs008_text`) as one pacs.008 file."""
-    frame = frame.select(c for c in COLUMNS if c in frame.columns)
-    created = frame["ts_event"].max() if frame.height else "1970-01-01T00:00:00+00:00"
-    with open(path, "w", encoding="utf-8") as f:
-        f.writelines(pacs008_text(frame.iter_rows(named=True), message_id or path.stem[:35],
-                                  str(created)))
-    return path

@@ -51,7 +51,7 @@ def write_reports(frame: pl.DataFrame, type_name: str, out: Path, stem: str,
     if fmt == "xml":
         if type_name not in TYPE_FORMATS["xml"]:
             raise ValueError(f"{type_name} reports have no XML form")
-        from suptech.ingest.iso20022 import write_pacs008
+        from suptech.formats.pacs008 import write_pacs008
         return write_pacs008(text.with_columns(pl.all().cast(pl.String)), path)
     text.write_csv(path)
     return path

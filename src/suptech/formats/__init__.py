@@ -1,0 +1,1 @@
+"""Report formats written by the platform (read by `suptech.ingest`)."""
