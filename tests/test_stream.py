@@ -254,6 +254,33 @@ def test_messages_redelivered_after_their_commit_are_answered_and_not_stored_aga
     assert stored == 5
 
 
+def test_one_senders_bad_message_is_answered_alone_and_the_others_are_stored(tmp_path):
+    """A 1,000-deep JSON line fetched with another institution's good batches refuses
+    its own line, nothing more. No NATS needed."""
+    from suptech.stream.consumer import Ingestor
+
+    register_bank(tmp_path)
+    ops = connect(tmp_path)
+    with ops.begin() as con:
+        access.add_user(con, "test", "broker", "submitter", "CN-SH", BROKER_A)
+    ops.dispose()
+    deep = json.dumps(record("payment", 1, submitter=BROKER_A))[:-1] + \
+        ', "x": ' + "[" * 1000 + "]" * 1000 + "}\n"
+    messages = [(f"t.reports.payment.{BROKER_A}", deep.encode(), 1),
+                *[(f"t.reports.payment.{BANK}", payments(name, 2), seq)
+                  for seq, name in enumerate("ABCDE", 2)]]
+    ingestor = Ingestor(Config(tmp_path, prefix="t", detect=False))
+    try:
+        bodies = [body for _, body in ingestor.handle(messages)]
+        stored = ingestor.store.query("payment").num_rows
+    finally:
+        ingestor.close()
+    assert [(b["rows"], b["accepted"]) for b in bodies] == [(1, 0)] + [(2, 2)] * 5
+    [problem] = bodies[0]["feedback"]
+    assert problem["code"] == "E002" and "deeper than 32 levels" in problem["message"]
+    assert stored == 10
+
+
 def one_a_part(tmp_path, first_seq: int):
     """BANK's subject, three messages of its payments numbered from `first_seq`, and a
     consumer (no detectors) that commits each message as a part of its own."""
@@ -302,6 +329,7 @@ def test_a_failed_commit_refuses_the_rest_of_its_fetch_which_is_stored_when_sent
         ingestor.close()
     assert [(b["batch_id"], b["accepted"]) for b in refused] == [(None, 0)] * 3
     assert all(b["error"].startswith("not stored: the platform failed") for b in refused)
+    assert "Error" not in refused[0]["error"] and "incident" in refused[0]["error"]
     assert all("an earlier batch of this fetch" in b["error"] for b in refused[1:])
     assert stored_then == 1
     assert [(b["rows"], b["accepted"], b["duplicate"]) for b in again] == [(2, 2, False)] * 3

@@ -142,6 +142,8 @@ def columnar(frame: pl.DataFrame, what: str, fields: frozenset[str] | None = Non
             reason = f"{name} is not valid UTF-8 text"
         else:
             reason = f"{name} is a {what} value of type {dtype}, not a single value"
+            # Its rows are rejected; what is left of it is missing, as text.
+            frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(name))
         problems += [LineProblem(r, reason, "E002", name) for r in rows]
         rejected.update(rows)
     if rejected:

@@ -90,6 +90,10 @@ class Counters:
     started: float = field(default_factory=time.monotonic)
 
 
+class NotStored(Exception):
+    """Why a batch was not stored, in words meant for its sender."""
+
+
 def parse_subject(subject: str, prefix: str) -> tuple[str, str]:
     """(report type, LEI) of a report subject, or ValueError saying what is wrong."""
     parts = subject.split(".")
@@ -216,27 +220,44 @@ class Ingestor:
                     (subject, data, seq, lei, name))
 
         def failed(group: list, e: BaseException) -> None:
+            # The sender is told that it was not stored, never the platform's insides
+            # (which it may not see); the log says what failed, under the same number.
+            incident = f"{c.stream}-{group[0][2]}"
+            if isinstance(e, NotStored):
+                why = str(e)
+            else:
+                log.error("batch %s not stored", incident, exc_info=e)
+                why = f"incident {incident}"
             for subject, _, seq, lei, _ in group:
                 answers[seq] = (f"{c.prefix}.feedback.{lei}", refusal(
                     subject, seq, f"not stored: the platform failed on this batch "
-                                  f"({type(e).__name__}: {str(e)[:200]}); please report it"))
+                                  f"({why}); please report it"))
 
         # Reference data first, then orders, then the trades that name them, as files
         # are loaded: a fetch may hold a trade whose order came later in the fetch.
         commits = []  # (group, its commit under way), in order
+
+        def prepare(report_type: str, group: list) -> None:
+            try:
+                known, commit = self.prepare_group(report_type, group, sent_ns)
+            # A bug must not stop the stream: say it. (A panic in polars' Rust code
+            # is a BaseException.)
+            except (Exception, pl.exceptions.PanicException) as e:  # noqa: BLE001
+                if len(group) == 1:
+                    failed(group, e)
+                else:  # one sender's message must not refuse another's: each on its own
+                    for message in group:
+                        prepare(report_type, [message])
+                return
+            answers.update(known)
+            if commit is not None:
+                commits.append((group, self.committer.submit(commit)
+                                if self.committer is not None else done_now(commit)))
+
         for (report_type, _), whole in sorted(groups.items(),
                                               key=lambda g: REPORT_TYPES[g[0][0]].rank):
             for group in commit_parts(whole, c.commit_bytes):
-                try:
-                    known, commit = self.prepare_group(report_type, group, sent_ns)
-                    answers.update(known)
-                    if commit is not None:
-                        commits.append((group, self.committer.submit(commit)
-                                        if self.committer is not None else done_now(commit)))
-                # A bug must not stop the stream: say it. (A panic in polars' Rust code
-                # is a BaseException.)
-                except (Exception, pl.exceptions.PanicException) as e:  # noqa: BLE001
-                    failed(group, e)
+                prepare(report_type, group)
         for group, commit in commits:
             try:
                 answers.update(commit.result())
@@ -300,7 +321,7 @@ class Ingestor:
 
         def commit() -> dict[int, tuple[str, dict]]:
             if self.failed:
-                raise RuntimeError("an earlier batch of this fetch could not be stored")
+                raise NotStored("an earlier batch of this fetch could not be stored")
             try:
                 ready.commit(self.commit_store)
             except BaseException:
