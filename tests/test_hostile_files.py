@@ -251,17 +251,17 @@ def test_a_full_disk_refuses_the_file_in_one_line_and_keeps_what_was_stored(tmp_
 
     small = tmp_path / "small"
     small.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(small)],
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(small)],
                       capture_output=True).returncode != 0:
         pytest.skip("mounting a small tmpfs needs root")
     try:
         runner = CliRunner()
         db = ["--data-dir", str(small / "db")]
-        assert runner.invoke(app, ["ingest", *map(str, reference_data(tmp_path)), *db]) \
-            .exit_code == 0
+        first = runner.invoke(app, ["ingest", *map(str, reference_data(tmp_path)), *db])
+        assert first.exit_code == 0, first.output
         big = write_csv(tmp_path, "order_event-big.csv", [
             record("order_event", n, order_id=uuid.uuid4().hex, report_id=uuid.uuid4().hex)
-            for n in range(40_000)])
+            for n in range(100_000)])
         result = runner.invoke(app, ["ingest", str(big), *db])
         assert result.exit_code == 2 and "Traceback" not in result.output
         assert "no space left" in result.output

@@ -52,10 +52,14 @@ def _fsync(path: Path) -> None:
 def write_parquet_atomically(frame: pl.DataFrame | pl.LazyFrame, path: Path) -> None:
     """`path` holds all of `frame` or does not exist, even if the process is killed."""
     tmp = path.with_name(f".{path.name}.tmp")  # hidden from both engines' readers
-    # Streamed: a large file is never materialised a second time in memory.
-    frame.lazy().sink_parquet(tmp, compression="zstd", compression_level=1)
-    _fsync(tmp)
-    os.replace(tmp, path)
+    try:
+        # Streamed: a large file is never materialised a second time in memory.
+        frame.lazy().sink_parquet(tmp, compression="zstd", compression_level=1)
+        _fsync(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk gets its space back at once
+        raise
     _fsync(path.parent)
 
 
