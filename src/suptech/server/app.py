@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field
 from suptech.model.reports import REPORT_TYPES
 from suptech.ops import access, audit, cases
 from suptech.ops.access import Conflict, NotFound, Refused, User
-from suptech.server import scope
+from suptech.server import guard, scope
 from suptech.server.services import MAX_ROWS, Services, jsonl_line
 
 ReportType = StrEnum("ReportType", {name: name for name in REPORT_TYPES})
@@ -185,7 +185,7 @@ class UserRow(BaseModel):
     live_tokens: int
 
 
-ERRORS = {code: {"model": Problem} for code in (400, 401, 403, 404, 409)}
+ERRORS = {code: {"model": Problem} for code in (400, 401, 403, 404, 409, 413, 429)}
 
 
 # ---- the application ---------------------------------------------------------------
@@ -228,20 +228,37 @@ def create_app(data_dir: Path, engine: str = "duckdb", database_url: str | None 
                 await consumer
             holder.pop("s").close()
 
-    app = FastAPI(title="suptech", version="1", lifespan=lifespan,
+    app = FastAPI(title="suptech", version="1", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Supervision server: report submission, alerts and cases.")
     bearer = HTTPBearer(auto_error=False)
 
     def services() -> Services:
         return holder["s"]
 
-    def user(creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-             s: Annotated[Services, Depends(services)]) -> User:
+    failures = guard.FailedAuth()
+
+    def check_token(token: str, client: str) -> User | None:
+        """The token's user; None for an unknown one, which is counted and audited."""
+        s = holder["s"]
+        with s.ops.connect() as con:
+            who = access.authenticate(con, token)
+        if who is None:
+            n = failures.failed(client)
+            if n <= guard.FailedAuth.LIMIT:
+                with s.ops.begin() as con:
+                    audit.record(con, "anonymous", "auth.locked" if n == guard.FailedAuth.LIMIT
+                                 else "auth.failed", "client", client, failures=n)
+        return who
+
+    app.state.check_token = check_token
+    app.add_middleware(guard.Guard, authenticate=check_token, failures=failures)
+
+    def user(request: Request,
+             creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> User:
         if creds is None or creds.scheme.lower() != "bearer":
             raise HTTPException(401, "a bearer token is required",
                                 headers={"WWW-Authenticate": "Bearer"})
-        with s.ops.connect() as con:
-            who = access.authenticate(con, creds.credentials)
+        who = check_token(creds.credentials, (request.client or ("unknown",))[0])
         if who is None:
             raise HTTPException(401, "unknown or revoked token",
                                 headers={"WWW-Authenticate": "Bearer"})
@@ -437,4 +454,33 @@ def create_app(data_dir: Path, engine: str = "duckdb", database_url: str | None 
     from suptech.server import ui
 
     ui.install(app)
+    install_docs(app)
     return app
+
+
+def install_docs(app: FastAPI) -> None:
+    """The API's Swagger UI at /docs, served from the swagger-ui-bundle package: nothing
+    is loaded from another host (FastAPI's default page loads it from a CDN)."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.responses import FileResponse, HTMLResponse
+    from swagger_ui_bundle import swagger_ui_path
+
+    assets = {n: Path(swagger_ui_path) / n for n in
+              ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png")}
+
+    @app.get("/static/swagger/{name}", include_in_schema=False)
+    def swagger_asset(name: str):
+        if name not in assets:
+            raise HTTPException(404, f"no {name}")
+        return FileResponse(assets[name], headers={"Cache-Control": "max-age=86400"})
+
+    @app.get("/docs", include_in_schema=False)
+    def docs(request: Request) -> HTMLResponse:
+        page = get_swagger_ui_html(
+            openapi_url="/openapi.json", title="suptech API",
+            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger/swagger-ui.css",
+            swagger_favicon_url="/static/swagger/favicon-32x32.png")
+        nonce = getattr(request.state, "csp_nonce", "")
+        return HTMLResponse(bytes(page.body).decode().replace(
+            "<script>", f'<script nonce="{nonce}">'))

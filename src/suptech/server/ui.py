@@ -1,7 +1,9 @@
 """The analyst's dashboard: server-rendered pages over the same services as the API.
 
-A user logs in with its API token; the server keeps it in an HttpOnly, SameSite=Strict
-cookie (so another site cannot make the browser act). Pages are plain HTML forms and
+A user logs in with its API token; the server starts a session of its own for it and
+the browser keeps only the session's random id, in an HttpOnly, SameSite=Strict cookie
+(Secure over TLS), so another site cannot make the browser act (`guard` also refuses
+changes from another origin). Pages are plain HTML forms and
 links, usable with the keyboard; charts are Plotly, drawn in the page from figures the
 server builds. Every action answers with a redirect back, carrying a message.
 """
@@ -10,6 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
+import threading
+import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -35,8 +40,48 @@ def _services(request: Request) -> Services:
     return request.app.state.services
 
 
+class Sessions:
+    """Dashboard sessions, kept by the server: the browser holds a random id, never the
+    API token, and logging out ends the session here, whatever became of the cookie.
+    Each session's token is authenticated on every request, so revoking the user's
+    tokens ends its sessions too. Kept in memory: a restart logs everyone out."""
+
+    IDLE = 8 * 3600.0
+
+    def __init__(self):
+        self._by_id: dict[str, list] = {}  # id -> [token, last seen]
+        self._lock = threading.Lock()
+
+    def start(self, token: str) -> str:
+        sid = secrets.token_urlsafe(32)
+        with self._lock:
+            now = time.monotonic()
+            for k in [k for k, (_, seen) in self._by_id.items() if now - seen > self.IDLE]:
+                del self._by_id[k]
+            self._by_id[sid] = [token, now]
+        return sid
+
+    def token(self, sid: str) -> str | None:
+        with self._lock:
+            entry = self._by_id.get(sid)
+            if entry is None or time.monotonic() - entry[1] > self.IDLE:
+                self._by_id.pop(sid, None)
+                return None
+            entry[1] = time.monotonic()
+            return entry[0]
+
+    def end(self, sid: str) -> None:
+        with self._lock:
+            self._by_id.pop(sid, None)
+
+
+def _sessions(request: Request) -> Sessions:
+    return request.app.state.sessions
+
+
 def _user(request: Request) -> User:
-    token = request.cookies.get(COOKIE)
+    sid = request.cookies.get(COOKIE)
+    token = _sessions(request).token(sid) if sid else None
     if not token:
         raise LoginRequired
     with _services(request).ops.connect() as con:
@@ -65,6 +110,7 @@ def router() -> APIRouter:
     def page(request: Request, name: str, who: User | None, **context) -> HTMLResponse:
         return templates.TemplateResponse(request, name, {
             "who": who, "msg": request.query_params.get("msg"),
+            "csp_nonce": getattr(request.state, "csp_nonce", ""),
             "error": request.query_params.get("error"), **context})
 
     def act(url: str, do) -> RedirectResponse:
@@ -83,17 +129,20 @@ def router() -> APIRouter:
 
     @r.post("/login")
     def login(request: Request, token: str = Form(...)):
-        with _services(request).ops.connect() as con:
-            who = access.authenticate(con, token.strip())
+        who = request.app.state.check_token(token.strip(), (request.client or ("unknown",))[0])
         if who is None:
             return _back("/ui/login", "unknown or revoked token", error=True)
         response = RedirectResponse("/ui" if who.role in ("analyst", "supervisor")
                                     else "/ui/submissions", status_code=303)
-        response.set_cookie(COOKIE, token.strip(), httponly=True, samesite="strict")
+        response.set_cookie(COOKIE, _sessions(request).start(token.strip()), httponly=True,
+                            samesite="strict", secure=request.url.scheme == "https")
         return response
 
     @r.post("/logout")
-    def logout():
+    def logout(request: Request):
+        sid = request.cookies.get(COOKIE)
+        if sid:
+            _sessions(request).end(sid)
         response = RedirectResponse("/ui/login", status_code=303)
         response.delete_cookie(COOKIE)
         return response
@@ -318,6 +367,7 @@ def install(app) -> None:
     from plotly.offline import get_plotlyjs
 
     plotly_js = get_plotlyjs().encode()
+    app.state.sessions = Sessions()
     css = (Path(__file__).parent / "static" / "suptech.css").read_bytes()
 
     @app.get("/static/plotly.min.js", include_in_schema=False)

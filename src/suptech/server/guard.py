@@ -1,0 +1,158 @@
+"""What stands between the network and the handlers: one ASGI middleware, and the count of
+failed authentications.
+
+- **Body size**, checked before anything reads the body (a declared Content-Length
+  over the limit is refused at once, a streamed body as soon as it passes it): JSON
+  bodies up to `SUPTECH_MAX_JSON_BYTES`, uploads up to `SUPTECH_MAX_UPLOAD_BYTES`.
+- **No body read without a valid token**: a request to the API that carries a body
+  (`POST /v1/...`) is refused 401 before its body is read when its bearer token is
+  absent or unknown, so an anonymous sender cannot make the server parse 100 MB.
+- **Same origin for every change**: a state-changing request (POST, PUT, PATCH, DELETE)
+  whose `Origin` (or, lacking it, `Referer`) is another origin than the server's own is
+  refused 403. SameSite cookies stop other sites; this stops another port of the same
+  host (a same-site page), which SameSite does not.
+- **Headers a browser needs to protect the dashboard**: a Content-Security-Policy whose
+  scripts are the server's own and the page's inline ones by a per-response nonce,
+  frame-ancestors 'none' and X-Frame-Options DENY (no framing), nosniff, and a
+  Referrer-Policy that sends no path to other sites.
+- **Failed authentication is limited**: after `LIMIT` wrong tokens from one client address
+  within `WINDOW` seconds, further attempts from it are answered 429 until the window
+  has passed; every failure up to the limit, and the lock-out, is audited.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+import time
+from collections import defaultdict, deque
+from urllib.parse import urlsplit
+
+from starlette.responses import JSONResponse
+
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+MAX_JSON = int(os.environ.get("SUPTECH_MAX_JSON_BYTES", 32 << 20))
+MAX_UPLOAD = int(os.environ.get("SUPTECH_MAX_UPLOAD_BYTES", 512 << 20))
+CSP = ("default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' "
+       "'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; "
+       "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+
+class FailedAuth:
+    """Failed authentications per client address, in a sliding window."""
+
+    LIMIT = 100
+    WINDOW = 60.0
+
+    def __init__(self):
+        self._seen: dict[str, deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def _recent(self, client: str, now: float) -> deque[float]:
+        times = self._seen[client]
+        while times and times[0] <= now - self.WINDOW:
+            times.popleft()
+        return times
+
+    def locked(self, client: str) -> bool:
+        with self._lock:
+            return len(self._recent(client, time.monotonic())) >= self.LIMIT
+
+    def failed(self, client: str) -> int:
+        """Count a failure; the client's failures within the window, this one included."""
+        with self._lock:
+            times = self._recent(client, time.monotonic())
+            times.append(time.monotonic())
+            if len(self._seen) > 100_000:  # addresses gone quiet are forgotten
+                for k in [k for k, v in self._seen.items() if not v][:50_000]:
+                    del self._seen[k]
+            return len(times)
+
+
+def _header(scope, name: bytes) -> str | None:
+    for k, v in scope.get("headers", ()):
+        if k == name:
+            return v.decode("latin-1")
+    return None
+
+
+def _same_origin(scope) -> bool:
+    source = _header(scope, b"origin") or _header(scope, b"referer")
+    if source is None:
+        return True  # not a browser (curl, a client library): cookies are not involved
+    host = _header(scope, b"host") or ""
+    parts = urlsplit(source)
+    return parts.netloc == host and parts.scheme in ("http", "https")
+
+
+class Guard:
+    """The ASGI middleware (see the module doc). `authenticate(token)` says whether a
+    bearer token is valid; `record_failure(client, count)` audits a failure."""
+
+    def __init__(self, app, authenticate, failures: FailedAuth):
+        self.app, self.authenticate, self.failures = app, authenticate, failures
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        method, path = scope["method"], scope["path"]
+        client = (scope.get("client") or ("unknown", 0))[0]
+        if method in UNSAFE and not _same_origin(scope):
+            return await _refuse(scope, receive, send, 403,
+                                 "refused: the request comes from another origin")
+        if self.failures.locked(client) and (path.startswith("/v1/") or path == "/ui/login"):
+            return await _refuse(scope, receive, send, 429,
+                                 "too many failed authentications: try again in a minute",
+                                 {"retry-after": str(int(FailedAuth.WINDOW))})
+        limit = MAX_UPLOAD if (_header(scope, b"content-type") or "").startswith(
+            "multipart/") else MAX_JSON
+        declared = _header(scope, b"content-length")
+        if declared and declared.isdigit() and int(declared) > limit:
+            return await _refuse(scope, receive, send, 413,
+                                 f"request body of {int(declared):,} bytes is over the limit "
+                                 f"of {limit:,}")
+        if method in UNSAFE and path.startswith("/v1/"):
+            auth = _header(scope, b"authorization") or ""
+            scheme, _, token = auth.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip() or \
+                    not self.authenticate(token.strip(), client):
+                return await _refuse(scope, receive, send, 401, "unknown or revoked token",
+                                     {"www-authenticate": "Bearer"})
+        nonce = secrets.token_urlsafe(16)
+        scope.setdefault("state", {})["csp_nonce"] = nonce
+        seen = 0
+
+        async def counted():
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise _TooLarge(limit)
+            return message
+
+        async def secured(message):
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers += [(b"content-security-policy", CSP.format(nonce=nonce).encode()),
+                            (b"x-frame-options", b"DENY"),
+                            (b"x-content-type-options", b"nosniff"),
+                            (b"referrer-policy", b"strict-origin-when-cross-origin")]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, counted, secured)
+        except _TooLarge as e:
+            await _refuse(scope, receive, send, 413, str(e))
+
+
+class _TooLarge(Exception):
+    def __init__(self, limit: int):
+        super().__init__(f"request body is over the limit of {limit:,} bytes")
+
+
+async def _refuse(scope, receive, send, status: int, detail: str, headers=None):
+    response = JSONResponse({"detail": detail}, status_code=status, headers=headers)
+    await response(scope, receive, send)
