@@ -175,6 +175,18 @@ def test_a_submitter_sees_only_its_own_submissions_and_feedback(world):
     other = next(s["batch_id"] for s in theirs if s["owner"] == BROKER_A)
     assert client.get(f"/v1/submissions/{other}/feedback",
                       headers=as_(world, "bank")).status_code == 404
+    # Analysts see the institutions of their own jurisdiction: bank is CN-SH, broker CN-JS.
+    mine = client.get("/v1/submissions", headers=as_(world, "jing")).json()
+    assert mine and {s["owner"] for s in mine} == {BROKER_A}
+    bank_batch = own[0]["batch_id"]
+    assert client.get(f"/v1/submissions/{bank_batch}/feedback",
+                      headers=as_(world, "jing")).status_code == 404
+    assert client.get(f"/v1/submissions/{other}/feedback",
+                      headers=as_(world, "jing")).status_code == 200
+    with world[0].app.state.services.ops.connect() as con:
+        reads = con.execute(sa.text("SELECT action, object_id FROM audit_log WHERE actor = 'jing'")
+                            ).all()
+    assert ("feedback.read", bank_batch) in reads and ("submissions.read", "*") in reads
 
 
 def test_a_submitter_cannot_report_under_another_institutions_lei(world):

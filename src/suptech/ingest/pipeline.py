@@ -79,8 +79,10 @@ def _unusable(label: str, type_name: str | None, error: UnusableFile) -> FileRes
 
 def ingest_file(store: Store, path: Path, type_name: str | None = None,
                 progress: Progress | None = None, submitter: str | None = None,
-                owner: str | None = None, data: bytes | None = None) -> FileResult:
-    """Ingest one file (its bytes may be given, as the API receives them).
+                owner: str | None = None, data: bytes | None = None,
+                decoded: RawFile | None = None) -> FileResult:
+    """Ingest one file (its bytes may be given, as the API receives them, and what
+    `read_file` made of them: the server decodes outside its store's lock).
 
     `submitter`: the LEI ISO 20022 payments are reported under when a message names
     none. `owner`: the LEI of the institution sending the file over the API; its
@@ -101,7 +103,7 @@ def ingest_file(store: Store, path: Path, type_name: str | None = None,
             return FileResult(_summary(label, rt.name, previous.rows, previous.accepted,
                                        feedback, duplicate=True,
                                        batch_id=previous.batch_id), feedback)
-        raw = read_file(path, data, submitter or owner, rt)
+        raw = decoded if decoded is not None else read_file(path, data, submitter or owner, rt)
         del data
         note(path, STAGES[1], 1, len(STAGES))
         result = commit_raw(store, rt, raw, label, sha, owner,

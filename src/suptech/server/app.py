@@ -323,7 +323,7 @@ def create_app(data_dir: Path, engine: str = "duckdb", database_url: str | None 
              responses=ERRORS, tags=["submissions"])
     def feedback(who: Who, s: S, batch_id: PathId,
                  limit: Annotated[int, Query(ge=1, le=MAX_ROWS)] = 1000) -> list[dict]:
-        if batch_id not in set(s.submissions(who)["batch_id"]):
+        if s.submissions(who, batch_id).is_empty():
             raise NotFound(f"no submission {batch_id}")
         with s.lock:
             return s.store.feedback_of(batch_id).head(limit).to_dicts()

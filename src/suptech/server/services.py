@@ -53,16 +53,47 @@ class Services:
     def ingest(self, who: User, name: str, data: bytes, report_type: str | None):
         from suptech.ingest.pipeline import ingest_file
 
-        who.require("submitter")
-        with self.lock:
-            return ingest_file(self.store, Path(name), report_type, owner=who.lei, data=data)
+        from suptech.ingest.readers import UnusableFile, detect_report_type, read_file
 
-    def submissions(self, who: User) -> pl.DataFrame:
+        who.require("submitter")
+        # Decoding is most of a large file's time and needs no store: done before taking
+        # the lock, it no longer holds up every other request. A file it cannot decode
+        # is told why by `ingest_file`, as ever.
+        try:
+            rt = detect_report_type(Path(name), report_type)
+            raw = read_file(Path(name), data, who.lei, rt)
+        except UnusableFile:
+            raw = None
+        with self.lock:
+            return ingest_file(self.store, Path(name), report_type, owner=who.lei, data=data,
+                               decoded=raw)
+
+    def submissions(self, who: User, batch_id: str | None = None) -> pl.DataFrame:
+        """The submissions the caller may see, and the read audited: a submitter its
+        own institution's; anyone else those of the institutions registered
+        in its jurisdiction (supervisors chase bad reporters, their own region's). A
+        submission with no sending institution (a file ingested on the command line, a
+        stream group) is the operator's, read with the CLI."""
+        import sqlalchemy as sa
+
+        from suptech.ops.db import users
+
         with self.lock:
             frame = pl.from_arrow(self.store.submissions())
         if who.role == "submitter":
-            return frame.filter(pl.col("owner") == who.lei)
-        return frame  # supervisors chase bad reporters: they see every institution's
+            leis = [who.lei]
+        else:
+            with self.ops.connect() as con:
+                leis = list(con.execute(sa.select(users.c.lei).where(
+                    users.c.role == "submitter", users.c.jurisdiction == who.jurisdiction,
+                    users.c.lei.is_not(None))).scalars())
+        frame = frame.filter(pl.col("owner").is_in(leis))
+        if batch_id is not None:
+            frame = frame.filter(pl.col("batch_id") == batch_id)
+        with self.ops.begin() as con:
+            audit.record(con, who.user_id, "feedback.read" if batch_id else "submissions.read",
+                         "submission", batch_id or "*", rows=frame.height)
+        return frame
 
     # ---- alerts ----
 
