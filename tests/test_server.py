@@ -38,7 +38,18 @@ def database():
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory, database):
+def audit_key(tmp_path_factory):
+    """The audit key of the module's database: every server and CLI on one database
+    shares it (a second data directory would make a key of its own)."""
+    import os
+    key = os.urandom(16).hex()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SUPTECH_AUDIT_KEY", key)
+        yield key
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory, database, audit_key):
     """A small market day and a payment network, ingested and scanned; one user per role."""
     root = tmp_path_factory.mktemp("server")
     data = root / "data"
@@ -287,7 +298,7 @@ def test_reading_reports_is_audited(world):
 
 # ---- submissions ---------------------------------------------------------------------
 
-def test_a_batch_sent_twice_is_stored_once(tmp_path, database):
+def test_a_batch_sent_twice_is_stored_once(tmp_path, database, audit_key):
     ops = connect(tmp_path, database)
     with ops.begin() as con:
         token = access.add_user(con, "test", "twice", "submitter", "CN-ZJ", BANK)

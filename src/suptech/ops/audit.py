@@ -1,18 +1,31 @@
-"""The audit log: append-only, each entry chained to the one before by its hash.
+"""The audit log: append-only, each entry chained to the one before by a keyed hash,
+and anchored outside the database.
 
-An entry's hash is SHA-256 over the previous entry's hash and the entry's own fields
-in canonical JSON. Changing any field of any entry, deleting one or inserting one breaks
-the chain at that point, and `verify` names the first entry where it breaks. (Deleting
-the newest entries leaves a shorter valid chain; the head hash, printed by `verify`,
-is what to keep elsewhere to catch that.)
+An entry's hash is HMAC-SHA-256, under a key kept outside the operational database
+(`SUPTECH_AUDIT_KEY`, else the file `audit.key` in the data directory, made on first
+use), over the previous entry's hash and the entry's own fields in canonical JSON.
+Changing any field of any entry, deleting one or inserting one breaks the chain at
+that point, and someone who can write the database but not read the key cannot
+compute a chain again. Each committed entry's sequence number and hash are appended to
+`audit.anchors` in the data directory: `verify` requires every anchored entry to be
+there with its hash, so cutting off the newest entries, or all of them, is found too.
+
+The chain also covers what the audit describes: each timeline event's content is
+sealed in the entry that records it, and each case's state is that of its newest
+audited transition, so `verify` finds an event edited or deleted, and a case state
+changed, in the database behind the application's back.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import os
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -26,11 +39,63 @@ def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
-def _digest(prev_hash: str, seq: int, ts: str, actor: str, action: str, object_type: str,
-            object_id: str, detail: str) -> str:
+@dataclass(frozen=True)
+class Keeping:
+    """Where an engine's audit key and anchors are: outside its database."""
+
+    key: bytes
+    anchors: Path
+
+
+def keeping(data_dir: Path) -> Keeping:
+    text = os.environ.get("SUPTECH_AUDIT_KEY")
+    path = Path(data_dir) / "audit.key"
+    if text:
+        key = text.encode()
+    elif path.exists():
+        key = path.read_bytes()
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(secrets.token_hex(32).encode())
+        key = path.read_bytes()
+    return Keeping(key, Path(data_dir) / "audit.anchors")
+
+
+def install(engine, data_dir: Path) -> None:
+    """Key the engine's chain and anchor what it commits (called by `ops.db.connect`)."""
+    import sqlalchemy as sa
+
+    engine.suptech_audit = keep = keeping(data_dir)
+
+    @sa.event.listens_for(engine, "commit")
+    def _anchor(con) -> None:
+        head = con.info.pop("audit_head", None)
+        if head is not None:
+            with open(keep.anchors, "a", encoding="ascii") as f:  # appends are atomic
+                f.write(f"{head[0]} {head[1]}\n")
+
+    @sa.event.listens_for(engine, "rollback")
+    def _forget(con) -> None:
+        con.info.pop("audit_head", None)
+
+
+def _keep(con: Connection) -> Keeping:
+    return con.engine.suptech_audit
+
+
+def _digest(key: bytes, prev_hash: str, seq: int, ts: str, actor: str, action: str,
+            object_type: str, object_id: str, detail: str) -> str:
     body = json.dumps([prev_hash, seq, ts, actor, action, object_type, object_id, detail],
                       separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(body.encode()).hexdigest()
+    return hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
+
+
+def seal(*fields) -> str:
+    """The digest of a row the audit vouches for (a timeline event)."""
+    return hashlib.sha256(json.dumps(fields, separators=(",", ":"), ensure_ascii=False,
+                                     default=str).encode()).hexdigest()
 
 
 def record(con: Connection, actor: str, action: str, object_type: str, object_id: str,
@@ -45,10 +110,12 @@ def record(con: Connection, actor: str, action: str, object_type: str, object_id
     ts = now()
     text = json.dumps(detail, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
                       default=str)
+    digest = _digest(_keep(con).key, prev, seq, ts, actor, action, object_type, object_id,
+                     text)
     con.execute(audit.insert().values(
         seq=seq, ts=ts, actor=actor, action=action, object_type=object_type,
-        object_id=object_id, detail=text, prev_hash=prev,
-        hash=_digest(prev, seq, ts, actor, action, object_type, object_id, text)))
+        object_id=object_id, detail=text, prev_hash=prev, hash=digest))
+    con.info["audit_head"] = (seq, digest)  # anchored once the transaction commits
     return seq
 
 
@@ -65,17 +132,44 @@ class Verification:
 
 
 def verify(con: Connection) -> Verification:
+    """The chain, then the anchors, then what the chain vouches for (see the module doc)."""
+    from suptech.ops.covered import uncovered
+
+    keep = _keep(con)
     prev, expected_seq, n = GENESIS, 1, 0
-    rows = con.execute(sa.select(audit).order_by(audit.c.seq)).mappings()
-    for row in rows:
+    hashes: dict[int, str] = {}
+    entries = []
+    for row in con.execute(sa.select(audit).order_by(audit.c.seq)).mappings():
         n += 1
         if row["seq"] != expected_seq:
             return Verification(n, prev, expected_seq, f"entry {expected_seq} is missing")
         if row["prev_hash"] != prev:
             return Verification(n, prev, row["seq"], "does not follow the entry before it")
-        digest = _digest(prev, row["seq"], row["ts"], row["actor"], row["action"],
+        digest = _digest(keep.key, prev, row["seq"], row["ts"], row["actor"], row["action"],
                          row["object_type"], row["object_id"], row["detail"])
-        if digest != row["hash"]:
-            return Verification(n, prev, row["seq"], "its content was changed")
+        if not hmac.compare_digest(digest, row["hash"]):
+            return Verification(n, prev, row["seq"], "its content was changed (or its hash "
+                                "was computed without the audit key)")
+        hashes[row["seq"]] = row["hash"]
+        entries.append(row)
         prev, expected_seq = row["hash"], expected_seq + 1
+    for seq, anchored in _anchors(keep.anchors):
+        if seq not in hashes:
+            return Verification(n, prev, seq, f"entry {seq} is missing: the log was anchored "
+                                f"at entry {seq} and now ends at {n}")
+        if hashes[seq] != anchored:
+            return Verification(n, prev, seq, "it is not the entry that was anchored")
+    broken = uncovered(con, entries)
+    if broken:
+        return Verification(n, prev, broken[0], broken[1])
     return Verification(n, prev, None, None)
+
+
+def _anchors(path: Path):
+    if not path.exists():
+        return
+    with open(path, encoding="ascii", errors="replace") as f:
+        for line in f:
+            seq, _, digest = line.strip().partition(" ")
+            if seq.isdigit() and digest:
+                yield int(seq), digest

@@ -27,6 +27,7 @@ from sqlalchemy.engine import Connection
 
 from suptech.ops import audit
 from suptech.ops.access import Conflict, NotFound, Refused, User
+from suptech.ops.covered import event_seal
 from suptech.ops.db import case_alerts, cases, events, triage
 
 
@@ -52,9 +53,15 @@ SETTLED = ("dismissed", "escalated")
 
 
 def _event(con: Connection, object_type: str, object_id: str, actor: str, kind: str,
-           text: str | None) -> None:
-    con.execute(events.insert().values(object_type=object_type, object_id=object_id,
-                                       actor=actor, kind=kind, text=text, ts=audit.now()))
+           text: str | None) -> dict:
+    """Add a timeline event; returns what the audit entry recording it must carry (its
+    id and a seal of its content: see `ops.covered`)."""
+    ts = audit.now()
+    event_id = con.execute(events.insert().values(
+        object_type=object_type, object_id=object_id, actor=actor, kind=kind, text=text,
+        ts=ts)).inserted_primary_key[0]
+    return {"event_id": event_id,
+            "event": event_seal(event_id, object_type, object_id, actor, kind, text, ts)}
 
 
 # ---- alerts ------------------------------------------------------------------------
@@ -80,9 +87,9 @@ def _set_status(con: Connection, user: User, alert_id: str, status: str,
         con.execute(triage.insert().values(alert_id=alert_id, **values))
     text = {"assigned": f"assigned to {assignee}", "dismissed": f"dismissed: {reason}",
             "escalated": "escalated"}[status]
-    _event(con, "alert", alert_id, user.user_id, status, text)
+    ev = _event(con, "alert", alert_id, user.user_id, status, text)
     audit.record(con, user.user_id, f"alert.{status}", "alert", alert_id, before=before,
-                 assignee=values["assignee"], reason=reason)
+                 assignee=values["assignee"], reason=reason, **ev)
     return {"alert_id": alert_id, **values}
 
 
@@ -107,9 +114,9 @@ def comment(con: Connection, user: User, object_type: str, object_id: str, text:
     user.require("analyst", "supervisor")
     if not text or not text.strip():
         raise Conflict("a comment needs text")
-    _event(con, object_type, object_id, user.user_id, "comment", text.strip())
+    ev = _event(con, object_type, object_id, user.user_id, "comment", text.strip())
     audit.record(con, user.user_id, f"{object_type}.comment", object_type, object_id,
-                 text=text.strip())
+                 text=text.strip(), **ev)
 
 
 def timeline(con: Connection, object_type: str, object_id: str) -> list[dict]:
@@ -131,9 +138,9 @@ def open_case(con: Connection, user: User, title: str, alert_ids: list[str]) -> 
         state=CaseState.OPEN.value, created_by=user.user_id, created_at=ts, updated_at=ts))
     for alert_id in sorted(set(alert_ids)):
         con.execute(case_alerts.insert().values(case_id=case_id, alert_id=alert_id))
-    _event(con, "case", case_id, user.user_id, "state", "opened")
+    ev = _event(con, "case", case_id, user.user_id, "state", "opened")
     audit.record(con, user.user_id, "case.open", "case", case_id, title=title.strip(),
-                 alerts=sorted(set(alert_ids)))
+                 alerts=sorted(set(alert_ids)), **ev)
     return get_case(con, user, case_id)
 
 
@@ -146,8 +153,8 @@ def add_alerts(con: Connection, user: User, case_id: str, alert_ids: list[str]) 
     for alert_id in new:
         con.execute(case_alerts.insert().values(case_id=case_id, alert_id=alert_id))
     if new:
-        _event(con, "case", case_id, user.user_id, "alerts", "added " + ", ".join(new))
-        audit.record(con, user.user_id, "case.add_alerts", "case", case_id, alerts=new)
+        ev = _event(con, "case", case_id, user.user_id, "alerts", "added " + ", ".join(new))
+        audit.record(con, user.user_id, "case.add_alerts", "case", case_id, alerts=new, **ev)
     return get_case(con, user, case_id)
 
 
@@ -193,8 +200,8 @@ def transition(con: Connection, user: User, case_id: str, to: str,
     if target is CaseState.INVESTIGATING and case["investigator"] is None:
         values["investigator"] = user.user_id
     con.execute(cases.update().where(cases.c.case_id == case_id).values(**values))
-    _event(con, "case", case_id, user.user_id, "state",
-           f"{current.value} → {target.value}" + (f": {note}" if note else ""))
+    ev = _event(con, "case", case_id, user.user_id, "state",
+                f"{current.value} → {target.value}" + (f": {note}" if note else ""))
     audit.record(con, user.user_id, "case.transition", "case", case_id,
-                 before=current.value, after=target.value, note=note)
+                 before=current.value, after=target.value, note=note, **ev)
     return get_case(con, user, case_id)

@@ -105,6 +105,8 @@ def connect(data_dir: Path, url: str | None = None) -> Engine:
             con.execute("PRAGMA foreign_keys = ON")
             con.execute("PRAGMA journal_mode = WAL")
     migrate(engine)
+    from suptech.ops import audit
+    audit.install(engine, data_dir)
     return engine
 
 
