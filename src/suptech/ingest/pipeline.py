@@ -108,26 +108,29 @@ def ingest_file(store: Store, path: Path, type_name: str | None = None,
         note(path, STAGES[1], 1, len(STAGES))
         result = commit_raw(store, rt, raw, label, sha, owner,
                             on_commit=lambda: note(path, STAGES[2], 2, len(STAGES)))
-    except UnusableFile as e:
-        return _unusable(label, rt.name if rt else None, e)
-    # A file's commit is all or nothing (see Store.commit), so a failure here stores
-    # nothing of it, and the files after it are still taken.
-    except (OSError, duckdb.Error) as e:
-        return _unusable(label, rt.name if rt else None, UnusableFile(
-            f"not stored, nothing of this file was kept: {_store_failure(e)}"))
-    except (Exception, pl.exceptions.PanicException) as e:  # noqa: BLE001 (a bug: say it)
-        if "No space left" in str(e):  # polars says so in a ComputeError
-            return _unusable(label, rt.name if rt else None, UnusableFile(
-                f"not stored, nothing of this file was kept: {_store_failure(e)}"))
-        log.exception("ingest of %s failed", label)
-        return _unusable(label, rt.name if rt else None, UnusableFile(
-            f"not stored, nothing of this file was kept: the platform failed on it "
-            f"({type(e).__name__}); please report it"))
+    # A file's commit is all or nothing (see Store.commit), so a failure at any stage
+    # stores nothing of it, and the files after it are still taken. (A panic in
+    # polars' Rust code is a BaseException.)
+    except (Exception, pl.exceptions.PanicException) as e:  # noqa: BLE001
+        return _unusable(label, rt.name if rt else None, _why(e, label))
     note(path, "done", len(STAGES), len(STAGES))
     return result
 
 
-def _store_failure(e: Exception) -> str:
+def _why(e: BaseException, label: str) -> UnusableFile:
+    """What a user is told of a file that failed: the reader's own words, the store's
+    trouble (a full disk), or a bug, logged in full and named in one line."""
+    if isinstance(e, UnusableFile):
+        return e
+    kept = "not stored, nothing of this file was kept"
+    if isinstance(e, (OSError, duckdb.Error)) or "No space left" in str(e):
+        return UnusableFile(f"{kept}: {_store_failure(e)}")
+    log.error("ingest of %s failed", label, exc_info=e)
+    return UnusableFile(f"{kept}: the platform failed on it ({type(e).__name__}); "
+                        "please report it")
+
+
+def _store_failure(e: BaseException) -> str:
     text = str(e)
     if "No space left" in text or getattr(e, "errno", None) == errno.ENOSPC:
         return "no space left on the data directory's disk"

@@ -53,7 +53,7 @@ class Services:
     def ingest(self, who: User, name: str, data: bytes, report_type: str | None):
         from suptech.ingest.pipeline import ingest_file
 
-        from suptech.ingest.readers import UnusableFile, detect_report_type, read_file
+        from suptech.ingest.readers import detect_report_type, read_file
 
         who.require("submitter")
         # Decoding is most of a large file's time and needs no store: done before taking
@@ -62,8 +62,8 @@ class Services:
         try:
             rt = detect_report_type(Path(name), report_type)
             raw = read_file(Path(name), data, who.lei, rt)
-        except UnusableFile:
-            raw = None
+        except (Exception, pl.exceptions.PanicException):  # noqa: BLE001 (UnusableFile too)
+            raw = None  # `ingest_file` decodes it again and says what failed
         with self.lock:
             return ingest_file(self.store, Path(name), report_type, owner=who.lei, data=data,
                                decoded=raw)
