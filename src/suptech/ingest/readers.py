@@ -192,7 +192,8 @@ def _read_csv(data: bytes) -> RawFile:
             table = read(False, on_bad)
     except (pa.ArrowInvalid, pa.ArrowException) as e:
         raise UnusableFile(f"not readable as CSV: {short(str(e), 120)}") from None
-    if any(spans) or _spans_lines(table):
+    # Only a quoted value spans lines, and most files quote nothing.
+    if any(spans) or (b'"' in data and _spans_lines(table)):
         problem = _quoting_problem(data)
         if problem:
             raise UnusableFile(problem)

@@ -3,7 +3,9 @@
 No report field is binary: a NUL or a backspace inside an identifier or a name is a
 writer's bug or an attempt to make two values look alike (and NUL cuts strings short
 in C tools that read the store downstream). Tab, line feed and carriage return are
-left alone: a free-text field may hold them.
+left alone: a free-text field may hold them. Only free-text fields are looked at:
+every other kind of text (identifiers, codes, enums) has a pattern or a code list that
+a control character already fails.
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ from __future__ import annotations
 import polars as pl
 
 from suptech.ingest.checks.base import Check, Failure, register
-from suptech.ingest.parse import storage_dtype
 from suptech.model.findings import Code
+from suptech.model.reports import Kind
 
 CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 
@@ -23,6 +25,6 @@ class ControlCharacters(Check):
 
     def failures(self, batch):
         for f in batch.rt.all_fields:
-            if batch.has_column(f.name) and storage_dtype(f.kind) == pl.String:
+            if batch.has_column(f.name) and f.kind is Kind.TEXT:
                 yield Failure(Code.E002, f.name, pl.col(f.name).str.contains(CONTROL),
                               pl.lit(f"{f.name} holds a control character (such as NUL)"))
