@@ -5,6 +5,8 @@ The operational data is on a real PostgreSQL (a database made for this run)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import sqlalchemy as sa
 from builders import BANK, BROKER_A, record
@@ -318,6 +320,20 @@ def test_a_batch_sent_twice_is_stored_once(tmp_path, database, audit_key):
     store = open_store(tmp_path)
     assert store.query("payment").num_rows == 20
     store.close()
+
+
+def test_a_json_batch_keeps_its_numbers_to_the_last_digit(world):
+    rec = record("payment", 1, submitter=BANK, report_id="exact-1",
+                 payment_id="7d4e9b0c-6a3f-4c1e-9f2a-3b5c8d7e1a55")
+    body = '{"records": [%s]}' % json.dumps({**rec, "amount": "A"}).replace(
+        '"A"', "1234567890123456.78")
+    r = world[0].post("/v1/submissions/payment", content=body,
+                      headers={**as_(world, "bank"), "Content-Type": "application/json"})
+    assert r.status_code == 200 and r.json()["accepted"] == 1, r.text
+    with world[0].app.state.services.lock:
+        stored = world[0].app.state.services.store.query("payment").to_pylist()
+    [amount] = [str(p["amount"]) for p in stored if p["report_id"] == "exact-1"]
+    assert amount.startswith("1234567890123456.78")
 
 
 def test_records_with_text_json_cannot_hold_are_rejected_one_by_one(world):

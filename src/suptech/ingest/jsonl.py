@@ -39,7 +39,7 @@ def _pairs(pairs: list[tuple[str, object]]) -> dict:
     return dict(pairs)
 
 
-def _number(text: str) -> str:
+def exact_number(text: str) -> str:
     """A JSON number with a fraction or exponent, as decimal digits (never a float)."""
     if "e" not in text and "E" not in text:
         return text
@@ -56,7 +56,7 @@ def _constant(name: str):
 
 
 def _exact(line: bytes) -> object:
-    obj = json.loads(line, parse_float=_number, parse_int=str, parse_constant=_constant,
+    obj = json.loads(line, parse_float=exact_number, parse_int=str, parse_constant=_constant,
                      object_pairs_hook=_pairs)
     orjson.dumps(obj)  # the checks orjson makes: no lone surrogates, no deep nesting
     return obj

@@ -9,6 +9,7 @@ state forbids it).
 # No `from __future__ import annotations`: FastAPI reads the handlers' annotations,
 # and those name dependencies defined inside create_app.
 import asyncio
+import json
 import logging
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
@@ -17,12 +18,14 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import polars as pl
-from fastapi import Depends, FastAPI, File, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, FastAPI, File, HTTPException, Query, Request, UploadFile
 from fastapi import Path as FastApiPath
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
+from suptech.ingest.jsonl import exact_number
 from suptech.model.reports import REPORT_TYPES
 from suptech.ops import access, audit, cases
 from suptech.ops.access import Conflict, NotFound, Refused, User
@@ -199,6 +202,25 @@ def submission_result(name: str, result) -> SubmissionResult:
         feedback=result.feedback.drop("file").to_dicts())
 
 
+class ExactNumbersRequest(Request):
+    """A request whose JSON numbers with a fraction come as their digits, never floats:
+    a batch's amount of 1234567890123456.78 reaches the store as sent."""
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = json.loads(await self.body(), parse_float=exact_number)
+        return self._json
+
+
+class ExactNumbersRoute(APIRoute):
+    def get_route_handler(self):
+        handler = super().get_route_handler()
+
+        async def exact(request: Request):
+            return await handler(ExactNumbersRequest(request.scope, request.receive))
+        return exact
+
+
 def create_app(data_dir: Path, engine: str = "duckdb", database_url: str | None = None,
                nats_url: Optional[str] = None, prefix: str = "suptech",
                stream: bool = False) -> FastAPI:
@@ -304,13 +326,17 @@ def create_app(data_dir: Path, engine: str = "duckdb", database_url: str | None 
         return submission_result(name, s.ingest(who, name, file.file.read(),
                                                 report_type.value if report_type else None))
 
-    @app.post("/v1/submissions/{report_type}", response_model=SubmissionResult,
+    exact = APIRouter(route_class=ExactNumbersRoute)
+
+    @exact.post("/v1/submissions/{report_type}", response_model=SubmissionResult,
               responses=ERRORS, tags=["submissions"],
               summary="Submit a batch of reports as JSON records")
     def submit_batch(who: Who, s: S, report_type: ReportType, batch: JsonBatch) -> SubmissionResult:
         data = b"\n".join(jsonl_line(r) for r in batch.records)
         name = f"{report_type.value}-api.jsonl"
         return submission_result(name, s.ingest(who, name, data, report_type.value))
+
+    app.include_router(exact)
 
     @app.get("/v1/submissions", response_model=list[Submission], responses=ERRORS,
              tags=["submissions"])
