@@ -90,7 +90,7 @@ def read_file(path: Path, data: bytes | None = None, submitter: str | None = Non
         data = read_bytes(path)
     if not data.strip():
         raise UnusableFile("file is empty")
-    fields = None if rt is None else frozenset(f.name for f in rt.all_fields)
+    fields = None if rt is None else rt.field_names
     if fmt == "parquet":
         return read_parquet(data, fields)
     if fmt == "arrow":

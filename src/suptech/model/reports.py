@@ -75,6 +75,10 @@ class ReportType:
     def all_fields(self) -> tuple[Field, ...]:
         return ENVELOPE + self.fields
 
+    @property
+    def field_names(self) -> frozenset[str]:
+        return frozenset(f.name for f in self.all_fields)
+
     def field(self, name: str) -> Field:
         for f in self.all_fields:
             if f.name == name:

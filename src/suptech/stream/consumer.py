@@ -351,7 +351,7 @@ class Ingestor:
                                             columnar, read_file)
 
         rt = REPORT_TYPES[report_type]
-        fields = frozenset(f.name for f in rt.all_fields)
+        fields = rt.field_names
 
         reply = f"{self.config.prefix}.feedback.{{}}"
         kept, decoded, parts = [], [], []  # decoded: rows each part holds
