@@ -145,13 +145,13 @@ def columnar(frame: pl.DataFrame, what: str, fields: frozenset[str] | None = Non
         if fields is not None and name not in fields:
             frame = frame.drop(name)
             continue
-        rows = frame.filter(pl.col(name).is_not_null())[ROW].to_list()
         if dtype == pl.Binary:
             text, bad = _utf8(frame[name])
             frame = frame.with_columns(text)
             rows = [r for r, b in zip(frame[ROW].to_list(), bad) if b]
             reason = f"{name} is not valid UTF-8 text"
         else:
+            rows = frame.filter(pl.col(name).is_not_null())[ROW].to_list()
             reason = f"{name} is a {what} value of type {dtype}, not a single value"
             # Its rows are rejected; what is left of it is missing, as text.
             frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(name))

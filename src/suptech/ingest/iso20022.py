@@ -176,9 +176,10 @@ def read_pacs008(data: bytes, submitter: str | None = None) -> RawFile:
             if crowded:
                 # Explaining such an element's schema failures took time quadratic in
                 # its attributes (minutes for a few thousand): it is refused unread.
-                row = transactions + 1 if name == "CdtTrfTxInf" else None
-                transactions += name == "CdtTrfTxInf"
-                problems.append(LineProblem(row, crowded, Code.E002.value, None))
+                if name == "CdtTrfTxInf":
+                    transactions += 1
+                problems.append(LineProblem(transactions if name == "CdtTrfTxInf" else None,
+                                            crowded, Code.E002.value, None))
                 crowded = None
             elif name == "GrpHdr":
                 problems += schema.problems(elem, None)

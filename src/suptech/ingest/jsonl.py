@@ -26,16 +26,28 @@ from suptech.ingest.raw import ROW, LineProblem, RawFile, short
 _KEY_END = re.compile(rb'"\s*:')
 
 
+REPEATS = "line repeats a field (names equal once surrounding spaces are removed)"
+TOO_DEEP = f"line nests values deeper than {MAX_DEPTH} levels"
+
+
 class _Refused(ValueError):
     """A line that is JSON but not a record we take; the message says why."""
 
 
+def _repeats(names: list[str]) -> bool:
+    trimmed = [n.strip() for n in names]
+    return len(set(trimmed)) < len(trimmed)
+
+
+def _too_many_keys(n: int) -> _Refused:
+    return _Refused(f"line holds {n:,} keys, over the limit of {MAX_KEYS:,}")
+
+
 def _pairs(pairs: list[tuple[str, object]]) -> dict:
-    names = [k.strip() for k, _ in pairs]
-    if len(set(names)) < len(names):
-        raise _Refused("line repeats a field (names equal once surrounding spaces are removed)")
+    if _repeats([k for k, _ in pairs]):
+        raise _Refused(REPEATS)
     if len(pairs) > MAX_KEYS:
-        raise _Refused(f"line holds {len(pairs):,} keys, over the limit of {MAX_KEYS:,}")
+        raise _too_many_keys(len(pairs))
     return dict(pairs)
 
 
@@ -95,15 +107,15 @@ def _decode(line: bytes) -> dict:
         try:
             obj = _exact(line)
         except RecursionError:
-            raise _Refused(f"line nests values deeper than {MAX_DEPTH} levels") from None
+            raise _Refused(TOO_DEEP) from None
         except orjson.JSONEncodeError as e:
             raise _Refused(f"line is not valid JSON: {short(str(e), 60)}") from None
     if not isinstance(obj, dict):
         raise _Refused("line is not a JSON object")
     if len(obj) > MAX_KEYS:
-        raise _Refused(f"line holds {len(obj):,} keys, over the limit of {MAX_KEYS:,}")
+        raise _too_many_keys(len(obj))
     if any(isinstance(v, (dict, list)) and _too_deep(v) for v in obj.values()):
-        raise _Refused(f"line nests values deeper than {MAX_DEPTH} levels")
+        raise _Refused(TOO_DEEP)
     return obj
 
 
@@ -114,7 +126,7 @@ def read_jsonl(data: bytes, fields: frozenset[str] | None = None) -> RawFile:
     rows: list[int] = []
     problems: list[LineProblem] = []
     columns: dict[str, None] = {}
-    known, extra = fields, 0  # extra: names outside `known` so far
+    extra = 0  # names outside `fields` so far
     row = 0
     for line in data.split(b"\n"):
         if not line.strip():
@@ -129,15 +141,14 @@ def read_jsonl(data: bytes, fields: frozenset[str] | None = None) -> RawFile:
             reason = "not valid UTF-8" if isinstance(e, UnicodeDecodeError) else "not valid JSON"
             problems.append(LineProblem(row, f"line is {reason}: {short(str(e), 60)}"))
             continue
-        # Our row-number column is not a field anyone may send.
-        names_here = [k.strip() for k in obj if k.strip() != ROW]
-        fields = {k.strip(): v for k, v in obj.items() if k.strip() != ROW}
-        if len(fields) < len(names_here):
-            problems.append(LineProblem(row, "line repeats a field (names equal once "
-                                             "surrounding spaces are removed)"))
+        # Names equal once trimmed (orjson keeps one of two equal ones: see `_decode`).
+        if _repeats([k for k in obj if k.strip() != ROW]):
+            problems.append(LineProblem(row, REPEATS))
             continue
-        new = [k for k in fields if k not in columns]
-        unknown = [k for k in new if known is None or k not in known]
+        # Our row-number column is not a field anyone may send.
+        record = {k.strip(): v for k, v in obj.items() if k.strip() != ROW}
+        new = [k for k in record if k not in columns]
+        unknown = [k for k in new if fields is None or k not in fields]
         if unknown and extra + len(unknown) > MAX_COLUMNS:
             problems.append(LineProblem(row, f"line would take the file past {MAX_COLUMNS:,} "
                                              "distinct field names"))
@@ -145,7 +156,7 @@ def read_jsonl(data: bytes, fields: frozenset[str] | None = None) -> RawFile:
         extra += len(unknown)
         for k in new:
             columns[k] = None
-        records.append({k: _cell(v) for k, v in fields.items()})
+        records.append({k: _cell(v) for k, v in record.items()})
         rows.append(row)
     names = list(columns)
     # Built from a dict, never selected by name: polars reads "*" and "^...$" in a

@@ -34,7 +34,7 @@ _DATE = r"^\d{4}-\d{2}-\d{2}$"
 _NS_YEARS = (1678, 2261)
 #: Years a date may have: those Python, DuckDB and Spark all hold.
 _DATE_YEARS = (1, 9999)
-_NS_LIMIT = {"ns": 1, "us": 1_000, "ms": 1_000_000}
+_NS_PER = {"ns": 1, "us": 1_000, "ms": 1_000_000}
 _TRUE = ("true", "1", "t", "yes", "y")
 _FALSE = ("false", "0", "f", "no", "n")
 
@@ -81,10 +81,9 @@ def _in_date_range(date: pl.Expr) -> pl.Expr:
 
 def _datetime_ns(c: pl.Expr, dtype: pl.Datetime) -> pl.Expr:
     """Nanoseconds since the epoch of a typed datetime; null where int64 cannot hold them."""
-    factor = _NS_LIMIT[dtype.time_unit or "us"]
-    value = c.dt.epoch(dtype.time_unit or "us")
-    limit = (2**63 - 1) // factor
-    return pl.when(value.abs() <= limit).then(value * factor)
+    unit = dtype.time_unit or "us"
+    value, factor = c.dt.epoch(unit), _NS_PER[unit]
+    return pl.when(value.abs() <= (2**63 - 1) // factor).then(value * factor)
 
 
 def _from_native(kind: Kind, c: pl.Expr, dtype: pl.DataType) -> pl.Expr:

@@ -31,7 +31,7 @@ from suptech.store.database import Store, Submission
 from suptech.model.reports import ReportType
 from suptech.store.schema import report_schema, storage_schema
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 DEFAULT_RETENTION_START = "2000-01-01T00:00:00+00:00"
 
 #: Called as work on a file advances: (file, stage name, stages done, stages in all).
@@ -125,7 +125,7 @@ def _why(e: BaseException, label: str) -> UnusableFile:
     kept = "not stored, nothing of this file was kept"
     if isinstance(e, (OSError, duckdb.Error)) or "No space left" in str(e):
         return UnusableFile(f"{kept}: {_store_failure(e)}")
-    log.error("ingest of %s failed", label, exc_info=e)
+    logger.error("ingest of %s failed", label, exc_info=e)
     return UnusableFile(f"{kept}: the platform failed on it ({type(e).__name__}); "
                         "please report it")
 

@@ -65,8 +65,6 @@ def keeping(data_dir: Path) -> Keeping:
 
 def install(engine, data_dir: Path) -> None:
     """Key the engine's chain and anchor what it commits (called by `ops.db.connect`)."""
-    import sqlalchemy as sa
-
     engine.suptech_audit = keep = keeping(data_dir)
 
     @sa.event.listens_for(engine, "commit")
@@ -90,12 +88,6 @@ def _digest(key: bytes, prev_hash: str, seq: int, ts: str, actor: str, action: s
     body = json.dumps([prev_hash, seq, ts, actor, action, object_type, object_id, detail],
                       separators=(",", ":"), ensure_ascii=False)
     return hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
-
-
-def seal(*fields) -> str:
-    """The digest of a row the audit vouches for (a timeline event)."""
-    return hashlib.sha256(json.dumps(fields, separators=(",", ":"), ensure_ascii=False,
-                                     default=str).encode()).hexdigest()
 
 
 def record(con: Connection, actor: str, action: str, object_type: str, object_id: str,
@@ -137,7 +129,6 @@ def verify(con: Connection) -> Verification:
 
     keep = _keep(con)
     prev, expected_seq, n = GENESIS, 1, 0
-    hashes: dict[int, str] = {}
     entries = []
     for row in con.execute(sa.select(audit).order_by(audit.c.seq)).mappings():
         n += 1
@@ -150,9 +141,9 @@ def verify(con: Connection) -> Verification:
         if not hmac.compare_digest(digest, row["hash"]):
             return Verification(n, prev, row["seq"], "its content was changed (or its hash "
                                 "was computed without the audit key)")
-        hashes[row["seq"]] = row["hash"]
         entries.append(row)
         prev, expected_seq = row["hash"], expected_seq + 1
+    hashes = {e["seq"]: e["hash"] for e in entries}
     for seq, anchored in _anchors(keep.anchors):
         if seq not in hashes:
             return Verification(n, prev, seq, f"entry {seq} is missing: the log was anchored "

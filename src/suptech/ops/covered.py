@@ -1,13 +1,14 @@
 """What the audit chain vouches for beyond itself: the case timeline and case states.
 
 An entry that records a timeline event carries the event's id and a digest of its
-content (`audit.seal`); an entry that opens or moves a case says the state it left.
+content (`event_seal`); an entry that opens or moves a case says the state it left.
 Read back against the tables, they tell an event edited, added or deleted, or a case
 state set, in the database itself rather than through the application.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import sqlalchemy as sa
@@ -18,8 +19,10 @@ from suptech.ops.db import cases, events
 
 def event_seal(event_id: int, object_type: str, object_id: str, actor: str, kind: str,
                text: str | None, ts: str) -> str:
-    from suptech.ops.audit import seal
-    return seal(event_id, object_type, object_id, actor, kind, text, ts)
+    """The digest of a timeline event's content, carried by the entry recording it."""
+    fields = [event_id, object_type, object_id, actor, kind, text, ts]
+    return hashlib.sha256(json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
+                          .encode()).hexdigest()
 
 
 def uncovered(con: Connection, entries: list) -> tuple[int, str] | None:

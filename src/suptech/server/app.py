@@ -13,7 +13,6 @@ import json
 import logging
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -23,172 +22,16 @@ from fastapi import Path as FastApiPath
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, Field
 
 from suptech.ingest.jsonl import exact_number
-from suptech.model.reports import REPORT_TYPES
 from suptech.ops import access, audit, cases
 from suptech.ops.access import Conflict, NotFound, Refused, User
 from suptech.server import guard, scope
 from suptech.server.services import MAX_ROWS, Services, jsonl_line
-
-ReportType = StrEnum("ReportType", {name: name for name in REPORT_TYPES})
-ID_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
-#: An identifier in a body (alert, case, user): what ids look like, nothing more.
-Id = Annotated[str, Field(pattern=ID_PATTERN)]
-#: Free text: anything but NUL, which no database stores as text.
-Prose = Annotated[str, Field(min_length=1, max_length=10_000, pattern=r"^[^\x00]+$")]
-
-
-# ---- response shapes (they are the OpenAPI schema) -------------------------------------
-
-class Problem(BaseModel):
-    detail: str
-
-
-class FeedbackRow(BaseModel):
-    row: int | None
-    report_id: str | None
-    field: str | None
-    code: str
-    message: str
-
-
-class SubmissionResult(BaseModel):
-    batch_id: str | None
-    file: str
-    report_type: str | None
-    rows: int
-    accepted: int
-    rejected: int
-    warnings: int
-    duplicate: bool
-    error: str | None = Field(None, description="Set when the file was unusable as a whole.")
-    feedback: list[FeedbackRow]
-
-
-class Submission(BaseModel):
-    batch_id: str
-    report_type: str
-    file: str
-    ts_received: int
-    rows: int
-    accepted: int
-    rejected: int
-    warnings: int
-    owner: str | None
-
-
-class Me(BaseModel):
-    user_id: str
-    role: str
-    jurisdiction: str
-    lei: str | None
-
-
-class Rows(BaseModel):
-    rows: list[dict[str, Any]]
-    total: int
-
-
-class Alert(BaseModel):
-    alert_id: str
-    detector: str
-    typology: str
-    score: float
-    account_ids: str
-    isin: str | None
-    window_start: int
-    window_end: int
-    detector_version: str
-    parameters: str
-    explanation: str | None
-    status: str
-    assignee: str | None
-    reason: str | None
-    regions: list[str]
-
-
-class Event(BaseModel):
-    actor: str
-    kind: str
-    text: str | None
-    ts: str
-
-
-class AlertDetail(Alert):
-    evidence: dict[str, list[dict[str, Any]]]
-    timeline: list[Event]
-
-
-class Case(BaseModel):
-    case_id: str
-    title: str
-    jurisdiction: str
-    state: str
-    created_by: str
-    investigator: str | None
-    created_at: str
-    updated_at: str
-    alert_ids: list[str] = []
-
-
-class CaseDetail(Case):
-    timeline: list[Event]
-
-
-class JsonBatch(BaseModel):
-    records: list[dict[str, Any]] = Field(..., max_length=100_000)
-
-
-class Assign(BaseModel):
-    assignee: Id
-
-
-class Text(BaseModel):
-    text: Prose
-
-
-class Dismiss(BaseModel):
-    reason: Prose
-
-
-class BulkDismiss(Dismiss):
-    alert_ids: list[Id] = Field(..., min_length=1, max_length=1_000)
-
-
-class NewCase(BaseModel):
-    title: Prose
-    alert_ids: list[Id] = Field(default_factory=list, max_length=1_000)
-
-
-class AlertIds(BaseModel):
-    alert_ids: list[Id] = Field(..., min_length=1, max_length=1_000)
-
-
-class Transition(BaseModel):
-    to: cases.CaseState
-    note: Prose | None = None
-
-
-class AuditCheck(BaseModel):
-    ok: bool
-    entries: int
-    head: str
-    broken_at: int | None
-    reason: str | None
-
-
-class UserRow(BaseModel):
-    user_id: str
-    role: str
-    jurisdiction: str
-    lei: str | None
-    created_at: str
-    live_tokens: int
-
-
-ERRORS = {code: {"model": Problem} for code in (400, 401, 403, 404, 409, 413, 429)}
+from suptech.server.shapes import (
+    Alert, AlertDetail, AlertIds, Assign, AuditCheck, BulkDismiss, Case, CaseDetail,
+    Dismiss, ERRORS, Event, FeedbackRow, ID_PATTERN, JsonBatch, Me, NewCase, ReportType,
+    Rows, Submission, SubmissionResult, Text, Transition, UserRow)
 
 
 # ---- the application ---------------------------------------------------------------
@@ -280,7 +123,9 @@ def create_app(data_dir: Path, engine: str = "duckdb", database_url: str | None 
         if creds is None or creds.scheme.lower() != "bearer":
             raise HTTPException(401, "a bearer token is required",
                                 headers={"WWW-Authenticate": "Bearer"})
-        who = check_token(creds.credentials, (request.client or ("unknown",))[0])
+        # The guard has authenticated a request with a body already.
+        who = getattr(request.state, "user", None) or check_token(creds.credentials,
+                                                                 guard.client(request.scope))
         if who is None:
             raise HTTPException(401, "unknown or revoked token",
                                 headers={"WWW-Authenticate": "Bearer"})

@@ -70,6 +70,11 @@ class FailedAuth:
             return len(times)
 
 
+def client(scope) -> str:
+    """The client's address, for counting its failed authentications."""
+    return (scope.get("client") or ("unknown", 0))[0]
+
+
 def _header(scope, name: bytes) -> str | None:
     for k, v in scope.get("headers", ()):
         if k == name:
@@ -87,8 +92,9 @@ def _same_origin(scope) -> bool:
 
 
 class Guard:
-    """The ASGI middleware (see the module doc). `authenticate(token)` says whether a
-    bearer token is valid; `record_failure(client, count)` audits a failure."""
+    """The ASGI middleware (see the module doc). `authenticate(token, client)` is the
+    token's user or None (and counts the failure); the user it finds for a request is
+    left in the request's state (`user`), so that the handler does not look it up again."""
 
     def __init__(self, app, authenticate, failures: FailedAuth):
         self.app, self.authenticate, self.failures = app, authenticate, failures
@@ -97,11 +103,11 @@ class Guard:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         method, path = scope["method"], scope["path"]
-        client = (scope.get("client") or ("unknown", 0))[0]
+        address = client(scope)
         if method in UNSAFE and not _same_origin(scope):
             return await _refuse(scope, receive, send, 403,
                                  "refused: the request comes from another origin")
-        if self.failures.locked(client) and (path.startswith("/v1/") or path == "/ui/login"):
+        if self.failures.locked(address) and (path.startswith("/v1/") or path == "/ui/login"):
             return await _refuse(scope, receive, send, 429,
                                  "too many failed authentications: try again in a minute",
                                  {"retry-after": str(int(FailedAuth.WINDOW))})
@@ -112,15 +118,17 @@ class Guard:
             return await _refuse(scope, receive, send, 413,
                                  f"request body of {int(declared):,} bytes is over the limit "
                                  f"of {limit:,}")
+        state = scope.setdefault("state", {})
         if method in UNSAFE and path.startswith("/v1/"):
             auth = _header(scope, b"authorization") or ""
             scheme, _, token = auth.partition(" ")
-            if scheme.lower() != "bearer" or not token.strip() or \
-                    not self.authenticate(token.strip(), client):
+            who = self.authenticate(token.strip(), address) \
+                if scheme.lower() == "bearer" and token.strip() else None
+            if who is None:
                 return await _refuse(scope, receive, send, 401, "unknown or revoked token",
                                      {"www-authenticate": "Bearer"})
-        nonce = secrets.token_urlsafe(16)
-        scope.setdefault("state", {})["csp_nonce"] = nonce
+            state["user"] = who
+        state["csp_nonce"] = nonce = secrets.token_urlsafe(16)
         seen = 0
 
         async def counted():

@@ -52,7 +52,6 @@ class Services:
 
     def ingest(self, who: User, name: str, data: bytes, report_type: str | None):
         from suptech.ingest.pipeline import ingest_file
-
         from suptech.ingest.readers import detect_report_type, read_file
 
         who.require("submitter")

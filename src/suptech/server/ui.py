@@ -25,7 +25,7 @@ from fastapi.templating import Jinja2Templates
 
 from suptech.ops import access, cases
 from suptech.ops.access import Conflict, NotFound, Refused, User
-from suptech.server import charts, scope
+from suptech.server import charts, guard, scope
 from suptech.server.services import Services
 
 COOKIE = "suptech_session"
@@ -129,7 +129,7 @@ def router() -> APIRouter:
 
     @r.post("/login")
     def login(request: Request, token: str = Form(...)):
-        who = request.app.state.check_token(token.strip(), (request.client or ("unknown",))[0])
+        who = request.app.state.check_token(token.strip(), guard.client(request.scope))
         if who is None:
             return _back("/ui/login", "unknown or revoked token", error=True)
         response = RedirectResponse("/ui" if who.role in ("analyst", "supervisor")
