@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-
 import polars as pl
 
 import suptech.detect.market  # noqa: F401  (registers the built-in detectors)
@@ -11,18 +9,19 @@ import suptech.detect.payments  # noqa: F401
 from suptech.detect.base import REGISTRY, Detector
 from suptech.detect.market.data import market_data
 from suptech.detect.payments.data import payment_data
+from suptech.model.alert import COLUMNS, alert_id
+from suptech.store.schema import alert_schema
 
 DATA = {"market": market_data, "payments": payment_data}
 
-ALERT_COLUMNS = ["alert_id", "detector", "typology", "score", "account_ids", "isin",
-                 "window_start", "window_end", "evidence", "detector_version", "parameters",
-                 "explanation"]
+#: The frame of alerts with none in it, typed.
+EMPTY = pl.DataFrame(schema=alert_schema(COLUMNS))
 
 
-def alert_id(detector: str, accounts: str, isin: str | None, start: int) -> str:
-    """The same case found again gets the same id: re-scans do not re-alert."""
-    key = f"{detector}|{accounts}|{isin or ''}|{start}".encode()
-    return "AL-" + hashlib.sha256(key).hexdigest()[:16]
+def default_case(accounts: str, isin: str | None, start: int) -> str:
+    """The case key of a detector whose hits name none: its accounts, instrument and
+    start (the key every alert had before detectors named their cases)."""
+    return f"{accounts}|{isin or ''}|{start}"
 
 
 def run(store, detectors: list[Detector] | None = None, start_ns: int | None = None,
@@ -30,7 +29,7 @@ def run(store, detectors: list[Detector] | None = None, start_ns: int | None = N
     if detectors is None:
         detectors = [cls() for cls in REGISTRY.detectors.values()]
     if not detectors:
-        return pl.DataFrame(schema={c: pl.String for c in ALERT_COLUMNS})
+        return EMPTY
     frames, results, data = [], [], {}
     try:
         for d in detectors:
@@ -55,11 +54,11 @@ def run(store, detectors: list[Detector] | None = None, start_ns: int | None = N
             else pl.lit(None, dtype=pl.String).alias("explanation"),
             pl.lit(d.version).alias("detector_version"),
             pl.lit(d.params.as_json()).alias("parameters"))
-            .select([c for c in ALERT_COLUMNS if c != "alert_id"]))
+            .select([c for c in COLUMNS if c != "alert_id"]))
     if not frames:
-        return pl.DataFrame(schema={c: pl.String for c in ALERT_COLUMNS})
+        return EMPTY
     alerts = pl.concat(frames)
-    ids = [alert_id(*r) for r in alerts.select("detector", "account_ids", "isin",
-                                               "window_start").iter_rows()]
-    return alerts.with_columns(pl.Series("alert_id", ids)).select(ALERT_COLUMNS) \
+    ids = [alert_id(d, default_case(a, i, s)) for d, a, i, s in alerts.select(
+        "detector", "account_ids", "isin", "window_start").iter_rows()]
+    return alerts.with_columns(pl.Series("alert_id", ids)).select(COLUMNS) \
         .sort(["typology", "window_start", "alert_id"])

@@ -25,6 +25,8 @@ class ScanResult:
     range_end: int | None
     found: int  # alerts found in the range, old and new
     new: pl.DataFrame  # alerts not raised before
+    #: Alerts stored before (by the stream, as a case grew) that this scan found fuller.
+    completed: pl.DataFrame | None = None
 
 
 def _new_days(store, since: int) -> tuple[int, int] | None:
@@ -55,11 +57,18 @@ def scan(store, detectors: list[Detector] | None = None, start_ns: int | None = 
             _record(store, result, started, watermark, detectors)
             return result
         start_ns, end_ns = days
-    found = run(store, detectors, start_ns, end_ns)
-    known = set(store.alerts()["alert_id"].to_list())
-    new = found.filter(~pl.col("alert_id").is_in(list(known))).with_columns(
+    found = run(store, detectors, start_ns, end_ns).with_columns(
         pl.lit(scan_id).alias("scan_id"))
-    result = ScanResult(scan_id, start_ns, end_ns, found.height, new)
+    known = store.alerts()
+    new = found.filter(~pl.col("alert_id").is_in(known["alert_id"].implode()))
+    # A case the stream stored while it was still growing, or whose later evidence a
+    # scan over a wider range sees: the fuller version is stored too, under the same id.
+    same = found.join(known.select("alert_id", "evidence", "window_end"), on="alert_id")
+    grown = same.filter((pl.col("evidence").str.count_matches(";")
+                         > pl.col("evidence_right").str.count_matches(";"))
+                        | (pl.col("window_end") > pl.col("window_end_right")))
+    completed = grown.select(found.columns)
+    result = ScanResult(scan_id, start_ns, end_ns, found.height, new, completed)
     _record(store, result, started, watermark, detectors)
     return result
 
@@ -71,4 +80,5 @@ def _record(store, result: ScanResult, started: int, watermark: int,
         "scan_id": result.scan_id, "ts_started": started,
         "range_start": result.range_start, "range_end": result.range_end,
         "watermark": watermark, "detectors": names, "new_alerts": result.new.height,
-    }, result.new)
+    }, pl.concat([result.new, result.completed]) if result.completed is not None
+        else result.new)

@@ -5,8 +5,9 @@ declared once here and read by the handlers in `app`."""
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
+from suptech.model import alert
 from suptech.model.reports import REPORT_TYPES
 from suptech.ops import cases
 
@@ -69,18 +70,14 @@ class Rows(BaseModel):
     total: int
 
 
-class Alert(BaseModel):
-    alert_id: str
-    detector: str
-    typology: str
-    score: float
-    account_ids: str
-    isin: str | None
-    window_start: int
-    window_end: int
-    detector_version: str
-    parameters: str
-    explanation: str | None
+#: The alert's own fields (`suptech.model.alert`), less its evidence ids, which the
+#: detail gives as rows, and the run that stored it.
+_AlertFields = create_model("AlertFields", **{
+    name: ((t | None) if name in alert.OPTIONAL else t, ...)
+    for name, t in alert.TYPES.items() if name not in ("evidence", "scan_id")})
+
+
+class Alert(_AlertFields):
     status: str
     assignee: str | None
     reason: str | None

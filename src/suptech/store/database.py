@@ -43,6 +43,18 @@ class Submission:
     owner: str | None = None  # the LEI that sent it over the API; None from the CLI
 
 
+def fullest(alerts: pl.DataFrame) -> pl.DataFrame:
+    """Per alert id, the version with the most evidence, then the latest window's end.
+
+    A case only grows as data arrives (evidence is added, never taken away), so the
+    fullest version is the latest, on every engine, without an order of insertion."""
+    if alerts.is_empty():
+        return alerts
+    size = pl.col("evidence").fill_null("").str.count_matches(";")
+    return alerts.sort([size, "window_end", "score"], descending=True, nulls_last=True) \
+        .unique("alert_id", keep="first", maintain_order=True)
+
+
 class Store:
     def __init__(self, engine: Engine):
         self.engine = engine
@@ -236,9 +248,11 @@ class Store:
     # ---- alerts ----------------------------------------------------------------------
 
     def alerts(self) -> pl.DataFrame:
+        """One row per alert: of the versions stored under one id (the stream stores a
+        case as it grows; a scan completes one the stream stored first), the fullest."""
         frame = pl.from_arrow(self.con.table("alerts").to_pyarrow())
         assert isinstance(frame, pl.DataFrame)
-        return frame.sort(["typology", "window_start", "alert_id"])
+        return fullest(frame).sort(["typology", "window_start", "alert_id"])
 
     def alert_ids(self, ids: pl.Series) -> pl.Series:
         """Those of `ids` already recorded."""

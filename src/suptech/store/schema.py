@@ -12,6 +12,7 @@ import ibis
 import ibis.expr.datatypes as dt
 import polars as pl
 
+from suptech.model import alert
 from suptech.model.reports import DECIMAL_PRECISION, DECIMAL_SCALE, Kind, ReportType
 
 IBIS_TYPES: dict[Kind, dt.DataType] = {
@@ -33,13 +34,16 @@ SUBMISSIONS = ibis.schema({
     "warnings": dt.int64, "owner": dt.string,
 })
 
-#: Alerts raised by detectors (EVALUATION.md's export format plus provenance); append-only.
-ALERTS = ibis.schema({
-    "alert_id": dt.string, "detector": dt.string, "typology": dt.string, "score": dt.float64,
-    "account_ids": dt.string, "isin": dt.string, "window_start": dt.int64,
-    "window_end": dt.int64, "evidence": dt.string, "detector_version": dt.string,
-    "parameters": dt.string, "explanation": dt.string, "scan_id": dt.string,
-})
+_ALERT_TYPES = {str: (dt.string, pl.String), int: (dt.int64, pl.Int64),
+                float: (dt.float64, pl.Float64)}
+
+#: Alerts raised by detectors (`suptech.model.alert`); one row per alert id.
+ALERTS = ibis.schema({name: _ALERT_TYPES[t][0] for name, t in alert.TYPES.items()})
+
+
+def alert_schema(names=None) -> dict[str, pl.DataType]:
+    """The polars schema of alert frames (all the fields, or `names`)."""
+    return {name: _ALERT_TYPES[alert.TYPES[name]][1] for name in (names or alert.TYPES)}
 
 #: One row per scan: what range it looked at and how much data it had seen.
 SCANS = ibis.schema({

@@ -13,7 +13,9 @@ import time
 import polars as pl
 
 from suptech.detect.market.data import DAY, LOCAL_OFFSET, LUNCH, LUNCH_START
-from suptech.detect.run import ALERT_COLUMNS, alert_id
+from suptech.detect.run import default_case
+from suptech.model import alert
+from suptech.store.schema import alert_schema
 # Importing the modules registers the streaming detectors.
 from suptech.stream.monitor import layering, marking_close, ramping, spoofing, wash_trade  # noqa: F401
 from suptech.stream.monitor.base import LATENESS, REGISTRY, Case, Reference, StreamDetector
@@ -97,7 +99,7 @@ class Monitor:
             self.raised.add(key)
             accounts = ";".join(c.accounts)
             rows.append({
-                "alert_id": alert_id(d.id, accounts, c.isin, c.window_start),
+                "alert_id": alert.alert_id(d.id, default_case(accounts, c.isin, c.window_start)),
                 "detector": d.id, "typology": d.typology, "score": round(c.score, 4),
                 "account_ids": accounts, "isin": c.isin, "window_start": c.window_start,
                 "window_end": c.window_end, "evidence": ";".join(sorted(set(c.evidence))),
@@ -106,8 +108,6 @@ class Monitor:
                 "regions": sorted({self.ref.region[a] for a in c.accounts
                                    if a in self.ref.region}),
             })
-        schema = {c: pl.String for c in ALERT_COLUMNS} | {
-            "score": pl.Float64, "window_start": pl.Int64, "window_end": pl.Int64,
-            "scan_id": pl.String, "regions": pl.List(pl.String)}
+        schema = alert_schema() | {"regions": pl.List(pl.String)}
         return pl.DataFrame(rows, schema=schema)
 
