@@ -12,7 +12,7 @@ import polars as pl
 from test_stream import _pending, config, nats_url  # noqa: F401  (fixtures)
 
 from suptech.detect.base import REGISTRY, SECOND
-from suptech.detect.market.data import DAY, LOCAL_OFFSET
+from suptech.model.calendar import DEFAULT
 from suptech.detect.run import run
 from suptech.ops import access
 from suptech.ops.db import connect
@@ -28,7 +28,7 @@ TYPOLOGIES = {"SPOOFING", "LAYERING", "WASH_TRADE", "MARKING_THE_CLOSE", "RAMPIN
 
 def cases(alerts: pl.DataFrame) -> set[tuple]:
     """What an alert is about: typology, accounts, instrument, local day."""
-    day = (alerts["window_start"] + LOCAL_OFFSET) // DAY
+    day = DEFAULT.local_day(alerts["window_start"])
     accounts = [frozenset(a.split(";")) for a in alerts["account_ids"]]
     return set(zip(alerts["typology"], accounts, alerts["isin"], day))
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
-from suptech.detect.market.data import DAY, LOCAL_OFFSET
+from suptech.model.calendar import calendar
 
 MARGIN_NS = 5 * 60 * 1_000_000_000  # shown before and after the alert's window
 
@@ -38,9 +38,12 @@ def _frame(table) -> pl.DataFrame:
 def evidence(store, alert: dict) -> Evidence:
     accounts = alert["account_ids"].split(";")
     start, end = alert["window_start"] - MARGIN_NS, alert["window_end"] + MARGIN_NS
-    day_start = (start + LOCAL_OFFSET) // DAY * DAY - LOCAL_OFFSET
-    ev = store.view("order_event")
     isin = alert["isin"]
+    inst = store.view("instrument")
+    mic = inst.filter(inst.isin == isin).mic.to_pyarrow().to_pylist() if isin else []
+    cal = calendar(mic[0] if mic else None)
+    day_start = cal.day_start(cal.local_day(start))
+    ev = store.view("order_event")
     day = ev.filter((ev.ts_event >= day_start) & (ev.ts_event <= end))
     if isin:
         day = day.filter(day.isin == isin)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from suptech.detect.base import Detector
-from suptech.detect.market.data import DAY, LOCAL_OFFSET
+from suptech.model.calendar import DAY, DEFAULT
 from suptech.detect.run import run
 
 
@@ -31,16 +31,17 @@ class ScanResult:
 
 def _new_days(store, since: int) -> tuple[int, int] | None:
     """[start, end) in ns covering every local day with order, trade or payment reports
-    received after `since`, starting a day early for context."""
+    received after `since`, starting a day early for context (and so covering a
+    venue whose day starts a few hours from Shanghai's)."""
     days: set[int] = set()
     for name in ("order_event", "trade", "payment"):
         t = store.versions(name)
         fresh = t.filter(t.ts_received > since)
-        day = ((fresh.ts_event + LOCAL_OFFSET) // DAY).name("day")
+        day = ((fresh.ts_event + DEFAULT.offset_ns) // DAY).name("day")
         days |= set(fresh.select(day).distinct().to_pyarrow()["day"].to_pylist())
     if not days:
         return None
-    return (min(days) - 1) * DAY - LOCAL_OFFSET, (max(days) + 1) * DAY - LOCAL_OFFSET
+    return (min(days) - 1) * DAY - DEFAULT.offset_ns, (max(days) + 1) * DAY - DEFAULT.offset_ns
 
 
 def scan(store, detectors: list[Detector] | None = None, start_ns: int | None = None,

@@ -25,13 +25,13 @@ from typing import Callable
 
 import numpy as np
 
+from suptech.model.calendar import CN_EQUITY
 from suptech.simulate.book import BUY, DAY, IOC, LIMIT, MARKET, SELL, Book, Order
 from suptech.simulate.universe import Instrument, Universe
 
 CST = timezone(timedelta(hours=8))
-MORNING = (9 * 3600 + 30 * 60, 11 * 3600 + 30 * 60)
-AFTERNOON = (13 * 3600, 14 * 3600 + 57 * 60)
-CLOSE_CALL = (14 * 3600 + 57 * 60, 15 * 3600)
+MORNING, AFTERNOON = CN_EQUITY.sessions
+CLOSE_CALL = CN_EQUITY.closing_call
 CONTINUOUS_SECONDS = (MORNING[1] - MORNING[0]) + (AFTERNOON[1] - AFTERNOON[0])
 
 #: Order events per instrument and day, by scale, before injected cases.

@@ -2,8 +2,9 @@
 
 Every table here is an Ibis expression over the store's current view, restricted to the
 scanned days, so each engine evaluates it where the data lives. Times are int64
-nanoseconds UTC; `day` is the local (UTC+8) trading day as a number of days since the
-epoch, which keeps day arithmetic integer on every engine.
+nanoseconds UTC; `day` is the local trading day (by the venue's calendar) as a number
+of days since the epoch, which keeps day arithmetic integer on every engine, and `tt`
+the trading clock (`Clock.trading_time`).
 """
 
 from __future__ import annotations
@@ -13,32 +14,58 @@ from dataclasses import dataclass
 import ibis
 import ibis.expr.types as ir
 
-from suptech.detect.base import SECOND, SharedTables
-
-LOCAL_OFFSET = 8 * 3600 * SECOND  # China Standard Time
-DAY = 86_400 * SECOND
-CLOSE_CALL_START = (14 * 3600 + 57 * 60) * SECOND  # since local midnight
-CONTINUOUS_END = CLOSE_CALL_START
+from suptech.detect.base import SharedTables
+from suptech.model.calendar import DAY, DEFAULT, Calendar, calendars
 
 
-def local_day(ts: ir.IntegerValue) -> ir.IntegerValue:
-    return ((ts + LOCAL_OFFSET) // DAY).cast("int64")
+class Clock:
+    """The trading calendars of a scan's instruments as Ibis expressions: the local
+    day, the time of day and the trading clock of a timestamp, by its venue's calendar
+    (`suptech.model.calendar`). When every venue keeps the same hours, which is the
+    usual case, the expressions are constants and no row needs its venue."""
 
+    def __init__(self, mics: list[str | None]):
+        known = calendars()
+        self.by_mic = {m: known.get(m or "", DEFAULT) for m in mics}
+        distinct = set(self.by_mic.values()) or {DEFAULT}
+        self.uniform: Calendar | None = next(iter(distinct)) if len(distinct) == 1 else None
 
-def time_of_day(ts: ir.IntegerValue) -> ir.IntegerValue:
-    return (ts + LOCAL_OFFSET) % DAY
+    def _pick(self, mic, value) -> ir.Value:
+        """`value(calendar)` for the row's venue."""
+        if self.uniform is not None:
+            return ibis.literal(value(self.uniform))
+        return ibis.cases(*((mic == m, value(c)) for m, c in self.by_mic.items() if m),
+                          else_=value(DEFAULT))
 
+    def day(self, ts: ir.IntegerValue, mic=None) -> ir.IntegerValue:
+        return ((ts + self._pick(mic, lambda c: c.offset_ns)) // DAY).cast("int64")
 
-LUNCH_START = (11 * 3600 + 30 * 60) * SECOND
-LUNCH = 90 * 60 * SECOND
+    def time_of_day(self, ts: ir.IntegerValue, mic=None) -> ir.IntegerValue:
+        return (ts + self._pick(mic, lambda c: c.offset_ns)) % DAY
 
+    def trading_time(self, ts: ir.IntegerValue, mic=None) -> ir.IntegerValue:
+        """A clock that stops over the breaks between sessions (the lunch break), for
+        windows in trading time: an order at 11:29 and one at 13:01 are two minutes
+        apart for a trader."""
+        tod = self.time_of_day(ts, mic)
+        most = max((len(c.breaks) for c in self.by_mic.values()), default=1)
+        paused = ibis.literal(0)
+        for i in range(most):
+            start = self._pick(mic, lambda c: c.breaks[i][0] if i < len(c.breaks) else DAY)
+            length = self._pick(mic, lambda c: c.breaks[i][1] - c.breaks[i][0]
+                                if i < len(c.breaks) else 0)
+            paused = paused + (tod - start).clip(lower=0, upper=length)
+        return ts - paused
 
-def trading_time(ts: ir.IntegerValue) -> ir.IntegerValue:
-    """A clock that stops over the lunch break (11:30-13:00), for windows in trading time:
-    an order at 11:29 and one at 13:01 are two minutes apart for a trader."""
-    tod = time_of_day(ts)
-    return ts - ibis.ifelse(tod >= LUNCH_START + LUNCH, LUNCH,
-                            ibis.ifelse(tod >= LUNCH_START, tod - LUNCH_START, 0))
+    def close_call_start(self, mic=None) -> ir.IntegerValue:
+        """When the closing call opens, ns since local midnight; a venue without one
+        gets a day's length (no time of day reaches it)."""
+        return self._pick(mic, lambda c: DAY if c.close_call_start is None
+                          else c.close_call_start)
+
+    @property
+    def needs_mic(self) -> bool:
+        return self.uniform is None
 
 
 @dataclass
@@ -55,6 +82,20 @@ class MarketData(SharedTables):
     announcements: ir.Table
     insiders: ir.Table
     cancels: ir.Table  # order_id, ts_cancel: orders withdrawn
+    clock: Clock
+
+    def timed(self, t: ir.Table, ts: str, prefix: str = "") -> ir.Table:
+        """`t` (which has `isin`) with the local time of day (`tod`), the trading clock
+        (`tt`) and the closing call's start (`close_call`) of its column `ts`, by the
+        calendar of the instrument's venue."""
+        c = self.clock
+        if c.needs_mic:
+            t = t.join(self.instruments.select("isin", _mic=self.instruments.mic), "isin")
+        mic = t._mic if c.needs_mic else None
+        t = t.mutate(**{prefix + "tod": c.time_of_day(t[ts], mic),
+                        prefix + "tt": c.trading_time(t[ts], mic),
+                        prefix + "close_call": c.close_call_start(mic)})
+        return t.drop("_mic") if c.needs_mic else t
 
 
 def market_data(store, start_ns: int | None = None, end_ns: int | None = None) -> MarketData:
@@ -67,18 +108,26 @@ def market_data(store, start_ns: int | None = None, end_ns: int | None = None) -
 
     inst = store.view("instrument").select("isin", "asset_class", "lot_size",
                                            "underlying_isin", "mic")
-    events = within(store.view("order_event")).select(
+    clock = Clock(inst.select("mic").distinct().to_pyarrow()["mic"].to_pylist())
+
+    def timed(t: ir.Table) -> ir.Table:
+        """`day` and `tt` by the calendar of each row's venue."""
+        if clock.needs_mic:
+            t = t.join(inst.select("isin", _mic=inst.mic), "isin")
+        mic = t._mic if clock.needs_mic else None
+        t = t.mutate(day=clock.day(t.ts_event, mic), tt=clock.trading_time(t.ts_event, mic))
+        return t.drop("_mic") if clock.needs_mic else t
+
+    events = timed(within(store.view("order_event")).select(
         "report_id", "ts_event", "order_id", "event_type", "isin", "account_id",
         "member_lei", "side", "order_type", "price", "quantity", "leaves_quantity",
-        "time_in_force")
-    events = events.mutate(day=local_day(events.ts_event), tt=trading_time(events.ts_event))
+        "time_in_force"))
     new = events.filter(events.event_type == "NEW")
     orders = new.join(inst.select("isin", "lot_size"), "isin").mutate(
         lots=lambda t: t.quantity / t.lot_size)
-    trades = within(store.view("trade")).select(
+    trades = timed(within(store.view("trade")).select(
         "trade_id", "ts_event", "isin", "price", "quantity", "buy_account_id",
-        "sell_account_id", "buy_order_id", "sell_order_id", "aggressor_side")
-    trades = trades.mutate(day=local_day(trades.ts_event), tt=trading_time(trades.ts_event))
+        "sell_account_id", "buy_order_id", "sell_order_id", "aggressor_side"))
     buys = trades.select(
         "trade_id", "ts_event", "tt", "day", "isin", "price", "quantity",
         account_id=trades.buy_account_id, order_id=trades.buy_order_id,
@@ -108,7 +157,7 @@ def market_data(store, start_ns: int | None = None, end_ns: int | None = None) -
     cancels = events.filter(events.event_type == "CANCEL").select(
         "order_id", ts_cancel=events.ts_event)
     m = MarketData(orders, events, trades, executions, accounts, parties, inst, ann, ins,
-                   cancels)
+                   cancels, clock)
     # The big tables every detector starts from, computed once for the scan.
     m.orders = m.shared(("orders",), lambda: orders)
     m.executions = m.shared(("executions",), lambda: executions)

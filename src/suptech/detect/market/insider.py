@@ -21,7 +21,6 @@ from dataclasses import dataclass
 import ibis
 
 from suptech.detect.base import MINUTE, Detector, Params, one_account_hits, register
-from suptech.detect.market.data import trading_time
 
 
 @dataclass(frozen=True)
@@ -46,8 +45,9 @@ class InsiderDealing(Detector):
         # The price move: the mean price over `move_minutes` before the news against the
         # same span after it, leaving the book `settle_minutes` to absorb the news. Minutes
         # of trading time, so that the lunch break does not empty a side.
+        news = m.timed(news, "ts_event", prefix="news_")
         nt = news.join(t, news.isin == t.isin).select(
-            news.announcement_id, news_tt=trading_time(news.ts_event), tt=t.tt,
+            news.announcement_id, news_tt=news.news_tt, tt=t.tt,
             price=t.price.cast("float64"))
         span, settle = int(p.move_minutes * MINUTE), int(p.settle_minutes * MINUTE)
         before = nt.filter((nt.tt < nt.news_tt) & (nt.tt >= nt.news_tt - span))

@@ -6,7 +6,8 @@ the closing call auction (large orders that move the closing price).
 
 Signal: in the last `minutes` minutes of continuous trading an account takes liquidity
 at least `min_aggressive` times on one side, and then sends an order on the same side
-into the closing call auction (14:57-15:00).
+into the closing call auction (14:57-15:00 in Shanghai and Shenzhen: the venue's
+calendar, `suptech.model.calendar`).
 
 Known false positives: index funds and other rebalancers, which trade large in the
 closing call but do not chase the price before it; a trader finishing an order late.
@@ -18,7 +19,6 @@ from dataclasses import dataclass
 
 from suptech.detect.base import MINUTE, Detector, Params, one_account_hits, register
 from suptech.detect.market.common import aggressive_orders
-from suptech.detect.market.data import CLOSE_CALL_START, time_of_day
 
 
 @dataclass(frozen=True)
@@ -39,16 +39,15 @@ class MarkingTheClose(Detector):
         ag = aggressive_orders(m)
         # Only shares close with a call auction; futures trade on to 15:00.
         equities = m.instruments.filter(m.instruments.asset_class == "EQUITY").select("isin")
-        ag = ag.semi_join(equities, "isin")
-        tod = time_of_day(ag.ts)
-        late = ag.filter((tod >= CLOSE_CALL_START - int(p.minutes * MINUTE))
-                         & (tod < CLOSE_CALL_START))
+        ag = m.timed(ag.semi_join(equities, "isin"), "ts")
+        late = ag.filter((ag.tod >= ag.close_call - int(p.minutes * MINUTE))
+                         & (ag.tod < ag.close_call))
         late = late.group_by(["account_id", "isin", "side", "day"]).aggregate(
             n=late.order_id.nunique(), first=late.ts.min(), lots=late.lots.sum(),
             evidence=late.order_id.collect())
         late = late.filter(late.n >= p.min_aggressive)
-        o = m.orders
-        call = o.filter(time_of_day(o.ts_event) >= CLOSE_CALL_START).select(
+        o = m.timed(m.orders, "ts_event", prefix="_")
+        call = o.filter(o._tod >= o._close_call).select(
             "account_id", "isin", "side", "day", call_ts=o.ts_event, call_order=o.order_id,
             call_lots=o.lots)
         j = late.join(call, ["account_id", "isin", "side", "day"])

@@ -12,7 +12,7 @@ import ibis
 import ibis.expr.types as ir
 
 from suptech.detect.base import SharedTables
-from suptech.detect.market.data import local_day
+from suptech.detect.market.data import Clock
 
 #: CNY per unit, for thresholds only.
 REFERENCE_RATES = {"CNY": 1.0, "USD": 7.2, "EUR": 7.8, "HKD": 0.92, "JPY": 0.048,
@@ -44,7 +44,7 @@ def payment_data(store, start_ns: int | None = None, end_ns: int | None = None) 
     p = p.select(
         "payment_id", "ts_event", "channel", "purpose", "debtor_country", "creditor_country",
         "currency", debtor=p.debtor_account_id, creditor=p.creditor_account_id,
-        cny=p.amount.cast("float64") * rate, day=local_day(p.ts_event))
+        cny=p.amount.cast("float64") * rate, day=Clock([]).day(p.ts_event))
     a = store.view("account")
     d = PaymentData(p, a.select("account_id", "opened_date", "account_type"))
     d.payments = d.shared(("payments",), lambda: p)

@@ -12,7 +12,7 @@ import time
 
 import polars as pl
 
-from suptech.detect.market.data import DAY, LOCAL_OFFSET, LUNCH, LUNCH_START
+from suptech.model.calendar import DAY, DEFAULT
 from suptech.detect.run import default_case
 from suptech.model import alert
 from suptech.store.schema import alert_schema
@@ -36,12 +36,14 @@ def with_time_columns(rows: pl.DataFrame) -> pl.DataFrame:
     """`day`, `tod` (time of day) and `tt` as `suptech.detect.market.data` computes
     them, in event-time order."""
     tod = pl.col("tod")
+    offset = DEFAULT.offset_ns
+    (lunch_start, lunch_end), = DEFAULT.breaks
     return rows.with_columns(
-        day=(pl.col("ts_event") + LOCAL_OFFSET) // DAY,
-        tod=(pl.col("ts_event") + LOCAL_OFFSET) % DAY,
+        day=(pl.col("ts_event") + offset) // DAY,
+        tod=(pl.col("ts_event") + offset) % DAY,
     ).with_columns(
-        tt=pl.col("ts_event") - pl.when(tod >= LUNCH_START + LUNCH).then(LUNCH)
-        .when(tod >= LUNCH_START).then(tod - LUNCH_START).otherwise(0),
+        tt=pl.col("ts_event") - pl.when(tod >= lunch_end).then(lunch_end - lunch_start)
+        .when(tod >= lunch_start).then(tod - lunch_start).otherwise(0),
     ).sort("ts_event", maintain_order=True)
 
 

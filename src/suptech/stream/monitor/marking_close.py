@@ -11,7 +11,7 @@ from __future__ import annotations
 import polars as pl
 
 from suptech.detect.base import MINUTE
-from suptech.detect.market.data import CLOSE_CALL_START, DAY, LOCAL_OFFSET
+from suptech.model.calendar import DAY, DEFAULT
 from suptech.detect.market.marking_close import MarkingTheClose
 from suptech.stream.monitor.base import Case, StreamDetector, register
 
@@ -27,7 +27,7 @@ class StreamMarkingTheClose(StreamDetector):
         self.seen: dict[int, set[str]] = {}  # day -> orders that took liquidity already
 
     def trades(self, rows, batch):
-        start = CLOSE_CALL_START - int(self.params.minutes * MINUTE)
+        start = DEFAULT.close_call_start - int(self.params.minutes * MINUTE)
         buy = pl.col("aggressor_side") == "BUY"
         ag = rows.filter(pl.col("aggressor_side").is_in(["BUY", "SELL"])).select(
             "ts_event", "isin", "day", "aggressor_side",
@@ -37,7 +37,7 @@ class StreamMarkingTheClose(StreamDetector):
         # Orders that took liquidity before the window: in bulk, they are only remembered.
         for (day,), early in ag.filter(pl.col("tod") < start).group_by("day"):
             self.seen.setdefault(day, set()).update(early["order"].to_list())
-        late = ag.filter((pl.col("tod") >= start) & (pl.col("tod") < CLOSE_CALL_START)
+        late = ag.filter((pl.col("tod") >= start) & (pl.col("tod") < DEFAULT.close_call_start)
                          & pl.col("isin").is_in(list(self.ref.equity)))
         cases = []
         for ts, isin, day, aggressor, account, order, _ in late.iter_rows():
@@ -52,7 +52,7 @@ class StreamMarkingTheClose(StreamDetector):
 
     def orders(self, rows, batch):
         call = rows.filter((pl.col("event_type") == "NEW")
-                           & (pl.col("tod") >= CLOSE_CALL_START))
+                           & (pl.col("tod") >= DEFAULT.close_call_start))
         cases = []
         for ts, order, account, isin, side, day in call.select(
                 "ts_event", "order_id", "account_id", "isin", "side", "day").iter_rows():
@@ -73,7 +73,7 @@ class StreamMarkingTheClose(StreamDetector):
     def tick(self, watermark, batch):
         # A new day: the day before last can no longer complete a case (yesterday's
         # trades may still be arriving behind today's first orders).
-        keep = (watermark + LOCAL_OFFSET) // DAY - 1
+        keep = (watermark + DEFAULT.offset_ns) // DAY - 1
         if min(self.seen, default=keep) < keep:
             self.late = {k: v for k, v in self.late.items() if k[3] >= keep}
             self.call = {k: v for k, v in self.call.items() if k[3] >= keep}

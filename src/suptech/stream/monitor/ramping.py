@@ -17,7 +17,7 @@ from collections import Counter, defaultdict, deque
 import polars as pl
 
 from suptech.detect.base import SECOND
-from suptech.detect.market.data import DAY, LOCAL_OFFSET
+from suptech.model.calendar import DAY, DEFAULT
 from suptech.detect.market.ramping import Ramping
 from suptech.stream.monitor.base import Case, StreamDetector, columns, register
 
@@ -89,7 +89,7 @@ class StreamRamping(StreamDetector):
             count, start, end, ids = self.bursts[key]
             cases.append(Case((account,), isin, day, start, end, min(0.4 + 0.15 * count, 1.0),
                               tuple(ids)))
-        today = (watermark + LOCAL_OFFSET) // DAY
+        today = (watermark + DEFAULT.offset_ns) // DAY
         if today != self.today:  # a new day: what is two days old cannot complete a case
             self.today = today
             for key in [k for k in self.bursts if k[3] < today - 1]:
