@@ -31,6 +31,24 @@ def alert(**kw) -> dict:
             "isin": "CNE000000016", "window_start": 114 * MIN, "window_end": 120 * MIN} | kw
 
 
+def test_the_typologies_are_the_registered_detectors_and_the_docs_index_lists_each():
+    from pathlib import Path
+
+    from suptech.detect.run import REGISTRY
+
+    typologies = REGISTRY.typologies()
+    assert len(typologies) == 21 and typologies["SPOOFING"] == "market"
+    index = (Path(__file__).parents[1] / "docs" / "typologies" / "README.md").read_text()
+    listed = {line.split("]")[0].lstrip("| [") : line.split("|")[2].strip()
+              for line in index.splitlines() if line.startswith("| [")}
+    assert listed == typologies
+
+
+def test_an_alert_of_a_typology_no_detector_raises_is_refused_not_scored():
+    with pytest.raises(ValueError, match="unknown typology 'SPOFING'"):
+        scored([label()], [alert(typology="SPOFING")])
+
+
 def scored(labels: list[dict], alerts: list[dict]):
     return {s.typology: s for s in score(pl.DataFrame(labels), pl.DataFrame(alerts))}
 

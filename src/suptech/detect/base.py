@@ -42,6 +42,8 @@ class Detector:
     """Set `id`, `typology`, `version`, `Params`; implement `hits`."""
 
     id: ClassVar[str]
+    #: A detector that names each case's typology itself (the learned one) sets "*": it
+    #: names typologies that rule detectors of its domain raise.
     typology: ClassVar[str]
     #: What it reads: "market" (orders and trades) or "payments".
     domain: ClassVar[str] = "market"
@@ -82,6 +84,21 @@ class Registry:
             raise ValueError(f"detector {cls.id!r} is registered twice")
         self.detectors[cls.id] = cls
         return cls
+
+    def typologies(self, domain: str | None = None) -> dict[str, str]:
+        """Every typology a registered detector raises, with its domain: the one list
+        of typologies that evaluation, the dashboard and the docs read."""
+        return dict(sorted((cls.typology, cls.domain) for cls in self.detectors.values()
+                           if cls.typology != "*" and domain in (None, cls.domain)))
+
+    def domain(self, typology: str) -> str:
+        """The domain ("market", "payments") of a typology, or a ValueError naming it:
+        an alert or label of a typology no detector raises cannot be scored."""
+        try:
+            return self.typologies()[typology]
+        except KeyError:
+            raise ValueError(f"unknown typology {typology!r}: no registered detector "
+                             f"raises it (known: {', '.join(self.typologies())})") from None
 
     def get(self, detector_id: str) -> type[Detector]:
         try:

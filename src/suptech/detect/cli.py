@@ -186,8 +186,13 @@ def evaluate(
     if missing:
         error(f"{labels}: missing column(s) {', '.join(sorted(missing))}")
         raise typer.Exit(2)
+    try:
+        scores = score(lab, al)
+    except ValueError as e:  # a typology no detector raises
+        error(f"{labels}: {e}")
+        raise typer.Exit(2) from None
     table = Table("typology", "cases", "found", "recall", "alerts", "true", "precision", "F1")
-    for s in score(lab, al):
+    for s in scores:
         table.add_row(s.typology, str(s.cases), str(s.found), f"{s.recall:.2f}", str(s.alerts),
                       str(s.true_alerts), f"{s.precision:.2f}", f"{s.f1:.2f}")
     out.print(table)

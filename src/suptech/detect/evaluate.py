@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 import polars as pl
 
-MARKET_TYPOLOGIES = ("SPOOFING", "LAYERING", "WASH_TRADE", "MARKING_THE_CLOSE",
-                     "INSIDER_DEALING", "FRONT_RUNNING", "PUMP_AND_DUMP",
-                     "CROSS_MARKET_MANIPULATION", "RAMPING")
+import suptech.detect.market  # noqa: F401  (registers the built-in detectors)
+import suptech.detect.payments  # noqa: F401
+from suptech.detect.base import REGISTRY
+
 MINUTE_NS = 60 * 1_000_000_000
 DAY_NS = 24 * 60 * MINUTE_NS
 
@@ -53,6 +54,10 @@ def matches(labels: pl.DataFrame, alerts: pl.DataFrame,
             related_isins: dict[str, set[str]] | None = None) -> pl.DataFrame:
     """Every (label, alert) pair that matches: scenario_id, alert_id."""
     related_isins = related_isins or {}
+    # Windows widen by the typology's domain: one unknown to every detector fails here
+    # rather than being scored by another domain's rule.
+    market = [t for t in set(labels["typology"]) | set(alerts["typology"])
+              if REGISTRY.domain(t) == "market"]
     lab = read_timestamps(labels).with_columns(
         pl.col("account_ids").str.split(";").alias("l_accounts"),
         pl.col("isin").fill_null("").alias("l_isin"))
@@ -67,13 +72,13 @@ def matches(labels: pl.DataFrame, alerts: pl.DataFrame,
                   pl.col("window_end").alias("a_end")), on="typology")
     if pairs.is_empty():
         return pairs.select("scenario_id", "alert_id")
-    widen = pl.when(pl.col("typology").is_in(MARKET_TYPOLOGIES)).then(5 * MINUTE_NS) \
+    widen = pl.when(pl.col("typology").is_in(market)).then(5 * MINUTE_NS) \
         .otherwise(DAY_NS)
     same_accounts = pl.col("l_accounts").list.set_intersection("a_accounts").list.len() > 0
     overlap = ((pl.col("l_start") - widen) <= (pl.col("a_end") + widen)) \
         & ((pl.col("a_start") - widen) <= (pl.col("l_end") + widen))
     isin_ok = pl.struct("typology", "l_isin", "a_isin").map_elements(
-        lambda r: r["typology"] not in MARKET_TYPOLOGIES or r["l_isin"] == r["a_isin"]
+        lambda r: r["typology"] not in market or r["l_isin"] == r["a_isin"]
         or (r["typology"] == "CROSS_MARKET_MANIPULATION"
             and r["a_isin"] in related_isins.get(r["l_isin"], set())),
         return_dtype=pl.Boolean)

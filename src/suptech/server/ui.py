@@ -23,6 +23,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 
+from suptech.detect.run import REGISTRY
 from suptech.ops import access, cases
 from suptech.ops.access import Conflict, NotFound, Refused, User
 from suptech.server import charts, guard, scope
@@ -193,7 +194,7 @@ def router() -> APIRouter:
                     status: str = "", sort: str = "score"):
         s = _services(request)
         frame = s.alerts(who)
-        typologies = sorted(set(frame["typology"]))
+        typologies = list(REGISTRY.typologies())
         if typology:
             frame = frame.filter(pl.col("typology") == typology)
         order = {"score": (["score", "alert_id"], [True, False]),
