@@ -28,8 +28,8 @@ import iso4217
 import numpy as np
 import polars as pl
 
-from suptech.simulate import ids
-from suptech.simulate.output import Label, write_labels, write_reports, write_truth
+from suptech.formats import ids
+from suptech.formats.files import Label, write_labels, write_reports, write_truth
 
 SUBMITTER = ids.lei("AMLW", 1)
 CURRENCIES = {

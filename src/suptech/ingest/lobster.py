@@ -25,8 +25,8 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from suptech.simulate import ids
-from suptech.simulate.output import write_reports
+from suptech.formats import ids
+from suptech.formats.files import write_reports
 
 NEW_LIMIT, PARTIAL_CANCEL, DELETE, EXECUTE, EXECUTE_HIDDEN, HALT = 1, 2, 3, 4, 5, 7
 SUBMITTER = ids.lei("LOBS", 1)

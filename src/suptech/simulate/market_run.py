@@ -19,7 +19,7 @@ from suptech.simulate.book import EVENT_TYPES, MARKET, TIME_IN_FORCE, Book, Even
 from suptech.simulate.market import (
     CONTINUOUS_SECONDS, CST, DEFAULT_ACCOUNTS, DEFAULT_CASES, DEFAULT_INSTRUMENTS, DEFAULT_MEMBERS, SCALES,
     BenignAgents, Session, midnight_ns, run_session, trading_days)
-from suptech.simulate.output import Label, write_labels, write_reports
+from suptech.formats.files import Label, write_labels, write_reports
 from suptech.simulate.universe import VENUES, Universe, build
 
 DEFAULT_START = date(2026, 3, 2)

@@ -20,7 +20,7 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 
-from suptech.simulate import ids
+from suptech.formats import ids
 
 #: Countries of foreign counterparties; the last three are on FATF's lists.
 PARTNER_COUNTRIES = ("HK", "SG", "US", "DE", "GB", "JP", "KR", "VN", "TH", "LA", "AE")

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from suptech.simulate import ids
+from suptech.formats import ids
 from suptech.simulate.market import midnight_ns
-from suptech.simulate.output import Label, write_labels, write_reports, write_truth
+from suptech.formats.files import Label, write_labels, write_reports, write_truth
 from suptech.simulate.payment_cases import PAYMENT_TYPOLOGIES, Injected
 from suptech.simulate.payments import FOREIGN, Network, as_reports, background, build_network
 from suptech.simulate.universe import REGION_WEIGHTS, REGIONS

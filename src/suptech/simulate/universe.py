@@ -11,7 +11,7 @@ from datetime import date
 
 import numpy as np
 
-from suptech.simulate import ids
+from suptech.formats import ids
 
 REGIONS = ("CN-SH", "CN-JS", "CN-ZJ", "CN-AH")
 REGION_WEIGHTS = (0.35, 0.30, 0.25, 0.10)

@@ -1,4 +1,4 @@
-"""Writing simulated reports as files of the reporting specification, and the labels.
+"""Writing report files of the specification, and the labels that go with simulated ones.
 
 Parquet carries timestamps as int64 nanoseconds since the epoch (UTC) and amounts as
 decimals; CSV carries ISO 8601 timestamps with the +08:00 offset of the Chinese
