@@ -43,7 +43,8 @@ from suptech.ops import access
 from suptech.ops.db import connect
 from suptech.simulate.market_run import simulate_market
 from suptech.store.database import open_store
-from suptech.stream.consumer import Config, ensure_stream
+from suptech.stream.consumer import ensure_stream
+from suptech.stream.messages import Config
 from suptech.stream.replay import default_slice_ms, load, prepare, replay
 
 #: What is timed: the market's flow. The rest (the register, the insider list stamped

@@ -23,7 +23,9 @@ from test_api_schema import free_port
 from suptech.ops import access
 from suptech.ops.db import connect
 from suptech.store.database import open_store
-from suptech.stream.consumer import Config, answer, consume, feedback_bytes
+from suptech.stream.answers import answer, feedback_bytes
+from suptech.stream.consumer import consume
+from suptech.stream.messages import Config, Message
 
 
 def _open(port: int) -> bool:
@@ -230,13 +232,14 @@ def test_a_killed_consumer_restarted_stores_every_batch_exactly_once(config):
 
 def test_messages_redelivered_after_their_commit_are_answered_and_not_stored_again(tmp_path):
     """The window a kill can leave: committed, not yet acknowledged. No NATS needed."""
-    from suptech.stream.consumer import Ingestor
+    from suptech.stream.ingestor import Ingestor
 
     register_bank(tmp_path)
     cfg = Config(tmp_path, prefix="t")
     subject = f"t.reports.payment.{BANK}"
     bad = jsonl([record("payment", 9, submitter=BANK, report_id="bad", currency="XYZ")])
-    messages = [(subject, payments("A", 3), 1), (subject, bad, 2), (subject, payments("B", 2), 3)]
+    messages = [Message(subject, payments("A", 3), 1), Message(subject, bad, 2),
+                Message(subject, payments("B", 2), 3)]
     ingestor = Ingestor(cfg)
     try:
         first = [body for _, body in ingestor.handle(messages)]
@@ -257,7 +260,7 @@ def test_messages_redelivered_after_their_commit_are_answered_and_not_stored_aga
 def test_one_senders_bad_message_is_answered_alone_and_the_others_are_stored(tmp_path):
     """A 1,000-deep JSON line fetched with another institution's good batches refuses
     its own line, nothing more. No NATS needed."""
-    from suptech.stream.consumer import Ingestor
+    from suptech.stream.ingestor import Ingestor
 
     register_bank(tmp_path)
     ops = connect(tmp_path)
@@ -266,8 +269,8 @@ def test_one_senders_bad_message_is_answered_alone_and_the_others_are_stored(tmp
     ops.dispose()
     deep = json.dumps(record("payment", 1, submitter=BROKER_A))[:-1] + \
         ', "x": ' + "[" * 1000 + "]" * 1000 + "}\n"
-    messages = [(f"t.reports.payment.{BROKER_A}", deep.encode(), 1),
-                *[(f"t.reports.payment.{BANK}", payments(name, 2), seq)
+    messages = [Message(f"t.reports.payment.{BROKER_A}", deep.encode(), 1),
+                *[Message(f"t.reports.payment.{BANK}", payments(name, 2), seq)
                   for seq, name in enumerate("ABCDE", 2)]]
     ingestor = Ingestor(Config(tmp_path, prefix="t", detect=False))
     try:
@@ -284,14 +287,14 @@ def test_one_senders_bad_message_is_answered_alone_and_the_others_are_stored(tmp
 def one_a_part(tmp_path, first_seq: int):
     """BANK's subject, three messages of its payments numbered from `first_seq`, and a
     consumer (no detectors) that commits each message as a part of its own."""
-    from suptech.stream.consumer import Ingestor
+    from suptech.stream.ingestor import Ingestor
 
     register_bank(tmp_path)
     subject = f"t.reports.payment.{BANK}"
-    messages = [(subject, payments(name, 2), seq)
+    messages = [Message(subject, payments(name, 2), seq)
                 for seq, name in enumerate("ABC", first_seq)]
     return subject, messages, Ingestor(Config(tmp_path, prefix="t", detect=False,
-                                              commit_bytes=len(messages[0][1]) + 1))
+                                              commit_bytes=len(messages[0].data) + 1))
 
 
 def test_a_burst_is_committed_in_parts_each_answered_as_if_it_came_alone(tmp_path):
@@ -315,7 +318,7 @@ def test_a_failed_commit_refuses_the_rest_of_its_fetch_which_is_stored_when_sent
     stored, and the same messages sent again are stored whole. No NATS needed."""
     subject, messages, ingestor = one_a_part(tmp_path, first_seq=2)
     try:
-        ingestor.handle([(subject, payments("Z", 1), 1)])
+        ingestor.handle([Message(subject, payments("Z", 1), 1)])
         folder = ingestor.store.engine.versions_dir("payment")
         shutil.move(folder, tmp_path / "aside")
         folder.write_text("a file where the version files go: the next commit fails")
@@ -354,16 +357,16 @@ def test_an_answer_too_large_for_nats_keeps_its_first_feedback_and_says_where_th
 
 def test_reports_are_stored_and_answered_after_the_detectors_process_died(tmp_path, caplog):
     """Detection runs beside the consumer; losing it never loses reports."""
-    from suptech.stream.consumer import Ingestor
+    from suptech.stream.ingestor import Ingestor
 
     ops = connect(tmp_path)
     with ops.begin() as con:
         access.add_user(con, "test", "venue", "submitter", "CN-SH", SUBMITTER)
     ops.dispose()
     reports = f"t.reports.{{}}.{SUBMITTER}"
-    reference = [(reports.format(t), jsonl([record(t, 1)]), i + 1)
+    reference = [Message(reports.format(t), jsonl([record(t, 1)]), i + 1)
                  for i, t in enumerate(("instrument", "party", "account"))]
-    orders = [(reports.format("order_event"),
+    orders = [Message(reports.format("order_event"),
                jsonl([record("order_event", n, order_id=f"O{n}") for n in range(m, m + 5)]),
                10 + m) for m in (1, 6)]
     ingestor = Ingestor(Config(tmp_path, prefix="t"))

@@ -14,7 +14,8 @@ from suptech.ingest.pipeline import ingest_file, ingest_files
 from suptech.ops import access
 from suptech.ops.db import connect
 from suptech.store.database import open_store
-from suptech.stream.consumer import Config, Ingestor
+from suptech.stream.ingestor import Ingestor
+from suptech.stream.messages import Config, Message
 
 
 def jsonl(*records: dict) -> bytes:
@@ -42,7 +43,7 @@ class Stream:
     def send(self, report_type: str, *records: dict) -> list[tuple[int, str]]:
         self.seq += 1
         [(_, body)] = self.ingestor.handle(
-            [(f"t.reports.{report_type}.{SUBMITTER}", jsonl(*records), self.seq)])
+            [Message(f"t.reports.{report_type}.{SUBMITTER}", jsonl(*records), self.seq)])
         assert body["error"] is None, body["error"]
         return [(f["row"], f["code"]) for f in body["feedback"] if f["code"].startswith("E")]
 

@@ -11,8 +11,31 @@ import typer
 DataDir = Annotated[Path, typer.Option(
     "--data-dir", envvar="SUPTECH_DATA_DIR", help="Report database directory.",
     show_default=True)]
-Engine = Annotated[str, typer.Option("--engine", envvar="SUPTECH_ENGINE",
-                                     help="duckdb (embedded) or spark.")]
+
+
+def _engine(name):
+    """`--engine` resolved once into what the engine can do (`suptech.store.engines`)."""
+    from suptech.store.engines import Engine, kind
+
+    if isinstance(name, type) and issubclass(name, Engine):
+        return name
+    try:
+        return kind(name)
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from None
+
+
+Engine = Annotated[object, typer.Option("--engine", envvar="SUPTECH_ENGINE", parser=_engine,
+                                        metavar="duckdb|spark",
+                                        help="duckdb (embedded) or spark.")]
+
+
+def needs_concurrent(engine, what: str) -> None:
+    """Exit 2, saying so, where `what` needs a second connection the engine lacks."""
+    if not engine.concurrent:
+        error(f"{what} needs an engine with concurrent connections (duckdb); "
+              f"{engine.name} has none")
+        raise typer.Exit(2)
 
 
 def error(message: str) -> None:
@@ -20,7 +43,7 @@ def error(message: str) -> None:
     print(f"error: {message}", file=sys.stderr, flush=True)
 
 
-def open_or_exit(data_dir: Path, engine: str):
+def open_or_exit(data_dir: Path, engine):
     from suptech.store.database import open_store
 
     try:

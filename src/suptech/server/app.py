@@ -78,7 +78,8 @@ def create_app(data_dir: Path, engine: str = "duckdb", database_url: str | None 
         app.state.live = (nats_url, prefix) if nats_url else None
         consumer, stop = None, asyncio.Event()
         if stream and nats_url:
-            from suptech.stream.consumer import Config, consume
+            from suptech.stream.consumer import consume
+            from suptech.stream.messages import Config
             consumer = asyncio.create_task(consume(
                 Config(data_dir, nats_url, prefix, database_url=database_url), stop))
             # A consumer that fails says so at once, not when the server stops.

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from suptech.cli_common import DataDir, Engine, error
+from suptech.cli_common import DataDir, Engine, error, needs_concurrent
 
 out = Console()
 users_app = typer.Typer(help="Users of the server and their API tokens.", no_args_is_help=True)
@@ -54,9 +54,7 @@ def serve(
 
     _ops(data_dir, database_url).dispose()  # fail here, in one line, not in the server
     if stream:
-        if engine != "duckdb":
-            error("--stream ingests into the DuckDB engine; serve the Spark store without it")
-            raise typer.Exit(2)
+        needs_concurrent(engine, "--stream")
         nats_url = nats_url or "nats://127.0.0.1:4222"
     out.print(f"suptech serving http://{host}:{port} (API docs at /docs), data in {data_dir}"
               + (f"; consuming {prefix}.reports.> from {nats_url}" if stream else "")

@@ -8,7 +8,6 @@ queries are Ibis expressions, so the same code runs on each engine in `engines`.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,7 +66,7 @@ class Store:
                 engine.create_table(name, schema)
         for name, rt in REPORT_TYPES.items():
             engine.create_versions(name, report_schema(rt), exists=name in existing)
-        if engine.name == "duckdb":  # DuckDB's file lock makes this the only writer
+        if engine.exclusive:  # the only writer: files of a killed commit may go
             committed = set(self.con.table("submissions").batch_id.to_pyarrow().to_pylist())
             for name in REPORT_TYPES:
                 engine.remove_uncommitted(name, committed)
@@ -76,11 +75,8 @@ class Store:
         """The same database over a connection of its own, for another thread: a DuckDB
         connection serves one thread at a time, while the database takes concurrent
         transactions (the stream's consumer stores alerts beside its commits)."""
-        if self.engine.name != "duckdb":
-            raise NotImplementedError(f"a second connection to a {self.engine.name} store")
         other = object.__new__(Store)
-        other.engine = dataclasses.replace(
-            self.engine, con=ibis.duckdb.from_connection(self.con.con.cursor()))
+        other.engine = self.engine.cursor()
         other.con = other.engine.con
         other._has_rows = set()
         return other

@@ -23,7 +23,7 @@ import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import ClassVar, Iterator
 
 import ibis
 import polars as pl
@@ -65,10 +65,20 @@ def write_parquet_atomically(frame: pl.DataFrame | pl.LazyFrame, path: Path) -> 
 
 @dataclass
 class Engine:
-    name: str
+    """An engine as the store uses it: what it can do, said once, and how it does the
+    few things the two do differently. `--engine` is resolved into one of these."""
+
+    #: The name `--engine` takes.
+    name: ClassVar[str]
+    #: A second connection for another thread, with transactions of its own (the
+    #: stream's consumer commits, and stores alerts, beside its validation).
+    concurrent: ClassVar[bool]
+    #: A file lock makes an open store the only writer (so files of a killed commit
+    #: may be removed on opening).
+    exclusive: ClassVar[bool]
+
     con: ibis.BaseBackend
     data_dir: Path
-    _columns: dict[str, list[str]] = field(default_factory=dict)  # a table's, in order
 
     def versions_dir(self, name: str) -> Path:
         return self.data_dir / "versions" / name
@@ -80,19 +90,10 @@ class Engine:
         if not (folder / SCHEMA_FILE).exists():
             write_parquet_atomically(pl.DataFrame(schema=storage_schema(schema)),
                                      folder / SCHEMA_FILE)
-        if self.name == "spark":
-            if not exists:
-                self._create_spark_table(name, schema, folder)
-        else:
-            # Recreated on every open: the data directory may have moved.
-            glob = str(folder.resolve() / "*.parquet").replace("'", "''")
-            self.con.raw_sql(
-                f"CREATE OR REPLACE VIEW \"{name}\" AS SELECT * FROM read_parquet('{glob}')")
+        self._versions_table(name, schema, folder, exists)
 
     def write_versions(self, name: str, batch_id: str, frame: pl.LazyFrame) -> None:
         write_parquet_atomically(frame, self.versions_dir(name) / f"{batch_id}.parquet")
-        if self.name == "spark":
-            self.con._session.catalog.refreshTable(self._spark_name(name))
 
     def remove_uncommitted(self, name: str, committed: set[str]) -> None:
         """Delete version files of batches without a submission record (a killed commit)."""
@@ -103,57 +104,77 @@ class Engine:
                     and path.stem not in committed:
                 path.unlink(missing_ok=True)
 
-    def _spark_name(self, name: str) -> str:
-        return f"{self.con._session.catalog.currentDatabase()}.{name}"
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Inserts made inside commit together where the engine has transactions."""
+        yield
 
-    def _create_spark_table(self, name: str, schema: ibis.Schema, path: Path) -> None:
-        from ibis.backends.pyspark.datatypes import PySparkSchema
+    def cursor(self) -> "Engine":
+        raise NotImplementedError(f"a second connection to a {self.name} store")
 
-        self.con._session.catalog.createTable(
-            self._spark_name(name), path=str(path), source="parquet",
-            schema=PySparkSchema.from_ibis(schema))
+    def count(self, name: str) -> int:
+        return int(self.con.table(name).count().to_pyarrow().as_py())
+
+    def close(self) -> None:
+        pass
+
+    def _versions_table(self, name, schema, folder, exists) -> None:
+        raise NotImplementedError
 
     def create_table(self, name: str, schema: ibis.Schema) -> None:
-        if self.name == "spark":
-            self._create_spark_table(name, schema, self.data_dir / "spark" / name)
-        else:
-            self.con.create_table(name, schema=schema)
+        raise NotImplementedError
 
     def insert(self, name: str, table: pa.Table) -> None:
-        if self.name == "spark":
-            # Ibis's Spark memtable goes through pandas and cannot carry null decimals;
-            # Spark 4 takes Arrow directly. insertInto matches columns by position.
-            target = self._spark_name(name)
-            order = self.con._session.table(target).columns
-            self.con._session.createDataFrame(table.select(order)).write.insertInto(target)
-        else:
-            # DuckDB's own insert, the columns put in the table's order: Ibis's insert
-            # compiles and checks schemas each time (half the cost of a small stream
-            # commit).
-            if name not in self._columns:
-                self._columns[name] = self.con.table(name).columns
-            columns = self._columns[name]
-            if table.num_rows > SMALL_INSERT:
-                self.con.con.from_arrow(table.select(columns)).insert_into(name)
-            elif table.num_rows:
-                # A few rows (a submission record, a small fetch's stream log) as parameters,
-                # a column a list: setting up a scan of an Arrow table took longer.
-                self.con.con.execute(
-                    f'INSERT INTO "{name}" SELECT {", ".join(["unnest(?)"] * len(columns))}',
-                    [table[c].to_pylist() for c in columns])
+        raise NotImplementedError
+
+
+@dataclass
+class DuckDB(Engine):
+    """Embedded: submissions, feedback and alerts in `suptech.duckdb`, written in one
+    transaction; each report type is a view over its version files."""
+
+    name: ClassVar[str] = "duckdb"
+    concurrent: ClassVar[bool] = True
+    exclusive: ClassVar[bool] = True
+    _columns: dict[str, list[str]] = field(default_factory=dict)  # a table's, in order
+
+    @property
+    def raw(self):
+        """DuckDB's own connection (Ibis's backend keeps it as `con`)."""
+        return self.con.con
+
+    def _versions_table(self, name, schema, folder, exists) -> None:
+        # Recreated on every open: the data directory may have moved.
+        glob = str(folder.resolve() / "*.parquet").replace("'", "''")
+        self.con.raw_sql(
+            f"CREATE OR REPLACE VIEW \"{name}\" AS SELECT * FROM read_parquet('{glob}')")
+
+    def create_table(self, name: str, schema: ibis.Schema) -> None:
+        self.con.create_table(name, schema=schema)
+
+    def insert(self, name: str, table: pa.Table) -> None:
+        # DuckDB's own insert, the columns put in the table's order: Ibis's insert
+        # compiles and checks schemas each time (half the cost of a small stream
+        # commit).
+        if name not in self._columns:
+            self._columns[name] = self.con.table(name).columns
+        columns = self._columns[name]
+        if table.num_rows > SMALL_INSERT:
+            self.raw.from_arrow(table.select(columns)).insert_into(name)
+        elif table.num_rows:
+            # A few rows (a submission record, a small fetch's stream log) as parameters,
+            # a column a list: setting up a scan of an Arrow table took longer.
+            self.raw.execute(
+                f'INSERT INTO "{name}" SELECT {", ".join(["unnest(?)"] * len(columns))}',
+                [table[c].to_pylist() for c in columns])
 
     def count(self, name: str) -> int:
         """Rows in a table (asked before every streamed batch: no query compiled)."""
-        if self.name == "duckdb":
-            return self.con.con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
-        return int(self.con.table(name).count().to_pyarrow().as_py())
+        return self.raw.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
-        if self.name != "duckdb":
-            yield
-            return
-        con = self.con.con  # DuckDB's own connection: no statement to compile
+        con = self.raw  # no statement to compile
         con.execute("BEGIN TRANSACTION")
         try:
             yield
@@ -162,9 +183,61 @@ class Engine:
             raise
         con.execute("COMMIT")
 
+    def cursor(self) -> "DuckDB":
+        return DuckDB(ibis.duckdb.from_connection(self.raw.cursor()), self.data_dir)
+
     def close(self) -> None:
-        if self.name == "duckdb":
-            self.con.disconnect()
+        self.con.disconnect()
+
+
+@dataclass
+class Spark(Engine):
+    """Local mode here, a cluster in production: every table is Parquet under the data
+    directory; the submission record is written last and acts as the commit marker."""
+
+    name: ClassVar[str] = "spark"
+    concurrent: ClassVar[bool] = False
+    exclusive: ClassVar[bool] = False
+    session: object = None  # the SparkSession the backend was made from
+
+    def _table_name(self, name: str) -> str:
+        return f"{self.session.catalog.currentDatabase()}.{name}"
+
+    def _create(self, name: str, schema: ibis.Schema, path: Path) -> None:
+        from ibis.backends.pyspark.datatypes import PySparkSchema
+
+        self.session.catalog.createTable(self._table_name(name), path=str(path),
+                                         source="parquet",
+                                         schema=PySparkSchema.from_ibis(schema))
+
+    def _versions_table(self, name, schema, folder, exists) -> None:
+        if not exists:
+            self._create(name, schema, folder)
+
+    def write_versions(self, name: str, batch_id: str, frame: pl.LazyFrame) -> None:
+        super().write_versions(name, batch_id, frame)
+        self.session.catalog.refreshTable(self._table_name(name))
+
+    def create_table(self, name: str, schema: ibis.Schema) -> None:
+        self._create(name, schema, self.data_dir / "spark" / name)
+
+    def insert(self, name: str, table: pa.Table) -> None:
+        # Ibis's Spark memtable goes through pandas and cannot carry null decimals;
+        # Spark 4 takes Arrow directly. insertInto matches columns by position.
+        target = self._table_name(name)
+        order = self.session.table(target).columns
+        self.session.createDataFrame(table.select(order)).write.insertInto(target)
+
+
+KINDS: dict[str, type[Engine]] = {"duckdb": DuckDB, "spark": Spark}
+
+
+def kind(name: str) -> type[Engine]:
+    """The engine `--engine NAME` means, or a ValueError naming the known ones."""
+    try:
+        return KINDS[name]
+    except KeyError:
+        raise ValueError(f"unknown engine {name!r} (known: {', '.join(ENGINES)})") from None
 
 
 def spark_session(data_dir: Path):
@@ -184,9 +257,10 @@ def spark_session(data_dir: Path):
     )
 
 
-def connect(engine: str, data_dir: Path) -> Engine:
+def connect(engine: str | type[Engine], data_dir: Path) -> Engine:
+    cls = kind(engine) if isinstance(engine, str) else engine
     data_dir.mkdir(parents=True, exist_ok=True)
-    if engine == "duckdb":
+    if cls is DuckDB:
         con = ibis.duckdb.connect(str(data_dir / "suptech.duckdb"))
         con.raw_sql("SET enable_progress_bar = false")  # ours are rich's, on stderr
         # DuckDB takes up to 80 % of the machine's memory and spills beyond its limit;
@@ -197,14 +271,11 @@ def connect(engine: str, data_dir: Path) -> Engine:
                 con.raw_sql(f"SET memory_limit = '{limit.replace(chr(39), '')}'")
             except Exception as e:  # noqa: BLE001 (DuckDB's parser error says what it wants)
                 raise ValueError(f"SUPTECH_DUCKDB_MEMORY={limit!r}: {e}") from None
-    elif engine == "spark":
-        session = spark_session(data_dir)
-        session.sparkContext.setLogLevel("ERROR")
-        # One Spark database per data directory: a session may serve several stores.
-        db = "suptech_" + hashlib.sha1(str(data_dir.resolve()).encode()).hexdigest()[:12]
-        session.sql(f"CREATE DATABASE IF NOT EXISTS {db}")
-        session.catalog.setCurrentDatabase(db)
-        con = ibis.pyspark.connect(session)
-    else:
-        raise ValueError(f"unknown engine {engine!r} (known: {', '.join(ENGINES)})")
-    return Engine(engine, con, data_dir)
+        return DuckDB(con, data_dir)
+    session = spark_session(data_dir)
+    session.sparkContext.setLogLevel("ERROR")
+    # One Spark database per data directory: a session may serve several stores.
+    db = "suptech_" + hashlib.sha1(str(data_dir.resolve()).encode()).hexdigest()[:12]
+    session.sql(f"CREATE DATABASE IF NOT EXISTS {db}")
+    session.catalog.setCurrentDatabase(db)
+    return Spark(ibis.pyspark.connect(session), data_dir, session)

@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from suptech.cli_common import DataDir, error
+from suptech.cli_common import DataDir, Engine, error, needs_concurrent
 
 out = Console()
 NatsUrl = Annotated[str, typer.Option("--nats", envvar="SUPTECH_NATS_URL",
@@ -20,6 +20,7 @@ Prefix = Annotated[str, typer.Option("--prefix", help="Subject prefix.")]
 
 def stream(
     data_dir: DataDir = Path("./suptech-data"),
+    engine: Engine = "duckdb",
     nats_url: NatsUrl = "nats://127.0.0.1:4222",
     prefix: Prefix = "suptech",
     database_url: Annotated[Optional[str], typer.Option(
@@ -37,9 +38,11 @@ def stream(
                                   "one: at least what publishers gather into a message.")] = 5,
 ) -> None:
     """Consume report batches from JetStream, ingest them exactly once, answer feedback."""
-    from suptech.stream.consumer import Config, consume
+    from suptech.stream.consumer import consume
+    from suptech.stream.messages import Config
 
-    config = Config(data_dir, nats_url, prefix, database_url=database_url,
+    needs_concurrent(engine, "suptech stream")
+    config = Config(data_dir, nats_url, prefix, engine=engine, database_url=database_url,
                     max_message_bytes=max_message_bytes, ack_wait=ack_wait, batch=group,
                     detect=detect, lateness=lateness)
 
@@ -72,7 +75,7 @@ def replay(
     prefix: Prefix = "suptech",
 ) -> None:
     """Publish report files to the stream in event-time order, as venues would."""
-    from suptech.stream.consumer import Config
+    from suptech.stream.messages import Config
     from suptech.stream.replay import replay as run
 
     if fmt not in ("arrow", "jsonl"):

@@ -21,7 +21,8 @@ import polars as pl
 import pyarrow as pa
 
 from suptech.model.reports import REPORT_TYPES
-from suptech.stream.consumer import Config, ensure_stream
+from suptech.stream.consumer import ensure_stream
+from suptech.stream.messages import Config
 
 REFERENCE = ("instrument", "party", "account")
 
