@@ -6,6 +6,18 @@ the ids of the order events and trades that are its evidence. It never knows whi
 engine runs it. The scan turns hits into alerts (EVALUATION.md's format) stamped with
 the detector's id, version and parameters.
 
+A market detector is written in two parts, so that one definition serves a day's scan
+and the stream alike (`suptech.detect.window`):
+
+- `episodes(m)`: its findings at their finest grain (an order cancelled after a trade
+  the other way, a trade between related accounts), each with the columns of its case
+  (`case`) and `done`, a time (ns) after which no event can change it. An episode
+  reads only events in the `reach()` ns before its `done`.
+- `cases(episodes)`: the episodes of each case gathered into one hit, scored.
+
+A condition over a whole day ("never trades the other side that day") is an episode
+done at the day's close, so that a case is never raised before it is settled.
+
 A third party's detector registers itself exactly like the built-in ones.
 """
 
@@ -49,12 +61,33 @@ class Detector:
     domain: ClassVar[str] = "market"
     version: ClassVar[str] = "1"
     Params: ClassVar[type[Params]] = Params
+    #: The columns of an episode that make one case: the alert's id comes from them,
+    #: so a case keeps its id as it grows. Empty: a detector with `hits` alone.
+    case: ClassVar[tuple[str, ...]] = ()
+    #: Every episode is done at its day's close (a condition over the whole day): the
+    #: stream need not look for one before then.
+    at_close: ClassVar[bool] = False
 
     def __init__(self, params: Params | None = None):
         self.params = params or self.Params()
 
     def hits(self, m) -> ir.Table:  # MarketData or PaymentData, by `domain`
+        return self.cases(self.episodes(m))
+
+    def episodes(self, m) -> ir.Table:
         raise NotImplementedError
+
+    def cases(self, e: ir.Table) -> ir.Table:
+        raise NotImplementedError
+
+    def reach(self) -> int:
+        """How far (ns) before an episode's `done` the events it reads may lie."""
+        raise NotImplementedError
+
+    @property
+    def incremental(self) -> bool:
+        """Whether it is written as episodes and cases (and so runs in real time)."""
+        return bool(self.case)
 
 
 class SharedTables:
@@ -112,12 +145,21 @@ REGISTRY = Registry()
 register = REGISTRY.register
 
 
-def one_account_hits(t: ir.Table, score: ir.FloatingValue) -> ir.Table:
+def one_account_hits(t: ir.Table, score: ir.FloatingValue, case=()) -> ir.Table:
     """Hits of a detector whose cases are one account's (`account_id`); score capped at 1."""
     return hits_table(t.mutate(account_ids=ibis.array([t.account_id]),
-                               score=score.clip(upper=1.0)))
+                               score=score.clip(upper=1.0)), case)
 
 
-def hits_table(t: ir.Table) -> ir.Table:
-    """Select and type a detector's result as HIT_SCHEMA (a check on its shape)."""
-    return t.select(**{name: t[name].cast(typ) for name, typ in HIT_SCHEMA.items()})
+def hits_table(t: ir.Table, case=()) -> ir.Table:
+    """Select and type a detector's result as HIT_SCHEMA (a check on its shape), with
+    `case`: the case's columns as one text, where the detector names them."""
+    out = {name: t[name].cast(typ) for name, typ in HIT_SCHEMA.items()}
+    if case:
+        out["case"] = ibis.literal("|").join([t[c].cast("string") for c in case])
+    return t.select(**out)
+
+
+def same_case(t: ir.Table, keys: ir.Table) -> ir.Table:
+    """The rows of `t` whose case columns are among those of `keys`."""
+    return t.semi_join(keys, list(keys.columns))

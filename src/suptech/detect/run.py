@@ -28,9 +28,7 @@ def run(store, detectors: list[Detector] | None = None, start_ns: int | None = N
         end_ns: int | None = None) -> pl.DataFrame:
     if detectors is None:
         detectors = [cls() for cls in REGISTRY.detectors.values()]
-    if not detectors:
-        return EMPTY
-    frames, results, data = [], [], {}
+    results, data = [], {}
     try:
         for d in detectors:
             if d.domain not in data:  # each domain's tables are built once per run
@@ -39,6 +37,13 @@ def run(store, detectors: list[Detector] | None = None, start_ns: int | None = N
     finally:
         for m in data.values():
             m.release()
+    return alerts_of(results)
+
+
+def alerts_of(results: list[tuple[Detector, pl.DataFrame]]) -> pl.DataFrame:
+    """Detectors' hits as alerts: the one place hits become alerts, for the scan and
+    the stream alike."""
+    frames = []
     for d, hits in results:
         if hits.is_empty():
             continue
@@ -54,11 +59,13 @@ def run(store, detectors: list[Detector] | None = None, start_ns: int | None = N
             else pl.lit(None, dtype=pl.String).alias("explanation"),
             pl.lit(d.version).alias("detector_version"),
             pl.lit(d.params.as_json()).alias("parameters"))
-            .select([c for c in COLUMNS if c != "alert_id"]))
+            .select([c for c in COLUMNS if c != "alert_id"] + ["case"] * ("case" in hits.columns)))
     if not frames:
         return EMPTY
-    alerts = pl.concat(frames)
-    ids = [alert_id(d, default_case(a, i, s)) for d, a, i, s in alerts.select(
-        "detector", "account_ids", "isin", "window_start").iter_rows()]
-    return alerts.with_columns(pl.Series("alert_id", ids)).select(COLUMNS) \
+    alerts = pl.concat(frames, how="diagonal")
+    if "case" not in alerts.columns:
+        alerts = alerts.with_columns(pl.lit(None, pl.String).alias("case"))
+    ids = [alert_id(d, c if c is not None else default_case(a, i, s)) for d, c, a, i, s in
+           alerts.select("detector", "case", "account_ids", "isin", "window_start").iter_rows()]
+    return alerts.with_columns(pl.Series("alert_id", ids, pl.String)).select(COLUMNS) \
         .sort(["typology", "window_start", "alert_id"])

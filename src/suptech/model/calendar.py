@@ -135,5 +135,11 @@ def calendars() -> dict[str, Calendar]:
     return BUILT_IN | (load(Path(path)) if path else {})
 
 
+def longest_break() -> int:
+    """The longest pause between sessions of any calendar (ns): how much later than
+    `n` trading minutes a window may end in wall-clock time."""
+    return max((b - a for c in calendars().values() for a, b in c.breaks), default=0)
+
+
 def calendar(mic: str | None) -> Calendar:
     return calendars().get(mic or "", DEFAULT)

@@ -7,7 +7,10 @@ CSRC rules on cross-market manipulation of futures and their underlying securiti
 Signal: an account trades a future (or other derivative) on one side, then within
 `window_minutes` (of trading time) takes liquidity in its underlying at least
 `min_aggressive` times on the same side with orders of at least `min_push_lots` lots
-(moving it in the position's favour), then trades the derivative on the other side. The alert names the underlying: that is the manipulated instrument.
+(moving it in the position's favour), then, within as long of its last push, trades
+the derivative on the other side. Each derivative trade may open such an episode; an
+account's episodes in one underlying and day are one case. The alert names the
+underlying: that is the manipulated instrument.
 
 Known false positives: hedgers and arbitrageurs, who trade the underlying against
 their derivative position (the opposite side, which this rule does not flag), and
@@ -18,7 +21,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import ibis
+
 from suptech.detect.base import MINUTE, Detector, Params, one_account_hits, register
+from suptech.model.calendar import longest_break
 from suptech.detect.market.common import aggressive_orders
 
 
@@ -33,37 +39,51 @@ class CrossMarketParams(Params):
 class CrossMarket(Detector):
     id = "cross_market"
     typology = "CROSS_MARKET_MANIPULATION"
-    version = "1"
+    version = "2"
     Params = CrossMarketParams
+    case = ("account_id", "isin", "day")
 
-    def hits(self, m):
+    def reach(self):
+        # The derivative trade, the pushes within a window, the trade back within
+        # another, in trading time, and a break they may straddle.
+        return 2 * int(self.params.window_minutes * MINUTE) + longest_break()
+
+    def episodes(self, m):
+        """One row per derivative trade followed by pushes in its underlying and a trade
+        back: done when the trade back has happened and the pushes' window is over."""
         p = self.params
         win = int(p.window_minutes * MINUTE)
         inst = m.instruments.filter(m.instruments.underlying_isin.notnull())
         x = m.executions
         d = x.join(inst.select("isin", "underlying_isin"), "isin").select(
-            "account_id", "underlying_isin", d_side=x.side, d_ts=x.ts_event, d_tt=x.tt,
-            d_trade=x.trade_id)
-        opened = d.group_by(["account_id", "underlying_isin", "d_side"]).aggregate(
-            opened=d.d_ts.min(), opened_tt=d.d_tt.min(), first_trade=d.d_trade.min())
+            "account_id", "underlying_isin", "day", d_side=x.side, d_ts=x.ts_event,
+            d_tt=x.tt, d_trade=x.trade_id)
         closed = d.select("account_id", "underlying_isin", c_side=d.d_side, c_ts=d.d_ts,
                           c_tt=d.d_tt, c_trade=d.d_trade)
         ag = aggressive_orders(m)
         ag = ag.filter(ag.order_lots >= p.min_push_lots)
         # Windows run on trading time: the lunch break does not separate two orders.
-        u = opened.join(ag, [opened.account_id == ag.account_id,
-                             opened.underlying_isin == ag.isin, opened.d_side == ag.side,
-                             ag.tt > opened.opened_tt, ag.tt <= opened.opened_tt + win])
-        pushes = u.group_by(["account_id", "underlying_isin", "d_side", "opened",
-                             "first_trade"]).aggregate(
-            n=u.order_id.nunique(), last_push=u.tt.max(), evidence=u.order_id.collect())
+        u = d.join(ag, [d.account_id == ag.account_id, d.underlying_isin == ag.isin,
+                        d.d_side == ag.side, ag.tt > d.d_tt, ag.tt <= d.d_tt + win])
+        pushes = u.group_by(["account_id", "underlying_isin", "day", "d_side", "d_ts",
+                             "d_tt", "d_trade"]).aggregate(
+            n=u.order_id.nunique(), last_push=u.tt.max(), pushed=u.order_id.collect())
         pushes = pushes.filter(pushes.n >= p.min_aggressive)
         k = pushes.join(closed, [pushes.account_id == closed.account_id,
                                  pushes.underlying_isin == closed.underlying_isin,
                                  pushes.d_side != closed.c_side,
                                  closed.c_tt > pushes.last_push,
                                  closed.c_tt <= pushes.last_push + win])
-        g = k.group_by(["account_id", "underlying_isin", "opened"]).aggregate(
-            window_start=k.opened.min(), window_end=k.c_ts.min(), n=k.n.max(),
-            evidence=k.evidence.collect().flatten().concat(k.c_trade.collect()))
-        return one_account_hits(g.mutate(isin=g.underlying_isin), 0.5 + 0.05 * g.n)
+        # The alert names the underlying: that is the manipulated instrument.
+        k = k.mutate(isin=k.underlying_isin)
+        k, mic = m.venue(k)
+        return k.mutate(done=ibis.greatest(
+            m.clock.from_trading_time(k.d_tt + win, mic),
+            m.clock.from_trading_time(k.last_push + win, mic)))
+
+    def cases(self, k):
+        g = k.group_by(list(self.case)).aggregate(
+            window_start=k.d_ts.min(), window_end=k.c_ts.max(), n=k.n.max(),
+            evidence=k.pushed.collect().flatten().concat(k.c_trade.collect())
+            .concat(k.d_trade.collect()))
+        return one_account_hits(g, 0.5 + 0.05 * g.n, self.case)

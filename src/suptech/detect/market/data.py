@@ -15,7 +15,7 @@ import ibis
 import ibis.expr.types as ir
 
 from suptech.detect.base import SharedTables
-from suptech.model.calendar import DAY, DEFAULT, Calendar, calendars
+from suptech.model.calendar import DAY, DEFAULT, SECOND, Calendar, calendars
 
 
 class Clock:
@@ -63,6 +63,26 @@ class Clock:
         return self._pick(mic, lambda c: DAY if c.close_call_start is None
                           else c.close_call_start)
 
+    def close(self, day: ir.IntegerValue, mic=None) -> ir.IntegerValue:
+        """When trading on local `day` ends (the closing call's end, or the last
+        session's), ns UTC: what a condition over the whole day waits for."""
+        def end(c: Calendar) -> int:
+            return (c.closing_call or c.sessions[-1])[1] * SECOND - c.offset_ns
+        return day * DAY + self._pick(mic, end)
+
+    def from_trading_time(self, tt: ir.IntegerValue, mic=None) -> ir.IntegerValue:
+        """The moment (ns UTC) the trading clock shows `tt`: a window that ends `n`
+        trading minutes after an event is over at this moment."""
+        most = max((len(c.breaks) for c in self.by_mic.values()), default=1)
+        out = tt
+        for i in range(most):
+            start = self._pick(mic, lambda c: c.breaks[i][0] if i < len(c.breaks) else DAY)
+            length = self._pick(mic, lambda c: c.breaks[i][1] - c.breaks[i][0]
+                                if i < len(c.breaks) else 0)
+            tod = (out + self._pick(mic, lambda c: c.offset_ns)) % DAY
+            out = out + ibis.ifelse(tod >= start, length, 0)
+        return out
+
     @property
     def needs_mic(self) -> bool:
         return self.uniform is None
@@ -83,6 +103,14 @@ class MarketData(SharedTables):
     insiders: ir.Table
     cancels: ir.Table  # order_id, ts_cancel: orders withdrawn
     clock: Clock
+
+    def venue(self, t: ir.Table) -> tuple[ir.Table, ir.Value | None]:
+        """`t` (which has `isin`) and its venue's MIC where calendars differ (else None,
+        and `t` as it is): what the clock's expressions take as `mic`."""
+        if not self.clock.needs_mic:
+            return t, None
+        t = t.join(self.instruments.select("isin", _mic=self.instruments.mic), "isin")
+        return t, t._mic
 
     def timed(self, t: ir.Table, ts: str, prefix: str = "") -> ir.Table:
         """`t` (which has `isin`) with the local time of day (`tod`), the trading clock

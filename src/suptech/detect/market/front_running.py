@@ -19,7 +19,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import ibis
+
 from suptech.detect.base import MINUTE, Detector, Params, one_account_hits, register
+from suptech.model.calendar import longest_break
 from suptech.detect.market.common import aggressive_orders
 
 
@@ -37,8 +40,16 @@ class FrontRunning(Detector):
     typology = "FRONT_RUNNING"
     version = "1"
     Params = FrontRunningParams
+    case = ("account_id", "isin", "day")
 
-    def hits(self, m):
+    def reach(self):
+        # The proprietary order to its unwind, in trading time, and a break between.
+        p = self.params
+        return int(max(p.lead_minutes, p.unwind_minutes) * MINUTE) + longest_break()
+
+    def episodes(self, m):
+        """One row per proprietary order ahead of a client's, with each unwind; done
+        when the client's window is over and the unwind has happened."""
         p = self.params
         ag = aggressive_orders(m)
         a = m.accounts.select("account_id", "member_lei", "account_type")
@@ -64,9 +75,15 @@ class FrontRunning(Detector):
                                 ahead.isin == unwind.isin, ahead.side != unwind.u_side,
                                 unwind.u_tt > ahead.client_end,
                                 unwind.u_tt <= ahead.tt + int(p.unwind_minutes * MINUTE)])
-        g = k.group_by(["account_id", "isin", "day"]).aggregate(
+        k, mic = m.venue(k)
+        return k.mutate(done=ibis.greatest(
+            m.clock.from_trading_time(k.tt + int(p.lead_minutes * MINUTE), mic), k.u_ts))
+
+    def cases(self, k):
+        p = self.params
+        g = k.group_by(list(self.case)).aggregate(
             window_start=k.ts.min(), window_end=k.u_ts.max(),
             client_lots=k.client_lots.max(),
             evidence=k.client_orders.collect().flatten().concat(k.u_order.collect())
             .concat(k.order_id.collect()))
-        return one_account_hits(g, 0.5 + g.client_lots / (4 * p.min_client_lots))
+        return one_account_hits(g, 0.5 + g.client_lots / (4 * p.min_client_lots), self.case)

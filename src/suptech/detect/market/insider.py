@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import ibis
 
 from suptech.detect.base import MINUTE, Detector, Params, one_account_hits, register
+from suptech.model.calendar import longest_break
 
 
 @dataclass(frozen=True)
@@ -37,8 +38,18 @@ class InsiderDealing(Detector):
     typology = "INSIDER_DEALING"
     version = "1"
     Params = InsiderParams
+    case = ("account_id", "isin", "announcement_id")
 
-    def hits(self, m):
+    def reach(self):
+        # From the lookback's start to the end of the move's second span, in trading
+        # time, plus a break it may straddle.
+        p = self.params
+        return int((p.lookback_hours * 60 + 2 * p.move_minutes + p.settle_minutes) * MINUTE) \
+            + longest_break()
+
+    def episodes(self, m):
+        """One row per trade of an insider (or relative) ahead of news it anticipated,
+        done when the move after the news is known."""
         p = self.params
         news = m.announcements.filter(m.announcements.price_sensitive)
         t = m.trades
@@ -67,14 +78,19 @@ class InsiderDealing(Detector):
         x = m.executions
         cand = x.join(a.select("account_id", "group_key"), "account_id")
         cand = cand.join(insider_keys, ["isin", "group_key"])
+        moved, mic = m.venue(moved)
         mv = moved.select("announcement_id", "isin", "direction", news_ts=moved.ts_event,
-                          change=moved.change)
+                          change=moved.change, done=m.clock.from_trading_time(
+                              moved.news_tt + settle + span, mic))
         j = cand.join(mv, [cand.isin == mv.isin, cand.side == mv.direction])
         j = j.filter((j.ts_event < j.news_ts)
                      & (j.ts_event >= j.news_ts - int(p.lookback_hours * 60 * MINUTE))
                      & (j.valid_from.epoch_days() <= j.day)
                      & (j.valid_to.isnull() | (j.valid_to.epoch_days() >= j.day)))
-        g = j.group_by(["account_id", "isin", "announcement_id"]).aggregate(
+        return j
+
+    def cases(self, j):
+        g = j.group_by(list(self.case)).aggregate(
             window_start=j.ts_event.min(), window_end=j.news_ts.max(),
             change=j.change.abs().max(), evidence=j.trade_id.collect())
-        return one_account_hits(g, 0.5 + 5 * g.change)
+        return one_account_hits(g, 0.5 + 5 * g.change, self.case)

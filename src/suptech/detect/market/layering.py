@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from suptech.detect.base import SECOND, Detector, Params, one_account_hits, register
-from suptech.detect.market.spoofing import episodes
+from suptech.detect.market.spoofing import ladder_episodes, ladder_reach
 
 
 @dataclass(frozen=True)
@@ -35,14 +35,20 @@ class Layering(Detector):
     typology = "LAYERING"
     version = "1"
     Params = LayeringParams
+    case = ("account_id", "isin", "day")
 
-    def hits(self, m):
+    def reach(self):
+        return ladder_reach(self.params.max_life_s)
+
+    def episodes(self, m):
         p = self.params
-        e = episodes(m, p.min_lots, p.max_life_s)
-        e = e.filter((e.levels >= p.min_levels)
-                     & (e.ts_cancel - e.ts_trade <= int(p.max_cancel_after_s * SECOND)))
-        g = e.group_by(["account_id", "isin", "day"]).aggregate(
+        e = ladder_episodes(m, p.min_lots, p.max_life_s)
+        return e.filter((e.levels >= p.min_levels)
+                        & (e.ts_cancel - e.ts_trade <= int(p.max_cancel_after_s * SECOND)))
+
+    def cases(self, e):
+        g = e.group_by(list(self.case)).aggregate(
             window_start=e.ts_new.min(), window_end=e.ts_cancel.max(),
             levels=e.levels.max(),
             evidence=e.order_id.collect().concat(e.trade_id.collect()))
-        return one_account_hits(g, 0.4 + 0.1 * g.levels)
+        return one_account_hits(g, 0.4 + 0.1 * g.levels, self.case)

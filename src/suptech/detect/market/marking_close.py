@@ -33,8 +33,15 @@ class MarkingTheClose(Detector):
     typology = "MARKING_THE_CLOSE"
     version = "1"
     Params = MarkingParams
+    case = ("account_id", "isin", "day")
 
-    def hits(self, m):
+    at_close = True
+
+    def reach(self):
+        # The last minutes of continuous trading, and a closing call (15 minutes at most).
+        return int((self.params.minutes + 15) * MINUTE)
+
+    def episodes(self, m):
         p = self.params
         ag = aggressive_orders(m)
         # Only shares close with a call auction; futures trade on to 15:00.
@@ -51,9 +58,15 @@ class MarkingTheClose(Detector):
             "account_id", "isin", "side", "day", call_ts=o.ts_event, call_order=o.order_id,
             call_lots=o.lots)
         j = late.join(call, ["account_id", "isin", "side", "day"])
-        g = j.group_by(["account_id", "isin", "day"]).aggregate(
+        j, mic = m.venue(j)
+        # Done at the close: the call's orders are all in, and so are the day's.
+        return j.mutate(done=m.clock.close(j.day, mic))
+
+    def cases(self, j):
+        p = self.params
+        g = j.group_by(list(self.case)).aggregate(
             window_start=j.first.min(), window_end=j.call_ts.max(), n=j.n.max(),
             evidence=j.evidence.collect().flatten().concat(j.call_order.collect()))
-        return one_account_hits(g, 0.5 + 0.1 * g.n)
+        return one_account_hits(g, 0.5 + 0.1 * g.n, self.case)
 
 

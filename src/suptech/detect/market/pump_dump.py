@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import ibis
 
 from suptech.detect.base import Detector, Params, hits_table, register
+from suptech.model.calendar import DAY
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,14 @@ class PumpAndDump(Detector):
     typology = "PUMP_AND_DUMP"
     version = "1"
     Params = PumpParams
+    case = ("isin", "day")
+    at_close = True
 
-    def hits(self, m):
+    def reach(self):
+        return DAY  # the accounts' whole day of trading
+
+    def episodes(self, m):
+        """One row per account that pumped and dumped the stock that day."""
         p = self.params
         x = m.executions.join(m.accounts.select("account_id", "account_type"), "account_id")
         x = x.filter(x.account_type != "PROPRIETARY")
@@ -70,10 +77,15 @@ class PumpAndDump(Detector):
                          & (per.aggressive_buys >= 1) & (per.first_sell > per.first_buy))
         per = per.mutate(gain=(per.sell_value / per.sell_qty) / (per.buy_value / per.buy_qty) - 1)
         per = per.filter(per.gain >= p.min_gain)
-        g = per.group_by(["isin", "day"]).aggregate(
+        per, mic = m.venue(per)
+        return per.mutate(done=m.clock.close(per.day, mic))
+
+    def cases(self, per):
+        p = self.params
+        g = per.group_by(list(self.case)).aggregate(
             n=per.account_id.nunique(), account_ids=per.account_id.collect(),
             window_start=per.first_buy.min(), window_end=per.last_sell.max(),
             gain=per.gain.mean(), evidence=per.trades.collect().flatten())
         g = g.filter(g.n >= p.min_accounts)
         return hits_table(g.mutate(account_ids=g.account_ids.sort(),
-                                   score=(0.5 + 5 * g.gain).clip(upper=1.0)))
+                                   score=(0.5 + 5 * g.gain).clip(upper=1.0)), self.case)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import ibis
 
 from suptech.detect.base import SECOND, Detector, Params, one_account_hits, register
+from suptech.model.calendar import DAY
 
 
 @dataclass(frozen=True)
@@ -37,8 +38,13 @@ class Ramping(Detector):
     typology = "RAMPING"
     version = "1"
     Params = RampingParams
+    case = ("account_id", "isin", "side", "day")
+    at_close = True
 
-    def hits(self, m):
+    def reach(self):
+        return DAY  # the whole day: the other side must not trade all day
+
+    def episodes(self, m):
         p = self.params
         o = m.orders
         # Orders sent to take liquidity, whether or not there was any to take.
@@ -62,4 +68,9 @@ class Ramping(Detector):
         j = per.join(other, [per.account_id == other.account_id, per.isin == other.isin,
                              per.day == other.day, per.side != other.side], how="left")
         j = j.filter(j.n_other.fill_null(0) <= p.max_other_side)
-        return one_account_hits(j, 0.4 + 0.15 * j.bursts)
+        j, mic = m.venue(j)
+        return j.mutate(done=m.clock.close(j.day, mic))
+
+    def cases(self, e):
+        # One episode a case: the day's bursts of one account on one side.
+        return one_account_hits(e, 0.4 + 0.15 * e.bursts, self.case)

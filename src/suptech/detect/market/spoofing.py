@@ -34,9 +34,11 @@ class SpoofingParams(Params):
 
 #: Orders this large count as levels of a ladder (see `layering`).
 LADDER_LOTS = 10
+#: Levels of one ladder are entered within this of each other.
+LEVEL_GAP = 2 * SECOND
 
 
-def episodes(m, min_lots: float, max_life_s: float):
+def ladder_episodes(m, min_lots: float, max_life_s: float):
     """Per flagged order: the order, the trade it covered and the levels it was part of.
 
     Spoofing and layering share the work: computed once per scan for orders of at least
@@ -44,7 +46,14 @@ def episodes(m, min_lots: float, max_life_s: float):
     """
     base = min(min_lots, LADDER_LOTS)
     e = m.shared(("episodes", base, max_life_s), lambda: _episodes(m, base, max_life_s))
-    return e.filter(e.lots >= min_lots)
+    # Done once every level that rested beside it (entered within 2 s) is cancelled.
+    return e.filter(e.lots >= min_lots).mutate(
+        done=e.ts_new + int(max_life_s * SECOND) + LEVEL_GAP)
+
+
+def ladder_reach(max_life_s: float) -> int:
+    """An episode reads events from 2 s before its order to its `done`."""
+    return int(max_life_s * SECOND) + 2 * LEVEL_GAP
 
 
 def _episodes(m, min_lots: float, max_life_s: float):
@@ -54,11 +63,11 @@ def _episodes(m, min_lots: float, max_life_s: float):
     hit = traded_against_while_resting(m, big, life)
     # Levels the account held on that side at the same moment: placed within 2 s of
     # each other and resting together (a market maker's successive quotes never are).
-    h = hit.mutate(bucket=(hit.ts_new // (2 * SECOND)).cast("int64"))
-    peers = bucketed(c, "ts_new", 2 * SECOND, range(-1, 2))
+    h = hit.mutate(bucket=(hit.ts_new // LEVEL_GAP).cast("int64"))
+    peers = bucketed(c, "ts_new", LEVEL_GAP, range(-1, 2))
     lv = h.join(peers, [h.account_id == peers.account_id, h.isin == peers.isin,
                         h.side == peers.side, h.bucket == peers.bucket,
-                        (h.ts_new - peers.ts_new).abs() <= 2 * SECOND,
+                        (h.ts_new - peers.ts_new).abs() <= LEVEL_GAP,
                         peers.ts_new < h.ts_cancel, peers.ts_cancel > h.ts_new]
                 ).select(order_id=h.order_id, peer_price=peers.price)
     levels = lv.group_by("order_id").aggregate(levels=lv.peer_price.nunique())
@@ -71,14 +80,21 @@ class Spoofing(Detector):
     typology = "SPOOFING"
     version = "1"
     Params = SpoofingParams
+    case = ("account_id", "isin", "day")
 
-    def hits(self, m):
+    def reach(self):
+        return ladder_reach(self.params.max_life_s)
+
+    def episodes(self, m):
         p = self.params
-        e = episodes(m, p.min_lots, p.max_life_s)
-        e = e.filter((e.levels <= p.max_levels)
-                     & (e.ts_cancel - e.ts_trade <= int(p.max_cancel_after_s * SECOND)))
-        g = e.group_by(["account_id", "isin", "day"]).aggregate(
+        e = ladder_episodes(m, p.min_lots, p.max_life_s)
+        return e.filter((e.levels <= p.max_levels)
+                        & (e.ts_cancel - e.ts_trade <= int(p.max_cancel_after_s * SECOND)))
+
+    def cases(self, e):
+        p = self.params
+        g = e.group_by(list(self.case)).aggregate(
             window_start=e.ts_new.min(), window_end=e.ts_cancel.max(),
             lots=e.lots.max(), orders=e.order_id.nunique(),
             evidence=e.order_id.collect().concat(e.trade_id.collect()))
-        return one_account_hits(g, 0.5 + g.lots / (4 * p.min_lots))
+        return one_account_hits(g, 0.5 + g.lots / (4 * p.min_lots), self.case)

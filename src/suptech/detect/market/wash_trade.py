@@ -9,6 +9,10 @@ are the same account, the same owner, or one household or control group (party
 `group_id`), each between two orders entered within `max_gap_s` seconds of each other:
 the second order was sent to meet the first.
 
+A trade is one episode, done when it happens; its orders are read up to `AUCTION`
+before it (in continuous trading the second order meets the first at once; in a call
+auction both wait for the uncrossing).
+
 Known false positives: related accounts (a family) that trade the same stock on their
 own and now and then meet in the book; these meet at random moments, not seconds after
 each other's orders, and rarely twice a day.
@@ -18,7 +22,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from suptech.detect.base import SECOND, Detector, Params, hits_table, register
+from suptech.detect.base import MINUTE, SECOND, Detector, Params, hits_table, register
+
+#: The longest an order may wait for its trade while its counterpart is entered within
+#: `max_gap_s`: a call auction's collection period (Shanghai's opening call, 15 minutes).
+AUCTION = 15 * MINUTE
 
 
 @dataclass(frozen=True)
@@ -33,8 +41,12 @@ class WashTrade(Detector):
     typology = "WASH_TRADE"
     version = "1"
     Params = WashParams
+    case = ("group_key", "isin", "day")
 
-    def hits(self, m):
+    def reach(self):
+        return AUCTION + int(self.params.max_gap_s * SECOND)
+
+    def episodes(self, m):
         p = self.params
         t, a = m.trades, m.accounts
         buyer, seller = a.view(), a.view()
@@ -46,11 +58,15 @@ class WashTrade(Detector):
         r = related.join(ob, related.buy_order_id == ob.order_id).join(
             os_, related.sell_order_id == os_.order_id)
         r = r.filter((r.ts_new - r.ts_new_right).abs() <= int(p.max_gap_s * SECOND))
-        g = r.group_by(["group_key", "isin", "day"]).aggregate(
+        return r.mutate(done=r.ts_event)
+
+    def cases(self, r):
+        p = self.params
+        g = r.group_by(list(self.case)).aggregate(
             trades=r.trade_id.nunique(), window_start=r.ts_event.min(),
             window_end=r.ts_event.max(),
             accounts=r.buy_account_id.collect().concat(r.sell_account_id.collect()),
             evidence=r.trade_id.collect())
         g = g.filter(g.trades >= p.min_trades)
         return hits_table(g.mutate(account_ids=g.accounts.unique().sort(),
-                                   score=(0.5 + 0.1 * g.trades).clip(upper=1.0)))
+                                   score=(0.5 + 0.1 * g.trades).clip(upper=1.0)), self.case)
