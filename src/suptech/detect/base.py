@@ -94,18 +94,22 @@ class SharedTables:
     """Derived tables several detectors start from, computed once per scan.
 
     `shared(key, build)` keeps `build()` in the engine (DuckDB: a temporary table,
-    Spark: a cached frame) until `release()`.
+    Spark: a cached frame) until `release()`; over a stream's window of recent events
+    (`materialize` off) it is built once as an expression, and the engine plans it.
     """
+
+    materialize = True
 
     def shared(self, key: tuple, build) -> ir.Table:
         cache = self.__dict__.setdefault("_shared", {})
         if key not in cache:
-            cache[key] = build().cache()
+            cache[key] = build().cache() if self.materialize else build()
         return cache[key]
 
     def release(self) -> None:
         for t in self.__dict__.pop("_shared", {}).values():
-            t.release()
+            if self.materialize:
+                t.release()
 
 
 class Registry:
@@ -158,8 +162,3 @@ def hits_table(t: ir.Table, case=()) -> ir.Table:
     if case:
         out["case"] = ibis.literal("|").join([t[c].cast("string") for c in case])
     return t.select(**out)
-
-
-def same_case(t: ir.Table, keys: ir.Table) -> ir.Table:
-    """The rows of `t` whose case columns are among those of `keys`."""
-    return t.semi_join(keys, list(keys.columns))

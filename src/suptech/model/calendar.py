@@ -81,6 +81,16 @@ class Calendar:
         """When the closing call opens, ns since local midnight (None: no call)."""
         return None if self.closing_call is None else self.closing_call[0] * SECOND
 
+    @property
+    def close_tod(self) -> int:
+        """When the day's trading ends (the closing call's end, or the last session's),
+        ns since local midnight."""
+        return (self.closing_call or self.sessions[-1])[1] * SECOND
+
+    def close(self, day: int) -> int:
+        """When trading on local `day` ends, ns UTC."""
+        return self.day_start(day) + self.close_tod
+
     def local_day(self, ts: int) -> int:
         """The local trading day of `ts` (ns UTC), as days since the epoch."""
         return (ts + self.offset_ns) // DAY

@@ -15,7 +15,7 @@ import ibis
 import ibis.expr.types as ir
 
 from suptech.detect.base import SharedTables
-from suptech.model.calendar import DAY, DEFAULT, SECOND, Calendar, calendars
+from suptech.model.calendar import DAY, DEFAULT, Calendar, calendars
 
 
 class Clock:
@@ -66,9 +66,7 @@ class Clock:
     def close(self, day: ir.IntegerValue, mic=None) -> ir.IntegerValue:
         """When trading on local `day` ends (the closing call's end, or the last
         session's), ns UTC: what a condition over the whole day waits for."""
-        def end(c: Calendar) -> int:
-            return (c.closing_call or c.sessions[-1])[1] * SECOND - c.offset_ns
-        return day * DAY + self._pick(mic, end)
+        return day * DAY + self._pick(mic, lambda c: c.close_tod - c.offset_ns)
 
     def from_trading_time(self, tt: ir.IntegerValue, mic=None) -> ir.IntegerValue:
         """The moment (ns UTC) the trading clock shows `tt`: a window that ends `n`
@@ -126,7 +124,10 @@ class MarketData(SharedTables):
         return t.drop("_mic") if c.needs_mic else t
 
 
-def market_data(store, start_ns: int | None = None, end_ns: int | None = None) -> MarketData:
+def market_data(store, start_ns: int | None = None, end_ns: int | None = None,
+                materialize: bool = True, clock: Clock | None = None) -> MarketData:
+    """`materialize` off: over a stream's window (`suptech.detect.window`), the shared
+    tables stay expressions."""
     def within(t: ir.Table) -> ir.Table:
         if start_ns is not None:
             t = t.filter(t.ts_event >= start_ns)
@@ -136,7 +137,7 @@ def market_data(store, start_ns: int | None = None, end_ns: int | None = None) -
 
     inst = store.view("instrument").select("isin", "asset_class", "lot_size",
                                            "underlying_isin", "mic")
-    clock = Clock(inst.select("mic").distinct().to_pyarrow()["mic"].to_pylist())
+    clock = clock or Clock(inst.select("mic").distinct().to_pyarrow()["mic"].to_pylist())
 
     def timed(t: ir.Table) -> ir.Table:
         """`day` and `tt` by the calendar of each row's venue."""
@@ -186,6 +187,7 @@ def market_data(store, start_ns: int | None = None, end_ns: int | None = None) -
         "order_id", ts_cancel=events.ts_event)
     m = MarketData(orders, events, trades, executions, accounts, parties, inst, ann, ins,
                    cancels, clock)
+    m.materialize = materialize
     # The big tables every detector starts from, computed once for the scan.
     m.orders = m.shared(("orders",), lambda: orders)
     m.executions = m.shared(("executions",), lambda: executions)

@@ -1,0 +1,281 @@
+"""Market detectors in real time: each detector's own definition, run over recent events.
+
+The stream hands over each committed batch of order events and trades. They are kept
+in an in-memory DuckDB, with the register (instruments, parties, accounts, insider
+lists, announcements), as tables of the names and columns the report database has;
+`suptech.detect.market.data.market_data` reads them as it reads the store. On each
+`advance`, every detector's `episodes` expression runs over the events of its `reach`,
+and the episodes done since the last advance are kept (in DuckDB too). Their cases are
+then gathered again by the detector's `cases`, over all the episodes kept for them,
+and become alerts by `suptech.detect.run.alerts_of`: the scan's way. So a scan of the
+same data raises the same alerts, with the same ids, windows, scores and evidence
+(tests/test_window.py).
+
+Event time: the watermark is the latest event seen; an episode is taken once it is
+done by the watermark less `lateness` (reports arrive at most that late), or by the
+watermark itself when the stream is drained (`advance(drained=True)`: nothing more is
+on its way, as at the close). A case grows as its episodes come; each growth is an
+alert of the same id, fuller than the last (the store keeps the fullest).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
+import polars as pl
+import pyarrow as pa
+
+import suptech.detect.market  # noqa: F401  (registers the built-in detectors)
+from suptech.detect.base import REGISTRY, SECOND, Detector
+from suptech.detect.market.data import Clock, MarketData, market_data
+from suptech.detect.run import alerts_of
+from suptech.model.calendar import DAY
+from suptech.model.reports import REPORT_TYPES
+from suptech.store.schema import alert_schema, report_schema
+
+#: The register the market detectors read, and its columns.
+REGISTER = {
+    "instrument": ("isin", "asset_class", "lot_size", "underlying_isin", "mic"),
+    "party": ("party_id", "group_id", "region"),
+    "account": ("account_id", "owner_party_id", "member_lei", "account_type"),
+    "announcement": ("announcement_id", "isin", "ts_event", "price_sensitive", "category"),
+    "insider": ("isin", "party_id", "valid_from", "valid_to"),
+}
+#: The events, and their columns.
+EVENTS = {
+    "order_event": ("report_id", "ts_event", "order_id", "event_type", "isin", "account_id",
+                    "member_lei", "side", "order_type", "price", "quantity",
+                    "leaves_quantity", "time_in_force"),
+    "trade": ("trade_id", "ts_event", "isin", "price", "quantity", "buy_account_id",
+              "sell_account_id", "buy_order_id", "sell_order_id", "aggressor_side"),
+}
+#: What a stream sends: the columns the detectors read, of each report type.
+COLUMNS = REGISTER | EVENTS
+#: The tables `market_data` derives from each event type's rows (one row of theirs
+#: from one of its), kept derived as the rows arrive, and the time column of each.
+DERIVED = {"order_event": {"events": "ts_event", "orders": "ts_event", "cancels": "ts_cancel"},
+           "trade": {"trades": "ts_event", "executions": "ts_event"}}
+#: How far (event time) a report may arrive behind a later one, by default: at least
+#: what a publisher gathers into one message (`suptech replay`'s slice).
+LATENESS = 5 * SECOND
+
+
+@ibis.udf.scalar.builtin
+def getvariable(name: str) -> dt.int64:
+    """DuckDB's variable `name` (SET VARIABLE): a bound that changes on every advance
+    in a query compiled once."""
+
+
+def bound(name: str) -> ir.IntegerValue:
+    return getvariable(name).name(name)
+
+
+#: Below every timestamp: the lower bound of a first advance.
+NEVER = -(2 ** 62)
+
+
+def incremental() -> list[Detector]:
+    """The registered detectors written as episodes and cases: those that run here."""
+    return [cls() for cls in REGISTRY.detectors.values() if cls().incremental]
+
+
+@dataclass
+class Window:
+    """The recent events and the register, as tables `market_data` reads."""
+
+    detectors: list[Detector] = field(default_factory=incremental)
+    lateness: int = LATENESS
+    run_id: str = field(default_factory=lambda: f"STREAM-{time.time_ns()}")
+
+    def __post_init__(self):
+        self.con = ibis.duckdb.connect()  # in memory
+        self.raw = self.con.con
+        self.raw.execute("SET threads = 1")  # the consumer has the other core
+        self.watermark: int | None = None
+        self.cut: int | None = None  # episodes done up to here are taken
+        self.clock = Clock([])
+        self.region: dict[str, str] = {}
+        self.kept: set[str] = set()  # detectors with an episode table
+        self.tables: set[str] = set()  # derived tables made
+        self.arriving: str | None = None  # the event type whose rows are being derived
+        for name, columns in EVENTS.items():  # no rows of a type, as the store types it
+            schema = report_schema(REPORT_TYPES[name])
+            self.con.create_table(f"_none_{name}",
+                                  schema=ibis.schema({c: schema[c] for c in columns}))
+        #: Per detector, its episodes' and its cases' queries, compiled once (Ibis takes
+        #: a tenth to a half of a second to build and compile each) and run with the
+        #: advance's bounds as variables.
+        self.sql: dict[str, str] = {}
+
+    # ---- what arrives ------------------------------------------------------------
+
+    def view(self, name: str) -> ir.Table:
+        """The store's view of a report type, as `market_data` reads it: an event
+        type's new rows (`_new_<type>`) while they are being derived."""
+        if name not in EVENTS:
+            return self.con.table(name)
+        return self.con.table(f"_new_{name}" if name == self.arriving else f"_none_{name}")
+
+    def data(self, lo) -> MarketData:
+        """What the detectors read: the derived tables from `lo` (ns) on."""
+        t = {name: self.con.table(f"d_{name}") for name in ("accounts", "parties")}
+        for columns in DERIVED.values():
+            for name, ts in columns.items():
+                table = self.con.table(f"d_{name}")
+                t[name] = table.filter(table[ts] >= lo)
+        m = MarketData(t["orders"], t["events"], t["trades"], t["executions"], t["accounts"],
+                       t["parties"], self.con.table("instrument"),
+                       self.con.table("announcement"), self.con.table("insider"),
+                       t["cancels"], self.clock)
+        m.materialize = False
+        return m
+
+    def register(self, tables: dict[str, pl.DataFrame]) -> None:
+        """The register as the store has it now (all of it, replacing what was)."""
+        for name, frame in tables.items():
+            self.raw.register("_in", frame.select(REGISTER[name]).to_arrow())
+            self.raw.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM _in')
+            self.raw.unregister("_in")
+        mics = self.raw.execute("SELECT DISTINCT mic FROM instrument").fetchall() \
+            if "instrument" in tables else []
+        self.clock = Clock([m for (m,) in mics])
+        self.sql.clear()  # the calendars may have changed
+        if self.ready_register():
+            m = self._derive()
+            for name in ("accounts", "parties"):
+                self.raw.register("_rows", getattr(m, name).to_pyarrow())
+                self.raw.execute(f'CREATE OR REPLACE TABLE "d_{name}" AS SELECT * FROM _rows')
+                self.raw.unregister("_rows")
+        if "party" in tables or "account" in tables:
+            rows = self.raw.execute(
+                "SELECT a.account_id, p.region FROM account a JOIN party p "
+                "ON a.owner_party_id = p.party_id WHERE p.region IS NOT NULL").fetchall()
+            self.region = dict(rows)
+
+    def add(self, type_name: str, rows: pl.DataFrame) -> None:
+        """New reports of an event type (only NEW ones: corrections are the scan's)."""
+        if "action" in rows.columns:
+            rows = rows.filter(pl.col("action") == "NEW")
+        if rows.is_empty():
+            return
+        # Derived as `market_data` derives them, by queries compiled once per type.
+        self.raw.register(f"_new_{type_name}", rows.select(EVENTS[type_name]).to_arrow())
+        self.arriving = type_name
+        try:
+            for name in DERIVED[type_name]:
+                rows_of = self._query(f"derive {type_name} {name}",
+                                      lambda: getattr(self._derive(), name))
+                self.raw.register("_rows", rows_of)
+                if f"d_{name}" in self.tables:
+                    self.raw.execute(f'INSERT INTO "d_{name}" SELECT * FROM _rows')
+                else:
+                    self.raw.execute(f'CREATE TABLE "d_{name}" AS SELECT * FROM _rows')
+                    self.tables.add(f"d_{name}")
+                self.raw.unregister("_rows")
+        finally:
+            self.raw.unregister(f"_new_{type_name}")
+            self.arriving = None
+        latest = int(rows["ts_event"].max())
+        self.watermark = latest if self.watermark is None else max(self.watermark, latest)
+
+    # ---- what it finds -----------------------------------------------------------
+
+    def _derive(self) -> MarketData:
+        """`market_data` over the new rows of the type arriving (and the register)."""
+        return market_data(self, materialize=False, clock=self.clock)
+
+    def ready_register(self) -> bool:
+        return set(REGISTER) <= set(self.con.list_tables())
+
+    def ready(self) -> bool:
+        return self.ready_register() and all(
+            f"d_{name}" in self.tables for d in DERIVED.values() for name in d)
+
+    def advance(self, drained: bool = False) -> pl.DataFrame:
+        """The alerts of the cases that grew: episodes done since the last advance."""
+        if self.watermark is None or not self.ready():
+            return self.empty()
+        cut = self.watermark if drained else self.watermark - self.lateness
+        if self.cut is not None and cut <= self.cut:
+            return self.empty()
+        prev, self.cut = self.cut, cut
+        self.raw.execute(f"SET VARIABLE prev = {NEVER if prev is None else prev}")
+        self.raw.execute(f"SET VARIABLE cut = {cut}")
+        results = []
+        for d in self.detectors:
+            if d.at_close and not self._close_between(prev, cut):
+                continue
+            lo = NEVER if prev is None else prev - d.reach()
+            self.raw.execute(f"SET VARIABLE lo_{d.id} = {lo}")
+            hits = self._grow(d)
+            if hits is not None:
+                results.append((d, hits))
+        self._forget(cut)
+        return self.alerts(alerts_of(results))
+
+    def _query(self, key: str, build) -> pa.Table:
+        """The result of `build()`'s expression, compiled once under `key` and typed as
+        Ibis types it (DuckDB reads `0.5` as a decimal where Ibis means a double)."""
+        if key not in self.sql:
+            expr = build()
+            self.sql[key] = (self.con.compile(expr), expr.schema().to_pyarrow())
+        sql, schema = self.sql[key]
+        return self.raw.execute(sql).fetch_arrow_table().cast(schema)
+
+    def _grow(self, d: Detector) -> pl.DataFrame | None:
+        def episodes():
+            e = d.episodes(self.data(bound(f"lo_{d.id}")))
+            return e.filter((e.done > bound("prev")) & (e.done <= bound("cut")))
+
+        new = self._query(f"episodes {d.id}", episodes)
+        if not new.num_rows:
+            return None
+        table, keys = f"episodes_{d.id}", f"keys_{d.id}"
+        self.raw.register("_in", new)
+        if d.id in self.kept:
+            self.raw.execute(f'INSERT INTO "{table}" SELECT * FROM _in')
+        else:
+            self.raw.execute(f'CREATE TABLE "{table}" AS SELECT * FROM _in')
+            self.kept.add(d.id)
+        case = ", ".join(f'"{c}"' for c in d.case)
+        self.raw.execute(f'CREATE OR REPLACE TABLE "{keys}" AS SELECT DISTINCT {case} FROM _in')
+        self.raw.unregister("_in")
+        # The cases that grew, gathered again over every episode kept for them.
+        found = self._query(f"cases {d.id}", lambda: d.cases(
+            self.con.table(table).semi_join(self.con.table(keys), list(d.case))))
+        return pl.from_arrow(found)
+
+    def _close_between(self, prev: int | None, cut: int) -> bool:
+        """Whether a trading day closed in (prev, cut] on any venue."""
+        for c in set(self.clock.by_mic.values()) or {self.clock.uniform}:
+            day = c.local_day(cut)
+            for d in (day - 1, day):
+                if (prev is None or c.close(d) > prev) and c.close(d) <= cut:
+                    return True
+        return False
+
+    def _forget(self, cut: int) -> None:
+        """Events no detector can read again, and episodes of cases long settled."""
+        oldest = cut - max(d.reach() for d in self.detectors) - self.lateness
+        for columns in DERIVED.values():
+            for name, ts in columns.items():
+                self.raw.execute(f'DELETE FROM "d_{name}" WHERE "{ts}" < ?', [oldest])
+        for d in self.detectors:
+            if d.id in self.kept:
+                self.raw.execute(f'DELETE FROM "episodes_{d.id}" WHERE done < ?',
+                                 [cut - 2 * DAY])
+
+    def alerts(self, alerts: pl.DataFrame) -> pl.DataFrame:
+        """In the alerts table's format, with `regions`: the regions of the alert's
+        accounts' owners (the subjects it is published on)."""
+        regions = [sorted({self.region[a] for a in accounts.split(";") if a in self.region})
+                   for accounts in alerts["account_ids"]]
+        return alerts.with_columns(pl.lit(self.run_id).alias("scan_id"),
+                                   pl.Series("regions", regions, pl.List(pl.String)))
+
+    def empty(self) -> pl.DataFrame:
+        return pl.DataFrame(schema=alert_schema() | {"regions": pl.List(pl.String)})
