@@ -60,15 +60,12 @@ def scan(store, detectors: list[Detector] | None = None, start_ns: int | None = 
         start_ns, end_ns = days
     found = run(store, detectors, start_ns, end_ns).with_columns(
         pl.lit(scan_id).alias("scan_id"))
-    known = store.alerts()
-    new = found.filter(~pl.col("alert_id").is_in(known["alert_id"].implode()))
     # A case the stream stored while it was still growing, or whose later evidence a
     # scan over a wider range sees: the fuller version is stored too, under the same id.
-    same = found.join(known.select("alert_id", "evidence", "window_end"), on="alert_id")
-    grown = same.filter((pl.col("evidence").str.count_matches(";")
-                         > pl.col("evidence_right").str.count_matches(";"))
-                        | (pl.col("window_end") > pl.col("window_end_right")))
-    completed = grown.select(found.columns)
+    stored = store.news(found)
+    known = store.alert_ids(stored["alert_id"])
+    new = stored.filter(~pl.col("alert_id").is_in(known.implode()))
+    completed = stored.filter(pl.col("alert_id").is_in(known.implode()))
     result = ScanResult(scan_id, start_ns, end_ns, found.height, new, completed)
     _record(store, result, started, watermark, detectors)
     return result

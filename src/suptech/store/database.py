@@ -250,6 +250,22 @@ class Store:
         assert isinstance(frame, pl.DataFrame)
         return fullest(frame).sort(["typology", "window_start", "alert_id"])
 
+    def news(self, alerts: pl.DataFrame) -> pl.DataFrame:
+        """Those of `alerts` not stored yet, or fuller than the version stored: what a
+        scan or the stream stores (a case found again as it was is not)."""
+        if alerts.is_empty():
+            return alerts
+        t = self.con.table("alerts")
+        stored = fullest(pl.from_arrow(t.filter(t.alert_id.isin(
+            alerts["alert_id"].unique().to_list())).select(
+            "alert_id", "evidence", "window_end", "score").to_pyarrow()))
+        size = pl.col("evidence").fill_null("").str.count_matches(";")
+        j = alerts.join(stored, on="alert_id", how="left", suffix="_stored")
+        grown = pl.col("evidence_stored").is_null() | (
+            size > pl.col("evidence_stored").fill_null("").str.count_matches(";")) | (
+            pl.col("window_end") > pl.col("window_end_stored"))
+        return j.filter(grown).select(alerts.columns)
+
     def alert_ids(self, ids: pl.Series) -> pl.Series:
         """Those of `ids` already recorded."""
         t = self.con.table("alerts")

@@ -165,6 +165,9 @@ async def consume(config: Config, stop: asyncio.Event | None = None,
         for m in await ahead + puller.msgs:
             await m.nak()
         await nc.flush()
+        # What was stored is all there is for now: the detectors settle what they
+        # were waiting for (the close's cases) before the last alerts are taken.
+        await loop.run_in_executor(None, ingestor.idle)
     finally:
         if relay is not None:
             finished.set()

@@ -62,9 +62,9 @@ class Ingestor:
         self.failed = False
         self.monitor = None
         if config.detect:
-            from suptech.stream.monitor.process import MonitorProcess
+            from suptech.stream.detectors import DetectorProcess
             # Fed by the committing thread: the register is read over that connection.
-            self.monitor = MonitorProcess(self.commit_store, int(config.lateness * 1e9),
+            self.monitor = DetectorProcess(self.commit_store, int(config.lateness * 1e9),
                                           f"STREAM-{time.time_ns()}")
             #: Alerts are stored by another thread than commits: its own connection.
             self.alert_store = self.store.cursor()
@@ -326,14 +326,15 @@ class Ingestor:
         the next orders wait for it."""
         if self.monitor is not None:
             self.monitor.send_reference()
+            self.monitor.drained()
 
     def take_alerts(self, wait: bool = False, timeout: float = 0) -> pl.DataFrame | None:
-        """The new alerts of the batches the detectors are done with (with `wait`, of
-        every batch committed so far; else waiting up to `timeout` seconds for one),
-        stored, with `published_ns`: when the earliest message of their fetch was
-        published. An alert found again (a restarted consumer re-reading a day) keeps
-        its first record and is not taken again. May run in another thread than
-        `handle` (one at a time)."""
+        """The alerts of the batches the detectors are done with (with `wait`, of every
+        batch committed so far; else waiting up to `timeout` seconds for one) that are
+        new or fuller than stored (a case grows as its episodes come), stored, with
+        `published_ns`: when the earliest message of their fetch was published. An
+        alert found again as it was (a restarted consumer re-reading a day) is not
+        taken again. May run in another thread than `handle` (one at a time)."""
         if self.monitor is None:
             return None
         done = self.monitor.results(wait, timeout)
@@ -341,7 +342,6 @@ class Ingestor:
             return None
         alerts = pl.concat([frame.with_columns(published_ns=pl.lit(sent, pl.Int64))
                             for sent, frame in done])
-        known = self.alert_store.alert_ids(alerts["alert_id"])
-        alerts = alerts.filter(~pl.col("alert_id").is_in(known.implode()))
+        alerts = self.alert_store.news(alerts)
         self.alert_store.record_scan(None, alerts)
         return alerts if alerts.height else None

@@ -1,20 +1,23 @@
-"""The streaming detectors in a process of their own, beside the consumer.
+"""The market detectors in real time, in a process of their own beside the consumer:
+transport only. What they find is `suptech.detect.window`'s business.
 
 Validation and storage of one batch and detection on the previous one then run on two
-cores at once: the detectors are plain Python over each batch's rows, and in the
-consumer's process they would share its interpreter lock. Batches go over a pipe in
-commit order, and each one's alerts come back in the same order; the consumer stores
-and publishes them (the store has one writer, the consumer).
+cores at once. Batches go over a pipe in commit order, and each one's alerts come back
+in the same order; the consumer stores and publishes them (the store has one writer,
+the consumer). The window advances when no later batch is waiting (batches that queue
+up while it works are taken together), and once more, with the stream drained, when
+the consumer is idle: the close's cases are settled then, not with the next day.
 
-The register (accounts' owners, groups, instruments) is read by the consumer, which
-holds the store, and sent before the first batch, and again after reference data was
-committed: when the consumer is next idle, or else before the next batch.
+The register (instruments, parties, accounts, insider lists, announcements) is read by
+the consumer, which holds the store, and sent before the first batch, and again after
+such reports were committed: when the consumer is next idle, or else before the next
+batch.
 
 Batches are sent by a thread of their own: sending waits while the child is busy with
 the last batch, and the consumer meanwhile validates the next. Another thread takes the
 answers (see `suptech.stream.consumer.relay_alerts`): they must be read while batches
-are sent, or the child would stop, waiting to send its own. Only the columns the
-detectors read are sent (`COLUMNS`).
+are sent, or the child would stop, waiting to send its own. Only the new reports'
+columns the detectors read are sent (`suptech.detect.window.EVENTS`).
 """
 
 from __future__ import annotations
@@ -33,22 +36,19 @@ from multiprocessing.connection import Connection
 
 import polars as pl
 
-from suptech.stream.monitor import COLUMNS, DETECTED, REFERENCE_TYPES, Monitor
-from suptech.stream.monitor.base import Reference
+from suptech.detect.window import EVENTS, REGISTER, Window
 
 log = logging.getLogger(__name__)
 
 
 def serve(conn, lateness: int, run_id: str) -> None:
-    """The child: ("reference", Reference) | ("rows", report type, frame) | ("stop",) in,
-    ("alerts", frame) | ("error", text) out for each frame of rows.
+    """The child: ("register", tables) | ("rows", report type, frame) | ("drained",) |
+    ("stop",) in; ("alerts", frame) | ("error", text) out for each "rows" and "drained".
 
-    Python's cycle collector runs on the new objects of each batch only: the detectors'
-    state is millions of small objects without cycles (orders, trades, counts), and the
-    automatic full collections that scanned them all took a third of the detectors' time,
-    in pauses of up to a fifth of a second."""
+    Python's cycle collector is left to the batches' own objects: the window's state
+    lives in DuckDB, and full collections only cost pauses."""
     gc.disable()
-    monitor = None
+    window = Window(lateness=lateness, run_id=run_id)
     while True:
         try:
             message = conn.recv()
@@ -56,16 +56,16 @@ def serve(conn, lateness: int, run_id: str) -> None:
             return
         if message[0] == "stop":
             return
-        if message[0] == "reference":
-            if monitor is None:
-                monitor = Monitor(message[1], run_id=run_id, lateness=lateness)
-            else:
-                monitor.update_reference(message[1])
+        if message[0] == "register":
+            window.register(message[1])
             continue
-        _, type_name, rows = message
         try:
-            alerts = monitor.on_commit(type_name, rows)
-            gc.collect(1)  # the batch's own garbage; what survives is never scanned again
+            if message[0] == "rows":
+                window.add(message[1], message[2])
+            # Later batches already waiting are taken first, then one advance for all.
+            alerts = window.empty() if message[0] == "rows" and conn.poll() \
+                else window.advance(drained=message[0] == "drained")
+            gc.collect(1)
             conn.send(("alerts", alerts))
         # A bug must not stop detection on later batches: say it to the consumer, which
         # logs it. (A panic in polars' Rust code is a BaseException.)
@@ -73,7 +73,13 @@ def serve(conn, lateness: int, run_id: str) -> None:
             conn.send(("error", traceback.format_exc()))
 
 
-class MonitorProcess:
+def register_tables(store) -> dict[str, pl.DataFrame]:
+    """The register as the store has it now, the columns the detectors read."""
+    return {name: pl.from_arrow(store.view(name).select(list(columns)).to_pyarrow())
+            for name, columns in REGISTER.items()}
+
+
+class DetectorProcess:
     """`submit` a committed batch; `results` are the alerts of those done so far."""
 
     def __init__(self, store, lateness: int, run_id: str):
@@ -92,6 +98,8 @@ class MonitorProcess:
         self.conn = Connection(mine.detach())
         self.stale = True  # the register is sent before the first batch
         self.gone = False
+        self.behind = False  # batches sent since the window last advanced, drained
+        self.last_tag = 0
         # Tags of the batches whose alerts are to come: a deque, as the submitting
         # thread appends while the other takes from the left.
         self.pending: deque[int] = deque()
@@ -116,20 +124,33 @@ class MonitorProcess:
 
     def submit(self, type_name: str, rows: pl.DataFrame, tag: int = 0) -> None:
         """`tag` comes back with the batch's alerts."""
-        if type_name in REFERENCE_TYPES:
+        if type_name in REGISTER:
             self.stale = True  # read again before the next orders or trades, once
             return
-        if type_name not in DETECTED or rows.is_empty() or self.gone:
+        if type_name not in EVENTS or rows.is_empty() or self.gone:
+            return
+        rows = rows.filter(pl.col("action") == "NEW")  # corrections are the scan's
+        if rows.is_empty():
             return
         self.send_reference()
         self.pending.append(tag)  # before the answer can come back
-        self.outbox.put(("rows", type_name, rows.select(COLUMNS[type_name])))
+        self.last_tag = tag
+        self.behind = True
+        self.outbox.put(("rows", type_name, rows.select(EVENTS[type_name])))
+
+    def drained(self) -> None:
+        """Nothing more is on its way (the consumer is idle): the window advances to
+        the latest event, once after each run of batches."""
+        if self.behind and not self.gone:
+            self.behind = False
+            self.pending.append(self.last_tag)
+            self.outbox.put(("drained",))
 
     def send_reference(self) -> None:
         """The register read again, if reference data was committed since it was sent
         (about a second for a full-scale market: done when idle, where possible)."""
         if self.stale and not self.gone:
-            self.outbox.put(("reference", Reference.load(self.store)))
+            self.outbox.put(("register", register_tables(self.store)))
             self.stale = False
 
     def lost(self) -> None:
