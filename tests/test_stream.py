@@ -373,8 +373,8 @@ def test_reports_are_stored_and_answered_after_the_detectors_process_died(tmp_pa
     try:
         ingestor.handle(reference)
         [first] = ingestor.handle(orders[:1])
-        ingestor.monitor.process.kill()
-        ingestor.monitor.process.wait()
+        ingestor.detectors.process.kill()
+        ingestor.detectors.process.wait()
         [second] = ingestor.handle(orders[1:])
         assert ingestor.take_alerts(wait=True) is None
         stored = ingestor.store.query("order_event").num_rows
@@ -382,7 +382,7 @@ def test_reports_are_stored_and_answered_after_the_detectors_process_died(tmp_pa
         ingestor.close()
     assert [(b["accepted"], b["error"]) for _, b in (first, second)] == [(5, None), (5, None)]
     assert stored == 10
-    assert ingestor.monitor.gone
+    assert ingestor.detectors.gone
     assert "streaming detectors' process ended" in caplog.text
 
 

@@ -5,5 +5,6 @@ Subjects (the prefix is `suptech` unless configured, so that tests can share a s
   or Arrow IPC, published by an institution or a venue;
 - `<prefix>.feedback.<submitter LEI>`: the answer to each batch (JSON), or to a
   message that could not be taken;
-- `<prefix>.alerts.<region>`: alerts (to come with the streaming detectors).
+- `<prefix>.alerts.<region>`: alerts raised in real time (`suptech.detect.window`), each
+  again as its case grows.
 """

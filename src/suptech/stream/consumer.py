@@ -44,14 +44,14 @@ async def relay_alerts(nc, prefix: str, ingestor: Ingestor, counters: Counters,
     """Alerts stored and published as soon as the detectors have them, in a thread of
     their own: not after the next batch is committed. Once `finished`, those of every
     batch submitted."""
-    if ingestor.monitor is None:
+    if ingestor.detectors is None:
         await finished.wait()
         return
     loop = asyncio.get_running_loop()
     with ThreadPoolExecutor(1, thread_name_prefix="suptech-alerts") as thread:
         while True:
             last = finished.is_set()
-            if ingestor.monitor.gone and not last:
+            if ingestor.detectors.gone and not last:
                 await finished.wait()
                 continue
             try:

@@ -60,19 +60,19 @@ class Ingestor:
         self.commit_store = self.store.cursor()
         #: A commit of the fetch in hand failed: its later groups are not committed.
         self.failed = False
-        self.monitor = None
+        self.detectors = None
         if config.detect:
             from suptech.stream.detectors import DetectorProcess
             # Fed by the committing thread: the register is read over that connection.
-            self.monitor = DetectorProcess(self.commit_store, int(config.lateness * 1e9),
+            self.detectors = DetectorProcess(self.commit_store, int(config.lateness * 1e9),
                                           f"STREAM-{time.time_ns()}")
             #: Alerts are stored by another thread than commits: its own connection.
             self.alert_store = self.store.cursor()
 
     def close(self) -> None:
         self.committer.shutdown()
-        if self.monitor is not None:
-            self.monitor.close()
+        if self.detectors is not None:
+            self.detectors.close()
             self.alert_store.close()
         if self.commit_store is not self.store:
             self.commit_store.close()
@@ -250,9 +250,9 @@ class Ingestor:
             except BaseException:
                 self.failed = True
                 raise
-            if self.monitor is not None and rows is not None:
+            if self.detectors is not None and rows is not None:
                 try:
-                    self.monitor.submit(report_type, rows, sent_ns)
+                    self.detectors.submit(report_type, rows, sent_ns)
                 # The reports are committed whatever happens here: say it, go on.
                 except (Exception, pl.exceptions.PanicException):  # noqa: BLE001
                     log.exception("streaming detectors not fed %s", result.summary.batch_id)
@@ -324,9 +324,9 @@ class Ingestor:
     def idle(self) -> None:
         """Nothing to do: the register read for the detectors, if it changed, before
         the next orders wait for it."""
-        if self.monitor is not None:
-            self.monitor.send_reference()
-            self.monitor.drained()
+        if self.detectors is not None:
+            self.detectors.send_reference()
+            self.detectors.drained()
 
     def take_alerts(self, wait: bool = False, timeout: float = 0) -> pl.DataFrame | None:
         """The alerts of the batches the detectors are done with (with `wait`, of every
@@ -335,9 +335,9 @@ class Ingestor:
         `published_ns`: when the earliest message of their fetch was published. An
         alert found again as it was (a restarted consumer re-reading a day) is not
         taken again. May run in another thread than `handle` (one at a time)."""
-        if self.monitor is None:
+        if self.detectors is None:
             return None
-        done = self.monitor.results(wait, timeout)
+        done = self.detectors.results(wait, timeout)
         if not done:
             return None
         alerts = pl.concat([frame.with_columns(published_ns=pl.lit(sent, pl.Int64))

@@ -34,7 +34,7 @@ class Config:
     #: `<prefix>.alerts.<region>`.
     detect: bool = True
     #: Seconds of event time a report may arrive behind a later one: at least what a
-    #: publisher gathers into one message (see `suptech.stream.monitor.base.LATENESS`).
+    #: publisher gathers into one message (see `suptech.detect.window.LATENESS`).
     lateness: float = 5
     #: A fetch's messages of one report type are committed in parts of about this many
     #: bytes: a burst (the close's expiries, ten times a usual slice) reaches the

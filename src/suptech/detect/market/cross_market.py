@@ -77,9 +77,11 @@ class CrossMarket(Detector):
         # The alert names the underlying: that is the manipulated instrument.
         k = k.mutate(isin=k.underlying_isin)
         k, mic = m.venue(k)
+        # Done when the pushes' window (from the derivative trade) and the trade back's
+        # (from the last push) are over.
         return k.mutate(done=ibis.greatest(
-            m.clock.from_trading_time(k.d_tt + win, mic),
-            m.clock.from_trading_time(k.last_push + win, mic)))
+            m.clock.window_end(k.d_tt + win, k.day, mic),
+            m.clock.window_end(k.last_push + win, k.day, mic)))
 
     def cases(self, k):
         g = k.group_by(list(self.case)).aggregate(

@@ -68,6 +68,18 @@ class Clock:
         session's), ns UTC: what a condition over the whole day waits for."""
         return day * DAY + self._pick(mic, lambda c: c.close_tod - c.offset_ns)
 
+    def window_end(self, tt: ir.IntegerValue, day: ir.IntegerValue, mic=None) -> ir.IntegerValue:
+        """When a window of trading time that ends at `tt`, opened on local `day`, is
+        over (ns UTC): at that moment, or at the day's close if it falls after the
+        close that day (no trade comes between the close and the next morning)."""
+        return self.capped(self.from_trading_time(tt, mic), day, mic)
+
+    def capped(self, end: ir.IntegerValue, day: ir.IntegerValue, mic=None) -> ir.IntegerValue:
+        """`end`, or local `day`'s close if `end` falls after it that day: nothing of
+        that day happens after its close."""
+        close = self.close(day, mic)
+        return ibis.ifelse((end > close) & (self.day(end, mic) == day), close, end)
+
     def from_trading_time(self, tt: ir.IntegerValue, mic=None) -> ir.IntegerValue:
         """The moment (ns UTC) the trading clock shows `tt`: a window that ends `n`
         trading minutes after an event is over at this moment."""

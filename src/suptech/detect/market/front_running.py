@@ -77,7 +77,7 @@ class FrontRunning(Detector):
                                 unwind.u_tt <= ahead.tt + int(p.unwind_minutes * MINUTE)])
         k, mic = m.venue(k)
         return k.mutate(done=ibis.greatest(
-            m.clock.from_trading_time(k.tt + int(p.lead_minutes * MINUTE), mic), k.u_ts))
+            m.clock.window_end(k.tt + int(p.lead_minutes * MINUTE), k.day, mic), k.u_ts))
 
     def cases(self, k):
         p = self.params

@@ -79,9 +79,10 @@ class InsiderDealing(Detector):
         cand = x.join(a.select("account_id", "group_key"), "account_id")
         cand = cand.join(insider_keys, ["isin", "group_key"])
         moved, mic = m.venue(moved)
+        news_day = m.clock.day(moved.ts_event, mic)
         mv = moved.select("announcement_id", "isin", "direction", news_ts=moved.ts_event,
-                          change=moved.change, done=m.clock.from_trading_time(
-                              moved.news_tt + settle + span, mic))
+                          change=moved.change, done=m.clock.window_end(
+                              moved.news_tt + settle + span, news_day, mic))
         j = cand.join(mv, [cand.isin == mv.isin, cand.side == mv.direction])
         j = j.filter((j.ts_event < j.news_ts)
                      & (j.ts_event >= j.news_ts - int(p.lookback_hours * 60 * MINUTE))

@@ -46,9 +46,11 @@ def ladder_episodes(m, min_lots: float, max_life_s: float):
     """
     base = min(min_lots, LADDER_LOTS)
     e = m.shared(("episodes", base, max_life_s), lambda: _episodes(m, base, max_life_s))
-    # Done once every level that rested beside it (entered within 2 s) is cancelled.
-    return e.filter(e.lots >= min_lots).mutate(
-        done=e.ts_new + int(max_life_s * SECOND) + LEVEL_GAP)
+    # Done once every level that rested beside it (entered within 2 s) is cancelled,
+    # or the day has closed.
+    e, mic = m.venue(e.filter(e.lots >= min_lots))
+    return e.mutate(done=m.clock.capped(e.ts_new + int(max_life_s * SECOND) + LEVEL_GAP,
+                                        e.day, mic))
 
 
 def ladder_reach(max_life_s: float) -> int:
