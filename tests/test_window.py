@@ -10,6 +10,7 @@ import pytest
 
 from suptech.detect.base import REGISTRY, SECOND
 from suptech.detect.run import run
+from suptech.detect.scan import scan
 from suptech.detect.window import EVENTS, REGISTER, Window, incremental
 from suptech.ingest.pipeline import ingest_files
 from suptech.simulate.market_run import simulate_market
@@ -34,7 +35,7 @@ def day(tmp_path_factory):
                   for n in EVENTS}
     finally:
         store.close()
-    return batch, register, events
+    return batch, register, events, root / "data"
 
 
 def streamed(register, events, slice_s: int, lateness_s: int = 5) -> tuple[pl.DataFrame, list]:
@@ -57,7 +58,7 @@ def streamed(register, events, slice_s: int, lateness_s: int = 5) -> tuple[pl.Da
 
 @pytest.fixture(scope="module")
 def stream(day):
-    _, register, events = day
+    _, register, events, _ = day
     return streamed(register, events, slice_s=120)
 
 
@@ -94,3 +95,25 @@ def test_a_condition_over_the_whole_day_is_raised_only_after_the_close(day, stre
     _, versions = stream
     ramping = [i for i, f in enumerate(versions) if (f["typology"] == "RAMPING").any()]
     assert ramping and min(ramping) >= len(versions) - 3
+
+
+def test_a_scan_completes_an_alert_the_stream_stored_while_its_case_grew(day, stream):
+    batch, data = day[0], day[3]
+    first: dict[str, dict] = {}
+    for frame in stream[1]:
+        for alert in frame.iter_rows(named=True):
+            first.setdefault(alert["alert_id"], alert)
+    grown = [a for a, v in first.items() if v["evidence"] != batch.filter(
+        pl.col("alert_id") == a)["evidence"].item()]
+    assert grown, "no case grew after it was first raised"
+    store = open_store(data)
+    try:
+        partial = pl.DataFrame([first[a] for a in grown]).drop("regions")
+        store.record_scan(None, partial)
+        result = scan(store)
+        assert result.completed is not None and set(result.completed["alert_id"]) == set(grown)
+        now = store.alerts().filter(pl.col("alert_id").is_in(grown)).select(SAME)
+    finally:
+        store.close()
+    assert now.sort("alert_id").equals(
+        batch.filter(pl.col("alert_id").is_in(grown)).select(SAME).sort("alert_id"))

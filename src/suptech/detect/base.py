@@ -81,7 +81,9 @@ class Detector:
         raise NotImplementedError
 
     def reach(self) -> int:
-        """How far (ns) before an episode's `done` the events it reads may lie."""
+        """How far before an episode's `done` the events it reads may lie, in ns of
+        trading time (`tt`: the clock stopped over breaks, never ahead of the wall
+        clock, so a span of wall-clock time bounds it too)."""
         raise NotImplementedError
 
     @property

@@ -33,7 +33,7 @@ import suptech.detect.market  # noqa: F401  (registers the built-in detectors)
 from suptech.detect.base import REGISTRY, SECOND, Detector
 from suptech.detect.market.data import Clock, MarketData, market_data
 from suptech.detect.run import alerts_of
-from suptech.model.calendar import DAY
+from suptech.model.calendar import DAY, longest_break
 from suptech.model.reports import REPORT_TYPES
 from suptech.store.schema import alert_schema, report_schema
 
@@ -109,7 +109,7 @@ class Window:
         #: Per detector, its episodes' and its cases' queries, compiled once (Ibis takes
         #: a tenth to a half of a second to build and compile each) and run with the
         #: advance's bounds as variables.
-        self.sql: dict[str, str] = {}
+        self.sql: dict[str, tuple] = {}  # key -> (SQL, Arrow schema of its result)
 
     # ---- what arrives ------------------------------------------------------------
 
@@ -121,12 +121,13 @@ class Window:
         return self.con.table(f"_new_{name}" if name == self.arriving else f"_none_{name}")
 
     def data(self, lo) -> MarketData:
-        """What the detectors read: the derived tables from `lo` (ns) on."""
+        """What the detectors read: the derived tables from `lo` (ns of trading time)
+        on; cancels from `lo` of wall-clock time, which is never behind it."""
         t = {name: self.con.table(f"d_{name}") for name in ("accounts", "parties")}
         for columns in DERIVED.values():
             for name, ts in columns.items():
                 table = self.con.table(f"d_{name}")
-                t[name] = table.filter(table[ts] >= lo)
+                t[name] = table.filter((table.tt if "tt" in table.columns else table[ts]) >= lo)
         m = MarketData(t["orders"], t["events"], t["trades"], t["executions"], t["accounts"],
                        t["parties"], self.con.table("instrument"),
                        self.con.table("announcement"), self.con.table("insider"),
@@ -206,16 +207,33 @@ class Window:
         self.raw.execute(f"SET VARIABLE prev = {NEVER if prev is None else prev}")
         self.raw.execute(f"SET VARIABLE cut = {cut}")
         results = []
+        # The trading clock at `prev` (the earliest of the venues'): reaches count back
+        # from it.
+        since = NEVER if prev is None else int(self.raw.execute(self._query_sql(
+            "clock at prev", self._trading_time_at_prev)).fetchone()[0])
         for d in self.detectors:
             if d.at_close and not self._close_between(prev, cut):
                 continue
-            lo = NEVER if prev is None else prev - d.reach()
+            lo = NEVER if prev is None else since - d.reach()
             self.raw.execute(f"SET VARIABLE lo_{d.id} = {lo}")
             hits = self._grow(d)
             if hits is not None:
                 results.append((d, hits))
         self._forget(cut)
         return self.alerts(alerts_of(results))
+
+    def _trading_time_at_prev(self):
+        prev = bound("prev")
+        mics = [m for m in self.clock.by_mic if m] if self.clock.needs_mic else [None]
+        times = [self.clock.trading_time(prev, None if m is None else ibis.literal(m))
+                 for m in mics]
+        return (ibis.least(*times) if len(times) > 1 else times[0]).name("tt")
+
+    def _query_sql(self, key: str, build) -> str:
+        if key not in self.sql:
+            expr = build()
+            self.sql[key] = (self.con.compile(expr), None)
+        return self.sql[key][0]
 
     def _query(self, key: str, build) -> pa.Table:
         """The result of `build()`'s expression, compiled once under `key` and typed as
@@ -260,7 +278,8 @@ class Window:
 
     def _forget(self, cut: int) -> None:
         """Events no detector can read again, and episodes of cases long settled."""
-        oldest = cut - max(d.reach() for d in self.detectors) - self.lateness
+        oldest = cut - max(d.reach() for d in self.detectors) - self.lateness \
+            - longest_break()  # reaches are of trading time
         for columns in DERIVED.values():
             for name, ts in columns.items():
                 self.raw.execute(f'DELETE FROM "d_{name}" WHERE "{ts}" < ?', [oldest])

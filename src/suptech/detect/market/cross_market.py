@@ -24,7 +24,6 @@ from dataclasses import dataclass
 import ibis
 
 from suptech.detect.base import MINUTE, Detector, Params, one_account_hits, register
-from suptech.model.calendar import longest_break
 from suptech.detect.market.common import aggressive_orders
 
 
@@ -45,8 +44,8 @@ class CrossMarket(Detector):
 
     def reach(self):
         # The derivative trade, the pushes within a window, the trade back within
-        # another, in trading time, and a break they may straddle.
-        return 2 * int(self.params.window_minutes * MINUTE) + longest_break()
+        # another, in trading time.
+        return 2 * int(self.params.window_minutes * MINUTE)
 
     def episodes(self, m):
         """One row per derivative trade followed by pushes in its underlying and a trade

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 import ibis
 
 from suptech.detect.base import MINUTE, Detector, Params, one_account_hits, register
-from suptech.model.calendar import longest_break
 from suptech.detect.market.common import aggressive_orders
 
 
@@ -43,9 +42,9 @@ class FrontRunning(Detector):
     case = ("account_id", "isin", "day")
 
     def reach(self):
-        # The proprietary order to its unwind, in trading time, and a break between.
+        # The proprietary order to its unwind, in trading time.
         p = self.params
-        return int(max(p.lead_minutes, p.unwind_minutes) * MINUTE) + longest_break()
+        return int(max(p.lead_minutes, p.unwind_minutes) * MINUTE)
 
     def episodes(self, m):
         """One row per proprietary order ahead of a client's, with each unwind; done

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 import ibis
 
 from suptech.detect.base import MINUTE, Detector, Params, one_account_hits, register
-from suptech.model.calendar import longest_break
 
 
 @dataclass(frozen=True)
@@ -41,11 +40,10 @@ class InsiderDealing(Detector):
     case = ("account_id", "isin", "announcement_id")
 
     def reach(self):
-        # From the lookback's start to the end of the move's second span, in trading
-        # time, plus a break it may straddle.
+        # From the lookback's start to the end of the move's second span.
         p = self.params
         return int((p.lookback_hours * 60 + 2 * p.move_minutes + p.settle_minutes) * MINUTE) \
-            + longest_break()
+           
 
     def episodes(self, m):
         """One row per trade of an insider (or relative) ahead of news it anticipated,
