@@ -3,4 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --test
-exec .venv/bin/python -m pytest -n 2 "$@"
+# Tests of one module that share a costly fixture stay on one worker (xdist_group).
+exec .venv/bin/python -m pytest -n 2 --dist loadgroup "$@"

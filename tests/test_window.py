@@ -16,6 +16,9 @@ from suptech.ingest.pipeline import ingest_files
 from suptech.simulate.market_run import simulate_market
 from suptech.store.database import fullest, open_store
 
+#: One worker computes the simulated day and its stream, and runs every test of them.
+pytestmark = pytest.mark.xdist_group("window")
+
 SAME = ["alert_id", "detector", "typology", "account_ids", "isin", "window_start",
         "window_end", "score", "evidence", "detector_version", "parameters"]
 
@@ -59,7 +62,7 @@ def streamed(register, events, slice_s: int, lateness_s: int = 5) -> tuple[pl.Da
 @pytest.fixture(scope="module")
 def stream(day):
     _, register, events, _ = day
-    return streamed(register, events, slice_s=120)
+    return streamed(register, events, slice_s=300)
 
 
 def test_every_market_typology_runs_in_real_time():

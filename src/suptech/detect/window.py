@@ -168,15 +168,17 @@ class Window:
         self.arriving = type_name
         try:
             for name in DERIVED[type_name]:
-                rows_of = self._query(f"derive {type_name} {name}",
-                                      lambda: getattr(self._derive(), name))
-                self.raw.register("_rows", rows_of)
+                key = f"derive {type_name} {name}"
                 if f"d_{name}" in self.tables:
-                    self.raw.execute(f'INSERT INTO "d_{name}" SELECT * FROM _rows')
-                else:
-                    self.raw.execute(f'CREATE TABLE "d_{name}" AS SELECT * FROM _rows')
-                    self.tables.add(f"d_{name}")
+                    # Inserted where it is computed: the table has Ibis's types (from
+                    # its first rows, below), and DuckDB casts what it inserts to them.
+                    self.raw.execute(f'INSERT INTO "d_{name}" ' + self.sql[key][0])
+                    continue
+                self.raw.register("_rows", self._query(
+                    key, lambda: getattr(self._derive(), name)))
+                self.raw.execute(f'CREATE TABLE "d_{name}" AS SELECT * FROM _rows')
                 self.raw.unregister("_rows")
+                self.tables.add(f"d_{name}")
         finally:
             self.raw.unregister(f"_new_{type_name}")
             self.arriving = None
