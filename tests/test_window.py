@@ -55,6 +55,8 @@ def streamed(register, events, slice_s: int, lateness_s: int = 5) -> tuple[pl.Da
             if part.height:
                 w.add(name, part)
         versions.append(w.advance())
+        if len(versions) == 1:  # the register sent again, as after reference data came
+            w.register(register)
     versions.append(w.advance(drained=True))
     return fullest(pl.concat(versions)), versions
 

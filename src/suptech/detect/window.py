@@ -169,13 +169,13 @@ class Window:
         try:
             for name in DERIVED[type_name]:
                 key = f"derive {type_name} {name}"
+                build = lambda: getattr(self._derive(), name)  # noqa: E731
                 if f"d_{name}" in self.tables:
                     # Inserted where it is computed: the table has Ibis's types (from
                     # its first rows, below), and DuckDB casts what it inserts to them.
-                    self.raw.execute(f'INSERT INTO "d_{name}" ' + self.sql[key][0])
+                    self.raw.execute(f'INSERT INTO "d_{name}" ' + self._query_sql(key, build))
                     continue
-                self.raw.register("_rows", self._query(
-                    key, lambda: getattr(self._derive(), name)))
+                self.raw.register("_rows", self._query(key, build))
                 self.raw.execute(f'CREATE TABLE "d_{name}" AS SELECT * FROM _rows')
                 self.raw.unregister("_rows")
                 self.tables.add(f"d_{name}")
@@ -231,19 +231,22 @@ class Window:
                  for m in mics]
         return (ibis.least(*times) if len(times) > 1 else times[0]).name("tt")
 
-    def _query_sql(self, key: str, build) -> str:
+    def _compiled(self, key: str, build) -> tuple[str, pa.Schema]:
+        """`build()`'s expression as SQL, compiled once under `key` (until the register
+        changes), and the Arrow schema Ibis gives its result."""
         if key not in self.sql:
             expr = build()
-            self.sql[key] = (self.con.compile(expr), None)
-        return self.sql[key][0]
+            schema = expr.schema().to_pyarrow() if hasattr(expr, "schema") else None
+            self.sql[key] = (self.con.compile(expr), schema)
+        return self.sql[key]
+
+    def _query_sql(self, key: str, build) -> str:
+        return self._compiled(key, build)[0]
 
     def _query(self, key: str, build) -> pa.Table:
-        """The result of `build()`'s expression, compiled once under `key` and typed as
-        Ibis types it (DuckDB reads `0.5` as a decimal where Ibis means a double)."""
-        if key not in self.sql:
-            expr = build()
-            self.sql[key] = (self.con.compile(expr), expr.schema().to_pyarrow())
-        sql, schema = self.sql[key]
+        """The result of `build()`'s expression, typed as Ibis types it (DuckDB reads
+        `0.5` as a decimal where Ibis means a double)."""
+        sql, schema = self._compiled(key, build)
         return self.raw.execute(sql).fetch_arrow_table().cast(schema)
 
     def _grow(self, d: Detector) -> pl.DataFrame | None:

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from suptech.detect.base import SECOND, Detector, Params, one_account_hits, register
-from suptech.detect.market.spoofing import ladder_episodes, ladder_reach
+from suptech.detect.base import Params, one_account_hits, register
+from suptech.detect.market.spoofing import LadderDetector
 
 
 @dataclass(frozen=True)
@@ -30,21 +30,14 @@ class LayeringParams(Params):
 
 
 @register
-class Layering(Detector):
+class Layering(LadderDetector):
     id = "layering"
     typology = "LAYERING"
     version = "1"
     Params = LayeringParams
-    case = ("account_id", "isin", "day")
 
-    def reach(self):
-        return ladder_reach(self.params.max_life_s)
-
-    def episodes(self, m):
-        p = self.params
-        e = ladder_episodes(m, p.min_lots, p.max_life_s)
-        return e.filter((e.levels >= p.min_levels)
-                        & (e.ts_cancel - e.ts_trade <= int(p.max_cancel_after_s * SECOND)))
+    def levels_ok(self, levels):
+        return levels >= self.params.min_levels
 
     def cases(self, e):
         g = e.group_by(list(self.case)).aggregate(

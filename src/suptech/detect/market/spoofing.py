@@ -76,22 +76,34 @@ def _episodes(m, min_lots: float, max_life_s: float):
     return hit.join(levels, "order_id")
 
 
-@register
-class Spoofing(Detector):
-    id = "spoofing"
-    typology = "SPOOFING"
-    version = "1"
-    Params = SpoofingParams
+class LadderDetector(Detector):
+    """Spoofing and layering: episodes of the ladder (`ladder_episodes`) whose trade came
+    at most `max_cancel_after_s` before the cancel, and whose levels `levels_ok`."""
+
     case = ("account_id", "isin", "day")
 
     def reach(self):
         return ladder_reach(self.params.max_life_s)
 
+    def levels_ok(self, levels):
+        raise NotImplementedError
+
     def episodes(self, m):
         p = self.params
         e = ladder_episodes(m, p.min_lots, p.max_life_s)
-        return e.filter((e.levels <= p.max_levels)
+        return e.filter(self.levels_ok(e.levels)
                         & (e.ts_cancel - e.ts_trade <= int(p.max_cancel_after_s * SECOND)))
+
+
+@register
+class Spoofing(LadderDetector):
+    id = "spoofing"
+    typology = "SPOOFING"
+    version = "1"
+    Params = SpoofingParams
+
+    def levels_ok(self, levels):
+        return levels <= self.params.max_levels
 
     def cases(self, e):
         p = self.params
