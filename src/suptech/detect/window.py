@@ -11,10 +11,11 @@ and become alerts by `suptech.detect.run.alerts_of`: the scan's way. So a scan o
 same data raises the same alerts, with the same ids, windows, scores and evidence
 (tests/test_window.py).
 
-Event time: the watermark is the latest event seen; an episode is taken once it is
-done by the watermark less `lateness` (reports arrive at most that late), or by the
-watermark itself when the stream is drained (`advance(drained=True)`: nothing more is
-on its way, as at the close). A case grows as its episodes come; each growth is an
+Event time: the watermark is the latest event seen of the type that lags (the stream
+commits a fetch's orders before its trades); an episode is taken once it is done by
+the watermark less `lateness` (reports of one type arrive at most that late), or by the
+latest event when the stream is drained (`advance(drained=True)`: nothing more is on
+its way, as at the close). A case grows as its episodes come; each growth is an
 alert of the same id, fuller than the last (the store keeps the fullest).
 """
 
@@ -96,6 +97,7 @@ class Window:
         self.raw = self.con.con
         self.raw.execute("SET threads = 1")  # the consumer has the other core
         self.watermark: int | None = None
+        self.latest: dict[str, int] = {}  # per event type, the latest event seen
         self.cut: int | None = None  # episodes done up to here are taken
         self.clock = Clock([])
         self.region: dict[str, str] = {}
@@ -182,8 +184,12 @@ class Window:
         finally:
             self.raw.unregister(f"_new_{type_name}")
             self.arriving = None
-        latest = int(rows["ts_event"].max())
-        self.watermark = latest if self.watermark is None else max(self.watermark, latest)
+        self.latest[type_name] = max(self.latest.get(type_name, NEVER),
+                                     int(rows["ts_event"].max()))
+        # Each type's reports arrive in event-time order, but a fetch commits its orders
+        # before its trades: time has passed for both only up to the later of the two.
+        if len(self.latest) == len(EVENTS):
+            self.watermark = min(self.latest.values())
 
     # ---- what it finds -----------------------------------------------------------
 
@@ -202,7 +208,7 @@ class Window:
         """The alerts of the cases that grew: episodes done since the last advance."""
         if self.watermark is None or not self.ready():
             return self.empty()
-        cut = self.watermark if drained else self.watermark - self.lateness
+        cut = max(self.latest.values()) if drained else self.watermark - self.lateness
         if self.cut is not None and cut <= self.cut:
             return self.empty()
         prev, self.cut = self.cut, cut
