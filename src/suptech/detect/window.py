@@ -145,8 +145,10 @@ class Window:
             self.raw.unregister("_in")
         mics = self.raw.execute("SELECT DISTINCT mic FROM instrument").fetchall() \
             if "instrument" in tables else []
-        self.clock = Clock([m for (m,) in mics])
-        self.sql.clear()  # the calendars may have changed
+        clock = Clock([m for (m,) in mics])
+        if clock.by_mic != self.clock.by_mic:  # the queries hold the calendars' hours
+            self.sql.clear()
+        self.clock = clock
         if self.ready_register():
             m = self._derive()
             for name in ("accounts", "parties"):
