@@ -3,5 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --test
-# Tests of one module that share a costly fixture stay on one worker (xdist_group).
-exec .venv/bin/python -m pytest -n 2 --dist loadgroup "$@"
+# Tests are spread over the workers by module, so that a module's costly fixtures (a
+# simulated day, a browser, a Spark session) are made once, on one worker.
+exec .venv/bin/python -m pytest -n 2 --dist loadscope "$@"

@@ -68,7 +68,7 @@ def files(draw):
     return fmt, valid, changed, flips
 
 
-@settings(max_examples=80, deadline=None, derandomize=True,
+@settings(max_examples=50, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(example=files())
 def test_no_file_makes_ingest_raise_or_lose_a_valid_record(tmp_path_factory, example):

@@ -55,8 +55,7 @@ def world(tmp_path_factory, database, audit_key):
     """A small market day and a payment network, ingested and scanned; one user per role."""
     root = tmp_path_factory.mktemp("server")
     data = root / "data"
-    market = simulate_market(root / "market", seed=51, days=1, instruments=2,
-                             cases_per_typology=1)
+    market = simulate_market(root / "market", seed=51, days=1, instruments=2, scale="tiny")
     pay = simulate_payments(root / "pay", seed=52, days=1, accounts=3_000, cases_per_typology=1)
     store = open_store(data)
     ingest_files(store, [p for p in market.files + pay.files if p.suffix == ".parquet"])

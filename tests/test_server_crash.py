@@ -24,7 +24,7 @@ def batch(prefix: str, n: int) -> dict:
                         for i in range(n)]}
 
 
-N = 60_000
+N = 25_000
 
 
 def check_store(data, acknowledged: list[str], killed: list[str]) -> None:

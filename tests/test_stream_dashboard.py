@@ -16,7 +16,7 @@ from suptech.stream.replay import load, replay
 
 def test_streaming_alerts_appear_in_the_open_alert_queue(config, browser, tmp_path):
     sim = tmp_path / "sim"
-    simulate_market(sim, seed=62, days=1, instruments=2, cases_per_typology=1)
+    simulate_market(sim, seed=62, days=1, instruments=2, scale="tiny")
     frames = load(sim)
     ops = connect(config.data_dir)
     with ops.begin() as con:

@@ -16,9 +16,6 @@ from suptech.ingest.pipeline import ingest_files
 from suptech.simulate.market_run import simulate_market
 from suptech.store.database import fullest, open_store
 
-#: One worker computes the simulated day and its stream, and runs every test of them.
-pytestmark = pytest.mark.xdist_group("window")
-
 SAME = ["alert_id", "detector", "typology", "account_ids", "isin", "window_start",
         "window_end", "score", "evidence", "detector_version", "parameters"]
 
@@ -28,7 +25,7 @@ def day(tmp_path_factory):
     """A simulated day with every market typology injected, as stored, and the scan's
     alerts over it."""
     root = tmp_path_factory.mktemp("window")
-    simulate_market(root / "sim", seed=71, days=1, instruments=5, cases_per_typology=1)
+    simulate_market(root / "sim", seed=71, days=1, instruments=5, scale="tiny")
     store = open_store(root / "data")
     try:
         ingest_files(store, sorted((root / "sim").glob("*.parquet")))

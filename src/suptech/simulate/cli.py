@@ -51,10 +51,13 @@ def market(
     instruments: Annotated[Optional[int], typer.Option(
         "--instruments", min=1, help="Listed shares (default by scale).")] = None,
     scale: Annotated[str, typer.Option(
-        "--scale", help="small (~100k order events a day), medium (~1M) or full (~10M).")] = "small",
+        "--scale",
+        help="tiny (~25k order events a day), small (~100k), medium (~1M) or full (~10M).",
+    )] = "small",
     accounts: Annotated[Optional[int], typer.Option("--accounts", min=10)] = None,
     cases: Annotated[Optional[int], typer.Option(
-        "--cases", min=1, help="Injected cases per typology (default 3, 5 or 10 a day by scale).")] = None,
+        "--cases", min=1,
+        help="Injected cases per typology (default 1, 3, 5 or 10 a day by scale).")] = None,
     start: Start = None, fmt: Fmt = "parquet",
 ) -> None:
     """A market with order books, benign traders and injected, labelled abuse."""

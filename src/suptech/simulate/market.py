@@ -34,15 +34,16 @@ MORNING, AFTERNOON = CN_EQUITY.sessions
 CLOSE_CALL = CN_EQUITY.closing_call
 CONTINUOUS_SECONDS = (MORNING[1] - MORNING[0]) + (AFTERNOON[1] - AFTERNOON[0])
 
-#: Order events per instrument and day, by scale, before injected cases.
-SCALES = {"small": 100_000, "medium": 1_000_000, "full": 10_000_000}
-DEFAULT_INSTRUMENTS = {"small": 10, "medium": 40, "full": 200}
+#: Order events a day, by scale, before injected cases ("tiny" is for tests and quick
+#: looks: every typology still has its cases, among fewer bystanders).
+SCALES = {"tiny": 25_000, "small": 100_000, "medium": 1_000_000, "full": 10_000_000}
+DEFAULT_INSTRUMENTS = {"tiny": 3, "small": 10, "medium": 40, "full": 200}
 #: Investor accounts by scale: about twenty order events per account and day at every
 #: scale, so that an ordinary account is as active in a full day as in a small one.
-DEFAULT_ACCOUNTS = {"small": 5_000, "medium": 50_000, "full": 500_000}
-DEFAULT_MEMBERS = {"small": 40, "medium": 150, "full": 300}
+DEFAULT_ACCOUNTS = {"tiny": 1_250, "small": 5_000, "medium": 50_000, "full": 500_000}
+DEFAULT_MEMBERS = {"tiny": 20, "small": 40, "medium": 150, "full": 300}
 #: Injected cases of each typology per simulated day.
-DEFAULT_CASES = {"small": 3, "medium": 5, "full": 10}
+DEFAULT_CASES = {"tiny": 1, "small": 3, "medium": 5, "full": 10}
 
 Action = Callable[["Session", float], None]
 
