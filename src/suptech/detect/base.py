@@ -108,6 +108,10 @@ class SharedTables:
             cache[key] = build().cache() if self.materialize else build()
         return cache[key]
 
+    def provide(self, key: tuple, table: ir.Table) -> None:
+        """`table` is what `shared(key, ...)` returns: one kept by whoever made this."""
+        self.__dict__.setdefault("_shared", {})[key] = table
+
     def release(self) -> None:
         for t in self.__dict__.pop("_shared", {}).values():
             if self.materialize:

@@ -32,6 +32,7 @@ import pyarrow as pa
 
 import suptech.detect.market  # noqa: F401  (registers the built-in detectors)
 from suptech.detect.base import REGISTRY, SECOND, Detector
+from suptech.detect.market.common import AGGRESSIVE, aggressive_orders_of
 from suptech.detect.market.data import Clock, MarketData, market_data
 from suptech.detect.run import alerts_of
 from suptech.model.calendar import DAY, longest_break
@@ -104,6 +105,7 @@ class Window:
         self.kept: set[str] = set()  # detectors with an episode table
         self.tables: set[str] = set()  # derived tables made
         self.arriving: str | None = None  # the event type whose rows are being derived
+        self.dirty: list[pl.Series] = []  # orders whose aggressive row may have changed
         for name, columns in EVENTS.items():  # no rows of a type, as the store types it
             schema = report_schema(REPORT_TYPES[name])
             self.con.create_table(f"_none_{name}",
@@ -135,6 +137,9 @@ class Window:
                        self.con.table("announcement"), self.con.table("insider"),
                        t["cancels"], self.clock)
         m.materialize = False
+        if "d_aggressive" in self.tables:
+            ag = self.con.table("d_aggressive")
+            m.provide(AGGRESSIVE, ag.filter(ag.tt >= lo))
         return m
 
     def register(self, tables: dict[str, pl.DataFrame]) -> None:
@@ -186,12 +191,53 @@ class Window:
         finally:
             self.raw.unregister(f"_new_{type_name}")
             self.arriving = None
+        if type_name == "order_event":
+            self.dirty.append(rows.filter(pl.col("event_type") == "NEW")["order_id"])
+        else:
+            # Only the aggressor's order is made again (the resting one may be hours old).
+            side = pl.col("aggressor_side")
+            self.dirty.append(rows.select(pl.when(side == "BUY").then("buy_order_id")
+                                          .when(side == "SELL").then("sell_order_id")
+                                          .alias("order_id"))["order_id"])
         self.latest[type_name] = max(self.latest.get(type_name, NEVER),
                                      int(rows["ts_event"].max()))
         # Each type's reports arrive in event-time order, but a fetch commits its orders
         # before its trades: time has passed for both only up to the later of the two.
         if len(self.latest) == len(EVENTS):
             self.watermark = min(self.latest.values())
+
+    def _keep_aggressive(self) -> None:
+        """Aggressive orders (`suptech.detect.market.common.aggressive_orders`), kept as
+        a table: made again for each order whose NEW event or a trade has arrived since
+        the last advance, over all its executions kept. Two detectors read them over an
+        hour or two; computing them there each advance cost most of the advance."""
+        if not self.dirty or not {"d_orders", "d_executions"} <= self.tables:
+            return
+        ids = pl.concat(self.dirty).drop_nulls().unique().cast(pl.String)
+        self.dirty = []
+        self.raw.register("_dirty", pa.table({"order_id": ids.to_arrow()}))
+        try:
+            # An order trades after it is entered: its executions are read from its
+            # entry on (the earliest of these orders' entries).
+            since = self.raw.execute("SELECT min(tt) FROM d_orders WHERE order_id IN "
+                                     "(SELECT order_id FROM _dirty)").fetchone()[0]
+            if since is None:
+                return
+            self.raw.execute(f"SET VARIABLE lo_aggressive = {int(since)}")
+            build = lambda: aggressive_orders_of(  # noqa: E731
+                self.data(bound("lo_aggressive")), only=self.con.table("_dirty"))
+            if "d_aggressive" in self.tables:
+                self.raw.execute('DELETE FROM d_aggressive WHERE order_id IN '
+                                 '(SELECT order_id FROM _dirty)')
+                self.raw.execute("INSERT INTO d_aggressive "
+                                 + self._query_sql("derive aggressive", build))
+            else:
+                self.raw.register("_rows", self._query("derive aggressive", build))
+                self.raw.execute("CREATE TABLE d_aggressive AS SELECT * FROM _rows")
+                self.raw.unregister("_rows")
+                self.tables.add("d_aggressive")
+        finally:
+            self.raw.unregister("_dirty")
 
     # ---- what it finds -----------------------------------------------------------
 
@@ -214,6 +260,7 @@ class Window:
         if self.cut is not None and cut <= self.cut:
             return self.empty()
         prev, self.cut = self.cut, cut
+        self._keep_aggressive()
         self.raw.execute(f"SET VARIABLE prev = {NEVER if prev is None else prev}")
         self.raw.execute(f"SET VARIABLE cut = {cut}")
         results = []
@@ -296,6 +343,8 @@ class Window:
         for columns in DERIVED.values():
             for name, ts in columns.items():
                 self.raw.execute(f'DELETE FROM "d_{name}" WHERE "{ts}" < ?', [oldest])
+        if "d_aggressive" in self.tables:
+            self.raw.execute("DELETE FROM d_aggressive WHERE ts < ?", [oldest])
         for d in self.detectors:
             if d.id in self.kept:
                 self.raw.execute(f'DELETE FROM "episodes_{d.id}" WHERE done < ?',

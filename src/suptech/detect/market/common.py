@@ -51,17 +51,30 @@ def traded_against_while_resting(m: MarketData, cancelled: ir.Table,
                     ts_trade=x.ts_event)
 
 
+#: The shared table of aggressive orders (`MarketData.shared`), one row per `order_id`: a
+#: stream's window keeps it as reports arrive (`suptech.detect.window`).
+AGGRESSIVE = ("aggressive_orders",)
+
+
 def aggressive_orders(m: MarketData) -> ir.Table:
     """Orders that took liquidity: their first execution, traded size (`lots`), size
-    asked for (`order_lots`: an IOC order may fill in part) and price span."""
-    return m.shared(("aggressive_orders",), lambda: _aggressive_orders(m))
+    asked for (`order_lots`: an IOC order may fill in part), price span, and the
+    account's member and type (null for an account not in the register)."""
+    return m.shared(AGGRESSIVE, lambda: aggressive_orders_of(m))
 
 
-def _aggressive_orders(m: MarketData) -> ir.Table:
+def aggressive_orders_of(m: MarketData, only: ir.Table | None = None) -> ir.Table:
+    """`aggressive_orders`, computed; `only`: of the orders whose `order_id` it lists."""
     x = m.executions.filter(m.executions.aggressive)
-    size = m.orders.select("order_id", order_lots=m.orders.lots)
-    return x.group_by(["order_id", "account_id", "isin", "side", "day"]).aggregate(
+    orders = m.orders
+    if only is not None:
+        x, orders = x.semi_join(only, "order_id"), orders.semi_join(only, "order_id")
+    size = orders.select("order_id", order_lots=orders.lots)
+    a = m.accounts.select(_account=m.accounts.account_id, member_lei=m.accounts.member_lei,
+                          account_type=m.accounts.account_type)
+    ag = x.group_by(["order_id", "account_id", "isin", "side", "day"]).aggregate(
         ts=x.ts_event.min(), tt=x.tt.min(), lots=(x.quantity / x.lot_size).sum(),
         vwap=(x.price * x.quantity).sum() / x.quantity.sum(),
         prices=x.price.nunique(), low=x.price.min(), high=x.price.max(),
         trades=x.trade_id.collect()).join(size, "order_id")
+    return ag.left_join(a, ag.account_id == a._account).drop("_account")

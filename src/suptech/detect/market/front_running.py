@@ -51,8 +51,6 @@ class FrontRunning(Detector):
         when the client's window is over and the unwind has happened."""
         p = self.params
         ag = aggressive_orders(m)
-        a = m.accounts.select("account_id", "member_lei", "account_type")
-        ag = ag.join(a, "account_id")
         prop = ag.filter(ag.account_type == "PROPRIETARY")
         client = ag.filter(ag.account_type != "PROPRIETARY").select(
             "member_lei", "isin", "side", c_account=ag.account_id, c_tt=ag.tt,
