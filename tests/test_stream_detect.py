@@ -86,3 +86,35 @@ def test_a_replayed_day_streams_exactly_the_alerts_of_the_batch_scan(config, tmp
     assert regions and regions <= {"CN-SH", "CN-JS", "CN-ZJ", "CN-AH", "unassigned"}
     for subject, alerts in heard.items():
         assert all(subject.rsplit(".", 1)[1] in (a["regions"] or ["unassigned"]) for a in alerts)
+
+
+def test_a_consumer_started_on_a_stored_day_carries_on_from_it(tmp_path):
+    """The detectors' window is memory; a consumer started again feeds it the store's
+    recent reports before its first batch. Started on a store holding a whole day, and
+    drained, it raises the scan's alerts of that day, and stores them once."""
+    from suptech.ingest.pipeline import ingest_files
+    from suptech.stream.ingestor import Ingestor
+    from suptech.stream.messages import Config
+
+    sim = tmp_path / "sim"
+    simulate_market(sim, seed=63, days=1, instruments=3, scale="tiny")
+    store = open_store(tmp_path)
+    try:
+        ingest_files(store, sorted(sim.glob("*.parquet")))
+        batch = run(store, incremental())
+    finally:
+        store.close()
+
+    def started():
+        """A consumer started, idle: the register, the stored reports, then drained."""
+        ingestor = Ingestor(Config(tmp_path, prefix="t"))
+        try:
+            ingestor.idle()
+            return ingestor.take_alerts(wait=True), ingestor.store.alerts()
+        finally:
+            ingestor.close()
+
+    raised, stored = started()
+    again, _ = started()
+    assert raised is not None and again is None
+    assert stored.select(SAME).sort("alert_id").equals(batch.select(SAME).sort("alert_id"))

@@ -11,7 +11,7 @@ import pytest
 from suptech.detect.base import REGISTRY, SECOND
 from suptech.detect.run import run
 from suptech.detect.scan import scan
-from suptech.detect.window import EVENTS, REGISTER, Window, incremental
+from suptech.detect.window import EVENTS, REGISTER, Window, incremental, stored_events
 from suptech.ingest.pipeline import ingest_files
 from suptech.simulate.market_run import simulate_market
 from suptech.store.database import fullest, open_store
@@ -38,11 +38,9 @@ def day(tmp_path_factory):
     return batch, register, events, root / "data"
 
 
-def streamed(register, events, slice_s: int, lateness_s: int = 5) -> tuple[pl.DataFrame, list]:
-    """The window fed `slice_s` seconds of events at a time, orders before trades, then
-    drained: the fullest version of each alert, and every version in order."""
-    w = Window(lateness=lateness_s * SECOND)
-    w.register(register)
+def fed(w: Window, events, slice_s: int, register=None) -> list[pl.DataFrame]:
+    """The alerts of `w` fed `slice_s` seconds of events at a time, orders before trades,
+    in order (`register` sent again after the first slice, as after reference data)."""
     start = min(int(f["ts_event"].min()) for f in events.values())
     end = max(int(f["ts_event"].max()) for f in events.values())
     step, versions = slice_s * SECOND, []
@@ -52,9 +50,17 @@ def streamed(register, events, slice_s: int, lateness_s: int = 5) -> tuple[pl.Da
             if part.height:
                 w.add(name, part)
         versions.append(w.advance())
-        if len(versions) == 1:  # the register sent again, as after reference data came
+        if len(versions) == 1 and register is not None:
             w.register(register)
-    versions.append(w.advance(drained=True))
+    return versions
+
+
+def streamed(register, events, slice_s: int, lateness_s: int = 5) -> tuple[pl.DataFrame, list]:
+    """A window fed the day, then drained: the fullest version of each alert, and every
+    version in order."""
+    w = Window(lateness=lateness_s * SECOND)
+    w.register(register)
+    versions = fed(w, events, slice_s, register) + [w.advance(drained=True)]
     return fullest(pl.concat(versions)), versions
 
 
@@ -119,3 +125,33 @@ def test_a_scan_completes_an_alert_the_stream_stored_while_its_case_grew(day, st
         store.close()
     assert now.sort("alert_id").equals(
         batch.filter(pl.col("alert_id").is_in(grown)).select(SAME).sort("alert_id"))
+
+
+def test_a_restarted_stream_carries_on_from_what_the_store_holds(day):
+    """A stream killed at lunch and started again feeds its new window the store's
+    recent events first (`stored_events`): the day's alerts are then the scan's, the
+    close's whole-day cases included. Without them, they are not."""
+    batch, register, events, data = day
+    mid = min(int(f["ts_event"].min()) for f in events.values()) + 3 * 3600 * SECOND
+    before = {n: f.filter(pl.col("ts_event") < mid) for n, f in events.items()}
+    after = {n: f.filter(pl.col("ts_event") >= mid) for n, f in events.items()}
+    first = Window()
+    first.register(register)
+    killed = fed(first, before, 300)  # never drained
+
+    def restarted(restore: bool) -> pl.DataFrame:
+        w = Window()
+        w.register(register)
+        if restore:
+            store = open_store(data)  # as it was at the restart: the reports before `mid`
+            try:
+                for name, rows in stored_events(store, w.horizon(), until=mid):
+                    w.add(name, rows)
+            finally:
+                store.close()
+        versions = fed(w, after, 300) + [w.advance(drained=True)]
+        return fullest(pl.concat(killed + versions)).select(SAME).sort("alert_id")
+
+    expected = batch.select(SAME).sort("alert_id")
+    assert restarted(restore=True).equals(expected)
+    assert not restarted(restore=False).equals(expected)

@@ -80,6 +80,12 @@ def bound(name: str) -> ir.IntegerValue:
 NEVER = -(2 ** 62)
 
 
+def horizon(lateness: int, detectors: list[Detector] | None = None) -> int:
+    """How far back from the latest event (ns) a window keeps events: the longest reach
+    (of trading time, so with the longest break) and the lateness."""
+    return max(d.reach() for d in detectors or incremental()) + lateness + longest_break()
+
+
 def incremental() -> list[Detector]:
     """The registered detectors written as episodes and cases: those that run here."""
     return [cls() for cls in REGISTRY.detectors.values() if cls().incremental]
@@ -336,10 +342,12 @@ class Window:
                     return True
         return False
 
+    def horizon(self) -> int:
+        return horizon(self.lateness, self.detectors)
+
     def _forget(self, cut: int) -> None:
         """Events no detector can read again, and episodes of cases long settled."""
-        oldest = cut - max(d.reach() for d in self.detectors) - self.lateness \
-            - longest_break()  # reaches are of trading time
+        oldest = cut - self.horizon()
         for columns in DERIVED.values():
             for name, ts in columns.items():
                 self.raw.execute(f'DELETE FROM "d_{name}" WHERE "{ts}" < ?', [oldest])
@@ -360,3 +368,31 @@ class Window:
 
     def empty(self) -> pl.DataFrame:
         return pl.DataFrame(schema=alert_schema() | {"regions": pl.List(pl.String)})
+
+
+def stored_events(store, horizon: int, until: int | None = None, chunk: int = 3600 * SECOND):
+    """(report type, rows) of the store's events within `horizon` ns of the latest one
+    (of those before `until`), an hour of event time at a time, orders before trades:
+    what a restarted stream feeds its window again, so that it carries on where the
+    last one stopped (the store holds every report the stream committed)."""
+    views = {name: store.view(name).select(*EVENTS[name]) for name in EVENTS}
+    if until is not None:
+        views = {name: v.filter(v.ts_event < until) for name, v in views.items()}
+    ends = [v.ts_event.max().to_pyarrow().as_py() for v in views.values()]
+    if all(e is None for e in ends):
+        return
+    latest = max(e for e in ends if e is not None)
+    # The reports as known now, computed once (the store's view is of every version).
+    views = {name: v.filter(v.ts_event >= latest - horizon).cache() for name, v in views.items()}
+    try:
+        first = min(v.ts_event.min().to_pyarrow().as_py() for v in views.values()
+                    if v.count().to_pyarrow().as_py())
+        for start in range(first, latest + 1, chunk):
+            for name, v in views.items():
+                part = v.filter((v.ts_event >= start) & (v.ts_event < start + chunk))
+                rows = pl.from_arrow(part.order_by("ts_event").to_pyarrow())
+                if rows.height:
+                    yield name, rows
+    finally:
+        for v in views.values():
+            v.release()

@@ -30,13 +30,14 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import traceback
 from collections import deque
 from multiprocessing.connection import Connection
 
 import polars as pl
 
-from suptech.detect.window import EVENTS, REGISTER, Window
+from suptech.detect.window import EVENTS, REGISTER, Window, horizon, stored_events
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +98,8 @@ class DetectorProcess:
         child.close()
         self.conn = Connection(mine.detach())
         self.stale = True  # the register is sent before the first batch
+        self.lateness = lateness
+        self.restored = False  # and the store's recent events after it, once
         self.gone = False
         self.behind = False  # batches sent since the window last advanced, drained
         self.last_tag = 0
@@ -152,6 +155,21 @@ class DetectorProcess:
         if self.stale and not self.gone:
             self.outbox.put(("register", register_tables(self.store)))
             self.stale = False
+        if not self.restored and not self.gone:
+            self.restored = True
+            self.restore()
+
+    def restore(self) -> None:
+        """The store's recent events, fed to the window before the first batch: a
+        restarted consumer's cases carry on where the last one's stopped (the window
+        is memory; the store holds every report the stream committed). Cases found
+        again as they were are not stored again (`Ingestor.take_alerts`)."""
+        sent = time.time_ns()
+        for name, rows in stored_events(self.store, horizon(self.lateness)):
+            self.pending.append(sent)
+            self.last_tag = sent
+            self.behind = True
+            self.outbox.put(("rows", name, rows))
 
     def lost(self) -> None:
         """The child died (killed, out of memory): the reports are stored all the same,
