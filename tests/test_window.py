@@ -137,7 +137,7 @@ def test_a_restarted_stream_carries_on_from_what_the_store_holds(day):
     after = {n: f.filter(pl.col("ts_event") >= mid) for n, f in events.items()}
     first = Window()
     first.register(register)
-    killed = fed(first, before, 300)  # never drained
+    killed = fed(first, before, 900)  # never drained
 
     def restarted(restore: bool) -> pl.DataFrame:
         w = Window()
@@ -149,7 +149,7 @@ def test_a_restarted_stream_carries_on_from_what_the_store_holds(day):
                     w.add(name, rows)
             finally:
                 store.close()
-        versions = fed(w, after, 300) + [w.advance(drained=True)]
+        versions = fed(w, after, 900) + [w.advance(drained=True)]
         return fullest(pl.concat(killed + versions)).select(SAME).sort("alert_id")
 
     expected = batch.select(SAME).sort("alert_id")
