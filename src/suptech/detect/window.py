@@ -112,6 +112,9 @@ class Window:
         self.tables: set[str] = set()  # derived tables made
         self.arriving: str | None = None  # the event type whose rows are being derived
         self.dirty: list[pl.Series] = []  # orders whose aggressive row may have changed
+        #: Shared tables several detectors read, made once an advance: key -> (table,
+        #: the detectors that read it). Found at the first advance.
+        self.common: dict[tuple, tuple[str, list[Detector]]] | None = None
         for name, columns in EVENTS.items():  # no rows of a type, as the store types it
             schema = report_schema(REPORT_TYPES[name])
             self.con.create_table(f"_none_{name}",
@@ -146,7 +149,32 @@ class Window:
         if "d_aggressive" in self.tables:
             ag = self.con.table("d_aggressive")
             m.provide(AGGRESSIVE, ag.filter(ag.tt >= lo))
+        for key, (name, _) in (self.common or {}).items():
+            m.provide(key, self.con.table(name))
         return m
+
+    def _find_common(self) -> None:
+        """The shared tables (`MarketData.shared`) that several detectors of the same
+        reach build (spoofing's and layering's ladder): computed once an advance, into
+        a table of their own, which those detectors read (found by building each
+        detector's episodes once)."""
+        self.common = {}
+        users: dict[tuple, list[Detector]] = {}
+        built: dict[tuple, ir.Table] = {}
+        for d in self.detectors:
+            m = self.data(bound(f"lo_{d.id}"))
+            d.episodes(m)
+            for key, expr in m.__dict__.get("_shared", {}).items():
+                if key != AGGRESSIVE:
+                    users.setdefault((key, d.reach()), []).append(d)
+                    built.setdefault((key, d.reach()), expr)
+        for (key, reach), ds in users.items():
+            if len(ds) > 1 and key not in self.common:
+                name = f"shared_{len(self.common)}"
+                expr = built[(key, reach)]
+                self.con.create_table(name, schema=expr.schema(), overwrite=True)
+                self.sql[f"shared {name}"] = (self.con.compile(expr), None)
+                self.common[key] = (name, ds)
 
     def register(self, tables: dict[str, pl.DataFrame]) -> None:
         """The register as the store has it now (all of it, replacing what was)."""
@@ -159,6 +187,7 @@ class Window:
         clock = Clock([m for (m,) in mics])
         if clock.by_mic != self.clock.by_mic:  # the queries hold the calendars' hours
             self.sql.clear()
+            self.common = None
         self.clock = clock
         if self.ready_register():
             m = self._derive()
@@ -274,11 +303,19 @@ class Window:
         # from it.
         since = NEVER if prev is None else int(self.raw.execute(self._query_sql(
             "clock at prev", self._trading_time_at_prev)).fetchone()[0])
+        running = [d for d in self.detectors
+                   if not d.at_close or self._close_between(prev, cut)]
         for d in self.detectors:
-            if d.at_close and not self._close_between(prev, cut):
-                continue
             lo = NEVER if prev is None else since - d.reach()
             self.raw.execute(f"SET VARIABLE lo_{d.id} = {lo}")
+        if self.common is None:
+            self._find_common()
+        for name, ds in self.common.values():
+            if any(d in running for d in ds):
+                # Its readers' reaches are the same: the bounds of the first are theirs.
+                self.raw.execute(f'DELETE FROM "{name}"')
+                self.raw.execute(f'INSERT INTO "{name}" ' + self.sql[f"shared {name}"][0])
+        for d in running:
             hits = self._grow(d)
             if hits is not None:
                 results.append((d, hits))
