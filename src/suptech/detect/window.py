@@ -11,6 +11,10 @@ and become alerts by `suptech.detect.run.alerts_of`: the scan's way. So a scan o
 same data raises the same alerts, with the same ids, windows, scores and evidence
 (tests/test_window.py).
 
+Tables several detectors read are kept, not computed again inside each one's query
+(`suptech.detect.window_kept`): aggressive orders, and a shared table that detectors
+of one reach build (spoofing's and layering's ladder), made once an advance.
+
 Event time: the watermark is the latest event seen of the type that lags (the stream
 commits a fetch's orders before its trades); an episode is taken once it is done by
 the watermark less `lateness` (reports of one type arrive at most that late), or by the
@@ -25,16 +29,16 @@ import time
 from dataclasses import dataclass, field
 
 import ibis
-import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import polars as pl
 import pyarrow as pa
 
 import suptech.detect.market  # noqa: F401  (registers the built-in detectors)
 from suptech.detect.base import REGISTRY, SECOND, Detector
-from suptech.detect.market.common import AGGRESSIVE, aggressive_orders_of
+from suptech.detect.market.common import AGGRESSIVE
 from suptech.detect.market.data import Clock, MarketData, market_data
 from suptech.detect.run import alerts_of
+from suptech.detect.window_kept import NEVER, KeptTables, bound
 from suptech.model.calendar import DAY, longest_break
 from suptech.model.reports import REPORT_TYPES
 from suptech.store.schema import alert_schema, report_schema
@@ -66,20 +70,6 @@ DERIVED = {"order_event": {"events": "ts_event", "orders": "ts_event", "cancels"
 LATENESS = 5 * SECOND
 
 
-@ibis.udf.scalar.builtin
-def getvariable(name: str) -> dt.int64:
-    """DuckDB's variable `name` (SET VARIABLE): a bound that changes on every advance
-    in a query compiled once."""
-
-
-def bound(name: str) -> ir.IntegerValue:
-    return getvariable(name).name(name)
-
-
-#: Below every timestamp: the lower bound of a first advance.
-NEVER = -(2 ** 62)
-
-
 def horizon(lateness: int, detectors: list[Detector] | None = None) -> int:
     """How far back from the latest event (ns) a window keeps events: the longest reach
     (of trading time, so with the longest break) and the lateness."""
@@ -92,7 +82,7 @@ def incremental() -> list[Detector]:
 
 
 @dataclass
-class Window:
+class Window(KeptTables):
     """The recent events and the register, as tables `market_data` reads."""
 
     detectors: list[Detector] = field(default_factory=incremental)
@@ -133,9 +123,11 @@ class Window:
             return self.con.table(name)
         return self.con.table(f"_new_{name}" if name == self.arriving else f"_none_{name}")
 
-    def data(self, lo) -> MarketData:
+    def data(self, lo, reader: Detector | None = None) -> MarketData:
         """What the detectors read: the derived tables from `lo` (ns of trading time)
-        on; cancels from `lo` of wall-clock time, which is never behind it."""
+        on; cancels from `lo` of wall-clock time, which is never behind it. The
+        shared tables made once an advance are provided to the detectors that read
+        them (`reader`)."""
         t = {name: self.con.table(f"d_{name}") for name in ("accounts", "parties")}
         for columns in DERIVED.values():
             for name, ts in columns.items():
@@ -149,32 +141,10 @@ class Window:
         if "d_aggressive" in self.tables:
             ag = self.con.table("d_aggressive")
             m.provide(AGGRESSIVE, ag.filter(ag.tt >= lo))
-        for key, (name, _) in (self.common or {}).items():
-            m.provide(key, self.con.table(name))
+        for key, (name, readers) in (self.common or {}).items():
+            if reader in readers:
+                m.provide(key, self.con.table(name))
         return m
-
-    def _find_common(self) -> None:
-        """The shared tables (`MarketData.shared`) that several detectors of the same
-        reach build (spoofing's and layering's ladder): computed once an advance, into
-        a table of their own, which those detectors read (found by building each
-        detector's episodes once)."""
-        self.common = {}
-        users: dict[tuple, list[Detector]] = {}
-        built: dict[tuple, ir.Table] = {}
-        for d in self.detectors:
-            m = self.data(bound(f"lo_{d.id}"))
-            d.episodes(m)
-            for key, expr in m.__dict__.get("_shared", {}).items():
-                if key != AGGRESSIVE:
-                    users.setdefault((key, d.reach()), []).append(d)
-                    built.setdefault((key, d.reach()), expr)
-        for (key, reach), ds in users.items():
-            if len(ds) > 1 and key not in self.common:
-                name = f"shared_{len(self.common)}"
-                expr = built[(key, reach)]
-                self.con.create_table(name, schema=expr.schema(), overwrite=True)
-                self.sql[f"shared {name}"] = (self.con.compile(expr), None)
-                self.common[key] = (name, ds)
 
     def register(self, tables: dict[str, pl.DataFrame]) -> None:
         """The register as the store has it now (all of it, replacing what was)."""
@@ -226,53 +196,13 @@ class Window:
         finally:
             self.raw.unregister(f"_new_{type_name}")
             self.arriving = None
-        if type_name == "order_event":
-            self.dirty.append(rows.filter(pl.col("event_type") == "NEW")["order_id"])
-        else:
-            # Only the aggressor's order is made again (the resting one may be hours old).
-            side = pl.col("aggressor_side")
-            self.dirty.append(rows.select(pl.when(side == "BUY").then("buy_order_id")
-                                          .when(side == "SELL").then("sell_order_id")
-                                          .alias("order_id"))["order_id"])
+        self._arrived(type_name, rows)
         self.latest[type_name] = max(self.latest.get(type_name, NEVER),
                                      int(rows["ts_event"].max()))
         # Each type's reports arrive in event-time order, but a fetch commits its orders
         # before its trades: time has passed for both only up to the later of the two.
         if len(self.latest) == len(EVENTS):
             self.watermark = min(self.latest.values())
-
-    def _keep_aggressive(self) -> None:
-        """Aggressive orders (`suptech.detect.market.common.aggressive_orders`), kept as
-        a table: made again for each order whose NEW event or a trade has arrived since
-        the last advance, over all its executions kept. Two detectors read them over an
-        hour or two; computing them there each advance cost most of the advance."""
-        if not self.dirty or not {"d_orders", "d_executions"} <= self.tables:
-            return
-        ids = pl.concat(self.dirty).drop_nulls().unique().cast(pl.String)
-        self.dirty = []
-        self.raw.register("_dirty", pa.table({"order_id": ids.to_arrow()}))
-        try:
-            # An order trades after it is entered: its executions are read from its
-            # entry on (the earliest of these orders' entries).
-            since = self.raw.execute("SELECT min(tt) FROM d_orders WHERE order_id IN "
-                                     "(SELECT order_id FROM _dirty)").fetchone()[0]
-            if since is None:
-                return
-            self.raw.execute(f"SET VARIABLE lo_aggressive = {int(since)}")
-            build = lambda: aggressive_orders_of(  # noqa: E731
-                self.data(bound("lo_aggressive")), only=self.con.table("_dirty"))
-            if "d_aggressive" in self.tables:
-                self.raw.execute('DELETE FROM d_aggressive WHERE order_id IN '
-                                 '(SELECT order_id FROM _dirty)')
-                self.raw.execute("INSERT INTO d_aggressive "
-                                 + self._query_sql("derive aggressive", build))
-            else:
-                self.raw.register("_rows", self._query("derive aggressive", build))
-                self.raw.execute("CREATE TABLE d_aggressive AS SELECT * FROM _rows")
-                self.raw.unregister("_rows")
-                self.tables.add("d_aggressive")
-        finally:
-            self.raw.unregister("_dirty")
 
     # ---- what it finds -----------------------------------------------------------
 
@@ -310,11 +240,7 @@ class Window:
             self.raw.execute(f"SET VARIABLE lo_{d.id} = {lo}")
         if self.common is None:
             self._find_common()
-        for name, ds in self.common.values():
-            if any(d in running for d in ds):
-                # Its readers' reaches are the same: the bounds of the first are theirs.
-                self.raw.execute(f'DELETE FROM "{name}"')
-                self.raw.execute(f'INSERT INTO "{name}" ' + self.sql[f"shared {name}"][0])
+        self._make_common(running)
         for d in running:
             hits = self._grow(d)
             if hits is not None:
@@ -349,7 +275,7 @@ class Window:
 
     def _grow(self, d: Detector) -> pl.DataFrame | None:
         def episodes():
-            e = d.episodes(self.data(bound(f"lo_{d.id}")))
+            e = d.episodes(self.data(bound(f"lo_{d.id}"), d))
             return e.filter((e.done > bound("prev")) & (e.done <= bound("cut")))
 
         new = self._query(f"episodes {d.id}", episodes)

@@ -1,0 +1,108 @@
+"""What the market detectors' window (`suptech.detect.window`) keeps across advances
+beyond the events themselves: tables several detectors read, kept or made once an
+advance rather than computed again inside each detector's query, and the bounds its
+compiled queries take."""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
+import polars as pl
+import pyarrow as pa
+
+from suptech.detect.base import Detector
+from suptech.detect.market.common import AGGRESSIVE, aggressive_orders_of
+
+#: Below every timestamp: the lower bound of a first advance.
+NEVER = -(2 ** 62)
+
+
+@ibis.udf.scalar.builtin
+def getvariable(name: str) -> dt.int64:
+    """DuckDB's variable `name` (SET VARIABLE): a bound that changes on every advance
+    in a query compiled once."""
+
+
+def bound(name: str) -> ir.IntegerValue:
+    return getvariable(name).name(name)
+
+
+class KeptTables:
+    """The window's kept tables (a part of `Window`, which has the connection, the
+    derived tables and the compiled queries)."""
+
+    def _arrived(self, type_name: str, rows: pl.DataFrame) -> None:
+        """Orders whose aggressive row may have changed: those entered, and those that
+        took liquidity (the resting side's order may be hours old, and did not)."""
+        if type_name == "order_event":
+            self.dirty.append(rows.filter(pl.col("event_type") == "NEW")["order_id"])
+        else:
+            side = pl.col("aggressor_side")
+            self.dirty.append(rows.select(pl.when(side == "BUY").then("buy_order_id")
+                                          .when(side == "SELL").then("sell_order_id")
+                                          .alias("order_id"))["order_id"])
+
+    def _keep_aggressive(self) -> None:
+        """Aggressive orders (`suptech.detect.market.common.aggressive_orders`), kept as
+        a table: made again for each order whose NEW event or a trade has arrived since
+        the last advance, over all its executions kept. Two detectors read them over an
+        hour or two; computing them there each advance cost most of the advance."""
+        if not self.dirty or not {"d_orders", "d_executions"} <= self.tables:
+            return
+        ids = pl.concat(self.dirty).drop_nulls().unique().cast(pl.String)
+        self.dirty = []
+        self.raw.register("_dirty", pa.table({"order_id": ids.to_arrow()}))
+        try:
+            # An order trades after it is entered: its executions are read from its
+            # entry on (the earliest of these orders' entries).
+            since = self.raw.execute("SELECT min(tt) FROM d_orders WHERE order_id IN "
+                                     "(SELECT order_id FROM _dirty)").fetchone()[0]
+            if since is None:
+                return
+            self.raw.execute(f"SET VARIABLE lo_aggressive = {int(since)}")
+            build = lambda: aggressive_orders_of(  # noqa: E731
+                self.data(bound("lo_aggressive")), only=self.con.table("_dirty"))
+            if "d_aggressive" in self.tables:
+                self.raw.execute('DELETE FROM d_aggressive WHERE order_id IN '
+                                 '(SELECT order_id FROM _dirty)')
+                self.raw.execute("INSERT INTO d_aggressive "
+                                 + self._query_sql("derive aggressive", build))
+            else:
+                self.raw.register("_rows", self._query("derive aggressive", build))
+                self.raw.execute("CREATE TABLE d_aggressive AS SELECT * FROM _rows")
+                self.raw.unregister("_rows")
+                self.tables.add("d_aggressive")
+        finally:
+            self.raw.unregister("_dirty")
+
+    def _find_common(self) -> None:
+        """The shared tables (`MarketData.shared`) that several detectors of the same
+        reach build (spoofing's and layering's ladder): computed once an advance, into
+        a table of their own, which those detectors read (found by building each
+        detector's episodes once)."""
+        self.common = {}
+        users: dict[tuple, list[Detector]] = {}
+        built: dict[tuple, ir.Table] = {}
+        for d in self.detectors:
+            m = self.data(bound(f"lo_{d.id}"))
+            d.episodes(m)
+            for key, expr in m.__dict__.get("_shared", {}).items():
+                if key != AGGRESSIVE:
+                    users.setdefault((key, d.reach()), []).append(d)
+                    built.setdefault((key, d.reach()), expr)
+        for (key, reach), ds in users.items():
+            if len(ds) > 1 and key not in self.common:
+                name = f"shared_{len(self.common)}"
+                expr = built[(key, reach)]
+                self.con.create_table(name, schema=expr.schema(), overwrite=True)
+                self.sql[f"shared {name}"] = (self.con.compile(expr), None)
+                self.common[key] = (name, ds)
+
+    def _make_common(self, running: list[Detector]) -> None:
+        """The shared tables made once an advance, for the detectors running now."""
+        for name, ds in self.common.values():
+            if any(d in running for d in ds):
+                # Its readers' reaches are the same: the bounds of the first are theirs.
+                self.raw.execute(f'DELETE FROM "{name}"')
+                self.raw.execute(f'INSERT INTO "{name}" ' + self.sql[f"shared {name}"][0])
