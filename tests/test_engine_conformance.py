@@ -57,6 +57,7 @@ def test_duckdb_and_spark_agree_on_current_and_as_of_views(tmp_path):
     assert duck_past != duck_views["order_event"]
     assert len(duck_views["order_event"]) == 7 and len(duck_past) == 8
 
+
 COMPARED = ["alert_id", "detector", "typology", "score", "account_ids", "isin",
             "window_start", "window_end", "evidence", "parameters"]
 

@@ -103,8 +103,8 @@ class Window(KeptTables):
         self.arriving: str | None = None  # the event type whose rows are being derived
         self.dirty: list[pl.Series] = []  # orders whose aggressive row may have changed
         #: Shared tables several detectors read, made once an advance: key -> (table,
-        #: the detectors that read it). Found at the first advance.
-        self.common: dict[tuple, tuple[str, list[Detector]]] | None = None
+        #: the detectors that read it, its expression). Found at the first advance.
+        self.common: dict[tuple, tuple[str, list[Detector], ir.Table]] | None = None
         for name, columns in EVENTS.items():  # no rows of a type, as the store types it
             schema = report_schema(REPORT_TYPES[name])
             self.con.create_table(f"_none_{name}",
@@ -141,7 +141,7 @@ class Window(KeptTables):
         if "d_aggressive" in self.tables:
             ag = self.con.table("d_aggressive")
             m.provide(AGGRESSIVE, ag.filter(ag.tt >= lo))
-        for key, (name, readers) in (self.common or {}).items():
+        for key, (name, readers, _) in (self.common or {}).items():
             if reader in readers:
                 m.provide(key, self.con.table(name))
         return m
@@ -348,8 +348,8 @@ def stored_events(store, horizon: int, until: int | None = None, chunk: int = 36
     # The reports as known now, computed once (the store's view is of every version).
     views = {name: v.filter(v.ts_event >= latest - horizon).cache() for name, v in views.items()}
     try:
-        first = min(v.ts_event.min().to_pyarrow().as_py() for v in views.values()
-                    if v.count().to_pyarrow().as_py())
+        starts = [v.ts_event.min().to_pyarrow().as_py() for v in views.values()]
+        first = min(s for s in starts if s is not None)
         for start in range(first, latest + 1, chunk):
             for name, v in views.items():
                 part = v.filter((v.ts_event >= start) & (v.ts_event < start + chunk))

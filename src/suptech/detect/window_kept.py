@@ -96,13 +96,13 @@ class KeptTables:
                 name = f"shared_{len(self.common)}"
                 expr = built[(key, reach)]
                 self.con.create_table(name, schema=expr.schema(), overwrite=True)
-                self.sql[f"shared {name}"] = (self.con.compile(expr), None)
-                self.common[key] = (name, ds)
+                self.common[key] = (name, ds, expr)
 
     def _make_common(self, running: list[Detector]) -> None:
         """The shared tables made once an advance, for the detectors running now."""
-        for name, ds in self.common.values():
+        for name, ds, expr in self.common.values():
             if any(d in running for d in ds):
                 # Its readers' reaches are the same: the bounds of the first are theirs.
                 self.raw.execute(f'DELETE FROM "{name}"')
-                self.raw.execute(f'INSERT INTO "{name}" ' + self.sql[f"shared {name}"][0])
+                self.raw.execute(f'INSERT INTO "{name}" '
+                                 + self._query_sql(f"shared {name}", lambda: expr))
