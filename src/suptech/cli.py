@@ -206,6 +206,35 @@ def import_lobster(
               f"{result.trades:,} trades in {len(result.files)} files under {out_dir}")
 
 
+@import_app.command("binance-trades")
+def import_binance(
+    trades_csv: Annotated[Path, typer.Argument(help="A Binance public trades CSV "
+                                                    "(symbol,timestamp,...,side,price,amount).")],
+    isin: Annotated[str, typer.Option("--isin", help="An ISIN to file the pair under.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory for the report files.")],
+    mic: Annotated[str, typer.Option("--mic", help="The venue (default XOFF: off-exchange, "
+                                                   "trading around the clock in UTC).")] = "XOFF",
+    region: Annotated[str, typer.Option("--region", help="Region of the anonymous traders "
+                                                         "(ISO 3166-2).")] = "CN-SH",
+    fmt: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
+) -> None:
+    """Binance trades (anonymous) to instrument, account, order_event and trade reports."""
+    from stdnum import isin as stdnum_isin
+
+    from suptech.ingest.binance import BinanceError, convert
+
+    if not stdnum_isin.is_valid(isin):
+        raise typer.BadParameter(f"{isin!r} is not a valid ISIN", param_hint="--isin")
+    try:
+        result = convert(trades_csv, isin, out_dir, mic=mic, region=region, fmt=fmt)
+    except BinanceError as e:
+        error(str(e))
+        raise typer.Exit(2) from None
+    out.print(f"{result.trades:,} trades: {result.order_events:,} order events (each side "
+              f"its own order and account), quantities in units of 10^-{result.unit_decimals} "
+              f"coin, in {len(result.files)} files under {out_dir}")
+
+
 @import_app.command("amlworld")
 def import_amlworld(
     trans_csv: Annotated[Path, typer.Argument(help="An AMLworld *_Trans*.csv file.")],

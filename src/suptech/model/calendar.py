@@ -107,7 +107,11 @@ CN_EQUITY = Calendar(8 * 3600, ((9 * 3600 + 1800, 11 * 3600 + 1800), (13 * 3600,
 #: CFFEX stock index futures: 09:30-11:30 and 13:00-15:00, no call at the close.
 CN_FUTURES = Calendar(8 * 3600, ((9 * 3600 + 1800, 11 * 3600 + 1800), (13 * 3600, 15 * 3600)))
 
-BUILT_IN = {"XSHG": CN_EQUITY, "XSHE": CN_EQUITY, "CCFX": CN_FUTURES}
+#: Off-exchange (ISO 10383 XOFF), where crypto venues without a MIC are filed: trading
+#: around the clock, days counted in UTC.
+AROUND_THE_CLOCK = Calendar(0, ((0, 86_400),))
+
+BUILT_IN = {"XSHG": CN_EQUITY, "XSHE": CN_EQUITY, "CCFX": CN_FUTURES, "XOFF": AROUND_THE_CLOCK}
 DEFAULT = CN_EQUITY
 
 
