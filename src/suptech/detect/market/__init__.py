@@ -7,6 +7,7 @@ from suptech.detect.market import (  # noqa: F401
     layering,
     marking_close,
     pump_dump,
+    pump_flow,
     ramping,
     spoofing,
     wash_trade,
