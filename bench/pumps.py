@@ -15,6 +15,7 @@ dated before 2021-01-01; the figures that count are those of the later ones.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import shutil
 import tempfile
 import time
@@ -75,7 +76,8 @@ def main() -> None:
     args = ap.parse_args()
     labels = pl.read_csv(args.pumps / "labels.csv")
     began = time.perf_counter()
-    with ProcessPoolExecutor(args.jobs) as pool:
+    # Spawned, not forked: a fork of a process with DuckDB's and polars' threads hangs.
+    with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = [pool.submit(one, row, args.pumps, i + 1)
                    for i, row in enumerate(labels.iter_rows(named=True))]
         rows = []

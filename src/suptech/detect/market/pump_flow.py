@@ -79,10 +79,11 @@ class PumpFlow(Detector):
         day = b.group_by(["isin", "day"]).aggregate(
             usual_value=b.run_value.median(), usual_rise=b.rise.quantile(0.9))
         b = b.join(day, ["isin", "day"])
-        b = b.mutate(value_ratio=b.run_value / b.usual_value,
-                     rise_ratio=b.rise / b.usual_rise,
-                     giveback=((b.hi - b.after_lo) / (b.hi - b.base)).cast("float64"))
-        b = b.filter((b.value_ratio >= p.min_value_ratio) & (b.usual_rise > 0)
+        # A flat day or bar has no ratio (null, never a match), not a division by zero.
+        b = b.mutate(value_ratio=b.run_value / b.usual_value.nullif(0),
+                     rise_ratio=b.rise / b.usual_rise.nullif(0),
+                     giveback=((b.hi - b.after_lo) / (b.hi - b.base).nullif(0)).cast("float64"))
+        b = b.filter((b.value_ratio >= p.min_value_ratio)
                      & (b.rise_ratio >= p.min_rise_ratio) & (b.giveback >= p.min_giveback))
         b = b.left_join(self._buyers(m, b), ["isin", "day", "bar"]).drop(
             "isin_right", "day_right", "bar_right")
