@@ -1,5 +1,5 @@
-"""Building blocks several market detectors share: cancelled orders that were resting
-while the same account traded the other way, and aggressive orders."""
+"""Building blocks several market detectors share: cancelled orders, what the same
+account did on the other side while they rested, and aggressive orders."""
 
 from __future__ import annotations
 
@@ -35,20 +35,37 @@ def bucketed(t: ir.Table, ts: str, width_ns: int, offsets: range) -> ir.Table:
     return out
 
 
-def traded_against_while_resting(m: MarketData, cancelled: ir.Table,
-                                 max_life_ns: int) -> ir.Table:
-    """Cancelled orders during whose life the same account took liquidity on the other
-    side (its own order was the aggressor)."""
+def other_side_while_resting(m: MarketData, cancelled: ir.Table, max_life_ns: int) -> ir.Table:
+    """Per cancelled order, the same account's orders on the other side of the same
+    instrument while it rested (entered at most `max_life_ns` before it, or while it
+    rested, and not ended before it was entered): `other_lots` in all and their ids."""
+    o = m.orders.select("order_id", "account_id", "isin", "side", o_lots=m.orders.lots,
+                        o_new=m.orders.ts_event)
+    e = m.events.filter(m.events.event_type.isin(["CANCEL", "FILL", "EXPIRE", "REJECT"]))
+    ends = e.group_by("order_id").aggregate(o_end=e.ts_event.min())
+    o = o.left_join(ends, "order_id").drop("order_id_right")
+    c = cancelled.mutate(bucket=(cancelled.ts_new // max_life_ns).cast("int64"))
+    # Entered within max_life of ts_new, either way: in the order's bucket or the next.
+    ob = bucketed(o, "o_new", max_life_ns, range(-1, 2))
+    j = c.join(ob, [c.account_id == ob.account_id, c.isin == ob.isin, c.bucket == ob.bucket,
+                    c.side != ob.side, ob.o_new >= c.ts_new - max_life_ns,
+                    ob.o_new <= c.ts_cancel, ob.o_end.isnull() | (ob.o_end >= c.ts_new)])
+    return j.group_by(j.order_id).aggregate(other_lots=j.o_lots.sum(),
+                                            others=j.order_id_right.collect())
+
+
+def traded_other_side_while_resting(m: MarketData, cancelled: ir.Table,
+                                    max_life_ns: int) -> ir.Table:
+    """Cancelled orders during whose life the same account traded on the other side
+    (taking liquidity or resting: the genuine order may be either), one row a trade."""
     c = cancelled.mutate(bucket=(cancelled.ts_new // max_life_ns).cast("int64"))
     # An execution within max_life after ts_new is in the order's bucket or the next.
-    x = bucketed(m.executions.filter(m.executions.aggressive), "ts_event", max_life_ns,
-                 range(0, -2, -1))
+    x = bucketed(m.executions, "ts_event", max_life_ns, range(0, -2, -1))
     j = c.join(
         x, [c.account_id == x.account_id, c.isin == x.isin, c.bucket == x.bucket,
             c.side != x.side, x.ts_event >= c.ts_new, x.ts_event <= c.ts_cancel])
     # Each execution meets an order in one bucket only: no pair is counted twice.
-    return j.select(*(c[col] for col in cancelled.columns), trade_id=x.trade_id,
-                    ts_trade=x.ts_event)
+    return j.select(order_id=c.order_id, trade_id=x.trade_id, ts_trade=x.ts_event)
 
 
 #: The shared table of aggressive orders (`MarketData.shared`), one row per `order_id`: a

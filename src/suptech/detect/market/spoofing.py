@@ -7,21 +7,29 @@ without the purpose of trading); the SSE and SZSE rules on abnormal trading (lar
 orders cancelled to influence prices).
 
 Signal: an account's large order (at least `min_lots` lots) is cancelled within
-`max_life_s` seconds of entry and within `max_cancel_after_s` seconds of a trade in
-which the same account, while the order rested, took liquidity on the other side of the
-same instrument. One or two such orders at a time; three or more levels at once is
-layering, which has its own detector.
+`max_life_s` seconds of entry, and while it rested the same account had a genuine
+order on the other side of the same instrument: entered before it or while it rested,
+filled or not (the spoofer wants it filled; often it rests unfilled). The book the
+account showed was one-sided: the orders it rested beside on the spoofed side hold at
+least `min_one_sided` times the lots it had on the other. If the genuine order traded,
+the spoof was withdrawn within `max_cancel_after_s` seconds of the trade; if it never
+traded, the account did it at least `min_unserved` times that day. One or two such
+orders at a time; three or more levels at once is layering, which has its own detector.
 
-Known false positives: a trader whose large order is cancelled after its own other-side
-order happened to fill (a change of mind); market makers whose quotes exceed `min_lots`.
+Known false positives: a trader whose large order is cancelled after a change of mind
+while a small order rests on the other side. Market makers quote both sides at once,
+of like sizes: their book is two-sided, which this rule does not flag.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import ibis
+
 from suptech.detect.base import SECOND, Detector, Params, one_account_hits, register
-from suptech.detect.market.common import bucketed, quick_cancels, traded_against_while_resting
+from suptech.detect.market.common import (
+    bucketed, other_side_while_resting, quick_cancels, traded_other_side_while_resting)
 
 
 @dataclass(frozen=True)
@@ -30,6 +38,8 @@ class SpoofingParams(Params):
     max_life_s: float = 60
     max_levels: int = 2  # more distinct prices at once is layering
     max_cancel_after_s: float = 30
+    min_one_sided: float = 2
+    min_unserved: int = 2
 
 
 #: Orders this large count as levels of a ladder (see `layering`).
@@ -39,7 +49,8 @@ LEVEL_GAP = 2 * SECOND
 
 
 def ladder_episodes(m, min_lots: float, max_life_s: float):
-    """Per flagged order: the order, the trade it covered and the levels it was part of.
+    """Per flagged order (and other-side trade while it rested, if any): the order, its
+    levels and their lots, and the account's lots on the other side.
 
     Spoofing and layering share the work: computed once per scan for orders of at least
     `LADDER_LOTS` lots, then filtered.
@@ -54,31 +65,35 @@ def ladder_episodes(m, min_lots: float, max_life_s: float):
 
 
 def ladder_reach(max_life_s: float) -> int:
-    """An episode reads events from 2 s before its order to its `done`."""
-    return int(max_life_s * SECOND) + 2 * LEVEL_GAP
+    """An episode reads the other side's orders from `max_life_s` before its order, and
+    events to its `done`."""
+    return 2 * int(max_life_s * SECOND) + 2 * LEVEL_GAP
 
 
 def _episodes(m, min_lots: float, max_life_s: float):
     life = int(max_life_s * SECOND)
     c = quick_cancels(m, min_lots, life)
-    big = c
-    hit = traded_against_while_resting(m, big, life)
     # Levels the account held on that side at the same moment: placed within 2 s of
     # each other and resting together (a market maker's successive quotes never are).
-    h = hit.mutate(bucket=(hit.ts_new // LEVEL_GAP).cast("int64"))
+    h = c.mutate(bucket=(c.ts_new // LEVEL_GAP).cast("int64"))
     peers = bucketed(c, "ts_new", LEVEL_GAP, range(-1, 2))
     lv = h.join(peers, [h.account_id == peers.account_id, h.isin == peers.isin,
                         h.side == peers.side, h.bucket == peers.bucket,
                         (h.ts_new - peers.ts_new).abs() <= LEVEL_GAP,
                         peers.ts_new < h.ts_cancel, peers.ts_cancel > h.ts_new]
-                ).select(order_id=h.order_id, peer_price=peers.price)
-    levels = lv.group_by("order_id").aggregate(levels=lv.peer_price.nunique())
-    return hit.join(levels, "order_id")
+                ).select(order_id=h.order_id, peer_price=peers.price, peer_lots=peers.lots)
+    levels = lv.group_by("order_id").aggregate(levels=lv.peer_price.nunique(),
+                                               ladder_lots=lv.peer_lots.sum())
+    # Only orders with a genuine one on the other side: the join below is on few.
+    e = c.join(levels, "order_id").join(other_side_while_resting(m, c, life), "order_id")
+    traded = traded_other_side_while_resting(m, e, life)
+    return e.left_join(traded, "order_id").drop("order_id_right")
 
 
 class LadderDetector(Detector):
-    """Spoofing and layering: episodes of the ladder (`ladder_episodes`) whose trade came
-    at most `max_cancel_after_s` before the cancel, and whose levels `levels_ok`."""
+    """Spoofing and layering: episodes of the ladder (`ladder_episodes`) shown on one
+    side, whose genuine order's trade (if it traded) came at most `max_cancel_after_s`
+    before the cancel, and whose levels `levels_ok`."""
 
     case = ("account_id", "isin", "day")
 
@@ -92,23 +107,43 @@ class LadderDetector(Detector):
         p = self.params
         e = ladder_episodes(m, p.min_lots, p.max_life_s)
         return e.filter(self.levels_ok(e.levels)
-                        & (e.ts_cancel - e.ts_trade <= int(p.max_cancel_after_s * SECOND)))
+                        & (e.ladder_lots >= p.min_one_sided * e.other_lots)
+                        & (e.ts_trade.isnull()
+                           | (e.ts_cancel - e.ts_trade <= int(p.max_cancel_after_s * SECOND))))
+
+    def cases(self, e):
+        """A case whose genuine orders never traded is a pattern only when repeated: at
+        least `min_unserved` orders withdrawn (one may be a change of mind)."""
+        p = self.params
+        nothing = ibis.literal([], type="array<string>")
+        g = e.group_by(list(self.case)).aggregate(
+            window_start=e.ts_new.min(), window_end=e.ts_cancel.max(),
+            orders=e.order_id.nunique(), served=e.ts_trade.count(),
+            evidence=e.order_id.collect().concat(e.others.collect().flatten())
+            .concat(ibis.coalesce(e.trade_id.collect(), nothing)).unique(),
+            **self.strength(e))
+        g = g.filter((g.served > 0) | (g.orders >= p.min_unserved))
+        return one_account_hits(g, self.score(g), self.case)
+
+    def strength(self, e) -> dict:
+        raise NotImplementedError
+
+    def score(self, g):
+        raise NotImplementedError
 
 
 @register
 class Spoofing(LadderDetector):
     id = "spoofing"
     typology = "SPOOFING"
-    version = "1"
+    version = "2"
     Params = SpoofingParams
 
     def levels_ok(self, levels):
         return levels <= self.params.max_levels
 
-    def cases(self, e):
-        p = self.params
-        g = e.group_by(list(self.case)).aggregate(
-            window_start=e.ts_new.min(), window_end=e.ts_cancel.max(),
-            lots=e.lots.max(), orders=e.order_id.nunique(),
-            evidence=e.order_id.collect().concat(e.trade_id.collect()))
-        return one_account_hits(g, 0.5 + g.lots / (4 * p.min_lots), self.case)
+    def strength(self, e):
+        return {"lots": e.lots.max()}
+
+    def score(self, g):
+        return 0.5 + g.lots / (4 * self.params.min_lots)
