@@ -26,7 +26,7 @@ SAME = ["alert_id", "typology", "account_ids", "isin", "window_start", "window_e
 
 def test_a_replayed_day_streams_exactly_the_alerts_of_the_batch_scan(config, tmp_path):
     sim = tmp_path / "sim"
-    simulate_market(sim, seed=61, days=1, instruments=6, scale="tiny")
+    simulate_market(sim, seed=62, days=1, instruments=6, scale="tiny")
     senders = set()
     for frame in load(sim).values():
         senders |= set(frame["submitter"].unique().to_list())

@@ -107,22 +107,31 @@ def _cancel_all(oids: list[int]) -> Action:
 
 def spoofing(p: Plan, rng: np.random.Generator, layers: tuple[int, int] = (1, 3),
              typology: str = "SPOOFING") -> Case:
-    """Large orders on one side that are never meant to trade, a trade on the other side
-    at the price they pulled, then the large orders withdrawn within seconds."""
+    """Large orders on one side that are never meant to trade, then withdrawn within
+    seconds, while a small genuine order works the other side. Two ways: the genuine
+    order takes liquidity at the price the large ones pulled ("sweep"), or it rests at
+    the other side's best price, posted first, and is withdrawn with them if it did
+    not fill ("rest": the spoofer waits to be hit, and often is not)."""
     day, inst = p.session(rng)
     acct = p.investor(rng)
     case = p.new_case(typology, [acct], inst, day)
     side = BUY if rng.random() < 0.5 else SELL
+    rests = rng.random() < 0.5
     t = p.start(rng, 1800)
-    for _ in range(int(rng.integers(1, 4))):  # a spoofer repeats the trick
+    # A spoofer repeats the trick; one who waits to be hit, at least twice.
+    for _ in range(int(rng.integers(2 if rests else 1, 4))):
         resting: list[int] = []
+        if rests:
+            p.at(case, day, inst, wall_time(t - rng.uniform(1, 10)),
+                 _post(acct, -side, int(rng.integers(2, 10)), 0, resting))
         for level in range(int(rng.integers(*layers))):
             lots = int(rng.integers(30, 150)) if typology == "SPOOFING" else int(rng.integers(15, 60))
             p.at(case, day, inst, wall_time(t + 0.05 * level),
                  _post(acct, side, lots, level, resting))
         t_trade = t + rng.uniform(2, 20)
-        p.at(case, day, inst, wall_time(t_trade),
-             _sweep(acct, -side, int(rng.integers(2, 10)), 0))
+        if not rests:
+            p.at(case, day, inst, wall_time(t_trade),
+                 _sweep(acct, -side, int(rng.integers(2, 10)), 0))
         t_cancel = t_trade + rng.uniform(0.5, 15)
         p.at(case, day, inst, wall_time(t_cancel), _cancel_all(resting))
         t = t_cancel + rng.uniform(30, 300)

@@ -1,0 +1,75 @@
+"""Spoofing, as the rule defines it: a large order withdrawn within seconds while the
+same account's small genuine order works the other side, filled or not; a book shown
+on one side only; a pattern when nothing traded. A market maker's two-sided quotes
+and a single change of mind are not spoofing."""
+
+from __future__ import annotations
+
+import pytest
+from builders import ISIN_A, record, reference_data, write_csv
+
+from suptech.detect.base import REGISTRY
+from suptech.detect.run import run
+from suptech.ingest.pipeline import ingest_files
+from suptech.store.database import open_store
+
+
+def at(minute: int, second: float) -> str:
+    return f"2026-03-02T10:{minute:02d}:{second:06.3f}+08:00"
+
+
+def order(n: int, oid: str, kind: str, ts: str, side: str, lots: int, price: str,
+          account: str = "A1", leaves: int | None = None) -> dict:
+    qty = str(lots * 100)
+    return record("order_event", n, order_id=oid, event_type=kind, ts_event=ts, side=side,
+                  account_id=account, price=price, quantity=qty,
+                  leaves_quantity=str(lots * 100 if leaves is None else leaves))
+
+
+def spoof(n: int, minute: int, genuine_lots: int = 3, spoof_sides=("SELL",),
+          account: str = "A1") -> list[dict]:
+    """A genuine BUY of `genuine_lots` at the bid, 5 s later a 50-lot order on each of
+    `spoof_sides`, all withdrawn 15 s after that."""
+    rows = [order(n, f"G{n}", "NEW", at(minute, 0), "BUY", genuine_lots, "10.00", account)]
+    for k, side in enumerate(spoof_sides):
+        price = "10.02" if side == "SELL" else "9.99"
+        rows.append(order(n + 1 + k, f"S{n}{k}", "NEW", at(minute, 5), side, 50, price, account))
+    for k, r in enumerate(list(rows)):
+        rows.append(dict(r, report_id=f"ORD-C{n}-{k}", event_type="CANCEL",
+                         ts_event=at(minute, 20), leaves_quantity="0"))
+    return rows
+
+
+def spoofing_alerts(tmp_path, events: list[dict], trades: list[dict] = ()) -> list[dict]:
+    files = reference_data(tmp_path) + [write_csv(tmp_path, "order_event.csv", events)]
+    if trades:
+        files.append(write_csv(tmp_path, "trade.csv", list(trades)))
+    store = open_store(tmp_path / "db")
+    try:
+        assert all(r.summary.rejected == 0 for r in ingest_files(store, files))
+        return run(store, [REGISTRY.get("spoofing")()]).to_dicts()
+    finally:
+        store.close()
+
+
+def test_a_spoof_repeated_while_the_genuine_order_rests_unfilled_is_raised(tmp_path):
+    alerts = spoofing_alerts(tmp_path, spoof(10, 0) + spoof(20, 5))
+    assert [(a["account_ids"], a["isin"]) for a in alerts] == [("A1", ISIN_A)]
+    # The evidence: the spoofs and the genuine orders they served.
+    assert set(alerts[0]["evidence"].split(";")) == {"S100", "S200", "G10", "G20"}
+
+
+def test_once_with_a_genuine_order_that_traded_is_enough(tmp_path):
+    events = spoof(10, 0) + [order(90, "X1", "NEW", at(0, 9), "SELL", 3, "10.00", "A2")]
+    trade = record("trade", 1, ts_event=at(0, 9), buy_order_id="G10", sell_order_id="X1",
+                   price="10.00", quantity="300", aggressor_side="SELL")
+    assert len(spoofing_alerts(tmp_path, events, [trade])) == 1
+
+
+@pytest.mark.parametrize("events", [
+    spoof(10, 0),  # once, and the genuine order never traded: a change of mind
+    spoof(10, 0, genuine_lots=40) + spoof(20, 5, genuine_lots=40),  # as much on both sides
+    spoof(10, 0, spoof_sides=("SELL", "BUY")) + spoof(20, 5, spoof_sides=("SELL", "BUY")),
+], ids=["once, unserved", "a two-sided book", "a market maker's quotes"])
+def test_not_spoofing(tmp_path, events):
+    assert spoofing_alerts(tmp_path, events) == []
