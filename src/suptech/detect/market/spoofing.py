@@ -84,9 +84,8 @@ def _episodes(m, min_lots: float, max_life_s: float):
                 ).select(order_id=h.order_id, peer_price=peers.price, peer_lots=peers.lots)
     levels = lv.group_by("order_id").aggregate(levels=lv.peer_price.nunique(),
                                                ladder_lots=lv.peer_lots.sum())
-    # Only orders with a genuine one on the other side: the join below is on few.
     e = c.join(levels, "order_id").join(other_side_while_resting(m, c, life), "order_id")
-    traded = traded_other_side_while_resting(m, e, life)
+    traded = traded_other_side_while_resting(m, c, life)
     return e.left_join(traded, "order_id").drop("order_id_right")
 
 
