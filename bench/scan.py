@@ -143,7 +143,7 @@ def main() -> None:
             print(f"simulated {result.order_events:,} order events, {result.trades:,} trades "
                   f"in {time.perf_counter() - t:.0f} s")
             ingest_dir(sim, db)
-        scan_and_score(db, sim / "labels.csv", "market", "all 9 detectors")
+        scan_and_score(db, sim / "labels.csv", "market", "every market detector")
         base = child(PANDAS, str(sim))
         print(f"pandas baseline, wash trade + spoofing only: {base['seconds']:.1f} s "
               f"(plus {base['load_seconds']:.1f} s reading the files), peak memory "
