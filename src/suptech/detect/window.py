@@ -63,7 +63,8 @@ EVENTS = {
 COLUMNS = REGISTER | EVENTS
 #: The tables `market_data` derives from each event type's rows (one row of theirs
 #: from one of its), kept derived as the rows arrive, and the time column of each.
-DERIVED = {"order_event": {"events": "ts_event", "orders": "ts_event", "cancels": "ts_cancel"},
+DERIVED = {"order_event": {"events": "ts_event", "orders": "ts_event", "cancels": "ts_cancel",
+                           "ends": "ts_end"},
            "trade": {"trades": "ts_event", "executions": "ts_event"}}
 #: How far (event time) a report may arrive behind a later one, by default: at least
 #: what a publisher gathers into one message (`suptech replay`'s slice).
@@ -125,7 +126,7 @@ class Window(KeptTables):
 
     def data(self, lo, reader: Detector | None = None) -> MarketData:
         """What the detectors read: the derived tables from `lo` (ns of trading time)
-        on; cancels from `lo` of wall-clock time, which is never behind it. The
+        on; cancels and ends from `lo` of wall-clock time, which is never behind it. The
         shared tables made once an advance are provided to the detectors that read
         them (`reader`)."""
         t = {name: self.con.table(f"d_{name}") for name in ("accounts", "parties")}
@@ -136,7 +137,7 @@ class Window(KeptTables):
         m = MarketData(t["orders"], t["events"], t["trades"], t["executions"], t["accounts"],
                        t["parties"], self.con.table("instrument"),
                        self.con.table("announcement"), self.con.table("insider"),
-                       t["cancels"], self.clock)
+                       t["cancels"], t["ends"], self.clock)
         m.materialize = False
         if "d_aggressive" in self.tables:
             ag = self.con.table("d_aggressive")

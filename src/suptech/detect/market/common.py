@@ -43,7 +43,9 @@ def other_side_while_resting(m: MarketData, cancelled: ir.Table, max_life_ns: in
     who = cancelled.select("account_id", "isin").distinct()
     o = m.orders.semi_join(who, ["account_id", "isin"])
     o = o.select("order_id", "account_id", "isin", "side", o_lots=o.lots, o_new=o.ts_event)
-    o = o.left_join(order_ends(m), "order_id").drop("order_id_right")
+    ends = m.ends.semi_join(o, "order_id")
+    ends = ends.group_by("order_id").aggregate(o_end=ends.ts_end.min())
+    o = o.left_join(ends, "order_id").drop("order_id_right")
     c = cancelled.mutate(bucket=(cancelled.ts_new // max_life_ns).cast("int64"))
     # Entered within max_life of ts_new, either way: in the order's bucket or the next.
     ob = bucketed(o, "o_new", max_life_ns, range(-1, 2))
@@ -52,15 +54,6 @@ def other_side_while_resting(m: MarketData, cancelled: ir.Table, max_life_ns: in
                     ob.o_new <= c.ts_cancel, ob.o_end.isnull() | (ob.o_end >= c.ts_new)])
     return j.group_by(j.order_id).aggregate(other_lots=j.o_lots.sum(),
                                             others=j.order_id_right.collect())
-
-
-def order_ends(m: MarketData) -> ir.Table:
-    """When each order stopped resting (`o_end`): its first cancel, fill, expiry or
-    rejection (none: it still rests). Computed once per scan."""
-    def build():
-        e = m.events.filter(m.events.event_type.isin(["CANCEL", "FILL", "EXPIRE", "REJECT"]))
-        return e.group_by("order_id").aggregate(o_end=e.ts_event.min())
-    return m.shared(("order_ends",), build)
 
 
 def traded_other_side_while_resting(m: MarketData, cancelled: ir.Table,

@@ -112,6 +112,7 @@ class MarketData(SharedTables):
     announcements: ir.Table
     insiders: ir.Table
     cancels: ir.Table  # order_id, ts_cancel: orders withdrawn
+    ends: ir.Table  # order_id, ts_end: an order's cancel, fill, expiry or rejection
     clock: Clock
 
     def venue(self, t: ir.Table) -> tuple[ir.Table, ir.Value | None]:
@@ -197,11 +198,14 @@ def market_data(store, start_ns: int | None = None, end_ns: int | None = None,
     ins = store.view("insider").select("isin", "party_id", "valid_from", "valid_to")
     cancels = events.filter(events.event_type == "CANCEL").select(
         "order_id", ts_cancel=events.ts_event)
+    ends = events.filter(events.event_type.isin(["CANCEL", "FILL", "EXPIRE", "REJECT"])
+                         ).select("order_id", ts_end=events.ts_event)
     m = MarketData(orders, events, trades, executions, accounts, parties, inst, ann, ins,
-                   cancels, clock)
+                   cancels, ends, clock)
     m.materialize = materialize
     # The big tables every detector starts from, computed once for the scan.
     m.orders = m.shared(("orders",), lambda: orders)
     m.executions = m.shared(("executions",), lambda: executions)
     m.cancels = m.shared(("cancels",), lambda: cancels)
+    m.ends = m.shared(("ends",), lambda: ends)
     return m
