@@ -118,8 +118,7 @@ def spoofing(p: Plan, rng: np.random.Generator, layers: tuple[int, int] = (1, 3)
     side = BUY if rng.random() < 0.5 else SELL
     rests = rng.random() < 0.5
     t = p.start(rng, 1800)
-    # A spoofer repeats the trick; one who waits to be hit, at least twice.
-    for _ in range(int(rng.integers(2 if rests else 1, 4))):
+    for _ in range(int(rng.integers(1, 4))):  # a spoofer repeats the trick
         resting: list[int] = []
         if rests:
             p.at(case, day, inst, wall_time(t - rng.uniform(1, 10)),

@@ -119,7 +119,7 @@ class LadderDetector(Detector):
             window_start=e.ts_new.min(), window_end=e.ts_cancel.max(),
             orders=e.order_id.nunique(), served=e.ts_trade.count(),
             evidence=e.order_id.collect().concat(e.others.collect().flatten())
-            .concat(ibis.coalesce(e.trade_id.collect(), nothing)).unique(),
+            .concat(ibis.coalesce(e.trade_id.collect(), nothing)),
             **self.strength(e))
         g = g.filter((g.served > 0) | (g.orders >= p.min_unserved))
         return one_account_hits(g, self.score(g), self.case)
