@@ -17,7 +17,7 @@ from pathlib import Path
 
 import polars as pl
 
-from suptech.detect.evaluate import score
+from suptech.detect.evaluate import matches, score
 from suptech.detect.run import run
 from suptech.ingest.pipeline import ingest_files
 from suptech.detect.base import REGISTRY
@@ -88,6 +88,22 @@ def main() -> None:
         print(f"| {s.typology} | {s.cases} | {s.found} | {s.recall:.2f} | {s.alerts} | "
               f"{s.true_alerts} | {s.precision:.2f} | {s.f1:.2f} | "
               f"{(s.alerts - s.true_alerts) / units:.3f} |")
+    by_variant(pl.concat(labels), pl.concat(alerts))
+
+
+def by_variant(labels: pl.DataFrame, alerts: pl.DataFrame) -> None:
+    """Recall per way a typology was carried out, where the labels say (`variant`)."""
+    if "variant" not in labels.columns or labels["variant"].drop_nulls().is_empty():
+        return
+    found = set(matches(labels, alerts)["scenario_id"])
+    per = (labels.filter(pl.col("variant").is_not_null() & (pl.col("variant") != ""))
+           .with_columns(found=pl.col("scenario_id").is_in(list(found)))
+           .group_by("typology", "variant").agg(cases=pl.len(), found=pl.col("found").sum())
+           .sort("typology", "variant"))
+    print("\n| typology | variant | cases | found | recall |\n|---|---|---|---|---|")
+    for r in per.iter_rows(named=True):
+        print(f"| {r['typology']} | {r['variant']} | {r['cases']} | {r['found']} | "
+              f"{r['found'] / r['cases']:.2f} |")
 
 
 def instrument_days(store) -> int:

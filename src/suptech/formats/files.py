@@ -19,7 +19,11 @@ from suptech.model.reports import Kind, report_type
 FORMATS = ("parquet", "csv")
 #: Formats only some report types have: payments as ISO 20022 pacs.008.
 TYPE_FORMATS = {"xml": ("payment",)}
-LABEL_COLUMNS = ["scenario_id", "typology", "account_ids", "isin", "window_start", "window_end"]
+#: EVALUATION.md's label columns, and `variant`: how the case was carried out, where a
+#: typology is injected more than one way (empty otherwise), so that detection can be
+#: scored per variant.
+LABEL_COLUMNS = ["scenario_id", "typology", "account_ids", "isin", "window_start", "window_end",
+                 "variant"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,7 @@ class Label:
     isin: str | None
     window_start_ns: int
     window_end_ns: int
+    variant: str = ""
 
 
 def _iso(ns_column: str) -> pl.Expr:
@@ -65,8 +70,10 @@ def write_labels(labels: list[Label], out: Path) -> Path:
         "isin": [x.isin for x in labels],
         "window_start": [x.window_start_ns for x in labels],
         "window_end": [x.window_end_ns for x in labels],
+        "variant": [x.variant for x in labels],
     }, schema={"scenario_id": pl.String, "typology": pl.String, "account_ids": pl.String,
-               "isin": pl.String, "window_start": pl.Int64, "window_end": pl.Int64})
+               "isin": pl.String, "window_start": pl.Int64, "window_end": pl.Int64,
+               "variant": pl.String})
     path = out / "labels.csv"
     frame.with_columns(_iso("window_start").alias("window_start"),
                        _iso("window_end").alias("window_end")).write_csv(path)

@@ -32,6 +32,8 @@ class Case:
     times: list[tuple[int, float]] = field(default_factory=list)  # (day, wall second)
     #: a fixed end of the window (insider dealing ends at the announcement)
     end: tuple[int, float] | None = None
+    #: how it was carried out, where a typology is injected more than one way
+    variant: str = ""
 
 
 @dataclass
@@ -117,6 +119,7 @@ def spoofing(p: Plan, rng: np.random.Generator, layers: tuple[int, int] = (1, 3)
     case = p.new_case(typology, [acct], inst, day)
     side = BUY if rng.random() < 0.5 else SELL
     rests = rng.random() < 0.5
+    case.variant = "rest" if rests else "sweep"
     t = p.start(rng, 1800)
     for _ in range(int(rng.integers(1, 4))):  # a spoofer repeats the trick
         resting: list[int] = []

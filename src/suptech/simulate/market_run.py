@@ -248,5 +248,6 @@ def _labels(plan: C.Plan, u: Universe, calendar: list[date]) -> list[Label]:
         labels.append(Label(
             case.scenario_id, case.typology, [u.accounts[a].account_id for a in case.accounts],
             u.instruments[case.instrument].isin,
-            midnight_ns(calendar[d0]) + int(t0 * 1e9), midnight_ns(calendar[d1]) + int(t1 * 1e9)))
+            midnight_ns(calendar[d0]) + int(t0 * 1e9), midnight_ns(calendar[d1]) + int(t1 * 1e9),
+            case.variant))
     return labels
