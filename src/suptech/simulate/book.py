@@ -146,8 +146,9 @@ class Book:
         self.log.event(ts, o, CANCEL)
         return True
 
-    def modify(self, ts: int, oid: int, price: int, qty: int) -> bool:
-        """New price and/or quantity; priority is kept only for a smaller quantity."""
+    def modify(self, ts: int, oid: int, price: int, qty: int, match: bool = True) -> bool:
+        """New price and/or quantity; priority is kept only for a smaller quantity. In a
+        call auction (`match` off) it rests until the uncross, as a new order does."""
         o = self.orders.get(oid)
         filled = o.qty - o.leaves if o else 0
         if o is None or not o.live or qty <= filled or not (self.low <= price <= self.high):
@@ -161,7 +162,8 @@ class Book:
         new.leaves = qty - filled
         self.orders[oid] = new
         self.log.event(ts, new, MODIFY)
-        self._match(ts, new)
+        if match:
+            self._match(ts, new)
         if new.leaves and new.live:
             self._rest(new)
         else:

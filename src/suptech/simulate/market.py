@@ -111,6 +111,9 @@ class Session:
             o.kind, o.price = LIMIT, self.book.high if side == BUY else self.book.low
         return self.book.submit(self.ns(t), o, match=not self.in_call(t))
 
+    def modify(self, t: float, oid: int, price: int, qty: int) -> bool:
+        return self.book.modify(self.ns(t), oid, price, qty, match=not self.in_call(t))
+
     def cancel(self, t: float, oid: int) -> bool:
         return self.book.cancel(self.ns(t), oid)
 
@@ -189,8 +192,8 @@ class BenignAgents:
         if o.live and u01 < 0.75:
             life = float(self.life[i])
             if u01 < 0.36:  # some chase the market instead of leaving
-                s.at(t + life, lambda s2, t2, oid=o.oid, sd=side: s2.book.modify(
-                    s2.ns(t2), oid, s2.clip(s2.touch(sd)), s2.book.orders[oid].qty)
+                s.at(t + life, lambda s2, t2, oid=o.oid, sd=side: s2.modify(
+                    t2, oid, s2.clip(s2.touch(sd)), s2.book.orders[oid].qty)
                     if oid in s2.book.orders else None)
             else:
                 s.at(t + life, lambda s2, t2, oid=o.oid: s2.cancel(t2, oid))

@@ -7,7 +7,10 @@ the closing call auction (large orders that move the closing price).
 Signal: in the last `minutes` minutes of continuous trading an account takes liquidity
 at least `min_aggressive` times on one side, and then sends an order on the same side
 into the closing call auction (14:57-15:00 in Shanghai and Shenzhen: the venue's
-calendar, `suptech.model.calendar`).
+calendar, `suptech.model.calendar`). A call trades at one moment, its uncross at the
+close: a share that traded earlier within the call's hours ran no call that day, and
+is not judged by this rule (a market that trades continuously to the close, whatever
+its calendar says).
 
 Known false positives: index funds and other rebalancers, which trade large in the
 closing call but do not chase the price before it; a trader finishing an order late.
@@ -31,7 +34,7 @@ class MarkingParams(Params):
 class MarkingTheClose(Detector):
     id = "marking_the_close"
     typology = "MARKING_THE_CLOSE"
-    version = "1"
+    version = "2"
     Params = MarkingParams
     case = ("account_id", "isin", "day")
 
@@ -58,6 +61,14 @@ class MarkingTheClose(Detector):
             "account_id", "isin", "side", "day", call_ts=o.ts_event, call_order=o.order_id,
             call_lots=o.lots)
         j = late.join(call, ["account_id", "isin", "side", "day"])
+        # A call auction trades at one moment, its uncross at the close. A share that
+        # traded earlier within the call's hours ran no call that day (its venue keeps
+        # other hours than the calendar says): its late orders were no call orders.
+        t = m.timed(m.trades.semi_join(equities, "isin"), "ts_event")
+        t, tmic = m.venue(t)
+        continuous = t.filter((t.tod >= t.close_call)
+                              & (t.ts_event < m.clock.close(t.day, tmic)))
+        j = j.anti_join(continuous.select("isin", "day").distinct(), ["isin", "day"])
         j, mic = m.venue(j)
         # Done at the close: the call's orders are all in, and so are the day's.
         return j.mutate(done=m.clock.close(j.day, mic))
