@@ -9,7 +9,7 @@ one ISO 20022 pacs.008 message per file (`xml`), with the same text values as CS
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import polars as pl
@@ -60,6 +60,22 @@ def write_reports(frame: pl.DataFrame, type_name: str, out: Path, stem: str,
         return write_pacs008(text.with_columns(pl.all().cast(pl.String)), path)
     text.write_csv(path)
     return path
+
+
+def anonymous_accounts(accounts: list[str], prefix: str, submitter: str, ts: int,
+                       region: str, opened: date) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Party and account reports for an importer's synthetic accounts (a feed that names
+    no trader): each account has an owner of its own, so that no two look related."""
+    owners = [f"{prefix}-PUBLIC-{a}" for a in accounts]
+    common = {"action": "NEW", "submitter": submitter, "ts_event": ts}
+    party = pl.DataFrame({"report_id": [f"{prefix}P{i + 1}" for i in range(len(accounts))],
+                          **common, "party_id": owners, "party_type": "PERSON",
+                          "region": region})
+    account = pl.DataFrame({"report_id": [f"{prefix}A{i + 1}" for i in range(len(accounts))],
+                            **common, "account_id": accounts, "owner_party_id": owners,
+                            "member_lei": submitter, "account_type": "CASH",
+                            "opened_date": opened})
+    return party, account
 
 
 def write_labels(labels: list[Label], out: Path) -> Path:

@@ -26,7 +26,7 @@ from pathlib import Path
 import polars as pl
 
 from suptech.formats import ids
-from suptech.formats.files import write_reports
+from suptech.formats.files import anonymous_accounts, write_reports
 from suptech.model.reports import DECIMAL_SCALE
 
 SUBMITTER = ids.lei("BINC", 1)
@@ -46,9 +46,9 @@ class Converted:
     unit_decimals: int  # a quantity unit is 10^-this coin
 
 
-def _decimals(text: pl.Series) -> int:
-    """The most decimals of numbers written as text (in plain or scientific notation)."""
-    return max((max(0, -Decimal(v).normalize().as_tuple().exponent) for v in text.unique()),
+def _decimals(values) -> int:
+    """The most decimals of numbers (Decimals, or text in plain or scientific notation)."""
+    return max((max(0, -Decimal(v).normalize().as_tuple().exponent) for v in set(values)),
                default=0)
 
 
@@ -81,7 +81,7 @@ def convert(path: Path, isin: str, out: Path, mic: str = "XOFF", region: str = "
     d = _decimals(t["amount"])
     unit = Decimal(10) ** -d
     prices = [Decimal(p) * SATOSHI * unit for p in t["price"]]
-    scale = max((max(0, -p.normalize().as_tuple().exponent) for p in set(prices)), default=0)
+    scale = _decimals(prices)
     if scale > DECIMAL_SCALE:
         raise BinanceError(f"{path}: a price of {scale} decimals in satoshi per unit; "
                            f"reports carry {DECIMAL_SCALE}")
@@ -135,16 +135,8 @@ def _register(accounts: pl.Series, isin: str, mic: str, ts: int, path: Path, out
         "isin": isin, "mic": mic, "name": f"{symbol}/BTC (Binance; satoshi per {unit} coin)",
         "asset_class": "FX", "currency": "XXX", "tick_size": Decimal(10) ** -scale,
         "lot_size": 1, "board": "BINANCE"}])
-    # Each anonymous account has its own owner, so that no two look related.
-    owners = [f"BIN-PUBLIC-{a}" for a in accounts]
-    common = {"action": "NEW", "submitter": SUBMITTER, "ts_event": ts}
-    party = pl.DataFrame({"report_id": [f"BINP{i + 1}" for i in range(len(accounts))],
-                          **common, "party_id": owners, "party_type": "PERSON",
-                          "region": region})
-    account = pl.DataFrame({"report_id": [f"BINA{i + 1}" for i in range(len(accounts))],
-                            **common, "account_id": accounts, "owner_party_id": owners,
-                            "member_lei": SUBMITTER, "account_type": "CASH",
-                            "opened_date": date(2017, 7, 14)})
+    party, account = anonymous_accounts(accounts.to_list(), "BIN", SUBMITTER, ts, region,
+                                        date(2017, 7, 14))
     return [write_reports(instrument, "instrument", out, f"instrument-{isin}", fmt),
             write_reports(party, "party", out, f"party-{isin}", fmt),
             write_reports(account, "account", out, f"account-{isin}", fmt)]

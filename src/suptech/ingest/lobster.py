@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from suptech.formats import ids
-from suptech.formats.files import write_reports
+from suptech.formats.files import anonymous_accounts, write_reports
 
 NEW_LIMIT, PARTIAL_CANCEL, DELETE, EXECUTE, EXECUTE_HIDDEN, HALT = 1, 2, 3, 4, 5, 7
 SUBMITTER = ids.lei("LOBS", 1)
@@ -165,17 +165,8 @@ def _write(events: list[dict], trades: list[dict], isin: str, mic: str, base_ns:
         "report_id": "LOBI1", "action": "NEW", "submitter": SUBMITTER, "ts_event": ts,
         "isin": isin, "mic": mic, "name": isin, "asset_class": "EQUITY", "currency": "USD",
         "tick_size": Decimal("0.01"), "lot_size": 1, "board": "NASDAQ"}])
-    account = pl.DataFrame({
-        "report_id": [f"LOBA{i + 1}" for i in range(len(accounts))], "action": "NEW",
-        "submitter": SUBMITTER, "ts_event": ts, "account_id": accounts,
-        "owner_party_id": [f"LOB-PUBLIC-{a}" for a in accounts], "member_lei": SUBMITTER,
-        "account_type": "CASH", "opened_date": date(2000, 1, 3)})
-    # Each anonymous account has its own owner, so that no two look related.
-    owners = pl.DataFrame({
-        "report_id": [f"LOBP{i + 2}" for i in range(len(accounts))], "action": "NEW",
-        "submitter": SUBMITTER, "ts_event": ts,
-        "party_id": [f"LOB-PUBLIC-{a}" for a in accounts], "party_type": "PERSON",
-        "region": "US-NY"})
+    owners, account = anonymous_accounts(accounts, "LOB", SUBMITTER, ts, "US-NY",
+                                         date(2000, 1, 3))
     stem = f"{isin}"
     return [write_reports(instrument, "instrument", out, f"instrument-{stem}", fmt),
             write_reports(owners, "party", out, f"party-{stem}", fmt),
