@@ -68,6 +68,26 @@ def write_csv(directory: Path, name: str, records: list[dict], **kw) -> Path:
     return path
 
 
+def detector_alerts(directory: Path, detector: str, events: list[dict],
+                    trades: list[dict] = ()) -> list[dict]:
+    """The alerts one detector raises on inline order events and trades (with
+    `reference_data`), ingested into a fresh store with no rejection."""
+    from suptech.detect.base import REGISTRY
+    from suptech.detect.run import run
+    from suptech.ingest.pipeline import ingest_files
+    from suptech.store.database import open_store
+
+    files = reference_data(directory) + [write_csv(directory, "order_event.csv", events)]
+    if trades:
+        files.append(write_csv(directory, "trade.csv", list(trades)))
+    store = open_store(directory / "db")
+    try:
+        assert all(r.summary.rejected == 0 for r in ingest_files(store, files))
+        return run(store, [REGISTRY.get(detector)()]).to_dicts()
+    finally:
+        store.close()
+
+
 def reference_data(directory: Path) -> list[Path]:
     """Two instruments, two parties and two accounts that events can refer to."""
     return [

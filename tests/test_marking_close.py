@@ -5,12 +5,7 @@ is no call order."""
 
 from __future__ import annotations
 
-from builders import record, reference_data, write_csv
-
-from suptech.detect.base import REGISTRY
-from suptech.detect.run import run
-from suptech.ingest.pipeline import ingest_files
-from suptech.store.database import open_store
+from builders import detector_alerts, record
 
 
 def at(hhmmss: str) -> str:
@@ -43,15 +38,7 @@ def day(traded_in_the_call: bool) -> tuple[list[dict], list[dict]]:
 
 
 def alerts(tmp_path, traded_in_the_call: bool) -> list[dict]:
-    orders, trades = day(traded_in_the_call)
-    files = reference_data(tmp_path) + [write_csv(tmp_path, "order_event.csv", orders),
-                                        write_csv(tmp_path, "trade.csv", trades)]
-    store = open_store(tmp_path / "db")
-    try:
-        assert all(r.summary.rejected == 0 for r in ingest_files(store, files))
-        return run(store, [REGISTRY.get("marking_the_close")()]).to_dicts()
-    finally:
-        store.close()
+    return detector_alerts(tmp_path, "marking_the_close", *day(traded_in_the_call))
 
 
 def test_aggressive_buying_then_a_bid_into_the_call_is_marking_the_close(tmp_path):

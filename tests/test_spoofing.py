@@ -6,12 +6,7 @@ and a single change of mind are not spoofing."""
 from __future__ import annotations
 
 import pytest
-from builders import ISIN_A, record, reference_data, write_csv
-
-from suptech.detect.base import REGISTRY
-from suptech.detect.run import run
-from suptech.ingest.pipeline import ingest_files
-from suptech.store.database import open_store
+from builders import ISIN_A, detector_alerts, record
 
 
 def at(minute: int, second: float) -> str:
@@ -41,15 +36,7 @@ def spoof(n: int, minute: int, genuine_lots: int = 3, spoof_sides=("SELL",),
 
 
 def spoofing_alerts(tmp_path, events: list[dict], trades: list[dict] = ()) -> list[dict]:
-    files = reference_data(tmp_path) + [write_csv(tmp_path, "order_event.csv", events)]
-    if trades:
-        files.append(write_csv(tmp_path, "trade.csv", list(trades)))
-    store = open_store(tmp_path / "db")
-    try:
-        assert all(r.summary.rejected == 0 for r in ingest_files(store, files))
-        return run(store, [REGISTRY.get("spoofing")()]).to_dicts()
-    finally:
-        store.close()
+    return detector_alerts(tmp_path, "spoofing", events, trades)
 
 
 def test_a_spoof_repeated_while_the_genuine_order_rests_unfilled_is_raised(tmp_path):
