@@ -5,6 +5,11 @@ looked at on seeds 7 and 8 (one full-scale market day each) and 9 and 10 (five d
 of a 1,000,000-account payment network each). Score them on other seeds:
 
     .venv/bin/python bench/detection.py --seeds 101 102 103 104 105 [--days 2] [--scale small]
+        [--markets call continuous]
+
+Each seed is played in each kind of market (`suptech.simulate.market.MARKETS`: shares
+closing with a call auction, or trading on to the close); recall is printed per market
+and per way a typology was carried out.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from suptech.detect.evaluate import matches, score
 from suptech.detect.run import run
 from suptech.ingest.pipeline import ingest_files
 from suptech.detect.base import REGISTRY
+from suptech.simulate.market import MARKETS
 from suptech.simulate.market_run import simulate_market
 from suptech.simulate.payments_run import simulate_payments
 from suptech.store.database import open_store
@@ -34,6 +40,8 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=2)
     parser.add_argument("--scale", default="small")
     parser.add_argument("--domain", default="market", choices=["market", "payments"])
+    parser.add_argument("--markets", nargs="+", default=list(MARKETS), choices=list(MARKETS),
+                        help="Kinds of market each seed is played in (--domain market).")
     parser.add_argument("--accounts", type=int, default=20_000,
                         help="Accounts of the payment network (--domain payments).")
     parser.add_argument("--detectors", help="Comma-separated detector ids (default: all of "
@@ -44,12 +52,17 @@ def main() -> None:
         print(f"warning: seeds {used} were used to set the parameters")
     work = Path(tempfile.mkdtemp(prefix="suptech-detection-"))
     labels, alerts = [], []
+    per_market: dict[str, int] = {}  # instrument-days by kind of market
     events, units = 0, 0  # units: instrument-days (market) or days (payments)
     try:
-        for seed in args.seeds:
-            out = work / f"sim-{seed}"
+        runs = [(seed, market) for seed in args.seeds
+                for market in (args.markets if args.domain == "market" else [""])]
+        for seed, market in runs:
+            name = f"{seed}{'-' + market if market else ''}"
+            out = work / f"sim-{name}"
             if args.domain == "market":
-                result = simulate_market(out, seed=seed, days=args.days, scale=args.scale)
+                result = simulate_market(out, seed=seed, days=args.days, scale=args.scale,
+                                         market=market)
                 events += result.order_events
             else:
                 result = simulate_payments(out, seed=seed, days=args.days,
@@ -57,25 +70,39 @@ def main() -> None:
                 events += result.payments
             detectors = [c() for c in REGISTRY.detectors.values() if c.domain == args.domain
                          and (not args.detectors or c.id in args.detectors.split(","))]
-            store = open_store(work / f"db-{seed}")
+            store = open_store(work / f"db-{name}")
             ingest_files(store, sorted(out.glob("*.parquet")))
             t = time.perf_counter()
             found = run(store, detectors)
-            units += instrument_days(store) if args.domain == "market" else args.days
+            n_units = instrument_days(store) if args.domain == "market" else args.days
+            units += n_units
+            per_market[market] = per_market.get(market, 0) + n_units
             store.close()
-            print(f"seed {seed}: {len(result.labels)} "
+            print(f"seed {name}: {len(result.labels)} "
                   f"cases, {found.height} alerts, scan {time.perf_counter() - t:.1f} s")
-            # Scenario and alert ids are per seed: keep them apart.
+            # Ids are per run, and one seed's markets share accounts and instruments:
+            # keep the runs apart, so that no alert matches another run's case.
+            apart = [pl.format("{}-{}", pl.lit(name), "isin").alias("isin"),
+                     (pl.lit(f"{name}-") + pl.col("account_ids").str.replace_all(
+                         ";", f";{name}-", literal=True)).alias("account_ids")]
             labels.append(pl.read_csv(out / "labels.csv").with_columns(
-                pl.format("{}-{}", pl.lit(seed), "scenario_id").alias("scenario_id")))
+                pl.format("{}-{}", pl.lit(name), "scenario_id").alias("scenario_id"),
+                *apart, pl.lit(market).alias("market")))
             alerts.append(found.with_columns(
-                pl.format("{}-{}", pl.lit(seed), "alert_id").alias("alert_id")))
+                pl.format("{}-{}", pl.lit(name), "alert_id").alias("alert_id"),
+                *apart, pl.lit(market).alias("market")))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    rows = score(pl.concat(labels), pl.concat(alerts))
+    labels = pl.concat(labels)
+    if args.detectors:  # only the chosen detectors' typologies are scored
+        chosen = {c.typology for c in REGISTRY.detectors.values()
+                  if c.id in args.detectors.split(",")}
+        labels = labels.filter(pl.col("typology").is_in(chosen))
+    rows = score(labels, pl.concat(alerts))
     what = (f"{args.scale} scale, {events:,} order events" if args.domain == "market"
             else f"{args.accounts:,} accounts, {events:,} payments")
-    print(f"\n{args.domain}: seeds {' '.join(map(str, args.seeds))}, {args.days} days each, "
+    markets = f" in {' and '.join(args.markets)} markets" if args.domain == "market" else ""
+    print(f"\n{args.domain}: seeds {' '.join(map(str, args.seeds))}{markets}, {args.days} days each, "
           f"{what}; parameters set on seeds "
           f"{', '.join(map(str, TUNING_SEEDS))}\n")
     # The analyst's queue: false alerts per instrument-day (per day for payments).
@@ -88,22 +115,33 @@ def main() -> None:
         print(f"| {s.typology} | {s.cases} | {s.found} | {s.recall:.2f} | {s.alerts} | "
               f"{s.true_alerts} | {s.precision:.2f} | {s.f1:.2f} | "
               f"{(s.alerts - s.true_alerts) / units:.3f} |")
-    by_variant(pl.concat(labels), pl.concat(alerts))
+    if args.domain == "market":
+        by_variant(labels, pl.concat(alerts), per_market)
 
 
-def by_variant(labels: pl.DataFrame, alerts: pl.DataFrame) -> None:
-    """Recall per way a typology was carried out, where the labels say (`variant`)."""
-    if "variant" not in labels.columns or labels["variant"].drop_nulls().is_empty():
-        return
+def by_variant(labels: pl.DataFrame, alerts: pl.DataFrame, units: dict[str, int]) -> None:
+    """Per kind of market: recall per way a typology was carried out (`variant`, where
+    the labels say), precision and false alerts per instrument-day per typology."""
+    if "variant" not in labels.columns:
+        labels = labels.with_columns(variant=pl.lit(""))
     found = set(matches(labels, alerts)["scenario_id"])
-    per = (labels.filter(pl.col("variant").is_not_null() & (pl.col("variant") != ""))
-           .with_columns(found=pl.col("scenario_id").is_in(list(found)))
-           .group_by("typology", "variant").agg(cases=pl.len(), found=pl.col("found").sum())
-           .sort("typology", "variant"))
-    print("\n| typology | variant | cases | found | recall |\n|---|---|---|---|---|")
+    per = (labels.with_columns(found=pl.col("scenario_id").is_in(list(found)),
+                               variant=pl.col("variant").fill_null(""))
+           .group_by("market", "typology", "variant")
+           .agg(cases=pl.len(), found=pl.col("found").sum())
+           .sort("market", "typology", "variant"))
+    print("\n| market | typology | variant | cases | found | recall |\n|---|---|---|---|---|---|")
     for r in per.iter_rows(named=True):
-        print(f"| {r['typology']} | {r['variant']} | {r['cases']} | {r['found']} | "
-              f"{r['found'] / r['cases']:.2f} |")
+        print(f"| {r['market']} | {r['typology']} | {r['variant'] or '-'} | {r['cases']} | "
+              f"{r['found']} | {r['found'] / r['cases']:.2f} |")
+    print("\n| market | typology | alerts | true | precision | false per instrument-day |"
+          "\n|---|---|---|---|---|---|")
+    for market in sorted(units):
+        for s in score(labels.filter(pl.col("market") == market),
+                       alerts.filter(pl.col("market") == market)):
+            if s.typology == "ALL" or s.alerts:
+                print(f"| {market} | {s.typology} | {s.alerts} | {s.true_alerts} | "
+                      f"{s.precision:.2f} | {(s.alerts - s.true_alerts) / units[market]:.3f} |")
 
 
 def instrument_days(store) -> int:

@@ -197,6 +197,30 @@ def test_the_same_seed_gives_the_same_files(tmp_path):
     assert digest(tmp_path / "a") == digest(tmp_path / "b")
 
 
+def test_a_market_without_a_closing_call_trades_shares_on_to_the_close(tmp_path):
+    """In Shanghai shares trade in one uncross at 15:00 after a call from 14:57; a
+    continuous market trades them through those minutes, and its close is marked by
+    trading up to it."""
+    def last_minutes(market: str) -> pl.DataFrame:
+        out = tmp_path / market
+        simulate_market(out, seed=4, days=1, instruments=3, cases_per_typology=2,
+                        market=market)
+        t = read(out, "trade").with_columns(
+            tod=pl.from_epoch("ts_event", "ns").dt.convert_time_zone("Asia/Shanghai").dt.time())
+        shares = t.filter(pl.col("isin").str.starts_with("CNE"))
+        return shares.filter(pl.col("tod") >= datetime(2026, 1, 1, 14, 57).time()), \
+            pl.read_csv(out / "labels.csv")
+    call, call_labels = last_minutes("call")
+    continuous, labels = last_minutes("continuous")
+    assert call["tod"].unique().to_list() == [datetime(2026, 1, 1, 15, 0).time()]
+    assert continuous["tod"].n_unique() > 10 and continuous["tod"].max() < datetime(
+        2026, 1, 1, 15, 0).time()
+    marking = labels.filter(pl.col("typology") == "MARKING_THE_CLOSE")
+    assert set(marking["variant"]) <= {"sweeps", "upticks", "final"} and marking.height == 2
+    assert set(call_labels.filter(pl.col("typology") == "MARKING_THE_CLOSE")["variant"]) \
+        == {"call"}
+
+
 # ---- the payment files -----------------------------------------------------------------
 
 def test_payment_files_ingest_with_no_rejections(pay, tmp_path):
@@ -241,6 +265,8 @@ def test_simulate_cli_writes_files_and_refuses_an_unknown_scale(tmp_path):
     runner = CliRunner()
     bad = runner.invoke(app, ["simulate", "market", "--scale", "huge", "--out", str(tmp_path)])
     assert bad.exit_code == 2 and "huge" in bad.output
+    bad = runner.invoke(app, ["simulate", "market", "--market", "dark", "--out", str(tmp_path)])
+    assert bad.exit_code == 2 and "dark" in bad.output and "continuous" in bad.output
     ok = runner.invoke(app, ["simulate", "payments", "--accounts", "500", "--days", "1",
                              "--format", "csv", "--out", str(tmp_path / "p")])
     assert ok.exit_code == 0, ok.output

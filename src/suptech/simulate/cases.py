@@ -18,7 +18,7 @@ import numpy as np
 
 from suptech.simulate.book import BUY, IOC, SELL
 from suptech.simulate.market import (
-    AFTERNOON, CLOSE_CALL, CONTINUOUS_SECONDS, Action, Session, wall_time)
+    AFTERNOON, CLOSE_CALL, CONTINUOUS_SECONDS, MARKETS, Action, Rules, Session, wall_time)
 from suptech.simulate.universe import Universe
 
 
@@ -58,6 +58,7 @@ class Plan:
     cases: list[Case] = field(default_factory=list)
     announcements: list[Announcement] = field(default_factory=list)
     insiders: list[tuple[int, int, int]] = field(default_factory=list)  # (instrument, party, days before)
+    rules: Rules = MARKETS["call"]
 
     def at(self, case: Case | None, day: int, inst: int, wall: float, action: Action) -> None:
         def run(s: Session, t: float) -> None:
@@ -87,6 +88,15 @@ def _sweep(account: int, side: int, lots: int, levels: int) -> Action:
     """An order priced `levels` ticks through the other side: it takes what is there."""
     def act(s: Session, t: float) -> None:
         s.order(t, account, side, s.touch(-side) + side * levels, s.lots(lots), tif=IOC)
+    return act
+
+
+def _uptick(account: int, side: int, lots: int) -> Action:
+    """An order that takes the other side up to a tick beyond the last trade: each
+    one prints a price a tick higher (lower, selling) than the one before."""
+    def act(s: Session, t: float) -> None:
+        price = side * max(side * s.touch(-side), side * (s.book.last + side))
+        s.order(t, account, side, price, s.lots(lots), tif=IOC)
     return act
 
 
@@ -178,21 +188,46 @@ def wash_trade(p: Plan, rng: np.random.Generator) -> Case:
 
 
 def marking_the_close(p: Plan, rng: np.random.Generator) -> Case:
-    """Aggressive orders in the last minutes and a large order in the closing call,
-    to move the closing price."""
+    """Buying (or selling) at the end of the day to move the closing price. Where the
+    market closes with a call: aggressive orders in the last minutes and a large order
+    in the call ("call"). Where it trades on to the close: aggressive orders through
+    one to three levels in the last minutes ("sweeps"), many small orders each printing
+    a tick beyond the last trade in the last two minutes ("upticks"), or one or two large orders
+    through several levels in the last half minute ("final")."""
     day, inst = p.session(rng)
     acct = p.investor(rng)
     case = p.new_case("MARKING_THE_CLOSE", [acct], inst, day)
     side = BUY if rng.random() < 0.7 else SELL
-    t = AFTERNOON[1] - rng.uniform(120, 300)
-    for _ in range(int(rng.integers(2, 6))):
-        p.at(case, day, inst, t, _sweep(acct, side, int(rng.integers(5, 30)), int(rng.integers(1, 4))))
-        t += rng.uniform(10, 50)
-    lots = int(rng.integers(40, 200))
+    if p.rules.closing_call:
+        case.variant = "call"
+        t = AFTERNOON[1] - rng.uniform(120, 300)
+        for _ in range(int(rng.integers(2, 6))):
+            p.at(case, day, inst, t, _sweep(acct, side, int(rng.integers(5, 30)),
+                                            int(rng.integers(1, 4))))
+            t += rng.uniform(10, 50)
+        lots = int(rng.integers(40, 200))
 
-    def into_call(s: Session, t0: float) -> None:
-        s.order(t0, acct, side, s.book.high if side == BUY else s.book.low, s.lots(lots))
-    p.at(case, day, inst, rng.uniform(CLOSE_CALL[1] - 120, CLOSE_CALL[1] - 5), into_call)
+        def into_call(s: Session, t0: float) -> None:
+            s.order(t0, acct, side, s.book.high if side == BUY else s.book.low, s.lots(lots))
+        p.at(case, day, inst, rng.uniform(CLOSE_CALL[1] - 120, CLOSE_CALL[1] - 5), into_call)
+        return case
+    close = CLOSE_CALL[1]
+    case.variant = str(rng.choice(["sweeps", "upticks", "final"]))
+    if case.variant == "sweeps":
+        n = int(rng.integers(2, 6))
+        times = np.sort(rng.uniform(close - 300, close - 2, n))
+        for t in times:
+            p.at(case, day, inst, float(t), _sweep(acct, side, int(rng.integers(5, 30)),
+                                                   int(rng.integers(1, 4))))
+    elif case.variant == "upticks":
+        n = int(rng.integers(5, 15))
+        times = np.sort(rng.uniform(close - 120, close - 1, n))
+        for t in times:
+            p.at(case, day, inst, float(t), _uptick(acct, side, int(rng.integers(2, 8))))
+    else:
+        for t in np.sort(rng.uniform(close - 30, close - 1, int(rng.integers(1, 3)))):
+            p.at(case, day, inst, float(t), _sweep(acct, side, int(rng.integers(30, 120)),
+                                                   int(rng.integers(3, 6))))
     return case
 
 

@@ -59,13 +59,18 @@ def market(
         "--cases", min=1,
         help="Injected cases per typology (default 1, 3, 5 or 10 a day by scale).")] = None,
     start: Start = None, fmt: Fmt = "parquet",
+    market: Annotated[str, typer.Option(
+        "--market", help="call (shares close with a call auction, as in Shanghai) or "
+                         "continuous (they trade on to the close).")] = "call",
 ) -> None:
     """A market with order books, benign traders and injected, labelled abuse."""
-    from suptech.simulate.market import SCALES
+    from suptech.simulate.market import MARKETS, SCALES
     from suptech.simulate.market_run import DEFAULT_START, simulate_market
 
     if scale not in SCALES:
         raise typer.BadParameter(f"{scale!r}: use {', '.join(SCALES)}", param_hint="--scale")
+    if market not in MARKETS:
+        raise typer.BadParameter(f"{market!r}: use {', '.join(MARKETS)}", param_hint="--market")
     first = _start(start, DEFAULT_START)
     with Progress(TextColumn("simulating"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("sessions"), TimeElapsedColumn(), console=out,
@@ -73,7 +78,7 @@ def market(
         task = bar.add_task("", total=None)
         result = simulate_market(out_dir, seed, days, instruments, scale, accounts,
                                  start=first, cases_per_typology=cases,
-                                 fmt=_check_format(fmt),
+                                 fmt=_check_format(fmt), market=market,
                                  progress=lambda done, total: bar.update(task, completed=done,
                                                                          total=total))
     _summary(result.labels, result.files, "Injected market cases")

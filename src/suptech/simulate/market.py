@@ -2,13 +2,14 @@
 
 A day follows the Shanghai and Shenzhen timetable: continuous trading 09:30-11:30 and
 13:00-14:57, a closing call auction 14:57-15:00 (orders collected, one uncrossing at
-15:00), then every DAY order expires. Prices stay within the day's limit band around the
-previous close (±10 %, ±20 % on STAR).
+15:00), then every DAY order expires. A market of another kind (`MARKETS`) trades
+continuously to 15:00 with no call, as many venues do. Prices stay within the day's
+limit band around the previous close (±10 %, ±20 % on STAR).
 
 Benign agents are the ones whose behaviour looks like abuse, because false positives
 come from them: market makers that quote and cancel all day, high-frequency traders
 that cancel within a second, institutions slicing large orders, index funds piling into
-the close, and families whose members trade the same stock on their own. The abusive
+the close (in the call, or in its last minutes where there is none), and families whose members trade the same stock on their own. The abusive
 cases are injected by `suptech.simulate.cases` and labelled.
 
 Everything is drawn from one seeded generator, so a seed gives the same files.
@@ -46,6 +47,23 @@ DEFAULT_MEMBERS = {"tiny": 20, "small": 40, "medium": 150, "full": 300}
 DEFAULT_CASES = {"tiny": 1, "small": 3, "medium": 5, "full": 10}
 
 Action = Callable[["Session", float], None]
+
+
+@dataclass(frozen=True)
+class Rules:
+    """How a simulated market trades: the detectors must hold on each kind."""
+
+    name: str
+    #: shares close with a call auction (14:57-15:00); without, they trade on to 15:00
+    closing_call: bool = True
+
+    @property
+    def trading_seconds(self) -> float:
+        """Seconds of continuous trading a day (the call is not continuous)."""
+        return CONTINUOUS_SECONDS + (0 if self.closing_call else CLOSE_CALL[1] - CLOSE_CALL[0])
+
+
+MARKETS = {"call": Rules("call"), "continuous": Rules("continuous", closing_call=False)}
 
 
 def wall_time(trading_second: float) -> float:
@@ -87,6 +105,7 @@ class Session:
     now: float = 0.0
     #: fair value overrides, e.g. a future follows the traded price of its underlying
     fair_path: Callable[[float], float] | None = None
+    rules: Rules = MARKETS["call"]
 
     def at(self, t: float, action: Action) -> None:
         if MORNING[1] <= t < AFTERNOON[0]:  # nothing happens over lunch: after it
@@ -97,8 +116,10 @@ class Session:
         return self.base_ns + int(t * 1e9)
 
     def in_call(self, t: float) -> bool:
-        """Shares close with a call auction; futures trade continuously to 15:00."""
-        return t >= CLOSE_CALL[0] and self.inst.asset_class == "EQUITY"
+        """Shares close with a call auction where the market has one; futures trade
+        continuously to 15:00."""
+        return (self.rules.closing_call and t >= CLOSE_CALL[0]
+                and self.inst.asset_class == "EQUITY")
 
     def clip(self, price: int) -> int:
         return min(max(price, self.book.low), self.book.high)
@@ -137,7 +158,8 @@ class BenignAgents:
         # An order of the crowd leads to about 2.6 events (its NEW, a fill or cancel or
         # expiry, and fills of the orders it meets); quotes and HFT orders to about 2.
         n = int(rng.poisson(0.55 * budget / 2.6))
-        self.times = np.sort(rng.uniform(0, CONTINUOUS_SECONDS, n))
+        seconds = s.rules.trading_seconds
+        self.times = np.sort(rng.uniform(0, seconds, n))
         self.side = np.where(rng.random(n) < 0.5, BUY, SELL)
         self.u01 = rng.random(n)
         self.offset = rng.geometric(0.25, n) - 1
@@ -149,8 +171,8 @@ class BenignAgents:
         self.pool = pool = u.retail_array()
         family_pick = rng.random(n) < (0.15 if fam else 0)
         self.account = np.where(family_pick, rng.choice(fam or [0], n), rng.choice(pool, n))
-        self.mm_interval = CONTINUOUS_SECONDS / max(1, 0.25 * budget / 4 / 2)
-        self.hft_interval = CONTINUOUS_SECONDS / max(1, 0.2 * budget / 2)
+        self.mm_interval = seconds / max(1, 0.25 * budget / 4 / 2)
+        self.hft_interval = seconds / max(1, 0.2 * budget / 2)
         self.quotes: dict[int, list[int]] = {}
 
     def schedule(self) -> None:
@@ -160,12 +182,16 @@ class BenignAgents:
         hft = int(rng.choice(u.institutions))
         s.at(wall_time(rng.uniform(0, 5)), self._hft(hft))
         for _ in range(int(rng.integers(0, 3))):
-            start = rng.uniform(0, CONTINUOUS_SECONDS * 0.7)
+            start = rng.uniform(0, s.rules.trading_seconds * 0.7)
             parent = int(rng.integers(20, 200)) * 10
             s.at(wall_time(start), self._slice(int(rng.choice(u.institutions)),
                                                BUY if rng.random() < 0.5 else SELL, parent))
         for _ in range(int(rng.integers(1, 3))):  # index funds rebalancing at the close
-            s.at(rng.uniform(*CLOSE_CALL), self._closing(int(rng.choice(u.institutions))))
+            if s.rules.closing_call:
+                s.at(rng.uniform(*CLOSE_CALL), self._closing(int(rng.choice(u.institutions))))
+            else:  # no call: they work the order in the last minutes, to the close
+                s.at(CLOSE_CALL[1] - rng.uniform(120, 900),
+                     self._to_the_close(int(rng.choice(u.institutions))))
 
     def run_crowd(self, i: int, t: float) -> None:
         s = self.s
@@ -251,13 +277,35 @@ class BenignAgents:
         return act
 
 
+    def _to_the_close(self, account: int) -> Action:
+        """A fund that must trade at the closing price of a market with no call: it
+        works a large order in child orders to the close, at the touch, and takes the
+        other side when time runs short (it must be done)."""
+        rng = self.s.rng
+        side = BUY if rng.random() < 0.5 else SELL
+        left = [int(rng.integers(50, 300))]
+
+        def act(s: Session, t: float) -> None:
+            if left[0] <= 0:
+                return
+            remaining = CLOSE_CALL[1] - t
+            child = min(left[0], max(1, int(left[0] * s.rng.uniform(0.1, 0.3))))
+            left[0] -= child
+            if s.rng.random() < (0.4 if remaining > 60 else 0.8):
+                s.order(t, account, side, s.touch(-side), s.lots(child), tif=IOC)
+            else:
+                s.order(t, account, side, s.touch(side), s.lots(child))
+            s.at(t + max(1.0, s.rng.exponential(remaining / 6)), act)
+        return act
+
+
 def run_session(s: Session, agents: BenignAgents) -> None:
     """Play one session: crowd arrivals and scheduled actions in time order, the close."""
     agents.schedule()
     times = agents.times
     walls = [wall_time(x) for x in times]
     i, n = 0, len(walls)
-    call_crowd = s.rng.uniform(*CLOSE_CALL, max(1, n // 200))
+    call_crowd = s.rng.uniform(*CLOSE_CALL, max(1, n // 200)) if s.rules.closing_call else []
     for t in call_crowd:  # the crowd sends a few orders into the closing call as well
         s.at(float(t), lambda s2, t2: s2.order(
             t2, int(s2.rng.choice(agents.pool)), BUY if s2.rng.random() < .5 else SELL,
@@ -273,6 +321,6 @@ def run_session(s: Session, agents: BenignAgents) -> None:
             agents.run_crowd(i, walls[i])
             i += 1
     close_ns = s.ns(CLOSE_CALL[1])
-    if s.inst.asset_class == "EQUITY":
+    if s.in_call(CLOSE_CALL[1]):
         s.book.auction(close_ns)
     s.book.expire_all(close_ns + 1_000_000)

@@ -18,7 +18,7 @@ from suptech.simulate import cases as C
 from suptech.simulate.book import EVENT_TYPES, MARKET, TIME_IN_FORCE, Book, EventLog
 from suptech.simulate.market import (
     CONTINUOUS_SECONDS, CST, DEFAULT_ACCOUNTS, DEFAULT_CASES, DEFAULT_INSTRUMENTS, DEFAULT_MEMBERS, SCALES,
-    BenignAgents, Session, midnight_ns, run_session, trading_days)
+    MARKETS, BenignAgents, Session, midnight_ns, run_session, trading_days)
 from suptech.formats.files import Label, write_labels, write_reports
 from suptech.simulate.universe import VENUES, Universe, build
 
@@ -53,16 +53,19 @@ def simulate_market(out: Path, seed: int = 1, days: int = 1, instruments: int | 
                     scale: str = "small", accounts: int | None = None,
                     members: int | None = None, start: date = DEFAULT_START,
                     cases_per_typology: int | None = None, fmt: str = "parquet",
-                    progress: Progress | None = None) -> MarketResult:
+                    progress: Progress | None = None, market: str = "call") -> MarketResult:
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}: use {', '.join(SCALES)}")
+    if market not in MARKETS:
+        raise ValueError(f"unknown market {market!r}: use {', '.join(MARKETS)}")
+    rules = MARKETS[market]
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     n_inst = instruments or DEFAULT_INSTRUMENTS[scale]
     u = build(rng, n_inst, accounts or DEFAULT_ACCOUNTS[scale], members or DEFAULT_MEMBERS[scale])
     stocks = [i for i, x in enumerate(u.instruments) if x.asset_class == "EQUITY"]
     futures_of = {x.underlying: i for i, x in enumerate(u.instruments) if x.underlying is not None}
-    plan = C.Plan(u, days, stocks, futures_of)
+    plan = C.Plan(u, days, stocks, futures_of, rules=rules)
     per_typology = cases_per_typology or DEFAULT_CASES[scale] * days
     for code, inject in C.TYPOLOGIES.items():
         for _ in range(per_typology):
@@ -93,7 +96,7 @@ def simulate_market(out: Path, seed: int = 1, days: int = 1, instruments: int | 
             log = EventLog(i)
             s = Session(i, inst, day, Book(log, low, high, last[i]), float(last[i]),
                         0.02 * last[i] / math.sqrt(CONTINUOUS_SECONDS),
-                        np.random.default_rng([seed, d, i]), order_ids, base)
+                        np.random.default_rng([seed, d, i]), order_ids, base, rules=rules)
             if inst.underlying is not None and inst.underlying in traded:
                 s.fair_path = _follow(traded[inst.underlying], inst.price / u.instruments[inst.underlying].price, last[inst.underlying])
             for wall, action in plan.actions.get((d, i), []):
