@@ -16,6 +16,7 @@ from typing import Callable
 
 import numpy as np
 
+from suptech.simulate.actions import cancel_all, post, sweep, take, uptick
 from suptech.simulate.book import BUY, IOC, SELL
 from suptech.simulate.market import (
     AFTERNOON, CLOSE_CALL, CONTINUOUS_SECONDS, MARKETS, Action, Rules, Session, wall_time)
@@ -84,37 +85,6 @@ class Plan:
         return self.u.add_account(rng, self.u.add_party(rng, party_type, group_id=group), member)
 
 
-def _sweep(account: int, side: int, lots: int, levels: int) -> Action:
-    """An order priced `levels` ticks through the other side: it takes what is there."""
-    def act(s: Session, t: float) -> None:
-        s.order(t, account, side, s.touch(-side) + side * levels, s.lots(lots), tif=IOC)
-    return act
-
-
-def _uptick(account: int, side: int, lots: int) -> Action:
-    """An order that takes the other side up to a tick beyond the last trade: each
-    one prints a price a tick higher (lower, selling) than the one before."""
-    def act(s: Session, t: float) -> None:
-        price = side * max(side * s.touch(-side), side * (s.book.last + side))
-        s.order(t, account, side, price, s.lots(lots), tif=IOC)
-    return act
-
-
-def _post(account: int, side: int, lots: int, away: int, into: list[int]) -> Action:
-    """A resting order `away` ticks behind the best price of its own side."""
-    def act(s: Session, t: float) -> None:
-        o = s.order(t, account, side, s.touch(side) - side * away, s.lots(lots))
-        into.append(o.oid)
-    return act
-
-
-def _cancel_all(oids: list[int]) -> Action:
-    def act(s: Session, t: float) -> None:
-        for oid in oids:
-            s.cancel(t, oid)
-    return act
-
-
 # ---- typologies ------------------------------------------------------------------------
 
 def spoofing(p: Plan, rng: np.random.Generator, layers: tuple[int, int] = (1, 3),
@@ -135,17 +105,17 @@ def spoofing(p: Plan, rng: np.random.Generator, layers: tuple[int, int] = (1, 3)
         resting: list[int] = []
         if rests:
             p.at(case, day, inst, wall_time(t - rng.uniform(1, 10)),
-                 _post(acct, -side, int(rng.integers(2, 10)), 0, resting))
+                 post(acct, -side, int(rng.integers(2, 10)), 0, resting))
         for level in range(int(rng.integers(*layers))):
             lots = int(rng.integers(30, 150)) if typology == "SPOOFING" else int(rng.integers(15, 60))
             p.at(case, day, inst, wall_time(t + 0.05 * level),
-                 _post(acct, side, lots, level, resting))
+                 post(acct, side, lots, level, resting))
         t_trade = t + rng.uniform(2, 20)
         if not rests:
             p.at(case, day, inst, wall_time(t_trade),
-                 _sweep(acct, -side, int(rng.integers(2, 10)), 0))
+                 sweep(acct, -side, int(rng.integers(2, 10)), 0))
         t_cancel = t_trade + rng.uniform(0.5, 15)
-        p.at(case, day, inst, wall_time(t_cancel), _cancel_all(resting))
+        p.at(case, day, inst, wall_time(t_cancel), cancel_all(resting))
         t = t_cancel + rng.uniform(30, 300)
     return case
 
@@ -202,7 +172,7 @@ def marking_the_close(p: Plan, rng: np.random.Generator) -> Case:
         case.variant = "call"
         t = AFTERNOON[1] - rng.uniform(120, 300)
         for _ in range(int(rng.integers(2, 6))):
-            p.at(case, day, inst, t, _sweep(acct, side, int(rng.integers(5, 30)),
+            p.at(case, day, inst, t, sweep(acct, side, int(rng.integers(5, 30)),
                                             int(rng.integers(1, 4))))
             t += rng.uniform(10, 50)
         lots = int(rng.integers(40, 200))
@@ -217,16 +187,16 @@ def marking_the_close(p: Plan, rng: np.random.Generator) -> Case:
         n = int(rng.integers(2, 6))
         times = np.sort(rng.uniform(close - 300, close - 2, n))
         for t in times:
-            p.at(case, day, inst, float(t), _sweep(acct, side, int(rng.integers(5, 30)),
+            p.at(case, day, inst, float(t), sweep(acct, side, int(rng.integers(5, 30)),
                                                    int(rng.integers(1, 4))))
     elif case.variant == "upticks":
         n = int(rng.integers(5, 15))
         times = np.sort(rng.uniform(close - 120, close - 1, n))
         for t in times:
-            p.at(case, day, inst, float(t), _uptick(acct, side, int(rng.integers(2, 8))))
+            p.at(case, day, inst, float(t), uptick(acct, side, int(rng.integers(2, 8))))
     else:
         for t in np.sort(rng.uniform(close - 30, close - 1, int(rng.integers(1, 3)))):
-            p.at(case, day, inst, float(t), _sweep(acct, side, int(rng.integers(30, 120)),
+            p.at(case, day, inst, float(t), sweep(acct, side, int(rng.integers(30, 120)),
                                                    int(rng.integers(3, 6))))
     return case
 
@@ -245,7 +215,7 @@ def insider_dealing(p: Plan, rng: np.random.Generator) -> Case:
     t_news = float(rng.uniform(3600, CONTINUOUS_SECONDS - 1200))
     t = t_news - rng.uniform(1800, 3500)
     for _ in range(int(rng.integers(3, 9))):
-        p.at(case, day, inst, wall_time(t), _sweep(trader, side, int(rng.integers(10, 60)), 0))
+        p.at(case, day, inst, wall_time(t), sweep(trader, side, int(rng.integers(10, 60)), 0))
         t += rng.uniform(60, 400)
         if t >= t_news - 30:
             break
@@ -268,12 +238,12 @@ def front_running(p: Plan, rng: np.random.Generator) -> Case:
     side = BUY if rng.random() < 0.5 else SELL
     t = p.start(rng, 1800)
     lots = int(rng.integers(5, 25))
-    p.at(case, day, inst, wall_time(t), _sweep(prop, side, lots, 1))
+    p.at(case, day, inst, wall_time(t), sweep(prop, side, lots, 1))
     t += rng.uniform(5, 60)
     for _ in range(int(rng.integers(3, 7))):  # the client's order, worked by the member
-        p.at(None, day, inst, wall_time(t), _sweep(client, side, int(rng.integers(20, 80)), 2))
+        p.at(None, day, inst, wall_time(t), sweep(client, side, int(rng.integers(20, 80)), 2))
         t += rng.uniform(10, 60)
-    p.at(case, day, inst, wall_time(t + rng.uniform(30, 300)), _sweep(prop, -side, lots, 0))
+    p.at(case, day, inst, wall_time(t + rng.uniform(30, 300)), sweep(prop, -side, lots, 0))
     return case
 
 
@@ -290,12 +260,12 @@ def pump_and_dump(p: Plan, rng: np.random.Generator) -> Case:
         a = int(rng.choice(accounts))
         lots = int(rng.integers(5, 20))
         bought[a] += lots
-        p.at(case, day, inst, wall_time(t), _post(a, BUY, lots, 0, []))
+        p.at(case, day, inst, wall_time(t), post(a, BUY, lots, 0, []))
         t += rng.uniform(60, 300)
     end_ramp = t + rng.uniform(600, 1800)
     while t < end_ramp:
         a = int(rng.choice(accounts))
-        p.at(case, day, inst, wall_time(t), _sweep(a, BUY, int(rng.integers(10, 40)),
+        p.at(case, day, inst, wall_time(t), sweep(a, BUY, int(rng.integers(10, 40)),
                                                    int(rng.integers(1, 4))))
         t += rng.uniform(20, 90)
 
@@ -305,7 +275,7 @@ def pump_and_dump(p: Plan, rng: np.random.Generator) -> Case:
     for a, lots in bought.items():
         for _ in range(3):
             t += rng.uniform(30, 180)
-            p.at(case, day, inst, wall_time(t), _sweep(a, SELL, max(1, lots // 3), 0))
+            p.at(case, day, inst, wall_time(t), sweep(a, SELL, max(1, lots // 3), 0))
     return case
 
 
@@ -320,31 +290,45 @@ def cross_market(p: Plan, rng: np.random.Generator) -> Case:
     side = BUY if rng.random() < 0.6 else SELL
     t = p.start(rng, 3600)
     contracts = int(rng.integers(10, 50))
-    p.at(case, day, future, wall_time(t), _sweep(acct, side, contracts, 1))
+    p.at(case, day, future, wall_time(t), sweep(acct, side, contracts, 1))
     t += rng.uniform(300, 1200)
     for _ in range(int(rng.integers(4, 11))):
-        p.at(case, day, stock, wall_time(t), _sweep(acct, side, int(rng.integers(20, 80)),
+        p.at(case, day, stock, wall_time(t), sweep(acct, side, int(rng.integers(20, 80)),
                                                      int(rng.integers(1, 4))))
         t += rng.uniform(20, 120)
     p.at(case, day, future, wall_time(t + rng.uniform(60, 600)),
-         _sweep(acct, -side, contracts, 0))
+         sweep(acct, -side, contracts, 0))
     return case
 
 
 def ramping(p: Plan, rng: np.random.Generator) -> Case:
-    """Bursts of aggressive buying that sweep several price levels in seconds, to move
-    the price and draw others in."""
+    """Bursts of aggressive orders that take several price levels in seconds, to move
+    the price and draw others in. Three ways: IOC orders 1-3 ticks through the book
+    from an account that does nothing else ("sweeps"); the same from an account that
+    otherwise trades as anyone does, both sides, all day ("active"); marketable day
+    orders at the touch, whatever does not fill resting there, from an active account
+    ("limits")."""
     day, inst = p.session(rng)
     acct = p.investor(rng)
     case = p.new_case("RAMPING", [acct], inst, day)
+    case.variant = str(rng.choice(["sweeps", "active", "limits"]))
     side = BUY if rng.random() < 0.8 else SELL
     t = p.start(rng, 1800)
     for _ in range(int(rng.integers(2, 6))):
         for _ in range(int(rng.integers(3, 7))):
-            p.at(case, day, inst, wall_time(t), _sweep(acct, side, int(rng.integers(10, 40)),
-                                                       int(rng.integers(1, 4))))
+            if case.variant == "limits":
+                action = take(acct, side, int(rng.integers(5, 25)))
+            else:
+                action = sweep(acct, side, int(rng.integers(10, 40)), int(rng.integers(1, 4)))
+            p.at(case, day, inst, wall_time(t), action)
             t += rng.uniform(1, 5)
         t += rng.uniform(60, 300)
+    if case.variant != "sweeps":  # its ordinary trading that day, not labelled
+        for when in rng.uniform(0, CONTINUOUS_SECONDS, int(rng.integers(4, 12))):
+            either = BUY if rng.random() < 0.5 else SELL
+            action = (sweep(acct, either, int(rng.integers(1, 6)), 0) if rng.random() < 0.5
+                      else post(acct, either, int(rng.integers(1, 6)), 1, []))
+            p.at(None, day, inst, wall_time(float(when)), action)
     return case
 
 
