@@ -1,6 +1,6 @@
-"""Spoofing, as the rule defines it: a large order withdrawn within seconds while the
-same account's small genuine order works the other side, filled or not; a book shown
-on one side only; a pattern when nothing traded. A market maker's two-sided quotes
+"""Spoofing, as the rule defines it: an order large for the instrument withdrawn within
+seconds while the same account's small genuine order works the other side, filled or
+not; a book shown on one side only; a pattern when nothing traded. A market maker's two-sided quotes
 and a single change of mind are not spoofing."""
 
 from __future__ import annotations
@@ -35,8 +35,16 @@ def spoof(n: int, minute: int, genuine_lots: int = 3, spoof_sides=("SELL",),
     return rows
 
 
-def spoofing_alerts(tmp_path, events: list[dict], trades: list[dict] = ()) -> list[dict]:
-    return detector_alerts(tmp_path, "spoofing", events, trades)
+def usual(lots: int = 2) -> list[dict]:
+    """The market's ordinary resting orders: one of `lots` lots a minute from 09:30."""
+    return [order(900 + k, f"U{k}", "NEW", f"2026-03-02T{9 + (30 + k) // 60:02d}:"
+                  f"{(30 + k) % 60:02d}:30.000+08:00", "BUY", lots, "9.90", "A2")
+            for k in range(40)]
+
+
+def spoofing_alerts(tmp_path, events: list[dict], trades: list[dict] = (),
+                    usual_lots: int = 2) -> list[dict]:
+    return detector_alerts(tmp_path, "spoofing", events + usual(usual_lots), trades)
 
 
 def test_a_spoof_repeated_while_the_genuine_order_rests_unfilled_is_raised(tmp_path):
@@ -60,3 +68,8 @@ def test_once_with_a_genuine_order_that_traded_is_enough(tmp_path):
 ], ids=["once, unserved", "a two-sided book", "a market maker's quotes"])
 def test_not_spoofing(tmp_path, events):
     assert spoofing_alerts(tmp_path, events) == []
+
+
+def test_large_is_large_for_the_instrument_not_in_lots(tmp_path):
+    """50 lots where the market's orders are of 20: not a large order there."""
+    assert spoofing_alerts(tmp_path, spoof(10, 0) + spoof(20, 5), usual_lots=20) == []

@@ -61,7 +61,8 @@ def market(
     start: Start = None, fmt: Fmt = "parquet",
     market: Annotated[str, typer.Option(
         "--market", help="call (shares close with a call auction, as in Shanghai) or "
-                         "continuous (they trade on to the close).")] = "call",
+                         "continuous (they trade on to the close, and takers move the "
+                         "price for good).")] = "call",
 ) -> None:
     """A market with order books, benign traders and injected, labelled abuse."""
     from suptech.simulate.market import MARKETS, SCALES

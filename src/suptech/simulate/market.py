@@ -56,6 +56,10 @@ class Rules:
     name: str
     #: shares close with a call auction (14:57-15:00); without, they trade on to 15:00
     closing_call: bool = True
+    #: the share of the move of the traded price that a taker causes which the fair
+    #: value keeps: with none, the crowd trades the price back at once (a resilient
+    #: market); with some, taking liquidity moves the price for good, as in most
+    impact: float = 0.0
 
     @property
     def trading_seconds(self) -> float:
@@ -63,7 +67,8 @@ class Rules:
         return CONTINUOUS_SECONDS + (0 if self.closing_call else CLOSE_CALL[1] - CLOSE_CALL[0])
 
 
-MARKETS = {"call": Rules("call"), "continuous": Rules("continuous", closing_call=False)}
+MARKETS = {"call": Rules("call"),
+           "continuous": Rules("continuous", closing_call=False, impact=0.3)}
 
 
 def wall_time(trading_second: float) -> float:
@@ -130,7 +135,11 @@ class Session:
                   0 if kind == MARKET else self.clip(int(price)), qty, kind, tif)
         if self.in_call(t) and kind == MARKET:  # the closing call takes limit orders only
             o.kind, o.price = LIMIT, self.book.high if side == BUY else self.book.low
-        return self.book.submit(self.ns(t), o, match=not self.in_call(t))
+        last = self.book.last
+        self.book.submit(self.ns(t), o, match=not self.in_call(t))
+        if self.rules.impact:  # the price the taker moved: part of it stays
+            self.fair += self.rules.impact * (self.book.last - last)
+        return o
 
     def modify(self, t: float, oid: int, price: int, qty: int) -> bool:
         return self.book.modify(self.ns(t), oid, price, qty, match=not self.in_call(t))

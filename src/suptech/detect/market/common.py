@@ -3,23 +3,51 @@ account did on the other side while they rested, and aggressive orders."""
 
 from __future__ import annotations
 
+import ibis
 import ibis.expr.types as ir
 
+from suptech.detect.base import MINUTE
 from suptech.detect.market.data import MarketData
 
 
-def quick_cancels(m: MarketData, min_lots: float, max_life_ns: int) -> ir.Table:
-    """Resting orders of at least `min_lots` lots cancelled within `max_life_ns` of entry.
+#: An order's size is measured against the instrument's resting orders of the minutes
+#: before it (`usual_order_size`): causal, so a stream judges it as a scan does.
+USUAL_MINUTES = 30
+
+
+def resting(o: ir.Table) -> ir.Table:
+    """Limit orders meant to rest: not IOC (the venue cancels an IOC's unfilled rest)."""
+    return o.filter((o.order_type == "LIMIT") & (o.time_in_force != "IOC"))
+
+
+def usual_order_size(m: MarketData) -> ir.Table:
+    """Per instrument and minute (`minute`: ns // MINUTE of the clock), `usual`: the
+    median lots of its resting orders over that minute and the `USUAL_MINUTES` before,
+    as the median of each minute's median (a burst of orders in one minute weighs as
+    one minute)."""
+    def build():
+        o = resting(m.orders)
+        o = o.mutate(minute=(o.ts_event // MINUTE).cast("int64"))
+        bars = o.group_by(["isin", "minute"]).aggregate(med=o.lots.median())
+        w = ibis.window(range=(-USUAL_MINUTES, 0), group_by=bars.isin, order_by=bars.minute)
+        return bars.select("isin", "minute", usual=bars.med.median().over(w))
+    return m.shared(("usual_order_size",), build)
+
+
+def quick_cancels(m: MarketData, min_size: float, max_life_ns: int) -> ir.Table:
+    """Resting orders at least `min_size` times the instrument's usual order size then
+    (`size`), cancelled within `max_life_ns` of entry.
 
     The unfilled rest of an IOC or market order is cancelled by the venue, not withdrawn
     by the trader: those do not count.
     """
-    cancels = m.cancels
-    o = m.orders.filter((m.orders.lots >= min_lots) & (m.orders.order_type == "LIMIT")
-                        & (m.orders.time_in_force != "IOC"))
-    c = o.join(cancels, "order_id")
+    o = resting(m.orders)
+    o = o.mutate(minute=(o.ts_event // MINUTE).cast("int64"))
+    o = o.join(usual_order_size(m), ["isin", "minute"])
+    o = o.mutate(size=(o.lots / o.usual).cast("float64"))
+    c = o.filter(o.size >= min_size).join(m.cancels, "order_id")
     return c.filter((c.ts_cancel - c.ts_event) <= max_life_ns).select(
-        "order_id", "account_id", "isin", "side", "price", "lots", "day",
+        "order_id", "account_id", "isin", "side", "price", "lots", "size", "day",
         ts_new=c.ts_event, ts_cancel=c.ts_cancel, report_id=c.report_id)
 
 

@@ -7,8 +7,9 @@ business and client-order handling.
 
 Signal: a member's proprietary account takes liquidity on one side; within
 `lead_minutes` one client account of the same member sends at least
-`min_client_orders` aggressive orders for at least `min_client_lots` lots in all on the
-same side (a large order being worked, which the member knew was coming); within `unwind_minutes` of its first trade the proprietary
+`min_client_orders` aggressive orders on the same side, for at least `min_client_size`
+times the instrument's usual resting order then (`common.usual_order_size`) in all (a
+large order for that market, being worked, which the member knew was coming); within `unwind_minutes` of its first trade the proprietary
 account takes liquidity on the other side. Minutes are trading minutes (the lunch break does not count).
 
 Known false positives: a proprietary desk's market making or hedging that happens to
@@ -22,13 +23,13 @@ from dataclasses import dataclass
 import ibis
 
 from suptech.detect.base import MINUTE, Detector, Params, one_account_hits, register
-from suptech.detect.market.common import aggressive_orders
+from suptech.detect.market.common import USUAL_MINUTES, aggressive_orders, usual_order_size
 
 
 @dataclass(frozen=True)
 class FrontRunningParams(Params):
     lead_minutes: float = 5
-    min_client_lots: float = 40
+    min_client_size: float = 25
     min_client_orders: int = 2
     unwind_minutes: float = 30
 
@@ -37,14 +38,14 @@ class FrontRunningParams(Params):
 class FrontRunning(Detector):
     id = "front_running"
     typology = "FRONT_RUNNING"
-    version = "1"
+    version = "2"
     Params = FrontRunningParams
     case = ("account_id", "isin", "day")
 
     def reach(self):
         # The proprietary order to its unwind, in trading time.
         p = self.params
-        return int(max(p.lead_minutes, p.unwind_minutes) * MINUTE)
+        return int((max(p.lead_minutes, p.unwind_minutes) + USUAL_MINUTES + 1) * MINUTE)
 
     def episodes(self, m):
         """One row per proprietary order ahead of a client's, with each unwind; done
@@ -64,7 +65,11 @@ class FrontRunning(Detector):
                             "c_account"]).aggregate(
             client_lots=j.c_lots.sum(), client_end=j.c_tt.max(),
             n_client=j.c_order.nunique(), client_orders=j.c_order.collect())
-        ahead = ahead.filter((ahead.client_lots >= p.min_client_lots)
+        usual = usual_order_size(m)
+        ahead = ahead.mutate(minute=(ahead.ts // MINUTE).cast("int64")).join(
+            usual, ["isin", "minute"])
+        ahead = ahead.mutate(client_size=(ahead.client_lots / ahead.usual).cast("float64"))
+        ahead = ahead.filter((ahead.client_size >= p.min_client_size)
                              & (ahead.n_client >= p.min_client_orders))
         unwind = prop.select("account_id", "isin", u_side=prop.side, u_ts=prop.ts,
                              u_tt=prop.tt, u_order=prop.order_id)
@@ -80,7 +85,7 @@ class FrontRunning(Detector):
         p = self.params
         g = k.group_by(list(self.case)).aggregate(
             window_start=k.ts.min(), window_end=k.u_ts.max(),
-            client_lots=k.client_lots.max(),
+            client_size=k.client_size.max(),
             evidence=k.client_orders.collect().flatten().concat(k.u_order.collect())
             .concat(k.order_id.collect()))
-        return one_account_hits(g, 0.5 + g.client_lots / (4 * p.min_client_lots), self.case)
+        return one_account_hits(g, 0.5 + g.client_size / (4 * p.min_client_size), self.case)

@@ -5,7 +5,7 @@ Securities Law of the PRC art. 55(1)(4); SSE/SZSE abnormal-trading rules on repe
 placing and cancelling of orders at several price levels.
 
 Signal: at one moment (entries within 2 s) an account rests orders of at least
-`min_lots` lots on at least `min_levels` distinct prices of one side (at the best price
+`min_size` times the instrument's usual resting order (as spoofing) on at least `min_levels` distinct prices of one side (at the best price
 or behind it), cancels them within `max_life_s` seconds, and while they rest has a
 genuine order on the other side, filled or not; the ladder holds at least
 `min_one_sided` times the account's lots on the other side, and if the genuine order
@@ -28,7 +28,7 @@ from suptech.detect.market.spoofing import LadderDetector
 
 @dataclass(frozen=True)
 class LayeringParams(Params):
-    min_lots: float = 10
+    min_size: float = 3
     max_life_s: float = 60
     min_levels: int = 3
     max_cancel_after_s: float = 30
@@ -40,7 +40,7 @@ class LayeringParams(Params):
 class Layering(LadderDetector):
     id = "layering"
     typology = "LAYERING"
-    version = "2"
+    version = "3"
     Params = LayeringParams
 
     def levels_ok(self, levels):

@@ -6,7 +6,8 @@ Securities Law of the PRC art. 55(1)(4) (frequently placing and withdrawing orde
 without the purpose of trading); the SSE and SZSE rules on abnormal trading (large
 orders cancelled to influence prices).
 
-Signal: an account's large order (at least `min_lots` lots) is cancelled within
+Signal: an account's large order (at least `min_size` times the instrument's usual
+resting order of the last half hour: `common.usual_order_size`) is cancelled within
 `max_life_s` seconds of entry, and while it rested the same account had a genuine
 order on the other side of the same instrument: entered before it or while it rested,
 filled or not (the spoofer wants it filled; often it rests unfilled). The book the
@@ -27,14 +28,15 @@ from dataclasses import dataclass
 
 import ibis
 
-from suptech.detect.base import SECOND, Detector, Params, one_account_hits, register
+from suptech.detect.base import MINUTE, SECOND, Detector, Params, one_account_hits, register
 from suptech.detect.market.common import (
-    bucketed, other_side_while_resting, quick_cancels, traded_other_side_while_resting)
+    USUAL_MINUTES, bucketed, other_side_while_resting, quick_cancels,
+    traded_other_side_while_resting)
 
 
 @dataclass(frozen=True)
 class SpoofingParams(Params):
-    min_lots: float = 25
+    min_size: float = 5
     max_life_s: float = 60
     max_levels: int = 2  # more distinct prices at once is layering
     max_cancel_after_s: float = 30
@@ -42,37 +44,37 @@ class SpoofingParams(Params):
     min_unserved: int = 2
 
 
-#: Orders this large count as levels of a ladder (see `layering`).
-LADDER_LOTS = 10
+#: Orders this many times the usual size count as levels of a ladder (see `layering`).
+LADDER_SIZE = 3
 #: Levels of one ladder are entered within this of each other.
 LEVEL_GAP = 2 * SECOND
 
 
-def ladder_episodes(m, min_lots: float, max_life_s: float):
+def ladder_episodes(m, min_size: float, max_life_s: float):
     """Per flagged order (and other-side trade while it rested, if any): the order, its
     levels and their lots, and the account's lots on the other side.
 
     Spoofing and layering share the work: computed once per scan for orders of at least
-    `LADDER_LOTS` lots, then filtered.
+    `LADDER_SIZE` times the usual size, then filtered.
     """
-    base = min(min_lots, LADDER_LOTS)
+    base = min(min_size, LADDER_SIZE)
     e = m.shared(("episodes", base, max_life_s), lambda: _episodes(m, base, max_life_s))
     # Done once every level that rested beside it (entered within 2 s) is cancelled,
     # or the day has closed.
-    e, mic = m.venue(e.filter(e.lots >= min_lots))
+    e, mic = m.venue(e.filter(e.size >= min_size))
     return e.mutate(done=m.clock.capped(e.ts_new + int(max_life_s * SECOND) + LEVEL_GAP,
                                         e.day, mic))
 
 
 def ladder_reach(max_life_s: float) -> int:
-    """An episode reads the other side's orders from `max_life_s` before its order, and
-    events to its `done`."""
-    return 2 * int(max_life_s * SECOND) + 2 * LEVEL_GAP
+    """An episode reads the other side's orders from `max_life_s` before its order,
+    events to its `done`, and the usual order size of the half hour before it."""
+    return 2 * int(max_life_s * SECOND) + 2 * LEVEL_GAP + (USUAL_MINUTES + 1) * MINUTE
 
 
-def _episodes(m, min_lots: float, max_life_s: float):
+def _episodes(m, min_size: float, max_life_s: float):
     life = int(max_life_s * SECOND)
-    c = quick_cancels(m, min_lots, life)
+    c = quick_cancels(m, min_size, life)
     # Levels the account held on that side at the same moment: placed within 2 s of
     # each other and resting together (a market maker's successive quotes never are).
     h = c.mutate(bucket=(c.ts_new // LEVEL_GAP).cast("int64"))
@@ -104,7 +106,7 @@ class LadderDetector(Detector):
 
     def episodes(self, m):
         p = self.params
-        e = ladder_episodes(m, p.min_lots, p.max_life_s)
+        e = ladder_episodes(m, p.min_size, p.max_life_s)
         return e.filter(self.levels_ok(e.levels)
                         & (e.ladder_lots >= p.min_one_sided * e.other_lots)
                         & (e.ts_trade.isnull()
@@ -135,14 +137,14 @@ class LadderDetector(Detector):
 class Spoofing(LadderDetector):
     id = "spoofing"
     typology = "SPOOFING"
-    version = "2"
+    version = "3"
     Params = SpoofingParams
 
     def levels_ok(self, levels):
         return levels <= self.params.max_levels
 
     def strength(self, e):
-        return {"lots": e.lots.max()}
+        return {"size": e.size.max()}
 
     def score(self, g):
-        return 0.5 + g.lots / (4 * self.params.min_lots)
+        return 0.5 + g.size / (4 * self.params.min_size)
