@@ -80,17 +80,8 @@ def main() -> None:
             store.close()
             print(f"seed {name}: {len(result.labels)} "
                   f"cases, {found.height} alerts, scan {time.perf_counter() - t:.1f} s")
-            # Ids are per run, and one seed's markets share accounts and instruments:
-            # keep the runs apart, so that no alert matches another run's case.
-            apart = [pl.format("{}-{}", pl.lit(name), "isin").alias("isin"),
-                     (pl.lit(f"{name}-") + pl.col("account_ids").str.replace_all(
-                         ";", f";{name}-", literal=True)).alias("account_ids")]
-            labels.append(pl.read_csv(out / "labels.csv").with_columns(
-                pl.format("{}-{}", pl.lit(name), "scenario_id").alias("scenario_id"),
-                *apart, pl.lit(market).alias("market")))
-            alerts.append(found.with_columns(
-                pl.format("{}-{}", pl.lit(name), "alert_id").alias("alert_id"),
-                *apart, pl.lit(market).alias("market")))
+            labels.append(of_run(pl.read_csv(out / "labels.csv"), "scenario_id", name, market))
+            alerts.append(of_run(found, "alert_id", name, market))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     labels = pl.concat(labels)
@@ -117,6 +108,18 @@ def main() -> None:
               f"{(s.alerts - s.true_alerts) / units:.3f} |")
     if args.domain == "market":
         by_variant(labels, pl.concat(alerts), per_market)
+
+
+def of_run(frame: pl.DataFrame, id_column: str, name: str, market: str) -> pl.DataFrame:
+    """Labels or alerts of one run, told apart from other runs': ids are per run, and
+    one seed's markets share accounts and instruments, so that without this an alert
+    would match another run's case."""
+    return frame.with_columns(
+        pl.format("{}-{}", pl.lit(name), id_column).alias(id_column),
+        pl.format("{}-{}", pl.lit(name), "isin").alias("isin"),
+        (pl.lit(f"{name}-") + pl.col("account_ids").str.replace_all(
+            ";", f";{name}-", literal=True)).alias("account_ids"),
+        pl.lit(market).alias("market"))
 
 
 def by_variant(labels: pl.DataFrame, alerts: pl.DataFrame, units: dict[str, int]) -> None:

@@ -69,15 +69,17 @@ def write_csv(directory: Path, name: str, records: list[dict], **kw) -> Path:
 
 
 def detector_alerts(directory: Path, detector: str, events: list[dict],
-                    trades: list[dict] = ()) -> list[dict]:
+                    trades: list[dict] = (), accounts: list[dict] = ()) -> list[dict]:
     """The alerts one detector raises on inline order events and trades (with
-    `reference_data`), ingested into a fresh store with no rejection."""
+    `reference_data` and `accounts` besides), ingested into a fresh store with no
+    rejection."""
     from suptech.detect.base import REGISTRY
     from suptech.detect.run import run
     from suptech.ingest.pipeline import ingest_files
     from suptech.store.database import open_store
 
-    files = reference_data(directory) + [write_csv(directory, "order_event.csv", events)]
+    files = reference_data(directory, accounts) + [
+        write_csv(directory, "order_event.csv", events)]
     if trades:
         files.append(write_csv(directory, "trade.csv", list(trades)))
     store = open_store(directory / "db")
@@ -88,8 +90,9 @@ def detector_alerts(directory: Path, detector: str, events: list[dict],
         store.close()
 
 
-def reference_data(directory: Path) -> list[Path]:
-    """Two instruments, two parties and two accounts that events can refer to."""
+def reference_data(directory: Path, accounts: list[dict] = ()) -> list[Path]:
+    """Two instruments, two parties and two accounts (and `accounts`) that events can
+    refer to."""
     return [
         write_csv(directory, "instrument.csv", [
             record("instrument", 1),
@@ -98,7 +101,8 @@ def reference_data(directory: Path) -> list[Path]:
             record("party", 1), record("party", 2, party_id="P2", region="CN-JS")]),
         write_csv(directory, "account.csv", [
             record("account", 1),
-            record("account", 2, account_id="A2", owner_party_id="P2", member_lei=BROKER_B)]),
+            record("account", 2, account_id="A2", owner_party_id="P2", member_lei=BROKER_B),
+            *accounts]),
     ]
 
 

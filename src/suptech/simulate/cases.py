@@ -126,23 +126,28 @@ def layering(p: Plan, rng: np.random.Generator) -> Case:
 
 
 def wash_trade(p: Plan, rng: np.random.Generator) -> Case:
-    """Trades with no change of owner: two accounts of one person, or a ring of
-    related accounts (one household's group_id), crossing with each other."""
+    """Trades with no change of owner: two accounts of one person ("owner"), or a ring
+    of related accounts (one household's group_id: "ring"), crossing with each other
+    inside the spread at once; or either, the buyer taking the seller's resting order
+    one to twenty seconds after it was entered ("delayed", as if by chance)."""
     day, inst = p.session(rng)
-    if rng.random() < 0.5:
+    variant = str(rng.choice(["owner", "ring", "delayed"]))
+    if variant == "owner" or (variant == "delayed" and rng.random() < 0.5):
         owner = p.u.add_party(rng)
         accounts = [p.u.add_account(rng, owner) for _ in range(2)]
     else:
         group = f"G{len(p.u.families) + len(p.cases):06d}W"
         accounts = [p.investor(rng, group=group) for _ in range(int(rng.integers(2, 5)))]
     case = p.new_case("WASH_TRADE", accounts, inst, day)
+    case.variant = variant
     t = p.start(rng, 3600)
     for _ in range(int(rng.integers(3, 11))):
         seller, buyer = rng.choice(accounts, 2, replace=False)
         lots = int(rng.integers(5, 40))
+        delay = float(rng.uniform(1, 20)) if variant == "delayed" else 0.001
 
         def cross(s: Session, t0: float, seller=int(seller), buyer=int(buyer), lots=lots,
-                  tries=[0]) -> None:
+                  delay=delay, tries=[0]) -> None:
             bid, ask = s.book.best(BUY), s.book.best(SELL)
             if bid is not None and ask is not None and ask - bid < 2 and tries[0] < 20:
                 tries[0] += 1  # no room inside the spread yet: try again shortly
@@ -150,8 +155,9 @@ def wash_trade(p: Plan, rng: np.random.Generator) -> Case:
                                                                cross(s2, t2)))
                 return
             price = (bid + 1) if bid is not None else s.touch(SELL)
-            s.order(t0, seller, SELL, price, s.lots(lots))
-            s.order(t0 + 0.001, buyer, BUY, price, s.lots(lots), tif=IOC)
+            o = s.order(t0, seller, SELL, price, s.lots(lots))
+            s.at(t0 + delay, lambda s2, t2: (case.times.append((day, t2)), s2.order(
+                t2, buyer, BUY, o.price, s2.lots(lots), tif=IOC)))
         p.at(case, day, inst, wall_time(t), cross)
         t += rng.uniform(60, 420)
     return case
@@ -202,20 +208,26 @@ def marking_the_close(p: Plan, rng: np.random.Generator) -> Case:
 
 
 def insider_dealing(p: Plan, rng: np.random.Generator) -> Case:
-    """Buying (or selling) by an insider, or by an insider's relative, in the hours
-    before a price-sensitive announcement that then moves the price."""
+    """Buying (or selling) by an insider ("insider"), or by an insider's relative
+    ("relative"), taking liquidity in the hour before a price-sensitive announcement
+    that then moves the price; or by either with day orders at its own side's best
+    price, filled when others come to them ("resting")."""
     day, inst = p.session(rng)
     group = f"G{len(p.u.families) + len(p.cases):06d}I"
     insider = p.u.add_party(rng, group_id=group)
     p.insiders.append((inst, insider, int(rng.integers(30, 400))))
-    trader = p.u.add_account(rng, insider) if rng.random() < 0.5 else p.investor(rng, group=group)
+    own = rng.random() < 0.5
+    trader = p.u.add_account(rng, insider) if own else p.investor(rng, group=group)
     case = p.new_case("INSIDER_DEALING", [trader], inst, day)
+    case.variant = "resting" if rng.random() < 1 / 3 else ("insider" if own else "relative")
     good_news = rng.random() < 0.7
     side = BUY if good_news else SELL
     t_news = float(rng.uniform(3600, CONTINUOUS_SECONDS - 1200))
     t = t_news - rng.uniform(1800, 3500)
     for _ in range(int(rng.integers(3, 9))):
-        p.at(case, day, inst, wall_time(t), sweep(trader, side, int(rng.integers(10, 60)), 0))
+        lots = int(rng.integers(10, 60))
+        p.at(case, day, inst, wall_time(t), post(trader, side, lots, 0, [])
+             if case.variant == "resting" else sweep(trader, side, lots, 0))
         t += rng.uniform(60, 400)
         if t >= t_news - 30:
             break
@@ -249,10 +261,20 @@ def front_running(p: Plan, rng: np.random.Generator) -> Case:
 
 def pump_and_dump(p: Plan, rng: np.random.Generator) -> Case:
     """A group accumulates quietly, ramps the price with aggressive buying, and sells
-    into the rise."""
+    into the rise: from accounts that trade nothing else that day ("focused"), or from
+    accounts that also trade a few other shares as anyone does ("active")."""
     day, inst = p.session(rng)
     accounts = [p.investor(rng) for _ in range(int(rng.integers(3, 7)))]
     case = p.new_case("PUMP_AND_DUMP", accounts, inst, day)
+    case.variant = "active" if rng.random() < 0.5 else "focused"
+    others = [x for x in p.stocks if x != inst]
+    if case.variant == "active" and others:  # their ordinary trading, not labelled
+        for a in accounts:
+            for _ in range(int(rng.integers(4, 12))):
+                either = BUY if rng.random() < 0.5 else SELL
+                p.at(None, day, int(rng.choice(others)),
+                     wall_time(float(rng.uniform(0, CONTINUOUS_SECONDS))),
+                     sweep(a, either, int(rng.integers(1, 6)), 0))
     t = p.start(rng, 10500)
     bought = {a: 0 for a in accounts}
     end_accumulation = t + rng.uniform(3600, 5400)

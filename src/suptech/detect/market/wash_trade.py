@@ -6,16 +6,17 @@ on "self-dealing" (对倒) between related accounts.
 
 Signal: in one instrument and day, at least `min_trades` trades whose buyer and seller
 are the same account, the same owner, or one household or control group (party
-`group_id`), each between two orders entered within `max_gap_s` seconds of each other:
-the second order was sent to meet the first.
+`group_id`), each between two orders entered within `max_gap_s` seconds of each other,
+or for the same quantity within `matched_gap_s` seconds: the second order was sent to
+meet the first (at once, or a little later so as to look like chance, but sized to it).
 
 A trade is one episode, done when it happens; its orders are read up to `AUCTION`
 before it (in continuous trading the second order meets the first at once; in a call
 auction both wait for the uncrossing).
 
 Known false positives: related accounts (a family) that trade the same stock on their
-own and now and then meet in the book; these meet at random moments, not seconds after
-each other's orders, and rarely twice a day.
+own and now and then meet in the book; these meet at random moments and sizes, not
+seconds after each other's orders for as much, and rarely twice a day.
 """
 
 from __future__ import annotations
@@ -33,18 +34,20 @@ AUCTION = 15 * MINUTE
 class WashParams(Params):
     min_trades: int = 2
     max_gap_s: float = 2
+    matched_gap_s: float = 60
 
 
 @register
 class WashTrade(Detector):
     id = "wash_trade"
     typology = "WASH_TRADE"
-    version = "1"
+    version = "2"
     Params = WashParams
     case = ("group_key", "isin", "day")
 
     def reach(self):
-        return AUCTION + int(self.params.max_gap_s * SECOND)
+        p = self.params
+        return AUCTION + int(max(p.max_gap_s, p.matched_gap_s) * SECOND)
 
     def episodes(self, m):
         p = self.params
@@ -53,11 +56,13 @@ class WashTrade(Detector):
         j = t.join(buyer, t.buy_account_id == buyer.account_id).join(
             seller, t.sell_account_id == seller.account_id)
         related = j.filter(j.group_key == j.group_key_right)
-        o = m.orders.select("order_id", ts_new=m.orders.ts_event)
+        o = m.orders.select("order_id", ts_new=m.orders.ts_event, qty=m.orders.quantity)
         ob, os_ = o.view(), o.view()
         r = related.join(ob, related.buy_order_id == ob.order_id).join(
             os_, related.sell_order_id == os_.order_id)
-        r = r.filter((r.ts_new - r.ts_new_right).abs() <= int(p.max_gap_s * SECOND))
+        gap = (r.ts_new - r.ts_new_right).abs()
+        r = r.filter((gap <= int(p.max_gap_s * SECOND))
+                     | ((r.qty == r.qty_right) & (gap <= int(p.matched_gap_s * SECOND))))
         return r.mutate(done=r.ts_event)
 
     def cases(self, r):
