@@ -8,8 +8,8 @@ Signal: in one instrument and day, at least `min_accounts` non-proprietary accou
 buy at least `min_buys` times (at least `min_buy_lots` lots in all) and then sell; their
 average selling price is at least `min_gain` above their average buying price, part of
 their buying took liquidity, and at least `min_focus` of their trades that day are in
-this instrument (half: pumpers may use accounts that trade other shares too). They form one case: the accounts that pumped and dumped the same stock
-on the same day.
+this instrument (not all: pumpers may use accounts that trade other shares too). They
+form one case: the accounts that pumped and dumped the same stock on the same day.
 
 Known false positives: day traders who buy and sell the same stock profitably; a
 momentum crowd without coordination; a household whose members all trade one stock.
@@ -33,7 +33,7 @@ class PumpParams(Params):
     min_sells: int = 1
     min_gain: float = 0.01
     min_accounts: int = 2
-    min_focus: float = 0.5
+    min_focus: float = 0.7
 
 
 @register
