@@ -41,12 +41,13 @@ def quick_cancels(m: MarketData, min_size: float, max_life_ns: int) -> ir.Table:
     The unfilled rest of an IOC or market order is cancelled by the venue, not withdrawn
     by the trader: those do not count.
     """
-    o = resting(m.orders)
-    o = o.mutate(minute=(o.ts_event // MINUTE).cast("int64"))
-    o = o.join(usual_order_size(m), ["isin", "minute"])
-    o = o.mutate(size=(o.lots / o.usual).cast("float64"))
-    c = o.filter(o.size >= min_size).join(m.cancels, "order_id")
-    return c.filter((c.ts_cancel - c.ts_event) <= max_life_ns).select(
+    # Quick cancels first: they are few beside every resting order of the day.
+    c = resting(m.orders).join(m.cancels, "order_id")
+    c = c.filter((c.ts_cancel - c.ts_event) <= max_life_ns)
+    c = c.mutate(minute=(c.ts_event // MINUTE).cast("int64"))
+    c = c.join(usual_order_size(m), ["isin", "minute"])
+    c = c.mutate(size=(c.lots / c.usual).cast("float64"))
+    return c.filter(c.size >= min_size).select(
         "order_id", "account_id", "isin", "side", "price", "lots", "size", "day",
         ts_new=c.ts_event, ts_cancel=c.ts_cancel, report_id=c.report_id)
 
