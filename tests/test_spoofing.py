@@ -1,7 +1,8 @@
 """Spoofing, as the rule defines it: an order large for the instrument withdrawn within
 seconds while the same account's small genuine order works the other side, filled or
-not; a book shown on one side only; a pattern when nothing traded. A market maker's two-sided quotes
-and a single change of mind are not spoofing."""
+not; a book shown on one side only; a pattern when nothing traded. A market maker's
+two-sided quotes and a single change of mind are not spoofing.
+"""
 
 from __future__ import annotations
 

@@ -3,14 +3,16 @@
 A day follows the Shanghai and Shenzhen timetable: continuous trading 09:30-11:30 and
 13:00-14:57, a closing call auction 14:57-15:00 (orders collected, one uncrossing at
 15:00), then every DAY order expires. A market of another kind (`MARKETS`) trades
-continuously to 15:00 with no call, as many venues do. Prices stay within the day's
-limit band around the previous close (±10 %, ±20 % on STAR).
+continuously to 15:00 with no call, as many venues do, and there takers move the
+price for good. Prices stay within the day's limit band around the previous close
+(±10 %, ±20 % on STAR).
 
 Benign agents are the ones whose behaviour looks like abuse, because false positives
 come from them: market makers that quote and cancel all day, high-frequency traders
 that cancel within a second, institutions slicing large orders, index funds piling into
-the close (in the call, or in its last minutes where there is none), and families whose members trade the same stock on their own. The abusive
-cases are injected by `suptech.simulate.cases` and labelled.
+the close (in the call, or in its last minutes where there is none), and families
+whose members trade the same stock on their own. The abusive cases are injected by
+`suptech.simulate.cases` and labelled.
 
 Everything is drawn from one seeded generator, so a seed gives the same files.
 """

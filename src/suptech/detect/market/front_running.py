@@ -6,11 +6,12 @@ misusing clients' information); CSRC rules on securities companies' proprietary
 business and client-order handling.
 
 Signal: a member's proprietary account takes liquidity on one side; within
-`lead_minutes` one client account of the same member sends at least
-`min_client_orders` aggressive orders on the same side, for at least `min_client_size`
-times the instrument's usual resting order then (`common.usual_order_size`) in all (a
-large order for that market, being worked, which the member knew was coming); within `unwind_minutes` of its first trade the proprietary
-account takes liquidity on the other side. Minutes are trading minutes (the lunch break does not count).
+`lead_minutes` one client account of the same member sends at least `min_client_orders`
+aggressive orders on the same side, for at least `min_client_size` times the
+instrument's usual resting order then (`common.usual_order_size`) in all (a large order
+for that market, being worked, which the member knew was coming); within
+`unwind_minutes` of its first trade the proprietary account takes liquidity on the other
+side. Minutes are trading minutes (the lunch break does not count).
 
 Known false positives: a proprietary desk's market making or hedging that happens to
 precede client flow; a client order the desk was asked to facilitate (risk trade).

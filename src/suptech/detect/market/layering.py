@@ -5,13 +5,13 @@ Securities Law of the PRC art. 55(1)(4); SSE/SZSE abnormal-trading rules on repe
 placing and cancelling of orders at several price levels.
 
 Signal: at one moment (entries within 2 s) an account rests orders of at least
-`min_size` times the instrument's usual resting order (as spoofing) on at least `min_levels` distinct prices of one side (at the best price
-or behind it), cancels them within `max_life_s` seconds, and while they rest has a
-genuine order on the other side, filled or not; the ladder holds at least
-`min_one_sided` times the account's lots on the other side, and if the genuine order
-traded, the ladder was pulled within `max_cancel_after_s` seconds of it, and if it
-never did, the account withdrew at least `min_unserved` such orders that day (as
-spoofing: `suptech.detect.market.spoofing`).
+`min_size` times the instrument's usual resting order (as spoofing) on at least
+`min_levels` distinct prices of one side (at the best price or behind it), cancels them
+within `max_life_s` seconds, and while they rest has a genuine order on the other side,
+filled or not; the ladder holds at least `min_one_sided` times the account's lots on the
+other side, and if the genuine order traded, the ladder was pulled within
+`max_cancel_after_s` seconds of it, and if it never did, the account withdrew at least
+`min_unserved` such orders that day (as spoofing: `suptech.detect.market.spoofing`).
 
 Known false positives: execution algorithms that post a ladder and pull it after a
 fill. Market makers that quote several levels deep quote both sides, of like sizes:

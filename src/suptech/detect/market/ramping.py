@@ -6,13 +6,13 @@ trading (拉抬打压: repeatedly pushing the price with large aggressive orders
 
 Signal: an account sends at least `burst_orders` orders that take liquidity on one side
 within `burst_seconds` of trading time, in at least `min_bursts` separate bursts in a
-day; each asks for at least `min_size` times the instrument's median taking order
-that day (a ramp is large for its market, whatever the market's sizes); and between
-its first burst and its last its orders on the other side, traded or not, hold at most
-`max_other_share` of the lots of its orders on the ramp's side (a ramper neither
-trades nor quotes against its own push; a market maker quotes both sides). What the account
-does the rest of the day does not matter: abusers use accounts that otherwise trade
-as anyone does.
+day; each asks for at least `min_size` times the instrument's median taking order that
+day (a ramp is large for its market, whatever the market's sizes); and between its first
+burst and its last its orders on the other side, traded or not, hold at most
+`max_other_share` of the lots of its orders on the ramp's side (a ramper neither trades
+nor quotes against its own push; a market maker quotes both sides). What the account
+does the rest of the day does not matter: abusers use accounts that otherwise trade as
+anyone does.
 
 Known false positives: an execution algorithm catching up on a deadline; momentum
 traders. Institutions slicing an order trade far less often than in bursts of seconds.
