@@ -6,7 +6,9 @@ For each typology the simulator carries out more than one way (the labels' `vari
 from a grid on the tuning seeds, scored on the other ways only (the left-out way's
 cases, and the alerts that match them, are not shown to the choice); then the chosen
 value is scored on fresh seeds, on the left-out way's cases. Each seed is played in
-each kind of market (`suptech.simulate.market.MARKETS`).
+each kind of market (`suptech.simulate.market.MARKETS`), and a kind of market is left
+out the same way: the threshold chosen on the other kinds, scored on this one (there
+the precision column is the left-out market's own).
 
     .venv/bin/python bench/variants.py [--tune 1 2 3] [--score 101 102 103 104 105]
 """
@@ -37,6 +39,8 @@ GRIDS = {
     "ramping": ("min_size", [1.25, 1.5, 2, 3]),
     "wash_trade": ("max_gap_s", [1, 2, 5, 20]),
     "insider_dealing": ("min_move", [0.005, 0.01, 0.02, 0.04]),
+    "pump_and_dump": ("min_focus", [0.5, 0.7, 0.9, 1.0]),
+    "front_running": ("min_client_size", [10, 25, 50, 100]),
 }
 
 
@@ -81,6 +85,13 @@ def leave_out(detector: str, param: str, grid: list, stores: dict, args) -> None
                     labels.append(lab.filter(pl.col("typology") == typology))
                     alerts.append(of_run(run(store, [d]), "alert_id", name, name.split("-")[1]))
             found[value, group] = pl.concat(labels), pl.concat(alerts)
+    for market in MARKETS:  # tuned on the other kinds of market, scored on this one
+        best = max(grid, key=lambda v: score(*(f.filter(pl.col("market") != market)
+                                             for f in found[v, "tune"]))[0].f1)
+        labels, alerts = (f.filter(pl.col("market") == market) for f in found[best, "score"])
+        s = score(labels, alerts)[0]
+        print(f"| {typology} | market: {market} | {param} = {best} | {s.cases} | {s.found} | "
+              f"{s.recall:.2f} | {s.precision:.2f} |")
     variants = sorted(set(found[grid[0], "tune"][0]["variant"].drop_nulls()))
     for left in variants:
         def f1_without(value) -> float:
