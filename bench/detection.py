@@ -99,15 +99,37 @@ def main() -> None:
     # The analyst's queue: false alerts per instrument-day (per day for payments).
     unit = "instrument-day" if args.domain == "market" else "day"
     print(f"{units:,} {unit}s\n")
+    # Whether the scores rank: the average precision of the queue worked top down.
+    ranked = average_precision(labels, pl.concat(alerts))
     print(f"| typology | cases | found | recall | alerts | true | precision | F1 | "
-          f"false per {unit} |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          f"false per {unit} | AP |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for s in rows:
+        ap = ranked.get(s.typology)
         print(f"| {s.typology} | {s.cases} | {s.found} | {s.recall:.2f} | {s.alerts} | "
               f"{s.true_alerts} | {s.precision:.2f} | {s.f1:.2f} | "
-              f"{(s.alerts - s.true_alerts) / units:.3f} |")
+              f"{(s.alerts - s.true_alerts) / units:.3f} | "
+              f"{'-' if ap is None else f'{ap:.2f}'} |")
     if args.domain == "market":
         by_variant(labels, pl.concat(alerts), per_market)
+
+
+def average_precision(labels: pl.DataFrame, alerts: pl.DataFrame) -> dict[str, float]:
+    """Per typology (and ALL), the mean over true alerts of the precision of the queue
+    down to each, alerts sorted by score, ties broken against the detector (false
+    alerts first): 1.00 when every true alert scores above every false one."""
+    true = set(matches(labels, alerts)["alert_id"])
+    q = alerts.with_columns(true=pl.col("alert_id").is_in(list(true)))
+    out = {}
+    for typology, part in [("ALL", q)] + list(q.group_by("typology")):
+        name = typology if isinstance(typology, str) else typology[0]
+        part = part.sort(["score", "true"], descending=[True, False])
+        hits = part["true"].cum_sum()
+        k = pl.Series(range(1, part.height + 1))
+        at_true = (hits / k).filter(part["true"])
+        if at_true.len():
+            out[name] = float(at_true.mean())
+    return out
 
 
 def of_run(frame: pl.DataFrame, id_column: str, name: str, market: str) -> pl.DataFrame:

@@ -287,7 +287,6 @@ class BenignAgents:
             s.order(t, account, side, limit, s.lots(s.rng.integers(50, 300)))
         return act
 
-
     def _to_the_close(self, account: int) -> Action:
         """A fund that must trade at the closing price of a market with no call: it
         works a large order in child orders to the close, at the touch, and takes the
