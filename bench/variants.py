@@ -92,7 +92,7 @@ def leave_out(detector: str, param: str, grid: list, stores: dict, args) -> None
         s = score(labels, alerts)[0]
         print(f"| {typology} | market: {market} | {param} = {best} | {s.cases} | {s.found} | "
               f"{s.recall:.2f} | {s.precision:.2f} |")
-    variants = sorted(set(found[grid[0], "tune"][0]["variant"].drop_nulls()))
+    variants = sorted(set(found[grid[0], "tune"][0]["variant"].drop_nulls()) - {""})
     for left in variants:
         def f1_without(value) -> float:
             labels, alerts = found[value, "tune"]
