@@ -17,7 +17,12 @@ USUAL_MINUTES = 30
 
 def resting(o: ir.Table) -> ir.Table:
     """Limit orders meant to rest: not IOC (the venue cancels an IOC's unfilled rest)."""
-    return o.filter((o.order_type == "LIMIT") & (o.time_in_force != "IOC"))
+    return o.filter(rests(o))
+
+
+def rests(o: ir.Table) -> ir.BooleanValue:
+    """Whether an order is meant to rest (`resting`)."""
+    return (o.order_type == "LIMIT") & (o.time_in_force != "IOC")
 
 
 def usual_order_size(m: MarketData) -> ir.Table:
@@ -26,9 +31,12 @@ def usual_order_size(m: MarketData) -> ir.Table:
     as the median of each minute's median (a burst of orders in one minute weighs as
     one minute)."""
     def build():
-        o = resting(m.orders)
-        o = o.mutate(minute=(o.ts_event // MINUTE).cast("int64"))
-        bars = o.group_by(["isin", "minute"]).aggregate(med=o.lots.median())
+        # A row for every minute with an order of any kind (so that every order finds
+        # its minute), the median over the resting ones (null where there is none).
+        o = m.orders
+        o = o.mutate(minute=(o.ts_event // MINUTE).cast("int64"),
+                     rest_lots=ibis.ifelse(rests(o), o.lots, ibis.null()))
+        bars = o.group_by(["isin", "minute"]).aggregate(med=o.rest_lots.median())
         w = ibis.window(range=(-USUAL_MINUTES, 0), group_by=bars.isin, order_by=bars.minute)
         return bars.select("isin", "minute", usual=bars.med.median().over(w))
     return m.shared(("usual_order_size",), build)
