@@ -89,7 +89,8 @@ def main() -> None:
         chosen = {c.typology for c in REGISTRY.detectors.values()
                   if c.id in args.detectors.split(",")}
         labels = labels.filter(pl.col("typology").is_in(chosen))
-    rows = score(labels, pl.concat(alerts))
+    alerts = pl.concat(alerts)
+    rows = score(labels, alerts)
     what = (f"{args.scale} scale, {events:,} order events" if args.domain == "market"
             else f"{args.accounts:,} accounts, {events:,} payments")
     markets = f" in {' and '.join(args.markets)} markets" if args.domain == "market" else ""
@@ -100,7 +101,7 @@ def main() -> None:
     unit = "instrument-day" if args.domain == "market" else "day"
     print(f"{units:,} {unit}s\n")
     # Whether the scores rank: the average precision of the queue worked top down.
-    ranked = average_precision(labels, pl.concat(alerts))
+    ranked = average_precision(labels, alerts)
     print(f"| typology | cases | found | recall | alerts | true | precision | F1 | "
           f"false per {unit} | AP |")
     print("|---|---|---|---|---|---|---|---|---|---|")
@@ -111,7 +112,7 @@ def main() -> None:
               f"{(s.alerts - s.true_alerts) / units:.3f} | "
               f"{'-' if ap is None else f'{ap:.2f}'} |")
     if args.domain == "market":
-        by_variant(labels, pl.concat(alerts), per_market)
+        by_variant(labels, alerts, per_market)
 
 
 def average_precision(labels: pl.DataFrame, alerts: pl.DataFrame) -> dict[str, float]:

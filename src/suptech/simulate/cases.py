@@ -168,8 +168,8 @@ def marking_the_close(p: Plan, rng: np.random.Generator) -> Case:
     market closes with a call: aggressive orders in the last minutes and a large order
     in the call ("call"). Where it trades on to the close: aggressive orders through
     one to three levels in the last minutes ("sweeps"), many small orders each printing
-    a tick beyond the last trade in the last two minutes ("upticks"), or one or two large orders
-    through several levels in the last half minute ("final")."""
+    a tick beyond the last trade in the last two minutes ("upticks"), or one or two
+    large orders through several levels in the last half minute ("final")."""
     day, inst = p.session(rng)
     acct = p.investor(rng)
     case = p.new_case("MARKING_THE_CLOSE", [acct], inst, day)

@@ -55,7 +55,6 @@ Action = Callable[["Session", float], None]
 class Rules:
     """How a simulated market trades: the detectors must hold on each kind."""
 
-    name: str
     #: shares close with a call auction (14:57-15:00); without, they trade on to 15:00
     closing_call: bool = True
     #: the share of the move of the traded price that a taker causes which the fair
@@ -69,8 +68,7 @@ class Rules:
         return CONTINUOUS_SECONDS + (0 if self.closing_call else CLOSE_CALL[1] - CLOSE_CALL[0])
 
 
-MARKETS = {"call": Rules("call"),
-           "continuous": Rules("continuous", closing_call=False, impact=0.3)}
+MARKETS = {"call": Rules(), "continuous": Rules(closing_call=False, impact=0.3)}
 
 
 def wall_time(trading_second: float) -> float:

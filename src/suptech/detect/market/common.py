@@ -13,6 +13,8 @@ from suptech.detect.market.data import MarketData
 #: An order's size is measured against the instrument's resting orders of the minutes
 #: before it (`usual_order_size`): causal, so a stream judges it as a scan does.
 USUAL_MINUTES = 30
+#: How far before an order a detector reads to size it (`sized`).
+USUAL_REACH = (USUAL_MINUTES + 1) * MINUTE
 
 
 def resting(o: ir.Table) -> ir.Table:
@@ -42,6 +44,14 @@ def usual_order_size(m: MarketData) -> ir.Table:
     return m.shared(("usual_order_size",), build)
 
 
+def sized(m: MarketData, t: ir.Table, ts: str, lots: str) -> ir.Table:
+    """`t` with `size`: its column `lots` in multiples of the instrument's usual
+    resting order at the moment `ts` (`usual_order_size`)."""
+    t = t.mutate(minute=(t[ts] // MINUTE).cast("int64")).join(
+        usual_order_size(m), ["isin", "minute"])
+    return t.mutate(size=(t[lots] / t.usual).cast("float64"))
+
+
 def quick_cancels(m: MarketData, min_size: float, max_life_ns: int) -> ir.Table:
     """Resting orders at least `min_size` times the instrument's usual order size then
     (`size`), cancelled within `max_life_ns` of entry.
@@ -52,9 +62,7 @@ def quick_cancels(m: MarketData, min_size: float, max_life_ns: int) -> ir.Table:
     # Quick cancels first: they are few beside every resting order of the day.
     c = resting(m.orders).join(m.cancels, "order_id")
     c = c.filter((c.ts_cancel - c.ts_event) <= max_life_ns)
-    c = c.mutate(minute=(c.ts_event // MINUTE).cast("int64"))
-    c = c.join(usual_order_size(m), ["isin", "minute"])
-    c = c.mutate(size=(c.lots / c.usual).cast("float64"))
+    c = sized(m, c, "ts_event", "lots")
     return c.filter(c.size >= min_size).select(
         "order_id", "account_id", "isin", "side", "price", "lots", "size", "day",
         ts_new=c.ts_event, ts_cancel=c.ts_cancel, report_id=c.report_id)

@@ -8,8 +8,8 @@ Signal: an account trades a future (or other derivative) on one side, then withi
 `window_minutes` (of trading time) takes liquidity in its underlying at least
 `min_aggressive` times on the same side with orders of at least `min_push_size` times
 the underlying's usual resting order then (`common.usual_order_size`; moving it in the
-position's favour), then, within as long of its last push, trades
-the derivative on the other side. Each derivative trade may open such an episode; an
+position's favour), then, within as long of its last push, trades the derivative on
+the other side. Each derivative trade may open such an episode; an
 account's episodes in one underlying and day are one case. The alert names the
 underlying: that is the manipulated instrument.
 
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import ibis
 
 from suptech.detect.base import MINUTE, Detector, Params, one_account_hits, register
-from suptech.detect.market.common import USUAL_MINUTES, aggressive_orders, usual_order_size
+from suptech.detect.market.common import USUAL_REACH, aggressive_orders, sized
 
 
 @dataclass(frozen=True)
@@ -46,8 +46,7 @@ class CrossMarket(Detector):
     def reach(self):
         # The derivative trade, the pushes within a window, the trade back within
         # another, in trading time; and the usual order size of the half hour before.
-        return (2 * int(self.params.window_minutes * MINUTE)
-                + (USUAL_MINUTES + 1) * MINUTE)
+        return 2 * int(self.params.window_minutes * MINUTE) + USUAL_REACH
 
     def episodes(self, m):
         """One row per derivative trade followed by pushes in its underlying and a trade
@@ -62,9 +61,8 @@ class CrossMarket(Detector):
         closed = d.select("account_id", "underlying_isin", c_side=d.d_side, c_ts=d.d_ts,
                           c_tt=d.d_tt, c_trade=d.d_trade)
         ag = aggressive_orders(m)
-        ag = ag.mutate(minute=(ag.ts // MINUTE).cast("int64")).join(
-            usual_order_size(m), ["isin", "minute"])
-        ag = ag.filter(ag.order_lots >= p.min_push_size * ag.usual)
+        ag = sized(m, ag, "ts", "order_lots")
+        ag = ag.filter(ag.size >= p.min_push_size)
         # Windows run on trading time: the lunch break does not separate two orders.
         u = d.join(ag, [d.account_id == ag.account_id, d.underlying_isin == ag.isin,
                         d.d_side == ag.side, ag.tt > d.d_tt, ag.tt <= d.d_tt + win])

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import ibis
 
 from suptech.detect.base import MINUTE, Detector, Params, one_account_hits, register
-from suptech.detect.market.common import USUAL_MINUTES, aggressive_orders, usual_order_size
+from suptech.detect.market.common import USUAL_REACH, aggressive_orders, sized
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class FrontRunning(Detector):
     def reach(self):
         # The proprietary order to its unwind, in trading time.
         p = self.params
-        return int((max(p.lead_minutes, p.unwind_minutes) + USUAL_MINUTES + 1) * MINUTE)
+        return int(max(p.lead_minutes, p.unwind_minutes) * MINUTE) + USUAL_REACH
 
     def episodes(self, m):
         """One row per proprietary order ahead of a client's, with each unwind; done
@@ -66,10 +66,7 @@ class FrontRunning(Detector):
                             "c_account"]).aggregate(
             client_lots=j.c_lots.sum(), client_end=j.c_tt.max(),
             n_client=j.c_order.nunique(), client_orders=j.c_order.collect())
-        usual = usual_order_size(m)
-        ahead = ahead.mutate(minute=(ahead.ts // MINUTE).cast("int64")).join(
-            usual, ["isin", "minute"])
-        ahead = ahead.mutate(client_size=(ahead.client_lots / ahead.usual).cast("float64"))
+        ahead = sized(m, ahead, "ts", "client_lots").rename(client_size="size")
         ahead = ahead.filter((ahead.client_size >= p.min_client_size)
                              & (ahead.n_client >= p.min_client_orders))
         unwind = prop.select("account_id", "isin", u_side=prop.side, u_ts=prop.ts,

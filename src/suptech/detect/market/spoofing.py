@@ -28,9 +28,9 @@ from dataclasses import dataclass
 
 import ibis
 
-from suptech.detect.base import MINUTE, SECOND, Detector, Params, one_account_hits, register
+from suptech.detect.base import SECOND, Detector, Params, one_account_hits, register
 from suptech.detect.market.common import (
-    USUAL_MINUTES, bucketed, other_side_while_resting, quick_cancels,
+    USUAL_REACH, bucketed, other_side_while_resting, quick_cancels,
     traded_other_side_while_resting)
 
 
@@ -69,7 +69,7 @@ def ladder_episodes(m, min_size: float, max_life_s: float):
 def ladder_reach(max_life_s: float) -> int:
     """An episode reads the other side's orders from `max_life_s` before its order,
     events to its `done`, and the usual order size of the half hour before it."""
-    return 2 * int(max_life_s * SECOND) + 2 * LEVEL_GAP + (USUAL_MINUTES + 1) * MINUTE
+    return 2 * int(max_life_s * SECOND) + 2 * LEVEL_GAP + USUAL_REACH
 
 
 def _episodes(m, min_size: float, max_life_s: float):
