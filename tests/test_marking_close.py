@@ -47,3 +47,78 @@ def test_aggressive_buying_then_a_bid_into_the_call_is_marking_the_close(tmp_pat
 
 def test_a_share_that_trades_on_through_the_call_hours_had_no_call(tmp_path):
     assert alerts(tmp_path, traded_in_the_call=True) == []
+
+
+# Trading on to the close: the marker must move the last prices itself.
+
+_n = iter(range(100, 100_000))
+#: The market's crowd: A3 takes, A4 rests.
+CROWD = [record("account", n, account_id=f"A{n}", owner_party_id="P2") for n in (3, 4)]
+
+
+def take(ts: str, account: str, side: str, price: str, lots: int,
+         maker: str = "A2") -> tuple[list[dict], list[dict]]:
+    """An order of `account` that takes `lots` at `price` from a resting order of
+    `maker`, entered a second before: both orders' events and the trade."""
+    n = next(_n)
+    qty, other = str(lots * 100), "SELL" if side == "BUY" else "BUY"
+    hh, mm, ss = (int(x) for x in ts.split(":"))
+    before = f"{hh:02d}:{mm:02d}:{max(ss - 1, 0):02d}"
+    resting = record("order_event", 2 * n, order_id=f"R{n}", ts_event=at(before), side=other,
+                     account_id=maker, price=price, quantity=qty, leaves_quantity=qty)
+    mine = record("order_event", 2 * n + 1, order_id=f"O{n}", ts_event=at(ts), side=side,
+                  account_id=account, price=price, quantity=qty, leaves_quantity=qty,
+                  time_in_force="IOC")
+    buy, sell = (mine, resting) if side == "BUY" else (resting, mine)
+    t = record("trade", n, trade_id=f"T{n}", ts_event=at(ts), price=price, quantity=qty,
+               buy_account_id=buy["account_id"], sell_account_id=sell["account_id"],
+               buy_order_id=buy["order_id"], sell_order_id=sell["order_id"],
+               aggressor_side=side)
+    return [resting, mine], [t]
+
+
+def afternoon() -> list[tuple[list[dict], list[dict]]]:
+    """The share's afternoon to 14:55: 2-lot orders every minute, buyers taking at 10.01
+    and sellers at 10.00, so its price goes nowhere but a tick of bounce."""
+    return [take(f"{13 + m // 60}:{m % 60:02d}:30", "A3", "BUY" if m % 2 else "SELL",
+                 "10.01" if m % 2 else "10.00", 2, maker="A4") for m in range(115)]
+
+
+def continuous_alerts(tmp_path, *orders) -> list[dict]:
+    """The alerts on an afternoon that trades on to 15:00 (a trade at 14:59:50 falls in
+    the call's hours, so there was no call), with `orders` in its last minutes."""
+    parts = afternoon() + [take("14:59:50", "A3", "SELL", "10.00", 2, maker="A4")]
+    parts += list(orders)
+    events = [e for es, _ in parts for e in es]
+    trades = [t for _, ts in parts for t in ts]
+    return detector_alerts(tmp_path, "marking_the_close", events, trades, accounts=CROWD)
+
+
+def pushes(account: str = "A1", side: str = "BUY", lots: int = 20,
+           prices=("10.03", "10.06", "10.09")) -> list[tuple[list[dict], list[dict]]]:
+    return [take(ts, account, side, p, lots)
+            for ts, p in zip(("14:56:00", "14:57:30", "14:59:00"), prices)]
+
+
+def test_large_orders_that_lift_the_last_prices_far_beyond_their_usual_moves_mark_the_close(
+        tmp_path):
+    alerts = continuous_alerts(tmp_path, *pushes())
+    assert [(a["account_ids"], len(a["evidence"].split(";"))) for a in alerts] == [("A1", 3)]
+
+
+def test_selling_the_close_down_marks_it_too(tmp_path):
+    assert len(continuous_alerts(tmp_path, *pushes(side="SELL",
+                                                  prices=("9.97", "9.94", "9.91")))) == 1
+
+
+def test_a_fund_buying_as_much_at_the_usual_price_does_not_mark_the_close(tmp_path):
+    assert continuous_alerts(tmp_path, *pushes(prices=("10.01", "10.01", "10.01"))) == []
+
+
+def test_orders_of_the_usual_size_do_not_mark_the_close_whatever_they_print(tmp_path):
+    assert continuous_alerts(tmp_path, *pushes(lots=2)) == []
+
+
+def test_an_account_taking_both_sides_at_the_close_is_not_marking_it(tmp_path):
+    both = pushes() + [take("14:58:00", "A1", "SELL", "10.05", 20)]
+    assert continuous_alerts(tmp_path, *both) == []

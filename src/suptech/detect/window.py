@@ -45,7 +45,7 @@ from suptech.store.schema import alert_schema, report_schema
 
 #: The register the market detectors read, and its columns.
 REGISTER = {
-    "instrument": ("isin", "asset_class", "lot_size", "underlying_isin", "mic"),
+    "instrument": ("isin", "asset_class", "lot_size", "tick_size", "underlying_isin", "mic"),
     "party": ("party_id", "group_id", "region"),
     "account": ("account_id", "owner_party_id", "member_lei", "account_type"),
     "announcement": ("announcement_id", "isin", "ts_event", "price_sensitive", "category"),

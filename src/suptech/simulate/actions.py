@@ -20,12 +20,30 @@ def take(account: int, side: int, lots: int) -> Action:
     return act
 
 
-def uptick(account: int, side: int, lots: int) -> Action:
-    """An order that takes the other side up to a tick beyond the last trade: each
-    one prints a price a tick higher (lower, selling) than the one before."""
+def uptick(account: int, side: int, lots: int, moves: float, last: list[int]) -> Action:
+    """An order that takes the other side up to `moves` of the usual move (`Session.ticks`)
+    beyond the account's own last print (`last`, shared by the orders of one case):
+    each prints higher (lower, selling) than the one before, whatever traded between."""
     def act(s: Session, t: float) -> None:
-        price = side * max(side * s.touch(-side), side * (s.book.last + side))
-        s.order(t, account, side, price, s.lots(lots), tif=IOC)
+        price = s.touch(-side)
+        if last:
+            price = side * max(side * price, side * (last[0] + side * s.ticks(moves)))
+        o = s.order(t, account, side, price, s.lots(lots), tif=IOC)
+        if o.qty > o.leaves:
+            last[:] = [s.book.last]
+    return act
+
+
+def clear(account: int, side: int, moves: float, most: int) -> Action:
+    """An order that takes everything the other side offers from its best price to
+    `moves` of the usual move beyond it (`Session.ticks`; at most `most` lots): it moves
+    the price that far."""
+    def act(s: Session, t: float) -> None:
+        start = s.touch(-side)
+        depth = s.ticks(moves)
+        qty = sum(s.book.depth(-side, start + side * k) for k in range(depth + 1))
+        qty = min(max(qty, s.lots(1)), s.lots(most))
+        s.order(t, account, side, start + side * depth, qty, tif=IOC)
     return act
 
 

@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-from suptech.simulate.actions import cancel_all, post, sweep, take, uptick
+from suptech.simulate.actions import cancel_all, clear, post, sweep, take, uptick
 from suptech.simulate.book import BUY, IOC, SELL
 from suptech.simulate.market import (
     AFTERNOON, CLOSE_CALL, CONTINUOUS_SECONDS, MARKETS, Action, Rules, Session, wall_time)
@@ -166,10 +166,13 @@ def wash_trade(p: Plan, rng: np.random.Generator) -> Case:
 def marking_the_close(p: Plan, rng: np.random.Generator) -> Case:
     """Buying (or selling) at the end of the day to move the closing price. Where the
     market closes with a call: aggressive orders in the last minutes and a large order
-    in the call ("call"). Where it trades on to the close: aggressive orders through
-    one to three levels in the last minutes ("sweeps"), many small orders each printing
-    a tick beyond the last trade in the last two minutes ("upticks"), or one or two
-    large orders through several levels in the last half minute ("final")."""
+    in the call ("call"). Where it trades on to the close, the marker must move the
+    last trades' price itself, further than the instrument's price usually goes in five
+    minutes (`Session.ticks`), one of three ways: orders that clear the other side half
+    to one and a half such moves deep in the last five minutes ("sweeps"), many small
+    orders in the last two minutes each printing a fifth to three fifths of one beyond
+    its own last print ("upticks"), or one or two orders clearing one and a half to
+    four in the last half minute ("final")."""
     day, inst = p.session(rng)
     acct = p.investor(rng)
     case = p.new_case("MARKING_THE_CLOSE", [acct], inst, day)
@@ -193,17 +196,19 @@ def marking_the_close(p: Plan, rng: np.random.Generator) -> Case:
         n = int(rng.integers(2, 6))
         times = np.sort(rng.uniform(close - 300, close - 2, n))
         for t in times:
-            p.at(case, day, inst, float(t), sweep(acct, side, int(rng.integers(5, 30)),
-                                                   int(rng.integers(1, 4))))
+            p.at(case, day, inst, float(t), clear(acct, side, rng.uniform(0.5, 1.5),
+                                                   int(rng.integers(40, 200))))
     elif case.variant == "upticks":
         n = int(rng.integers(5, 15))
         times = np.sort(rng.uniform(close - 120, close - 1, n))
+        last: list[int] = []
         for t in times:
-            p.at(case, day, inst, float(t), uptick(acct, side, int(rng.integers(2, 8))))
+            p.at(case, day, inst, float(t), uptick(acct, side, int(rng.integers(2, 8)),
+                                                    rng.uniform(0.2, 0.6), last))
     else:
         for t in np.sort(rng.uniform(close - 30, close - 1, int(rng.integers(1, 3)))):
-            p.at(case, day, inst, float(t), sweep(acct, side, int(rng.integers(30, 120)),
-                                                   int(rng.integers(3, 6))))
+            p.at(case, day, inst, float(t), clear(acct, side, rng.uniform(1.5, 4),
+                                                   int(rng.integers(100, 400))))
     return case
 
 

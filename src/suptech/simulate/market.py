@@ -92,6 +92,11 @@ def midnight_ns(day: date) -> int:
     return int(datetime(day.year, day.month, day.day, tzinfo=CST).timestamp()) * 1_000_000_000
 
 
+#: The span (seconds) over which agents judge a move against the instrument's own
+#: volatility: a fund's limit, how far a marker of the close pushes the price.
+USUAL_SPAN_S = 300
+
+
 @dataclass
 class Session:
     """One instrument on one day: its book, its fair value and its timetable of actions."""
@@ -153,6 +158,11 @@ class Session:
         if best is not None:
             return best
         return self.clip(math.floor(self.fair) if side == BUY else math.ceil(self.fair))
+
+    def ticks(self, moves: float) -> int:
+        """`moves` times the instrument's usual move over `USUAL_SPAN_S`, in ticks (at
+        least one)."""
+        return max(1, round(moves * self.sigma * math.sqrt(USUAL_SPAN_S)))
 
     def lots(self, n: int) -> int:
         return max(1, int(n)) * self.inst.lot
@@ -288,19 +298,24 @@ class BenignAgents:
     def _to_the_close(self, account: int) -> Action:
         """A fund that must trade at the closing price of a market with no call: it
         works a large order in child orders to the close, at the touch, and takes the
-        other side when time runs short (it must be done)."""
+        other side when time runs short (it must be done), but not beyond its limit: a
+        usual five-minute move past the price when it started."""
         rng = self.s.rng
         side = BUY if rng.random() < 0.5 else SELL
         left = [int(rng.integers(50, 300))]
+        limit: list[int] = []
 
         def act(s: Session, t: float) -> None:
             if left[0] <= 0:
                 return
+            if not limit:
+                limit.append(s.touch(-side) + side * s.ticks(1))
             remaining = CLOSE_CALL[1] - t
             child = min(left[0], max(1, int(left[0] * s.rng.uniform(0.1, 0.3))))
             left[0] -= child
             if s.rng.random() < (0.4 if remaining > 60 else 0.8):
-                s.order(t, account, side, s.touch(-side), s.lots(child), tif=IOC)
+                price = side * min(side * s.touch(-side), side * limit[0])
+                s.order(t, account, side, price, s.lots(child), tif=IOC)
             else:
                 s.order(t, account, side, s.touch(side), s.lots(child))
             s.at(t + max(1.0, s.rng.exponential(remaining / 6)), act)

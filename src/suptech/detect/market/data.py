@@ -148,7 +148,7 @@ def market_data(store, start_ns: int | None = None, end_ns: int | None = None,
             t = t.filter(t.ts_event < end_ns)
         return t
 
-    inst = store.view("instrument").select("isin", "asset_class", "lot_size",
+    inst = store.view("instrument").select("isin", "asset_class", "lot_size", "tick_size",
                                            "underlying_isin", "mic")
     clock = clock or Clock(inst.select("mic").distinct().to_pyarrow()["mic"].to_pylist())
 

@@ -1,83 +1,153 @@
 """MARKING_THE_CLOSE: trading at the end of the day to set the closing price.
 
 Regulatory basis: EU MAR Annex I A(a) and Annex II 1(c) (buying or selling at the close
-to mislead investors acting on closing prices); SSE/SZSE rules on abnormal trading in
-the closing call auction (large orders that move the closing price).
+to mislead investors acting on closing prices; Delegated Regulation 2016/522 Annex II
+1(b): orders near the reference time, a significant share of the volume, that move the
+price); SSE/SZSE rules on abnormal trading in the closing call auction (large orders that
+move the closing price); SEC and FINRA "marking the close" cases (orders at successively
+higher prices in the last minutes).
 
-Signal: in the last `minutes` minutes of continuous trading an account takes liquidity
-at least `min_aggressive` times on one side, and then sends an order on the same side
-into the closing call auction (14:57-15:00 in Shanghai and Shenzhen: the venue's
-calendar, `suptech.model.calendar`). A call trades at one moment, its uncross at the
-close: a share that traded earlier within the call's hours ran no call that day, and
-is not judged by this rule (a market that trades continuously to the close, whatever
-its calendar says).
+Two forms, by how the day closed (the venue's calendar, `suptech.model.calendar`):
 
-Known false positives: index funds and other rebalancers, which trade large in the
-closing call but do not chase the price before it; a trader finishing an order late.
+- **With a closing call** (14:57-15:00 in Shanghai and Shenzhen): in the last `minutes`
+  minutes of continuous trading an account takes liquidity at least `min_aggressive`
+  times on one side, then sends an order on the same side into the call.
+- **Trading on to the close** (no call in the calendar, or a share that traded within
+  the call's hours, so ran none): the marker must move the last prices itself. In the
+  last `last_minutes` before the close an account takes liquidity on one side only, and
+
+  - the price rises (falls, selling) its orders made, each order's last fill against
+    the last fill of the order before it on the same side (so bid-ask bounce does not
+    count, nor the crowd's moves between its orders), add up to at
+    least `min_move` times the instrument's usual move over `last_minutes` that day (the
+    mean absolute change over such spans before them, and at least a tick);
+  - those are at least `min_share` of all such moves on that side in those minutes
+    (the account, not the crowd, moved the price);
+  - it took at least `min_size` times the instrument's usual order (`common.sized`).
+
+Known false positives: index funds and other rebalancers, which trade large at the
+close; with a call they do not chase the price before it, without one they work their
+order at the touch within a limit, which moves the price little for its size. A
+trader finishing an order late in a thin book.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import ibis
+
 from suptech.detect.base import MINUTE, Detector, Params, one_account_hits, register
-from suptech.detect.market.common import aggressive_orders
+from suptech.detect.market.common import aggressive_orders, sized
+from suptech.model.calendar import DAY
 
 
 @dataclass(frozen=True)
 class MarkingParams(Params):
     minutes: float = 10
+    last_minutes: float = 5
     min_aggressive: int = 2
+    min_move: float = 2
+    min_share: float = 0.3
+    min_size: float = 20
 
 
 @register
 class MarkingTheClose(Detector):
     id = "marking_the_close"
     typology = "MARKING_THE_CLOSE"
-    version = "2"
+    version = "3"
     Params = MarkingParams
     case = ("account_id", "isin", "day")
 
     at_close = True
 
     def reach(self):
-        # The last minutes of continuous trading, and a closing call (15 minutes at most).
-        return int((self.params.minutes + 15) * MINUTE)
+        return DAY  # the instrument's usual move is measured over its whole day
 
     def episodes(self, m):
-        p = self.params
-        ag = aggressive_orders(m)
-        # Only shares close with a call auction; futures trade on to 15:00.
         equities = m.instruments.filter(m.instruments.asset_class == "EQUITY").select("isin")
-        ag = m.timed(ag.semi_join(equities, "isin"), "ts")
-        late = ag.filter((ag.tod >= ag.close_call - int(p.minutes * MINUTE))
-                         & (ag.tod < ag.close_call))
-        late = late.group_by(["account_id", "isin", "side", "day"]).aggregate(
-            n=late.order_id.nunique(), first=late.ts.min(), lots=late.lots.sum(),
-            evidence=late.order_id.collect())
-        late = late.filter(late.n >= p.min_aggressive)
-        o = m.timed(m.orders, "ts_event", prefix="_")
-        call = o.filter(o._tod >= o._close_call).select(
-            "account_id", "isin", "side", "day", call_ts=o.ts_event, call_order=o.order_id,
-            call_lots=o.lots)
-        j = late.join(call, ["account_id", "isin", "side", "day"])
-        # A call auction trades at one moment, its uncross at the close. A share that
-        # traded earlier within the call's hours ran no call that day (its venue keeps
-        # other hours than the calendar says): its late orders were no call orders.
         t = m.timed(m.trades.semi_join(equities, "isin"), "ts_event")
         t, tmic = m.venue(t)
-        continuous = t.filter((t.tod >= t.close_call)
-                              & (t.ts_event < m.clock.close(t.day, tmic)))
-        j = j.anti_join(continuous.select("isin", "day").distinct(), ["isin", "day"])
+        # A call auction trades at one moment, its uncross at the close. A share that
+        # traded earlier within the call's hours ran no call that day (its venue keeps
+        # other hours than the calendar says); a calendar without a call has none.
+        on_to_close = t.filter((t.close_call >= DAY) | (
+            (t.tod >= t.close_call) & (t.ts_event < m.clock.close(t.day, tmic))))
+        on_to_close = on_to_close.select("isin", "day").distinct()
+        ag = aggressive_orders(m).semi_join(equities, "isin")
+        call = self._call(m, ag.anti_join(on_to_close, ["isin", "day"]))
+        cont = self._continuous(m, ag.semi_join(on_to_close, ["isin", "day"]),
+                                m.trades.semi_join(on_to_close, ["isin", "day"]))
+        j = call.union(cont)
         j, mic = m.venue(j)
         # Done at the close: the call's orders are all in, and so are the day's.
         return j.mutate(done=m.clock.close(j.day, mic))
 
-    def cases(self, j):
+    def _call(self, m, ag):
+        """Aggressive orders in the last minutes, then an order on their side into the call."""
         p = self.params
+        ag = m.timed(ag, "ts")
+        late = ag.filter((ag.tod >= ag.close_call - int(p.minutes * MINUTE))
+                         & (ag.tod < ag.close_call))
+        late = late.group_by(["account_id", "isin", "side", "day"]).aggregate(
+            n=late.order_id.nunique(), first=late.ts.min(), evidence=late.order_id.collect())
+        late = late.filter(late.n >= p.min_aggressive)
+        o = m.timed(m.orders, "ts_event", prefix="_")
+        call = o.filter(o._tod >= o._close_call).select(
+            "account_id", "isin", "side", "day", call_ts=o.ts_event, call_order=o.order_id)
+        j = late.join(call, ["account_id", "isin", "side", "day"])
+        return j.group_by(["account_id", "isin", "day"]).aggregate(
+            window_start=j.first.min(), window_end=j.call_ts.max(),
+            evidence=j.evidence.collect().flatten().concat(j.call_order.collect()),
+            strength=(0.1 * j.n.max()).cast("float64"))
+
+    def _continuous(self, m, ag, trades):
+        """Accounts whose own orders moved the last minutes' prices (module docstring)."""
+        p = self.params
+        span = int(p.last_minutes * MINUTE)
+        # Each aggressive order's price move: its last fill (its high buying, its low
+        # selling) against the last fill of the order before it on the same side.
+        last = ibis.ifelse(ag.side == "BUY", ag.high, ag.low)
+        sign = ibis.ifelse(ag.side == "BUY", 1, -1)
+        w = ibis.window(group_by=[ag.isin, ag.day, ag.side], order_by=[ag.ts, ag.order_id])
+        ag = ag.mutate(move=(sign * (last - last.lag().over(w))).cast("float64"))
+        ag, mic = m.venue(ag)
+        ag = ag.mutate(start=m.clock.close(ag.day, mic) - span)
+        ag = ag.drop("_mic") if mic is not None else ag
+        late = ag.filter(ag.ts >= ag.start)
+        # The instrument's usual move over such a span, before the last one.
+        t, tmic = m.venue(trades)
+        t = t.filter(t.ts_event < m.clock.close(t.day, tmic) - span)
+        bars = t.group_by(["isin", "day", (t.tt // span).name("bar")]).aggregate(
+            change=(t.price.argmax(t.ts_event) - t.price.argmin(t.ts_event)).abs())
+        usual = bars.group_by(["isin", "day"]).aggregate(change=bars.change.mean())
+        # A price that only bounces between two prices moves a tick, not nothing.
+        usual = usual.join(m.instruments.select("isin", "tick_size"), "isin")
+        usual = usual.select("isin", "day", usual_move=ibis.greatest(
+            usual.change.cast("float64"), usual.tick_size.cast("float64")))
+        total = late.group_by(["isin", "day", "side"]).aggregate(
+            total=late.move.clip(lower=0).sum())
+        acc = late.group_by(["account_id", "isin", "day", "side"]).aggregate(
+            moved=late.move.clip(lower=0).fill_null(0).sum(), lots=late.lots.sum(),
+            first=late.ts.min(), end=late.ts.max(), evidence=late.order_id.collect())
+        # One side only: a market maker or an HFT taking both sides is not marking.
+        sides = late.group_by(["account_id", "isin", "day"]).aggregate(
+            sides=late.side.nunique())
+        acc = acc.join(sides.filter(sides.sides == 1), ["account_id", "isin", "day"])
+        acc = acc.join(total, ["isin", "day", "side"]).join(usual, ["isin", "day"])
+        acc = sized(m, acc, "first", "lots")
+        acc = acc.mutate(ratio=(acc.moved / acc.usual_move.nullif(0)).cast("float64"),
+                         share=(acc.moved / acc.total.nullif(0)).cast("float64"))
+        acc = acc.filter((acc.ratio >= p.min_move) & (acc.share >= p.min_share)
+                         & (acc.size >= p.min_size))
+        return acc.select(
+            "account_id", "isin", "day", window_start=acc.first, window_end=acc.end,
+            evidence=acc.evidence,
+            strength=(0.1 * (acc.ratio / p.min_move).ln() + 0.2 * acc.share).cast("float64"))
+
+    def cases(self, j):
         g = j.group_by(list(self.case)).aggregate(
-            window_start=j.first.min(), window_end=j.call_ts.max(), n=j.n.max(),
-            evidence=j.evidence.collect().flatten().concat(j.call_order.collect()))
-        return one_account_hits(g, 0.5 + 0.1 * g.n, self.case)
-
-
+            window_start=j.window_start.min(), window_end=j.window_end.max(),
+            evidence=j.evidence.collect().flatten(), strength=j.strength.max())
+        return one_account_hits(g, 0.5 + g.strength, self.case)
