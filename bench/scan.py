@@ -2,7 +2,7 @@
 events on DuckDB, with time and peak memory; in the same run, a plain pandas
 implementation of the wash-trade and spoofing detectors as the baseline.
 
-    .venv/bin/python bench/scan.py [--scale full] [--keep DIR]
+    .venv/bin/python bench/scan.py [--scale full] [--market call|continuous] [--keep DIR]
 
 Each measurement runs in its own process, so that its peak memory is its own.
 """
@@ -129,6 +129,8 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="Keep (or reuse) the simulated day here.")
     parser.add_argument("--seed", type=int, default=9,
                         help="Simulator seed (the detectors were tuned on 1-3, 7 and 8).")
+    parser.add_argument("--market", default="call", choices=["call", "continuous"],
+                        help="Kind of market simulated (suptech.simulate.market.MARKETS).")
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="suptech-scan-bench-"))
     sim, db = work / "sim", work / "db"
@@ -139,7 +141,8 @@ def main() -> None:
             from suptech.simulate.market_run import simulate_market
 
             t = time.perf_counter()
-            result = simulate_market(sim, seed=args.seed, days=1, scale=args.scale)
+            result = simulate_market(sim, seed=args.seed, days=1, scale=args.scale,
+                                     market=args.market)
             print(f"simulated {result.order_events:,} order events, {result.trades:,} trades "
                   f"in {time.perf_counter() - t:.0f} s")
             ingest_dir(sim, db)

@@ -5,11 +5,12 @@ position, "pump and dump"); Securities Law of the PRC art. 55(1)(1) (concerted
 trading with capital or information advantages to influence prices).
 
 Signal: in one instrument and day, at least `min_accounts` non-proprietary accounts each
-buy at least `min_buys` times (at least `min_buy_lots` lots in all) and then sell; their
-average selling price is at least `min_gain` above their average buying price, part of
-their buying took liquidity, and at least `min_focus` of their trades that day are in
-this instrument (not all: pumpers may use accounts that trade other shares too). They
-form one case: the accounts that pumped and dumped the same stock on the same day.
+buy at least `min_buys` times (in all at least `min_buy_size` times the instrument's
+usual order when they started, `common.sized`) and then sell; their average selling
+price is at least `min_gain` above their average buying price, part of their buying
+took liquidity, and at least `min_focus` of their trades that day are in this
+instrument (not all: pumpers may use accounts that trade other shares too). They form
+one case: the accounts that pumped and dumped the same stock on the same day.
 
 Known false positives: day traders who buy and sell the same stock profitably; a
 momentum crowd without coordination; a household whose members all trade one stock.
@@ -23,13 +24,14 @@ from dataclasses import dataclass
 import ibis
 
 from suptech.detect.base import Detector, Params, hits_table, register
+from suptech.detect.market.common import sized
 from suptech.model.calendar import DAY
 
 
 @dataclass(frozen=True)
 class PumpParams(Params):
     min_buys: int = 3
-    min_buy_lots: float = 30
+    min_buy_size: float = 10
     min_sells: int = 1
     min_gain: float = 0.01
     min_accounts: int = 2
@@ -40,7 +42,7 @@ class PumpParams(Params):
 class PumpAndDump(Detector):
     id = "pump_and_dump"
     typology = "PUMP_AND_DUMP"
-    version = "2"
+    version = "3"
     Params = PumpParams
     case = ("isin", "day")
     at_close = True
@@ -73,8 +75,9 @@ class PumpAndDump(Detector):
         per = per.join(day_total, ["account_id", "day"])
         per = per.filter((per.trades.length() >= p.min_focus * per.all_trades)
                          & (per.buys >= p.min_buys) & (per.sells >= p.min_sells)
-                         & (per.buy_lots >= p.min_buy_lots)
                          & (per.aggressive_buys >= 1) & (per.first_sell > per.first_buy))
+        per = sized(m, per, "first_buy", "buy_lots")
+        per = per.filter(per.size >= p.min_buy_size)
         per = per.mutate(gain=(per.sell_value / per.sell_qty) / (per.buy_value / per.buy_qty) - 1)
         per = per.filter(per.gain >= p.min_gain)
         per, mic = m.venue(per)
