@@ -1,7 +1,8 @@
 """Spoofing, as the rule defines it: an order large for the instrument withdrawn within
 seconds while the same account's small genuine order works the other side, filled or
-not; a book shown on one side only; a pattern when nothing traded. A market maker's
-two-sided quotes and a single change of mind are not spoofing.
+not; a book shown on one side only. Tried once with nothing traded, it may be a change
+of mind: raised, below a repeated try. A market maker's two-sided quotes are not
+spoofing.
 """
 
 from __future__ import annotations
@@ -62,11 +63,20 @@ def test_once_with_a_genuine_order_that_traded_is_enough(tmp_path):
     assert len(spoofing_alerts(tmp_path, events, [trade])) == 1
 
 
+def test_a_single_try_left_unserved_is_raised_below_a_repeated_one(tmp_path):
+    """A spoofer waiting to be hit often is not, and may try once; or it was a change of
+    mind: raised, but the analyst sees the repeated case first."""
+    (tmp_path / "once").mkdir(), (tmp_path / "twice").mkdir()
+    once = spoofing_alerts(tmp_path / "once", spoof(10, 0))
+    twice = spoofing_alerts(tmp_path / "twice", spoof(10, 0) + spoof(20, 5))
+    assert len(once) == len(twice) == 1
+    assert once[0]["score"] < twice[0]["score"]
+
+
 @pytest.mark.parametrize("events", [
-    spoof(10, 0),  # once, and the genuine order never traded: a change of mind
     spoof(10, 0, genuine_lots=40) + spoof(20, 5, genuine_lots=40),  # as much on both sides
     spoof(10, 0, spoof_sides=("SELL", "BUY")) + spoof(20, 5, spoof_sides=("SELL", "BUY")),
-], ids=["once, unserved", "a two-sided book", "a market maker's quotes"])
+], ids=["a two-sided book", "a market maker's quotes"])
 def test_not_spoofing(tmp_path, events):
     assert spoofing_alerts(tmp_path, events) == []
 

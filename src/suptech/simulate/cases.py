@@ -164,15 +164,13 @@ def wash_trade(p: Plan, rng: np.random.Generator) -> Case:
 
 
 def marking_the_close(p: Plan, rng: np.random.Generator) -> Case:
-    """Buying (or selling) at the end of the day to move the closing price. Where the
-    market closes with a call: aggressive orders in the last minutes and a large order
-    in the call ("call"). Where it trades on to the close, the marker must move the
-    last trades' price itself, further than the instrument's price usually goes in five
-    minutes (`Session.ticks`), one of three ways: orders that clear the other side half
-    to one and a half such moves deep in the last five minutes ("sweeps"), many small
-    orders in the last two minutes each printing a fifth to three fifths of one beyond
-    its own last print ("upticks"), or one or two orders clearing one and a half to
-    four in the last half minute ("final")."""
+    """Buying (or selling) at the end of the day to move the closing price: with a call,
+    aggressive orders in the last minutes and a large order into the call ("call");
+    without, the marker moves the last prices itself, further than the price usually
+    goes in five minutes (`Session.ticks`), by orders clearing the other side 0.5-1.5
+    such moves deep in the last five minutes ("sweeps"), small orders each printing
+    0.2-0.6 of one beyond its own last print ("upticks"), or orders clearing 1.5-4 in
+    the last half minute ("final")."""
     day, inst = p.session(rng)
     acct = p.investor(rng)
     case = p.new_case("MARKING_THE_CLOSE", [acct], inst, day)

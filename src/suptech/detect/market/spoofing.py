@@ -14,11 +14,13 @@ filled or not (the spoofer wants it filled; often it rests unfilled). The book t
 account showed was one-sided: the orders it rested beside on the spoofed side hold at
 least `min_one_sided` times the lots it had on the other. If the genuine order traded,
 the spoof was withdrawn within `max_cancel_after_s` seconds of the trade; if it never
-traded, the account did it at least `min_unserved` times that day. One or two such
-orders at a time; three or more levels at once is layering, which has its own detector.
+traded, the account did it at least `min_unserved` times that day (once, for spoofing:
+a spoofer waiting to be hit often is not, and tries once). One or two such orders at a
+time; three or more levels at once is layering, which has its own detector. The score
+grows with the order's size, and a case repeated or served ranks above a single try.
 
 Known false positives: a trader whose large order is cancelled after a change of mind
-while a small order rests on the other side. Market makers quote both sides at once,
+while a small order rests on the other side (once, and unserved: the lowest scores). Market makers quote both sides at once,
 of like sizes: their book is two-sided, which this rule does not flag.
 """
 
@@ -41,7 +43,7 @@ class SpoofingParams(Params):
     max_levels: int = 2  # more distinct prices at once is layering
     max_cancel_after_s: float = 30
     min_one_sided: float = 2
-    min_unserved: int = 2
+    min_unserved: int = 1
 
 
 #: Orders this many times the usual size count as levels of a ladder (see `layering`).
@@ -113,8 +115,8 @@ class LadderDetector(Detector):
                            | (e.ts_cancel - e.ts_trade <= int(p.max_cancel_after_s * SECOND))))
 
     def cases(self, e):
-        """A case whose genuine orders never traded is a pattern only when repeated: at
-        least `min_unserved` orders withdrawn (one may be a change of mind)."""
+        """A case whose genuine orders never traded needs at least `min_unserved` orders
+        withdrawn (one may be a change of mind)."""
         p = self.params
         nothing = ibis.literal([], type="array<string>")
         g = e.group_by(list(self.case)).aggregate(
@@ -137,7 +139,7 @@ class LadderDetector(Detector):
 class Spoofing(LadderDetector):
     id = "spoofing"
     typology = "SPOOFING"
-    version = "3"
+    version = "4"
     Params = SpoofingParams
 
     def levels_ok(self, levels):
@@ -147,4 +149,5 @@ class Spoofing(LadderDetector):
         return {"size": e.size.max()}
 
     def score(self, g):
-        return 0.5 + g.size / (4 * self.params.min_size)
+        tried_again = ibis.ifelse((g.orders > 1) | (g.served > 0), 0.2, 0.0)
+        return 0.4 + tried_again + g.size / (10 * self.params.min_size)
