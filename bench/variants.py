@@ -11,6 +11,7 @@ out the same way: the threshold chosen on the other kinds, scored on this one (t
 the precision column is the left-out market's own).
 
     .venv/bin/python bench/variants.py [--tune 1 2 3] [--score 101 102 103 104 105]
+        [--detectors spoofing,marking_the_close]
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ GRIDS = {
     "insider_dealing": ("min_move", [0.005, 0.01, 0.02, 0.04]),
     "pump_and_dump": ("min_focus", [0.5, 0.7, 0.9, 1.0]),
     "front_running": ("min_client_size", [10, 25, 50, 100]),
+    "marking_the_close": ("min_move", [1.5, 2, 3, 4]),
 }
 
 
@@ -49,7 +51,10 @@ def main() -> None:
     parser.add_argument("--tune", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--score", type=int, nargs="+", default=[101, 102, 103, 104, 105])
     parser.add_argument("--days", type=int, default=2)
+    parser.add_argument("--detectors", help="Comma-separated detector ids of GRIDS "
+                                            "(default: all of them).")
     args = parser.parse_args()
+    grids = {d: GRIDS[d] for d in (args.detectors.split(",") if args.detectors else GRIDS)}
     work = Path(tempfile.mkdtemp(prefix="suptech-variants-"))
     try:
         stores = {}
@@ -64,7 +69,7 @@ def main() -> None:
                                               name, market))
         print("| typology | left out | chosen | its cases | found | "
               "recall | precision, all ways |\n|---|---|---|---|---|---|---|")
-        for detector, (param, grid) in GRIDS.items():
+        for detector, (param, grid) in grids.items():
             leave_out(detector, param, grid, stores, args)
         for store, _ in stores.values():
             store.close()

@@ -160,8 +160,8 @@ class Session:
         return self.clip(math.floor(self.fair) if side == BUY else math.ceil(self.fair))
 
     def ticks(self, moves: float) -> int:
-        """`moves` times the instrument's usual move over `USUAL_SPAN_S`, in ticks (at
-        least one)."""
+        """`moves` standard deviations of the fair value over `USUAL_SPAN_S`, in ticks
+        (at least one): a move as large as the instrument usually makes that often."""
         return max(1, round(moves * self.sigma * math.sqrt(USUAL_SPAN_S)))
 
     def lots(self, n: int) -> int:

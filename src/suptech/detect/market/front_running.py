@@ -9,9 +9,12 @@ Signal: a member's proprietary account takes liquidity on one side; within
 `lead_minutes` one client account of the same member sends at least `min_client_orders`
 aggressive orders on the same side, for at least `min_client_size` times the
 instrument's usual resting order then (`common.usual_order_size`) in all (a large order
-for that market, being worked, which the member knew was coming); within
-`unwind_minutes` of its first trade the proprietary account takes liquidity on the other
-side. Minutes are trading minutes (the lunch break does not count).
+for that market, being worked, which the member knew was coming); the proprietary
+account holds its position while the client's orders come in (it takes no liquidity on
+the other side until the last of them: a market maker's inventory turns over, a
+front runner rides the client's order); and within `unwind_minutes` of its first trade
+it takes liquidity on the other side. Minutes are trading minutes (the lunch break does
+not count).
 
 Known false positives: a proprietary desk's market making or hedging that happens to
 precede client flow; a client order the desk was asked to facilitate (risk trade).
@@ -39,7 +42,7 @@ class FrontRunningParams(Params):
 class FrontRunning(Detector):
     id = "front_running"
     typology = "FRONT_RUNNING"
-    version = "2"
+    version = "3"
     Params = FrontRunningParams
     case = ("account_id", "isin", "day")
 
@@ -71,6 +74,13 @@ class FrontRunning(Detector):
                              & (ahead.n_client >= p.min_client_orders))
         unwind = prop.select("account_id", "isin", u_side=prop.side, u_ts=prop.ts,
                              u_tt=prop.tt, u_order=prop.order_id)
+        # Held while the client's orders came in: nothing taken the other way meanwhile.
+        against = prop.select(a_account=prop.account_id, a_isin=prop.isin,
+                              a_side=prop.side, a_tt=prop.tt)
+        ahead = ahead.anti_join(against, [ahead.account_id == against.a_account,
+                                          ahead.isin == against.a_isin,
+                                          ahead.side != against.a_side, against.a_tt > ahead.tt,
+                                          against.a_tt <= ahead.client_end])
         k = ahead.join(unwind, [ahead.account_id == unwind.account_id,
                                 ahead.isin == unwind.isin, ahead.side != unwind.u_side,
                                 unwind.u_tt > ahead.client_end,
