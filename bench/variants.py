@@ -40,7 +40,7 @@ GRIDS = {
     "ramping": ("min_size", [1.25, 1.5, 2, 3]),
     "wash_trade": ("max_gap_s", [1, 2, 5, 20]),
     "insider_dealing": ("min_move", [0.005, 0.01, 0.02, 0.04]),
-    "pump_and_dump": ("min_focus", [0.5, 0.7, 0.9, 1.0]),
+    "pump_and_dump": ("min_focus", [0, 0.5, 0.7, 0.9]),
     "front_running": ("min_client_size", [10, 25, 50, 100]),
     "marking_the_close": ("min_move", [1.5, 2, 3, 4]),
 }

@@ -9,12 +9,15 @@ buy at least `min_buys` times (in all at least `min_buy_size` times the instrume
 usual order when they started, `common.sized`) and then sell; their average selling
 price is at least `min_gain` above their average buying price, part of their buying
 took liquidity, and at least `min_focus` of their trades that day are in this
-instrument (not all: pumpers may use accounts that trade other shares too). They form
-one case: the accounts that pumped and dumped the same stock on the same day.
+instrument (not all: pumpers may use accounts that trade other shares too). The dump is
+concerted: each account starts selling within `dump_minutes` of another's start (they
+sell into the rise while it lasts). They form one case: the accounts that pumped and
+dumped the same stock on the same day.
 
 Known false positives: day traders who buy and sell the same stock profitably; a
 momentum crowd without coordination; a household whose members all trade one stock.
-Requiring several such accounts at once, each focused on the stock, keeps these down.
+Requiring several such accounts selling at once, each mostly in the stock, keeps these
+down: households trading their favourite share each sell when they will.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from dataclasses import dataclass
 
 import ibis
 
-from suptech.detect.base import Detector, Params, hits_table, register
+from suptech.detect.base import MINUTE, Detector, Params, hits_table, register
 from suptech.detect.market.common import sized
 from suptech.model.calendar import DAY
 
@@ -35,14 +38,15 @@ class PumpParams(Params):
     min_sells: int = 1
     min_gain: float = 0.01
     min_accounts: int = 2
-    min_focus: float = 0.7
+    min_focus: float = 0.5
+    dump_minutes: float = 30
 
 
 @register
 class PumpAndDump(Detector):
     id = "pump_and_dump"
     typology = "PUMP_AND_DUMP"
-    version = "3"
+    version = "4"
     Params = PumpParams
     case = ("isin", "day")
     at_close = True
@@ -80,6 +84,17 @@ class PumpAndDump(Detector):
         per = per.filter(per.size >= p.min_buy_size)
         per = per.mutate(gain=(per.sell_value / per.sell_qty) / (per.buy_value / per.buy_qty) - 1)
         per = per.filter(per.gain >= p.min_gain)
+        # A concerted dump: others of the group start selling near this one's start.
+        peers = per.select(p_isin=per.isin, p_day=per.day, p_account=per.account_id,
+                           p_sell=per.first_sell)
+        near = per.join(peers, [per.isin == peers.p_isin, per.day == peers.p_day,
+                                per.account_id != peers.p_account,
+                                (per.first_sell - peers.p_sell).abs()
+                                <= int(p.dump_minutes * MINUTE)])
+        near = near.group_by(["account_id", "isin", "day"]).aggregate(
+            peers=near.p_account.nunique())
+        near = near.filter(near.peers >= p.min_accounts - 1)
+        per = per.semi_join(near, ["account_id", "isin", "day"])
         per, mic = m.venue(per)
         return per.mutate(done=m.clock.close(per.day, mic))
 
