@@ -106,6 +106,36 @@ def reference_data(directory: Path, accounts: list[dict] = ()) -> list[Path]:
     ]
 
 
+def taking(n: int, ts: str, account: str, side: str, lots: int, price: str = "10.01",
+           **mine: str) -> tuple[list[dict], list[dict]]:
+    """An order of `account` (`mine`: fields of it changed) that takes `lots` lots at
+    `price` from a resting order of A2 entered at the same moment: both orders' NEW
+    events, and the trade."""
+    qty, other = str(lots * 100), "SELL" if side == "BUY" else "BUY"
+    resting = record("order_event", 2 * n, order_id=f"R{n}", ts_event=ts, side=other,
+                     account_id="A2", member_lei=BROKER_B, price=price, quantity=qty,
+                     leaves_quantity=qty)
+    order = record("order_event", 2 * n + 1, order_id=f"T{n}", ts_event=ts, side=side,
+                   account_id=account, price=price, quantity=qty, leaves_quantity=qty,
+                   time_in_force="IOC", **mine)
+    buy, sell = (order, resting) if side == "BUY" else (resting, order)
+    trade = record("trade", n, trade_id=f"X{n}", ts_event=ts, price=price, quantity=qty,
+                   buy_account_id=buy["account_id"], sell_account_id=sell["account_id"],
+                   buy_order_id=buy["order_id"], sell_order_id=sell["order_id"],
+                   aggressor_side=side)
+    return [resting, order], [trade]
+
+
+def usual_orders(lots: int = 2, minutes: int = 40) -> list[dict]:
+    """A market's ordinary resting orders: one of A2's of `lots` lots a minute from
+    09:30, never traded (what `common.usual_order_size` measures)."""
+    return [record("order_event", 5000 + k, order_id=f"U{k}",
+                   ts_event=f"2026-03-02T{9 + (30 + k) // 60:02d}:{(30 + k) % 60:02d}:30+08:00",
+                   side="BUY", account_id="A2", member_lei=BROKER_B, price="9.90",
+                   quantity=str(lots * 100), leaves_quantity=str(lots * 100))
+            for k in range(minutes)]
+
+
 def shared_data(*parts: str) -> Path:
     """A file of the public data beside the repository (never copied into it).
 

@@ -7,7 +7,8 @@ client of another member or of a client order of the usual size."""
 from __future__ import annotations
 
 import pytest
-from builders import BROKER_A, BROKER_B, ISIN_A, detector_alerts, record
+from builders import (
+    BROKER_A, BROKER_B, ISIN_A, detector_alerts, record, taking, usual_orders)
 
 _n = iter(range(1, 10_000))
 PROP = record("account", 9, account_id="A9", account_type="PROPRIETARY")
@@ -20,33 +21,13 @@ def at(minute: int, second: int = 0) -> str:
 
 
 def take(minute: int, account: str, side: str, lots: int, second: int = 0):
-    """An order of `account` taking `lots` from a resting order of A2 (another member's
-    client): both orders' events and the trade."""
-    n = next(_n)
-    ts, qty, other = at(minute, second), str(lots * 100), "SELL" if side == "BUY" else "BUY"
-    resting = record("order_event", 2 * n, order_id=f"R{n}", ts_event=at(minute), side=other,
-                     account_id="A2", member_lei=BROKER_B, quantity=qty, leaves_quantity=qty)
-    mine = record("order_event", 2 * n + 1, order_id=f"T{n}", ts_event=ts, side=side,
-                  account_id=account, quantity=qty, leaves_quantity=qty, time_in_force="IOC",
+    """An order of `account` (the other member's, for A8) taking `lots` from A2."""
+    return taking(next(_n), at(minute, second), account, side, lots,
                   member_lei=BROKER_B if account == "A8" else BROKER_A)
-    buy, sell = (mine, resting) if side == "BUY" else (resting, mine)
-    trade = record("trade", n, trade_id=f"X{n}", ts_event=ts, quantity=qty,
-                   buy_account_id=buy["account_id"], sell_account_id=sell["account_id"],
-                   buy_order_id=buy["order_id"], sell_order_id=sell["order_id"],
-                   aggressor_side=side)
-    return [resting, mine], [trade]
-
-
-def usual() -> list[dict]:
-    """The market's ordinary resting orders: 2 lots a minute from 09:30, never traded."""
-    return [record("order_event", 5000 + k, order_id=f"U{k}",
-                   ts_event=f"2026-03-02T{9 + (30 + k) // 60:02d}:{(30 + k) % 60:02d}:30+08:00",
-                   side="BUY", account_id="A2", member_lei=BROKER_B, price="9.90",
-                   quantity="200", leaves_quantity="200") for k in range(40)]
 
 
 def alerts(tmp_path, *parts) -> list[dict]:
-    events = usual() + [e for es, _ in parts for e in es]
+    events = usual_orders() + [e for es, _ in parts for e in es]
     trades = [t for _, ts in parts for t in ts]
     return detector_alerts(tmp_path, "front_running", events, trades,
                            accounts=[PROP, OTHER_PROP])

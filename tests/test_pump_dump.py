@@ -7,7 +7,7 @@ not a pump."""
 from __future__ import annotations
 
 import pytest
-from builders import ISIN_A, detector_alerts, record
+from builders import ISIN_A, detector_alerts, record, taking, usual_orders
 
 _n = iter(range(1, 10_000))
 #: The pumpers' accounts, of two unrelated owners.
@@ -16,29 +16,8 @@ GROUP = [record("account", 3, account_id="A3", owner_party_id="P1"),
 
 
 def take(hh: int, mm: int, account: str, side: str, price: str, lots: int = 10):
-    """An order of `account` taking `lots` at `price` from a resting order of A2."""
-    n = next(_n)
-    ts, qty = f"2026-03-02T{hh:02d}:{mm:02d}:00+08:00", str(lots * 100)
-    other = "SELL" if side == "BUY" else "BUY"
-    resting = record("order_event", 2 * n, order_id=f"R{n}", ts_event=ts, side=other,
-                     account_id="A2", price=price, quantity=qty, leaves_quantity=qty)
-    mine = record("order_event", 2 * n + 1, order_id=f"T{n}", ts_event=ts, side=side,
-                  account_id=account, price=price, quantity=qty, leaves_quantity=qty,
-                  time_in_force="IOC")
-    buy, sell = (mine, resting) if side == "BUY" else (resting, mine)
-    trade = record("trade", n, trade_id=f"X{n}", ts_event=ts, price=price, quantity=qty,
-                   buy_account_id=buy["account_id"], sell_account_id=sell["account_id"],
-                   buy_order_id=buy["order_id"], sell_order_id=sell["order_id"],
-                   aggressor_side=side)
-    return [resting, mine], [trade]
-
-
-def usual() -> list[dict]:
-    """The market's ordinary resting orders: 2 lots a minute from 09:30."""
-    return [record("order_event", 5000 + k, order_id=f"U{k}",
-                   ts_event=f"2026-03-02T{9 + (30 + k) // 60:02d}:{(30 + k) % 60:02d}:30+08:00",
-                   side="BUY", account_id="A2", price="9.90", quantity="200",
-                   leaves_quantity="200") for k in range(40)]
+    return taking(next(_n), f"2026-03-02T{hh:02d}:{mm:02d}:00+08:00", account, side, lots,
+                  price)
 
 
 def pumper(account: str, sell_at: tuple[int, int]):
@@ -48,7 +27,7 @@ def pumper(account: str, sell_at: tuple[int, int]):
 
 
 def alerts(tmp_path, *parts) -> list[dict]:
-    events = usual() + [e for es, _ in parts for e in es]
+    events = usual_orders() + [e for es, _ in parts for e in es]
     trades = [t for _, ts in parts for t in ts]
     return detector_alerts(tmp_path, "pump_and_dump", events, trades, accounts=GROUP)
 
