@@ -119,8 +119,16 @@ class MarkingTheClose(Detector):
         # The instrument's usual move over such a span, before the last one.
         t, tmic = m.venue(trades)
         t = t.filter(t.ts_event < m.clock.close(t.day, tmic) - span)
-        bars = t.group_by(["isin", "day", (t.tt // span).name("bar")]).aggregate(
-            change=(t.price.argmax(t.ts_event) - t.price.argmin(t.ts_event)).abs())
+        # A span's change: from its first moment's price to its last's (the mean where
+        # several fills share the moment, so that no tie is broken at random).
+        t = t.mutate(bar=(t.tt // span).cast("int64"))
+        edges = t.group_by(["isin", "day", "bar"]).aggregate(t0=t.ts_event.min(),
+                                                           t1=t.ts_event.max())
+        t = t.join(edges, ["isin", "day", "bar"])
+        price = t.price.cast("float64")
+        bars = t.group_by(["isin", "day", "bar"]).aggregate(
+            change=(price.mean(where=t.ts_event == t.t1)
+                    - price.mean(where=t.ts_event == t.t0)).abs())
         usual = bars.group_by(["isin", "day"]).aggregate(change=bars.change.mean())
         # A price that only bounces between two prices moves a tick, not nothing.
         usual = usual.join(m.instruments.select("isin", "tick_size"), "isin")

@@ -64,10 +64,15 @@ class PumpFlow(Detector):
         t = m.trades
         value = t.price * t.quantity
         t = t.mutate(bar=(t.tt // MINUTE).cast("int64"), value=value)
-        bars = t.group_by(["isin", "day", "bar"]).aggregate(
+        edges = t.group_by(["isin", "day", "bar"]).aggregate(first_ts=t.ts_event.min(),
+                                                           last_ts=t.ts_event.max())
+        t = t.join(edges, ["isin", "day", "bar"])
+        # The bar's first and last trades as evidence: the least id where several trades
+        # share the moment, so that a stream and a scan name the same ones.
+        bars = t.group_by(["isin", "day", "bar", "first_ts", "last_ts"]).aggregate(
             hi=t.price.max(), lo=t.price.min(), value=t.value.sum(),
-            first_ts=t.ts_event.min(), last_ts=t.ts_event.max(),
-            first_trade=t.trade_id.argmin(t.ts_event), last_trade=t.trade_id.argmax(t.ts_event))
+            first_trade=t.trade_id.min(where=t.ts_event == t.first_ts),
+            last_trade=t.trade_id.min(where=t.ts_event == t.last_ts))
         before = ibis.range_window(preceding=p.window_minutes, following=0,
                                    group_by=[bars.isin, bars.day], order_by=bars.bar)
         after = ibis.window(range=(1, p.window_minutes),
