@@ -9,8 +9,8 @@ buy at least `min_buys` times (in all at least `min_buy_size` times the instrume
 usual order when they started, `common.sized`) and then sell; their average selling
 price is at least `min_gain` above their average buying price, part of their buying
 took liquidity, and at least `min_focus` of their trades that day are in this
-instrument (none by default: pumpers may use accounts that otherwise trade as anyone
-does, and a focus threshold only fitted the ways the simulator had shown). The dump is
+instrument (half, not most: pumpers may use accounts that otherwise trade as anyone
+does; left to the tuning seeds the threshold fits whichever ways they show). The dump is
 concerted: each account starts selling within `dump_minutes` of another's start (they
 sell into the rise while it lasts). They form one case: the accounts that pumped and
 dumped the same stock on the same day.
@@ -39,7 +39,7 @@ class PumpParams(Params):
     min_sells: int = 1
     min_gain: float = 0.01
     min_accounts: int = 2
-    min_focus: float = 0
+    min_focus: float = 0.5
     dump_minutes: float = 30
 
 
