@@ -18,9 +18,9 @@ Two forms, by how the day closed (the venue's calendar, `suptech.model.calendar`
 
   - the price rises (falls, selling) its orders made, each order's last fill against
     the last fill of the order before it on the same side (so bid-ask bounce does not
-    count, nor the crowd's moves between its orders), add up to at
-    least `min_move` times the instrument's usual move over `last_minutes` that day (the
-    mean absolute change over such spans before them, and at least a tick);
+    count, nor the crowd's moves between its orders), add up to at least `min_move`
+    times the instrument's usual move over `last_minutes` that day (the mean absolute
+    change over such spans before them, and at least a tick);
   - those are at least `min_share` of all such moves on that side in those minutes
     (the account, not the crowd, moved the price);
   - it took at least `min_size` times the instrument's usual order (`common.sized`).

@@ -20,8 +20,9 @@ time; three or more levels at once is layering, which has its own detector. The 
 grows with the order's size, and a case repeated or served ranks above a single try.
 
 Known false positives: a trader whose large order is cancelled after a change of mind
-while a small order rests on the other side (once, and unserved: the lowest scores). Market makers quote both sides at once,
-of like sizes: their book is two-sided, which this rule does not flag.
+while a small order rests on the other side (once, and unserved: the lowest scores).
+Market makers quote both sides at once, of like sizes: their book is two-sided, which
+this rule does not flag.
 """
 
 from __future__ import annotations
