@@ -10,11 +10,11 @@ Signal: a member's proprietary account takes liquidity on one side; within
 aggressive orders on the same side, for at least `min_client_size` times the
 instrument's usual resting order then (`common.usual_order_size`) in all (a large order
 for that market, being worked, which the member knew was coming); the proprietary
-account holds its position while the client's orders come in (it takes no liquidity on
-the other side until the last of them: a market maker's inventory turns over, a
-front runner rides the client's order); and within `unwind_minutes` of its first trade
-it takes liquidity on the other side. Minutes are trading minutes (the lunch break does
-not count).
+account holds its position while the client's orders come in (what it takes the other
+way until the last of them is less than it took: a market maker's inventory turns
+over, a front runner rides the client's order); and within `unwind_minutes` of its
+first trade it takes liquidity on the other side. Minutes are trading minutes (the
+lunch break does not count).
 
 Known false positives: a proprietary desk's market making or hedging that happens to
 precede client flow; a client order the desk was asked to facilitate (risk trade).
@@ -66,7 +66,7 @@ class FrontRunning(Detector):
                                client.c_tt <= prop.tt + int(p.lead_minutes * MINUTE)])
         # One client working a large order: several aggressive orders from one account.
         ahead = j.group_by(["order_id", "account_id", "isin", "side", "day", "ts", "tt",
-                            "c_account"]).aggregate(
+                            "lots", "c_account"]).aggregate(
             client_lots=j.c_lots.sum(), client_end=j.c_tt.max(),
             n_client=j.c_order.nunique(), client_orders=j.c_order.collect())
         ahead = sized(m, ahead, "ts", "client_lots").rename(client_size="size")
@@ -74,13 +74,17 @@ class FrontRunning(Detector):
                              & (ahead.n_client >= p.min_client_orders))
         unwind = prop.select("account_id", "isin", u_side=prop.side, u_ts=prop.ts,
                              u_tt=prop.tt, u_order=prop.order_id)
-        # Held while the client's orders came in: nothing taken the other way meanwhile.
+        # Held while the client's orders came in: what it took the other way meanwhile
+        # (a market maker's quotes that crossed) is less than its position.
         against = prop.select(a_account=prop.account_id, a_isin=prop.isin,
-                              a_side=prop.side, a_tt=prop.tt)
-        ahead = ahead.anti_join(against, [ahead.account_id == against.a_account,
-                                          ahead.isin == against.a_isin,
-                                          ahead.side != against.a_side, against.a_tt > ahead.tt,
-                                          against.a_tt <= ahead.client_end])
+                              a_side=prop.side, a_tt=prop.tt, a_lots=prop.lots)
+        turned = ahead.join(against, [ahead.account_id == against.a_account,
+                                      ahead.isin == against.a_isin,
+                                      ahead.side != against.a_side, against.a_tt > ahead.tt,
+                                      against.a_tt <= ahead.client_end])
+        turned = turned.group_by("order_id").aggregate(against_lots=turned.a_lots.sum())
+        ahead = ahead.left_join(turned, "order_id").drop("order_id_right")
+        ahead = ahead.filter(ahead.against_lots.fill_null(0) < ahead.lots)
         k = ahead.join(unwind, [ahead.account_id == unwind.account_id,
                                 ahead.isin == unwind.isin, ahead.side != unwind.u_side,
                                 unwind.u_tt > ahead.client_end,
