@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from suptech.simulate.market import MARKETS
+
 #: Prepended to each child's code: its own peak memory. VmHWM belongs to the process's
 #: own memory map; ru_maxrss would carry over the parent's peak across fork and exec.
 PEAK = """
@@ -129,7 +131,7 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="Keep (or reuse) the simulated day here.")
     parser.add_argument("--seed", type=int, default=9,
                         help="Simulator seed (the detectors were tuned on 1-3, 7 and 8).")
-    parser.add_argument("--market", default="call", choices=["call", "continuous"],
+    parser.add_argument("--market", default="call", choices=list(MARKETS),
                         help="Kind of market simulated (suptech.simulate.market.MARKETS).")
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="suptech-scan-bench-"))

@@ -107,13 +107,14 @@ def reference_data(directory: Path, accounts: list[dict] = ()) -> list[Path]:
 
 
 def taking(n: int, ts: str, account: str, side: str, lots: int, price: str = "10.01",
+           maker: str = "A2", maker_lei: str = BROKER_B,
            **mine: str) -> tuple[list[dict], list[dict]]:
     """An order of `account` (`mine`: fields of it changed) that takes `lots` lots at
-    `price` from a resting order of A2 entered at the same moment: both orders' NEW
-    events, and the trade."""
+    `price` from a resting order of `maker` (a client of `maker_lei`) entered at the
+    same moment: both orders' NEW events, and the trade."""
     qty, other = str(lots * 100), "SELL" if side == "BUY" else "BUY"
     resting = record("order_event", 2 * n, order_id=f"R{n}", ts_event=ts, side=other,
-                     account_id="A2", member_lei=BROKER_B, price=price, quantity=qty,
+                     account_id=maker, member_lei=maker_lei, price=price, quantity=qty,
                      leaves_quantity=qty)
     order = record("order_event", 2 * n + 1, order_id=f"T{n}", ts_event=ts, side=side,
                    account_id=account, price=price, quantity=qty, leaves_quantity=qty,

@@ -5,7 +5,7 @@ is no call order."""
 
 from __future__ import annotations
 
-from builders import detector_alerts, record
+from builders import BROKER_A, BROKER_B, detector_alerts, record, taking
 
 
 def at(hhmmss: str) -> str:
@@ -59,22 +59,9 @@ CROWD = [record("account", n, account_id=f"A{n}", owner_party_id="P2") for n in 
 def take(ts: str, account: str, side: str, price: str, lots: int,
          maker: str = "A2") -> tuple[list[dict], list[dict]]:
     """An order of `account` that takes `lots` at `price` from a resting order of
-    `maker`, entered a second before: both orders' events and the trade."""
-    n = next(_n)
-    qty, other = str(lots * 100), "SELL" if side == "BUY" else "BUY"
-    hh, mm, ss = (int(x) for x in ts.split(":"))
-    before = f"{hh:02d}:{mm:02d}:{max(ss - 1, 0):02d}"
-    resting = record("order_event", 2 * n, order_id=f"R{n}", ts_event=at(before), side=other,
-                     account_id=maker, price=price, quantity=qty, leaves_quantity=qty)
-    mine = record("order_event", 2 * n + 1, order_id=f"O{n}", ts_event=at(ts), side=side,
-                  account_id=account, price=price, quantity=qty, leaves_quantity=qty,
-                  time_in_force="IOC")
-    buy, sell = (mine, resting) if side == "BUY" else (resting, mine)
-    t = record("trade", n, trade_id=f"T{n}", ts_event=at(ts), price=price, quantity=qty,
-               buy_account_id=buy["account_id"], sell_account_id=sell["account_id"],
-               buy_order_id=buy["order_id"], sell_order_id=sell["order_id"],
-               aggressor_side=side)
-    return [resting, mine], [t]
+    `maker` (A2, or the crowd's A4)."""
+    return taking(next(_n), at(ts), account, side, lots, price, maker=maker,
+                  maker_lei=BROKER_B if maker == "A2" else BROKER_A)
 
 
 def afternoon() -> list[tuple[list[dict], list[dict]]]:

@@ -80,6 +80,15 @@ def bucketed(t: ir.Table, ts: str, width_ns: int, offsets: range) -> ir.Table:
     return out
 
 
+def with_bar_edges(t: ir.Table, keys: list[str]) -> ir.Table:
+    """`t` (trades, grouped in bars by `keys`) with `first_ts` and `last_ts`: the first
+    and last moments of each row's bar. What is read at those moments is aggregated over
+    every trade there (a mean, a least id), so that no tie between fills that share a
+    moment is broken at random and a stream and a scan read the same."""
+    edges = t.group_by(keys).aggregate(first_ts=t.ts_event.min(), last_ts=t.ts_event.max())
+    return t.join(edges, keys)
+
+
 def other_side_while_resting(m: MarketData, cancelled: ir.Table, max_life_ns: int) -> ir.Table:
     """Per cancelled order, the same account's orders on the other side of the same
     instrument while it rested (entered at most `max_life_ns` before it, or while it

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import ibis
 
 from suptech.detect.base import MINUTE, Detector, Params, one_account_hits, register
-from suptech.detect.market.common import aggressive_orders, sized
+from suptech.detect.market.common import aggressive_orders, sized, with_bar_edges
 from suptech.model.calendar import DAY
 
 
@@ -119,16 +119,12 @@ class MarkingTheClose(Detector):
         # The instrument's usual move over such a span, before the last one.
         t, tmic = m.venue(trades)
         t = t.filter(t.ts_event < m.clock.close(t.day, tmic) - span)
-        # A span's change: from its first moment's price to its last's (the mean where
-        # several fills share the moment, so that no tie is broken at random).
-        t = t.mutate(bar=(t.tt // span).cast("int64"))
-        edges = t.group_by(["isin", "day", "bar"]).aggregate(t0=t.ts_event.min(),
-                                                           t1=t.ts_event.max())
-        t = t.join(edges, ["isin", "day", "bar"])
+        # A span's change: from its first moment's price to its last's.
+        t = with_bar_edges(t.mutate(bar=(t.tt // span).cast("int64")), ["isin", "day", "bar"])
         price = t.price.cast("float64")
         bars = t.group_by(["isin", "day", "bar"]).aggregate(
-            change=(price.mean(where=t.ts_event == t.t1)
-                    - price.mean(where=t.ts_event == t.t0)).abs())
+            change=(price.mean(where=t.ts_event == t.last_ts)
+                    - price.mean(where=t.ts_event == t.first_ts)).abs())
         usual = bars.group_by(["isin", "day"]).aggregate(change=bars.change.mean())
         # A price that only bounces between two prices moves a tick, not nothing.
         usual = usual.join(m.instruments.select("isin", "tick_size"), "isin")
@@ -137,7 +133,7 @@ class MarkingTheClose(Detector):
         total = late.group_by(["isin", "day", "side"]).aggregate(
             total=late.move.clip(lower=0).sum())
         acc = late.group_by(["account_id", "isin", "day", "side"]).aggregate(
-            moved=late.move.clip(lower=0).fill_null(0).sum(), lots=late.lots.sum(),
+            moved=late.move.clip(lower=0).sum(), lots=late.lots.sum(),
             first=late.ts.min(), end=late.ts.max(), evidence=late.order_id.collect())
         # One side only: a market maker or an HFT taking both sides is not marking.
         sides = late.group_by(["account_id", "isin", "day"]).aggregate(

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import ibis
 
 from suptech.detect.base import MINUTE, Detector, Params, hits_table, register
+from suptech.detect.market.common import with_bar_edges
 from suptech.model.calendar import DAY
 
 
@@ -64,11 +65,8 @@ class PumpFlow(Detector):
         t = m.trades
         value = t.price * t.quantity
         t = t.mutate(bar=(t.tt // MINUTE).cast("int64"), value=value)
-        edges = t.group_by(["isin", "day", "bar"]).aggregate(first_ts=t.ts_event.min(),
-                                                           last_ts=t.ts_event.max())
-        t = t.join(edges, ["isin", "day", "bar"])
-        # The bar's first and last trades as evidence: the least id where several trades
-        # share the moment, so that a stream and a scan name the same ones.
+        # The bar's first and last trades as evidence (the least id at each moment).
+        t = with_bar_edges(t, ["isin", "day", "bar"])
         bars = t.group_by(["isin", "day", "bar", "first_ts", "last_ts"]).aggregate(
             hi=t.price.max(), lo=t.price.min(), value=t.value.sum(),
             first_trade=t.trade_id.min(where=t.ts_event == t.first_ts),
