@@ -109,3 +109,44 @@ def test_orders_of_the_usual_size_do_not_mark_the_close_whatever_they_print(tmp_
 def test_an_account_taking_both_sides_at_the_close_is_not_marking_it(tmp_path):
     both = pushes() + [take("14:58:00", "A1", "SELL", "10.05", 20)]
     assert continuous_alerts(tmp_path, *both) == []
+
+
+def walks(ts: str, account: str, prices: tuple[str, ...], lots: int) -> tuple[list[dict], list[dict]]:
+    """One buy order of `account` that takes `lots` at each of `prices`, from A2's offers
+    resting there: it walks the book."""
+    n, qty = next(_n), str(lots * 100)
+    total = str(lots * 100 * len(prices))
+    events = [record("order_event", 2 * n, order_id=f"T{n}", ts_event=at(ts), side="BUY",
+                     account_id=account, price=prices[-1], quantity=total,
+                     leaves_quantity=total, time_in_force="IOC")]
+    trades = []
+    for k, price in enumerate(prices):
+        m = next(_n)
+        events.append(record("order_event", 2 * m, order_id=f"R{m}", ts_event=at(ts),
+                             side="SELL", account_id="A2", member_lei=BROKER_B, price=price,
+                             quantity=qty, leaves_quantity=qty))
+        trades.append(record("trade", m, trade_id=f"X{m}", ts_event=at(ts), price=price,
+                             quantity=qty, buy_account_id=account, sell_account_id="A2",
+                             buy_order_id=f"T{n}", sell_order_id=f"R{m}",
+                             aggressor_side="BUY"))
+    return events, trades
+
+
+def test_one_order_walking_the_book_far_in_the_last_seconds_marks_the_close(tmp_path):
+    alerts = continuous_alerts(tmp_path, walks("14:59:55", "A1", ("10.01", "10.03", "10.05"), 20))
+    assert [a["account_ids"] for a in alerts] == ["A1"]
+
+
+def test_a_fund_taking_the_touch_again_and_again_as_the_price_bounces_does_not_mark_it(
+        tmp_path):
+    """Each of its buys prints a tick above the one before half the time, but it never
+    goes beyond a tick from where it started: the bounce is not its move."""
+    bounce = [take(f"14:5{6 + k // 4}:{(k % 4) * 15:02d}", "A1", "BUY",
+                   "10.02" if k % 2 else "10.01", 5) for k in range(8)]
+    assert continuous_alerts(tmp_path, *bounce) == []
+
+
+def test_a_large_push_among_larger_buying_is_not_a_significant_share_of_the_close(tmp_path):
+    crowd = [take(ts, "A3", "BUY", "10.01", 40, maker="A4")
+             for ts in ("14:56:10", "14:57:40", "14:59:10")]
+    assert continuous_alerts(tmp_path, *pushes(), *crowd) == []

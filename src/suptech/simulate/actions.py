@@ -21,14 +21,17 @@ def take(account: int, side: int, lots: int) -> Action:
 
 
 def uptick(account: int, side: int, lots: int, moves: float, last: list[int]) -> Action:
-    """An order that takes the other side up to `moves` of the usual move (`Session.ticks`)
-    beyond the account's own last print (`last`, shared by the orders of one case):
-    each prints higher (lower, selling) than the one before, whatever traded between."""
+    """An order that prints `moves` of the usual move (`Session.ticks`) beyond the
+    account's own last print (`last`, shared by the orders of one case), taking
+    everything the other side offers up to that price (at least `lots`): each prints
+    higher (lower, selling) than the one before, whatever traded between."""
     def act(s: Session, t: float) -> None:
-        price = s.touch(-side)
+        start = s.touch(-side)
+        price = start
         if last:
-            price = side * max(side * price, side * (last[0] + side * s.ticks(moves)))
-        o = s.order(t, account, side, price, s.lots(lots), tif=IOC)
+            price = side * max(side * start, side * (last[0] + side * s.ticks(moves)))
+        ahead = sum(s.book.depth(-side, p) for p in range(start, price + side, side))
+        o = s.order(t, account, side, price, max(s.lots(lots), ahead), tif=IOC)
         if o.qty > o.leaves:
             last[:] = [s.book.last]
     return act

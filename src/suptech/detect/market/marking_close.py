@@ -16,13 +16,17 @@ Two forms, by how the day closed (the venue's calendar, `suptech.model.calendar`
   the call's hours, so ran none): the marker must move the last prices itself. In the
   last `last_minutes` before the close an account takes liquidity on one side only, and
 
-  - the price rises (falls, selling) its orders made, each order's last fill against
-    the last fill of the order before it on the same side (so bid-ask bounce does not
-    count, nor the crowd's moves between its orders), add up to at least `min_move`
-    times the instrument's usual move over `last_minutes` that day (the mean absolute
-    change over such spans before them, and at least a tick);
-  - those are at least `min_share` of all such moves on that side in those minutes
-    (the account, not the crowd, moved the price);
+  - its orders moved the price at least `min_move` times the instrument's usual move
+    over `last_minutes` that day (the mean absolute change over such spans before them,
+    and at least a tick): the further of how far its orders walked the book, added up
+    (each from its first fill, the touch it met, to its last), and how far its prints
+    went beyond where it started (its highest buying against its first order's first
+    fill). A sweep walks; orders that each print beyond the one before ratchet, whatever
+    the crowd does between them; a fund working an order at the touch within a limit
+    does neither further than its limit; bid-ask bounce does neither;
+  - its orders are at least `min_share` of the lots taken on that side in those minutes
+    (a significant share of the volume at the reference time, Delegated Regulation
+    2016/522 Annex II 1(b));
   - it took at least `min_size` times the instrument's usual order (`common.sized`).
 
 Known false positives: index funds and other rebalancers, which trade large at the
@@ -47,8 +51,8 @@ class MarkingParams(Params):
     minutes: float = 10
     last_minutes: float = 5
     min_aggressive: int = 2
-    min_move: float = 2
-    min_share: float = 0.3
+    min_move: float = 1.5
+    min_share: float = 0.5
     min_size: float = 20
 
 
@@ -56,7 +60,7 @@ class MarkingParams(Params):
 class MarkingTheClose(Detector):
     id = "marking_the_close"
     typology = "MARKING_THE_CLOSE"
-    version = "3"
+    version = "4"
     Params = MarkingParams
     case = ("account_id", "isin", "day")
 
@@ -106,12 +110,6 @@ class MarkingTheClose(Detector):
         """Accounts whose own orders moved the last minutes' prices (module docstring)."""
         p = self.params
         span = int(p.last_minutes * MINUTE)
-        # Each aggressive order's price move: its last fill (its high buying, its low
-        # selling) against the last fill of the order before it on the same side.
-        last = ibis.ifelse(ag.side == "BUY", ag.high, ag.low)
-        sign = ibis.ifelse(ag.side == "BUY", 1, -1)
-        w = ibis.window(group_by=[ag.isin, ag.day, ag.side], order_by=[ag.ts, ag.order_id])
-        ag = ag.mutate(move=(sign * (last - last.lag().over(w))).cast("float64"))
         ag, mic = m.venue(ag)
         ag = ag.mutate(start=m.clock.close(ag.day, mic) - span)
         ag = ag.drop("_mic") if mic is not None else ag
@@ -130,10 +128,13 @@ class MarkingTheClose(Detector):
         usual = usual.join(m.instruments.select("isin", "tick_size"), "isin")
         usual = usual.select("isin", "day", usual_move=ibis.greatest(
             usual.change.cast("float64"), usual.tick_size.cast("float64")))
-        total = late.group_by(["isin", "day", "side"]).aggregate(
-            total=late.move.clip(lower=0).sum())
+        total = late.group_by(["isin", "day", "side"]).aggregate(total=late.lots.sum())
+        # How far its orders moved the price (module docstring): a buy's fills rise
+        # through the book, so an order's first fill is its low and its last its high.
         acc = late.group_by(["account_id", "isin", "day", "side"]).aggregate(
-            moved=late.move.clip(lower=0).sum(), lots=late.lots.sum(),
+            walked=(late.high - late.low).sum(), top=late.high.max(), bottom=late.low.min(),
+            first_low=late.low.argmin(late.ts), first_high=late.high.argmin(late.ts),
+            lots=late.lots.sum(),
             first=late.ts.min(), end=late.ts.max(), evidence=late.order_id.collect())
         # One side only: a market maker or an HFT taking both sides is not marking.
         sides = late.group_by(["account_id", "isin", "day"]).aggregate(
@@ -141,8 +142,11 @@ class MarkingTheClose(Detector):
         acc = acc.join(sides.filter(sides.sides == 1), ["account_id", "isin", "day"])
         acc = acc.join(total, ["isin", "day", "side"]).join(usual, ["isin", "day"])
         acc = sized(m, acc, "first", "lots")
+        extent = ibis.ifelse(acc.side == "BUY", acc.top - acc.first_low,
+                             acc.first_high - acc.bottom)
+        acc = acc.mutate(moved=ibis.greatest(acc.walked, extent).cast("float64"))
         acc = acc.mutate(ratio=(acc.moved / acc.usual_move.nullif(0)).cast("float64"),
-                         share=(acc.moved / acc.total.nullif(0)).cast("float64"))
+                         share=(acc.lots / acc.total.nullif(0)).cast("float64"))
         acc = acc.filter((acc.ratio >= p.min_move) & (acc.share >= p.min_share)
                          & (acc.size >= p.min_size))
         return acc.select(
