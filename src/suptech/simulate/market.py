@@ -299,7 +299,7 @@ class BenignAgents:
         """A fund that must trade at the closing price of a market with no call: it
         works a large order in child orders to the close, at the touch, and takes the
         other side when time runs short (it must be done), but not beyond its limit: a
-        usual five-minute move past the price when it started."""
+        usual five-minute move past the last price when it started."""
         rng = self.s.rng
         side = BUY if rng.random() < 0.5 else SELL
         left = [int(rng.integers(50, 300))]
@@ -308,8 +308,8 @@ class BenignAgents:
         def act(s: Session, t: float) -> None:
             if left[0] <= 0:
                 return
-            if not limit:
-                limit.append(s.touch(-side) + side * s.ticks(1))
+            if not limit:  # from the last price: the other side may be thin or empty
+                limit.append(s.book.last + side * s.ticks(1))
             remaining = CLOSE_CALL[1] - t
             child = min(left[0], max(1, int(left[0] * s.rng.uniform(0.1, 0.3))))
             left[0] -= child

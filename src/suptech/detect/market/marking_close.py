@@ -53,7 +53,7 @@ class MarkingParams(Params):
     min_aggressive: int = 2
     min_move: float = 1.5
     min_share: float = 0.5
-    min_size: float = 20
+    min_size: float = 10
 
 
 @register
