@@ -150,3 +150,11 @@ def test_a_large_push_among_larger_buying_is_not_a_significant_share_of_the_clos
     crowd = [take(ts, "A3", "BUY", "10.01", 40, maker="A4")
              for ts in ("14:56:10", "14:57:40", "14:59:10")]
     assert continuous_alerts(tmp_path, *pushes(), *crowd) == []
+
+
+def test_an_account_quoting_the_other_side_as_it_buys_is_making_a_market_not_marking(
+        tmp_path):
+    offer = record("order_event", 4000, order_id="Q1", ts_event=at("14:57:00"),
+                   account_id="A1", side="SELL", price="10.20", quantity="2000",
+                   leaves_quantity="2000")
+    assert continuous_alerts(tmp_path, *pushes(), ([offer], [])) == []

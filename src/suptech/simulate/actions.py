@@ -20,6 +20,19 @@ def take(account: int, side: int, lots: int) -> Action:
     return act
 
 
+def _through(s: Session, side: int, start: int, ticks: int) -> tuple[int, int]:
+    """The price and size of an order that takes everything the other side offers from
+    `start` to `ticks` beyond it and prints there or beyond: where nothing rests that
+    far, on to the first level that has something (within as far again), taking a lot
+    of it. A marker wants the last print moved, not only the book."""
+    qty = sum(s.book.depth(-side, start + side * k) for k in range(ticks))
+    for k in range(ticks, 2 * ticks + 1):
+        there = s.book.depth(-side, start + side * k)
+        if there:
+            return start + side * k, qty + min(there, s.lots(1))
+    return start + side * ticks, qty
+
+
 def uptick(account: int, side: int, lots: int, moves: float, last: list[int]) -> Action:
     """An order that prints `moves` of the usual move (`Session.ticks`) beyond the
     account's own last print (`last`, shared by the orders of one case), taking
@@ -27,11 +40,11 @@ def uptick(account: int, side: int, lots: int, moves: float, last: list[int]) ->
     higher (lower, selling) than the one before, whatever traded between."""
     def act(s: Session, t: float) -> None:
         start = s.touch(-side)
-        price = start
+        ahead = 0
         if last:
-            price = side * max(side * start, side * (last[0] + side * s.ticks(moves)))
-        ahead = sum(s.book.depth(-side, p) for p in range(start, price + side, side))
-        o = s.order(t, account, side, price, max(s.lots(lots), ahead), tif=IOC)
+            ahead = max(0, side * (last[0] - start) + s.ticks(moves))
+        price, qty = _through(s, side, start, ahead)
+        o = s.order(t, account, side, price, max(s.lots(lots), qty), tif=IOC)
         if o.qty > o.leaves:
             last[:] = [s.book.last]
     return act
@@ -39,14 +52,12 @@ def uptick(account: int, side: int, lots: int, moves: float, last: list[int]) ->
 
 def clear(account: int, side: int, moves: float, most: int) -> Action:
     """An order that takes everything the other side offers from its best price to
-    `moves` of the usual move beyond it (`Session.ticks`; at most `most` lots): it moves
-    the price that far."""
+    `moves` of the usual move beyond it (`Session.ticks`; at most `most` lots) and
+    prints there or beyond (`_through`): it moves the price that far."""
     def act(s: Session, t: float) -> None:
         start = s.touch(-side)
-        depth = s.ticks(moves)
-        qty = sum(s.book.depth(-side, start + side * k) for k in range(depth + 1))
-        qty = min(max(qty, s.lots(1)), s.lots(most))
-        s.order(t, account, side, start + side * depth, qty, tif=IOC)
+        price, qty = _through(s, side, start, s.ticks(moves))
+        s.order(t, account, side, price, min(max(qty, s.lots(1)), s.lots(most)), tif=IOC)
     return act
 
 

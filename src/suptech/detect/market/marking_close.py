@@ -14,7 +14,8 @@ Two forms, by how the day closed (the venue's calendar, `suptech.model.calendar`
   times on one side, then sends an order on the same side into the call.
 - **Trading on to the close** (no call in the calendar, or a share that traded within
   the call's hours, so ran none): the marker must move the last prices itself. In the
-  last `last_minutes` before the close an account takes liquidity on one side only, and
+  last `last_minutes` before the close an account takes liquidity on one side, and
+  trades and bids or offers on that side only, and
 
   - its orders moved the price at least `min_move` times the instrument's usual move
     over `last_minutes` that day (the mean absolute change over such spans before them,
@@ -136,9 +137,14 @@ class MarkingTheClose(Detector):
             first_low=late.low.argmin(late.ts), first_high=late.high.argmin(late.ts),
             lots=late.lots.sum(),
             first=late.ts.min(), end=late.ts.max(), evidence=late.order_id.collect())
-        # One side only: a market maker or an HFT taking both sides is not marking.
-        sides = late.group_by(["account_id", "isin", "day"]).aggregate(
-            sides=late.side.nunique())
+        # One side only, in what it trades and what it bids or offers: a market maker
+        # or an HFT quoting or trading both sides is not marking.
+        days = trades.select("isin", "day").distinct()
+        x = m.executions.select("account_id", "isin", "day", "side", "ts_event").union(
+            m.orders.select("account_id", "isin", "day", "side", "ts_event"))
+        x, xmic = m.venue(x.semi_join(days, ["isin", "day"]))
+        x = x.filter(x.ts_event >= m.clock.close(x.day, xmic) - span)
+        sides = x.group_by(["account_id", "isin", "day"]).aggregate(sides=x.side.nunique())
         acc = acc.join(sides.filter(sides.sides == 1), ["account_id", "isin", "day"])
         acc = acc.join(total, ["isin", "day", "side"]).join(usual, ["isin", "day"])
         acc = sized(m, acc, "first", "lots")
