@@ -111,7 +111,8 @@ def test_an_account_taking_both_sides_at_the_close_is_not_marking_it(tmp_path):
     assert continuous_alerts(tmp_path, *both) == []
 
 
-def walks(ts: str, account: str, prices: tuple[str, ...], lots: int) -> tuple[list[dict], list[dict]]:
+def walks(ts: str, account: str, prices: tuple[str, ...],
+          lots: int) -> tuple[list[dict], list[dict]]:
     """One buy order of `account` that takes `lots` at each of `prices`, from A2's offers
     resting there: it walks the book."""
     n, qty = next(_n), str(lots * 100)
