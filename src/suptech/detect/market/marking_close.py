@@ -15,7 +15,7 @@ Two forms, by how the day closed (the venue's calendar, `suptech.model.calendar`
 - **Trading on to the close** (no call in the calendar, or a share that traded within
   the call's hours, so ran none): the marker must move the last prices itself. In the
   last `last_minutes` before the close an account takes liquidity on one side, and
-  trades and bids or offers on that side only, and
+  sends orders on that side only, and
 
   - its orders moved the price at least `min_move` times the instrument's usual move
     over `last_minutes` that day (the mean absolute change over such spans before them,
@@ -137,12 +137,10 @@ class MarkingTheClose(Detector):
             first_low=late.low.argmin(late.ts), first_high=late.high.argmin(late.ts),
             lots=late.lots.sum(),
             first=late.ts.min(), end=late.ts.max(), evidence=late.order_id.collect())
-        # One side only, in what it trades and what it bids or offers: a market maker
-        # or an HFT quoting or trading both sides is not marking.
+        # One side only in the orders it sends (those it takes with among them): a
+        # market maker or an HFT quoting or trading both sides is not marking.
         days = trades.select("isin", "day").distinct()
-        x = m.executions.select("account_id", "isin", "day", "side", "ts_event").union(
-            m.orders.select("account_id", "isin", "day", "side", "ts_event"))
-        x, xmic = m.venue(x.semi_join(days, ["isin", "day"]))
+        x, xmic = m.venue(m.orders.semi_join(days, ["isin", "day"]))
         x = x.filter(x.ts_event >= m.clock.close(x.day, xmic) - span)
         sides = x.group_by(["account_id", "isin", "day"]).aggregate(sides=x.side.nunique())
         acc = acc.join(sides.filter(sides.sides == 1), ["account_id", "isin", "day"])
