@@ -132,9 +132,14 @@ class MarkingTheClose(Detector):
         total = late.group_by(["isin", "day", "side"]).aggregate(total=late.lots.sum())
         # How far its orders moved the price (module docstring): a buy's fills rise
         # through the book, so an order's first fill is its low and its last its high.
+        # Where its first orders share a moment, the furthest from its top counts: the
+        # same for every engine and every order of the rows.
+        own = ibis.window(group_by=[late.account_id, late.isin, late.day, late.side])
+        late = late.mutate(opening=late.ts == late.ts.min().over(own))
         acc = late.group_by(["account_id", "isin", "day", "side"]).aggregate(
             walked=(late.high - late.low).sum(), top=late.high.max(), bottom=late.low.min(),
-            first_low=late.low.argmin(late.ts), first_high=late.high.argmin(late.ts),
+            first_low=late.low.min(where=late.opening),
+            first_high=late.high.max(where=late.opening),
             lots=late.lots.sum(),
             first=late.ts.min(), end=late.ts.max(), evidence=late.order_id.collect())
         # One side only in the orders it sends (those it takes with among them): a
