@@ -93,7 +93,7 @@ def test_no_server_error_and_no_schema_violation(served):
         token = tokens[role_for(operation.path, operation.method.upper())]
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=40, deadline=None, database=None, derandomize=True,
+        @settings(max_examples=25, deadline=None, database=None, derandomize=True,
                   suppress_health_check=list(HealthCheck))
         def check(case):
             case.call_and_validate(base_url=base,

@@ -24,7 +24,8 @@ def batch(prefix: str, n: int) -> dict:
                         for i in range(n)]}
 
 
-N = 25_000
+# Large enough that a batch takes long enough to be killed in its middle.
+N = 10_000
 
 
 def check_store(data, acknowledged: list[str], killed: list[str]) -> None:

@@ -244,9 +244,15 @@ def spark_session(data_dir: Path):
     from pyspark.sql import SparkSession
 
     os.environ.setdefault("PYSPARK_PYTHON", os.sys.executable)
+    master = os.environ.get("SUPTECH_SPARK_MASTER", "local[2]")
+    # Adaptive execution re-plans each query between its stages to even out skewed
+    # partitions across a cluster's executors; in local mode there are none to even out,
+    # and the re-planning costs more than it saves (BENCHMARKS.md).
+    adaptive = "false" if master.startswith("local") else "true"
     return (
-        SparkSession.builder.master(os.environ.get("SUPTECH_SPARK_MASTER", "local[2]"))
+        SparkSession.builder.master(master)
         .appName("suptech")
+        .config("spark.sql.adaptive.enabled", adaptive)
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
