@@ -49,11 +49,11 @@ def test_a_replayed_day_streams_exactly_the_alerts_of_the_batch_scan(config, tmp
         stop = asyncio.Event()
         # A slice's reports arrive in any order within it, and a fetch commits its orders
         # before its trades: a trade may come after the orders of the next slice.
-        config.lateness = 120
+        config.lateness = 240
         config.batch = 64  # small fetches: a slice's orders and trades in many of them
         task = asyncio.create_task(consume(config, stop))
-        # A minute of trading per message of each member: a day in some 3,000 messages.
-        await replay(sim, config, slice_ms=60_000)
+        # Two minutes of trading per message of each member: a day in some 1,500 messages.
+        await replay(sim, config, slice_ms=120_000)
         for _ in range(1200):
             if await _pending(nc.jetstream(), config) == 0:
                 break
