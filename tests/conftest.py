@@ -43,3 +43,9 @@ def cli(tmp_path):
         assert "Traceback" not in result.output
         return result
     return run
+
+
+def pytest_collection_modifyitems(items):
+    """The Spark modules first: they are the longest, and a worker given one last runs on
+    alone while the other has finished (xdist hands modules out in this order)."""
+    items.sort(key=lambda item: item.get_closest_marker("spark") is None)
