@@ -45,7 +45,19 @@ def cli(tmp_path):
     return run
 
 
+#: The longest modules by `pytest --durations`, longest first (the Spark ones are the
+#: longest of all). xdist hands modules out in the order collected: started first, the
+#: long ones leave the short ones to even out the workers' ends, where a long module
+#: handed out last would run on alone while the other worker idles.
+LONGEST = ["test_stream_detect", "test_server_crash", "test_stream_dashboard",
+           "test_window", "test_dashboard", "test_api_schema", "test_detect",
+           "test_iso20022"]
+
+
 def pytest_collection_modifyitems(items):
-    """The Spark modules first: they are the longest, and a worker given one last runs on
-    alone while the other has finished (xdist hands modules out in this order)."""
-    items.sort(key=lambda item: item.get_closest_marker("spark") is None)
+    def rank(item) -> int:
+        if item.get_closest_marker("spark") is not None:
+            return -1
+        name = item.module.__name__.rsplit(".", 1)[-1]
+        return LONGEST.index(name) if name in LONGEST else len(LONGEST)
+    items.sort(key=rank)  # stable: each module's tests keep their order
