@@ -83,7 +83,9 @@ class Detector:
     def reach(self) -> int:
         """How far before an episode's `done` the events it reads may lie, in ns of
         trading time (`tt`: the clock stopped over breaks, never ahead of the wall
-        clock, so a span of wall-clock time bounds it too)."""
+        clock, so a span of wall-clock time bounds it too). The instruments' usual
+        order size (`common.usual_order_size`) is not counted: a stream's window keeps
+        it as orders arrive."""
         raise NotImplementedError
 
     @property

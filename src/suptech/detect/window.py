@@ -34,8 +34,8 @@ import polars as pl
 import pyarrow as pa
 
 import suptech.detect.market  # noqa: F401  (registers the built-in detectors)
-from suptech.detect.base import REGISTRY, SECOND, Detector
-from suptech.detect.market.common import AGGRESSIVE
+from suptech.detect.base import MINUTE, REGISTRY, SECOND, Detector
+from suptech.detect.market.common import AGGRESSIVE, USUAL, USUAL_REACH
 from suptech.detect.market.data import Clock, MarketData, market_data
 from suptech.detect.run import alerts_of
 from suptech.detect.window_kept import NEVER, KeptTables, bound
@@ -63,9 +63,9 @@ EVENTS = {
 COLUMNS = REGISTER | EVENTS
 #: The tables `market_data` derives from each event type's rows (one row of theirs
 #: from one of its), kept derived as the rows arrive, and the time column of each.
-DERIVED = {"order_event": {"events": "ts_event", "orders": "ts_event", "cancels": "ts_cancel",
-                           "ends": "ts_end"},
-           "trade": {"trades": "ts_event", "executions": "ts_event"}}
+DERIVED = {"order_event": {"orders": "ts_event", "cancels": "ts_cancel", "ends": "ts_end"},
+           "trade": {"trades": "ts_event", "executions": "ts_event",
+                     "derivative_executions": "ts_event"}}
 #: How far (event time) a report may arrive behind a later one, by default: at least
 #: what a publisher gathers into one message (`suptech replay`'s slice).
 LATENESS = 5 * SECOND
@@ -73,8 +73,10 @@ LATENESS = 5 * SECOND
 
 def horizon(lateness: int, detectors: list[Detector] | None = None) -> int:
     """How far back from the latest event (ns) a window keeps events: the longest reach
-    (of trading time, so with the longest break) and the lateness."""
-    return max(d.reach() for d in detectors or incremental()) + lateness + longest_break()
+    (of trading time, so with the longest break; at least what the usual order size
+    reads) and the lateness."""
+    reach = max([d.reach() for d in detectors or incremental()] + [USUAL_REACH])
+    return reach + lateness + longest_break()
 
 
 def incremental() -> list[Detector]:
@@ -94,6 +96,9 @@ class Window(KeptTables):
         self.con = ibis.duckdb.connect()  # in memory
         self.raw = self.con.con
         self.raw.execute("SET threads = 1")  # the consumer has the other core
+        # No automatic checkpoints: in memory, one compresses what was added, and cost
+        # an add half a second every other slice of a full-scale day.
+        self.raw.execute("SET checkpoint_threshold = '1TB'")
         self.watermark: int | None = None
         self.latest: dict[str, int] = {}  # per event type, the latest event seen
         self.cut: int | None = None  # episodes done up to here are taken
@@ -103,6 +108,8 @@ class Window(KeptTables):
         self.tables: set[str] = set()  # derived tables made
         self.arriving: str | None = None  # the event type whose rows are being derived
         self.dirty: list[pl.Series] = []  # orders whose aggressive row may have changed
+        self.usual_from: int | None = None  # the first minute orders arrived in since
+        self.dirty_from: int | None = None  # the earliest report arrived since (ns)
         #: Shared tables several detectors read, made once an advance: key -> (table,
         #: the detectors that read it, its expression). Found at the first advance.
         self.common: dict[tuple, tuple[str, list[Detector], ir.Table]] | None = None
@@ -134,14 +141,16 @@ class Window(KeptTables):
             for name, ts in columns.items():
                 table = self.con.table(f"d_{name}")
                 t[name] = table.filter((table.tt if "tt" in table.columns else table[ts]) >= lo)
-        m = MarketData(t["orders"], t["events"], t["trades"], t["executions"], t["accounts"],
-                       t["parties"], self.con.table("instrument"),
+        m = MarketData(t["orders"], t["trades"], t["executions"],
+                       t["derivative_executions"], t["accounts"], t["parties"], self.con.table("instrument"),
                        self.con.table("announcement"), self.con.table("insider"),
-                       t["cancels"], t["ends"], self.clock)
+                       t["cancels"], t["ends"], self.clock, since=bound("since"))
         m.materialize = False
         if "d_aggressive" in self.tables:
             ag = self.con.table("d_aggressive")
             m.provide(AGGRESSIVE, ag.filter(ag.tt >= lo))
+        if "d_usual" in self.tables:
+            m.provide(USUAL, self.con.table("d_usual"))
         for key, (name, readers, _) in (self.common or {}).items():
             if reader in readers:
                 m.provide(key, self.con.table(name))
@@ -227,6 +236,7 @@ class Window(KeptTables):
             return self.empty()
         prev, self.cut = self.cut, cut
         self._keep_aggressive()
+        self._keep_usual()
         self.raw.execute(f"SET VARIABLE prev = {NEVER if prev is None else prev}")
         self.raw.execute(f"SET VARIABLE cut = {cut}")
         results = []
@@ -234,6 +244,7 @@ class Window(KeptTables):
         # from it.
         since = NEVER if prev is None else int(self.raw.execute(self._query_sql(
             "clock at prev", self._trading_time_at_prev)).fetchone()[0])
+        self.raw.execute(f"SET VARIABLE since = {since}")
         running = [d for d in self.detectors
                    if not d.at_close or self._close_between(prev, cut)]
         for d in self.detectors:
@@ -317,6 +328,9 @@ class Window(KeptTables):
                 self.raw.execute(f'DELETE FROM "d_{name}" WHERE "{ts}" < ?', [oldest])
         if "d_aggressive" in self.tables:
             self.raw.execute("DELETE FROM d_aggressive WHERE ts < ?", [oldest])
+        for name in ("d_bars", "d_usual"):
+            if name in self.tables:
+                self.raw.execute(f"DELETE FROM {name} WHERE minute < ?", [oldest // MINUTE])
         for d in self.detectors:
             if d.id in self.kept:
                 self.raw.execute(f'DELETE FROM "episodes_{d.id}" WHERE done < ?',

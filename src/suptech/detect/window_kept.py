@@ -11,11 +11,17 @@ import ibis.expr.types as ir
 import polars as pl
 import pyarrow as pa
 
-from suptech.detect.base import Detector
-from suptech.detect.market.common import AGGRESSIVE, aggressive_orders_of
+from suptech.detect.base import MINUTE, Detector
+from suptech.detect.market.common import (
+    AGGRESSIVE, USUAL, USUAL_MINUTES, aggressive_orders_of, minute_medians, usual_of)
 
 #: Below every timestamp: the lower bound of a first advance.
 NEVER = -(2 ** 62)
+#: The shared tables the window keeps itself, as rows arrive.
+KEPT = (AGGRESSIVE, USUAL)
+#: How long before the reports that arrived an order that took liquidity in them is
+#: first looked for (ns): most were entered moments before.
+RECENT = 10 * MINUTE
 
 
 @ibis.udf.scalar.builtin
@@ -35,8 +41,12 @@ class KeptTables:
     def _arrived(self, type_name: str, rows: pl.DataFrame) -> None:
         """Orders whose aggressive row may have changed: those entered, and those that
         took liquidity (the resting side's order may be hours old, and did not)."""
+        first = int(rows["ts_event"].min())
+        self.dirty_from = first if self.dirty_from is None else min(self.dirty_from, first)
         if type_name == "order_event":
             self.dirty.append(rows.filter(pl.col("event_type") == "NEW")["order_id"])
+            first = int(rows["ts_event"].min()) // MINUTE
+            self.usual_from = first if self.usual_from is None else min(self.usual_from, first)
         else:
             side = pl.col("aggressor_side")
             self.dirty.append(rows.select(pl.when(side == "BUY").then("buy_order_id")
@@ -51,21 +61,29 @@ class KeptTables:
         if not self.dirty or not {"d_orders", "d_executions"} <= self.tables:
             return
         ids = pl.concat(self.dirty).drop_nulls().unique().cast(pl.String)
-        self.dirty = []
+        recent = self.dirty_from - RECENT
+        self.dirty, self.dirty_from = [], None
         self.raw.register("_dirty", pa.table({"order_id": ids.to_arrow()}))
         try:
             # An order trades after it is entered: its executions are read from its
-            # entry on (the earliest of these orders' entries).
-            since = self.raw.execute("SELECT min(tt) FROM d_orders WHERE order_id IN "
-                                     "(SELECT order_id FROM _dirty)").fetchone()[0]
+            # entry on (the earliest of these orders' entries). Most were entered
+            # moments ago: look among the recent orders first, then, if some are not
+            # there, among all.
+            entered = "SELECT count(DISTINCT order_id), min(tt) FROM d_orders WHERE " \
+                      "order_id IN (SELECT order_id FROM _dirty)"
+            found, since = self.raw.execute(entered + " AND ts_event >= ?",
+                                            [recent]).fetchone()
+            if found < len(ids):
+                since = self.raw.execute(entered).fetchone()[1]
             if since is None:
                 return
             self.raw.execute(f"SET VARIABLE lo_aggressive = {int(since)}")
             build = lambda: aggressive_orders_of(  # noqa: E731
                 self.data(bound("lo_aggressive")), only=self.con.table("_dirty"))
             if "d_aggressive" in self.tables:
-                self.raw.execute('DELETE FROM d_aggressive WHERE order_id IN '
-                                 '(SELECT order_id FROM _dirty)')
+                # Their rows were made after they were entered.
+                self.raw.execute('DELETE FROM d_aggressive WHERE tt >= ? AND order_id IN '
+                                 '(SELECT order_id FROM _dirty)', [int(since)])
                 self.raw.execute("INSERT INTO d_aggressive "
                                  + self._query_sql("derive aggressive", build))
             else:
@@ -75,6 +93,37 @@ class KeptTables:
                 self.tables.add("d_aggressive")
         finally:
             self.raw.unregister("_dirty")
+
+    def _keep_usual(self) -> None:
+        """The instruments' usual order sizes (`common.usual_order_size`), kept as two
+        tables: each minute's median (`d_bars`), made again for the minutes orders have
+        arrived in since the last advance, and the usual size over it and the minutes
+        before (`d_usual`), made again from the first of them on. Three detectors size
+        orders by it over half an hour or more; computing it there each advance cost
+        most of their time."""
+        if self.usual_from is None or "d_orders" not in self.tables:
+            return
+        first, self.usual_from = self.usual_from, None
+        self.raw.execute(f"SET VARIABLE usual_from = {first}")
+
+        def bars():
+            o = self.con.table("d_orders")
+            return minute_medians(o.filter(o.ts_event >= bound("usual_from") * MINUTE))
+
+        def usual():
+            b = self.con.table("d_bars")
+            u = usual_of(b.filter(b.minute >= bound("usual_from") - USUAL_MINUTES))
+            return u.filter(u.minute >= bound("usual_from"))
+
+        for name, build in (("d_bars", bars), ("d_usual", usual)):
+            if name in self.tables:
+                self.raw.execute(f"DELETE FROM {name} WHERE minute >= ?", [first])
+                self.raw.execute(f"INSERT INTO {name} " + self._query_sql(name, build))
+            else:
+                self.raw.register("_rows", self._query(name, build))
+                self.raw.execute(f"CREATE TABLE {name} AS SELECT * FROM _rows")
+                self.raw.unregister("_rows")
+                self.tables.add(name)
 
     def _find_common(self) -> None:
         """The shared tables (`MarketData.shared`) that several detectors of the same
@@ -88,7 +137,7 @@ class KeptTables:
             m = self.data(bound(f"lo_{d.id}"))
             d.episodes(m)
             for key, expr in m.__dict__.get("_shared", {}).items():
-                if key != AGGRESSIVE:
+                if key not in KEPT:
                     users.setdefault((key, d.reach()), []).append(d)
                     built.setdefault((key, d.reach()), expr)
         for (key, reach), ds in users.items():

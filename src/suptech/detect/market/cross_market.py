@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import ibis
 
 from suptech.detect.base import MINUTE, Detector, Params, one_account_hits, register
-from suptech.detect.market.common import USUAL_REACH, aggressive_orders, sized
+from suptech.detect.market.common import aggressive_orders, sized
 
 
 @dataclass(frozen=True)
@@ -45,22 +45,24 @@ class CrossMarket(Detector):
 
     def reach(self):
         # The derivative trade, the pushes within a window, the trade back within
-        # another, in trading time; and the usual order size of the half hour before.
-        return 2 * int(self.params.window_minutes * MINUTE) + USUAL_REACH
+        # another, in trading time.
+        return 2 * int(self.params.window_minutes * MINUTE)
 
     def episodes(self, m):
         """One row per derivative trade followed by pushes in its underlying and a trade
         back: done when the trade back has happened and the pushes' window is over."""
         p = self.params
         win = int(p.window_minutes * MINUTE)
-        inst = m.instruments.filter(m.instruments.underlying_isin.notnull())
-        x = m.executions
-        d = x.join(inst.select("isin", "underlying_isin"), "isin").select(
+        x = m.derivative_executions
+        d = x.select(
             "account_id", "underlying_isin", "day", d_side=x.side, d_ts=x.ts_event,
             d_tt=x.tt, d_trade=x.trade_id)
         closed = d.select("account_id", "underlying_isin", c_side=d.d_side, c_ts=d.d_ts,
                           c_tt=d.d_tt, c_trade=d.d_trade)
         ag = aggressive_orders(m)
+        # Only the underlying's orders of accounts that traded a derivative on it: few.
+        ag = ag.semi_join(d.select("account_id", isin=d.underlying_isin).distinct(),
+                          ["account_id", "isin"])
         ag = sized(m, ag, "ts", "order_lots")
         ag = ag.filter(ag.size >= p.min_push_size)
         # Windows run on trading time: the lunch break does not separate two orders.

@@ -103,17 +103,31 @@ class MarketData(SharedTables):
     """Tables several detectors read; `shared` computes a derived one once per scan."""
 
     orders: ir.Table  # one row per order: its NEW event, with lot size
-    events: ir.Table  # every order event
     trades: ir.Table
     executions: ir.Table  # one row per trade and side: account, side, aggressive or not
+    derivative_executions: ir.Table  # those in derivatives, with their `underlying_isin`
     accounts: ir.Table  # account_id, owner, group_key, member_lei, account_type
     parties: ir.Table  # party_id, group_key
     instruments: ir.Table
     announcements: ir.Table
     insiders: ir.Table
-    cancels: ir.Table  # order_id, ts_cancel: orders withdrawn
-    ends: ir.Table  # order_id, ts_end: an order's cancel, fill, expiry or rejection
+    cancels: ir.Table  # order_id, ts_cancel, tt_cancel: orders withdrawn
+    ends: ir.Table  # order_id, ts_end, tt_end: an order's cancel, fill, expiry or rejection
     clock: Clock
+    #: Over a stream's window, the trading clock (`tt`) at its last advance: episodes
+    #: done before it were taken then (`anchored`). None in a scan.
+    since: ir.IntegerValue | None = None
+
+    def anchored(self, t: ir.Table, tt: str, lead: int) -> ir.Table:
+        """The rows of `t` that may anchor an episode not yet taken: in a scan, all of
+        them; over a stream's window, those whose trading clock `tt` is at most `lead`
+        ns before the last advance. A detector whose episodes are done at most `lead`
+        ns of trading time after their anchor row (an order, a trade, a piece of news)
+        starts from these: each advance then reads the context of what is new, not of
+        the whole reach again, and finds the same episodes."""
+        if self.since is None:
+            return t
+        return t.filter(t[tt] >= self.since - lead)
 
     def venue(self, t: ir.Table) -> tuple[ir.Table, ir.Value | None]:
         """`t` (which has `isin`) and its venue's MIC where calendars differ (else None,
@@ -135,6 +149,12 @@ class MarketData(SharedTables):
                         prefix + "tt": c.trading_time(t[ts], mic),
                         prefix + "close_call": c.close_call_start(mic)})
         return t.drop("_mic") if c.needs_mic else t
+
+
+def derivatives(executions: ir.Table, instruments: ir.Table) -> ir.Table:
+    """`MarketData.derivative_executions`: few beside all, so a stream keeps them apart."""
+    underlying = instruments.filter(instruments.underlying_isin.notnull())
+    return executions.join(underlying.select("isin", "underlying_isin"), "isin")
 
 
 def market_data(store, start_ns: int | None = None, end_ns: int | None = None,
@@ -197,15 +217,16 @@ def market_data(store, start_ns: int | None = None, end_ns: int | None = None,
                                             "price_sensitive", "category")
     ins = store.view("insider").select("isin", "party_id", "valid_from", "valid_to")
     cancels = events.filter(events.event_type == "CANCEL").select(
-        "order_id", ts_cancel=events.ts_event)
+        "order_id", ts_cancel=events.ts_event, tt_cancel=events.tt)
     ends = events.filter(events.event_type.isin(["CANCEL", "FILL", "EXPIRE", "REJECT"])
-                         ).select("order_id", ts_end=events.ts_event)
-    m = MarketData(orders, events, trades, executions, accounts, parties, inst, ann, ins,
-                   cancels, ends, clock)
+                         ).select("order_id", ts_end=events.ts_event, tt_end=events.tt)
+    m = MarketData(orders, trades, executions, None, accounts, parties, inst, ann,
+                   ins, cancels, ends, clock)
     m.materialize = materialize
     # The big tables every detector starts from, computed once for the scan.
     m.orders = m.shared(("orders",), lambda: orders)
     m.executions = m.shared(("executions",), lambda: executions)
+    m.derivative_executions = derivatives(m.executions, inst)
     m.cancels = m.shared(("cancels",), lambda: cancels)
     m.ends = m.shared(("ends",), lambda: ends)
     return m

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import ibis
 
 from suptech.detect.base import MINUTE, Detector, Params, one_account_hits, register
-from suptech.detect.market.common import USUAL_REACH, aggressive_orders, sized
+from suptech.detect.market.common import aggressive_orders, sized
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class FrontRunning(Detector):
     def reach(self):
         # The proprietary order to its unwind, in trading time.
         p = self.params
-        return int(max(p.lead_minutes, p.unwind_minutes) * MINUTE) + USUAL_REACH
+        return int(max(p.lead_minutes, p.unwind_minutes) * MINUTE)
 
     def episodes(self, m):
         """One row per proprietary order ahead of a client's, with each unwind; done

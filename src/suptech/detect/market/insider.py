@@ -50,15 +50,18 @@ class InsiderDealing(Detector):
         done when the move after the news is known."""
         p = self.params
         news = m.announcements.filter(m.announcements.price_sensitive)
-        t = m.trades
         # The price move: the mean price over `move_minutes` before the news against the
         # same span after it, leaving the book `settle_minutes` to absorb the news. Minutes
         # of trading time, so that the lunch break does not empty a side.
         news = m.timed(news, "ts_event", prefix="news_")
+        span, settle = int(p.move_minutes * MINUTE), int(p.settle_minutes * MINUTE)
+        # Done when the move after the news is known; its trades are read from a span
+        # before the news.
+        news = m.anchored(news, "news_tt", settle + span)
+        t = m.anchored(m.trades, "tt", settle + 2 * span)
         nt = news.join(t, news.isin == t.isin).select(
             news.announcement_id, news_tt=news.news_tt, tt=t.tt,
             price=t.price.cast("float64"))
-        span, settle = int(p.move_minutes * MINUTE), int(p.settle_minutes * MINUTE)
         before = nt.filter((nt.tt < nt.news_tt) & (nt.tt >= nt.news_tt - span))
         after = nt.filter((nt.tt >= nt.news_tt + settle) & (nt.tt < nt.news_tt + settle + span))
         pb = before.group_by("announcement_id").aggregate(p_before=before.price.mean())
@@ -73,7 +76,7 @@ class InsiderDealing(Detector):
         pt = m.parties
         insider_keys = ins.join(pt, ins.party_id == pt.party_id).select(
             ins.isin, pt.group_key, valid_from=ins.valid_from, valid_to=ins.valid_to)
-        x = m.executions
+        x = m.executions.semi_join(moved, "isin")  # the shares in the news only
         cand = x.join(a.select("account_id", "group_key"), "account_id")
         cand = cand.join(insider_keys, ["isin", "group_key"])
         moved, mic = m.venue(moved)

@@ -33,7 +33,7 @@ import ibis
 
 from suptech.detect.base import SECOND, Detector, Params, one_account_hits, register
 from suptech.detect.market.common import (
-    USUAL_REACH, bucketed, other_side_while_resting, quick_cancels,
+    bucketed, other_side_while_resting, quick_cancels,
     traded_other_side_while_resting)
 
 
@@ -71,17 +71,21 @@ def ladder_episodes(m, min_size: float, max_life_s: float):
 
 def ladder_reach(max_life_s: float) -> int:
     """An episode reads the other side's orders from `max_life_s` before its order,
-    events to its `done`, and the usual order size of the half hour before it."""
-    return 2 * int(max_life_s * SECOND) + 2 * LEVEL_GAP + USUAL_REACH
+    and events to its `done`."""
+    return 2 * int(max_life_s * SECOND) + 2 * LEVEL_GAP
 
 
 def _episodes(m, min_size: float, max_life_s: float):
     life = int(max_life_s * SECOND)
-    c = quick_cancels(m, min_size, life)
+    # An order's episode is done by `life` and a level's gap after its entry (a level
+    # it rested beside is entered within the gap of it).
+    lead = life + LEVEL_GAP
+    c = quick_cancels(m, min_size, life, lead + LEVEL_GAP)
+    anchors = m.anchored(c, "tt", lead)
     # Levels the account held on that side at the same moment: placed within 2 s of
     # each other and resting together (a market maker's successive quotes never are).
-    h = c.mutate(bucket=(c.ts_new // LEVEL_GAP).cast("int64"))
-    peers = bucketed(c, "ts_new", LEVEL_GAP, range(-1, 2))
+    h = bucketed(anchors, "ts_new", LEVEL_GAP, range(-1, 2))
+    peers = c.mutate(bucket=(c.ts_new // LEVEL_GAP).cast("int64"))
     lv = h.join(peers, [h.account_id == peers.account_id, h.isin == peers.isin,
                         h.side == peers.side, h.bucket == peers.bucket,
                         (h.ts_new - peers.ts_new).abs() <= LEVEL_GAP,
@@ -89,8 +93,9 @@ def _episodes(m, min_size: float, max_life_s: float):
                 ).select(order_id=h.order_id, peer_price=peers.price, peer_lots=peers.lots)
     levels = lv.group_by("order_id").aggregate(levels=lv.peer_price.nunique(),
                                                ladder_lots=lv.peer_lots.sum())
-    e = c.join(levels, "order_id").join(other_side_while_resting(m, c, life), "order_id")
-    traded = traded_other_side_while_resting(m, c, life)
+    e = anchors.join(levels, "order_id").join(
+        other_side_while_resting(m, anchors, life, lead), "order_id")
+    traded = traded_other_side_while_resting(m, anchors, life, lead)
     return e.left_join(traded, "order_id").drop("order_id_right")
 
 

@@ -51,7 +51,12 @@ class WashTrade(Detector):
 
     def episodes(self, m):
         p = self.params
-        t, a = m.trades, m.accounts
+        # A trade's episode is done when it happens.
+        t = m.anchored(m.trades, "tt", 0)
+        # The owners of these trades' accounts only: a market has hundreds of thousands.
+        who = t.select(account_id=t.buy_account_id).union(
+            t.select(account_id=t.sell_account_id))
+        a = m.accounts.select("account_id", "group_key").semi_join(who, "account_id")
         buyer, seller = a.view(), a.view()
         j = t.join(buyer, t.buy_account_id == buyer.account_id).join(
             seller, t.sell_account_id == seller.account_id)
