@@ -158,7 +158,7 @@ async def baseline(frames, slice_ms: int) -> dict:
 
 
 async def through_suptech(frames, data_dir: Path, speed: float, slice_ms: int,
-                          group: int, dump: Path | None = None) -> dict:
+                          group: int, dump: Path | None = None, detect: bool = True) -> dict:
     """`dump`: a file for each message's publication and answer times, and each alert's."""
     import nats
 
@@ -167,7 +167,8 @@ async def through_suptech(frames, data_dir: Path, speed: float, slice_ms: int,
     consumer = subprocess.Popen(
         [sys.executable, "-m", "suptech.cli", "stream", "--data-dir", str(data_dir),
          "--nats", NATS, "--prefix", config.prefix, "--group", str(group),
-         "--lateness", str(slice_ms / 1000)],  # a message's slice arrives out of order
+         "--lateness", str(slice_ms / 1000),  # a message's slice arrives out of order
+         "--detect" if detect else "--no-detect"],
         stdout=subprocess.DEVNULL, stderr=open(data_dir / "consumer.log", "ab"))
     sent: dict[int, int] = {}
     answered: dict[int, int] = {}
@@ -250,6 +251,8 @@ def main() -> None:
     ap.add_argument("--skip-max", action="store_true", help="only the paced run")
     ap.add_argument("--skip-paced", action="store_true", help="only the fastest run")
     ap.add_argument("--dump", type=Path, help="write the paced run's times (JSON) here")
+    ap.add_argument("--no-detect", action="store_true",
+                    help="the consumer without its detectors: what detection adds")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="suptech-bench-stream-") as tmp:
         root = Path(tmp)
@@ -274,7 +277,8 @@ def main() -> None:
                          args.slice_ms or default_slice_ms(args.speed)))
         for i, (label, speed, slice_ms) in enumerate(runs):
             r = asyncio.run(through_suptech(frames, root / f"data{i}", speed, slice_ms,
-                                            args.group, args.dump if speed else None))
+                                            args.group, args.dump if speed else None,
+                                            not args.no_detect))
             print(f"{label} ({slice_ms / 1000:g} s of trading a message): {r['events']:,} "
                   f"events in {r['messages']:,} messages, {r['seconds']:.1f} s, "
                   f"{r['events_per_s']:,.0f} events/s, {r['answered']:,} of "

@@ -38,6 +38,17 @@ def test_the_trading_clock_stops_over_the_lunch_break():
     assert tt[1] - tt[0] == 2 * 60 * NS
 
 
+@pytest.mark.parametrize("at", ["09:29:00", "09:31:00", "11:30:00", "12:15:00", "13:00:00",
+                                "13:01:30", "14:58:00", "15:30:00"])
+def test_the_clock_of_one_moment_is_the_clock_of_a_column(at):
+    """A stream's window reads its own clock from the calendar; the detectors read each
+    row's through `Clock`: the same clock."""
+    ts = ns(f"2026-03-02T{at}")
+    for mic, cal in (("XSHG", CN_EQUITY), ("CCFX", CN_FUTURES)):
+        assert evaluate(lambda t: Clock([mic]).trading_time(t.ts), ts=[ts]) \
+            == [cal.trading_time(ts)]
+
+
 def test_a_venue_configured_in_a_file_keeps_its_own_day_and_close(tmp_path, monkeypatch):
     path = tmp_path / "calendars.toml"
     path.write_text('[XNAS]\nutc_offset = "-04:00"\nsessions = ["09:30-16:00"]\n'

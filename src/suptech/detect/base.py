@@ -80,6 +80,13 @@ class Detector:
     def cases(self, e: ir.Table) -> ir.Table:
         raise NotImplementedError
 
+    def anchors(self, m) -> ir.Table | None:
+        """Where every episode starts from a row of a small table (a piece of news) and
+        is done when that row's `done` comes, that table with its `done`, as `episodes`
+        reads it: a stream's window runs the detector only when one of them is done
+        since its last advance. None: run it every time."""
+        return None
+
     def reach(self) -> int:
         """How far before an episode's `done` the events it reads may lie, in ns of
         trading time (`tt`: the clock stopped over breaks, never ahead of the wall

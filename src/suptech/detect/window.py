@@ -39,7 +39,7 @@ from suptech.detect.market.common import AGGRESSIVE, USUAL, USUAL_REACH
 from suptech.detect.market.data import Clock, MarketData, market_data
 from suptech.detect.run import alerts_of
 from suptech.detect.window_kept import NEVER, KeptTables, bound
-from suptech.model.calendar import DAY, longest_break
+from suptech.model.calendar import DAY, DEFAULT, longest_break
 from suptech.model.reports import REPORT_TYPES
 from suptech.store.schema import alert_schema, report_schema
 
@@ -110,6 +110,7 @@ class Window(KeptTables):
         self.dirty: list[pl.Series] = []  # orders whose aggressive row may have changed
         self.usual_from: int | None = None  # the first minute orders arrived in since
         self.dirty_from: int | None = None  # the earliest report arrived since (ns)
+        self.pending: dict[str, list[pl.DataFrame]] = {}  # added, not yet derived
         #: Shared tables several detectors read, made once an advance: key -> (table,
         #: the detectors that read it, its expression). Found at the first advance.
         self.common: dict[tuple, tuple[str, list[Detector], ir.Table]] | None = None
@@ -144,7 +145,8 @@ class Window(KeptTables):
         m = MarketData(t["orders"], t["trades"], t["executions"],
                        t["derivative_executions"], t["accounts"], t["parties"], self.con.table("instrument"),
                        self.con.table("announcement"), self.con.table("insider"),
-                       t["cancels"], t["ends"], self.clock, since=bound("since"))
+                       t["cancels"], t["ends"], self.clock, since=bound("since"),
+                       prev=bound("prev"), cut=bound("cut"))
         m.materialize = False
         if "d_aggressive" in self.tables:
             ag = self.con.table("d_aggressive")
@@ -182,13 +184,30 @@ class Window(KeptTables):
             self.region = dict(rows)
 
     def add(self, type_name: str, rows: pl.DataFrame) -> None:
-        """New reports of an event type (only NEW ones: corrections are the scan's)."""
+        """New reports of an event type (only NEW ones: corrections are the scan's).
+        They are derived at the next advance, with any others that came before it:
+        each derivation is a few queries, whatever the rows."""
         if "action" in rows.columns:
             rows = rows.filter(pl.col("action") == "NEW")
         if rows.is_empty():
             return
+        self.pending.setdefault(type_name, []).append(rows.select(EVENTS[type_name]))
+        self.latest[type_name] = max(self.latest.get(type_name, NEVER),
+                                     int(rows["ts_event"].max()))
+        # Each type's reports arrive in event-time order, but a fetch commits its orders
+        # before its trades: time has passed for both only up to the later of the two.
+        if len(self.latest) == len(EVENTS):
+            self.watermark = min(self.latest.values())
+
+    def _flush(self) -> None:
+        """The rows added since the last advance, derived (`add`)."""
+        for type_name in EVENTS:  # orders before the trades that fill them
+            if type_name in self.pending:
+                self._derive_rows(type_name, pl.concat(self.pending.pop(type_name)))
+
+    def _derive_rows(self, type_name: str, rows: pl.DataFrame) -> None:
         # Derived as `market_data` derives them, by queries compiled once per type.
-        self.raw.register(f"_new_{type_name}", rows.select(EVENTS[type_name]).to_arrow())
+        self.raw.register(f"_new_{type_name}", rows.to_arrow())
         self.arriving = type_name
         try:
             for name in DERIVED[type_name]:
@@ -207,12 +226,6 @@ class Window(KeptTables):
             self.raw.unregister(f"_new_{type_name}")
             self.arriving = None
         self._arrived(type_name, rows)
-        self.latest[type_name] = max(self.latest.get(type_name, NEVER),
-                                     int(rows["ts_event"].max()))
-        # Each type's reports arrive in event-time order, but a fetch commits its orders
-        # before its trades: time has passed for both only up to the later of the two.
-        if len(self.latest) == len(EVENTS):
-            self.watermark = min(self.latest.values())
 
     # ---- what it finds -----------------------------------------------------------
 
@@ -229,6 +242,8 @@ class Window(KeptTables):
 
     def advance(self, drained: bool = False) -> pl.DataFrame:
         """The alerts of the cases that grew: episodes done since the last advance."""
+        if self.ready_register():
+            self._flush()
         if self.watermark is None or not self.ready():
             return self.empty()
         cut = max(self.latest.values()) if drained else self.watermark - self.lateness
@@ -242,8 +257,8 @@ class Window(KeptTables):
         results = []
         # The trading clock at `prev` (the earliest of the venues'): reaches count back
         # from it.
-        since = NEVER if prev is None else int(self.raw.execute(self._query_sql(
-            "clock at prev", self._trading_time_at_prev)).fetchone()[0])
+        since = NEVER if prev is None else min(
+            c.trading_time(prev) for c in set(self.clock.by_mic.values()) or {DEFAULT})
         self.raw.execute(f"SET VARIABLE since = {since}")
         running = [d for d in self.detectors
                    if not d.at_close or self._close_between(prev, cut)]
@@ -259,13 +274,6 @@ class Window(KeptTables):
                 results.append((d, hits))
         self._forget(cut)
         return self.alerts(alerts_of(results))
-
-    def _trading_time_at_prev(self):
-        prev = bound("prev")
-        mics = [m for m in self.clock.by_mic if m] if self.clock.needs_mic else [None]
-        times = [self.clock.trading_time(prev, None if m is None else ibis.literal(m))
-                 for m in mics]
-        return (ibis.least(*times) if len(times) > 1 else times[0]).name("tt")
 
     def _compiled(self, key: str, build) -> tuple[str, pa.Schema]:
         """`build()`'s expression as SQL, compiled once under `key` (until the register
@@ -286,9 +294,13 @@ class Window(KeptTables):
         return self.raw.execute(sql).fetch_arrow_table().cast(schema)
 
     def _grow(self, d: Detector) -> pl.DataFrame | None:
+        if type(d).anchors is not Detector.anchors and not self.raw.execute(self._query_sql(
+                f"anchors {d.id}", lambda: self._done(d.anchors(self.data(
+                    bound(f"lo_{d.id}"), d))).count())).fetchone()[0]:
+            return None  # none of its episodes is done since the last advance
+
         def episodes():
-            e = d.episodes(self.data(bound(f"lo_{d.id}"), d))
-            return e.filter((e.done > bound("prev")) & (e.done <= bound("cut")))
+            return self._done(d.episodes(self.data(bound(f"lo_{d.id}"), d)))
 
         new = self._query(f"episodes {d.id}", episodes)
         if not new.num_rows:
@@ -307,6 +319,11 @@ class Window(KeptTables):
         found = self._query(f"cases {d.id}", lambda: d.cases(
             self.con.table(table).semi_join(self.con.table(keys), list(d.case))))
         return pl.from_arrow(found)
+
+    @staticmethod
+    def _done(t: ir.Table) -> ir.Table:
+        """The rows of `t` done since the last advance."""
+        return t.filter((t.done > bound("prev")) & (t.done <= bound("cut")))
 
     def _close_between(self, prev: int | None, cut: int) -> bool:
         """Whether a trading day closed in (prev, cut] on any venue."""

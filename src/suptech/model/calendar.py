@@ -91,6 +91,13 @@ class Calendar:
         """When trading on local `day` ends, ns UTC."""
         return self.day_start(day) + self.close_tod
 
+    def trading_time(self, ts: int) -> int:
+        """The trading clock at `ts` (ns UTC): stopped over the breaks between sessions.
+        `suptech.detect.market.data.Clock.trading_time` is this, as an expression over
+        a column."""
+        tod = (ts + self.offset_ns) % DAY
+        return ts - sum(min(max(tod - a, 0), b - a) for a, b in self.breaks)
+
     def local_day(self, ts: int) -> int:
         """The local trading day of `ts` (ns UTC), as days since the epoch."""
         return (ts + self.offset_ns) // DAY

@@ -46,7 +46,7 @@ class Clock:
     def trading_time(self, ts: ir.IntegerValue, mic=None) -> ir.IntegerValue:
         """A clock that stops over the breaks between sessions (the lunch break), for
         windows in trading time: an order at 11:29 and one at 13:01 are two minutes
-        apart for a trader."""
+        apart for a trader (`Calendar.trading_time`, of a column)."""
         tod = self.time_of_day(ts, mic)
         most = max((len(c.breaks) for c in self.by_mic.values()), default=1)
         paused = ibis.literal(0)
@@ -117,6 +117,20 @@ class MarketData(SharedTables):
     #: Over a stream's window, the trading clock (`tt`) at its last advance: episodes
     #: done before it were taken then (`anchored`). None in a scan.
     since: ir.IntegerValue | None = None
+    #: Over a stream's window, the last advance's and this one's ends (ns): it takes
+    #: the episodes done in between (`due`).
+    prev: ir.IntegerValue | None = None
+    cut: ir.IntegerValue | None = None
+
+    def due(self, t: ir.Table) -> ir.Table:
+        """The rows of `t` (which has `done`) whose episodes a stream's window takes at
+        this advance: done since the last one, up to this one's end. All, in a scan.
+        A detector whose every episode is done when the row it starts from (an order, a
+        trade) says starts from these: each is then worked on once, not again at every
+        advance while it waits to be done."""
+        if self.cut is None:
+            return t
+        return t.filter((t.done > self.prev) & (t.done <= self.cut))
 
     def anchored(self, t: ir.Table, tt: str, lead: int) -> ir.Table:
         """The rows of `t` that may anchor an episode not yet taken: in a scan, all of
@@ -125,9 +139,12 @@ class MarketData(SharedTables):
         ns of trading time after their anchor row (an order, a trade, a piece of news)
         starts from these: each advance then reads the context of what is new, not of
         the whole reach again, and finds the same episodes."""
-        if self.since is None:
-            return t
-        return t.filter(t[tt] >= self.since - lead)
+        return t if self.since is None else t.filter(self.fresh(t[tt], lead))
+
+    def fresh(self, tt: ir.IntegerValue, lead: int) -> ir.BooleanValue:
+        """Whether a row at trading clock `tt` may anchor an episode not yet taken
+        (`anchored`): always, in a scan."""
+        return ibis.literal(True) if self.since is None else tt >= self.since - lead
 
     def venue(self, t: ir.Table) -> tuple[ir.Table, ir.Value | None]:
         """`t` (which has `isin`) and its venue's MIC where calendars differ (else None,

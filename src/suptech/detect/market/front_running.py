@@ -55,15 +55,28 @@ class FrontRunning(Detector):
         """One row per proprietary order ahead of a client's, with each unwind; done
         when the client's window is over and the unwind has happened."""
         p = self.params
-        ag = aggressive_orders(m)
+        lead = int(p.lead_minutes * MINUTE)
+        ag = aggressive_orders(m).select("order_id", "account_id", "isin", "side", "day", "ts",
+                                         "tt", "lots", "order_lots", "member_lei",
+                                         "account_type")
         prop = ag.filter(ag.account_type == "PROPRIETARY")
         client = ag.filter(ag.account_type != "PROPRIETARY").select(
             "member_lei", "isin", "side", c_account=ag.account_id, c_tt=ag.tt,
             c_lots=ag.order_lots, c_order=ag.order_id)
+        # An episode is done when the client's window is over (`lead` after the order)
+        # or at the unwind: one not yet taken is of an order of the last `lead`, or of
+        # one whose account has since taken the other side (`MarketData.anchored`).
+        since = m.anchored(prop, "tt", 0)
+        since = since.select(r_account=since.account_id, r_isin=since.isin,
+                             r_side=since.side).distinct()
+        start = prop.left_join(since, [prop.account_id == since.r_account,
+                                       prop.isin == since.r_isin, prop.side != since.r_side])
+        start = start.filter(m.fresh(start.tt, lead) | start.r_account.notnull())
+        start = start.drop("r_account", "r_isin", "r_side")
         # Windows run on trading time: the lunch break does not separate two orders.
-        j = prop.join(client, [prop.member_lei == client.member_lei, prop.isin == client.isin,
-                               prop.side == client.side, client.c_tt > prop.tt,
-                               client.c_tt <= prop.tt + int(p.lead_minutes * MINUTE)])
+        j = start.join(client, [start.member_lei == client.member_lei,
+                                start.isin == client.isin, start.side == client.side,
+                                client.c_tt > start.tt, client.c_tt <= start.tt + lead])
         # One client working a large order: several aggressive orders from one account.
         ahead = j.group_by(["order_id", "account_id", "isin", "side", "day", "ts", "tt",
                             "lots", "c_account"]).aggregate(
@@ -91,7 +104,7 @@ class FrontRunning(Detector):
                                 unwind.u_tt <= ahead.tt + int(p.unwind_minutes * MINUTE)])
         k, mic = m.venue(k)
         return k.mutate(done=ibis.greatest(
-            m.clock.window_end(k.tt + int(p.lead_minutes * MINUTE), k.day, mic), k.u_ts))
+            m.clock.window_end(k.tt + lead, k.day, mic), k.u_ts))
 
     def cases(self, k):
         p = self.params

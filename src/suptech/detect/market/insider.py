@@ -42,23 +42,31 @@ class InsiderDealing(Detector):
     def reach(self):
         # From the lookback's start to the end of the move's second span.
         p = self.params
-        return int((p.lookback_hours * 60 + 2 * p.move_minutes + p.settle_minutes) * MINUTE) \
-           
+        return int((p.lookback_hours * 60 + 2 * p.move_minutes + p.settle_minutes) * MINUTE)
+
+    def anchors(self, m):
+        """The price-sensitive news whose move may be yet to be known, with its trading
+        clock (`news_tt`) and `done`: when the move after it is known, and so its
+        episodes are done."""
+        p = self.params
+        after = int((p.settle_minutes + p.move_minutes) * MINUTE)
+        news = m.announcements.filter(m.announcements.price_sensitive)
+        news = m.anchored(m.timed(news, "ts_event", prefix="news_"), "news_tt", after)
+        news, mic = m.venue(news)
+        news = news.mutate(done=m.clock.window_end(
+            news.news_tt + after, m.clock.day(news.ts_event, mic), mic))
+        return news.drop("_mic") if mic is not None else news
 
     def episodes(self, m):
         """One row per trade of an insider (or relative) ahead of news it anticipated,
         done when the move after the news is known."""
         p = self.params
-        news = m.announcements.filter(m.announcements.price_sensitive)
         # The price move: the mean price over `move_minutes` before the news against the
         # same span after it, leaving the book `settle_minutes` to absorb the news. Minutes
         # of trading time, so that the lunch break does not empty a side.
-        news = m.timed(news, "ts_event", prefix="news_")
         span, settle = int(p.move_minutes * MINUTE), int(p.settle_minutes * MINUTE)
-        # Done when the move after the news is known; its trades are read from a span
-        # before the news.
-        news = m.anchored(news, "news_tt", settle + span)
-        t = m.anchored(m.trades, "tt", settle + 2 * span)
+        news = self.anchors(m)
+        t = m.anchored(m.trades, "tt", settle + 2 * span)  # a span before the news on
         nt = news.join(t, news.isin == t.isin).select(
             news.announcement_id, news_tt=news.news_tt, tt=t.tt,
             price=t.price.cast("float64"))
@@ -79,11 +87,8 @@ class InsiderDealing(Detector):
         x = m.executions.semi_join(moved, "isin")  # the shares in the news only
         cand = x.join(a.select("account_id", "group_key"), "account_id")
         cand = cand.join(insider_keys, ["isin", "group_key"])
-        moved, mic = m.venue(moved)
-        news_day = m.clock.day(moved.ts_event, mic)
-        mv = moved.select("announcement_id", "isin", "direction", news_ts=moved.ts_event,
-                          change=moved.change, done=m.clock.window_end(
-                              moved.news_tt + settle + span, news_day, mic))
+        mv = moved.select("announcement_id", "isin", "direction", "done",
+                          news_ts=moved.ts_event, change=moved.change)
         j = cand.join(mv, [cand.isin == mv.isin, cand.side == mv.direction])
         j = j.filter((j.ts_event < j.news_ts)
                      & (j.ts_event >= j.news_ts - int(p.lookback_hours * 60 * MINUTE))

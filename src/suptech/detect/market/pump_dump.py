@@ -74,11 +74,11 @@ class PumpAndDump(Detector):
             last_buy=ibis.ifelse(buy, x.ts_event, None).max(),
             first_sell=ibis.ifelse(sell, x.ts_event, None).min(),
             last_sell=ibis.ifelse(sell, x.ts_event, None).max(),
-            trades=x.trade_id.collect())
+            n_trades=x.count())
         # Accounts used for a pump trade the target, not a portfolio.
         day_total = x.group_by(["account_id", "day"]).aggregate(all_trades=x.count())
         per = per.join(day_total, ["account_id", "day"])
-        per = per.filter((per.trades.length() >= p.min_focus * per.all_trades)
+        per = per.filter((per.n_trades >= p.min_focus * per.all_trades)
                          & (per.buys >= p.min_buys) & (per.sells >= p.min_sells)
                          & (per.aggressive_buys >= 1) & (per.first_sell > per.first_buy))
         per = sized(m, per, "first_buy", "buy_lots")
@@ -96,6 +96,11 @@ class PumpAndDump(Detector):
             peers=near.p_account.nunique())
         near = near.filter(near.peers >= p.min_accounts - 1)
         per = per.semi_join(near, ["account_id", "isin", "day"])
+        # Its trades, of these few accounts only (collected for every account of the
+        # day, they cost most of the rule's time).
+        keys = ["account_id", "isin", "day"]
+        x = x.semi_join(per, keys)
+        per = per.join(x.group_by(keys).aggregate(trades=x.trade_id.collect()), keys)
         per, mic = m.venue(per)
         return per.mutate(done=m.clock.close(per.day, mic))
 

@@ -62,11 +62,7 @@ def ladder_episodes(m, min_size: float, max_life_s: float):
     """
     base = min(min_size, LADDER_SIZE)
     e = m.shared(("episodes", base, max_life_s), lambda: _episodes(m, base, max_life_s))
-    # Done once every level that rested beside it (entered within 2 s) is cancelled,
-    # or the day has closed.
-    e, mic = m.venue(e.filter(e.size >= min_size))
-    return e.mutate(done=m.clock.capped(e.ts_new + int(max_life_s * SECOND) + LEVEL_GAP,
-                                        e.day, mic))
+    return e.filter(e.size >= min_size)
 
 
 def ladder_reach(max_life_s: float) -> int:
@@ -81,7 +77,11 @@ def _episodes(m, min_size: float, max_life_s: float):
     # it rested beside is entered within the gap of it).
     lead = life + LEVEL_GAP
     c = quick_cancels(m, min_size, life, lead + LEVEL_GAP)
-    anchors = m.anchored(c, "tt", lead)
+    # Done once every level that rested beside it (entered within 2 s) is cancelled,
+    # or the day has closed.
+    anchors, mic = m.venue(m.anchored(c, "tt", lead))
+    anchors = anchors.mutate(done=m.clock.capped(anchors.ts_new + lead, anchors.day, mic))
+    anchors = m.due(anchors.drop("_mic") if mic is not None else anchors)
     # Levels the account held on that side at the same moment: placed within 2 s of
     # each other and resting together (a market maker's successive quotes never are).
     h = bucketed(anchors, "ts_new", LEVEL_GAP, range(-1, 2))
