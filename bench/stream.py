@@ -8,7 +8,9 @@ streaming detectors on.
    and trades per second from the first event message sent to the last one answered.
 2. Latency at a paced rate (`--speed`, seconds of trading per second): from each
    message's publication to its feedback, and from publication to each alert (counted
-   from the earliest message of the fetch that raised it: an upper bound).
+   from the earliest message of the fetches the detectors took in for the advance that
+   raised it: how long a report waited for detection; before 2026-12-04, of the last
+   of those fetches only, which hid the wait of the others).
 
 Baseline, measured in the same run: the same messages through JetStream alone, to a
 pull consumer that only acknowledges them (what the transport costs).

@@ -36,7 +36,8 @@ import pyarrow as pa
 import suptech.detect.market  # noqa: F401  (registers the built-in detectors)
 from suptech.detect.base import MINUTE, REGISTRY, SECOND, Detector
 from suptech.detect.market.common import AGGRESSIVE, USUAL, USUAL_REACH
-from suptech.detect.market.data import Clock, MarketData, market_data
+from suptech.detect.market.data import (
+    ORDER_EVENT, Clock, MarketData, cancels_of, derivatives, market_data)
 from suptech.detect.run import alerts_of
 from suptech.detect.window_kept import NEVER, KeptTables, bound
 from suptech.model.calendar import DAY, DEFAULT, longest_break
@@ -53,19 +54,20 @@ REGISTER = {
 }
 #: The events, and their columns.
 EVENTS = {
-    "order_event": ("report_id", "ts_event", "order_id", "event_type", "isin", "account_id",
-                    "member_lei", "side", "order_type", "price", "quantity",
-                    "leaves_quantity", "time_in_force"),
+    "order_event": ORDER_EVENT,
     "trade": ("trade_id", "ts_event", "isin", "price", "quantity", "buy_account_id",
               "sell_account_id", "buy_order_id", "sell_order_id", "aggressor_side"),
 }
 #: What a stream sends: the columns the detectors read, of each report type.
 COLUMNS = REGISTER | EVENTS
 #: The tables `market_data` derives from each event type's rows (one row of theirs
-#: from one of its), kept derived as the rows arrive, and the time column of each.
-DERIVED = {"order_event": {"orders": "ts_event", "cancels": "ts_cancel", "ends": "ts_end"},
+#: from one of its), kept derived as the rows arrive, and the time column of each; in
+#: order, for one may be made from the new rows of one before it (`FROM_DERIVED`).
+DERIVED = {"order_event": {"orders": "ts_event", "ends": "ts_end"},
            "trade": {"trades": "ts_event", "executions": "ts_event",
                      "derivative_executions": "ts_event"}}
+#: Those made from another's new rows, as `market_data` makes them from that table.
+FROM_DERIVED = {"derivative_executions": ("executions", derivatives)}
 #: How far (event time) a report may arrive behind a later one, by default: at least
 #: what a publisher gathers into one message (`suptech replay`'s slice).
 LATENESS = 5 * SECOND
@@ -111,6 +113,7 @@ class Window(KeptTables):
         self.usual_from: int | None = None  # the first minute orders arrived in since
         self.dirty_from: int | None = None  # the earliest report arrived since (ns)
         self.pending: dict[str, list[pl.DataFrame]] = {}  # added, not yet derived
+        self.registered: set[str] = set()  # the register's tables made
         #: Shared tables several detectors read, made once an advance: key -> (table,
         #: the detectors that read it, its expression). Found at the first advance.
         self.common: dict[tuple, tuple[str, list[Detector], ir.Table]] | None = None
@@ -134,7 +137,7 @@ class Window(KeptTables):
 
     def data(self, lo, reader: Detector | None = None) -> MarketData:
         """What the detectors read: the derived tables from `lo` (ns of trading time)
-        on; cancels and ends from `lo` of wall-clock time, which is never behind it. The
+        on. The
         shared tables made once an advance are provided to the detectors that read
         them (`reader`)."""
         t = {name: self.con.table(f"d_{name}") for name in ("accounts", "parties")}
@@ -143,10 +146,11 @@ class Window(KeptTables):
                 table = self.con.table(f"d_{name}")
                 t[name] = table.filter((table.tt if "tt" in table.columns else table[ts]) >= lo)
         m = MarketData(t["orders"], t["trades"], t["executions"],
-                       t["derivative_executions"], t["accounts"], t["parties"], self.con.table("instrument"),
-                       self.con.table("announcement"), self.con.table("insider"),
-                       t["cancels"], t["ends"], self.clock, since=bound("since"),
-                       prev=bound("prev"), cut=bound("cut"))
+                       t["derivative_executions"], t["accounts"], t["parties"],
+                       self.con.table("instrument"), self.con.table("announcement"),
+                       self.con.table("insider"), cancels_of(t["ends"]), t["ends"],
+                       self.clock, since=bound("since"), prev=bound("prev"),
+                       cut=bound("cut"))
         m.materialize = False
         if "d_aggressive" in self.tables:
             ag = self.con.table("d_aggressive")
@@ -164,6 +168,7 @@ class Window(KeptTables):
             self.raw.register("_in", frame.select(REGISTER[name]).to_arrow())
             self.raw.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM _in')
             self.raw.unregister("_in")
+            self.registered.add(name)
         mics = self.raw.execute("SELECT DISTINCT mic FROM instrument").fetchall() \
             if "instrument" in tables else []
         clock = Clock([m for (m,) in mics])
@@ -209,19 +214,31 @@ class Window(KeptTables):
         # Derived as `market_data` derives them, by queries compiled once per type.
         self.raw.register(f"_new_{type_name}", rows.to_arrow())
         self.arriving = type_name
+        sources = {source for source, _ in FROM_DERIVED.values()}
         try:
             for name in DERIVED[type_name]:
                 key = f"derive {type_name} {name}"
-                build = lambda: getattr(self._derive(), name)  # noqa: E731
-                if f"d_{name}" in self.tables:
-                    # Inserted where it is computed: the table has Ibis's types (from
-                    # its first rows, below), and DuckDB casts what it inserts to them.
+                if name in FROM_DERIVED:
+                    source, how = FROM_DERIVED[name]
+                    build = lambda: how(  # noqa: E731
+                        self.con.table(f"_new_d_{source}"), self.con.table("instrument"))
+                else:
+                    build = lambda: getattr(self._derive(), name)  # noqa: E731
+                if f"d_{name}" not in self.tables:
+                    # The table typed as Ibis types its first rows: DuckDB casts what is
+                    # inserted later to them.
+                    self.raw.register("_rows", self._query(key, build))
+                    self.raw.execute(f'CREATE TABLE "d_{name}" AS SELECT * FROM _rows')
+                    if name in sources:  # and its new rows, for those made from them
+                        self.raw.execute(f'CREATE TABLE "_new_d_{name}" AS SELECT * FROM _rows')
+                    self.raw.unregister("_rows")
+                    self.tables.add(f"d_{name}")
+                elif name in sources:
+                    self.raw.execute(f'DELETE FROM "_new_d_{name}"')
+                    self.raw.execute(f'INSERT INTO "_new_d_{name}" ' + self._query_sql(key, build))
+                    self.raw.execute(f'INSERT INTO "d_{name}" SELECT * FROM "_new_d_{name}"')
+                else:  # inserted where it is computed
                     self.raw.execute(f'INSERT INTO "d_{name}" ' + self._query_sql(key, build))
-                    continue
-                self.raw.register("_rows", self._query(key, build))
-                self.raw.execute(f'CREATE TABLE "d_{name}" AS SELECT * FROM _rows')
-                self.raw.unregister("_rows")
-                self.tables.add(f"d_{name}")
         finally:
             self.raw.unregister(f"_new_{type_name}")
             self.arriving = None
@@ -234,7 +251,7 @@ class Window(KeptTables):
         return market_data(self, materialize=False, clock=self.clock)
 
     def ready_register(self) -> bool:
-        return set(REGISTER) <= set(self.con.list_tables())
+        return set(REGISTER) <= self.registered
 
     def ready(self) -> bool:
         return self.ready_register() and all(
@@ -242,12 +259,13 @@ class Window(KeptTables):
 
     def advance(self, drained: bool = False) -> pl.DataFrame:
         """The alerts of the cases that grew: episodes done since the last advance."""
-        if self.ready_register():
-            self._flush()
-        if self.watermark is None or not self.ready():
+        if self.watermark is None or not self.ready_register():
             return self.empty()
         cut = max(self.latest.values()) if drained else self.watermark - self.lateness
         if self.cut is not None and cut <= self.cut:
+            return self.empty()  # time has not passed: the rows wait for the next
+        self._flush()
+        if not self.ready():
             return self.empty()
         prev, self.cut = self.cut, cut
         self._keep_aggressive()

@@ -2,11 +2,17 @@
 transport only. What they find is `suptech.detect.window`'s business.
 
 Validation and storage of one batch and detection on the previous one then run on two
-cores at once. Batches go over a pipe in commit order, and each one's alerts come back
-in the same order; the consumer stores and publishes them (the store has one writer,
-the consumer). The window advances when no later batch is waiting (batches that queue
-up while it works are taken together), and once more, with the stream drained, when
-the consumer is idle: the close's cases are settled then, not with the next day.
+cores at once. Batches go over a pipe in commit order, and each one is answered once,
+in the same order, when the window has advanced over it: the alerts of that advance
+come with the last batch it took, the batches before it are answered as covered, and
+the alerts carry the publication time of the earliest of them (how long a report
+waited for detection). The consumer stores and publishes them (the store has one
+writer, the consumer). The window advances when no later batch is waiting (batches that
+queue up while it works are taken together), and no sooner after its last advance than
+keeps advancing to at most `DUTY` of the time: an advance costs much the same whatever
+it takes in, so advancing after every batch would fall behind a busy market. It
+advances once more, with the stream drained, when the consumer is idle: the close's
+cases are settled then, not with the next day.
 
 The register (instruments, parties, accounts, insider lists, announcements) is read by
 the consumer, which holds the store, and sent before the first batch, and again after
@@ -42,16 +48,47 @@ from suptech.detect.window import EVENTS, REGISTER, Window, horizon, stored_even
 log = logging.getLogger(__name__)
 
 
+#: The most of its time the window spends advancing when batches come steadily: the rest
+#: is for taking them in (and for the consumer, on a machine of two cores).
+DUTY = 0.85
+
+
 def serve(conn, lateness: int, run_id: str) -> None:
     """The child: ("register", tables) | ("rows", report type, frame) | ("drained",) |
-    ("stop",) in; ("alerts", frame) | ("error", text) out for each "rows" and "drained".
+    ("stop",) in; for each "rows" and "drained", once the window has advanced over it,
+    ("covered",) | ("alerts", frame) | ("error", text) out.
 
     Python's cycle collector is left to the batches' own objects: the window's state
     lives in DuckDB, and full collections only cost pauses."""
     gc.disable()
     window = Window(lateness=lateness, run_id=run_id)
+    held = 0  # batches taken in since the last advance, not yet answered
+    due = 0.0  # when the next advance may start (time.monotonic())
+
+    def advance(drained: bool = False) -> float:
+        """Advance over the batches held, answer them; when the next may start."""
+        nonlocal held
+        start = time.monotonic()
+        try:
+            answer = ("alerts", window.advance(drained=drained))
+            gc.collect(1)
+        # A bug must not stop detection on later batches: say it to the consumer, which
+        # logs it. (A panic in polars' Rust code is a BaseException.)
+        except (Exception, pl.exceptions.PanicException):  # noqa: BLE001
+            answer = ("error", traceback.format_exc())
+        for _ in range(held - 1):
+            conn.send(("covered",))
+        conn.send(answer)
+        held = 0
+        end = time.monotonic()
+        return end + (end - start) * (1 / DUTY - 1)
+
     while True:
         try:
+            # Batches held: advance once none comes before the next advance is due.
+            if held and not conn.poll(max(0.0, due - time.monotonic())):
+                due = advance()
+                continue
             message = conn.recv()
         except (EOFError, OSError):  # the consumer is gone (killed): so is this
             return
@@ -59,19 +96,12 @@ def serve(conn, lateness: int, run_id: str) -> None:
             return
         if message[0] == "register":
             window.register(message[1])
-            continue
-        try:
-            if message[0] == "rows":
-                window.add(message[1], message[2])
-            # Later batches already waiting are taken first, then one advance for all.
-            alerts = window.empty() if message[0] == "rows" and conn.poll() \
-                else window.advance(drained=message[0] == "drained")
-            gc.collect(1)
-            conn.send(("alerts", alerts))
-        # A bug must not stop detection on later batches: say it to the consumer, which
-        # logs it. (A panic in polars' Rust code is a BaseException.)
-        except (Exception, pl.exceptions.PanicException):  # noqa: BLE001
-            conn.send(("error", traceback.format_exc()))
+        elif message[0] == "rows":
+            window.add(message[1], message[2])
+            held += 1
+        elif message[0] == "drained":
+            held += 1
+            due = advance(drained=True)
 
 
 def register_tables(store) -> dict[str, pl.DataFrame]:
@@ -106,6 +136,8 @@ class DetectorProcess:
         # Tags of the batches whose alerts are to come: a deque, as the submitting
         # thread appends while the other takes from the left.
         self.pending: deque[int] = deque()
+        #: The earliest tag of the batches answered as covered since the last advance.
+        self.covered: int | None = None
         # Bounded: detectors that fall this many batches behind slow the consumer down
         # to their pace, rather than their backlog growing without end.
         self.outbox: queue.Queue = queue.Queue(maxsize=8)
@@ -180,8 +212,9 @@ class DetectorProcess:
         self.pending.clear()
 
     def results(self, wait: bool = False, timeout: float = 0) -> list[tuple[int, pl.DataFrame]]:
-        """(tag, alerts) of the batches done (all of them with `wait`; else, if none is,
-        those done within `timeout` seconds) that raised any."""
+        """(tag, alerts) of the advances done over the batches submitted (all of them
+        with `wait`; else, if none is, those done within `timeout` seconds) that raised
+        any: the tag is the least of the batches the advance took (tags are times)."""
         done = []
         if not wait and timeout and not self.gone:
             # Waited for here, in the caller's thread, not by an event loop's reader:
@@ -189,15 +222,20 @@ class DetectorProcess:
             self.conn.poll(timeout)
         while self.pending and (wait or self.conn.poll()):
             try:
-                kind, payload = self.conn.recv()
+                kind, *payload = self.conn.recv()
             except (EOFError, OSError):
                 self.lost()
                 break
             tag = self.pending.popleft()
+            if kind == "covered":
+                self.covered = tag if self.covered is None else min(self.covered, tag)
+                continue
+            if self.covered is not None:
+                tag, self.covered = min(tag, self.covered), None
             if kind == "error":
-                log.error("streaming detectors failed on a batch:\n%s", payload)
-            elif payload.height:
-                done.append((tag, payload))
+                log.error("streaming detectors failed on a batch:\n%s", payload[0])
+            elif payload[0].height:
+                done.append((tag, payload[0]))
         return done
 
     def close(self) -> None:

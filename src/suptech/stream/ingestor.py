@@ -332,7 +332,8 @@ class Ingestor:
         """The alerts of the batches the detectors are done with (with `wait`, of every
         batch committed so far; else waiting up to `timeout` seconds for one) that are
         new or fuller than stored (a case grows as its episodes come), stored, with
-        `published_ns`: when the earliest message of their fetch was published. An
+        `published_ns`: when the earliest message of the fetches the window took in
+        for them was published (how long a report waited for detection). An
         alert found again as it was (a restarted consumer re-reading a day) is not
         taken again. May run in another thread than `handle` (one at a time)."""
         if self.detectors is None:

@@ -81,7 +81,7 @@ def quick_cancels(m: MarketData, min_size: float, max_life_ns: int,
     c = sized(m, c, "ts_event", "lots")
     return c.filter(c.size >= min_size).select(
         "order_id", "account_id", "isin", "side", "price", "lots", "size", "day", "tt",
-        ts_new=c.ts_event, ts_cancel=c.ts_cancel, report_id=c.report_id)
+        ts_new=c.ts_event, ts_cancel=c.ts_cancel)
 
 
 def bucketed(t: ir.Table, ts: str, width_ns: int, offsets: range) -> ir.Table:
@@ -169,8 +169,9 @@ def aggressive_orders_of(m: MarketData, only: ir.Table | None = None) -> ir.Tabl
     if only is not None:
         x, orders = x.semi_join(only, "order_id"), orders.semi_join(only, "order_id")
     size = orders.select("order_id", order_lots=orders.lots)
-    a = m.accounts.select(_account=m.accounts.account_id, member_lei=m.accounts.member_lei,
-                          account_type=m.accounts.account_type)
+    # The register of these orders' accounts only: a market has hundreds of thousands.
+    a = m.accounts.semi_join(x, "account_id")
+    a = a.select(_account=a.account_id, member_lei=a.member_lei, account_type=a.account_type)
     ag = x.group_by(["order_id", "account_id", "isin", "side", "day"]).aggregate(
         ts=x.ts_event.min(), tt=x.tt.min(), lots=(x.quantity / x.lot_size).sum(),
         vwap=(x.price * x.quantity).sum() / x.quantity.sum(),

@@ -31,11 +31,22 @@ class Clock:
         self.uniform: Calendar | None = next(iter(distinct)) if len(distinct) == 1 else None
 
     def _pick(self, mic, value) -> ir.Value:
-        """`value(calendar)` for the row's venue."""
-        if self.uniform is not None:
-            return ibis.literal(value(self.uniform))
+        """`value(calendar)` for the row's venue: a constant where every venue's is the
+        same (`mic` may then be None)."""
+        if not self.differ(value):
+            return ibis.literal(value(next(iter(self.by_mic.values()), DEFAULT)))
         return ibis.cases(*((mic == m, value(c)) for m, c in self.by_mic.items() if m),
                           else_=value(DEFAULT))
+
+    def differ(self, value) -> bool:
+        """Whether the venues' calendars differ in `value(calendar)`: if not, no row
+        needs its venue for it."""
+        return len({value(c) for c in self.by_mic.values()}) > 1
+
+    def differ_in_clock(self) -> bool:
+        """Whether the venues' days or trading clocks differ (their hours of trading
+        may differ at the close alone)."""
+        return self.differ(lambda c: (c.offset_ns, c.breaks))
 
     def day(self, ts: ir.IntegerValue, mic=None) -> ir.IntegerValue:
         return ((ts + self._pick(mic, lambda c: c.offset_ns)) // DAY).cast("int64")
@@ -102,7 +113,7 @@ class Clock:
 class MarketData(SharedTables):
     """Tables several detectors read; `shared` computes a derived one once per scan."""
 
-    orders: ir.Table  # one row per order: its NEW event, with lot size
+    orders: ir.Table  # one row per order: its NEW event, with its size in lots
     trades: ir.Table
     executions: ir.Table  # one row per trade and side: account, side, aggressive or not
     derivative_executions: ir.Table  # those in derivatives, with their `underlying_isin`
@@ -112,7 +123,8 @@ class MarketData(SharedTables):
     announcements: ir.Table
     insiders: ir.Table
     cancels: ir.Table  # order_id, ts_cancel, tt_cancel: orders withdrawn
-    ends: ir.Table  # order_id, ts_end, tt_end: an order's cancel, fill, expiry or rejection
+    ends: ir.Table  # order_id, ts_end, tt_end, cancelled: an order's cancel, fill, expiry
+    # or rejection
     clock: Clock
     #: Over a stream's window, the trading clock (`tt`) at its last advance: episodes
     #: done before it were taken then (`anchored`). None in a scan.
@@ -169,9 +181,21 @@ class MarketData(SharedTables):
 
 
 def derivatives(executions: ir.Table, instruments: ir.Table) -> ir.Table:
-    """`MarketData.derivative_executions`: few beside all, so a stream keeps them apart."""
+    """`MarketData.derivative_executions`: few beside all, so a stream keeps them apart
+    (made from the executions it keeps)."""
     underlying = instruments.filter(instruments.underlying_isin.notnull())
     return executions.join(underlying.select("isin", "underlying_isin"), "isin")
+
+
+def cancels_of(ends: ir.Table) -> ir.Table:
+    """`MarketData.cancels`: the ends that are cancellations."""
+    c = ends.filter(ends.cancelled)
+    return c.select("order_id", ts_cancel=c.ts_end, tt_cancel=c.tt_end)
+
+
+#: The columns of an order event the market detectors read.
+ORDER_EVENT = ("ts_event", "order_id", "event_type", "isin", "account_id", "side",
+               "order_type", "price", "quantity", "time_in_force")
 
 
 def market_data(store, start_ns: int | None = None, end_ns: int | None = None,
@@ -191,19 +215,17 @@ def market_data(store, start_ns: int | None = None, end_ns: int | None = None,
 
     def timed(t: ir.Table) -> ir.Table:
         """`day` and `tt` by the calendar of each row's venue."""
-        if clock.needs_mic:
+        needs = clock.differ_in_clock()
+        if needs:
             t = t.join(inst.select("isin", _mic=inst.mic), "isin")
-        mic = t._mic if clock.needs_mic else None
+        mic = t._mic if needs else None
         t = t.mutate(day=clock.day(t.ts_event, mic), tt=clock.trading_time(t.ts_event, mic))
-        return t.drop("_mic") if clock.needs_mic else t
+        return t.drop("_mic") if needs else t
 
-    events = timed(within(store.view("order_event")).select(
-        "report_id", "ts_event", "order_id", "event_type", "isin", "account_id",
-        "member_lei", "side", "order_type", "price", "quantity", "leaves_quantity",
-        "time_in_force"))
-    new = events.filter(events.event_type == "NEW")
+    events = timed(within(store.view("order_event")).select(*ORDER_EVENT))
+    new = events.filter(events.event_type == "NEW").drop("event_type")
     orders = new.join(inst.select("isin", "lot_size"), "isin").mutate(
-        lots=lambda t: t.quantity / t.lot_size)
+        lots=lambda t: t.quantity / t.lot_size).drop("lot_size")
     trades = timed(within(store.view("trade")).select(
         "trade_id", "ts_event", "isin", "price", "quantity", "buy_account_id",
         "sell_account_id", "buy_order_id", "sell_order_id", "aggressor_side"))
@@ -233,17 +255,16 @@ def market_data(store, start_ns: int | None = None, end_ns: int | None = None,
     ann = store.view("announcement").select("announcement_id", "isin", "ts_event",
                                             "price_sensitive", "category")
     ins = store.view("insider").select("isin", "party_id", "valid_from", "valid_to")
-    cancels = events.filter(events.event_type == "CANCEL").select(
-        "order_id", ts_cancel=events.ts_event, tt_cancel=events.tt)
     ends = events.filter(events.event_type.isin(["CANCEL", "FILL", "EXPIRE", "REJECT"])
-                         ).select("order_id", ts_end=events.ts_event, tt_end=events.tt)
+                         ).select("order_id", ts_end=events.ts_event, tt_end=events.tt,
+                                  cancelled=events.event_type == "CANCEL")
     m = MarketData(orders, trades, executions, None, accounts, parties, inst, ann,
-                   ins, cancels, ends, clock)
+                   ins, None, ends, clock)
     m.materialize = materialize
     # The big tables every detector starts from, computed once for the scan.
     m.orders = m.shared(("orders",), lambda: orders)
     m.executions = m.shared(("executions",), lambda: executions)
     m.derivative_executions = derivatives(m.executions, inst)
-    m.cancels = m.shared(("cancels",), lambda: cancels)
     m.ends = m.shared(("ends",), lambda: ends)
+    m.cancels = cancels_of(m.ends)
     return m
