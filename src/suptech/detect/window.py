@@ -36,10 +36,9 @@ import pyarrow as pa
 import suptech.detect.market  # noqa: F401  (registers the built-in detectors)
 from suptech.detect.base import MINUTE, REGISTRY, SECOND, Detector
 from suptech.detect.market.common import AGGRESSIVE, USUAL, USUAL_REACH
-from suptech.detect.market.data import (
-    ORDER_EVENT, Clock, MarketData, cancels_of, derivatives, market_data)
+from suptech.detect.market.data import ORDER_EVENT, Clock, MarketData, cancels_of, market_data
 from suptech.detect.run import alerts_of
-from suptech.detect.window_kept import NEVER, KeptTables, bound
+from suptech.detect.window_kept import DERIVED, NEVER, KeptTables, bound
 from suptech.model.calendar import DAY, DEFAULT, longest_break
 from suptech.model.reports import REPORT_TYPES
 from suptech.store.schema import alert_schema, report_schema
@@ -60,14 +59,6 @@ EVENTS = {
 }
 #: What a stream sends: the columns the detectors read, of each report type.
 COLUMNS = REGISTER | EVENTS
-#: The tables `market_data` derives from each event type's rows (one row of theirs
-#: from one of its), kept derived as the rows arrive, and the time column of each; in
-#: order, for one may be made from the new rows of one before it (`FROM_DERIVED`).
-DERIVED = {"order_event": {"orders": "ts_event", "ends": "ts_end"},
-           "trade": {"trades": "ts_event", "executions": "ts_event",
-                     "derivative_executions": "ts_event"}}
-#: Those made from another's new rows, as `market_data` makes them from that table.
-FROM_DERIVED = {"derivative_executions": ("executions", derivatives)}
 #: How far (event time) a report may arrive behind a later one, by default: at least
 #: what a publisher gathers into one message (`suptech replay`'s slice).
 LATENESS = 5 * SECOND
@@ -203,46 +194,6 @@ class Window(KeptTables):
         # before its trades: time has passed for both only up to the later of the two.
         if len(self.latest) == len(EVENTS):
             self.watermark = min(self.latest.values())
-
-    def _flush(self) -> None:
-        """The rows added since the last advance, derived (`add`)."""
-        for type_name in EVENTS:  # orders before the trades that fill them
-            if type_name in self.pending:
-                self._derive_rows(type_name, pl.concat(self.pending.pop(type_name)))
-
-    def _derive_rows(self, type_name: str, rows: pl.DataFrame) -> None:
-        # Derived as `market_data` derives them, by queries compiled once per type.
-        self.raw.register(f"_new_{type_name}", rows.to_arrow())
-        self.arriving = type_name
-        sources = {source for source, _ in FROM_DERIVED.values()}
-        try:
-            for name in DERIVED[type_name]:
-                key = f"derive {type_name} {name}"
-                if name in FROM_DERIVED:
-                    source, how = FROM_DERIVED[name]
-                    build = lambda: how(  # noqa: E731
-                        self.con.table(f"_new_d_{source}"), self.con.table("instrument"))
-                else:
-                    build = lambda: getattr(self._derive(), name)  # noqa: E731
-                if f"d_{name}" not in self.tables:
-                    # The table typed as Ibis types its first rows: DuckDB casts what is
-                    # inserted later to them.
-                    self.raw.register("_rows", self._query(key, build))
-                    self.raw.execute(f'CREATE TABLE "d_{name}" AS SELECT * FROM _rows')
-                    if name in sources:  # and its new rows, for those made from them
-                        self.raw.execute(f'CREATE TABLE "_new_d_{name}" AS SELECT * FROM _rows')
-                    self.raw.unregister("_rows")
-                    self.tables.add(f"d_{name}")
-                elif name in sources:
-                    self.raw.execute(f'DELETE FROM "_new_d_{name}"')
-                    self.raw.execute(f'INSERT INTO "_new_d_{name}" ' + self._query_sql(key, build))
-                    self.raw.execute(f'INSERT INTO "d_{name}" SELECT * FROM "_new_d_{name}"')
-                else:  # inserted where it is computed
-                    self.raw.execute(f'INSERT INTO "d_{name}" ' + self._query_sql(key, build))
-        finally:
-            self.raw.unregister(f"_new_{type_name}")
-            self.arriving = None
-        self._arrived(type_name, rows)
 
     # ---- what it finds -----------------------------------------------------------
 

@@ -1,7 +1,7 @@
-"""What the market detectors' window (`suptech.detect.window`) keeps across advances
-beyond the events themselves: tables several detectors read, kept or made once an
-advance rather than computed again inside each detector's query, and the bounds its
-compiled queries take."""
+"""What the market detectors' window (`suptech.detect.window`) keeps across advances:
+the tables `market_data` derives from the events, made from the new rows only; tables
+several detectors read, kept or made once an advance rather than computed again inside
+each detector's query; and the bounds its compiled queries take."""
 
 from __future__ import annotations
 
@@ -14,11 +14,20 @@ import pyarrow as pa
 from suptech.detect.base import MINUTE, Detector
 from suptech.detect.market.common import (
     AGGRESSIVE, USUAL, USUAL_MINUTES, aggressive_orders_of, minute_medians, usual_of)
+from suptech.detect.market.data import derivatives
 
 #: Below every timestamp: the lower bound of a first advance.
 NEVER = -(2 ** 62)
 #: The shared tables the window keeps itself, as rows arrive.
 KEPT = (AGGRESSIVE, USUAL)
+#: The tables `market_data` derives from each event type's rows (one row of theirs
+#: from one of its), kept derived as the rows arrive, and the time column of each; in
+#: order, for one may be made from the new rows of one before it (`FROM_DERIVED`).
+DERIVED = {"order_event": {"orders": "ts_event", "ends": "ts_end"},
+           "trade": {"trades": "ts_event", "executions": "ts_event",
+                     "derivative_executions": "ts_event"}}
+#: Those made from another's new rows, as `market_data` makes them from that table.
+FROM_DERIVED = {"derivative_executions": ("executions", derivatives)}
 #: How long before the reports that arrived an order that took liquidity in them is
 #: first looked for (ns): most were entered moments before.
 RECENT = 10 * MINUTE
@@ -37,6 +46,46 @@ def bound(name: str) -> ir.IntegerValue:
 class KeptTables:
     """The window's kept tables (a part of `Window`, which has the connection, the
     derived tables and the compiled queries)."""
+
+    def _flush(self) -> None:
+        """The rows added since the last advance, derived (`add`)."""
+        for type_name in DERIVED:  # orders before the trades that fill them
+            if type_name in self.pending:
+                self._derive_rows(type_name, pl.concat(self.pending.pop(type_name)))
+
+    def _derive_rows(self, type_name: str, rows: pl.DataFrame) -> None:
+        # Derived as `market_data` derives them, by queries compiled once per type.
+        self.raw.register(f"_new_{type_name}", rows.to_arrow())
+        self.arriving = type_name
+        sources = {source for source, _ in FROM_DERIVED.values()}
+        try:
+            for name in DERIVED[type_name]:
+                key = f"derive {type_name} {name}"
+                if name in FROM_DERIVED:
+                    source, how = FROM_DERIVED[name]
+                    build = lambda: how(  # noqa: E731
+                        self.con.table(f"_new_d_{source}"), self.con.table("instrument"))
+                else:
+                    build = lambda: getattr(self._derive(), name)  # noqa: E731
+                if f"d_{name}" not in self.tables:
+                    # The table typed as Ibis types its first rows: DuckDB casts what is
+                    # inserted later to them.
+                    self.raw.register("_rows", self._query(key, build))
+                    self.raw.execute(f'CREATE TABLE "d_{name}" AS SELECT * FROM _rows')
+                    if name in sources:  # and its new rows, for those made from them
+                        self.raw.execute(f'CREATE TABLE "_new_d_{name}" AS SELECT * FROM _rows')
+                    self.raw.unregister("_rows")
+                    self.tables.add(f"d_{name}")
+                elif name in sources:
+                    self.raw.execute(f'DELETE FROM "_new_d_{name}"')
+                    self.raw.execute(f'INSERT INTO "_new_d_{name}" ' + self._query_sql(key, build))
+                    self.raw.execute(f'INSERT INTO "d_{name}" SELECT * FROM "_new_d_{name}"')
+                else:  # inserted where it is computed
+                    self.raw.execute(f'INSERT INTO "d_{name}" ' + self._query_sql(key, build))
+        finally:
+            self.raw.unregister(f"_new_{type_name}")
+            self.arriving = None
+        self._arrived(type_name, rows)
 
     def _arrived(self, type_name: str, rows: pl.DataFrame) -> None:
         """Orders whose aggressive row may have changed: those entered, and those that
