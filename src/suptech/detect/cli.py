@@ -223,10 +223,36 @@ def train_model(
         "--validation-seeds", help="Seeds that pick the stopping round and threshold.")] = "7,8",
     days: Annotated[int, typer.Option("--days", min=1)] = 3,
     accounts: Annotated[int, typer.Option("--accounts", min=1000)] = 20_000,
+    labels: Annotated[Optional[Path], typer.Option(
+        "--labels", help="Train on the institution's own labelled payments of --data-dir "
+                         "instead: a CSV or Parquet file of payment_id and typology "
+                         "(empty when benign).")] = None,
+    from_decisions: Annotated[bool, typer.Option(
+        "--from-decisions", help="Train on the analysts' decisions on the payment alerts "
+                                 "of --data-dir instead.")] = False,
+    fit_until: Annotated[Optional[str], typer.Option(
+        "--fit-until", help="With labels: fit on the payments before this (ISO 8601; "
+                            "default: at 60 % of the laundering labelled, in time).")] = None,
+    validate_until: Annotated[Optional[str], typer.Option(
+        "--validate-until", help="With labels: validate on the payments up to this "
+                                 "(default: at 80 % of the laundering labelled); those after are "
+                                 "scored.")] = None,
+    data_dir: DataDir = Path("./suptech-data"),
+    engine: Engine = "duckdb",
 ) -> None:
-    """Train the payment model on simulator data (never on the data it is scored on)."""
+    """Train the payment model: on simulator data (never on the data it is scored on), or
+    on an institution's labels or its analysts' decisions, split by time."""
     from suptech.detect.payments.model import model_dir
     from suptech.detect.payments.training import train
+
+    if labels is not None or from_decisions:
+        if labels is not None and from_decisions:
+            raise typer.BadParameter("one source of labels at a time",
+                                     param_hint="--labels / --from-decisions")
+        _train_on_labels(version, out_dir or model_dir(), labels,
+                         _moment(fit_until, "--fit-until"),
+                         _moment(validate_until, "--validate-until"), data_dir, engine)
+        return
 
     def ints(text: str, option: str) -> tuple[int, ...]:
         try:
@@ -248,6 +274,43 @@ def train_model(
               f"typology accuracy {v['typology_accuracy']:.3f}")
 
 
+def _train_on_labels(version: str, out_dir: Path, labels: Path | None, fit_until, validate_until,
+                     data_dir: Path, engine) -> None:
+    from suptech.detect.payments.learning import (
+        LabelError, labels_from_decisions, read_labels, train_on_labels)
+
+    store = open_or_exit(data_dir, engine)
+    try:
+        with out.status("training") as status:
+            if labels is not None:
+                found, source = read_labels(labels), str(labels)
+            else:
+                from suptech.ops.db import connect
+                ops = connect(data_dir)
+                try:
+                    found = labels_from_decisions(store.alerts(), ops)
+                finally:
+                    ops.dispose()
+                source = f"decisions in {data_dir}"
+            trained = train_on_labels(store, found, out_dir, version, source, fit_until,
+                                      validate_until, progress=lambda what: status.update(what))
+    except LabelError as e:
+        error(str(e))
+        raise typer.Exit(2) from None
+    finally:
+        store.close()
+    m = trained.meta
+    line = (f"model {version} written to {trained.path.parent}: fitted on "
+            f"{m['trained_on']['payments']:,} payments ({m['trained_on']['laundering']:,} "
+            f"laundering) before {m['trained_on']['before']}; threshold {m['threshold']:.2f}")
+    for part in ("validation", "held_out"):
+        if part in m:
+            s = m[part]
+            line += (f"; {part.replace('_', ' ')} from {s['from']} ({s['payments']:,} payments): "
+                     f"precision {s['precision']:.3f}, recall {s['recall']:.3f}, F1 {s['f1']:.3f}")
+    out.print(line)
+
+
 @model_app.command("list")
 def list_models() -> None:
     """The payment models available to the scan (the newest is used)."""
@@ -256,10 +319,13 @@ def list_models() -> None:
     from suptech.detect.payments.model import PREFIX, model_dir, versions
 
     folder = model_dir()
-    table = Table("version", "created", "trained on seeds", "threshold", "validation F1",
-                  title=f"payment models in {folder}", title_justify="left")
+    table = Table("version", "created", "trained on", "threshold", "validation F1",
+                  "held-out F1", title=f"payment models in {folder}", title_justify="left")
     for v in versions(folder):
         meta = json.loads((folder / f"{PREFIX}{v}.json").read_text())
-        table.add_row(v, meta["created"], ",".join(map(str, meta["trained_on"]["simulator_seeds"])),
-                      f"{meta['threshold']:.2f}", f"{meta['validation']['f1']:.3f}")
+        on = meta["trained_on"]
+        source = on.get("labels") or "simulator seeds " + ",".join(map(str, on["simulator_seeds"]))
+        held = meta.get("held_out", {}).get("f1")
+        table.add_row(v, meta["created"], source, f"{meta['threshold']:.2f}",
+                      f"{meta['validation']['f1']:.3f}", "–" if held is None else f"{held:.3f}")
     out.print(table)

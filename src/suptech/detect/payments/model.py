@@ -1,12 +1,14 @@
 """Trained payment models: versioned files, loaded by the scan, never trained by it.
 
-A model is three files in a models directory: `aml-gbm-<version>.txt`, a binary LightGBM
-booster (laundering or not) in LightGBM's text format; `aml-gbm-<version>-typology.txt`,
-a multiclass booster that names the typology of a payment already judged suspicious;
-and `aml-gbm-<version>.json`, what they need beside them (feature names, typologies, the
-alert threshold) and how they were made (simulator seeds, scores on seeds they were not
-fitted on). Two boosters, because scoring millions of payments with a 13-class model
-costs thirteen times the trees; the typology is asked only of the few flagged. The package ships the models under
+A model is three files in a models directory: `aml-gbm-<version>.txt`, a binary
+LightGBM booster (laundering or not) in LightGBM's text format;
+`aml-gbm-<version>-typology.txt`, a multiclass booster that names the typology of a
+payment already judged suspicious (none for a model that knows one typology only);
+and `aml-gbm-<version>.json`, what they need beside them (feature names, typologies,
+the alert threshold) and how they were made (simulator seeds or an institution's own
+labels, scores on payments they were not fitted on). Two boosters, because scoring
+millions of payments with a 13-class model costs thirteen times the trees; the
+typology is asked only of the few flagged. The package ships the models under
 `suptech/detect/payments/models/`; `SUPTECH_MODEL_DIR` points at another directory.
 `suptech model train` writes new ones.
 """
@@ -46,7 +48,7 @@ def versions(directory: Path | None = None) -> list[str]:
 class Model:
     version: str
     booster: object  # lightgbm.Booster, binary
-    typer: object  # lightgbm.Booster, multiclass over `typologies`
+    typer: object | None  # lightgbm.Booster, multiclass over `typologies`; None: one
     features: tuple[str, ...]
     typologies: tuple[str, ...]
     threshold: float  # alert when P(laundering) >= threshold
@@ -58,6 +60,8 @@ class Model:
 
     def typology_odds(self, x: np.ndarray) -> np.ndarray:
         """Probabilities of each typology, one row per (suspicious) payment."""
+        if self.typer is None:  # a model of one typology
+            return np.ones((len(x), 1))
         return np.asarray(self.typer.predict(x, num_threads=2)).reshape(len(x), -1)
 
     def contributions(self, x: np.ndarray) -> np.ndarray:
@@ -91,8 +95,9 @@ def _load(version: str | None, directory: str) -> Model:
     binary, typology, description = _files(folder, version)
     meta = json.loads(description.read_text())
     booster = lgb.Booster(model_file=str(binary))
-    typer = lgb.Booster(model_file=str(typology))
-    for b in (booster, typer):
+    # A model of one typology has nothing to tell apart, and no typology booster.
+    typer = lgb.Booster(model_file=str(typology)) if len(meta["typologies"]) > 1 else None
+    for b in (booster, typer) if typer is not None else (booster,):
         if tuple(b.feature_name()) != tuple(meta["features"]):
             raise ModelError(f"model {version}: a booster and the description name "
                              "different features")
@@ -104,6 +109,7 @@ def save(booster, typer, meta: dict, directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     binary, typology, description = _files(directory, meta["version"])
     booster.save_model(str(binary))
-    typer.save_model(str(typology))
+    if typer is not None:
+        typer.save_model(str(typology))
     description.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
     return description

@@ -74,6 +74,61 @@ def best_threshold(p: np.ndarray, y: np.ndarray) -> tuple[float, dict]:
     return best
 
 
+@dataclass
+class Fitted:
+    """Boosters fitted on one part of the labelled payments, and what the next part said
+    of them: the alert threshold with the best F1 there, its scores."""
+
+    booster: object
+    typer: object | None  # None: one typology, nothing to tell apart
+    typologies: list[str]
+    threshold: float
+    scores: dict
+    typology_accuracy: float | None
+
+
+def xy(frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """FEATURES, and whether each payment is laundering (a `typology` named)."""
+    return (frame.select(FEATURES).to_numpy().astype(np.float32),
+            frame["typology"].is_not_null().to_numpy())
+
+
+def fit_boosters(fit: pl.DataFrame, val: pl.DataFrame,
+                 progress: Callable[[str], None] = lambda _: None) -> Fitted:
+    """The suspicion booster and the typology booster, fitted on `fit` (FEATURES and
+    `typology`, null when benign); `val` chooses when to stop and the threshold."""
+    import lightgbm as lgb
+
+    progress("fitting the suspicion booster")
+    (x, y), (vx, vy) = xy(fit), xy(val)
+    train_set = lgb.Dataset(x, y.astype(int), feature_name=list(FEATURES), free_raw_data=False)
+    booster = lgb.train(BINARY, train_set, num_boost_round=200,
+                        valid_sets=[lgb.Dataset(vx, vy.astype(int), reference=train_set)],
+                        callbacks=[lgb.early_stopping(30, verbose=False)])
+    threshold, scores = best_threshold(booster.predict(vx), vy)
+    typologies = sorted(set(fit["typology"].drop_nulls()))
+    if len(typologies) < 2:
+        return Fitted(booster, None, typologies, threshold, scores, None)
+
+    progress("fitting the typology booster")
+    code = {t: i for i, t in enumerate(typologies)}
+
+    def xt(frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        bad = frame.filter(pl.col("typology").is_in(typologies))
+        return (bad.select(FEATURES).to_numpy().astype(np.float32),
+                bad["typology"].replace_strict(code, return_dtype=pl.Int32).to_numpy())
+
+    (tx, ty), (tvx, tvy) = xt(fit), xt(val)
+    params = {**TYPOLOGY, "num_class": len(typologies)}
+    typed = lgb.Dataset(tx, ty, feature_name=list(FEATURES), free_raw_data=False)
+    valid = [lgb.Dataset(tvx, tvy, reference=typed)] if len(tvy) else []
+    typer = lgb.train(params, typed, num_boost_round=200 if valid else 50,
+                      valid_sets=valid,
+                      callbacks=[lgb.early_stopping(30, verbose=False)] if valid else [])
+    accuracy = float((typer.predict(tvx).argmax(axis=1) == tvy).mean()) if len(tvy) else None
+    return Fitted(booster, typer, typologies, threshold, scores, accuracy)
+
+
 def train(out_dir: Path, version: str, seeds=TRAINING_SEEDS, validation=VALIDATION_SEEDS,
           days: int = 3, accounts: int = 20_000,
           progress: Callable[[str], None] = lambda _: None) -> Trained:
@@ -89,45 +144,18 @@ def train(out_dir: Path, version: str, seeds=TRAINING_SEEDS, validation=VALIDATI
         shutil.rmtree(work, ignore_errors=True)
     fit = pl.concat([frames[s] for s in seeds])
     val = pl.concat([frames[s] for s in validation])
-
-    def xy(frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        return (frame.select(FEATURES).to_numpy().astype(np.float32),
-                frame["typology"].is_not_null().to_numpy())
-
-    progress("fitting the suspicion booster")
-    (x, y), (vx, vy) = xy(fit), xy(val)
-    train_set = lgb.Dataset(x, y.astype(int), feature_name=list(FEATURES), free_raw_data=False)
-    booster = lgb.train(BINARY, train_set, num_boost_round=200,
-                        valid_sets=[lgb.Dataset(vx, vy.astype(int), reference=train_set)],
-                        callbacks=[lgb.early_stopping(30, verbose=False)])
-    threshold, scores = best_threshold(booster.predict(vx), vy)
-
-    progress("fitting the typology booster")
-    typologies = sorted(set(fit["typology"].drop_nulls()))
-    code = {t: i for i, t in enumerate(typologies)}
-
-    def xt(frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        bad = frame.filter(pl.col("typology").is_in(typologies))
-        return (bad.select(FEATURES).to_numpy().astype(np.float32),
-                bad["typology"].replace_strict(code, return_dtype=pl.Int32).to_numpy())
-
-    (tx, ty), (tvx, tvy) = xt(fit), xt(val)
-    params = {**TYPOLOGY, "num_class": len(typologies)}
-    typed = lgb.Dataset(tx, ty, feature_name=list(FEATURES), free_raw_data=False)
-    typer = lgb.train(params, typed, num_boost_round=200,
-                      valid_sets=[lgb.Dataset(tvx, tvy, reference=typed)],
-                      callbacks=[lgb.early_stopping(30, verbose=False)])
-    accuracy = float((typer.predict(tvx).argmax(axis=1) == tvy).mean())
+    f = fit_boosters(fit, val, progress)
     meta = {
-        "version": version, "features": list(FEATURES), "typologies": typologies,
-        "threshold": threshold,
+        "version": version, "features": list(FEATURES), "typologies": f.typologies,
+        "threshold": f.threshold,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "lightgbm": lgb.__version__,
         "trained_on": {"simulator_seeds": list(seeds), "days": days, "accounts": accounts,
-                       "payments": fit.height, "laundering": int(y.sum()),
-                       "rounds": booster.num_trees(), "typology_rounds": typer.current_iteration()},
+                       "payments": fit.height, "laundering": int(xy(fit)[1].sum()),
+                       "rounds": f.booster.num_trees(),
+                       "typology_rounds": f.typer.current_iteration()},
         "validation": {"simulator_seeds": list(validation), "payments": val.height,
-                       "laundering": int(vy.sum()), **scores,
-                       "typology_accuracy": round(accuracy, 4)},
+                       "laundering": int(xy(val)[1].sum()), **f.scores,
+                       "typology_accuracy": round(f.typology_accuracy, 4)},
     }
-    return Trained(save(booster, typer, meta, out_dir), meta)
+    return Trained(save(f.booster, f.typer, meta, out_dir), meta)
