@@ -31,7 +31,7 @@ from pathlib import Path
 import polars as pl
 
 from suptech.detect.base import REGISTRY
-from suptech.detect.evaluate import score
+from suptech.detect.evaluate import payment_scores, score
 from suptech.detect.payments.learned import Learned, LearnedParams
 from suptech.detect.payments.learning import read_labels, train_on_labels
 from suptech.detect.run import run
@@ -49,14 +49,8 @@ def ns(day: str) -> int:
 
 
 def transaction_scores(alerts: pl.DataFrame, truth: pl.DataFrame) -> dict[str, float]:
-    flagged = set(p for ev in alerts["evidence"].drop_nulls() for p in ev.split(";"))
-    truth = truth.with_columns(pl.col("payment_id").is_in(list(flagged)).alias("flagged"))
-    tp = truth.filter(pl.col("flagged") & pl.col("is_laundering")).height
-    n_flagged, n_true = truth["flagged"].sum(), truth["is_laundering"].sum()
-    precision = tp / n_flagged if n_flagged else 0.0
-    recall = tp / n_true if n_true else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": precision, "recall": recall, "f1": f1, "flagged": n_flagged}
+    s = payment_scores(alerts, truth)[-1]
+    return {"precision": s.precision, "recall": s.recall, "f1": s.f1, "flagged": s.flagged}
 
 
 def main() -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import polars as pl
 
-from suptech.detect.evaluate import matches, score
+from suptech.detect.evaluate import PaymentScore, matches, payment_scores, score
 from suptech.detect.run import run
 from suptech.ingest.pipeline import ingest_files
 from suptech.detect.base import REGISTRY
@@ -51,7 +51,7 @@ def main() -> None:
     if used:
         print(f"warning: seeds {used} were used to set the parameters")
     work = Path(tempfile.mkdtemp(prefix="suptech-detection-"))
-    labels, alerts = [], []
+    labels, alerts, paid = [], [], []
     per_market: dict[str, int] = {}  # instrument-days by kind of market
     events, units = 0, 0  # units: instrument-days (market) or days (payments)
     try:
@@ -66,7 +66,7 @@ def main() -> None:
                 events += result.order_events
             else:
                 result = simulate_payments(out, seed=seed, days=args.days,
-                                           accounts=args.accounts)
+                                           accounts=args.accounts, truth=True)
                 events += result.payments
             detectors = [c() for c in REGISTRY.detectors.values() if c.domain == args.domain
                          and (not args.detectors or c.id in args.detectors.split(","))]
@@ -82,6 +82,8 @@ def main() -> None:
                   f"cases, {found.height} alerts, scan {time.perf_counter() - t:.1f} s")
             labels.append(of_run(pl.read_csv(out / "labels.csv"), "scenario_id", name, market))
             alerts.append(of_run(found, "alert_id", name, market))
+            if args.domain == "payments":
+                paid.append(payment_scores(found, pl.read_parquet(out / "truth.parquet")))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     labels = pl.concat(labels)
@@ -113,6 +115,25 @@ def main() -> None:
               f"{'-' if ap is None else f'{ap:.2f}'} |")
     if args.domain == "market":
         by_variant(labels, alerts, per_market)
+    else:
+        over_payments(paid)
+
+
+def over_payments(runs: list[list]) -> None:
+    """Scores over payments (a payment flagged when an alert's evidence names it), the
+    runs' counts added up."""
+    total: dict[str, list[int]] = {}
+    for rows in runs:
+        for s in rows:
+            counts = total.setdefault(s.typology, [0, 0, 0, 0])
+            for i, v in enumerate((s.flagged, s.true_flagged, s.laundering, s.found)):
+                counts[i] += v
+    print("\nOver payments:\n\n| typology | laundering | found | recall | flagged | "
+          "laundering flagged | precision | F1 |\n|---|---|---|---|---|---|---|---|")
+    for name in sorted(total, key=lambda t: (t == "ALL", t)):
+        s = PaymentScore(name, *total[name])
+        print(f"| {name} | {s.laundering:,} | {s.found:,} | {s.recall:.2f} | {s.flagged:,} | "
+              f"{s.true_flagged:,} | {s.precision:.2f} | {s.f1:.2f} |")
 
 
 def average_precision(labels: pl.DataFrame, alerts: pl.DataFrame) -> dict[str, float]:

@@ -133,3 +133,20 @@ def test_a_model_trained_anew_is_loaded_from_its_directory_and_a_missing_one_is_
     runner.invoke(app, ["ingest", *map(str, sorted(flow.glob("payment-*.parquet"))), *db])
     result = runner.invoke(app, ["scan", "--detectors", "gbm", *db])
     assert result.exit_code == 2 and "suptech model train" in result.output
+
+
+def test_scores_over_payments_count_each_flagged_payment_once():
+    """A payment is flagged when an alert's evidence names it: laundering flagged under
+    another typology is a true flag, and recall is per typology of the truth."""
+    from suptech.detect.evaluate import payment_scores
+
+    truth = pl.DataFrame({"payment_id": ["P1", "P2", "P3", "P4", "P5"],
+                          "typology": ["FAN_OUT", "FAN_OUT", "CYCLE", None, None]})
+    alerts = pl.DataFrame({"typology": ["FAN_OUT", "FAN_OUT", "CYCLE"],
+                           "evidence": ["P1;P4", "P1;P3", "P5;P9"]})
+    rows = {s.typology: s for s in payment_scores(alerts, truth)}
+    assert (rows["FAN_OUT"].flagged, rows["FAN_OUT"].true_flagged) == (3, 2)
+    assert (rows["FAN_OUT"].laundering, rows["FAN_OUT"].found) == (2, 1)
+    assert (rows["CYCLE"].flagged, rows["CYCLE"].recall) == (1, 1.0)  # P9 is not scored
+    assert (rows["ALL"].flagged, rows["ALL"].true_flagged, rows["ALL"].found) == (4, 2, 2)
+    assert rows["ALL"].precision == 0.5 and rows["ALL"].recall == 2 / 3

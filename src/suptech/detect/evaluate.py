@@ -1,4 +1,5 @@
-"""Detection quality against labels, exactly as spec/EVALUATION.md defines it.
+"""Detection quality against labels, exactly as spec/EVALUATION.md defines it, and over
+payments where the truth says which are laundering (`payment_scores`).
 
 An alert matches a labelled case when the typology is the same, the account sets share
 an account, the instrument is the same (market typologies; for cross-market
@@ -99,4 +100,47 @@ def score(labels: pl.DataFrame, alerts: pl.DataFrame,
         rows.append(Score(t, lab.len(), sum(s in found for s in lab), al.len(),
                           sum(a in true_alerts for a in al)))
     rows.append(Score("ALL", labels.height, len(found), alerts.height, len(true_alerts)))
+    return rows
+
+
+@dataclass(frozen=True)
+class PaymentScore:
+    """Minority-class scores over payments (the AMLworld papers' measure): a payment is
+    flagged when an alert's evidence names it."""
+
+    typology: str
+    flagged: int  # payments in the evidence of this typology's alerts
+    true_flagged: int  # of those, laundering (of any typology)
+    laundering: int  # payments of this typology's laundering
+    found: int  # of those, flagged by any alert
+
+    @property
+    def precision(self) -> float:
+        return self.true_flagged / self.flagged if self.flagged else 0.0
+
+    @property
+    def recall(self) -> float:
+        return self.found / self.laundering if self.laundering else 0.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r > 0 else 0.0
+
+
+def payment_scores(alerts: pl.DataFrame, truth: pl.DataFrame) -> list[PaymentScore]:
+    """Per typology in the truth or the alerts, then ALL. `truth`: payment_id and
+    typology (null when benign), of the payments scored; evidence outside them is not
+    counted."""
+    typology = dict(truth.select("payment_id", "typology").iter_rows())
+    flags = [(t, p) for t, ev in alerts.select("typology", "evidence").iter_rows()
+             if ev for p in ev.split(";") if p in typology]
+    everywhere = {p for _, p in flags}
+    names = sorted({t for t in typology.values() if t} | {t for t, _ in flags})
+    rows = []
+    for name in [*names, "ALL"]:
+        mine = {p for t, p in flags if name in (t, "ALL")}
+        bad = [p for p, t in typology.items() if t and name in (t, "ALL")]
+        rows.append(PaymentScore(name, len(mine), sum(typology[p] is not None for p in mine),
+                                 len(bad), sum(p in everywhere for p in bad)))
     return rows

@@ -32,6 +32,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from suptech.detect.base import REGISTRY
+from suptech.detect.evaluate import PaymentScore
 from suptech.detect.payments.data import payment_data
 from suptech.detect.payments.features import FEATURES, payment_features
 from suptech.detect.payments.model import save
@@ -164,13 +165,11 @@ def train_on_labels(store, labels: pl.DataFrame, out_dir: Path, version: str, so
 
 
 def scores(flagged: np.ndarray, truth: np.ndarray) -> dict:
-    """Minority-class precision, recall and F1 over payments."""
+    """Minority-class precision, recall and F1 over payments (`evaluate.PaymentScore`)."""
     tp = int((flagged & truth).sum())
-    precision = tp / int(flagged.sum()) if flagged.any() else 0.0
-    recall = tp / int(truth.sum()) if truth.any() else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if tp else 0.0
-    return {"flagged": int(flagged.sum()), "precision": round(precision, 4),
-            "recall": round(recall, 4), "f1": round(f1, 4)}
+    s = PaymentScore("ALL", int(flagged.sum()), tp, int(truth.sum()), tp)
+    return {"flagged": s.flagged, "precision": round(s.precision, 4),
+            "recall": round(s.recall, 4), "f1": round(s.f1, 4)}
 
 
 def _iso(ns: int) -> str:
