@@ -150,3 +150,18 @@ def test_scores_over_payments_count_each_flagged_payment_once():
     assert (rows["CYCLE"].flagged, rows["CYCLE"].recall) == (1, 1.0)  # P9 is not scored
     assert (rows["ALL"].flagged, rows["ALL"].true_flagged, rows["ALL"].found) == (4, 2, 2)
     assert rows["ALL"].precision == 0.5 and rows["ALL"].recall == 2 / 3
+
+
+@pytest.mark.parametrize("ring", [["A", "B", "C"], ["B", "C", "A"], ["C", "A", "B"]])
+def test_a_ring_starts_where_its_money_started_wherever_the_search_began(ring):
+    """A ring paid round twice from A: the cycle is the first round, whichever account
+    the graph search names first (which depends on the order of a set)."""
+    import networkx as nx
+
+    from suptech.detect.payments.cycle import _in_time_order
+
+    graph = nx.MultiDiGraph()
+    for pid, a, b, t, cny in [("P1", "A", "B", 1, 100_000), ("P2", "B", "C", 2, 95_000),
+                              ("P3", "C", "A", 3, 90_000), ("P4", "A", "B", 4, 88_000)]:
+        graph.add_edge(a, b, payment_id=pid, ts_event=t, cny=cny)
+    assert [e["payment_id"] for e in _in_time_order(graph, ring, 0.8)] == ["P1", "P2", "P3"]

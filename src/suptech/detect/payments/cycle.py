@@ -45,8 +45,10 @@ class Cycle(Detector):
         big = large(d, p.min_cny)
         both = big.select(account=big.debtor).intersect(big.select(account=big.creditor))
         edges = big.filter(big.debtor.isin(both.account) & big.creditor.isin(both.account))
-        rows = edges.select("debtor", "creditor", "ts_event", "cny", "payment_id") \
-            .to_pyarrow().to_pylist()
+        # In payment order: the graph, and so the cycles found, do not depend on the
+        # order the engine returned the rows in.
+        rows = sorted(edges.select("debtor", "creditor", "ts_event", "cny", "payment_id")
+                      .to_pyarrow().to_pylist(), key=lambda r: r["payment_id"])
         graph = nx.MultiDiGraph()
         for r in rows:
             graph.add_edge(r["debtor"], r["creditor"], **r)
@@ -68,9 +70,12 @@ class Cycle(Detector):
 
 
 def _in_time_order(graph: nx.MultiDiGraph, ring: list[str], min_share: float) -> list[dict]:
-    """One payment per hop, each after the last and passing most of it on; [] if none."""
+    """One payment per hop, each after the last and passing most of it on; [] if none.
+    The ring may start at any of its accounts: where its first payment is earliest
+    (not where the search happened to start, which depends on the order of a set)."""
     n = len(ring)
-    for start in range(n):  # the ring may start at any of its accounts
+    found = []
+    for start in range(n):
         order = ring[start:] + ring[:start]
         path, t, amount = [], None, None
         for a, b in zip(order, order[1:] + order[:1]):
@@ -83,5 +88,6 @@ def _in_time_order(graph: nx.MultiDiGraph, ring: list[str], min_share: float) ->
             path.append(options[0])
             t, amount = options[0]["ts_event"], options[0]["cny"]
         if len(path) == n:
-            return path
-    return []
+            found.append(path)
+    return min(found, key=lambda path: (path[0]["ts_event"], path[0]["payment_id"]),
+               default=[])
