@@ -58,7 +58,14 @@ class PumpAndDump(Detector):
     def episodes(self, m):
         """One row per account that pumped and dumped the stock that day."""
         p = self.params
-        x = m.executions.join(m.accounts.select("account_id", "account_type"), "account_id")
+        x = m.executions
+        # The accounts that bought and sold the share often enough first: the rest of
+        # the day's accounts (most of them) are left before their figures are made.
+        n = x.group_by(["account_id", "isin", "day"]).aggregate(
+            buys=(x.side == "BUY").sum(), sells=(x.side == "SELL").sum())
+        n = n.filter((n.buys >= p.min_buys) & (n.sells >= p.min_sells))
+        x = x.semi_join(n.select("account_id", "day").distinct(), ["account_id", "day"])
+        x = x.join(m.accounts.select("account_id", "account_type"), "account_id")
         x = x.filter(x.account_type != "PROPRIETARY")
         buy, sell = x.side == "BUY", x.side == "SELL"
         value = x.price * x.quantity
