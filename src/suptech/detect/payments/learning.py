@@ -34,7 +34,7 @@ import sqlalchemy as sa
 from suptech.detect.base import REGISTRY
 from suptech.detect.evaluate import PaymentScore
 from suptech.detect.payments.data import payment_data
-from suptech.detect.payments.features import FEATURES, payment_features
+from suptech.detect.payments.features import payment_features
 from suptech.detect.payments.model import save
 from suptech.detect.payments.training import Trained, fit_boosters, xy
 
@@ -128,8 +128,6 @@ def labelled_features(store, labels: pl.DataFrame, end_ns: int | None = None) ->
 def train_on_labels(store, labels: pl.DataFrame, out_dir: Path, version: str, source: str,
                     fit_until: int | None = None, validate_until: int | None = None,
                     progress: Callable[[str], None] = lambda _: None) -> Trained:
-    import lightgbm as lgb
-
     if labels["typology"].is_null().all():
         raise LabelError(f"{source}: no payment is labelled as laundering")
     fit_until, validate_until = split_times(store, labels, fit_until, validate_until)
@@ -142,18 +140,11 @@ def train_on_labels(store, labels: pl.DataFrame, out_dir: Path, version: str, so
             raise LabelError(f"{source}: the payments {name} hold no laundering; move the "
                              "split (--fit-until, --validate-until)")
     f = fit_boosters(fit, val, progress)
-    meta = {
-        "version": version, "features": list(FEATURES), "typologies": f.typologies,
-        "threshold": f.threshold,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "lightgbm": lgb.__version__,
-        "trained_on": {"labels": source, "before": _iso(fit_until), "payments": fit.height,
-                       "laundering": int(xy(fit)[1].sum()),
-                       "labelled": labels.height, "rounds": f.booster.num_trees()},
-        "validation": {"from": _iso(fit_until), "before": _iso(validate_until),
-                       "payments": val.height, "laundering": int(xy(val)[1].sum()),
-                       **f.scores},
-    }
+    meta = f.described(
+        version, {"labels": source, "before": _iso(fit_until), "payments": fit.height,
+                  "laundering": int(xy(fit)[1].sum()), "labelled": labels.height},
+        {"from": _iso(fit_until), "before": _iso(validate_until), "payments": val.height,
+         "laundering": int(xy(val)[1].sum())})
     progress("scoring the payments after the validation")
     later = labelled_features(store, labels).filter(pl.col("ts_event") >= validate_until)
     if later.height:

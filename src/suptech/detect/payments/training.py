@@ -86,6 +86,18 @@ class Fitted:
     scores: dict
     typology_accuracy: float | None
 
+    def described(self, version: str, trained_on: dict, validation: dict) -> dict:
+        """The model's description: what the scan needs beside the boosters, and how
+        they were made (`trained_on`, `validation`: the payments of each part)."""
+        import lightgbm as lgb
+
+        return {"version": version, "features": list(FEATURES),
+                "typologies": self.typologies, "threshold": self.threshold,
+                "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "lightgbm": lgb.__version__,
+                "trained_on": {**trained_on, "rounds": self.booster.num_trees()},
+                "validation": {**validation, **self.scores}}
+
 
 def xy(frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """FEATURES, and whether each payment is laundering (a `typology` named)."""
@@ -132,8 +144,6 @@ def fit_boosters(fit: pl.DataFrame, val: pl.DataFrame,
 def train(out_dir: Path, version: str, seeds=TRAINING_SEEDS, validation=VALIDATION_SEEDS,
           days: int = 3, accounts: int = 20_000,
           progress: Callable[[str], None] = lambda _: None) -> Trained:
-    import lightgbm as lgb
-
     work = Path(tempfile.mkdtemp(prefix="suptech-train-"))
     try:
         frames = {}
@@ -145,17 +155,11 @@ def train(out_dir: Path, version: str, seeds=TRAINING_SEEDS, validation=VALIDATI
     fit = pl.concat([frames[s] for s in seeds])
     val = pl.concat([frames[s] for s in validation])
     f = fit_boosters(fit, val, progress)
-    meta = {
-        "version": version, "features": list(FEATURES), "typologies": f.typologies,
-        "threshold": f.threshold,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "lightgbm": lgb.__version__,
-        "trained_on": {"simulator_seeds": list(seeds), "days": days, "accounts": accounts,
-                       "payments": fit.height, "laundering": int(xy(fit)[1].sum()),
-                       "rounds": f.booster.num_trees(),
-                       "typology_rounds": f.typer.current_iteration()},
-        "validation": {"simulator_seeds": list(validation), "payments": val.height,
-                       "laundering": int(xy(val)[1].sum()), **f.scores,
-                       "typology_accuracy": round(f.typology_accuracy, 4)},
-    }
+    meta = f.described(
+        version, {"simulator_seeds": list(seeds), "days": days, "accounts": accounts,
+                  "payments": fit.height, "laundering": int(xy(fit)[1].sum()),
+                  "typology_rounds": f.typer.current_iteration()},
+        {"simulator_seeds": list(validation), "payments": val.height,
+         "laundering": int(xy(val)[1].sum()),
+         "typology_accuracy": round(f.typology_accuracy, 4)})
     return Trained(save(f.booster, f.typer, meta, out_dir), meta)
