@@ -5,15 +5,19 @@ in an in-memory DuckDB, with the register (instruments, parties, accounts, insid
 lists, announcements), as tables of the names and columns the report database has;
 `suptech.detect.market.data.market_data` reads them as it reads the store. On each
 `advance`, every detector's `episodes` expression runs over the events of its `reach`,
-and the episodes done since the last advance are kept (in DuckDB too). Their cases are
+starting from the rows that can begin an episode not yet taken (`MarketData.anchored`
+and `due`: in a scan, every row), and the episodes done since the last advance are
+kept (in DuckDB too). Their cases are
 then gathered again by the detector's `cases`, over all the episodes kept for them,
 and become alerts by `suptech.detect.run.alerts_of`: the scan's way. So a scan of the
 same data raises the same alerts, with the same ids, windows, scores and evidence
 (tests/test_window.py).
 
 Tables several detectors read are kept, not computed again inside each one's query
-(`suptech.detect.window_kept`): aggressive orders, and a shared table that detectors
-of one reach build (spoofing's and layering's ladder), made once an advance.
+(`suptech.detect.window_kept`): the tables derived from the reports (made from the new
+rows, at the next advance), aggressive orders, each instrument's usual order size, and
+a shared table that detectors of one reach build (spoofing's and layering's ladder),
+made once an advance.
 
 Event time: the watermark is the latest event seen of the type that lags (the stream
 commits a fetch's orders before its trades); an episode is taken once it is done by
@@ -128,9 +132,8 @@ class Window(KeptTables):
 
     def data(self, lo, reader: Detector | None = None) -> MarketData:
         """What the detectors read: the derived tables from `lo` (ns of trading time)
-        on. The
-        shared tables made once an advance are provided to the detectors that read
-        them (`reader`)."""
+        on. The shared tables made once an advance are provided to the detectors that
+        read them (`reader`)."""
         t = {name: self.con.table(f"d_{name}") for name in ("accounts", "parties")}
         for columns in DERIVED.values():
             for name, ts in columns.items():
@@ -263,13 +266,14 @@ class Window(KeptTables):
         return self.raw.execute(sql).fetch_arrow_table().cast(schema)
 
     def _grow(self, d: Detector) -> pl.DataFrame | None:
-        if type(d).anchors is not Detector.anchors and not self.raw.execute(self._query_sql(
-                f"anchors {d.id}", lambda: self._done(d.anchors(self.data(
-                    bound(f"lo_{d.id}"), d))).count())).fetchone()[0]:
-            return None  # none of its episodes is done since the last advance
+        def due(what):
+            m = self.data(bound(f"lo_{d.id}"), d)
+            return m.due(what(m))
 
-        def episodes():
-            return self._done(d.episodes(self.data(bound(f"lo_{d.id}"), d)))
+        if type(d).anchors is not Detector.anchors and not self.raw.execute(self._query_sql(
+                f"anchors {d.id}", lambda: due(d.anchors).count())).fetchone()[0]:
+            return None  # none of its episodes is done since the last advance
+        episodes = lambda: due(d.episodes)  # noqa: E731
 
         new = self._query(f"episodes {d.id}", episodes)
         if not new.num_rows:
@@ -288,11 +292,6 @@ class Window(KeptTables):
         found = self._query(f"cases {d.id}", lambda: d.cases(
             self.con.table(table).semi_join(self.con.table(keys), list(d.case))))
         return pl.from_arrow(found)
-
-    @staticmethod
-    def _done(t: ir.Table) -> ir.Table:
-        """The rows of `t` done since the last advance."""
-        return t.filter((t.done > bound("prev")) & (t.done <= bound("cut")))
 
     def _close_between(self, prev: int | None, cut: int) -> bool:
         """Whether a trading day closed in (prev, cut] on any venue."""
