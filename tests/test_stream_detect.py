@@ -118,3 +118,31 @@ def test_a_consumer_started_on_a_stored_day_carries_on_from_it(tmp_path):
     again, _ = started()
     assert raised is not None and again is None
     assert stored.select(SAME).sort("alert_id").equals(batch.select(SAME).sort("alert_id"))
+
+
+def test_each_batch_is_answered_once_in_order_and_a_bad_one_does_not_stop_the_rest():
+    """The detectors' process answers every batch, in the order sent, once the window has
+    advanced over it; a batch it cannot take is answered with the error, and the batches
+    after it are still taken."""
+    import threading
+    from multiprocessing import Pipe
+
+    from suptech.detect.window import EVENTS
+    from suptech.stream.detectors import serve
+
+    mine, child = Pipe()
+    worker = threading.Thread(target=serve, args=(child, 5_000_000_000, "STREAM-test"),
+                              daemon=True)
+    worker.start()
+    good = pl.DataFrame({c: [] for c in EVENTS["trade"]}, schema={
+        c: pl.Int64 if c in ("ts_event", "quantity") else pl.String for c in EVENTS["trade"]})
+    mine.send(("rows", "trade", pl.DataFrame({"nonsense": [1]})))
+    mine.send(("rows", "trade", good))
+    mine.send(("drained",))
+    answers = [mine.recv() for _ in range(3) if mine.poll(20)]  # a silent child fails
+    assert len(answers) == 3, answers
+    mine.send(("stop",))
+    worker.join(timeout=30)
+    assert answers[0][0] == "error" and 'unable to find column "trade_id"' in answers[0][1]
+    assert [a[0] for a in answers[1:]] in (["alerts", "alerts"], ["covered", "alerts"])
+    assert not worker.is_alive()

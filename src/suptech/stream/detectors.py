@@ -97,7 +97,16 @@ def serve(conn, lateness: int, run_id: str) -> None:
         if message[0] == "register":
             window.register(message[1])
         elif message[0] == "rows":
-            window.add(message[1], message[2])
+            try:
+                window.add(message[1], message[2])
+            # A batch the window cannot take is answered with why, in its turn: the
+            # batches held before it are advanced over and answered first.
+            except (Exception, pl.exceptions.PanicException):  # noqa: BLE001
+                failed = traceback.format_exc()
+                if held:
+                    due = advance()
+                conn.send(("error", failed))
+                continue
             held += 1
         elif message[0] == "drained":
             held += 1
