@@ -113,9 +113,8 @@ def main() -> None:
               f"{s.true_alerts} | {s.precision:.2f} | {s.f1:.2f} | "
               f"{(s.alerts - s.true_alerts) / units:.3f} | "
               f"{'-' if ap is None else f'{ap:.2f}'} |")
-    if args.domain == "market":
-        by_variant(labels, alerts, per_market)
-    else:
+    by_variant(labels, alerts, per_market if args.domain == "market" else None)
+    if args.domain == "payments":
         over_payments(paid)
 
 
@@ -166,9 +165,10 @@ def of_run(frame: pl.DataFrame, id_column: str, name: str, market: str) -> pl.Da
         pl.lit(market).alias("market"))
 
 
-def by_variant(labels: pl.DataFrame, alerts: pl.DataFrame, units: dict[str, int]) -> None:
+def by_variant(labels: pl.DataFrame, alerts: pl.DataFrame, units: dict[str, int] | None) -> None:
     """Per kind of market: recall per way a typology was carried out (`variant`, where
-    the labels say), precision and false alerts per instrument-day per typology."""
+    the labels say), and with the `units` (instrument-days) of each market, precision and
+    false alerts per instrument-day per typology."""
     if "variant" not in labels.columns:
         labels = labels.with_columns(variant=pl.lit(""))
     found = set(matches(labels, alerts)["scenario_id"])
@@ -181,6 +181,8 @@ def by_variant(labels: pl.DataFrame, alerts: pl.DataFrame, units: dict[str, int]
     for r in per.iter_rows(named=True):
         print(f"| {r['market']} | {r['typology']} | {r['variant'] or '-'} | {r['cases']} | "
               f"{r['found']} | {r['found'] / r['cases']:.2f} |")
+    if units is None:
+        return
     print("\n| market | typology | alerts | true | precision | false per instrument-day |"
           "\n|---|---|---|---|---|---|")
     for market in sorted(units):

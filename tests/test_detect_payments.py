@@ -165,3 +165,36 @@ def test_a_ring_starts_where_its_money_started_wherever_the_search_began(ring):
                               ("P3", "C", "A", 3, 90_000), ("P4", "A", "B", 4, 88_000)]:
         graph.add_edge(a, b, payment_id=pid, ts_event=t, cny=cny)
     assert [e["payment_id"] for e in _in_time_order(graph, ring, 0.8)] == ["P1", "P2", "P3"]
+
+
+def test_a_dormant_account_is_one_its_bank_last_saw_used_years_ago_that_passes_money_on(
+        tmp_path, store, ingest):
+    """S, last used in 2015, passes on what it receives within hours: an activation.
+    K, as idle, keeps what it receives (an inheritance, a house sale): not one. R was
+    opened as long ago but used last month (its bank says so): not dormant. Z's bank does
+    not say, so its opening date stands in."""
+    import uuid
+
+    from builders import record, write_csv
+
+    from suptech.detect.payments.dormant import DormantActivation
+
+    idle = {"S": "2015-06-01", "K": "2015-06-01", "R": "2026-02-10", "Z": None}
+    parties = [record("party", i, party_id=f"P{a}") for i, a in enumerate(idle)]
+    accounts = [record("account", i, account_id=a, owner_party_id=f"P{a}",
+                       account_type="PAYMENT", opened_date="2008-03-01", last_active_date=d)
+                for i, (a, d) in enumerate(idle.items())]
+    flows = [(a, "in", f"{src}", a, "300000.00", "10:00") for a, src in
+             [("S", "X1"), ("K", "X2"), ("R", "X3"), ("Z", "X4")]]
+    flows += [(a, "out", a, f"Y{i}", "290000.00", "13:00") for i, a in enumerate("SRZ")]
+    payments = [record("payment", i, payment_id=str(uuid.UUID(int=i + 1, version=4)), debtor_account_id=d,
+                       creditor_account_id=c, amount=amount, channel="RTGS", purpose=None,
+                       ts_event=f"2026-03-02T{at}:00+08:00")
+                for i, (_, _, d, c, amount, at) in enumerate(flows)]
+    ingest(write_csv(tmp_path, "party.csv", parties),
+           write_csv(tmp_path, "account.csv", accounts),
+           write_csv(tmp_path, "payment.csv", payments))
+    alerts = run(store, [DormantActivation()])
+    assert sorted(alerts["account_ids"]) == ["S", "Z"]
+    s = alerts.filter(pl.col("account_ids") == "S").row(0, named=True)
+    assert s["evidence"] == ";".join(sorted([str(uuid.UUID(int=1, version=4)), str(uuid.UUID(int=5, version=4))]))

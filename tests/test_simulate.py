@@ -259,6 +259,35 @@ def test_laundering_is_about_a_thousandth_of_a_large_flow(tmp_path):
     assert 0.0005 < result.laundering / result.payments < 0.003
 
 
+def test_each_payment_typology_is_carried_out_in_three_ways_on_networks_that_differ():
+    """Every typology has at least three variants, named in its cases; two seeds give
+    networks of different shapes (mix, rates, scale of money, hours, currencies)."""
+    from suptech.simulate.payment_cases import PAYMENT_TYPOLOGIES
+    from suptech.simulate.payments import background, build_network
+
+    net = build_network(np.random.default_rng(3), 2_000, 2)
+    background(net)
+    for typology, inject in PAYMENT_TYPOLOGIES.items():
+        ways = {inject(net).variant for _ in range(30)}
+        assert len(ways) >= 3, (typology, ways)
+    other = build_network(np.random.default_rng(4), 2_000, 2).shape
+    differ = [f for f in net.shape.__dataclass_fields__
+              if getattr(net.shape, f) != getattr(other, f)]
+    assert len(differ) == len(net.shape.__dataclass_fields__)
+
+
+def test_an_idle_account_is_reported_as_last_used_years_ago_and_the_others_lately(pay):
+    out, _ = pay
+    lab, accounts = labels(out), read(out, "account")
+    sleepers = {a for ids in lab.filter(pl.col("typology") == "DORMANT_ACTIVATION")["account_ids"]
+                for a in ids.split(";")}
+    idle = accounts.filter(pl.col("account_id").is_in(list(sleepers)))
+    busy = accounts.filter(~pl.col("account_id").is_in(list(sleepers)))
+    assert idle.height == len(sleepers) and (idle["last_active_date"].dt.year() < 2020).all()
+    assert (busy["last_active_date"] >= busy["opened_date"]).all()
+    assert (busy["last_active_date"].dt.year() >= 2025).all()
+
+
 # ---- the command line --------------------------------------------------------------------
 
 def test_simulate_cli_writes_files_and_refuses_an_unknown_scale(tmp_path):

@@ -139,6 +139,9 @@ ACCOUNT = ReportType(
         Field("member_lei", Kind.LEI),
         _enum("account_type", "CASH", "MARGIN", "PROPRIETARY", "PAYMENT"),
         Field("opened_date", Kind.DATE),
+        # The day of the account's last customer-initiated transaction as its bank knows
+        # it (banks track idle accounts): an account's history from before the store.
+        Field("last_active_date", Kind.DATE, required=False),
     ),
     references=(Reference("owner_party_id", "party", "party_id"),),
     rank=1,

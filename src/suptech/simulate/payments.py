@@ -10,6 +10,12 @@ typology, which is the point: those are the false positives a detector must surv
 Laundering is injected by `suptech.simulate.payment_cases` at about 0.1 % of payments,
 as in IBM's AMLworld. Everything is vectorised with numpy, so millions of payments take
 seconds, and one seed gives the same files.
+
+Each seed is its own network (`Shape`): the mix of persons and businesses, how often
+people shop and pay each other, the scale of money, the time zone of its business day,
+how many employers code their salaries as such, the currencies of its trade, the
+channels people use and how much its lenders lend differ from one to the next, so that
+a detector set on some networks can be scored on others.
 """
 
 from __future__ import annotations
@@ -33,6 +39,37 @@ COLUMNS = {"day": pl.Int64, "second": pl.Float64, "debtor": pl.Int64, "creditor"
            "purpose": pl.String}
 
 
+@dataclass(frozen=True)
+class Shape:
+    """What differs from one simulated payment network to the next."""
+
+    persons: float  # shares of the accounts
+    companies: float
+    merchants: float
+    landlords: float
+    shopping: float  # purchases per person a day
+    transfers: float  # person-to-person transfers per person a day
+    scale: float  # of money: every amount, ordinary or laundered, is multiplied by it
+    hours: float  # the business day's offset from Shanghai's, in hours
+    coded: float  # share of employers whose salaries carry the SALA purpose code
+    foreign: float  # share of cross-border trade paid in a foreign currency
+    currencies: tuple[str, ...]  # those foreign currencies
+    mobile: float  # share of person-to-person transfers made on mobile (the rest RTGS)
+    lending: float  # new loans a month per hundred borrowers
+
+
+def draw_shape(rng: np.random.Generator) -> Shape:
+    return Shape(
+        persons=rng.uniform(0.7, 0.88), companies=rng.uniform(0.02, 0.06),
+        merchants=rng.uniform(0.03, 0.08), landlords=rng.uniform(0.02, 0.06),
+        shopping=rng.uniform(0.5, 1.4), transfers=rng.uniform(0.1, 0.4),
+        scale=float(np.exp(rng.uniform(np.log(0.5), np.log(2.0)))),
+        hours=rng.uniform(-3, 3), coded=rng.uniform(0.3, 1.0), foreign=rng.uniform(0.3, 0.9),
+        currencies=tuple(rng.choice(["USD", "EUR", "HKD", "JPY", "GBP", "SGD"], 2,
+                                    replace=False)),
+        mobile=rng.uniform(0.4, 0.95), lending=rng.uniform(1, 8))
+
+
 @dataclass
 class Network:
     """Accounts as parallel arrays, indexed by account number."""
@@ -40,6 +77,12 @@ class Network:
     rng: np.random.Generator
     days: int
     banks_cn: int
+    shape: Shape
+    #: Persons with ordinary payments (made by `background`): accounts a case may borrow.
+    ordinary: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    #: Accounts idle for years, and the day each was last used; every other account was
+    #: used in the weeks before the simulated days.
+    idle_since: dict[int, date] = field(default_factory=dict)
     kind: list[int] = field(default_factory=list)
     bank: list[int] = field(default_factory=list)  # index into `agents`
     country: list[str] = field(default_factory=list)
@@ -99,16 +142,17 @@ def _daytime(rng: np.random.Generator, n: int, start: float = 8, end: float = 22
 
 
 def build_network(rng: np.random.Generator, n_accounts: int, days: int) -> Network:
-    net = Network(rng, days, banks_cn=max(20, n_accounts // 2000))
+    shape = draw_shape(rng)
+    net = Network(rng, days, banks_cn=max(20, n_accounts // 2000), shape=shape)
     for _ in range(net.banks_cn):
         net.add_bank("CN")
     for c in PARTNER_COUNTRIES + HIGH_RISK_COUNTRIES:
         net.add_bank(c)
     n = n_accounts
-    net.add(int(n * 0.82), PERSON)
-    net.add(max(10, int(n * 0.03)), COMPANY)
-    net.add(max(10, int(n * 0.05)), MERCHANT)
-    net.add(max(5, int(n * 0.04)), LANDLORD)
+    net.add(int(n * shape.persons), PERSON)
+    net.add(max(10, int(n * shape.companies)), COMPANY)
+    net.add(max(10, int(n * shape.merchants)), MERCHANT)
+    net.add(max(5, int(n * shape.landlords)), LANDLORD)
     net.add(net.banks_cn, LOANBOOK, banks=np.arange(net.banks_cn))
     foreign_banks = np.arange(net.banks_cn, net.banks_cn + len(PARTNER_COUNTRIES))
     for k, c in enumerate(PARTNER_COUNTRIES):
@@ -119,75 +163,99 @@ def build_network(rng: np.random.Generator, n_accounts: int, days: int) -> Netwo
 
 def background(net: Network) -> pl.DataFrame:
     """Every benign flow over the simulated days."""
-    rng, days = net.rng, net.days
+    rng, days, shape = net.rng, net.days, net.shape
     persons, companies = net.of_kind(PERSON), net.of_kind(COMPANY)
     merchants, landlords = net.of_kind(MERCHANT), net.of_kind(LANDLORD)
     loanbooks, foreign = net.of_kind(LOANBOOK), net.of_kind(FOREIGN)
+    net.ordinary = persons
+
+    def at(n: int, start: float = 8, end: float = 22) -> np.ndarray:
+        """Times of day of `n` payments in the network's business hours."""
+        return _daytime(rng, n, start, end) + shape.hours * 3600
+
+    def money(cents: np.ndarray) -> np.ndarray:
+        return np.round(cents * shape.scale)
+
     frames = []
     employer = rng.choice(companies, len(persons))
     payday = rng.integers(0, 30, len(companies))  # day of the month each employer pays
+    coded = rng.random(len(companies)) < shape.coded  # salaries marked SALA
     employed = rng.random(len(persons)) < 0.7
     rent_day = rng.integers(0, 30, len(persons))
     renter = rng.random(len(persons)) < 0.35
     landlord = rng.choice(landlords, len(persons))
     borrower = rng.random(len(persons)) < 0.3
     lender = rng.choice(loanbooks, len(persons))
-    salary = np.round(rng.lognormal(np.log(9000), 0.5, len(persons)), 0) * 100
-    rent = np.round(rng.lognormal(np.log(3500), 0.4, len(persons)), 0) * 100
-    loan = np.round(rng.lognormal(np.log(2500), 0.6, len(persons)), 0) * 100
+    salary = money(np.round(rng.lognormal(np.log(9000), 0.5, len(persons)), 0) * 100)
+    rent = money(np.round(rng.lognormal(np.log(3500), 0.4, len(persons)), 0) * 100)
+    loan = money(np.round(rng.lognormal(np.log(2500), 0.6, len(persons)), 0) * 100)
     parent = rng.choice(companies, len(companies))
     shopkeeper = rng.choice(persons, max(1, len(persons) // 100), replace=False)
     for d in range(days):
         dom = d % 30
-        # Salaries: each employer's staff on its pay day (fan-out).
-        pay = employed & (payday[np.searchsorted(companies, employer)] == dom)
-        frames.append(payments(d, _daytime(rng, pay.sum(), 9, 11), employer[pay], persons[pay],
-                               salary[pay], channel="ACH", purpose="SALA"))
+        # Salaries: each employer's staff on its pay day (fan-out), coded as salaries by
+        # some employers, sent as plain transfers by others.
+        which = np.searchsorted(companies, employer)
+        pay = employed & (payday[which] == dom)
+        marked = coded[which][pay]
+        frames.append(payments(d, at(pay.sum(), 9, 11), employer[pay], persons[pay],
+                               salary[pay], channel=np.where(marked, "ACH", "RTGS").tolist(),
+                               purpose=np.where(marked, "SALA", None).tolist()))
         # Rent and loan repayments on their day of the month.
         r = renter & (rent_day == dom)
-        frames.append(payments(d, _daytime(rng, r.sum()), persons[r], landlord[r], rent[r],
+        frames.append(payments(d, at(r.sum()), persons[r], landlord[r], rent[r],
                                channel="MOBILE", purpose="RENT"))
         b = borrower & (rent_day == (dom + 7) % 30)
-        frames.append(payments(d, _daytime(rng, b.sum()), persons[b], lender[b], loan[b],
+        frames.append(payments(d, at(b.sum()), persons[b], lender[b], loan[b],
                                channel="ACH", purpose="LOAR"))
+        # New loans paid out by the lenders (a lender's fan-out).
+        n_new = rng.poisson(shape.lending / 100 * len(persons) / 30)
+        frames.append(payments(d, at(n_new, 9, 17), rng.choice(loanbooks, n_new),
+                               rng.choice(persons, n_new),
+                               money(rng.lognormal(np.log(2e7), 0.8, n_new)),
+                               channel="RTGS", purpose="LOAN"))
         # Shopping (fan-in to merchants) and person-to-person transfers.
-        n_shop = rng.poisson(0.9 * len(persons))
-        frames.append(payments(d, _daytime(rng, n_shop, 7, 23), rng.choice(persons, n_shop),
+        n_shop = rng.poisson(shape.shopping * len(persons))
+        frames.append(payments(d, at(n_shop, 7, 23), rng.choice(persons, n_shop),
                                rng.choice(merchants, n_shop),
-                               np.round(rng.lognormal(np.log(12000), 1.0, n_shop)),
+                               money(rng.lognormal(np.log(12000), 1.0, n_shop)),
                                channel=np.where(rng.random(n_shop) < 0.6, "MOBILE", "CARD").tolist(),
                                purpose="GDDS"))
-        n_p2p = rng.poisson(0.25 * len(persons))
-        frames.append(payments(d, _daytime(rng, n_p2p, 7, 23), rng.choice(persons, n_p2p),
+        n_p2p = rng.poisson(shape.transfers * len(persons))
+        frames.append(payments(d, at(n_p2p, 7, 23), rng.choice(persons, n_p2p),
                                rng.choice(persons, n_p2p),
-                               np.round(rng.lognormal(np.log(50000), 1.1, n_p2p)),
-                               channel="MOBILE"))
+                               money(rng.lognormal(np.log(50000), 1.1, n_p2p)),
+                               channel=np.where(rng.random(n_p2p) < shape.mobile, "MOBILE",
+                                                "RTGS").tolist()))
         # Intra-group sweeps to the parent company, every business day.
         sweeping = companies[parent != companies]
-        frames.append(payments(d, _daytime(rng, len(sweeping), 16, 18), sweeping,
+        frames.append(payments(d, at(len(sweeping), 16, 18), sweeping,
                                parent[parent != companies],
-                               np.round(rng.lognormal(np.log(3e7), 1.0, len(sweeping))),
+                               money(rng.lognormal(np.log(3e7), 1.0, len(sweeping))),
                                channel="RTGS", purpose="INTC"))
-        # Shopkeepers deposit the day's cash takings: often just below CNY 50,000.
+        # Shopkeepers deposit the day's cash takings: often just below CNY 50,000 (the
+        # law's threshold, whatever the network's scale).
         deposit = shopkeeper[rng.random(len(shopkeeper)) < 0.5]
-        frames.append(payments(d, _daytime(rng, len(deposit), 17, 20), deposit, deposit,
+        frames.append(payments(d, at(len(deposit), 17, 20), deposit, deposit,
                                np.round(rng.uniform(5_000, 49_000, len(deposit))) * 100,
                                channel="CASH", purpose="CASH"))
         # Cross-border trade on CIPS, both directions.
         n_x = rng.poisson(max(1, 0.5 * len(companies)))
         out = rng.random(n_x) < 0.5
         co, fo = rng.choice(companies, n_x), rng.choice(foreign, n_x)
-        frames.append(payments(d, _daytime(rng, n_x, 9, 17), np.where(out, co, fo),
+        currency = np.where(rng.random(n_x) < shape.foreign,
+                            rng.choice(shape.currencies, n_x), "CNY")
+        frames.append(payments(d, at(n_x, 9, 17), np.where(out, co, fo),
                                np.where(out, fo, co),
-                               np.round(rng.lognormal(np.log(5e7), 1.2, n_x)),
-                               currency=np.where(rng.random(n_x) < 0.6, "CNY", "USD").tolist(),
-                               channel="CIPS",
+                               money(rng.lognormal(np.log(5e7), 1.2, n_x)),
+                               currency=currency.tolist(), channel="CIPS",
                                purpose=rng.choice(["GDDS", "SUPP", "TRAD"], n_x).tolist()))
     return pl.concat(frames)
 
 
 def as_reports(frame: pl.DataFrame, net: Network, start: date, first_id: int) -> pl.DataFrame:
     """Payment reports, as the debtor's bank sends them (pacs.008 mapped)."""
+    from suptech.ingest.checks.numeric import minor_units
     from suptech.simulate.market import midnight_ns
 
     agents = pl.Series(net.agents)
@@ -197,6 +265,10 @@ def as_reports(frame: pl.DataFrame, net: Network, start: date, first_id: int) ->
     base = pl.Series([midnight_ns(start + timedelta(days=d)) for d in range(net.days)],
                      dtype=pl.Int64)
     frame = frame.sort(["day", "second"], maintain_order=True)
+    # Amounts in the currency's own minor unit (a yen has no cents).
+    exponent = frame["currency"].replace_strict(minor_units(), default=2, return_dtype=pl.Int64)
+    unit = pl.lit(10, pl.Int64).pow(2 - exponent)
+    frame = frame.with_columns(cents=pl.max_horizontal(unit, (pl.col("cents") // unit) * unit))
     debtor_bank = bank.gather(frame["debtor"])
     creditor_bank = bank.gather(frame["creditor"])
     return frame.select(

@@ -75,7 +75,8 @@ def _labels(injected: list[Injected], every: pl.DataFrame, net: Network,
         ns = [midnight_ns(start + timedelta(days=int(d))) + int(s * 1e9)
               for d, s in mine.select("day", "second").iter_rows()]
         labels.append(Label(f"{case.typology}-{k + 1:04d}", case.typology,
-                            [f"PAY{a}" for a in case.accounts], None, min(ns), max(ns)))
+                            [f"PAY{a}" for a in case.accounts], None, min(ns), max(ns),
+                            case.variant))
     return labels
 
 
@@ -102,6 +103,10 @@ def _reference_files(net: Network, start: date, out: Path, fmt: str) -> list[Pat
         "ts_event": ts, "account_id": [f"PAY{i}" for i in domestic],
         "owner_party_id": [f"PP{i}" for i in domestic], "member_lei": submitter,
         "account_type": "PAYMENT", "opened_date": [net.opened[i] for i in domestic],
+        # As the bank knows it: in the weeks before the first simulated day, or years ago.
+        "last_active_date": [net.idle_since.get(int(i)) or max(
+            net.opened[i], start - timedelta(days=int(d)))
+            for i, d in zip(domestic, rng.integers(1, 60, n))],
     })
     return [write_reports(parties, "party", out, "party-payments", fmt),
             write_reports(accounts, "account", out, "account-payments", fmt)]

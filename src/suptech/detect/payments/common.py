@@ -10,9 +10,10 @@ from suptech.detect.payments.data import PaymentData
 
 #: Purposes whose flows are ordinary business, not movements of funds between parties a
 #: launderer controls: salaries, intra-group sweeps, purchases, supplier and trade
-#: payments (ISO 20022 ExternalPurpose1Code). Trade-based laundering needs its own
-#: detector, on invoices and prices, which the payment flow alone cannot see.
-ORDINARY = ("SALA", "INTC", "GDDS", "SUPP", "TRAD")
+#: payments, loans paid out to borrowers (ISO 20022 ExternalPurpose1Code). Trade-based
+#: laundering needs its own detector, on invoices and prices, which the payment flow
+#: alone cannot see.
+ORDINARY = ("SALA", "INTC", "GDDS", "SUPP", "TRAD", "LOAN")
 
 
 def large(d: PaymentData, min_cny: float) -> ir.Table:

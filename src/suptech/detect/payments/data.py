@@ -31,11 +31,18 @@ HIGH_RISK = ("KP", "IR", "MM")
 @dataclass
 class PaymentData(SharedTables):
     payments: ir.Table  # payment_id, ts_event, day, debtor, creditor, cny, channel, ...
-    accounts: ir.Table  # account_id, opened_date
+    accounts: ir.Table  # account_id, opened_date, account_type, last_active_date
+    #: account, last_ts: each account's last payment stored before the scanned range
+    #: (none when the scan starts with the store): its own history, beside the range.
+    before: ir.Table | None = None
 
 
 def payment_data(store, start_ns: int | None = None, end_ns: int | None = None) -> PaymentData:
     p = store.view("payment")
+    earlier = p.filter(p.ts_event < start_ns) if start_ns is not None else p.limit(0)
+    sides = earlier.select(account=earlier.debtor_account_id, ts=earlier.ts_event).union(
+        earlier.select(account=earlier.creditor_account_id, ts=earlier.ts_event))
+    before = sides.group_by("account").aggregate(last_ts=sides.ts.max())
     if start_ns is not None:
         p = p.filter(p.ts_event >= start_ns)
     if end_ns is not None:
@@ -46,6 +53,7 @@ def payment_data(store, start_ns: int | None = None, end_ns: int | None = None) 
         "currency", debtor=p.debtor_account_id, creditor=p.creditor_account_id,
         cny=p.amount.cast("float64") * rate, day=Clock([]).day(p.ts_event))
     a = store.view("account")
-    d = PaymentData(p, a.select("account_id", "opened_date", "account_type"))
+    d = PaymentData(p, a.select("account_id", "opened_date", "account_type",
+                                "last_active_date"), before)
     d.payments = d.shared(("payments",), lambda: p)
     return d
