@@ -18,17 +18,20 @@ import argparse
 import shutil
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import polars as pl
 
-from suptech.detect.evaluate import PaymentScore, matches, payment_scores, score
+from suptech.detect.evaluate import (PaymentScore, matches, payment_scores,
+                                     read_timestamps, score)
 from suptech.detect.run import run
 from suptech.ingest.pipeline import ingest_files
 from suptech.detect.base import REGISTRY
 from suptech.simulate.market import MARKETS
 from suptech.simulate.market_run import simulate_market
-from suptech.simulate.payments_run import simulate_payments
+from suptech.simulate.market import midnight_ns
+from suptech.simulate.payments_run import DEFAULT_START, simulate_payments
 from suptech.store.database import open_store
 
 TUNING_SEEDS = (1, 2, 3, 7, 8, 9, 10)
@@ -46,6 +49,10 @@ def main() -> None:
                         help="Accounts of the payment network (--domain payments).")
     parser.add_argument("--detectors", help="Comma-separated detector ids (default: all of "
                                             "the domain's).")
+    parser.add_argument("--history", type=int, default=0,
+                        help="Days of payments simulated and stored before the --days that "
+                             "are scanned and scored (--domain payments): the accounts' own "
+                             "past, as a deployed store holds it.")
     args = parser.parse_args()
     used = sorted(set(args.seeds) & set(TUNING_SEEDS))
     if used:
@@ -65,25 +72,42 @@ def main() -> None:
                                          market=market)
                 events += result.order_events
             else:
-                result = simulate_payments(out, seed=seed, days=args.days,
-                                           accounts=args.accounts, truth=True)
+                result = simulate_payments(out, seed=seed, days=args.history + args.days,
+                                           accounts=args.accounts, truth=True,
+                                           history=args.history)
                 events += result.payments
             detectors = [c() for c in REGISTRY.detectors.values() if c.domain == args.domain
                          and (not args.detectors or c.id in args.detectors.split(","))]
             store = open_store(work / f"db-{name}")
             ingest_files(store, sorted(out.glob("*.parquet")))
             t = time.perf_counter()
-            found = run(store, detectors)
+            start = (midnight_ns(DEFAULT_START + timedelta(days=args.history))
+                     if args.history else None)
+            found = run(store, detectors, start_ns=start)
             n_units = instrument_days(store) if args.domain == "market" else args.days
             units += n_units
             per_market[market] = per_market.get(market, 0) + n_units
             store.close()
             print(f"seed {name}: {len(result.labels)} "
                   f"cases, {found.height} alerts, scan {time.perf_counter() - t:.1f} s")
-            labels.append(of_run(pl.read_csv(out / "labels.csv"), "scenario_id", name, market))
+            cases = read_timestamps(pl.read_csv(out / "labels.csv"))
+            if start is not None:
+                # Scored: the cases begun in the scanned days. Alerts on cases begun
+                # before them count neither way.
+                earlier = cases.filter(pl.col("window_start") < start)
+                found = found.filter(~pl.col("alert_id").is_in(
+                    matches(earlier, found)["alert_id"].implode()))
+                cases = cases.filter(pl.col("window_start") >= start)
+            labels.append(of_run(cases, "scenario_id", name, market))
             alerts.append(of_run(found, "alert_id", name, market))
             if args.domain == "payments":
-                paid.append(payment_scores(found, pl.read_parquet(out / "truth.parquet")))
+                truth = pl.read_parquet(out / "truth.parquet")
+                if start is not None:
+                    scanned = pl.concat([pl.read_parquet(f, columns=["payment_id", "ts_event"])
+                                         for f in out.glob("payment-*.parquet")])
+                    truth = truth.join(scanned.filter(pl.col("ts_event") >= start)
+                                       .select("payment_id"), on="payment_id")
+                paid.append(payment_scores(found, truth))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     labels = pl.concat(labels)
@@ -96,7 +120,9 @@ def main() -> None:
     what = (f"{args.scale} scale, {events:,} order events" if args.domain == "market"
             else f"{args.accounts:,} accounts, {events:,} payments")
     markets = f" in {' and '.join(args.markets)} markets" if args.domain == "market" else ""
-    print(f"\n{args.domain}: seeds {' '.join(map(str, args.seeds))}{markets}, {args.days} days each, "
+    history = f" after {args.history} days stored" if args.history else ""
+    print(f"\n{args.domain}: seeds {' '.join(map(str, args.seeds))}{markets}, {args.days} days "
+          f"each{history}, "
           f"{what}; parameters set on seeds "
           f"{', '.join(map(str, TUNING_SEEDS))}\n")
     # The analyst's queue: false alerts per instrument-day (per day for payments).

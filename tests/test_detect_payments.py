@@ -198,3 +198,29 @@ def test_a_dormant_account_is_one_its_bank_last_saw_used_years_ago_that_passes_m
     assert sorted(alerts["account_ids"]) == ["S", "Z"]
     s = alerts.filter(pl.col("account_ids") == "S").row(0, named=True)
     assert s["evidence"] == ";".join(sorted([str(uuid.UUID(int=1, version=4)), str(uuid.UUID(int=5, version=4))]))
+
+
+def test_paying_the_same_people_as_last_month_is_not_a_fan_out(tmp_path, store, ingest):
+    """A pays five people on the 2nd of March and again on the 1st of April (a payroll
+    sent as plain transfers); B pays five it never paid before. Scanning April, with
+    March stored, only B fans out."""
+    import uuid
+    from datetime import datetime
+
+    from builders import record, write_csv
+
+    from suptech.detect.payments.fan_out import FanOut
+
+    legs = [("A", f"E{k}", day) for day in ("03-02", "04-01") for k in range(5)]
+    legs += [("B", f"M{k}", "04-01") for k in range(5)]
+    payments = [record("payment", i, payment_id=str(uuid.UUID(int=i + 1, version=4)),
+                       debtor_account_id=a, creditor_account_id=b, amount="20000.00",
+                       channel="RTGS", purpose=None, ts_event=f"2026-{day}T10:{i:02d}:00+08:00")
+                for i, (a, b, day) in enumerate(legs)]
+    ingest(write_csv(tmp_path, "payment.csv", payments))
+    april = int(datetime.fromisoformat("2026-04-01T00:00:00+08:00").timestamp()) * 10**9
+    assert list(run(store, [FanOut()], start_ns=april)["account_ids"]) == [
+        "B;M0;M1;M2;M3;M4"]
+    # A's first payroll, with nothing stored before it, is a burst of new payees too.
+    march = run(store, [FanOut()]).filter(pl.col("account_ids").str.starts_with("A"))
+    assert march["evidence"].to_list() == [";".join(sorted(p["payment_id"] for p in payments[:5]))]

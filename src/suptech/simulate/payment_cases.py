@@ -47,9 +47,9 @@ class Timeline:
 
     def __init__(self, net: Network, span_days: float, stretch: float = 1.0):
         rng = net.rng
-        latest = max(0, int(net.days - span_days * stretch))
+        latest = max(net.first_case_day, int(net.days - span_days * stretch))
         start = rng.uniform(8, 12) + net.shape.hours  # in the network's business hours
-        self.t = int(rng.integers(0, latest + 1)) * DAY + start * 3600
+        self.t = int(rng.integers(net.first_case_day, latest + 1)) * DAY + start * 3600
         self.rng, self.end, self.stretch = rng, net.days * DAY - 60, stretch
 
     def step(self, low: float, high: float) -> float:

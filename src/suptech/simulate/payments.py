@@ -83,6 +83,8 @@ class Network:
     #: Accounts idle for years, and the day each was last used; every other account was
     #: used in the weeks before the simulated days.
     idle_since: dict[int, date] = field(default_factory=dict)
+    #: Cases start on this day or later (the days before are the accounts' past).
+    first_case_day: int = 0
     kind: list[int] = field(default_factory=list)
     bank: list[int] = field(default_factory=list)  # index into `agents`
     country: list[str] = field(default_factory=list)

@@ -32,15 +32,19 @@ class PaymentResult:
 def simulate_payments(out: Path, seed: int = 1, days: int = 3, accounts: int = 20_000,
                       start: date = DEFAULT_START, fmt: str = "parquet",
                       cases_per_typology: int | None = None,
-                      truth: bool = False) -> PaymentResult:
-    """Simulate; `truth` also writes truth.parquet (the typology of every payment)."""
+                      truth: bool = False, history: int = 0) -> PaymentResult:
+    """Simulate; `truth` also writes truth.parquet (the typology of every payment).
+    `history`: the first days are ordinary payments only (the accounts' past, before
+    the days laundering is injected into)."""
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     net = build_network(rng, accounts, days)
     flow = background(net)
+    net.first_case_day = history
     per_case = 12  # payments in an average injected case
+    share = LAUNDERING_SHARE * (days - history) / days
     per_typology = cases_per_typology or max(
-        2, round(LAUNDERING_SHARE * flow.height / per_case / len(PAYMENT_TYPOLOGIES)))
+        2, round(share * flow.height / per_case / len(PAYMENT_TYPOLOGIES)))
     injected: list[Injected] = [inject(net) for inject in PAYMENT_TYPOLOGIES.values()
                                 for _ in range(per_typology)]
     laundering = [case.frame.with_columns(pl.lit(k, dtype=pl.Int64).alias("case"))

@@ -23,6 +23,17 @@ def large(d: PaymentData, min_cny: float) -> ir.Table:
                     & (p.debtor != p.creditor))
 
 
+def new_pairs(d: PaymentData, t: ir.Table) -> ir.Table:
+    """The payments of `t` between accounts that had not paid each other before that day,
+    in the store (in or before the scanned range): not the account's regular business
+    (a payroll, a supplier paid every month)."""
+    p = d.payments
+    first = p.group_by(["debtor", "creditor"]).aggregate(first_day=p.day.min())
+    t = t.join(first, ["debtor", "creditor"])
+    t = t.filter(t.day == t.first_day).drop("first_day")
+    return t if d.pairs_before is None else t.anti_join(d.pairs_before, ["debtor", "creditor"])
+
+
 def group_hits(t: ir.Table, accounts: ir.ArrayValue, score) -> ir.Table:
     """Hits of a case that involves several accounts (`accounts`, an array)."""
     return hits_table(t.mutate(account_ids=accounts.unique().sort(),

@@ -35,6 +35,8 @@ class PaymentData(SharedTables):
     #: account, last_ts: each account's last payment stored before the scanned range
     #: (none when the scan starts with the store): its own history, beside the range.
     before: ir.Table | None = None
+    #: debtor, creditor: the pairs with a payment stored before the scanned range.
+    pairs_before: ir.Table | None = None
 
 
 def payment_data(store, start_ns: int | None = None, end_ns: int | None = None) -> PaymentData:
@@ -43,6 +45,8 @@ def payment_data(store, start_ns: int | None = None, end_ns: int | None = None) 
     sides = earlier.select(account=earlier.debtor_account_id, ts=earlier.ts_event).union(
         earlier.select(account=earlier.creditor_account_id, ts=earlier.ts_event))
     before = sides.group_by("account").aggregate(last_ts=sides.ts.max())
+    pairs = earlier.select(debtor=earlier.debtor_account_id,
+                           creditor=earlier.creditor_account_id).distinct()
     if start_ns is not None:
         p = p.filter(p.ts_event >= start_ns)
     if end_ns is not None:
@@ -54,6 +58,6 @@ def payment_data(store, start_ns: int | None = None, end_ns: int | None = None) 
         cny=p.amount.cast("float64") * rate, day=Clock([]).day(p.ts_event))
     a = store.view("account")
     d = PaymentData(p, a.select("account_id", "opened_date", "account_type",
-                                "last_active_date"), before)
+                                "last_active_date"), before, pairs)
     d.payments = d.shared(("payments",), lambda: p)
     return d

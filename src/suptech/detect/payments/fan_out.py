@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import ibis
 
 from suptech.detect.base import Detector, Params, register
-from suptech.detect.payments.common import group_hits, large
+from suptech.detect.payments.common import group_hits, large, new_pairs
 
 
 @dataclass(frozen=True)
@@ -30,13 +30,15 @@ class FanParams(Params):
 def fans(big, centre: str, other: str, min_parties: int, exclusive: bool = False):
     """Accounts (`centre`) with large payments to or from `min_parties` others a day.
 
-    `exclusive`: count only counterparts that deal with no one else (a mule set up for
-    one fan), which keeps many-to-many blocks (bipartite, stacks) out.
+    `exclusive`: count only counterparts that deal with no one else that day (a mule
+    set up for one fan, or a person lending an account that otherwise pays and is paid
+    now and then), which keeps many-to-many blocks (bipartite, stacks) out.
     """
     if exclusive:
-        degree = big.group_by(big[other].name("who")).aggregate(k=big[centre].nunique())
-        sole = degree.filter(degree.k == 1).select("who")
-        big = big.filter(big[other].isin(sole.who))
+        degree = big.group_by([big[other].name("who"), "day"]).aggregate(
+            k=big[centre].nunique())
+        sole = degree.filter(degree.k == 1).select("who", "day")
+        big = big.semi_join(sole, [big[other] == sole.who, big.day == sole.day])
     g = big.group_by([centre, "day"]).aggregate(
         n=big[other].nunique(), window_start=big.ts_event.min(),
         window_end=big.ts_event.max(), others=big[other].collect(),
@@ -54,7 +56,7 @@ class FanOut(Detector):
     def hits(self, d):
         p = self.params
         big = large(d, p.min_cny)
-        g = fans(big, "debtor", "creditor", p.min_parties, exclusive=True)
+        g = fans(new_pairs(d, big), "debtor", "creditor", p.min_parties, exclusive=True)
         # Receivers that pass the money on to one common sink make it scatter-gather.
         onward = big.select(mid=big.debtor, sink=big.creditor)
         fanned = g.select("debtor", "day", mid=g.others.unnest())
