@@ -23,7 +23,7 @@ from suptech.detect.payments.data import payment_data
 from suptech.detect.payments.features import FEATURES, payment_features
 from suptech.detect.payments.model import save
 
-TRAINING_SEEDS = (1, 2, 3)
+TRAINING_SEEDS = (1, 2, 3, 4, 5, 6)  # six networks of the family
 VALIDATION_SEEDS = (7, 8)
 BINARY = {"objective": "binary", "learning_rate": 0.1, "num_leaves": 31,
           "min_data_in_leaf": 50, "feature_fraction": 0.9, "bagging_fraction": 0.8,
