@@ -218,7 +218,8 @@ def train_model(
     version: Annotated[str, typer.Option("--version", help="Version number of the new model.")],
     out_dir: Annotated[Optional[Path], typer.Option(
         "--out", help="Models directory (default: the package's, or SUPTECH_MODEL_DIR).")] = None,
-    seeds: Annotated[str, typer.Option("--seeds", help="Simulator seeds to fit on.")] = "1,2,3,4,5,6",
+    seeds: Annotated[str, typer.Option(
+        "--seeds", help="Simulator seeds to fit on.")] = "1,2,3,4,5,6",
     validation: Annotated[str, typer.Option(
         "--validation-seeds", help="Seeds that pick the stopping round and threshold.")] = "7,8",
     days: Annotated[int, typer.Option("--days", min=1)] = 3,
