@@ -225,3 +225,19 @@ def test_paying_the_same_people_as_last_month_is_not_a_fan_out(tmp_path, store, 
     # A's first payroll, with nothing stored before it, is a burst of new payees too.
     march = run(store, [FanOut()]).filter(pl.col("account_ids").str.starts_with("A"))
     assert march["evidence"].to_list() == [";".join(sorted(p["payment_id"] for p in payments[:5]))]
+
+
+def test_a_learned_case_is_a_pattern_of_payments_not_one_odd_payment():
+    """Flagged payments joined by their accounts make one case; a payment flagged on its
+    own (D to E) is not a case."""
+    from suptech.detect.payments.learned import Learned
+    from suptech.detect.payments.model import load
+
+    model = load()
+    flagged = pl.DataFrame({
+        "payment_id": ["P1", "P2", "P3"], "debtor": ["A", "B", "D"],
+        "creditor": ["B", "C", "E"], "ts_event": [1, 2, 3], "suspicion": [0.9, 0.8, 0.99],
+        **{f: [0.0, 0.0, 0.0] for f in model.features}})
+    cases = Learned().cases(model, flagged, model.threshold)
+    assert cases["account_ids"].to_list() == [["A", "B", "C"]]
+    assert cases["evidence"].to_list() == [["P1", "P2"]]

@@ -12,7 +12,10 @@ whose score is its most suspicious payment's probability, and whose explanation 
 the features that raised that payment's suspicion most (its SHAP values).
 
 Parameters: the model version (default: the newest shipped) and the threshold (default:
-the model's own, chosen on validation seeds), `min_payments` a case needs.
+the model's own, chosen on validation seeds), `min_payments` a case needs (2: every
+typology it names is a pattern of payments, a ring, a fan, a pass-through; one flagged
+payment on its own was, on the simulator's held-out networks, almost always a rent or
+a transfer that happened to look odd).
 
 Known false positives: whatever the simulator's benign flows did not teach it; a
 network unlike the simulator's (other amounts, other rhythms) shifts every feature.
@@ -41,7 +44,7 @@ DRIVERS = 3
 class LearnedParams(Params):
     model_version: str | None = None
     threshold: float | None = None
-    min_payments: int = 1
+    min_payments: int = 2
 
 
 def _empty() -> pl.DataFrame:
