@@ -121,7 +121,7 @@ def test_a_model_trained_anew_is_loaded_from_its_directory_and_a_missing_one_is_
 
     # A small model, to check the files and their loading; its quality is not the point.
     trained = train(tmp_path / "models", "7", seeds=(61,), validation=(62,), days=1,
-                    accounts=3_000)
+                    accounts=3_000, history=2)
     assert sorted(p.name for p in (tmp_path / "models").iterdir()) == [
         "aml-gbm-7-typology.txt", "aml-gbm-7.json", "aml-gbm-7.txt"]
     model = load(None, str(tmp_path / "models"))

@@ -31,7 +31,7 @@ FEATURES = (
     "d_day_in_share", "d_mean_out_ratio",
     "c_out_rate", "c_out_parties", "c_in_rate", "c_in_parties", "c_day_out", "c_day_in",
     "c_day_pass_share", "c_mean_in_ratio",
-    "pair_payments", "pair_days", "reciprocal",
+    "pair_payments", "pair_days", "reciprocal", "pair_known",
 )
 
 #: What each feature means, for explanations people read.
@@ -59,6 +59,7 @@ MEANING = {
     "pair_payments": "payments between the two a day (log)",
     "pair_days": "days the two dealt with each other",
     "reciprocal": "the creditor also pays the debtor",
+    "pair_known": "the debtor had paid the creditor before that day (in the store)",
 }
 
 
@@ -92,7 +93,8 @@ def payment_features(d: PaymentData) -> ir.Table:
         day_out_n=p.count(), day_out_sum=cny.sum())
     day_in = p.group_by(key=p.cn, kday=p.day).aggregate(
         day_in_n=p.count(), day_in_sum=cny.sum())
-    pairs = p.group_by(pd=p.dn, pc=p.cn).aggregate(pair_n=p.count(), pair_days=p.day.nunique())
+    pairs = p.group_by(pd=p.dn, pc=p.cn).aggregate(pair_n=p.count(), pair_days=p.day.nunique(),
+                                                   pair_first=p.day.min())
 
     # Each side's figures, joined on its account (and the payment's day).
     t = p
@@ -110,8 +112,16 @@ def payment_features(d: PaymentData) -> ir.Table:
                      for n in names_])
     pairs, back = pairs.view(), pairs.view()
     t = t.left_join(pairs, [t.dn == pairs.pd, t.cn == pairs.pc]).select(
-        t, pairs.pair_n, pairs.pair_days)
+        t, pairs.pair_n, pairs.pair_days, pairs.pair_first)
     t = t.left_join(back, [t.dn == back.pc, t.cn == back.pd]).select(t, back_n=back.pair_n)
+    # Whether the pair dealt before the payment's day, in the range or in the store
+    # before it (a payroll paid last month): the fans' own notion of a new payee.
+    if d.pairs_before is not None:
+        known = d.pairs_before.select(kd="debtor", kc="creditor", before=ibis.literal(True))
+        t = t.left_join(known, [t.debtor == known.kd, t.creditor == known.kc]).select(
+            t, known.before)
+    else:
+        t = t.mutate(before=ibis.literal(None, type="boolean"))
     amount = t.cny.fill_null(0)
     features = dict(
         amount_rank=t.amount_rank.cast("float64"),
@@ -135,6 +145,7 @@ def payment_features(d: PaymentData) -> ir.Table:
         c_mean_in_ratio=_ln1p(amount) - _ln1p(t.c_in_sum / ibis.greatest(t.c_in_n, 1.0)),
         pair_payments=_ln1p(t.pair_n / days), pair_days=t.pair_days.cast("float64").fill_null(0),
         reciprocal=(t.back_n.fill_null(0) > 0).cast("float64"),
+        pair_known=((t.pair_first < t.day) | t.before.fill_null(False)).cast("float64"),
     )
     # Single precision, as the model reads them: half the memory for millions of rows.
     return t.select("payment_id", "debtor", "creditor", "ts_event",

@@ -25,6 +25,7 @@ from suptech.detect.payments.model import save
 
 TRAINING_SEEDS = (1, 2, 3, 4, 5, 6)  # six networks of the family
 VALIDATION_SEEDS = (7, 8)
+HISTORY_DAYS = 31
 BINARY = {"objective": "binary", "learning_rate": 0.1, "num_leaves": 31,
           "min_data_in_leaf": 50, "feature_fraction": 0.9, "bagging_fraction": 0.8,
           "bagging_freq": 1, "lambda_l2": 1.0, "verbosity": -1, "num_threads": 2,
@@ -38,18 +39,33 @@ class Trained:
     meta: dict
 
 
-def seed_features(seed: int, days: int, accounts: int, work: Path) -> pl.DataFrame:
-    """FEATURES of every payment of one simulated seed, with its typology (null: benign)."""
+def history_of(seed: int, history: int = HISTORY_DAYS) -> int:
+    """Days of ordinary payments stored before a seed's scanned days: `history` for odd
+    seeds, none for even ones, so the model learns from stores that know the accounts'
+    past (a payroll paid last month) and from stores that do not."""
+    return history if seed % 2 else 0
+
+
+def seed_features(seed: int, days: int, accounts: int, work: Path,
+                  history: int = HISTORY_DAYS) -> pl.DataFrame:
+    """FEATURES of every payment of one simulated seed's scanned days, with its typology
+    (null: benign)."""
+    from datetime import timedelta
+
     from suptech.ingest.pipeline import ingest_files
-    from suptech.simulate.payments_run import simulate_payments
+    from suptech.simulate.market import midnight_ns
+    from suptech.simulate.payments_run import DEFAULT_START, simulate_payments
     from suptech.store.database import open_store
 
     sim = work / f"sim-{seed}"
-    result = simulate_payments(sim, seed=seed, days=days, accounts=accounts, truth=True)
+    history = history_of(seed, history)
+    result = simulate_payments(sim, seed=seed, days=history + days, accounts=accounts,
+                               truth=True, history=history)
     store = open_store(work / f"db-{seed}")
+    start = midnight_ns(DEFAULT_START + timedelta(days=history)) if history else None
     try:
         ingest_files(store, [p for p in result.files if p.name != "labels.csv"])
-        frame = pl.from_arrow(payment_features(payment_data(store)).to_pyarrow())
+        frame = pl.from_arrow(payment_features(payment_data(store, start)).to_pyarrow())
     finally:
         store.close()
     truth = pl.read_parquet(sim / "truth.parquet").select("payment_id", "typology")
@@ -142,14 +158,14 @@ def fit_boosters(fit: pl.DataFrame, val: pl.DataFrame,
 
 
 def train(out_dir: Path, version: str, seeds=TRAINING_SEEDS, validation=VALIDATION_SEEDS,
-          days: int = 3, accounts: int = 20_000,
+          days: int = 3, accounts: int = 20_000, history: int = HISTORY_DAYS,
           progress: Callable[[str], None] = lambda _: None) -> Trained:
     work = Path(tempfile.mkdtemp(prefix="suptech-train-"))
     try:
         frames = {}
         for seed in (*seeds, *validation):
             progress(f"simulating and ingesting seed {seed}")
-            frames[seed] = seed_features(seed, days, accounts, work)
+            frames[seed] = seed_features(seed, days, accounts, work, history)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     fit = pl.concat([frames[s] for s in seeds])
@@ -157,9 +173,11 @@ def train(out_dir: Path, version: str, seeds=TRAINING_SEEDS, validation=VALIDATI
     f = fit_boosters(fit, val, progress)
     meta = f.described(
         version, {"simulator_seeds": list(seeds), "days": days, "accounts": accounts,
+                  "history_days": {str(s): history_of(s, history) for s in seeds},
                   "payments": fit.height, "laundering": int(xy(fit)[1].sum()),
                   "typology_rounds": f.typer.current_iteration()},
         {"simulator_seeds": list(validation), "payments": val.height,
+         "history_days": {str(s): history_of(s, history) for s in validation},
          "laundering": int(xy(val)[1].sum()),
          "typology_accuracy": round(f.typology_accuracy, 4)})
     return Trained(save(f.booster, f.typer, meta, out_dir), meta)
