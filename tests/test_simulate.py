@@ -276,6 +276,18 @@ def test_each_payment_typology_is_carried_out_in_three_ways_on_networks_that_dif
     assert len(differ) == len(net.shape.__dataclass_fields__)
 
 
+def test_a_case_that_runs_into_the_last_moment_still_steps_forward():
+    """A slow case on a one-day network: its steps are hurried at the end of the day,
+    never piled on one moment (a ring's hops must follow one another)."""
+    from suptech.simulate.payment_cases import Timeline
+    from suptech.simulate.payments import build_network
+
+    net = build_network(np.random.default_rng(5), 500, 1)
+    line = Timeline(net, 1, stretch=10)
+    moments = [line.step(3600, 7200) for _ in range(12)]
+    assert all(a < b for a, b in zip(moments, moments[1:])) and moments[-1] < line.end
+
+
 def test_an_idle_account_is_reported_as_last_used_years_ago_and_the_others_lately(pay):
     out, _ = pay
     lab, accounts = labels(out), read(out, "account")

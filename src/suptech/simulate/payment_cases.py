@@ -53,7 +53,10 @@ class Timeline:
         self.rng, self.end, self.stretch = rng, net.days * DAY - 60, stretch
 
     def step(self, low: float, high: float) -> float:
-        self.t = min(self.t + self.rng.uniform(low, high) * self.stretch, self.end)
+        # A case that runs into the end of the simulated days is hurried, not stopped:
+        # its steps still follow one another (a ring's hops cannot share a moment).
+        t = self.t + self.rng.uniform(low, high) * self.stretch
+        self.t = t if t < self.end else self.t + (self.end - self.t) / 2
         return self.t
 
 
