@@ -241,3 +241,35 @@ def test_a_learned_case_is_a_pattern_of_payments_not_one_odd_payment():
     cases = Learned().cases(model, flagged, model.threshold)
     assert cases["account_ids"].to_list() == [["A", "B", "C"]]
     assert cases["evidence"].to_list() == [["P1", "P2"]]
+
+
+def test_evaluate_scores_over_payments_when_given_their_truth(tmp_path):
+    from suptech.detect.evaluate import payment_scores
+
+    flow = tmp_path / "flow"
+    simulate_payments(flow, seed=37, days=2, accounts=3_000, cases_per_typology=1, truth=True)
+    reports = [str(p) for p in sorted(flow.glob("*.parquet")) if p.name != "truth.parquet"]
+    runner = CliRunner()
+    db = ["--data-dir", str(tmp_path / "db")]
+    assert runner.invoke(app, ["ingest", *reports, *db]).exit_code == 0
+    assert runner.invoke(app, ["scan", "--detectors", "fan_out,cycle", *db]).exit_code == 0
+    labels, truth = str(flow / "labels.csv"), flow / "truth.parquet"
+    shown = runner.invoke(app, ["evaluate", "--labels", labels, "--truth", str(truth), *db],
+                          env={"COLUMNS": "200"})
+    assert shown.exit_code == 0, shown.output
+    store = open_store(tmp_path / "db")
+    try:
+        every = payment_scores(store.alerts(), pl.read_parquet(truth))[-1]
+    finally:
+        store.close()
+    below = shown.output.split("over payments")[1]
+    [row] = [[c.strip() for c in line.split("│")[1:-1]] for line in below.splitlines()
+             if line.startswith("│ ALL ")]
+    assert row == ["ALL", f"{every.laundering:,}", f"{every.found:,}", f"{every.recall:.2f}",
+                   f"{every.flagged:,}", f"{every.true_flagged:,}", f"{every.precision:.2f}",
+                   f"{every.f1:.2f}"]
+    assert every.flagged > 0
+    bad = tmp_path / "truth.csv"
+    bad.write_text("id,kind\n1,x\n")
+    refused = runner.invoke(app, ["evaluate", "--labels", labels, "--truth", str(bad), *db])
+    assert refused.exit_code == 2 and "needs the columns payment_id and typology" in refused.output

@@ -161,10 +161,15 @@ def evaluate(
     labels: Annotated[Path, typer.Option("--labels", help="labels.csv or .parquet.")],
     alerts_file: Annotated[Optional[Path], typer.Option(
         "--alerts", help="An alerts export (default: the alerts in the database).")] = None,
+    truth: Annotated[Optional[Path], typer.Option(
+        "--truth", help="Payments' truth (payment_id, typology empty when benign; "
+                        "truth.parquet): scores over payments too.")] = None,
     data_dir: DataDir = Path("./suptech-data"), engine: Engine = "duckdb",
 ) -> None:
-    """Precision, recall and F1 per typology, matching alerts to labels (EVALUATION.md)."""
-    from suptech.detect.evaluate import score
+    """Precision, recall and F1 per typology, matching alerts to labels (EVALUATION.md);
+    with `--truth`, over payments too (a payment is flagged when an alert's evidence
+    names it)."""
+    from suptech.detect.evaluate import payment_scores, score
 
     def read(path: Path) -> pl.DataFrame:
         try:
@@ -195,6 +200,19 @@ def evaluate(
     for s in scores:
         table.add_row(s.typology, str(s.cases), str(s.found), f"{s.recall:.2f}", str(s.alerts),
                       str(s.true_alerts), f"{s.precision:.2f}", f"{s.f1:.2f}")
+    out.print(table)
+    if truth is None:
+        return
+    paid = read(truth)
+    if not {"payment_id", "typology"} <= set(paid.columns):
+        error(f"{truth}: needs the columns payment_id and typology")
+        raise typer.Exit(2)
+    table = Table("typology", "laundering payments", "found", "recall", "flagged",
+                  "laundering flagged", "precision", "F1", title="over payments")
+    for p in payment_scores(al, paid.with_columns(pl.col("typology").cast(pl.String))):
+        table.add_row(p.typology, f"{p.laundering:,}", f"{p.found:,}", f"{p.recall:.2f}",
+                      f"{p.flagged:,}", f"{p.true_flagged:,}", f"{p.precision:.2f}",
+                      f"{p.f1:.2f}")
     out.print(table)
 
 
