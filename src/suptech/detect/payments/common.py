@@ -23,15 +23,27 @@ def large(d: PaymentData, min_cny: float) -> ir.Table:
                     & (p.debtor != p.creditor))
 
 
-def new_pairs(d: PaymentData, t: ir.Table) -> ir.Table:
-    """The payments of `t` between accounts that had not paid each other before that day,
-    in the store (in or before the scanned range): not the account's regular business
-    (a payroll, a supplier paid every month)."""
+def with_known(d: PaymentData, t: ir.Table) -> ir.Table:
+    """`t` (payments of the scanned range) with `known`: the debtor had paid the creditor
+    before that day, in the store (in or before the range). A payment between such a
+    pair is the account's regular business (a payroll, a supplier paid every month)."""
     p = d.payments
-    first = p.group_by(["debtor", "creditor"]).aggregate(first_day=p.day.min())
-    t = t.join(first, ["debtor", "creditor"])
-    t = t.filter(t.day == t.first_day).drop("first_day")
-    return t if d.pairs_before is None else t.anti_join(d.pairs_before, ["debtor", "creditor"])
+    first = p.group_by(fd="debtor", fc="creditor").aggregate(first_day=p.day.min())
+    t = t.join(first, [t.debtor == first.fd, t.creditor == first.fc]).select(
+        t, known=first.first_day < t.day)
+    if d.pairs_before is None:
+        return t
+    b = d.pairs_before.select(bd="debtor", bc="creditor", before=ibis.literal(True))
+    t = t.left_join(b, [t.debtor == b.bd, t.creditor == b.bc])
+    return t.select(*[c for c in t.columns if c not in ("bd", "bc", "before", "known")],
+                    known=t.known | t.before.fill_null(False))
+
+
+def new_pairs(d: PaymentData, t: ir.Table) -> ir.Table:
+    """The payments of `t` between accounts that had not paid each other before that day
+    (`with_known`)."""
+    t = with_known(d, t)
+    return t.filter(~t.known).drop("known")
 
 
 def group_hits(t: ir.Table, accounts: ir.ArrayValue, score) -> ir.Table:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from suptech.detect.payments.common import ORDINARY
+from suptech.detect.payments.common import ORDINARY, with_known
 from suptech.detect.payments.data import HIGH_RISK, PaymentData
 
 #: The model's inputs, in order. Changing this list means training a new model version.
@@ -70,10 +70,10 @@ def _ln1p(x: ir.NumericValue) -> ir.FloatingValue:
 def payment_features(d: PaymentData) -> ir.Table:
     """payment_id, debtor, creditor, ts_event and FEATURES, one row per payment."""
     p = d.payments
-    p = p.filter(p.debtor != p.creditor)
+    p = with_known(d, p.filter(p.debtor != p.creditor))
     # Ranked while the table is narrow: the sort then carries a few columns, not forty.
     p = p.select("payment_id", "ts_event", "day", "debtor", "creditor", "cny", "channel",
-                 "purpose", "currency", "debtor_country", "creditor_country",
+                 "purpose", "currency", "debtor_country", "creditor_country", "known",
                  amount_rank=ibis.percent_rank().over(order_by=p.cny.fill_null(0)))
     # Accounts as integers: the joins and groupings below then hash numbers, not
     # millions of strings (a third of the time and memory on 5 million payments).
@@ -93,8 +93,7 @@ def payment_features(d: PaymentData) -> ir.Table:
         day_out_n=p.count(), day_out_sum=cny.sum())
     day_in = p.group_by(key=p.cn, kday=p.day).aggregate(
         day_in_n=p.count(), day_in_sum=cny.sum())
-    pairs = p.group_by(pd=p.dn, pc=p.cn).aggregate(pair_n=p.count(), pair_days=p.day.nunique(),
-                                                   pair_first=p.day.min())
+    pairs = p.group_by(pd=p.dn, pc=p.cn).aggregate(pair_n=p.count(), pair_days=p.day.nunique())
 
     # Each side's figures, joined on its account (and the payment's day).
     t = p
@@ -112,16 +111,8 @@ def payment_features(d: PaymentData) -> ir.Table:
                      for n in names_])
     pairs, back = pairs.view(), pairs.view()
     t = t.left_join(pairs, [t.dn == pairs.pd, t.cn == pairs.pc]).select(
-        t, pairs.pair_n, pairs.pair_days, pairs.pair_first)
+        t, pairs.pair_n, pairs.pair_days)
     t = t.left_join(back, [t.dn == back.pc, t.cn == back.pd]).select(t, back_n=back.pair_n)
-    # Whether the pair dealt before the payment's day, in the range or in the store
-    # before it (a payroll paid last month): the fans' own notion of a new payee.
-    if d.pairs_before is not None:
-        known = d.pairs_before.select(kd="debtor", kc="creditor", before=ibis.literal(True))
-        t = t.left_join(known, [t.debtor == known.kd, t.creditor == known.kc]).select(
-            t, known.before)
-    else:
-        t = t.mutate(before=ibis.literal(None, type="boolean"))
     amount = t.cny.fill_null(0)
     features = dict(
         amount_rank=t.amount_rank.cast("float64"),
@@ -145,7 +136,8 @@ def payment_features(d: PaymentData) -> ir.Table:
         c_mean_in_ratio=_ln1p(amount) - _ln1p(t.c_in_sum / ibis.greatest(t.c_in_n, 1.0)),
         pair_payments=_ln1p(t.pair_n / days), pair_days=t.pair_days.cast("float64").fill_null(0),
         reciprocal=(t.back_n.fill_null(0) > 0).cast("float64"),
-        pair_known=((t.pair_first < t.day) | t.before.fill_null(False)).cast("float64"),
+        # The fans' notion of a regular payee (`common.with_known`).
+        pair_known=t.known.cast("float64"),
     )
     # Single precision, as the model reads them: half the memory for millions of rows.
     return t.select("payment_id", "debtor", "creditor", "ts_event",
