@@ -18,7 +18,6 @@ import argparse
 import shutil
 import tempfile
 import time
-from datetime import timedelta
 from pathlib import Path
 
 import polars as pl
@@ -30,8 +29,7 @@ from suptech.ingest.pipeline import ingest_files
 from suptech.detect.base import REGISTRY
 from suptech.simulate.market import MARKETS
 from suptech.simulate.market_run import simulate_market
-from suptech.simulate.market import midnight_ns
-from suptech.simulate.payments_run import DEFAULT_START, simulate_payments
+from suptech.simulate.payments_run import simulate_payments
 from suptech.store.database import open_store
 
 TUNING_SEEDS = (1, 2, 3, 7, 8, 9, 10)
@@ -81,8 +79,7 @@ def main() -> None:
             store = open_store(work / f"db-{name}")
             ingest_files(store, sorted(out.glob("*.parquet")))
             t = time.perf_counter()
-            start = (midnight_ns(DEFAULT_START + timedelta(days=args.history))
-                     if args.history else None)
+            start = None if args.domain == "market" else result.scanned_from
             found = run(store, detectors, start_ns=start)
             n_units = instrument_days(store) if args.domain == "market" else args.days
             units += n_units

@@ -27,6 +27,9 @@ class PaymentResult:
     labels: list[Label]
     payments: int
     laundering: int
+    #: The first moment after the `history` days (ns), where a scan of the laundering
+    #: days starts; None without history.
+    scanned_from: int | None = None
 
 
 def simulate_payments(out: Path, seed: int = 1, days: int = 3, accounts: int = 20_000,
@@ -68,7 +71,8 @@ def simulate_payments(out: Path, seed: int = 1, days: int = 3, accounts: int = 2
         write_truth(reports["payment_id"], ordered["case"].replace_strict(
             pl.Series(range(len(injected))), typology, default=None,
             return_dtype=pl.String), out)
-    return PaymentResult(files, labels, reports.height, sum(c.frame.height for c in injected))
+    return PaymentResult(files, labels, reports.height, sum(c.frame.height for c in injected),
+                         midnight_ns(start + timedelta(days=history)) if history else None)
 
 
 def _labels(injected: list[Injected], every: pl.DataFrame, net: Network,

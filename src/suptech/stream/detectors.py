@@ -9,7 +9,7 @@ the alerts carry the publication time of the earliest of them (how long a report
 waited for detection). The consumer stores and publishes them (the store has one
 writer, the consumer). The window advances when no later batch is waiting (batches that
 queue up while it works are taken together), and no sooner after its last advance than
-keeps advancing to at most `DUTY` of the time: an advance costs much the same whatever
+keeps it advancing at most `DUTY` of the time: an advance costs much the same whatever
 it takes in, so advancing after every batch would fall behind a busy market. It
 advances once more, with the stream drained, when the consumer is idle: the close's
 cases are settled then, not with the next day.

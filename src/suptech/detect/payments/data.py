@@ -41,13 +41,14 @@ class PaymentData(SharedTables):
 
 def payment_data(store, start_ns: int | None = None, end_ns: int | None = None) -> PaymentData:
     p = store.view("payment")
-    earlier = p.filter(p.ts_event < start_ns) if start_ns is not None else p.limit(0)
-    sides = earlier.select(account=earlier.debtor_account_id, ts=earlier.ts_event).union(
-        earlier.select(account=earlier.creditor_account_id, ts=earlier.ts_event))
-    before = sides.group_by("account").aggregate(last_ts=sides.ts.max())
-    pairs = earlier.select(debtor=earlier.debtor_account_id,
-                           creditor=earlier.creditor_account_id).distinct()
+    before = pairs = None
     if start_ns is not None:
+        earlier = p.filter(p.ts_event < start_ns)
+        sides = earlier.select(account=earlier.debtor_account_id, ts=earlier.ts_event).union(
+            earlier.select(account=earlier.creditor_account_id, ts=earlier.ts_event))
+        before = sides.group_by("account").aggregate(last_ts=sides.ts.max())
+        pairs = earlier.select(debtor=earlier.debtor_account_id,
+                               creditor=earlier.creditor_account_id).distinct()
         p = p.filter(p.ts_event >= start_ns)
     if end_ns is not None:
         p = p.filter(p.ts_event < end_ns)

@@ -36,7 +36,7 @@ from suptech.detect.evaluate import PaymentScore
 from suptech.detect.payments.data import payment_data
 from suptech.detect.payments.features import payment_features
 from suptech.detect.payments.model import save
-from suptech.detect.payments.training import Trained, fit_boosters, xy
+from suptech.detect.payments.training import Trained, fit_boosters, laundering, xy
 
 #: The time line's split by default: fitted up to the payment 60 % of the way through the
 #: laundering labelled (in time), validated up to 80 %, so that each part holds some.
@@ -136,15 +136,15 @@ def train_on_labels(store, labels: pl.DataFrame, out_dir: Path, version: str, so
     fit = seen.filter(pl.col("ts_event") < fit_until)
     val = seen.filter(pl.col("ts_event") >= fit_until)
     for part, name in ((fit, "fitted on"), (val, "validated on")):
-        if not xy(part)[1].any():
+        if not laundering(part):
             raise LabelError(f"{source}: the payments {name} hold no laundering; move the "
                              "split (--fit-until, --validate-until)")
     f = fit_boosters(fit, val, progress)
     meta = f.described(
         version, {"labels": source, "before": _iso(fit_until), "payments": fit.height,
-                  "laundering": int(xy(fit)[1].sum()), "labelled": labels.height},
+                  "laundering": laundering(fit), "labelled": labels.height},
         {"from": _iso(fit_until), "before": _iso(validate_until), "payments": val.height,
-         "laundering": int(xy(val)[1].sum())})
+         "laundering": laundering(val)})
     progress("scoring the payments after the validation")
     later = labelled_features(store, labels).filter(pl.col("ts_event") >= validate_until)
     if later.height:

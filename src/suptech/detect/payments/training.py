@@ -50,11 +50,8 @@ def seed_features(seed: int, days: int, accounts: int, work: Path,
                   history: int = HISTORY_DAYS) -> pl.DataFrame:
     """FEATURES of every payment of one simulated seed's scanned days, with its typology
     (null: benign)."""
-    from datetime import timedelta
-
     from suptech.ingest.pipeline import ingest_files
-    from suptech.simulate.market import midnight_ns
-    from suptech.simulate.payments_run import DEFAULT_START, simulate_payments
+    from suptech.simulate.payments_run import simulate_payments
     from suptech.store.database import open_store
 
     sim = work / f"sim-{seed}"
@@ -62,10 +59,10 @@ def seed_features(seed: int, days: int, accounts: int, work: Path,
     result = simulate_payments(sim, seed=seed, days=history + days, accounts=accounts,
                                truth=True, history=history)
     store = open_store(work / f"db-{seed}")
-    start = midnight_ns(DEFAULT_START + timedelta(days=history)) if history else None
     try:
         ingest_files(store, [p for p in result.files if p.name != "labels.csv"])
-        frame = pl.from_arrow(payment_features(payment_data(store, start)).to_pyarrow())
+        frame = pl.from_arrow(payment_features(
+            payment_data(store, result.scanned_from)).to_pyarrow())
     finally:
         store.close()
     truth = pl.read_parquet(sim / "truth.parquet").select("payment_id", "typology")
@@ -113,6 +110,11 @@ class Fitted:
                 "lightgbm": lgb.__version__,
                 "trained_on": {**trained_on, "rounds": self.booster.num_trees()},
                 "validation": {**validation, **self.scores}}
+
+
+def laundering(frame: pl.DataFrame) -> int:
+    """Payments of `frame` labelled as laundering (a `typology` named)."""
+    return int(frame["typology"].is_not_null().sum())
 
 
 def xy(frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -174,10 +176,10 @@ def train(out_dir: Path, version: str, seeds=TRAINING_SEEDS, validation=VALIDATI
     meta = f.described(
         version, {"simulator_seeds": list(seeds), "days": days, "accounts": accounts,
                   "history_days": {str(s): history_of(s, history) for s in seeds},
-                  "payments": fit.height, "laundering": int(xy(fit)[1].sum()),
+                  "payments": fit.height, "laundering": laundering(fit),
                   "typology_rounds": f.typer.current_iteration()},
         {"simulator_seeds": list(validation), "payments": val.height,
          "history_days": {str(s): history_of(s, history) for s in validation},
-         "laundering": int(xy(val)[1].sum()),
+         "laundering": laundering(val),
          "typology_accuracy": round(f.typology_accuracy, 4)})
     return Trained(save(f.booster, f.typer, meta, out_dir), meta)
