@@ -2,9 +2,11 @@
 
 Persons and companies hold accounts at many banks. The background is what banks see
 every day: salaries fanning out from employers, shoppers paying merchants (fan-in), rent
-and loan repayments, person-to-person transfers, intra-group sweeps to parent
-companies, shopkeepers depositing cash below the reporting threshold, and cross-border
-trade on CIPS with ISO 20022 purpose codes. Much of it has the shape of a laundering
+and loan repayments, person-to-person transfers, companies paying their suppliers'
+invoices (a supply web, with its rings), intra-group sweeps to parent companies and
+cash pools whose parent funds its subsidiaries each morning, shopkeepers depositing
+cash below the reporting threshold, and cross-border trade on CIPS. Only some
+companies mark their business payments with ISO 20022 purpose codes. Much of it has the shape of a laundering
 typology, which is the point: those are the false positives a detector must survive.
 
 Laundering is injected by `suptech.simulate.payment_cases` at about 0.1 % of payments,
@@ -56,6 +58,11 @@ class Shape:
     currencies: tuple[str, ...]  # those foreign currencies
     mobile: float  # share of person-to-person transfers made on mobile (the rest RTGS)
     lending: float  # new loans a month per hundred borrowers
+    #: Share of companies whose business payments (supplier invoices, group sweeps and
+    #: pools, trade) carry an ISO 20022 purpose code; the others send plain transfers.
+    coded_business: float
+    suppliers: float  # suppliers a company pays, on average
+    pooling: float  # share of groups whose parent also funds its subsidiaries each day
 
 
 def draw_shape(rng: np.random.Generator) -> Shape:
@@ -67,7 +74,9 @@ def draw_shape(rng: np.random.Generator) -> Shape:
         hours=rng.uniform(-3, 3), coded=rng.uniform(0.3, 1.0), foreign=rng.uniform(0.3, 0.9),
         currencies=tuple(rng.choice(["USD", "EUR", "HKD", "JPY", "GBP", "SGD"], 2,
                                     replace=False)),
-        mobile=rng.uniform(0.4, 0.95), lending=rng.uniform(1, 8))
+        mobile=rng.uniform(0.4, 0.95), lending=rng.uniform(1, 8),
+        coded_business=rng.uniform(0.2, 1.0), suppliers=rng.uniform(2, 6),
+        pooling=rng.uniform(0.2, 0.8))
 
 
 @dataclass
@@ -193,6 +202,25 @@ def background(net: Network) -> pl.DataFrame:
     loan = money(np.round(rng.lognormal(np.log(2500), 0.6, len(persons)), 0) * 100)
     parent = rng.choice(companies, len(companies))
     shopkeeper = rng.choice(persons, max(1, len(persons) // 100), replace=False)
+    coded_business = rng.random(len(net.kind)) < shape.coded_business
+
+    def business(payers: np.ndarray, purpose: str) -> list[str | None]:
+        """The purpose code of business payments, where the payer codes them."""
+        return np.where(coded_business[payers], purpose, None).tolist()
+
+    sub = parent != companies
+    sweeping = companies[sub]
+    pooled = (rng.random(len(companies)) < shape.pooling)[np.searchsorted(companies, parent)]
+    # The supply web: each company pays a few suppliers, popular ones more often.
+    n_sup = rng.poisson(shape.suppliers, len(companies))
+    buyer = np.repeat(companies, n_sup)
+    popularity = rng.pareto(1.5, len(companies)) + 1
+    seller = rng.choice(companies, len(buyer), p=popularity / popularity.sum())
+    keep = buyer != seller
+    buyer, seller = buyer[keep], seller[keep]
+    invoice = np.round(rng.lognormal(np.log(5e6), 1.2, len(buyer)))
+    invoice_day = rng.integers(0, 30, len(buyer))
+    weekly = rng.random(len(buyer)) < 0.3
     for d in range(days):
         dom = d % 30
         # Salaries: each employer's staff on its pay day (fan-out), coded as salaries by
@@ -229,12 +257,21 @@ def background(net: Network) -> pl.DataFrame:
                                money(rng.lognormal(np.log(50000), 1.1, n_p2p)),
                                channel=np.where(rng.random(n_p2p) < shape.mobile, "MOBILE",
                                                 "RTGS").tolist()))
-        # Intra-group sweeps to the parent company, every business day.
-        sweeping = companies[parent != companies]
-        frames.append(payments(d, at(len(sweeping), 16, 18), sweeping,
-                               parent[parent != companies],
+        # Intra-group sweeps to the parent company, every business day; in a pooled
+        # group the parent also tops up some of its subsidiaries each morning.
+        frames.append(payments(d, at(len(sweeping), 16, 18), sweeping, parent[sub],
                                money(rng.lognormal(np.log(3e7), 1.0, len(sweeping))),
-                               channel="RTGS", purpose="INTC"))
+                               channel="RTGS", purpose=business(sweeping, "INTC")))
+        topped = pooled[sub] & (rng.random(len(sweeping)) < 0.4)
+        funded = sweeping[topped]
+        frames.append(payments(d, at(len(funded), 8, 10), parent[sub][topped], funded,
+                               money(rng.lognormal(np.log(2e7), 1.0, len(funded))),
+                               channel="RTGS", purpose=business(parent[sub][topped], "INTC")))
+        # Supplier invoices, each relationship on its own rhythm: monthly or weekly.
+        due = (invoice_day == dom) | (weekly & (invoice_day % 7 == d % 7))
+        frames.append(payments(d, at(due.sum(), 9, 17), buyer[due], seller[due],
+                               money(invoice[due] * rng.lognormal(0, 0.2, due.sum())),
+                               channel="RTGS", purpose=business(buyer[due], "SUPP")))
         # Shopkeepers deposit the day's cash takings: often just below CNY 50,000 (the
         # law's threshold, whatever the network's scale).
         deposit = shopkeeper[rng.random(len(shopkeeper)) < 0.5]
@@ -247,11 +284,12 @@ def background(net: Network) -> pl.DataFrame:
         co, fo = rng.choice(companies, n_x), rng.choice(foreign, n_x)
         currency = np.where(rng.random(n_x) < shape.foreign,
                             rng.choice(shape.currencies, n_x), "CNY")
+        purpose = np.where(coded_business[co], rng.choice(["GDDS", "SUPP", "TRAD"], n_x), None)
         frames.append(payments(d, at(n_x, 9, 17), np.where(out, co, fo),
                                np.where(out, fo, co),
                                money(rng.lognormal(np.log(5e7), 1.2, n_x)),
                                currency=currency.tolist(), channel="CIPS",
-                               purpose=rng.choice(["GDDS", "SUPP", "TRAD"], n_x).tolist()))
+                               purpose=purpose.tolist()))
     return pl.concat(frames)
 
 

@@ -24,7 +24,7 @@ import networkx as nx
 import pyarrow as pa
 
 from suptech.detect.base import HIT_SCHEMA, Detector, Params, register
-from suptech.detect.payments.common import large
+from suptech.detect.payments.common import unusual
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class Bipartite(Detector):
 
     def hits(self, d):
         p = self.params
-        big = large(d, p.min_cny)
+        big = unusual(d, p.min_cny)
         payers = big.select(account=big.debtor).difference(big.select(account=big.creditor))
         payees = big.select(account=big.creditor).difference(big.select(account=big.debtor))
         edges = big.filter(big.debtor.isin(payers.account) & big.creditor.isin(payees.account))

@@ -14,6 +14,9 @@ from suptech.detect.payments.data import PaymentData
 #: laundering needs its own detector, on invoices and prices, which the payment flow
 #: alone cannot see.
 ORDINARY = ("SALA", "INTC", "GDDS", "SUPP", "TRAD", "LOAN")
+#: Days on which one account paying another makes them regular counterparts: a laundering
+#: shape uses each of its links once or on a day or two.
+REGULAR_DAYS = 3
 
 
 def large(d: PaymentData, min_cny: float) -> ir.Table:
@@ -25,18 +28,31 @@ def large(d: PaymentData, min_cny: float) -> ir.Table:
 
 def with_known(d: PaymentData, t: ir.Table) -> ir.Table:
     """`t` (payments of the scanned range) with `known`: the debtor had paid the creditor
-    before that day, in the store (in or before the range). A payment between such a
-    pair is the account's regular business (a payroll, a supplier paid every month)."""
+    before that day, in the store (in or before the range), or pays it on at least
+    `REGULAR_DAYS` days of the range (a standing relationship, plain to a scan of a month
+    from its first day on). A payment between such a pair is the account's regular
+    business (a payroll, a supplier paid every month, a group's daily sweep)."""
     p = d.payments
-    first = p.group_by(fd="debtor", fc="creditor").aggregate(first_day=p.day.min())
+    first = p.group_by(fd="debtor", fc="creditor").aggregate(first_day=p.day.min(),
+                                                             days=p.day.nunique())
     t = t.join(first, [t.debtor == first.fd, t.creditor == first.fc]).select(
-        t, known=first.first_day < t.day)
+        t, known=(first.first_day < t.day) | (first.days >= REGULAR_DAYS))
     if d.pairs_before is None:
         return t
     b = d.pairs_before.select(bd="debtor", bc="creditor", before=ibis.literal(True))
     t = t.left_join(b, [t.debtor == b.bd, t.creditor == b.bc])
     return t.select(*[c for c in t.columns if c not in ("bd", "bc", "before", "known")],
                     known=t.known | t.before.fill_null(False))
+
+
+def unusual(d: PaymentData, min_cny: float) -> ir.Table:
+    """Large payments (`large`) between accounts that had not paid each other before
+    that day: where the graph typologies look for their shapes. A ring, a block or a hub
+    made of a company's standing relationships (its suppliers paid every month, its
+    group's daily sweeps and top-ups) is its business; the laundering shapes are made
+    of transfers between accounts that had no dealings before (FATF: "no apparent
+    business relationship"). Computed once per scan."""
+    return d.shared(("unusual", min_cny), lambda: new_pairs(d, large(d, min_cny)))
 
 
 def new_pairs(d: PaymentData, t: ir.Table) -> ir.Table:

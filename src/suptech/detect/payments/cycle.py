@@ -23,7 +23,7 @@ import networkx as nx
 import pyarrow as pa
 
 from suptech.detect.base import HIT_SCHEMA, Detector, Params, register
-from suptech.detect.payments.common import large
+from suptech.detect.payments.common import unusual
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class Cycle(Detector):
 
     def hits(self, d):
         p = self.params
-        big = large(d, p.min_cny)
+        big = unusual(d, p.min_cny)
         both = big.select(account=big.debtor).intersect(big.select(account=big.creditor))
         edges = big.filter(big.debtor.isin(both.account) & big.creditor.isin(both.account))
         # In payment order: the graph, and so the cycles found, do not depend on the
@@ -54,11 +54,14 @@ class Cycle(Detector):
             graph.add_edge(r["debtor"], r["creditor"], **r)
         hits = []
         simple = nx.DiGraph(graph)
+        # A ring is only its own hops: an account of it that also pays or is paid by
+        # others in the graph is money wandering around a group (RANDOM). So the rings
+        # are among the accounts with one payee and one payer, a graph of paths and
+        # loops, and finding them costs nothing even where a month of a supply web
+        # holds millions of longer cycles.
+        simple = simple.subgraph([a for a in simple
+                                  if simple.in_degree(a) == 1 and simple.out_degree(a) == 1])
         for ring in nx.simple_cycles(simple, length_bound=p.max_hops):
-            # A ring is only its own hops: an account of it that also pays or is paid by
-            # others in the graph is money wandering around a group (RANDOM).
-            if any(simple.in_degree(a) != 1 or simple.out_degree(a) != 1 for a in ring):
-                continue
             path = _in_time_order(graph, ring, p.min_share)
             if path:
                 hits.append({

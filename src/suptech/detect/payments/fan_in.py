@@ -17,8 +17,8 @@ from __future__ import annotations
 import ibis
 
 from suptech.detect.base import Detector, register
-from suptech.detect.payments.common import group_hits, large, new_pairs
-from suptech.detect.payments.fan_out import FanParams, fans
+from suptech.detect.payments.common import group_hits, large, unusual
+from suptech.detect.payments.fan_out import FanParams, fans, usual_day
 from suptech.detect.payments.scatter_gather import ScatterParams, hops
 
 
@@ -32,7 +32,8 @@ class FanIn(Detector):
     def hits(self, d):
         p = self.params
         big = large(d, p.min_cny)
-        g = fans(new_pairs(d, big), "creditor", "debtor", p.min_parties, exclusive=True)
+        g = fans(unusual(d, p.min_cny), "creditor", "debtor", p.min_parties, exclusive=True,
+                 usual=usual_day(d, "creditor"), above=p.above_usual)
         scattering = fans(big, "debtor", "creditor", 3).select(creditor="debtor")
         g = g.anti_join(scattering.distinct(), "creditor")
         # A sink collecting what one source scattered is scatter-gather.

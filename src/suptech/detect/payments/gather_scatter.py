@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import ibis
 
 from suptech.detect.base import SECOND, Detector, Params, register
-from suptech.detect.payments.common import group_hits, large
+from suptech.detect.payments.common import group_hits, unusual
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class GatherScatter(Detector):
 
     def hits(self, d):
         p = self.params
-        big = large(d, p.min_cny)
+        big = unusual(d, p.min_cny)
         inn = big.group_by(big.creditor.name("hub")).aggregate(
             senders=big.debtor.nunique(), received=big.cny.sum(), first_in=big.ts_event.min(),
             last_in=big.ts_event.max(), from_=big.debtor.collect(), in_ids=big.payment_id.collect())

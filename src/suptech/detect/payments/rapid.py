@@ -6,7 +6,10 @@ accounts.
 
 Signal: an account receives at least `min_cny` and pays out between `min_share` and
 100 % of it within `within_hours`, at least `min_times` times in the scanned days along
-the same route (from the same sender to the same receiver): a conduit.
+the same route (from the same sender to the same receiver), and so forwards at least
+`min_forwarded` of what that sender paid it in those days: a conduit. (A company in a
+group's cash pool, topped up by its parent each morning and topping up its own
+subsidiary, forwards a similar sum now and then by chance, not most days.)
 
 Known false positives: treasury accounts that forward receipts the same day to the same
 place; a person regularly passing money between two relatives.
@@ -28,6 +31,7 @@ class RapidParams(Params):
     min_share: float = 0.9
     within_hours: float = 3
     min_times: int = 2
+    min_forwarded: float = 0.5
 
 
 @register
@@ -53,5 +57,7 @@ class RapidMovement(Detector):
         g = j.group_by(["account", "sender", "receiver"]).aggregate(
             n=j.in_id.nunique(), window_start=j.in_ts.min(), window_end=j.out_ts.max(),
             evidence=j.in_id.collect().concat(j.out_id.collect()))
-        g = g.filter(g.n >= p.min_times)
+        sent = inflow.group_by(["account", "sender"]).aggregate(k=inflow.in_id.nunique())
+        g = g.join(sent, ["account", "sender"])
+        g = g.filter((g.n >= p.min_times) & (g.n >= p.min_forwarded * g.k))
         return group_hits(g, ibis.array([g.account, g.sender, g.receiver]), 0.5 + 0.1 * g.n)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import ibis
 
 from suptech.detect.base import SECOND, Detector, Params, register
-from suptech.detect.payments.common import group_hits, large
+from suptech.detect.payments.common import group_hits, unusual
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ def hops(d, p: ScatterParams):
 
 
 def _hops(d, p: ScatterParams):
-    big = large(d, p.min_cny)
+    big = unusual(d, p.min_cny)
     first = big.select(a=big.debtor, m=big.creditor, t1=big.ts_event, c1=big.cny,
                        id1=big.payment_id)
     second = big.select(m2=big.debtor, b=big.creditor, t2=big.ts_event, c2=big.cny,

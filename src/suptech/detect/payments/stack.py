@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from suptech.detect.base import Detector, Params, register
-from suptech.detect.payments.common import group_hits, large
+from suptech.detect.payments.common import group_hits, unusual
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class Stack(Detector):
 
     def hits(self, d):
         p = self.params
-        big = large(d, p.min_cny)
+        big = unusual(d, p.min_cny)
         inn = big.group_by(big.creditor.name("m")).aggregate(
             senders=big.debtor.collect().unique().sort(), t_in=big.ts_event.min(),
             in_ids=big.payment_id.collect())
