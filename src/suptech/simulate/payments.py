@@ -221,6 +221,14 @@ def background(net: Network) -> pl.DataFrame:
     invoice = np.round(rng.lognormal(np.log(5e6), 1.2, len(buyer)))
     invoice_day = rng.integers(0, 30, len(buyer))
     weekly = rng.random(len(buyer)) < 0.3
+    # Traders and their foreign partners: each trades with a few, buying or selling,
+    # about half a payment a day per company in all.
+    n_partners = np.where(rng.random(len(companies)) < 0.5,
+                          rng.integers(1, 5, len(companies)), 0)
+    partner_co = np.repeat(companies, n_partners)
+    partner = rng.choice(foreign, len(partner_co))
+    imports = rng.random(len(partner_co)) < 0.5
+    partner_rate = np.full(len(partner_co), 0.5 * len(companies) / max(1, len(partner_co)))
     for d in range(days):
         dom = d % 30
         # Salaries: each employer's staff on its pay day (fan-out), coded as salaries by
@@ -278,10 +286,10 @@ def background(net: Network) -> pl.DataFrame:
         frames.append(payments(d, at(len(deposit), 17, 20), deposit, deposit,
                                np.round(rng.uniform(5_000, 49_000, len(deposit))) * 100,
                                channel="CASH", purpose="CASH"))
-        # Cross-border trade on CIPS, both directions.
-        n_x = rng.poisson(max(1, 0.5 * len(companies)))
-        out = rng.random(n_x) < 0.5
-        co, fo = rng.choice(companies, n_x), rng.choice(foreign, n_x)
+        # Cross-border trade on CIPS with each trader's foreign partners, both directions.
+        x = rng.random(len(partner)) < partner_rate
+        co, fo, out = partner_co[x], partner[x], imports[x]
+        n_x = len(co)
         currency = np.where(rng.random(n_x) < shape.foreign,
                             rng.choice(shape.currencies, n_x), "CNY")
         purpose = np.where(coded_business[co], rng.choice(["GDDS", "SUPP", "TRAD"], n_x), None)

@@ -17,6 +17,8 @@ ORDINARY = ("SALA", "INTC", "GDDS", "SUPP", "TRAD", "LOAN")
 #: Days on which one account paying another makes them regular counterparts: a laundering
 #: shape uses each of its links once or on a day or two.
 REGULAR_DAYS = 3
+#: Out of keeping with an account's business: an order of magnitude above its usual day.
+ABOVE_USUAL = 10
 
 
 def large(d: PaymentData, min_cny: float) -> ir.Table:
@@ -46,13 +48,38 @@ def with_known(d: PaymentData, t: ir.Table) -> ir.Table:
 
 
 def unusual(d: PaymentData, min_cny: float) -> ir.Table:
-    """Large payments (`large`) between accounts that had not paid each other before
-    that day: where the graph typologies look for their shapes. A ring, a block or a hub
-    made of a company's standing relationships (its suppliers paid every month, its
-    group's daily sweeps and top-ups) is its business; the laundering shapes are made
-    of transfers between accounts that had no dealings before (FATF: "no apparent
-    business relationship"). Computed once per scan."""
-    return d.shared(("unusual", min_cny), lambda: new_pairs(d, large(d, min_cny)))
+    """Large payments (`large`) out of keeping with the payer's business: between
+    accounts that had not paid each other before that day (`with_known`), and more than
+    `ABOVE_USUAL` times what the payer pays its regular counterparts on an average day
+    (`usual_day`). Where the graph typologies look for their shapes: a ring, a block or
+    a hub made of a company's standing relationships (its suppliers paid every month, its
+    group's daily sweeps and top-ups) or of payments the size of its business (a trader
+    paying a new foreign supplier) is its business; the laundering shapes are made of
+    transfers between accounts with no dealings before, out of keeping with the payer
+    (FATF: "no apparent business relationship"; PBoC: "inconsistent with the client's
+    business"). Computed once per scan."""
+    def build():
+        t = new_pairs(d, large(d, min_cny))
+        usual = usual_day(d, "debtor")
+        t = t.left_join(usual, t.debtor == usual.account)
+        t = t.filter(t.cny > ABOVE_USUAL * t.usual.fill_null(0))
+        return t.drop("account", "usual")
+    return d.shared(("unusual", min_cny), build)
+
+
+def usual_day(d: PaymentData, side: str) -> ir.Table:
+    """account, usual: what the account pays (`side` "debtor") or is paid ("creditor")
+    on an average day of the scanned range, by and to its regular counterparts (those it
+    had dealt with before that day, `with_known`): the size of its business. A mule's
+    regular flow is nothing. Computed once per scan."""
+    def build():
+        p = d.payments
+        known = with_known(d, p.filter(p.debtor != p.creditor))
+        known = known.filter(known.known)
+        days = p.day.nunique().as_scalar().cast("float64")
+        return known.group_by(account=known[side]).aggregate(
+            usual=known.cny.sum().cast("float64") / days)
+    return d.shared(("usual day", side), build)
 
 
 def new_pairs(d: PaymentData, t: ir.Table) -> ir.Table:

@@ -17,8 +17,8 @@ from __future__ import annotations
 import ibis
 
 from suptech.detect.base import Detector, register
-from suptech.detect.payments.common import group_hits, large, unusual
-from suptech.detect.payments.fan_out import FanParams, fans, usual_day
+from suptech.detect.payments.common import group_hits, large, unusual, usual_day
+from suptech.detect.payments.fan_out import FanParams, fans
 from suptech.detect.payments.scatter_gather import ScatterParams, hops
 
 

@@ -19,26 +19,28 @@ import ibis
 import ibis.expr.types as ir
 
 from suptech.detect.base import Detector, Params, register
-from suptech.detect.payments.common import group_hits, large, unusual, with_known
+from suptech.detect.payments.common import (ABOVE_USUAL, group_hits, large, unusual,
+                                            usual_day)
 
 
 @dataclass(frozen=True)
 class FanParams(Params):
     min_cny: float = 10_000
     min_parties: int = 5
-    #: A fan is more than this many times the account's usual day (`usual_day`): an
-    #: order of magnitude.
-    above_usual: float = 10
+    #: A fan is more than this many times the account's usual day (`common.usual_day`).
+    above_usual: float = ABOVE_USUAL
 
 
 def fans(big, centre: str, other: str, min_parties: int, exclusive: bool = False,
-         usual: ir.Table | None = None, above: float = 10):
+         usual: ir.Table | None = None, above: float = ABOVE_USUAL):
     """Accounts (`centre`) with large payments to or from `min_parties` others a day.
 
     `exclusive`: count only counterparts that deal with no one else that day (a mule
     set up for one fan, or a person lending an account that otherwise pays and is paid
     now and then), which keeps many-to-many blocks (bipartite, stacks) out.
-    `usual` (`usual_day`): only fans of more than `above` times the centre's usual day.
+    `usual` (`common.usual_day`): only fans of more than `above` times the centre's usual
+    day (PBoC: a dispersal or a collection out of keeping with the client's business; an
+    employer paying its staff a tenth of what its group sweeps each day is not a fan).
     """
     if exclusive:
         degree = big.group_by([big[other].name("who"), "day"]).aggregate(
@@ -54,21 +56,6 @@ def fans(big, centre: str, other: str, min_parties: int, exclusive: bool = False
         return g.drop("total")
     g = g.left_join(usual, g[centre] == usual.account)
     return g.filter(g.total > above * g.usual.fill_null(0)).drop("total", "account", "usual")
-
-
-def usual_day(d, side: str) -> ir.Table:
-    """account, usual: what the account pays (`side` "debtor") or is paid ("creditor")
-    on an average day of the scanned range, by and to its regular counterparts (those it
-    had dealt with before that day, `common.with_known`): the size of its business.
-    PBoC's indicator is a dispersal or a collection out of keeping with the client's
-    business, so an employer paying its staff, a tenth of what its group sweeps each
-    day, is not a fan; a mule's regular flow is nothing."""
-    p = d.payments
-    known = with_known(d, p.filter(p.debtor != p.creditor))
-    known = known.filter(known.known)
-    days = p.day.nunique().as_scalar().cast("float64")
-    return known.group_by(account=known[side]).aggregate(
-        usual=known.cny.sum().cast("float64") / days)
 
 
 @register

@@ -28,6 +28,7 @@ import networkx as nx
 import pyarrow as pa
 
 from suptech.detect.base import HIT_SCHEMA, Detector, Params, register
+from suptech.detect.payments.common import unusual
 from suptech.detect.payments.scatter_gather import ScatterParams, hops
 
 
@@ -58,6 +59,12 @@ class RandomWalk(Detector):
             legs[r["id1"]] = (r["a"], r["m"], r["t1"])
             legs[r["id2"]] = (r["m"], r["b"], r["t2"])
         passed_on = {r["id2"] for r in relays} & {r["id1"] for r in relays}
+        # Each account's payees and payers among the payments relays are made of.
+        big = unusual(d, p.min_cny)
+        payees = {r["debtor"]: r["k"] for r in big.group_by("debtor").aggregate(
+            k=big.creditor.nunique()).to_pyarrow().to_pylist()}
+        payers = {r["creditor"]: r["k"] for r in big.group_by("creditor").aggregate(
+            k=big.debtor.nunique()).to_pyarrow().to_pylist()}
         hits = []
         # In payment order: the walks found do not depend on the engine's row order.
         for paid in sorted((sorted(c) for c in nx.connected_components(chain)),
@@ -65,8 +72,9 @@ class RandomWalk(Detector):
             if not passed_on.intersection(paid):
                 continue
             walk = nx.DiGraph([legs[i][:2] for i in paid])
-            ring = all(walk.in_degree(a) == 1 and walk.out_degree(a) == 1 for a in walk)
-            if walk.number_of_nodes() < p.min_accounts or ring:  # a closed ring is a cycle
+            # A ring whose accounts deal with no one else is CYCLE's.
+            ring = all(payees.get(a) == 1 and payers.get(a) == 1 for a in walk)
+            if walk.number_of_nodes() < p.min_accounts or ring:
                 continue
             times = [legs[i][2] for i in paid]
             hits.append({"account_ids": sorted(walk), "isin": None,

@@ -2,10 +2,12 @@
 
 Regulatory basis: FATF typologies of layering; AMLworld's stack pattern.
 
-Signal: at least `min_middle` accounts that each receive large payments (at least
-`min_cny`, ordinary business flows excluded) from the same `min_side` or more accounts
-and pay the same `min_side` or more accounts, within the scanned days: a middle layer
-between two others.
+Signal: at least `min_middle` accounts that each receive payments (at least `min_cny`,
+out of keeping with the payer's business: `common.unusual`) from `min_side` or more
+accounts and pay `min_side` or more accounts, the middles sharing at least `min_side`
+of those payers and of those payees two by two, within the scanned days: a middle
+layer between two others. Shared, not identical: a leg under the floor, or a person
+lending an account who also pays someone else, leaves the layers standing.
 
 Known false positives: a group's treasury entities passing funds between the same
 subsidiaries (outside the intra-group purpose code).
@@ -13,10 +15,16 @@ subsidiaries (outside the intra-group purpose code).
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
+from itertools import combinations
 
-from suptech.detect.base import Detector, Params, register
-from suptech.detect.payments.common import group_hits, unusual
+import ibis
+import networkx as nx
+import pyarrow as pa
+
+from suptech.detect.base import HIT_SCHEMA, Detector, Params, register
+from suptech.detect.payments.common import unusual
 
 
 @dataclass(frozen=True)
@@ -36,21 +44,46 @@ class Stack(Detector):
     def hits(self, d):
         p = self.params
         big = unusual(d, p.min_cny)
-        inn = big.group_by(big.creditor.name("m")).aggregate(
-            senders=big.debtor.collect().unique().sort(), t_in=big.ts_event.min(),
-            in_ids=big.payment_id.collect())
-        out = big.group_by(big.debtor.name("m")).aggregate(
-            receivers=big.creditor.collect().unique().sort(), t_out=big.ts_event.max(),
-            out_ids=big.payment_id.collect())
-        mid = inn.join(out, "m")
-        mid = mid.filter((mid.senders.length() >= p.min_side)
-                         & (mid.receivers.length() >= p.min_side))
-        mid = mid.mutate(layer=mid.senders.join(",").concat("|")
-                         .concat(mid.receivers.join(",")))
-        g = mid.group_by("layer").aggregate(
-            n=mid.m.nunique(), middles=mid.m.collect(),
-            senders=mid.senders.first(), receivers=mid.receivers.first(),
-            window_start=mid.t_in.min(), window_end=mid.t_out.max(),
-            evidence=mid.in_ids.collect().flatten().concat(mid.out_ids.collect().flatten()))
-        g = g.filter(g.n >= p.min_middle)
-        return group_hits(g, g.middles.concat(g.senders).concat(g.receivers), 0.5 + 0.1 * g.n)
+        n_in = big.group_by(m=big.creditor).aggregate(k=big.debtor.nunique())
+        n_out = big.group_by(m=big.debtor).aggregate(k=big.creditor.nunique())
+        mids = n_in.filter(n_in.k >= p.min_side).select("m").intersect(
+            n_out.filter(n_out.k >= p.min_side).select("m"))
+        legs = big.filter(big.debtor.isin(mids.m) | big.creditor.isin(mids.m)).select(
+            "debtor", "creditor", "ts_event", "payment_id")
+        # In payment order: the layers found do not depend on the engine's row order.
+        rows = sorted(legs.to_pyarrow().to_pylist(), key=lambda r: r["payment_id"])
+        middles = {r["m"] for r in mids.to_pyarrow().to_pylist()}
+        senders, receivers = defaultdict(set), defaultdict(set)
+        for r in rows:
+            if r["creditor"] in middles:
+                senders[r["creditor"]].add(r["debtor"])
+            if r["debtor"] in middles:
+                receivers[r["debtor"]].add(r["creditor"])
+        # Middles that share payers (candidates), then both sides two by two.
+        by_sender = defaultdict(set)
+        for m, ss in senders.items():
+            for s in ss:
+                by_sender[s].add(m)
+        layers = nx.Graph()
+        for group in by_sender.values():
+            for a, b in combinations(sorted(group), 2):
+                if (len(senders[a] & senders[b]) >= p.min_side
+                        and len(receivers[a] & receivers[b]) >= p.min_side):
+                    layers.add_edge(a, b)
+        hits = []
+        for layer in sorted((sorted(c) for c in nx.connected_components(layers)),
+                            key=lambda c: c[0]):
+            if len(layer) < p.min_middle:
+                continue
+            # The outer layers: the payers and payees a middle shares with another.
+            pay = {s for a, b in layers.subgraph(layer).edges for s in senders[a] & senders[b]}
+            paid = {r for a, b in layers.subgraph(layer).edges
+                    for r in receivers[a] & receivers[b]}
+            mine = [r for r in rows if (r["debtor"] in pay and r["creditor"] in layer)
+                    or (r["debtor"] in layer and r["creditor"] in paid)]
+            hits.append({"account_ids": sorted(pay | set(layer) | paid), "isin": None,
+                         "window_start": min(r["ts_event"] for r in mine),
+                         "window_end": max(r["ts_event"] for r in mine),
+                         "score": min(1.0, 0.5 + 0.1 * len(layer)),
+                         "evidence": [r["payment_id"] for r in mine]})
+        return ibis.memtable(pa.Table.from_pylist(hits, schema=HIT_SCHEMA.to_pyarrow()))
