@@ -17,6 +17,8 @@ ORDINARY = ("SALA", "INTC", "GDDS", "SUPP", "TRAD", "LOAN")
 #: Days on which one account paying another makes them regular counterparts: a laundering
 #: shape uses each of its links once or on a day or two.
 REGULAR_DAYS = 3
+#: Days since a pair first dealt after which they are regular counterparts.
+ESTABLISHED_DAYS = 7
 #: Out of keeping with an account's business: an order of magnitude above its usual day.
 ABOVE_USUAL = 10
 
@@ -29,16 +31,21 @@ def large(d: PaymentData, min_cny: float) -> ir.Table:
 
 
 def with_known(d: PaymentData, t: ir.Table) -> ir.Table:
-    """`t` (payments of the scanned range) with `known`: the debtor had paid the creditor
-    before that day, in the store (in or before the range), or pays it on at least
-    `REGULAR_DAYS` days of the range (a standing relationship, plain to a scan of a month
-    from its first day on). A payment between such a pair is the account's regular
-    business (a payroll, a supplier paid every month, a group's daily sweep)."""
+    """`t` (payments of the scanned range) with `known`: the debtor and the creditor
+    are regular counterparts. The debtor had paid the creditor before the range (in the
+    store), or `ESTABLISHED_DAYS` or more before that day, or pays it on at least
+    `REGULAR_DAYS` days of the range that span `ESTABLISHED_DAYS` or more (a standing
+    relationship, plain to a scan of a month from its first day on). A payment between
+    such a pair is the account's regular business (a payroll, a supplier paid every
+    month, a group's daily sweep); a link a laundering case uses again a day later, or
+    a conduit used every day of a week, is not."""
     p = d.payments
-    first = p.group_by(fd="debtor", fc="creditor").aggregate(first_day=p.day.min(),
-                                                             days=p.day.nunique())
+    first = p.group_by(fd="debtor", fc="creditor").aggregate(
+        first_day=p.day.min(), last_day=p.day.max(), days=p.day.nunique())
+    standing = (first.days >= REGULAR_DAYS) & (
+        first.last_day - first.first_day >= ESTABLISHED_DAYS)
     t = t.join(first, [t.debtor == first.fd, t.creditor == first.fc]).select(
-        t, known=(first.first_day < t.day) | (first.days >= REGULAR_DAYS))
+        t, known=(first.first_day <= t.day - ESTABLISHED_DAYS) | standing)
     if d.pairs_before is None:
         return t
     b = d.pairs_before.select(bd="debtor", bc="creditor", before=ibis.literal(True))

@@ -59,7 +59,7 @@ MEANING = {
     "pair_payments": "payments between the two a day (log)",
     "pair_days": "days the two dealt with each other",
     "reciprocal": "the creditor also pays the debtor",
-    "pair_known": "the debtor had paid the creditor before that day (in the store)",
+    "pair_known": "the debtor and the creditor are regular counterparts (common.with_known)",
 }
 
 
@@ -136,7 +136,7 @@ def payment_features(d: PaymentData) -> ir.Table:
         c_mean_in_ratio=_ln1p(amount) - _ln1p(t.c_in_sum / ibis.greatest(t.c_in_n, 1.0)),
         pair_payments=_ln1p(t.pair_n / days), pair_days=t.pair_days.cast("float64").fill_null(0),
         reciprocal=(t.back_n.fill_null(0) > 0).cast("float64"),
-        # The fans' notion of a regular payee (`common.with_known`).
+        # The rules' notion of regular counterparts (`common.with_known`).
         pair_known=t.known.cast("float64"),
     )
     # Single precision, as the model reads them: half the memory for millions of rows.
