@@ -1,0 +1,90 @@
+"""Payment typologies measured against each account's own business: a group's cash pool,
+a payroll the size of an employer's day, a trader's payments are not laundering shapes;
+money passed on and on, and layers with a stray leg, are."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from builders import record, write_csv
+
+from suptech.detect.payments.cycle import Cycle
+from suptech.detect.payments.fan_out import FanOut
+from suptech.detect.payments.random_walk import RandomWalk
+from suptech.detect.payments.rapid import RapidMovement
+from suptech.detect.payments.stack import Stack
+from suptech.detect.run import run
+
+
+@pytest.fixture
+def pay(tmp_path, ingest):
+    """Ingest payments given as (debtor, creditor, CNY, "MM-DD", "HH:MM")."""
+    def ingest_payments(rows):
+        payments = [record("payment", i, payment_id=str(uuid.UUID(int=i + 1, version=4)),
+                           debtor_account_id=d, creditor_account_id=c, amount=f"{cny:.2f}",
+                           channel="RTGS", purpose=None, ts_event=f"2026-03-{day}T{at}:00+08:00")
+                    for i, (d, c, cny, day, at) in enumerate(rows)]
+        ingest(write_csv(tmp_path, "payment.csv", payments))
+    return ingest_payments
+
+
+def accounts(alerts) -> list[str]:
+    return sorted(alerts["account_ids"])
+
+
+def test_a_groups_cash_pool_is_its_business_and_a_new_ring_is_not(store, pay):
+    """For ten days parent P tops up S1 each morning, S1 tops up its own subsidiary S2,
+    and S2 sweeps back to P each evening, a little less each time: a ring, a relay
+    twice a day and a conduit, all standing relationships. A, B and C, who never dealt
+    with each other, send 200,000 round once."""
+    rows = []
+    for day in range(1, 11):
+        d = f"{day:02d}"
+        rows += [("P", "S1", 100_000, d, "09:00"), ("S1", "S2", 98_000, d, "09:30"),
+                 ("S2", "P", 96_000, d, "17:00")]
+    rows += [("A", "B", 200_000, "10", "10:00"), ("B", "C", 195_000, "10", "11:00"),
+             ("C", "A", 190_000, "10", "12:00")]
+    pay(rows)
+    found = run(store, [Cycle(), RandomWalk(), RapidMovement()])
+    assert list(found["typology"]) == ["CYCLE"]
+    assert accounts(found) == ["A;B;C"]
+
+
+def test_a_payroll_a_tenth_of_the_employers_usual_day_is_not_a_fan_out(store, pay):
+    """E sweeps 1,000,000 to its parent every day; on the tenth it pays six new staff
+    20,000 each. M, with no business of its own, pays six others as much."""
+    rows = [("E", "PARENT", 1_000_000, f"{day:02d}", "17:00") for day in range(1, 11)]
+    rows += [("E", f"STAFF{k}", 20_000, "10", f"10:{k:02d}") for k in range(6)]
+    rows += [("M", f"MULE{k}", 20_000, "10", f"11:{k:02d}") for k in range(6)]
+    pay(rows)
+    assert accounts(run(store, [FanOut()])) == [
+        "M;MULE0;MULE1;MULE2;MULE3;MULE4;MULE5"]
+
+
+def test_money_passed_on_twice_is_a_walk_and_one_relay_or_a_traders_sums_are_not(store, pay):
+    """X's 100,000 goes on to Z through Y, to W, and back to Y, each keeping a little: a
+    walk. G passes on what F paid it once: scatter-gather's hop, not a walk. T is paid
+    500,000 by a buyer and pays a supplier 150,000 and another 140,000: no relay."""
+    pay([("X", "Y", 100_000, "02", "09:00"), ("Y", "Z", 97_000, "02", "10:00"),
+         ("Z", "W", 95_000, "02", "11:00"), ("W", "Y", 93_000, "02", "12:00"),
+         ("F", "G", 200_000, "02", "09:00"), ("G", "H", 195_000, "02", "10:00"),
+         ("BUYER", "T", 500_000, "02", "09:00"), ("T", "SUP1", 150_000, "02", "13:00"),
+         ("T", "SUP2", 140_000, "02", "14:00")])
+    assert accounts(run(store, [RandomWalk()])) == ["W;X;Y;Z"]
+
+
+def test_layers_stand_when_a_leg_is_small_or_a_middle_also_pays_someone_else(store, pay):
+    """S1 and S2 pay middles M1 and M2, which pay R1 and R2. S3 also pays M1, but only
+    8,000 to M2 (under the floor); M2 also pays Q. The layers are S1, S2 / M1, M2 /
+    R1, R2, their eight payments the evidence."""
+    rows = [(s, m, 150_000, "02", f"09:{i:02d}") for i, (s, m) in enumerate(
+        [("S1", "M1"), ("S2", "M1"), ("S3", "M1"), ("S1", "M2"), ("S2", "M2")])]
+    rows += [("S3", "M2", 8_000, "02", "09:30")]
+    rows += [(m, r, 140_000, "02", f"11:{i:02d}") for i, (m, r) in enumerate(
+        [("M1", "R1"), ("M1", "R2"), ("M2", "R1"), ("M2", "R2"), ("M2", "Q")])]
+    pay(rows)
+    found = run(store, [Stack()])
+    assert accounts(found) == ["M1;M2;R1;R2;S1;S2"]
+    legs = [str(uuid.UUID(int=k, version=4)) for k in (1, 2, 4, 5, 7, 8, 9, 10)]
+    assert sorted(found["evidence"][0].split(";")) == sorted(legs)
