@@ -74,7 +74,9 @@ def alerts_on(engine: str, files, data_dir, domain: str = "market") -> pl.DataFr
 
 def test_duckdb_and_spark_raise_the_same_payment_alerts(tmp_path):
     out = tmp_path / "sim"
-    simulate_payments(out, seed=41, days=2, accounts=3_000, cases_per_typology=1)
+    # A seed on which every payment detector raises something (on seed 41 the one
+    # random walk's amounts fall under the floor), so that each is compared.
+    simulate_payments(out, seed=42, days=2, accounts=3_000, cases_per_typology=1)
     files = sorted(out.glob("*.parquet"))
     duck = alerts_on("duckdb", files, tmp_path / "duck", "payments")
     spark = alerts_on("spark", files, tmp_path / "spark", "payments")
