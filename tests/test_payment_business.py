@@ -1,6 +1,6 @@
 """Payment typologies measured against each account's own business: a group's cash pool,
 a payroll the size of an employer's day, a trader's payments are not laundering shapes;
-money passed on and on, and layers with a stray leg, are."""
+money wandering among accounts, and layers with a stray leg, are."""
 
 from __future__ import annotations
 
@@ -62,12 +62,14 @@ def test_a_payroll_a_tenth_of_the_employers_usual_day_is_not_a_fan_out(store, pa
         "M;MULE0;MULE1;MULE2;MULE3;MULE4;MULE5"]
 
 
-def test_money_passed_on_twice_is_a_walk_and_one_relay_or_a_traders_sums_are_not(store, pay):
-    """X's 100,000 goes on to Z through Y, to W, and back to Y, each keeping a little: a
-    walk. G passes on what F paid it once: scatter-gather's hop, not a walk. T is paid
-    500,000 by a buyer and pays a supplier 150,000 and another 140,000: no relay."""
+def test_money_wandering_among_accounts_is_a_walk_and_a_single_hop_or_a_trader_is_not(
+        store, pay):
+    """X's money goes round Y and Z and on through W back to Y: each of the four pays
+    and receives. G passes on what F paid it once, T pays suppliers out of a buyer's
+    payment: in each only one account both pays and receives."""
     pay([("X", "Y", 100_000, "02", "09:00"), ("Y", "Z", 97_000, "02", "10:00"),
-         ("Z", "W", 95_000, "02", "11:00"), ("W", "Y", 93_000, "02", "12:00"),
+         ("Z", "X", 95_000, "02", "11:00"), ("X", "W", 93_000, "02", "12:00"),
+         ("W", "Y", 90_000, "02", "13:00"),
          ("F", "G", 200_000, "02", "09:00"), ("G", "H", 195_000, "02", "10:00"),
          ("BUYER", "T", 500_000, "02", "09:00"), ("T", "SUP1", 150_000, "02", "13:00"),
          ("T", "SUP2", 140_000, "02", "14:00")])
