@@ -90,3 +90,17 @@ def test_layers_stand_when_a_leg_is_small_or_a_middle_also_pays_someone_else(sto
     assert accounts(found) == ["M1;M2;R1;R2;S1;S2"]
     legs = [str(uuid.UUID(int=k, version=4)) for k in (1, 2, 4, 5, 7, 8, 9, 10)]
     assert sorted(found["evidence"][0].split(";")) == sorted(legs)
+
+
+def test_a_case_a_rule_raised_is_not_raised_again_by_the_model():
+    """The model's alert that holds a payment of the fan-in's is the fan-in's case; its
+    alert on payments no rule holds stays (what the rules did not see)."""
+    import polars as pl
+
+    from suptech.detect.run import EMPTY, one_per_case
+
+    alerts = pl.concat([EMPTY, pl.DataFrame({
+        "alert_id": ["AL-1", "AL-2", "AL-3"], "detector": ["fan_in", "gbm", "gbm"],
+        "typology": ["FAN_IN", "DORMANT_ACTIVATION", "STACK"],
+        "evidence": ["P1;P2;P3;P4;P5", "P3;P9", "P7;P8"]})], how="diagonal_relaxed")
+    assert list(one_per_case(alerts)["alert_id"]) == ["AL-1", "AL-3"]

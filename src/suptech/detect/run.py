@@ -37,7 +37,23 @@ def run(store, detectors: list[Detector] | None = None, start_ns: int | None = N
     finally:
         for m in data.values():
             m.release()
-    return alerts_of(results)
+    return one_per_case(alerts_of(results))
+
+
+def one_per_case(alerts: pl.DataFrame) -> pl.DataFrame:
+    """Without the alerts of a learned detector (one that names each case's typology)
+    that hold a payment or an order a rule's alert holds: the case is the rule's, which
+    says what the shape is; the model raises what the rules did not see. (Learned
+    typologies were often another name for a rule's case: a fan-in called a dormant
+    account, a stack a bipartite block.)"""
+    learned = {cls.id for cls in REGISTRY.detectors.values() if cls.typology == "*"}
+    mine = pl.col("detector").is_in(list(learned))
+    if alerts.is_empty() or alerts.filter(mine).is_empty():
+        return alerts
+    held = set(alerts.filter(~mine)["evidence"].drop_nulls().str.split(";").explode())
+    seen = [d not in learned or not held.intersection((e or "").split(";"))
+            for d, e in alerts.select("detector", "evidence").iter_rows()]
+    return alerts.filter(pl.Series(seen))
 
 
 def alerts_of(results: list[tuple[Detector, pl.DataFrame]]) -> pl.DataFrame:
