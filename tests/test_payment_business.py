@@ -104,3 +104,26 @@ def test_a_case_a_rule_raised_is_not_raised_again_by_the_model():
         "typology": ["FAN_IN", "DORMANT_ACTIVATION", "STACK"],
         "evidence": ["P1;P2;P3;P4;P5", "P3;P9", "P7;P8"]})], how="diagonal_relaxed")
     assert list(one_per_case(alerts)["alert_id"]) == ["AL-1", "AL-3"]
+
+
+def test_the_model_runs_unasked_only_when_fitted_on_the_institutions_own_labels(
+        tmp_path, monkeypatch):
+    """The shipped model, fitted on the simulator, runs when named; a model fitted on an
+    institution's labels or decisions (its description says which) runs in every scan."""
+    import json
+    import shutil
+
+    from suptech.detect.payments.learned import Learned
+    from suptech.detect.payments.model import model_dir, versions
+
+    newest = versions()[-1]
+    for f in model_dir().glob(f"aml-gbm-{newest}*"):
+        shutil.copy(f, tmp_path / f.name.replace(f"aml-gbm-{newest}", "aml-gbm-1"))
+    monkeypatch.setenv("SUPTECH_MODEL_DIR", str(tmp_path))
+    assert not Learned().by_default()
+    meta = json.loads((tmp_path / "aml-gbm-1.json").read_text())
+    meta["trained_on"]["labels"] = "decisions of suptech-data"
+    (tmp_path / "aml-gbm-1.json").write_text(json.dumps(meta))
+    assert Learned().by_default()
+    monkeypatch.setenv("SUPTECH_MODEL_DIR", str(tmp_path / "none"))
+    assert not Learned().by_default()

@@ -71,6 +71,10 @@ class Detector:
     def __init__(self, params: Params | None = None):
         self.params = params or self.Params()
 
+    def by_default(self) -> bool:
+        """Whether a scan that names no detectors runs this one."""
+        return True
+
     def hits(self, m) -> ir.Table:  # MarketData or PaymentData, by `domain`
         return self.cases(self.episodes(m))
 

@@ -39,7 +39,9 @@ def _iso(ns_column: str) -> pl.Expr:
 
 def scan(
     detectors: Annotated[Optional[str], typer.Option(
-        "--detectors", help="Comma-separated detector ids (default: all).")] = None,
+        "--detectors", help="Comma-separated detector ids (default: every rule, and the "
+                            "learned model when it was fitted on your own labels or "
+                            "decisions).")] = None,
     from_: Annotated[Optional[str], typer.Option("--from", help="Start (ISO 8601).")] = None,
     to: Annotated[Optional[str], typer.Option("--to", help="End, exclusive (ISO 8601).")] = None,
     data_dir: DataDir = Path("./suptech-data"),

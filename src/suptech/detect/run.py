@@ -27,7 +27,7 @@ def default_case(accounts: str, isin: str | None, start: int) -> str:
 def run(store, detectors: list[Detector] | None = None, start_ns: int | None = None,
         end_ns: int | None = None) -> pl.DataFrame:
     if detectors is None:
-        detectors = [cls() for cls in REGISTRY.detectors.values()]
+        detectors = [d for cls in REGISTRY.detectors.values() if (d := cls()).by_default()]
     results, data = [], {}
     try:
         for d in detectors:

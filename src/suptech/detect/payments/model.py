@@ -105,6 +105,18 @@ def _load(version: str | None, directory: str) -> Model:
                  tuple(meta["typologies"]), float(meta["threshold"]), meta)
 
 
+def own(version: str | None = None, directory: str | None = None) -> bool:
+    """Whether the model (default: the newest) was fitted on an institution's own labels
+    or its analysts' decisions, not on the simulator; False when there is none."""
+    folder = Path(directory or model_dir())
+    known = versions(folder)
+    version = version or (known[-1] if known else None)
+    if version not in known:
+        return False
+    meta = json.loads(_files(folder, version)[2].read_text())
+    return "labels" in meta.get("trained_on", {})
+
+
 def save(booster, typer, meta: dict, directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     binary, typology, description = _files(directory, meta["version"])
