@@ -94,11 +94,21 @@ print(json.dumps({"seconds": seconds, "load_seconds": load, "wash_cases": int(le
 """
 
 
-def child(code: str, *args: str) -> dict:
+def child(code: str, *args: str, timeout: float | None = None) -> dict:
+    """The last JSON line `code` printed; after `timeout` seconds, the last it had printed
+    then, with "timed_out"."""
     t = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
-                          check=True)
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    try:
+        done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True,
+                              text=True, check=True, timeout=timeout)
+        printed, timed_out = done.stdout, False
+    except subprocess.TimeoutExpired as e:
+        printed, timed_out = e.stdout or "", True
+        if isinstance(printed, bytes):
+            printed = printed.decode()
+    lines = printed.strip().splitlines()
+    result = json.loads(lines[-1]) if lines else {}
+    result["timed_out"] = timed_out
     result["wall"] = time.perf_counter() - t
     return result
 
