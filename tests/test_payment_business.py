@@ -127,3 +127,26 @@ def test_the_model_runs_unasked_only_when_fitted_on_the_institutions_own_labels(
     assert Learned().by_default()
     monkeypatch.setenv("SUPTECH_MODEL_DIR", str(tmp_path / "none"))
     assert not Learned().by_default()
+
+
+def test_money_that_stays_with_one_holder_makes_no_shape(tmp_path, store, ingest, pay):
+    """C1, C2 and C3 are one group (their banks say so) and pass 500,000 round; Li moves
+    her savings between her accounts at two banks and a friend's; X, Y and Z, three
+    parties, pass 300,000 round. Only X, Y and Z's ring is a cycle."""
+    holders = {"C1": ("PC1", "GRP-C"), "C2": ("PC2", "GRP-C"), "C3": ("PC3", "GRP-C"),
+               "LI-1": ("PLI", None), "LI-2": ("PLI", None), "F": ("PF", None),
+               "X": ("PX", None), "Y": ("PY", None), "Z": ("PZ", None)}
+    parties = {p: g for p, g in holders.values()}
+    ingest(write_csv(tmp_path, "party.csv", [
+               record("party", i, party_id=p, group_id=g, party_type="PERSON")
+               for i, (p, g) in enumerate(parties.items())]),
+           write_csv(tmp_path, "account.csv", [
+               record("account", i, account_id=a, owner_party_id=p, account_type="PAYMENT")
+               for i, (a, (p, _)) in enumerate(holders.items())]))
+    pay([("C1", "C2", 500_000, "02", "09:00"), ("C2", "C3", 495_000, "02", "10:00"),
+         ("C3", "C1", 490_000, "02", "11:00"),
+         ("LI-1", "LI-2", 80_000, "02", "09:00"), ("LI-2", "F", 79_000, "02", "10:00"),
+         ("F", "LI-1", 78_000, "02", "11:00"),
+         ("X", "Y", 300_000, "02", "09:00"), ("Y", "Z", 295_000, "02", "10:00"),
+         ("Z", "X", 290_000, "02", "11:00")])
+    assert accounts(run(store, [Cycle()])) == ["X;Y;Z"]

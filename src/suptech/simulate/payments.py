@@ -63,6 +63,8 @@ class Shape:
     coded_business: float
     suppliers: float  # suppliers a company pays, on average
     pooling: float  # share of groups whose parent also funds its subsidiaries each day
+    grouped: float  # share of groups whose companies' banks report the group
+    savers: float  # share of persons who also hold a savings account at another bank
 
 
 def draw_shape(rng: np.random.Generator) -> Shape:
@@ -76,7 +78,8 @@ def draw_shape(rng: np.random.Generator) -> Shape:
                                     replace=False)),
         mobile=rng.uniform(0.4, 0.95), lending=rng.uniform(1, 8),
         coded_business=rng.uniform(0.2, 1.0), suppliers=rng.uniform(2, 6),
-        pooling=rng.uniform(0.2, 0.8))
+        pooling=rng.uniform(0.2, 0.8), grouped=rng.uniform(0.0, 1.0),
+        savers=rng.uniform(0.05, 0.3))
 
 
 @dataclass
@@ -99,6 +102,11 @@ class Network:
     country: list[str] = field(default_factory=list)
     opened: list[date] = field(default_factory=list)
     owner_type: list[str] = field(default_factory=list)  # PERSON or ENTITY
+    #: The account whose party holds each account (itself, or a person's main account
+    #: for a savings account at another bank), and the group each party belongs to
+    #: where its bank reports one.
+    owner: list[int] = field(default_factory=list)
+    group: dict[int, str] = field(default_factory=dict)
     agents: list[str] = field(default_factory=list)  # BICs of banks
     bank_country: list[str] = field(default_factory=list)
     bank_leis: list[str] = field(default_factory=list)
@@ -124,6 +132,7 @@ class Network:
         self.country += [country] * n
         self.opened += [date.fromordinal(int(o)) for o in opened]
         self.owner_type += ["PERSON" if kind in (PERSON, LANDLORD) else "ENTITY"] * n
+        self.owner += list(range(start, start + n))
         return np.arange(start, start + n)
 
     def of_kind(self, kind: int) -> np.ndarray:
@@ -220,6 +229,14 @@ def background(net: Network) -> pl.DataFrame:
     buyer, seller = buyer[keep], seller[keep]
     invoice = np.round(rng.lognormal(np.log(5e6), 1.2, len(buyer)))
     invoice_day = rng.integers(0, 30, len(buyer))
+    _group(net, companies, parent)
+    # Savers: a person's own second account at another bank, fed from each salary.
+    saver = persons[rng.random(len(persons)) < shape.savers]
+    savings = net.add(len(saver), PERSON)
+    for s_, p_ in zip(savings, saver):
+        net.owner[s_] = int(p_)
+    saved = rng.uniform(0.2, 0.6, len(saver))
+    back_day = rng.integers(0, 30, len(saver))
     weekly = rng.random(len(buyer)) < 0.3
     # Traders and their foreign partners: each trades with a few, buying or selling,
     # about half a payment a day per company in all.
@@ -239,6 +256,16 @@ def background(net: Network) -> pl.DataFrame:
         frames.append(payments(d, at(pay.sum(), 9, 11), employer[pay], persons[pay],
                                salary[pay], channel=np.where(marked, "ACH", "RTGS").tolist(),
                                purpose=np.where(marked, "SALA", None).tolist()))
+        # Savers put part of the salary aside the same evening, and take a larger sum
+        # back once a month (for a purchase, a trip), both between their own accounts.
+        paid = pay[np.searchsorted(persons, saver)]
+        frames.append(payments(d, at(paid.sum(), 18, 22), saver[paid], savings[paid],
+                               np.round(salary[np.searchsorted(persons, saver)][paid]
+                                        * saved[paid]), channel="MOBILE"))
+        back = back_day == dom
+        frames.append(payments(d, at(back.sum(), 9, 21), savings[back], saver[back],
+                               money(rng.lognormal(np.log(3e6), 0.8, back.sum())),
+                               channel="MOBILE"))
         # Rent and loan repayments on their day of the month.
         r = renter & (rent_day == dom)
         frames.append(payments(d, at(r.sum()), persons[r], landlord[r], rent[r],
@@ -299,6 +326,19 @@ def background(net: Network) -> pl.DataFrame:
                                currency=currency.tolist(), channel="CIPS",
                                purpose=purpose.tolist()))
     return pl.concat(frames)
+
+
+def _group(net: Network, companies: np.ndarray, parent: np.ndarray) -> None:
+    """Each group of companies (linked by parent) named, where its banks report it."""
+    import networkx as nx
+
+    g = nx.Graph()
+    g.add_nodes_from(companies.tolist())
+    g.add_edges_from(zip(companies.tolist(), parent.tolist()))
+    for members in nx.connected_components(g):
+        if len(members) > 1 and net.rng.random() < net.shape.grouped:
+            name = f"GRP{min(members)}"
+            net.group.update({int(m): name for m in members})
 
 
 def as_reports(frame: pl.DataFrame, net: Network, start: date, first_id: int) -> pl.DataFrame:

@@ -105,11 +105,15 @@ def _reference_files(net: Network, start: date, out: Path, fmt: str) -> list[Pat
         "action": "NEW", "submitter": submitter, "ts_event": ts,
         "party_id": [f"PP{i}" for i in domestic], "party_type": owner_type,
         "lei": leis, "region": np.array(REGIONS)[rng.choice(4, n, p=REGION_WEIGHTS)],
+        "group_id": pl.Series([net.group.get(int(i)) for i in domestic], dtype=pl.String),
     })
+    # A savings account is held by its saver's party: no party of its own.
+    holds = np.array(net.owner)[domestic]
+    parties = parties.filter(pl.Series(holds == domestic))
     accounts = pl.DataFrame({
         "report_id": [f"PAC{i}" for i in domestic], "action": "NEW", "submitter": submitter,
         "ts_event": ts, "account_id": [f"PAY{i}" for i in domestic],
-        "owner_party_id": [f"PP{i}" for i in domestic], "member_lei": submitter,
+        "owner_party_id": [f"PP{o}" for o in holds], "member_lei": submitter,
         "account_type": "PAYMENT", "opened_date": [net.opened[i] for i in domestic],
         # As the bank knows it: in the weeks before the first simulated day, or years ago.
         "last_active_date": [net.idle_since.get(int(i)) or max(

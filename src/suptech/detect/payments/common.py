@@ -24,10 +24,11 @@ ABOVE_USUAL = 10
 
 
 def large(d: PaymentData, min_cny: float) -> ir.Table:
-    """Payments of at least `min_cny` between parties (not ordinary business flows)."""
+    """Payments of at least `min_cny` between parties (not ordinary business flows, nor
+    between accounts of one holder: `data.holders`)."""
     p = d.payments
     return p.filter((p.cny >= min_cny) & (p.purpose.isnull() | ~p.purpose.isin(ORDINARY))
-                    & (p.debtor != p.creditor))
+                    & (p.debtor != p.creditor) & ~p.own)
 
 
 def with_known(d: PaymentData, t: ir.Table) -> ir.Table:

@@ -60,5 +60,24 @@ def payment_data(store, start_ns: int | None = None, end_ns: int | None = None) 
     a = store.view("account")
     d = PaymentData(p, a.select("account_id", "opened_date", "account_type",
                                 "last_active_date"), before, pairs)
-    d.payments = d.shared(("payments",), lambda: p)
+    d.payments = d.shared(("payments",), lambda: _with_own(p, holders(store)))
     return d
+
+
+def holders(store) -> ir.Table:
+    """account_id, holder: who holds each registered account: its owner's group where
+    the owner belongs to one (`party.group_id`), else its owner."""
+    a, party = store.view("account"), store.view("party")
+    j = a.left_join(party, a.owner_party_id == party.party_id)
+    return j.select(account_id=j.account_id,
+                    holder=j.group_id.fill_null(j.owner_party_id)).distinct()
+
+
+def _with_own(p: ir.Table, h: ir.Table) -> ir.Table:
+    """The payments with `own`: between accounts of one holder (a person's own accounts
+    at two banks, a group's sweeps and cash pool). Such a payment moves no money from
+    one party to another, which is what every laundering shape is made of."""
+    hd, hc = h.view(), h.view()
+    t = p.left_join(hd, p.debtor == hd.account_id).select(p, hd_=hd.holder)
+    t = t.left_join(hc, t.creditor == hc.account_id).select(t, hc_=hc.holder)
+    return t.select(*p.columns, own=(t.hd_ == t.hc_).fill_null(False))
