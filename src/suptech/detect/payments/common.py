@@ -77,9 +77,9 @@ def unusual(d: PaymentData, min_cny: float) -> ir.Table:
 
 def usual_day(d: PaymentData, side: str) -> ir.Table:
     """account, usual: what the account pays (`side` "debtor") or is paid ("creditor")
-    on an average day of the scanned range, by and to its regular counterparts (those it
-    had dealt with before that day, `with_known`): the size of its business. A mule's
-    regular flow is nothing. Computed once per scan."""
+    on an average day of the scanned range, by and to its regular counterparts
+    (`with_known`): the size of its business. A mule's regular flow is nothing.
+    Computed once per scan."""
     def build():
         p = d.payments
         known = with_known(d, p.filter(p.debtor != p.creditor))

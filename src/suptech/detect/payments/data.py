@@ -69,8 +69,9 @@ def holders(store) -> ir.Table:
     the owner belongs to one (`party.group_id`), else its owner."""
     a, party = store.view("account"), store.view("party")
     j = a.left_join(party, a.owner_party_id == party.party_id)
-    return j.select(account_id=j.account_id,
-                    holder=j.group_id.fill_null(j.owner_party_id)).distinct()
+    # One row per account whatever the register holds: the payments are joined to it.
+    return j.group_by("account_id").aggregate(
+        holder=j.group_id.fill_null(j.owner_party_id).max())
 
 
 def _with_own(p: ir.Table, h: ir.Table) -> ir.Table:

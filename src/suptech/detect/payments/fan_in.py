@@ -6,7 +6,9 @@ accounts in a short time); FATF typologies of collection accounts.
 Signal: an account receives at least `min_cny` each from at least `min_parties`
 distinct accounts within one day (purchases excluded; counting only senders that pay no
 one else), does not pay the money out again to several accounts (gather-scatter), and
-is not the sink of money one source scattered over intermediaries (scatter-gather).
+is not the sink of money one source scattered over intermediaries (scatter-gather);
+in payments out of keeping with their payers' business (`common.unusual`), together
+more than ten times what the account is paid on a usual day (`common.usual_day`).
 
 Known false positives: a merchant selling something expensive to many customers; a
 family collecting money for a purchase.

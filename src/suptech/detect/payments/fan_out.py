@@ -4,8 +4,9 @@ Regulatory basis: PBoC suspicious-transaction indicators (funds dispersed to man
 accounts in a short time); FATF typologies of placement through money mules.
 
 Signal: an account pays at least `min_cny` each to at least `min_parties` distinct
-accounts within one day, counting only receivers paid by no one else, in payments that are not salaries or intra-group sweeps, and
-the receivers do not pay the money on to one common account (that is scatter-gather),
+accounts within one day, counting only receivers paid by no one else, in payments out
+of keeping with its business (`common.unusual`), together more than ten times its
+usual day (`common.usual_day`), and the receivers do not pay the money on to one common account (that is scatter-gather),
 and the account did not first collect it from several others (gather-scatter).
 
 Known false positives: payroll run as ordinary transfers; a company paying suppliers.

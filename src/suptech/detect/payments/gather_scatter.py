@@ -5,7 +5,8 @@ gather-scatter pattern.
 
 Signal: a hub receives at least `min_cny` from at least `min_parties` accounts and,
 within `within_days` of the first receipt, pays at least `min_parties` other accounts,
-paying out between `min_share` and 100 % of what it received.
+paying out between `min_share` and 100 % of what it received, in payments out of
+keeping with their payers' business (`common.unusual`).
 
 Known false positives: a small business collecting from customers and paying its
 suppliers; a family pooling money and handing it out.

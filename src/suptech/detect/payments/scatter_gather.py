@@ -6,7 +6,8 @@ Laundering Models", 2023).
 
 Signal: a source pays at least `min_parties` intermediaries at least `min_cny` each,
 and each of them pays between `min_share` and 100 % of it on to one sink within
-`within_days`.
+`within_days`, in payments out of keeping with their payers' business
+(`common.unusual`).
 
 Known false positives: an escrow or payment platform routing a client's money through
 sub-accounts to one beneficiary.
