@@ -2,12 +2,15 @@
 
 Persons and companies hold accounts at many banks. The background is what banks see
 every day: salaries fanning out from employers, shoppers paying merchants (fan-in), rent
-and loan repayments, person-to-person transfers, companies paying their suppliers'
-invoices (a supply web, with its rings), intra-group sweeps to parent companies and
-cash pools whose parent funds its subsidiaries each morning, shopkeepers depositing
-cash below the reporting threshold, and cross-border trade on CIPS. Only some
-companies mark their business payments with ISO 20022 purpose codes. Much of it has the shape of a laundering
-typology, which is the point: those are the false positives a detector must survive.
+and loan repayments, person-to-person transfers, savers moving part of each salary to
+their own account at another bank, companies paying their suppliers' invoices (a
+supply web, with its rings), intra-group sweeps to parent companies and cash pools
+whose parent funds its subsidiaries each morning, shopkeepers depositing cash below the
+reporting threshold, and cross-border trade on CIPS with each trader's partners. Only
+some companies mark their business payments with ISO 20022 purpose codes, and only
+some groups are reported as such (`party.group_id`). Much of it has the shape of a
+laundering typology, which is the point: those are the false positives a detector must
+survive.
 
 Laundering is injected by `suptech.simulate.payment_cases` at about 0.1 % of payments,
 as in IBM's AMLworld. Everything is vectorised with numpy, so millions of payments take
@@ -237,7 +240,7 @@ def background(net: Network) -> pl.DataFrame:
         net.owner[s_] = int(p_)
     saved = rng.uniform(0.2, 0.6, len(saver))
     back_day = rng.integers(0, 30, len(saver))
-    weekly = rng.random(len(buyer)) < 0.3
+    weekly = rng.random(len(buyer)) < 0.3  # the invoices' rhythm (after the savers)
     # Traders and their foreign partners: each trades with a few, buying or selling,
     # about half a payment a day per company in all.
     n_partners = np.where(rng.random(len(companies)) < 0.5,
