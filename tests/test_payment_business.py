@@ -150,3 +150,18 @@ def test_money_that_stays_with_one_holder_makes_no_shape(tmp_path, store, ingest
          ("X", "Y", 300_000, "02", "09:00"), ("Y", "Z", 295_000, "02", "10:00"),
          ("Z", "X", 290_000, "02", "11:00")])
     assert accounts(run(store, [Cycle()])) == ["X;Y;Z"]
+
+
+def test_a_hub_is_judged_by_the_days_it_gathered_and_scattered(store, pay):
+    """H takes in 8,000, 12,000 and 15,000 from three new payers and pays three others
+    11,000 each within hours; three weeks later it is paid 50,000 and keeps it. Over
+    the month it paid out far less than it took in; in those hours, nearly all of it."""
+    from suptech.detect.payments.gather_scatter import GatherScatter
+
+    pay([("A", "H", 8_000, "02", "09:00"), ("B", "H", 12_000, "02", "09:30"),
+         ("C", "H", 15_000, "02", "10:00"), ("H", "D", 11_000, "02", "12:00"),
+         ("H", "E", 11_000, "02", "12:30"), ("H", "F", 11_000, "02", "13:00"),
+         ("G", "H", 50_000, "23", "10:00")])
+    found = run(store, [GatherScatter()])
+    assert accounts(found) == ["A;B;C;D;E;F;H"]
+    assert len(found["evidence"][0].split(";")) == 6

@@ -3,10 +3,13 @@
 Regulatory basis: FATF typologies of collection and distribution accounts; AMLworld's
 gather-scatter pattern.
 
-Signal: a hub receives at least `min_cny` from at least `min_parties` accounts and,
-within `within_days` of the first receipt, pays at least `min_parties` other accounts,
-paying out between `min_share` and 100 % of what it received, in payments out of
-keeping with their payers' business (`common.unusual`).
+Signal: within `within_days` of a payment it receives, a hub receives from at least
+`min_parties` accounts (legs of at least `min_leg`, together at least `min_parties`
+times `min_cny`) and pays at least `min_parties` other accounts between `min_share` and
+100 % of what it received, in payments out of keeping with their payers' business
+(`common.unusual`). The hub is judged by those days, not by everything it did in the
+range (a month of a hub's small flows hid its three days), and its first such window
+is the case.
 
 Known false positives: a small business collecting from customers and paying its
 suppliers; a family pooling money and handing it out.
@@ -25,6 +28,7 @@ from suptech.detect.payments.common import group_hits, unusual
 @dataclass(frozen=True)
 class GatherParams(Params):
     min_cny: float = 10_000
+    min_leg: float = 1_000
     min_parties: int = 3
     min_share: float = 0.85
     within_days: float = 3
@@ -39,19 +43,35 @@ class GatherScatter(Detector):
 
     def hits(self, d):
         p = self.params
-        big = unusual(d, p.min_cny)
-        inn = big.group_by(big.creditor.name("hub")).aggregate(
-            senders=big.debtor.nunique(), received=big.cny.sum(), first_in=big.ts_event.min(),
-            last_in=big.ts_event.max(), from_=big.debtor.collect(), in_ids=big.payment_id.collect())
-        out = big.group_by(big.debtor.name("hub")).aggregate(
-            receivers=big.creditor.nunique(), paid=big.cny.sum(), first_out=big.ts_event.min(),
-            last_out=big.ts_event.max(), to=big.creditor.collect(), out_ids=big.payment_id.collect())
-        g = inn.join(out, "hub")
+        big = unusual(d, p.min_leg)
+        span = int(p.within_days * 86400 * SECOND)
+        inflow = big.select(hub=big.creditor, t=big.ts_event, who=big.debtor, cny=big.cny,
+                            pid=big.payment_id)
+        outflow = big.select(hub=big.debtor, t=big.ts_event, who=big.creditor, cny=big.cny,
+                             pid=big.payment_id)
+        # Each inflow opens a window of `within_days`: what the hub took in and paid out
+        # in it (a hub is judged by what it did those days, not over the whole range).
+        opens = inflow.select(hub="hub", t0="t")
+        i2 = inflow.view()
+        win_in = opens.join(i2, [opens.hub == i2.hub, i2.t >= opens.t0,
+                                 i2.t < opens.t0 + span])
+        inn = win_in.group_by(["hub", "t0"]).aggregate(
+            senders=win_in.who.nunique(), received=win_in.cny.sum(),
+            from_=win_in.who.collect(), in_ids=win_in.pid.collect())
+        o2 = outflow.view()
+        win_out = opens.join(o2, [opens.hub == o2.hub, o2.t >= opens.t0,
+                                  o2.t < opens.t0 + span])
+        out = win_out.group_by(["hub", "t0"]).aggregate(
+            receivers=win_out.who.nunique(), paid=win_out.cny.sum(),
+            last_out=win_out.t.max(), to=win_out.who.collect(), out_ids=win_out.pid.collect())
+        g = inn.join(out, ["hub", "t0"])
         g = g.filter((g.senders >= p.min_parties) & (g.receivers >= p.min_parties)
-                     & (g.paid >= p.min_share * g.received) & (g.paid <= g.received)
-                     & (g.first_out >= g.first_in)
-                     & (g.last_out <= g.first_in + int(p.within_days * 86400 * SECOND)))
-        g = g.mutate(window_start=g.first_in, window_end=g.last_out,
+                     & (g.received >= p.min_parties * p.min_cny)
+                     & (g.paid >= p.min_share * g.received) & (g.paid <= g.received))
+        # One case a hub: its first window that qualifies.
+        first = g.group_by("hub").aggregate(t0=g.t0.min())
+        g = g.semi_join(first, ["hub", "t0"])
+        g = g.mutate(window_start=g.t0, window_end=g.last_out,
                      evidence=g.in_ids.concat(g.out_ids))
         return group_hits(g, ibis.array([g.hub]).concat(g.from_).concat(g.to),
                           0.5 + 0.05 * (g.senders + g.receivers))
