@@ -4,9 +4,9 @@ Regulatory basis: FATF typologies of layering through networks of mule accounts;
 AMLworld's bipartite pattern.
 
 Signal: in the graph of large payments (at least `min_cny`, out of keeping with the
-payer's business: `common.unusual`) from accounts that only pay to accounts that only receive, a connected block
-of at least `min_side` payers and `min_side` payees with at least `min_density` of all
-payer-payee pairs paid, within the scanned days.
+payer's business: `common.unusual`) from accounts that only pay to accounts that only
+receive, a connected block of at least `min_side` payers and `min_side` payees with at
+least `min_density` of all payer-payee pairs paid, within the scanned days.
 
 The query layer narrows the graph; networkx finds the blocks.
 

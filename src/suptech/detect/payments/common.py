@@ -66,13 +66,18 @@ def unusual(d: PaymentData, min_cny: float) -> ir.Table:
     transfers between accounts with no dealings before, out of keeping with the payer
     (FATF: "no apparent business relationship"; PBoC: "inconsistent with the client's
     business"). Computed once per scan."""
-    def build():
-        t = new_pairs(d, large(d, min_cny))
-        usual = usual_day(d, "debtor")
-        t = t.left_join(usual, t.debtor == usual.account)
-        t = t.filter(t.cny > ABOVE_USUAL * t.usual.fill_null(0))
-        return t.drop("account", "usual")
-    return d.shared(("unusual", min_cny), build)
+    return d.shared(("unusual", min_cny), lambda: beyond_usual(
+        new_pairs(d, large(d, min_cny)), "debtor", "cny", usual_day(d, "debtor")))
+
+
+def beyond_usual(t: ir.Table, account: str, amount: str, usual: ir.Table,
+                 times: float = ABOVE_USUAL) -> ir.Table:
+    """The rows of `t` whose `amount` is more than `times` the `account`'s usual day
+    (`usual`, from `usual_day`): out of keeping with its business."""
+    u = usual.select(usual_account="account", usual_cny="usual")
+    t = t.left_join(u, t[account] == u.usual_account)
+    return t.filter(t[amount] > times * t.usual_cny.fill_null(0)).drop(
+        "usual_account", "usual_cny")
 
 
 def usual_day(d: PaymentData, side: str) -> ir.Table:

@@ -4,10 +4,9 @@ Regulatory basis: FATF typologies of round-tripping; AMLworld's cycle pattern.
 
 Signal: a directed cycle of 2 to `max_hops` accounts in the graph of large payments
 (at least `min_cny`, out of keeping with the payer's business: `common.unusual`)
-within the scanned days, each
-hop after the previous one and passing on at least `min_share` of it, the ring's
-accounts making no other such payments to, or receiving them from, accounts of the
-graph.
+within the scanned days, each hop after the previous one and passing on at least
+`min_share` of it, the ring's accounts making no other such payments to, or receiving
+them from, accounts of the graph.
 
 The query layer narrows the graph to accounts that both pay and receive large sums;
 networkx finds the cycles in that small graph.

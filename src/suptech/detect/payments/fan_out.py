@@ -6,8 +6,9 @@ accounts in a short time); FATF typologies of placement through money mules.
 Signal: an account pays at least `min_cny` each to at least `min_parties` distinct
 accounts within one day, counting only receivers paid by no one else, in payments out
 of keeping with its business (`common.unusual`), together more than ten times its
-usual day (`common.usual_day`), and the receivers do not pay the money on to one common account (that is scatter-gather),
-and the account did not first collect it from several others (gather-scatter).
+usual day (`common.usual_day`); the receivers do not pay the money on to one common
+account (that is scatter-gather), and the account did not first collect it from
+several others (gather-scatter).
 
 Known false positives: payroll run as ordinary transfers; a company paying suppliers.
 """
@@ -20,8 +21,8 @@ import ibis
 import ibis.expr.types as ir
 
 from suptech.detect.base import Detector, Params, register
-from suptech.detect.payments.common import (ABOVE_USUAL, group_hits, large, unusual,
-                                            usual_day)
+from suptech.detect.payments.common import (ABOVE_USUAL, beyond_usual, group_hits, large,
+                                            unusual, usual_day)
 
 
 @dataclass(frozen=True)
@@ -53,10 +54,9 @@ def fans(big, centre: str, other: str, min_parties: int, exclusive: bool = False
         window_end=big.ts_event.max(), others=big[other].collect(),
         evidence=big.payment_id.collect(), total=big.cny.sum())
     g = g.filter(g.n >= min_parties)
-    if usual is None:
-        return g.drop("total")
-    g = g.left_join(usual, g[centre] == usual.account)
-    return g.filter(g.total > above * g.usual.fill_null(0)).drop("total", "account", "usual")
+    if usual is not None:
+        g = beyond_usual(g, centre, "total", usual, above)
+    return g.drop("total")
 
 
 @register

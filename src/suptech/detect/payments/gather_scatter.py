@@ -52,15 +52,16 @@ class GatherScatter(Detector):
         # Each inflow opens a window of `within_days`: what the hub took in and paid out
         # in it (a hub is judged by what it did those days, not over the whole range).
         opens = inflow.select(hub="hub", t0="t")
-        i2 = inflow.view()
-        win_in = opens.join(i2, [opens.hub == i2.hub, i2.t >= opens.t0,
-                                 i2.t < opens.t0 + span])
+
+        def window(flow):
+            f = flow.view()
+            return opens.join(f, [opens.hub == f.hub, f.t >= opens.t0, f.t < opens.t0 + span])
+
+        win_in = window(inflow)
         inn = win_in.group_by(["hub", "t0"]).aggregate(
             senders=win_in.who.nunique(), received=win_in.cny.sum(),
             from_=win_in.who.collect(), in_ids=win_in.pid.collect())
-        o2 = outflow.view()
-        win_out = opens.join(o2, [opens.hub == o2.hub, o2.t >= opens.t0,
-                                  o2.t < opens.t0 + span])
+        win_out = window(outflow)
         out = win_out.group_by(["hub", "t0"]).aggregate(
             receivers=win_out.who.nunique(), paid=win_out.cny.sum(),
             last_out=win_out.t.max(), to=win_out.who.collect(), out_ids=win_out.pid.collect())

@@ -5,9 +5,9 @@ random pattern.
 
 Signal: in the graph of large payments out of keeping with the payer's business (at
 least `min_cny`, between accounts with no dealings before: `common.unusual`) between
-accounts that both pay and receive such sums, a connected group of
-at least `min_accounts` accounts that is not a simple ring (the CYCLE typology), within
-the scanned days. Accounts that only pay or only receive (the sources and sinks of
+accounts that both pay and receive such sums, a connected group of at least
+`min_accounts` accounts that is not a simple ring (the CYCLE typology), within the
+scanned days. Accounts that only pay or only receive (the sources and sinks of
 fans, scatter-gather and stacks) are not in this graph.
 
 The query layer narrows the graph; networkx finds the groups.

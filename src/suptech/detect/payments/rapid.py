@@ -7,8 +7,8 @@ accounts.
 Signal: an account receives at least `min_cny` (and more than ten times what its
 regular counterparts pay it on a usual day, `common.usual_day`) and pays out between
 `min_share` and 100 % of it within `within_hours`, at least `min_times` times in the
-scanned days along the same route (from the same sender to the same receiver), and so forwards at least
-`min_forwarded` of what that sender paid it in those days: a conduit. (A company in a
+scanned days along the same route (from the same sender to the same receiver), and so
+forwards at least `min_forwarded` of what that sender paid it in those days: a conduit. (A company in a
 group's cash pool, topped up by its parent each morning and topping up its own
 subsidiary, forwards a similar sum now and then by chance, not most days.)
 
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import ibis
 
 from suptech.detect.base import SECOND, Detector, Params, register
-from suptech.detect.payments.common import ABOVE_USUAL, group_hits, large, usual_day
+from suptech.detect.payments.common import beyond_usual, group_hits, large, usual_day
 
 
 @dataclass(frozen=True)
@@ -49,11 +49,8 @@ class RapidMovement(Detector):
                             in_id=big.payment_id, sender=big.debtor)
         # What arrives out of keeping with the account's business (`common.usual_day`):
         # a company in a group's cash pool is topped up every morning.
-        usual = usual_day(d, "creditor")
-        inflow = inflow.left_join(usual, inflow.account == usual.account).select(
-            inflow, usual=usual.usual.fill_null(0))
-        inflow = inflow.filter((inflow.in_cny >= p.min_cny)
-                               & (inflow.in_cny > ABOVE_USUAL * inflow.usual)).drop("usual")
+        inflow = beyond_usual(inflow.filter(inflow.in_cny >= p.min_cny), "account", "in_cny",
+                              usual_day(d, "creditor"))
         out = big.select(account=big.debtor, out_ts=big.ts_event, out_cny=big.cny,
                          out_id=big.payment_id, receiver=big.creditor)
         j = inflow.join(out, [inflow.account == out.account, out.out_ts > inflow.in_ts,
