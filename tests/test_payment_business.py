@@ -165,3 +165,29 @@ def test_a_hub_is_judged_by_the_days_it_gathered_and_scattered(store, pay):
     found = run(store, [GatherScatter()])
     assert accounts(found) == ["A;B;C;D;E;F;H"]
     assert len(found["evidence"][0].split(";")) == 6
+
+
+def test_a_fan_out_spread_over_days_is_one_fan_and_legs_a_week_apart_are_not(store, pay):
+    """D pays seven new accounts 30,000 each over three days, two or three a day: one
+    fan-out, every leg its evidence. L pays one new account a week: no fan."""
+    rows = [("D", f"MULE{k}", 30_000, f"{10 + k // 3:02d}", f"1{k % 3}:00") for k in range(7)]
+    rows += [("L", f"ONE{k}", 30_000, f"{1 + 7 * k:02d}", "10:00") for k in range(4)]
+    pay(rows)
+    found = run(store, [FanOut()])
+    assert accounts(found) == ["D;MULE0;MULE1;MULE2;MULE3;MULE4;MULE5;MULE6"]
+    assert len(found["evidence"][0].split(";")) == 7
+
+
+def test_loan_repayments_and_rent_are_business_not_a_fan_in(store, ingest, tmp_path):
+    """Eight borrowers repay BANK over two days and eight tenants pay their landlord, each
+    coded as such (ISO 20022 LOAR, RENT); eight strangers pay C as much, uncoded."""
+    from suptech.detect.payments.fan_in import FanIn
+    rows = [(f"B{k}", "BANK", "LOAR") for k in range(8)] + [
+        (f"T{k}", "LANDLORD", "RENT") for k in range(8)] + [(f"S{k}", "C", None) for k in range(8)]
+    payments = [record("payment", i, payment_id=str(uuid.UUID(int=i + 1, version=4)),
+                       debtor_account_id=d, creditor_account_id=c, amount="25000.00",
+                       channel="ACH", purpose=code,
+                       ts_event=f"2026-03-{3 + i % 2:02d}T{9 + i % 8:02d}:00:00+08:00")
+                for i, (d, c, code) in enumerate(rows)]
+    ingest(write_csv(tmp_path, "payment.csv", payments))
+    assert [a.split(";")[0] for a in run(store, [FanIn()])["account_ids"]] == ["C"]

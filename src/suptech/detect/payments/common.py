@@ -5,20 +5,23 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from suptech.detect.base import hits_table
+from suptech.detect.base import SECOND, hits_table
 from suptech.detect.payments.data import PaymentData
 
 #: Purposes whose flows are ordinary business, not movements of funds between parties a
 #: launderer controls: salaries, intra-group sweeps, purchases, supplier and trade
-#: payments, loans paid out to borrowers (ISO 20022 ExternalPurpose1Code). Trade-based
+#: payments, loans paid out to borrowers and paid back, rent (ISO 20022
+#: ExternalPurpose1Code). Trade-based
 #: laundering needs its own detector, on invoices and prices, which the payment flow
 #: alone cannot see.
-ORDINARY = ("SALA", "INTC", "GDDS", "SUPP", "TRAD", "LOAN")
+ORDINARY = ("SALA", "INTC", "GDDS", "SUPP", "TRAD", "LOAN", "LOAR", "RENT")
 #: Days on which one account paying another makes them regular counterparts: a laundering
 #: shape uses each of its links once or on a day or two.
 REGULAR_DAYS = 3
 #: Days since a pair first dealt after which they are regular counterparts.
 ESTABLISHED_DAYS = 7
+#: A day in nanoseconds.
+DAY_NS = 86_400 * SECOND
 #: Out of keeping with an account's business: an order of magnitude above its usual day.
 ABOVE_USUAL = 10
 

@@ -25,9 +25,7 @@ from dataclasses import dataclass
 import ibis
 
 from suptech.detect.base import Detector, Params, register
-from suptech.detect.payments.common import ORDINARY, group_hits
-
-DAY_NS = 86_400 * 10**9
+from suptech.detect.payments.common import DAY_NS, ORDINARY, group_hits
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,15 @@
-"""FAN_IN: many accounts pay one account within a day.
+"""FAN_IN: many accounts pay one account within a few days.
 
 Regulatory basis: PBoC suspicious-transaction indicators (funds collected from many
 accounts in a short time); FATF typologies of collection accounts.
 
 Signal: an account receives at least `min_cny` each from at least `min_parties`
-distinct accounts within one day (purchases excluded; counting only senders that pay no
-one else), does not pay the money out again to several accounts (gather-scatter), and
-is not the sink of money one source scattered over intermediaries (scatter-gather);
-in payments out of keeping with their payers' business (`common.unusual`), together
-more than ten times what the account is paid on a usual day (`common.usual_day`).
+distinct accounts within `within_days` (`fan_out.fans`; purchases excluded; counting
+only senders that pay no one else that day), does not pay the money out again to
+several accounts (gather-scatter), and is not the sink of money one source scattered
+over intermediaries (scatter-gather); in payments out of keeping with their payers'
+business (`common.unusual`), together more than ten times what the account is paid on
+a usual day (`common.usual_day`).
 
 Known false positives: a merchant selling something expensive to many customers; a
 family collecting money for a purchase.
@@ -35,7 +36,7 @@ class FanIn(Detector):
         p = self.params
         big = large(d, p.min_cny)
         g = fans(unusual(d, p.min_cny), "creditor", "debtor", p.min_parties, exclusive=True,
-                 usual=usual_day(d, "creditor"), above=p.above_usual)
+                 usual=usual_day(d, "creditor"), above=p.above_usual, within_days=p.within_days)
         scattering = fans(big, "debtor", "creditor", 3).select(creditor="debtor")
         g = g.anti_join(scattering.distinct(), "creditor")
         # A sink collecting what one source scattered is scatter-gather.

@@ -1,14 +1,14 @@
-"""FAN_OUT: one account spreads funds to many others within a day.
+"""FAN_OUT: one account spreads funds to many others within a few days.
 
 Regulatory basis: PBoC suspicious-transaction indicators (funds dispersed to many
 accounts in a short time); FATF typologies of placement through money mules.
 
 Signal: an account pays at least `min_cny` each to at least `min_parties` distinct
-accounts within one day, counting only receivers paid by no one else, in payments out
-of keeping with its business (`common.unusual`), together more than ten times its
-usual day (`common.usual_day`); the receivers do not pay the money on to one common
-account (that is scatter-gather), and the account did not first collect it from
-several others (gather-scatter).
+accounts within `within_days` (`fans`), counting only receivers paid by no one else that
+day, in payments out of keeping with its business (`common.unusual`), together more
+than ten times its usual day (`common.usual_day`); the receivers do not pay the money
+on to one common account (that is scatter-gather), and the account did not first
+collect it from several others (gather-scatter).
 
 Known false positives: payroll run as ordinary transfers; a company paying suppliers.
 """
@@ -21,8 +21,8 @@ import ibis
 import ibis.expr.types as ir
 
 from suptech.detect.base import Detector, Params, register
-from suptech.detect.payments.common import (ABOVE_USUAL, beyond_usual, group_hits, large,
-                                            unusual, usual_day)
+from suptech.detect.payments.common import (ABOVE_USUAL, DAY_NS, beyond_usual, group_hits,
+                                            large, unusual, usual_day)
 
 
 @dataclass(frozen=True)
@@ -31,11 +31,15 @@ class FanParams(Params):
     min_parties: int = 5
     #: A fan is more than this many times the account's usual day (`common.usual_day`).
     above_usual: float = ABOVE_USUAL
+    #: Days a fan may take (each day the account deals opens such a window).
+    within_days: float = 3
 
 
 def fans(big, centre: str, other: str, min_parties: int, exclusive: bool = False,
-         usual: ir.Table | None = None, above: float = ABOVE_USUAL):
-    """Accounts (`centre`) with large payments to or from `min_parties` others a day.
+         usual: ir.Table | None = None, above: float = ABOVE_USUAL,
+         within_days: float | None = None):
+    """Accounts (`centre`) with large payments to or from `min_parties` others a day, or
+    within `within_days` of one of their payments.
 
     `exclusive`: count only counterparts that deal with no one else that day (a mule
     set up for one fan, or a person lending an account that otherwise pays and is paid
@@ -43,20 +47,47 @@ def fans(big, centre: str, other: str, min_parties: int, exclusive: bool = False
     `usual` (`common.usual_day`): only fans of more than `above` times the centre's usual
     day (PBoC: a dispersal or a collection out of keeping with the client's business; an
     employer paying its staff a tenth of what its group sweeps each day is not a fan).
+    `within_days`: a fan is judged over the days it took (PBoC: "in a short time"), not
+    day by day: a dispersal spread over four days is three or four legs a day. Each day
+    the centre deals opens a window of `within_days` from its first payment; the case is
+    its first window that qualifies and those begun within `within_days` of it (one case
+    a centre), and its evidence every leg in them.
     """
     if exclusive:
         degree = big.group_by([big[other].name("who"), "day"]).aggregate(
             k=big[centre].nunique())
         sole = degree.filter(degree.k == 1).select("who", "day")
         big = big.semi_join(sole, [big[other] == sole.who, big.day == sole.day])
-    g = big.group_by([centre, "day"]).aggregate(
-        n=big[other].nunique(), window_start=big.ts_event.min(),
-        window_end=big.ts_event.max(), others=big[other].collect(),
-        evidence=big.payment_id.collect(), total=big.cny.sum())
-    g = g.filter(g.n >= min_parties)
+    if within_days is None:
+        g = big.group_by([centre, "day"]).aggregate(
+            n=big[other].nunique(), window_start=big.ts_event.min(),
+            window_end=big.ts_event.max(), others=big[other].collect(),
+            evidence=big.payment_id.collect(), total=big.cny.sum())
+        g = g.filter(g.n >= min_parties)
+        if usual is not None:
+            g = beyond_usual(g, centre, "total", usual, above)
+        return g.drop("total")
+    span = int(within_days * DAY_NS)
+    opens = big.group_by(c=big[centre], d0=big.day).aggregate(t0=big.ts_event.min())
+    f = big.view()
+    w = opens.join(f, [opens.c == f[centre], f.ts_event >= opens.t0,
+                       f.ts_event < opens.t0 + span])
+    win = w.group_by(["c", "t0"]).aggregate(n=w[other].nunique(), total=w.cny.sum(),
+                                             t1=w.ts_event.max())
+    win = win.filter(win.n >= min_parties)
     if usual is not None:
-        g = beyond_usual(g, centre, "total", usual, above)
-    return g.drop("total")
+        win = beyond_usual(win, "c", "total", usual, above)
+    first = win.group_by(fc="c").aggregate(f0=win.t0.min())
+    win = win.join(first, win.c == first.fc)
+    win = win.filter(win.t0 < win.f0 + span)
+    case = win.group_by("c").aggregate(start=win.t0.min(), end=win.t1.max())
+    legs = big.view()
+    legs = legs.join(case, [legs[centre] == case.c, legs.ts_event >= case.start,
+                            legs.ts_event <= case.end])
+    return legs.group_by(centre).aggregate(
+        n=legs[other].nunique(), window_start=legs.ts_event.min(),
+        window_end=legs.ts_event.max(), others=legs[other].collect(),
+        evidence=legs.payment_id.collect())
 
 
 @register
@@ -70,14 +101,14 @@ class FanOut(Detector):
         p = self.params
         big = large(d, p.min_cny)
         g = fans(unusual(d, p.min_cny), "debtor", "creditor", p.min_parties, exclusive=True,
-                 usual=usual_day(d, "debtor"), above=p.above_usual)
+                 usual=usual_day(d, "debtor"), above=p.above_usual, within_days=p.within_days)
         # Receivers that pass the money on to one common sink make it scatter-gather.
         onward = big.select(mid=big.debtor, sink=big.creditor)
-        fanned = g.select("debtor", "day", mid=g.others.unnest())
-        gathered = fanned.join(onward, "mid").group_by(["debtor", "day", "sink"]).aggregate(
+        fanned = g.select("debtor", mid=g.others.unnest())
+        gathered = fanned.join(onward, "mid").group_by(["debtor", "sink"]).aggregate(
             mids=fanned.mid.nunique())
-        gathered = gathered.filter(gathered.mids >= 3).select("debtor", "day").distinct()
-        g = g.anti_join(gathered, ["debtor", "day"])
+        gathered = gathered.filter(gathered.mids >= 3).select("debtor").distinct()
+        g = g.anti_join(gathered, "debtor")
         # A hub paying out what several accounts paid in is gather-scatter.
         hubs = fans(big, "creditor", "debtor", 3).select(debtor="creditor").distinct()
         g = g.anti_join(hubs, "debtor")
