@@ -191,3 +191,19 @@ def test_loan_repayments_and_rent_are_business_not_a_fan_in(store, ingest, tmp_p
                 for i, (d, c, code) in enumerate(rows)]
     ingest(write_csv(tmp_path, "payment.csv", payments))
     assert [a.split(";")[0] for a in run(store, [FanIn()])["account_ids"]] == ["C"]
+
+
+def test_intermediaries_passing_on_a_like_sum_to_one_sink_is_a_scatter_gather(store, pay):
+    """S pays M1-M3, who each pay K a sum of the same order a day later (one keeps a fee,
+    one adds to it). In a stack, P1 and P2 both pay N1-N3, who both pay Q1 and Q2: every
+    pair of ends shares three middles, but each middle deals with several."""
+    from suptech.detect.payments.scatter_gather import ScatterGather
+    rows = [("S", f"M{k}", 100_000, "05", f"10:0{k}") for k in range(1, 4)]
+    rows += [(f"M{k}", "K", cny, "06", f"11:0{k}") for k, cny in ((1, 80_000), (2, 100_000),
+                                                                   (3, 110_000))]
+    for p in ("P1", "P2"):
+        rows += [(p, f"N{k}", 50_000, "05", f"12:0{k}") for k in range(1, 4)]
+    for q in ("Q1", "Q2"):
+        rows += [(f"N{k}", q, 49_000, "06", f"13:0{k}") for k in range(1, 4)]
+    pay(rows)
+    assert accounts(run(store, [ScatterGather()])) == ["K;M1;M2;M3;S"]

@@ -5,9 +5,10 @@ scatter-gather pattern (IBM, "Realistic Synthetic Financial Transactions for Ant
 Laundering Models", 2023).
 
 Signal: a source pays at least `min_parties` intermediaries at least `min_cny` each,
-and each of them pays between `min_share` and 100 % of it on to one sink within
-`within_days`, in payments out of keeping with their payers' business
-(`common.unusual`).
+and each of them pays a sum of the same order (from `min_share` to `1 / min_share`
+times it) on to one sink within `within_days`, in payments out of keeping with their
+payers' business (`common.unusual`); the intermediaries deal with no one else in such
+payments.
 
 Known false positives: an escrow or payment platform routing a client's money through
 sub-accounts to one beneficiary.
@@ -27,7 +28,9 @@ from suptech.detect.payments.common import group_hits, unusual
 class ScatterParams(Params):
     min_cny: float = 10_000
     min_parties: int = 3
-    min_share: float = 0.9
+    #: An intermediary passes on a sum of the same order as it got: from `min_share` to
+    #: `1 / min_share` times it (it may keep a fee, or add to it from what it holds).
+    min_share: float = 0.5
     within_days: float = 3
 
 
@@ -48,7 +51,7 @@ def _hops(d, p: ScatterParams):
                         id2=big.payment_id)
     j = first.join(second, [first.m == second.m2, second.t2 > first.t1,
                             second.t2 <= first.t1 + int(p.within_days * 86400 * SECOND),
-                            second.c2 >= p.min_share * first.c1, second.c2 <= first.c1,
+                            second.c2 >= p.min_share * first.c1, second.c2 <= first.c1 / p.min_share,
                             second.b != first.a])
     return j
 
@@ -63,6 +66,12 @@ class ScatterGather(Detector):
     def hits(self, d):
         p = self.params
         j = hops(d, p)
+        # Intermediaries set up for the one source and sink: paid by no one else and
+        # paying no one else (a middle of a stack deals with several on either side).
+        big = unusual(d, p.min_cny)
+        ins = big.group_by(m=big.creditor).aggregate(k=big.debtor.nunique())
+        outs = big.group_by(m=big.debtor).aggregate(k=big.creditor.nunique())
+        j = j.semi_join(ins.filter(ins.k == 1), "m").semi_join(outs.filter(outs.k == 1), "m")
         g = j.group_by(["a", "b"]).aggregate(
             n=j.m.nunique(), mids=j.m.collect(), window_start=j.t1.min(),
             window_end=j.t2.max(), evidence=j.id1.collect().concat(j.id2.collect()))
