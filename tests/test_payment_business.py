@@ -207,3 +207,18 @@ def test_intermediaries_passing_on_a_like_sum_to_one_sink_is_a_scatter_gather(st
         rows += [(f"N{k}", q, 49_000, "06", f"13:0{k}") for k in range(1, 4)]
     pay(rows)
     assert accounts(run(store, [ScatterGather()])) == ["K;M1;M2;M3;S"]
+
+
+def test_a_hub_paying_out_a_like_sum_is_a_gather_scatter_and_a_stacks_middle_is_not(
+        store, pay):
+    """H takes 30,000 from each of A1-A3 and pays 40,000 to each of B1-B3 the next day
+    (more than it took in: it adds from what it holds). N1 and N2 each take from P1-P3 and
+    pay Q1-Q3, who deal with both."""
+    from suptech.detect.payments.gather_scatter import GatherScatter
+    rows = [(f"A{k}", "H", 30_000, "05", f"10:0{k}") for k in range(1, 4)]
+    rows += [("H", f"B{k}", 40_000, "06", f"10:0{k}") for k in range(1, 4)]
+    for n in ("N1", "N2"):
+        rows += [(f"P{k}", n, 30_000, "05", f"11:0{k}") for k in range(1, 4)]
+        rows += [(n, f"Q{k}", 29_000, "06", f"11:0{k}") for k in range(1, 4)]
+    pay(rows)
+    assert accounts(run(store, [GatherScatter()])) == ["A1;A2;A3;B1;B2;B3;H"]

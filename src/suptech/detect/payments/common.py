@@ -105,6 +105,16 @@ def new_pairs(d: PaymentData, t: ir.Table) -> ir.Table:
     return t.filter(~t.known).drop("known")
 
 
+def sole(t: ir.Table, centre: str, other: str) -> ir.Table:
+    """The payments of `t` whose `other` side deals with no `centre` but this one that
+    day: a mule set up for one fan or hub (or a person lending an account that otherwise
+    pays and is paid now and then). Keeps many-to-many blocks (bipartite, stacks) out of
+    the one-to-many shapes."""
+    degree = t.group_by([t[other].name("who"), "day"]).aggregate(k=t[centre].nunique())
+    one = degree.filter(degree.k == 1).select("who", "day")
+    return t.semi_join(one, [t[other] == one.who, t.day == one.day])
+
+
 def group_hits(t: ir.Table, accounts: ir.ArrayValue, score) -> ir.Table:
     """Hits of a case that involves several accounts (`accounts`, an array)."""
     return hits_table(t.mutate(account_ids=accounts.unique().sort(),

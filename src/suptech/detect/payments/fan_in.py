@@ -37,7 +37,8 @@ class FanIn(Detector):
         big = large(d, p.min_cny)
         g = fans(unusual(d, p.min_cny), "creditor", "debtor", p.min_parties, exclusive=True,
                  usual=usual_day(d, "creditor"), above=p.above_usual, within_days=p.within_days)
-        scattering = fans(big, "debtor", "creditor", 3).select(creditor="debtor")
+        scattering = fans(unusual(d, p.min_cny), "debtor", "creditor", 3,
+                          within_days=p.within_days).select(creditor="debtor")
         g = g.anti_join(scattering.distinct(), "creditor")
         # A sink collecting what one source scattered is scatter-gather.
         j = hops(d, ScatterParams(min_cny=p.min_cny))

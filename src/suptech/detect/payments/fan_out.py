@@ -22,7 +22,7 @@ import ibis.expr.types as ir
 
 from suptech.detect.base import Detector, Params, register
 from suptech.detect.payments.common import (ABOVE_USUAL, DAY_NS, beyond_usual, group_hits,
-                                            large, unusual, usual_day)
+                                            large, sole, unusual, usual_day)
 
 
 @dataclass(frozen=True)
@@ -41,9 +41,8 @@ def fans(big, centre: str, other: str, min_parties: int, exclusive: bool = False
     """Accounts (`centre`) with large payments to or from `min_parties` others a day, or
     within `within_days` of one of their payments.
 
-    `exclusive`: count only counterparts that deal with no one else that day (a mule
-    set up for one fan, or a person lending an account that otherwise pays and is paid
-    now and then), which keeps many-to-many blocks (bipartite, stacks) out.
+    `exclusive`: count only counterparts that deal with no one else that day
+    (`common.sole`).
     `usual` (`common.usual_day`): only fans of more than `above` times the centre's usual
     day (PBoC: a dispersal or a collection out of keeping with the client's business; an
     employer paying its staff a tenth of what its group sweeps each day is not a fan).
@@ -54,10 +53,7 @@ def fans(big, centre: str, other: str, min_parties: int, exclusive: bool = False
     a centre), and its evidence every leg in them.
     """
     if exclusive:
-        degree = big.group_by([big[other].name("who"), "day"]).aggregate(
-            k=big[centre].nunique())
-        sole = degree.filter(degree.k == 1).select("who", "day")
-        big = big.semi_join(sole, [big[other] == sole.who, big.day == sole.day])
+        big = sole(big, centre, other)
     if within_days is None:
         g = big.group_by([centre, "day"]).aggregate(
             n=big[other].nunique(), window_start=big.ts_event.min(),
@@ -110,6 +106,7 @@ class FanOut(Detector):
         gathered = gathered.filter(gathered.mids >= 3).select("debtor").distinct()
         g = g.anti_join(gathered, "debtor")
         # A hub paying out what several accounts paid in is gather-scatter.
-        hubs = fans(big, "creditor", "debtor", 3).select(debtor="creditor").distinct()
+        hubs = fans(unusual(d, p.min_cny), "creditor", "debtor", 3,
+                    within_days=p.within_days).select(debtor="creditor").distinct()
         g = g.anti_join(hubs, "debtor")
         return group_hits(g, ibis.array([g.debtor]).concat(g.others), 0.4 + 0.05 * g.n)

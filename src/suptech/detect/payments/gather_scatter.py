@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import ibis
 
 from suptech.detect.base import SECOND, Detector, Params, register
-from suptech.detect.payments.common import group_hits, unusual
+from suptech.detect.payments.common import group_hits, sole, unusual
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,9 @@ class GatherParams(Params):
     min_cny: float = 10_000
     min_leg: float = 1_000
     min_parties: int = 3
-    min_share: float = 0.85
+    #: The hub pays out a sum of the same order as it took in: from `min_share` to
+    #: `1 / min_share` times it (as `scatter_gather`'s intermediaries).
+    min_share: float = 0.5
     within_days: float = 3
 
 
@@ -45,10 +47,13 @@ class GatherScatter(Detector):
         p = self.params
         big = unusual(d, p.min_leg)
         span = int(p.within_days * 86400 * SECOND)
-        inflow = big.select(hub=big.creditor, t=big.ts_event, who=big.debtor, cny=big.cny,
-                            pid=big.payment_id)
-        outflow = big.select(hub=big.debtor, t=big.ts_event, who=big.creditor, cny=big.cny,
-                             pid=big.payment_id)
+        # Senders that pay no other hub that day, receivers paid by no other (`sole`): a
+        # middle of a stack gathers from and scatters to accounts that deal with several.
+        into, out_of = sole(big, "creditor", "debtor"), sole(big, "debtor", "creditor")
+        inflow = into.select(hub=into.creditor, t=into.ts_event, who=into.debtor,
+                             cny=into.cny, pid=into.payment_id)
+        outflow = out_of.select(hub=out_of.debtor, t=out_of.ts_event, who=out_of.creditor,
+                                cny=out_of.cny, pid=out_of.payment_id)
         # Each inflow opens a window of `within_days`: what the hub took in and paid out
         # in it (a hub is judged by what it did those days, not over the whole range).
         opens = inflow.select(hub="hub", t0="t")
@@ -68,7 +73,8 @@ class GatherScatter(Detector):
         g = inn.join(out, ["hub", "t0"])
         g = g.filter((g.senders >= p.min_parties) & (g.receivers >= p.min_parties)
                      & (g.received >= p.min_parties * p.min_cny)
-                     & (g.paid >= p.min_share * g.received) & (g.paid <= g.received))
+                     & (g.paid >= p.min_share * g.received)
+                     & (g.paid <= g.received / p.min_share))
         # One case a hub: its first window that qualifies.
         first = g.group_by("hub").aggregate(t0=g.t0.min())
         g = g.semi_join(first, ["hub", "t0"])
