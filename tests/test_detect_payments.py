@@ -158,13 +158,13 @@ def test_a_ring_starts_where_its_money_started_wherever_the_search_began(ring):
     the graph search names first (which depends on the order of a set)."""
     import networkx as nx
 
-    from suptech.detect.payments.cycle import _in_time_order
+    from suptech.detect.payments.cycle import _ring_path
 
     graph = nx.MultiDiGraph()
     for pid, a, b, t, cny in [("P1", "A", "B", 1, 100_000), ("P2", "B", "C", 2, 95_000),
                               ("P3", "C", "A", 3, 90_000), ("P4", "A", "B", 4, 88_000)]:
         graph.add_edge(a, b, payment_id=pid, ts_event=t, cny=cny)
-    assert [e["payment_id"] for e in _in_time_order(graph, ring, 0.8)] == ["P1", "P2", "P3"]
+    assert [e["payment_id"] for e in _ring_path(graph, ring, 0.8)] == ["P1", "P2", "P3"]
 
 
 def test_a_dormant_account_is_one_its_bank_last_saw_used_years_ago_that_passes_money_on(

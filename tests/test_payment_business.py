@@ -222,3 +222,15 @@ def test_a_hub_paying_out_a_like_sum_is_a_gather_scatter_and_a_stacks_middle_is_
         rows += [(n, f"Q{k}", 29_000, "06", f"11:0{k}") for k in range(1, 4)]
     pay(rows)
     assert accounts(run(store, [GatherScatter()])) == ["A1;A2;A3;B1;B2;B3;H"]
+
+
+def test_a_ring_whose_hops_come_out_of_order_and_vary_in_size_is_a_cycle(store, pay):
+    """A, B, C and D, strangers, pay each other round a ring over three days; D pays A
+    before C has paid D, and the sums wander (80,000 to 110,000). E pays F a like sum
+    and F pays G ten times as much: no ring."""
+    pay([("A", "B", 100_000, "03", "09:00"), ("B", "C", 80_000, "04", "10:00"),
+         ("D", "A", 110_000, "04", "11:00"), ("C", "D", 95_000, "05", "12:00"),
+         ("E", "F", 50_000, "03", "09:00"), ("F", "G", 500_000, "03", "10:00"),
+         ("G", "E", 60_000, "04", "10:00")])
+    found = run(store, [Cycle()])
+    assert accounts(found) == ["A;B;C;D"]

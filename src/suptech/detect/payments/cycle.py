@@ -4,9 +4,9 @@ Regulatory basis: FATF typologies of round-tripping; AMLworld's cycle pattern.
 
 Signal: a directed cycle of 2 to `max_hops` accounts in the graph of large payments
 (at least `min_cny`, out of keeping with the payer's business: `common.unusual`)
-within the scanned days, each hop after the previous one and passing on at least
-`min_share` of it, the ring's accounts making no other such payments to, or receiving
-them from, accounts of the graph.
+within the scanned days, each hop a sum of the same order as the last (from `min_share`
+to `1 / min_share` times it; the hops in any order), the ring's accounts making no
+other such payments to, or receiving them from, accounts of the graph.
 
 The query layer narrows the graph to accounts that both pay and receive large sums;
 networkx finds the cycles in that small graph.
@@ -30,7 +30,9 @@ from suptech.detect.payments.common import unusual
 class CycleParams(Params):
     min_cny: float = 10_000
     max_hops: int = 10
-    min_share: float = 0.8
+    #: Each hop passes on a sum of the same order as the last: from `min_share` to
+    #: `1 / min_share` times it (as `scatter_gather`'s intermediaries).
+    min_share: float = 0.5
 
 
 @register
@@ -62,34 +64,37 @@ class Cycle(Detector):
         simple = simple.subgraph([a for a in simple
                                   if simple.in_degree(a) == 1 and simple.out_degree(a) == 1])
         for ring in nx.simple_cycles(simple, length_bound=p.max_hops):
-            path = _in_time_order(graph, ring, p.min_share)
+            path = _ring_path(graph, ring, p.min_share)
             if path:
+                times = [e["ts_event"] for e in path]
                 hits.append({
                     "account_ids": sorted(ring), "isin": None,
-                    "window_start": path[0]["ts_event"], "window_end": path[-1]["ts_event"],
+                    "window_start": min(times), "window_end": max(times),
                     "score": min(1.0, 0.5 + 0.05 * len(ring)),
                     "evidence": [e["payment_id"] for e in path]})
         return ibis.memtable(pa.Table.from_pylist(hits, schema=HIT_SCHEMA.to_pyarrow()))
 
 
-def _in_time_order(graph: nx.MultiDiGraph, ring: list[str], min_share: float) -> list[dict]:
-    """One payment per hop, each after the last and passing most of it on; [] if none.
-    The ring may start at any of its accounts: where its first payment is earliest
-    (not where the search happened to start, which depends on the order of a set)."""
+def _ring_path(graph: nx.MultiDiGraph, ring: list[str], min_share: float) -> list[dict]:
+    """One payment per hop, each a sum of the same order as the last; [] if none. The
+    hops need not come in order: an account may pay on before it is paid, from money it
+    holds (AMLworld's rings are timed so). The ring starts where its path's first
+    payment is earliest (not where the search happened to start, which depends on the
+    order of a set); each hop takes its earliest payment that fits."""
     n = len(ring)
     found = []
     for start in range(n):
         order = ring[start:] + ring[:start]
-        path, t, amount = [], None, None
+        path, amount = [], None
         for a, b in zip(order, order[1:] + order[:1]):
             options = sorted((e for e in graph.get_edge_data(a, b).values()
-                              if (t is None or e["ts_event"] > t)
-                              and (amount is None or e["cny"] >= min_share * amount)),
-                             key=lambda e: e["ts_event"])
+                              if amount is None
+                              or min_share * amount <= e["cny"] <= amount / min_share),
+                             key=lambda e: (e["ts_event"], e["payment_id"]))
             if not options:
                 break
             path.append(options[0])
-            t, amount = options[0]["ts_event"], options[0]["cny"]
+            amount = options[0]["cny"]
         if len(path) == n:
             found.append(path)
     return min(found, key=lambda path: (path[0]["ts_event"], path[0]["payment_id"]),
