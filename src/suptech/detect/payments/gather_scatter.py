@@ -5,11 +5,13 @@ gather-scatter pattern.
 
 Signal: within `within_days` of a payment it receives, a hub receives from at least
 `min_parties` accounts (legs of at least `min_leg`, together at least `min_parties`
-times `min_cny`) and pays at least `min_parties` other accounts between `min_share` and
-100 % of what it received, in payments out of keeping with their payers' business
-(`common.unusual`). The hub is judged by those days, not by everything it did in the
-range (a month of a hub's small flows hid its three days), and its first such window
-is the case.
+times `min_cny`), and within `within_days` after that it has paid at least
+`min_parties` other accounts a sum of the same order (from `min_share` to
+`1 / min_share` times what it received), in payments out of keeping with their payers'
+business (`common.unusual`), counting senders that pay no other hub that day and
+receivers paid by no other (`common.sole`). The hub is judged by those days, not by
+everything it did in the range (a month of a hub's small flows hid its three days),
+and its first such window is the case.
 
 Known false positives: a small business collecting from customers and paying its
 suppliers; a family pooling money and handing it out.
@@ -54,19 +56,21 @@ class GatherScatter(Detector):
                              cny=into.cny, pid=into.payment_id)
         outflow = out_of.select(hub=out_of.debtor, t=out_of.ts_event, who=out_of.creditor,
                                 cny=out_of.cny, pid=out_of.payment_id)
-        # Each inflow opens a window of `within_days`: what the hub took in and paid out
-        # in it (a hub is judged by what it did those days, not over the whole range).
+        # Each inflow opens a window: what the hub took in within `within_days` and paid
+        # out within `within_days` after that (a hub is judged by what it did those days,
+        # not over the whole range).
         opens = inflow.select(hub="hub", t0="t")
 
-        def window(flow):
+        def window(flow, days):
             f = flow.view()
-            return opens.join(f, [opens.hub == f.hub, f.t >= opens.t0, f.t < opens.t0 + span])
+            return opens.join(f, [opens.hub == f.hub, f.t >= opens.t0,
+                                  f.t < opens.t0 + days * span])
 
-        win_in = window(inflow)
+        win_in = window(inflow, 1)
         inn = win_in.group_by(["hub", "t0"]).aggregate(
             senders=win_in.who.nunique(), received=win_in.cny.sum(),
             from_=win_in.who.collect(), in_ids=win_in.pid.collect())
-        win_out = window(outflow)
+        win_out = window(outflow, 2)
         out = win_out.group_by(["hub", "t0"]).aggregate(
             receivers=win_out.who.nunique(), paid=win_out.cny.sum(),
             last_out=win_out.t.max(), to=win_out.who.collect(), out_ids=win_out.pid.collect())
