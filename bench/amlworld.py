@@ -1,4 +1,6 @@
-"""Payment detection on IBM AMLworld, data none of it was tuned or trained on.
+"""Payment detection on IBM AMLworld, data no threshold was fitted on and the model never
+trained on (which shapes the rules relax was chosen after reading the patterns they
+missed: BENCHMARKS.md, 2026-12-05).
 
 Imports the HI-Small sample with its 370 patterns (../shared/data/amlworld: background
 = the sample's non-laundering rows, cases = the patterns' transactions), ingests it,
