@@ -234,3 +234,16 @@ def test_a_ring_whose_hops_come_out_of_order_and_vary_in_size_is_a_cycle(store, 
          ("G", "E", 60_000, "04", "10:00")])
     found = run(store, [Cycle()])
     assert accounts(found) == ["A;B;C;D"]
+
+
+def test_payments_weeks_apart_do_not_make_a_walk(store, pay):
+    """U1 pays U2 on the 2nd, U2 pays U3 on the 20th, U3 pays U1 on the 28th; U1 pays U4
+    on the 10th and U4 paid U2 on the 2nd: the same accounts as a walk, but none passes
+    on what it was paid within days. W1 to W4 pass money round within hours."""
+    pay([("U1", "U2", 100_000, "02", "09:00"), ("U2", "U3", 90_000, "20", "09:00"),
+         ("U3", "U1", 80_000, "28", "09:00"), ("U1", "U4", 70_000, "10", "09:00"),
+         ("U4", "U2", 60_000, "02", "08:00"),
+         ("W1", "W2", 100_000, "10", "09:00"), ("W2", "W3", 97_000, "10", "10:00"),
+         ("W3", "W1", 95_000, "10", "11:00"), ("W1", "W4", 93_000, "10", "12:00"),
+         ("W4", "W2", 90_000, "10", "13:00")])
+    assert accounts(run(store, [RandomWalk()])) == ["W1;W2;W3;W4"]

@@ -5,9 +5,10 @@ random pattern.
 
 Signal: in the graph of large payments out of keeping with the payer's business (at
 least `min_cny`, between accounts with no dealings before: `common.unusual`) between
-accounts that both pay and receive such sums, a connected group of at least
-`min_accounts` accounts that is not a simple ring (the CYCLE typology), within the
-scanned days. Accounts that only pay or only receive (the sources and sinks of
+accounts that both pay and receive such sums, each payment a hop of money passed on
+(the payee pays on within `within_days`, or the payer was paid within `within_days`
+before), a connected group of at least `min_accounts` accounts that is not a simple ring
+(the CYCLE typology), within the scanned days. Accounts that only pay or only receive (the sources and sinks of
 fans, scatter-gather and stacks) are not in this graph.
 
 The query layer narrows the graph; networkx finds the groups.
@@ -25,13 +26,15 @@ import networkx as nx
 import pyarrow as pa
 
 from suptech.detect.base import HIT_SCHEMA, Detector, Params, register
-from suptech.detect.payments.common import unusual
+from suptech.detect.payments.common import DAY_NS, unusual
 
 
 @dataclass(frozen=True)
 class RandomParams(Params):
     min_cny: float = 10_000
     min_accounts: int = 3
+    #: Money wanders: an account pays on within this many days of being paid.
+    within_days: float = 3
 
 
 @register
@@ -46,6 +49,15 @@ class RandomWalk(Detector):
         big = unusual(d, p.min_cny)
         both = big.select(account=big.debtor).intersect(big.select(account=big.creditor))
         edges = big.filter(big.debtor.isin(both.account) & big.creditor.isin(both.account))
+        # Only payments that are a hop of money passed on (the payee pays on within
+        # `within_days`, or the payer was paid within `within_days` before): over a month,
+        # accounts paid once and paying someone else weeks later join by chance.
+        span = int(p.within_days * DAY_NS)
+        a, b = edges.view(), edges.view()
+        hop = a.join(b, [a.creditor == b.debtor, b.ts_event > a.ts_event,
+                         b.ts_event <= a.ts_event + span])
+        passed = hop.select(pid=hop.payment_id).union(hop.select(pid=hop.payment_id_right))
+        edges = edges.semi_join(passed, edges.payment_id == passed.pid)
         rows = edges.select("debtor", "creditor", "ts_event", "payment_id").to_pyarrow().to_pylist()
         graph = nx.DiGraph()
         for r in rows:
