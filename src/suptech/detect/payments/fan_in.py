@@ -20,7 +20,7 @@ from __future__ import annotations
 import ibis
 
 from suptech.detect.base import Detector, register
-from suptech.detect.payments.common import group_hits, large, unusual, usual_day
+from suptech.detect.payments.common import group_hits, unusual, usual_day
 from suptech.detect.payments.fan_out import FanParams, fans
 from suptech.detect.payments.scatter_gather import ScatterParams, hops
 
@@ -34,11 +34,11 @@ class FanIn(Detector):
 
     def hits(self, d):
         p = self.params
-        big = large(d, p.min_cny)
-        g = fans(unusual(d, p.min_cny), "creditor", "debtor", p.min_parties, exclusive=True,
-                 usual=usual_day(d, "creditor"), above=p.above_usual, within_days=p.within_days)
-        scattering = fans(unusual(d, p.min_cny), "debtor", "creditor", 3,
-                          within_days=p.within_days).select(creditor="debtor")
+        big = unusual(d, p.min_cny)
+        g = fans(big, "creditor", "debtor", p.min_parties, p.within_days, exclusive=True,
+                 usual=usual_day(d, "creditor"), above=p.above_usual)
+        scattering = fans(big, "debtor", "creditor", 3, p.within_days).select(
+            creditor="debtor")
         g = g.anti_join(scattering.distinct(), "creditor")
         # A sink collecting what one source scattered is scatter-gather.
         j = hops(d, ScatterParams(min_cny=p.min_cny))

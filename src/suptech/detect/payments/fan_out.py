@@ -35,11 +35,10 @@ class FanParams(Params):
     within_days: float = 3
 
 
-def fans(big, centre: str, other: str, min_parties: int, exclusive: bool = False,
-         usual: ir.Table | None = None, above: float = ABOVE_USUAL,
-         within_days: float | None = None):
-    """Accounts (`centre`) with large payments to or from `min_parties` others a day, or
-    within `within_days` of one of their payments.
+def fans(big, centre: str, other: str, min_parties: int, within_days: float,
+         exclusive: bool = False, usual: ir.Table | None = None, above: float = ABOVE_USUAL):
+    """Accounts (`centre`) with large payments to or from `min_parties` others within
+    `within_days`.
 
     `exclusive`: count only counterparts that deal with no one else that day
     (`common.sole`).
@@ -54,15 +53,6 @@ def fans(big, centre: str, other: str, min_parties: int, exclusive: bool = False
     """
     if exclusive:
         big = sole(big, centre, other)
-    if within_days is None:
-        g = big.group_by([centre, "day"]).aggregate(
-            n=big[other].nunique(), window_start=big.ts_event.min(),
-            window_end=big.ts_event.max(), others=big[other].collect(),
-            evidence=big.payment_id.collect(), total=big.cny.sum())
-        g = g.filter(g.n >= min_parties)
-        if usual is not None:
-            g = beyond_usual(g, centre, "total", usual, above)
-        return g.drop("total")
     span = int(within_days * DAY_NS)
     opens = big.group_by(c=big[centre], d0=big.day).aggregate(t0=big.ts_event.min())
     f = big.view()
@@ -96,8 +86,8 @@ class FanOut(Detector):
     def hits(self, d):
         p = self.params
         big = large(d, p.min_cny)
-        g = fans(unusual(d, p.min_cny), "debtor", "creditor", p.min_parties, exclusive=True,
-                 usual=usual_day(d, "debtor"), above=p.above_usual, within_days=p.within_days)
+        g = fans(unusual(d, p.min_cny), "debtor", "creditor", p.min_parties, p.within_days,
+                 exclusive=True, usual=usual_day(d, "debtor"), above=p.above_usual)
         # Receivers that pass the money on to one common sink make it scatter-gather.
         onward = big.select(mid=big.debtor, sink=big.creditor)
         fanned = g.select("debtor", mid=g.others.unnest())
@@ -106,7 +96,7 @@ class FanOut(Detector):
         gathered = gathered.filter(gathered.mids >= 3).select("debtor").distinct()
         g = g.anti_join(gathered, "debtor")
         # A hub paying out what several accounts paid in is gather-scatter.
-        hubs = fans(unusual(d, p.min_cny), "creditor", "debtor", 3,
-                    within_days=p.within_days).select(debtor="creditor").distinct()
+        hubs = fans(unusual(d, p.min_cny), "creditor", "debtor", 3, p.within_days).select(
+            debtor="creditor").distinct()
         g = g.anti_join(hubs, "debtor")
         return group_hits(g, ibis.array([g.debtor]).concat(g.others), 0.4 + 0.05 * g.n)
