@@ -78,11 +78,11 @@ def test_money_wandering_among_accounts_is_a_walk_and_a_single_hop_or_a_trader_i
 
 def test_layers_stand_when_a_leg_is_small_or_a_middle_also_pays_someone_else(store, pay):
     """S1 and S2 pay middles M1 and M2, which pay R1 and R2. S3 also pays M1, but only
-    8,000 to M2 (under the floor); M2 also pays Q. The layers are S1, S2 / M1, M2 /
-    R1, R2, their eight payments the evidence."""
+    800 to M2 (under the CNY 1,000 a leg needs); M2 also pays Q. The layers are S1, S2 /
+    M1, M2 / R1, R2, their eight payments the evidence."""
     rows = [(s, m, 150_000, "02", f"09:{i:02d}") for i, (s, m) in enumerate(
         [("S1", "M1"), ("S2", "M1"), ("S3", "M1"), ("S1", "M2"), ("S2", "M2")])]
-    rows += [("S3", "M2", 8_000, "02", "09:30")]
+    rows += [("S3", "M2", 800, "02", "09:30")]
     rows += [(m, r, 140_000, "02", f"11:{i:02d}") for i, (m, r) in enumerate(
         [("M1", "R1"), ("M1", "R2"), ("M2", "R1"), ("M2", "R2"), ("M2", "Q")])]
     pay(rows)
@@ -247,3 +247,14 @@ def test_payments_weeks_apart_do_not_make_a_walk(store, pay):
          ("W3", "W1", 95_000, "10", "11:00"), ("W1", "W4", 93_000, "10", "12:00"),
          ("W4", "W2", 90_000, "10", "13:00")])
     assert accounts(run(store, [RandomWalk()])) == ["W1;W2;W3;W4"]
+
+
+def test_a_stack_whose_legs_are_small_is_a_stack(store, pay):
+    """S1 and S2 pay M1 and M2, who pay R1 and R2; S1 sends M2 only 8,000: a layer holds
+    small legs too (from CNY 1,000, as a gather-scatter's)."""
+    rows = [(s, m, 8_000 if (s, m) == ("S1", "M2") else 150_000, "02", f"09:{i:02d}")
+            for i, (s, m) in enumerate([("S1", "M1"), ("S2", "M1"), ("S1", "M2"), ("S2", "M2")])]
+    rows += [(m, r, 70_000, "02", f"11:{i:02d}") for i, (m, r) in enumerate(
+        [("M1", "R1"), ("M1", "R2"), ("M2", "R1"), ("M2", "R2")])]
+    pay(rows)
+    assert accounts(run(store, [Stack()])) == ["M1;M2;R1;R2;S1;S2"]

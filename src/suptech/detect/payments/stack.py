@@ -2,7 +2,7 @@
 
 Regulatory basis: FATF typologies of layering; AMLworld's stack pattern.
 
-Signal: at least `min_middle` accounts that each receive payments (at least `min_cny`,
+Signal: at least `min_middle` accounts that each receive payments (at least `min_leg`,
 out of keeping with the payer's business: `common.unusual`) from `min_side` or more
 accounts and pay `min_side` or more accounts, the middles sharing at least `min_side`
 of those payers and of those payees two by two, within the scanned days: a middle
@@ -29,7 +29,8 @@ from suptech.detect.payments.common import unusual
 
 @dataclass(frozen=True)
 class StackParams(Params):
-    min_cny: float = 10_000
+    #: Each leg from this many CNY (as `gather_scatter`'s): a layer holds small legs too.
+    min_leg: float = 1_000
     min_side: int = 2
     min_middle: int = 2
 
@@ -43,7 +44,7 @@ class Stack(Detector):
 
     def hits(self, d):
         p = self.params
-        big = unusual(d, p.min_cny)
+        big = unusual(d, p.min_leg)
         n_in = big.group_by(m=big.creditor).aggregate(k=big.debtor.nunique())
         n_out = big.group_by(m=big.debtor).aggregate(k=big.creditor.nunique())
         mids = n_in.filter(n_in.k >= p.min_side).select("m").intersect(
