@@ -106,6 +106,23 @@ def test_a_case_a_rule_raised_is_not_raised_again_by_the_model():
     assert list(one_per_case(alerts)["alert_id"]) == ["AL-1", "AL-3"]
 
 
+def test_a_dormant_account_waking_to_collect_is_one_case_not_also_a_fan_in():
+    """A dormant account woke to collect P1-P5: the activation's alert and a fan-in's on
+    the same payments are one case, the activation's. A fan-in elsewhere stays, and so
+    does a rapid movement through the same account (another shape of its own)."""
+    import polars as pl
+
+    from suptech.detect.run import EMPTY, one_per_case
+
+    alerts = pl.concat([EMPTY, pl.DataFrame({
+        "alert_id": ["AL-1", "AL-2", "AL-3", "AL-4"],
+        "detector": ["dormant_activation", "fan_in", "fan_in", "rapid_movement"],
+        "typology": ["DORMANT_ACTIVATION", "FAN_IN", "FAN_IN", "RAPID_MOVEMENT"],
+        "evidence": ["P1;P2;P3;P4;P5;P6", "P1;P2;P3;P4;P5", "Q1;Q2;Q3;Q4;Q5", "P5;P6"]})],
+        how="diagonal_relaxed")
+    assert list(one_per_case(alerts)["alert_id"]) == ["AL-1", "AL-3", "AL-4"]
+
+
 def test_the_model_runs_unasked_only_when_fitted_on_the_institutions_own_labels(
         tmp_path, monkeypatch):
     """The shipped model, fitted on the simulator, runs when named; a model fitted on an

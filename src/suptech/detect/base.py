@@ -67,6 +67,9 @@ class Detector:
     #: Every episode is done at its day's close (a condition over the whole day): the
     #: stream need not look for one before then.
     at_close: ClassVar[bool] = False
+    #: Typologies whose alerts holding a payment or an order this detector's alert holds
+    #: are the same case, which this one names better (`run.one_per_case`).
+    supersedes: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, params: Params | None = None):
         self.params = params or self.Params()

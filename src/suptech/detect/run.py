@@ -41,19 +41,30 @@ def run(store, detectors: list[Detector] | None = None, start_ns: int | None = N
 
 
 def one_per_case(alerts: pl.DataFrame) -> pl.DataFrame:
-    """Without the alerts of a learned detector (one that names each case's typology)
-    that hold a payment or an order a rule's alert holds: the case is the rule's, which
-    says what the shape is; the model raises what the rules did not see. (Learned
-    typologies were often another name for a rule's case: a fan-in called a dormant
-    account, a stack a bipartite block.)"""
-    learned = {cls.id for cls in REGISTRY.detectors.values() if cls.typology == "*"}
-    mine = pl.col("detector").is_in(list(learned))
-    if alerts.is_empty() or alerts.filter(mine).is_empty():
+    """One alert a case: without the alerts that hold a payment or an order another
+    alert holds where that other names the case better. A rule's alert names it better
+    than a learned detector's (one that names each case's typology: its typologies were
+    often another name for a rule's case, a fan-in called a dormant account, a stack a
+    bipartite block); the model raises what the rules did not see. Among rules, a
+    detector says which typologies it names better (`Detector.supersedes`: a dormant
+    account that wakes to collect from many is an activation, not a fan-in)."""
+    if alerts.is_empty():
         return alerts
-    held = set(alerts.filter(~mine)["evidence"].drop_nulls().str.split(";").explode())
-    seen = [d not in learned or not held.intersection((e or "").split(";"))
-            for d, e in alerts.select("detector", "evidence").iter_rows()]
-    return alerts.filter(pl.Series(seen))
+    kind = {cls.id: cls for cls in REGISTRY.detectors.values()}
+    rows = list(alerts.select("detector", "typology", "evidence").iter_rows())
+    holding: dict[str, list[int]] = {}
+    for k, (_, _, evidence) in enumerate(rows):
+        for e in set((evidence or "").split(";")) - {""}:
+            holding.setdefault(e, []).append(k)
+
+    def yields(k: int) -> bool:
+        detector, typology, evidence = rows[k]
+        learned = kind[detector].typology == "*"
+        others = {o for e in set((evidence or "").split(";")) - {""} for o in holding[e]}
+        return any(learned and kind[rows[o][0]].typology != "*"
+                   or typology in kind[rows[o][0]].supersedes for o in others - {k})
+
+    return alerts.filter(pl.Series([not yields(k) for k in range(len(rows))]))
 
 
 def alerts_of(results: list[tuple[Detector, pl.DataFrame]]) -> pl.DataFrame:

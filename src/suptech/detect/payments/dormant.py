@@ -40,6 +40,8 @@ class DormantParams(Params):
 class DormantActivation(Detector):
     id = "dormant_activation"
     typology = "DORMANT_ACTIVATION"
+    #: An account that wakes to collect from many, or to pay many, is an activation.
+    supersedes = ("FAN_IN", "FAN_OUT")
     domain = "payments"
     Params = DormantParams
 
