@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 import ibis
 
-from suptech.detect.base import SECOND, Detector, Params, register
-from suptech.detect.payments.common import group_hits, sole, unusual
+from suptech.detect.base import Detector, Params, register
+from suptech.detect.payments.common import DAY_NS, group_hits, sole, unusual
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class GatherScatter(Detector):
     def hits(self, d):
         p = self.params
         big = unusual(d, p.min_leg)
-        span = int(p.within_days * 86400 * SECOND)
+        span = int(p.within_days * DAY_NS)
         # Senders that pay no other hub that day, receivers paid by no other (`sole`): a
         # middle of a stack gathers from and scatters to accounts that deal with several.
         into, out_of = sole(big, "creditor", "debtor"), sole(big, "debtor", "creditor")

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import ibis
 
-from suptech.detect.base import SECOND, Detector, Params, register
-from suptech.detect.payments.common import group_hits, unusual
+from suptech.detect.base import Detector, Params, register
+from suptech.detect.payments.common import DAY_NS, group_hits, unusual
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def _hops(d, p: ScatterParams):
     second = big.select(m2=big.debtor, b=big.creditor, t2=big.ts_event, c2=big.cny,
                         id2=big.payment_id)
     j = first.join(second, [first.m == second.m2, second.t2 > first.t1,
-                            second.t2 <= first.t1 + int(p.within_days * 86400 * SECOND),
+                            second.t2 <= first.t1 + int(p.within_days * DAY_NS),
                             second.c2 >= p.min_share * first.c1, second.c2 <= first.c1 / p.min_share,
                             second.b != first.a])
     return j
