@@ -275,3 +275,15 @@ def test_a_stack_whose_legs_are_small_is_a_stack(store, pay):
         [("M1", "R1"), ("M1", "R2"), ("M2", "R1"), ("M2", "R2")])]
     pay(rows)
     assert accounts(run(store, [Stack()])) == ["M1;M2;R1;R2;S1;S2"]
+
+
+def test_a_lent_account_that_also_pays_a_friend_a_little_still_feeds_a_hub(store, pay):
+    """A1, a person who otherwise banks normally, pays H 30,000 and a friend 2,000 the same
+    day; A2 and A3 pay H as much; H pays B1-B3 the next day: a gather-scatter. The
+    sender that matters is one paying no other hub at the shape's scale (10,000)."""
+    from suptech.detect.payments.gather_scatter import GatherScatter
+    rows = [(f"A{k}", "H", 30_000, "05", f"10:0{k}") for k in range(1, 4)]
+    rows += [("A1", "FRIEND", 2_000, "05", "18:00")]
+    rows += [("H", f"B{k}", 29_000, "06", f"10:0{k}") for k in range(1, 4)]
+    pay(rows)
+    assert accounts(run(store, [GatherScatter()])) == ["A1;A2;A3;B1;B2;B3;H"]

@@ -105,14 +105,15 @@ def new_pairs(d: PaymentData, t: ir.Table) -> ir.Table:
     return t.filter(~t.known).drop("known")
 
 
-def sole(t: ir.Table, centre: str, other: str) -> ir.Table:
+def sole(t: ir.Table, centre: str, other: str, among: ir.Table | None = None) -> ir.Table:
     """The payments of `t` whose `other` side deals with no `centre` but this one that
-    day: a mule set up for one fan or hub (or a person lending an account that otherwise
-    pays and is paid now and then). Keeps many-to-many blocks (bipartite, stacks) out of
-    the one-to-many shapes."""
-    degree = t.group_by([t[other].name("who"), "day"]).aggregate(k=t[centre].nunique())
-    one = degree.filter(degree.k == 1).select("who", "day")
-    return t.semi_join(one, [t[other] == one.who, t.day == one.day])
+    day, in `t` or in the payments `among` (the shape's own scale: a person lending an
+    account still pays a friend a thousand now and then). A mule set up for one fan or
+    hub; keeps many-to-many blocks (bipartite, stacks) out of the one-to-many shapes."""
+    a = t if among is None else among
+    degree = a.group_by([a[other].name("who"), "day"]).aggregate(k=a[centre].nunique())
+    several = degree.filter(degree.k > 1).select("who", "day")
+    return t.anti_join(several, [t[other] == several.who, t.day == several.day])
 
 
 def group_hits(t: ir.Table, accounts: ir.ArrayValue, score) -> ir.Table:

@@ -49,9 +49,12 @@ class GatherScatter(Detector):
         p = self.params
         big = unusual(d, p.min_leg)
         span = int(p.within_days * DAY_NS)
-        # Senders that pay no other hub that day, receivers paid by no other (`sole`): a
-        # middle of a stack gathers from and scatters to accounts that deal with several.
-        into, out_of = sole(big, "creditor", "debtor"), sole(big, "debtor", "creditor")
+        # Senders that pay no other hub that day, receivers paid by no other, in payments
+        # of `min_cny` or more (`sole`): a middle of a stack gathers from and scatters to
+        # accounts that deal with several.
+        scale = unusual(d, p.min_cny)
+        into = sole(big, "creditor", "debtor", among=scale)
+        out_of = sole(big, "debtor", "creditor", among=scale)
         inflow = into.select(hub=into.creditor, t=into.ts_event, who=into.debtor,
                              cny=into.cny, pid=into.payment_id)
         outflow = out_of.select(hub=out_of.debtor, t=out_of.ts_event, who=out_of.creditor,
