@@ -287,3 +287,15 @@ def test_a_lent_account_that_also_pays_a_friend_a_little_still_feeds_a_hub(store
     rows += [("H", f"B{k}", 29_000, "06", f"10:0{k}") for k in range(1, 4)]
     pay(rows)
     assert accounts(run(store, [GatherScatter()])) == ["A1;A2;A3;B1;B2;B3;H"]
+
+
+def test_one_intermediarys_smaller_share_does_not_break_a_scatter_gather(store, pay):
+    """S sends M1 and M2 100,000 each and M3 9,000 (under the CNY 10,000 the legs once
+    each needed); each passes it on to K within the hour."""
+    from suptech.detect.payments.scatter_gather import ScatterGather
+    rows = [("S", f"M{k}", cny, "05", f"10:0{k}") for k, cny in ((1, 100_000), (2, 100_000),
+                                                                 (3, 9_000))]
+    rows += [(f"M{k}", "K", cny, "05", f"11:0{k}") for k, cny in ((1, 98_000), (2, 97_000),
+                                                                  (3, 8_800))]
+    pay(rows)
+    assert accounts(run(store, [ScatterGather()])) == ["K;M1;M2;M3;S"]
