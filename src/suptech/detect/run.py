@@ -51,16 +51,17 @@ def one_per_case(alerts: pl.DataFrame) -> pl.DataFrame:
     if alerts.is_empty():
         return alerts
     kind = {cls.id: cls for cls in REGISTRY.detectors.values()}
-    rows = list(alerts.select("detector", "typology", "evidence").iter_rows())
+    rows = list(alerts.select("detector", "typology").iter_rows())
+    held = [set((e or "").split(";")) - {""} for e in alerts["evidence"]]
     holding: dict[str, list[int]] = {}
-    for k, (_, _, evidence) in enumerate(rows):
-        for e in set((evidence or "").split(";")) - {""}:
+    for k, ids in enumerate(held):
+        for e in ids:
             holding.setdefault(e, []).append(k)
 
     def yields(k: int) -> bool:
-        detector, typology, evidence = rows[k]
+        detector, typology = rows[k]
         learned = kind[detector].typology == "*"
-        others = {o for e in set((evidence or "").split(";")) - {""} for o in holding[e]}
+        others = {o for e in held[k] for o in holding[e]}
         return any(learned and kind[rows[o][0]].typology != "*"
                    or typology in kind[rows[o][0]].supersedes for o in others - {k})
 

@@ -11,9 +11,8 @@ from suptech.detect.payments.data import PaymentData
 #: Purposes whose flows are ordinary business, not movements of funds between parties a
 #: launderer controls: salaries, intra-group sweeps, purchases, supplier and trade
 #: payments, loans paid out to borrowers and paid back, rent (ISO 20022
-#: ExternalPurpose1Code). Trade-based
-#: laundering needs its own detector, on invoices and prices, which the payment flow
-#: alone cannot see.
+#: ExternalPurpose1Code). Trade-based laundering needs its own detector, on invoices and
+#: prices, which the payment flow alone cannot see.
 ORDINARY = ("SALA", "INTC", "GDDS", "SUPP", "TRAD", "LOAN", "LOAR", "RENT")
 #: Days on which one account paying another makes them regular counterparts: a laundering
 #: shape uses each of its links once or on a day or two.

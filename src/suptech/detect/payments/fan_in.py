@@ -41,7 +41,7 @@ class FanIn(Detector):
             creditor="debtor")
         g = g.anti_join(scattering.distinct(), "creditor")
         # A sink collecting what one source scattered is scatter-gather.
-        j = hops(d, ScatterParams(min_cny=p.min_cny))
+        j = hops(d, ScatterParams())
         sinks = j.group_by(["a", "b"]).aggregate(n=j.m.nunique())
         sinks = sinks.filter(sinks.n >= 3).select(creditor=sinks.b).distinct()
         g = g.anti_join(sinks, "creditor")

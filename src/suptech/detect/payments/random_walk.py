@@ -8,8 +8,8 @@ least `min_cny`, between accounts with no dealings before: `common.unusual`) bet
 accounts that both pay and receive such sums, each payment a hop of money passed on
 (the payee pays on within `within_days`, or the payer was paid within `within_days`
 before), a connected group of at least `min_accounts` accounts that is not a simple ring
-(the CYCLE typology), within the scanned days. Accounts that only pay or only receive (the sources and sinks of
-fans, scatter-gather and stacks) are not in this graph.
+(the CYCLE typology), within the scanned days. Accounts that only pay or only receive
+(the sources and sinks of fans, scatter-gather and stacks) are not in this graph.
 
 The query layer narrows the graph; networkx finds the groups.
 
