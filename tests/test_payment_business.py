@@ -299,3 +299,44 @@ def test_one_intermediarys_smaller_share_does_not_break_a_scatter_gather(store, 
                                                                   (3, 8_800))]
     pay(rows)
     assert accounts(run(store, [ScatterGather()])) == ["K;M1;M2;M3;S"]
+
+
+def test_a_few_hands_passing_a_small_sum_round_is_a_walk_and_a_chain_of_strangers_is_not(
+        store, pay):
+    """Q, R, S and U pass 6,000 back and forth in a day, every one of them paid by and
+    paying the others. A1 pays A2, who pays A3, who pays A4, sums of the same size, and
+    the money never comes back."""
+    pay([("Q", "R", 6_000, "02", "09:00"), ("R", "Q", 5_800, "02", "10:00"),
+         ("Q", "S", 5_600, "02", "11:00"), ("S", "U", 5_400, "02", "12:00"),
+         ("U", "Q", 5_200, "02", "13:00"),
+         ("A1", "A2", 3_000, "02", "09:00"), ("A2", "A3", 2_900, "02", "10:00"),
+         ("A3", "A4", 2_800, "02", "11:00")])
+    assert accounts(run(store, [RandomWalk()])) == ["Q;R;S;U"]
+
+
+def test_a_ring_is_found_among_busy_accounts_but_not_carved_out_of_a_walk(store, pay):
+    """A, B and C send 80,000 round on the 18th; A was paid 30,000 by K, a stranger, on
+    the 3rd, so over the month A is paid by two. P1, P2 and P3 pass 50,000 round on the
+    5th and 6th, and P1 passes it on to P4 on the 8th, who pays P2: money wandering
+    among four, not a ring of three."""
+    pay([("J", "K", 31_000, "03", "09:00"), ("K", "A", 30_000, "03", "10:00"),
+         ("A", "B", 80_000, "18", "09:00"), ("B", "C", 79_000, "18", "10:00"),
+         ("C", "A", 78_000, "18", "11:00"),
+         ("P1", "P2", 50_000, "05", "09:00"), ("P2", "P3", 49_000, "05", "15:00"),
+         ("P3", "P1", 48_000, "06", "09:00"), ("P1", "P4", 47_000, "08", "09:00"),
+         ("P4", "P2", 46_000, "09", "09:00")])
+    found = run(store, [Cycle(), RandomWalk()]).sort("typology")
+    assert list(zip(found["typology"], found["account_ids"])) == [
+        ("CYCLE", "A;B;C"), ("RANDOM", "P1;P2;P3;P4")]
+
+
+def test_a_conduit_for_a_large_sum_in_smaller_passes_is_rapid_movement(store, pay):
+    """C passes on to R what S pays it within the hour, 30,000, 48,000 and 29,000 over
+    two days: 107,000 in all, none of them 50,000. C2 passes on 12,000 twice: a
+    conduit, but for 24,000 in all."""
+    pay([("S", "C", 30_000, "04", "08:00"), ("C", "R", 29_500, "04", "08:30"),
+         ("S", "C", 48_000, "04", "16:00"), ("C", "R", 47_500, "04", "17:00"),
+         ("S", "C", 29_000, "05", "01:00"), ("C", "R", 28_800, "05", "02:00"),
+         ("S2", "C2", 12_000, "04", "08:00"), ("C2", "R2", 11_800, "04", "08:30"),
+         ("S2", "C2", 12_000, "05", "08:00"), ("C2", "R2", 11_800, "05", "08:30")])
+    assert accounts(run(store, [RapidMovement()])) == ["C;R;S"]

@@ -6,7 +6,10 @@ Signal: a directed cycle of 2 to `max_hops` accounts in the graph of large payme
 (at least `min_cny`, out of keeping with the payer's business: `common.unusual`)
 within the scanned days, each hop a sum of the same order as the last (from `min_share`
 to `1 / min_share` times it; the hops in any order), the ring's accounts making no
-other such payments to, or receiving them from, accounts of the graph.
+other such payments to, or receiving them from, accounts of the graph: over the
+scanned days, or over `within_days` either side of the ring's hops (an account a ring
+borrows, one with a business of its own, makes other large payments to new parties in
+a month).
 
 The query layer narrows the graph to accounts that both pay and receive large sums;
 networkx finds the cycles in that small graph.
@@ -16,6 +19,7 @@ Known false positives: two businesses that buy from each other; friends settling
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 
 import ibis
@@ -23,7 +27,7 @@ import networkx as nx
 import pyarrow as pa
 
 from suptech.detect.base import HIT_SCHEMA, Detector, Params, register
-from suptech.detect.payments.common import unusual
+from suptech.detect.payments.common import DAY_NS, unusual
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,9 @@ class CycleParams(Params):
     #: Each hop passes on a sum of the same order as the last: from `min_share` to
     #: `1 / min_share` times it (as `scatter_gather`'s intermediaries).
     min_share: float = 0.5
+    #: The days a ring's money goes round in (AMLworld's take up to a week: those are
+    #: found over the whole range, when their accounts do nothing else unusual in it).
+    within_days: int = 3
 
 
 @register
@@ -49,23 +56,26 @@ class Cycle(Detector):
         edges = big.filter(big.debtor.isin(both.account) & big.creditor.isin(both.account))
         # In payment order: the graph, and so the cycles found, do not depend on the
         # order the engine returned the rows in.
-        rows = sorted(edges.select("debtor", "creditor", "ts_event", "cny", "payment_id")
+        rows = sorted(edges.select("debtor", "creditor", "ts_event", "day", "cny", "payment_id")
                       .to_pyarrow().to_pylist(), key=lambda r: r["payment_id"])
-        graph = nx.MultiDiGraph()
-        for r in rows:
-            graph.add_edge(r["debtor"], r["creditor"], **r)
-        hits = []
-        simple = nx.DiGraph(graph)
         # A ring is only its own hops: an account of it that also pays or is paid by
-        # others in the graph is money wandering around a group (RANDOM). So the rings
-        # are among the accounts with one payee and one payer, a graph of paths and
-        # loops, and finding them costs nothing even where a month of a supply web
-        # holds millions of longer cycles.
-        simple = simple.subgraph([a for a in simple
-                                  if simple.in_degree(a) == 1 and simple.out_degree(a) == 1])
-        for ring in nx.simple_cycles(simple, length_bound=p.max_hops):
-            path = _ring_path(graph, ring, p.min_share)
-            if path:
+        # others in the graph is money wandering around a group (RANDOM). Over a month an
+        # account a ring borrows (one with a business of its own) makes other such
+        # payments on other days; so the graph is read over the whole range and over
+        # each `within_days` of it.
+        days = sorted({r["day"] for r in rows})
+        windows = [rows] + [[r for r in rows if first <= r["day"] < first + p.within_days]
+                            for first in days] if days else []
+        by_account = defaultdict(list)
+        for r in rows:
+            by_account[r["debtor"]].append(r)
+            by_account[r["creditor"]].append(r)
+        hits, seen = [], set()
+        for k, window in enumerate(windows):
+            for ring, path in _rings(window, p):
+                if frozenset(ring) in seen or (k and _busy(ring, path, by_account, p)):
+                    continue
+                seen.add(frozenset(ring))
                 times = [e["ts_event"] for e in path]
                 hits.append({
                     "account_ids": sorted(ring), "isin": None,
@@ -73,6 +83,33 @@ class Cycle(Detector):
                     "score": min(1.0, 0.5 + 0.05 * len(ring)),
                     "evidence": [e["payment_id"] for e in path]})
         return ibis.memtable(pa.Table.from_pylist(hits, schema=HIT_SCHEMA.to_pyarrow()))
+
+
+def _busy(ring: list[str], path: list[dict], by_account: dict, p: CycleParams) -> bool:
+    """Whether an account of `ring` makes or receives another such payment, not a hop of
+    the ring, within `within_days` of its path: the ring is part of a group's money
+    wandering (RANDOM), not a ring of its own."""
+    span = p.within_days * DAY_NS
+    start, end = min(e["ts_event"] for e in path) - span, max(e["ts_event"] for e in path) + span
+    hops = set(zip(ring, ring[1:] + ring[:1]))
+    return any(start <= r["ts_event"] <= end and (r["debtor"], r["creditor"]) not in hops
+               for a in ring for r in by_account[a])
+
+
+def _rings(rows: list[dict], p: CycleParams):
+    """(ring, path) for each ring among `rows` whose accounts pay one account and are
+    paid by one (a graph of paths and loops, where finding the rings costs nothing even
+    where a month of a supply web holds millions of longer cycles)."""
+    graph = nx.MultiDiGraph()
+    for r in rows:
+        graph.add_edge(r["debtor"], r["creditor"], **r)
+    simple = nx.DiGraph(graph)
+    simple = simple.subgraph([a for a in simple
+                              if simple.in_degree(a) == 1 and simple.out_degree(a) == 1])
+    for ring in nx.simple_cycles(simple, length_bound=p.max_hops):
+        path = _ring_path(graph, ring, p.min_share)
+        if path:
+            yield ring, path
 
 
 def _ring_path(graph: nx.MultiDiGraph, ring: list[str], min_share: float) -> list[dict]:

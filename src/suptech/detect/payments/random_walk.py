@@ -3,13 +3,21 @@
 Regulatory basis: FATF typologies of layering among controlled accounts; AMLworld's
 random pattern.
 
-Signal: in the graph of large payments out of keeping with the payer's business (at
-least `min_cny`, between accounts with no dealings before: `common.unusual`) between
-accounts that both pay and receive such sums, each payment a hop of money passed on
-(the payee pays on within `within_days`, or the payer was paid within `within_days`
-before), a connected group of at least `min_accounts` accounts that is not a simple ring
-(the CYCLE typology), within the scanned days. Accounts that only pay or only receive
-(the sources and sinks of fans, scatter-gather and stacks) are not in this graph.
+Signal: in the graph of payments out of keeping with the payer's business (between
+accounts with no dealings before: `common.unusual`) between accounts that both pay and
+receive such sums, each payment a hop of money passed on (the payee pays on within
+`within_days`, or the payer was paid within `within_days` before), a group of at least
+`min_accounts` accounts that is not a simple ring (the CYCLE typology), within the
+scanned days. The group is either
+- connected, where the payments are large (from `min_cny`): money walked from hand to
+  hand (AMLworld's random patterns are such walks, k accounts and k - 1 payments), or
+- closed, where they are from `min_leg` and each hop passes on a sum of the same order
+  (from `min_share` to `1 / min_share` times what came in): every account of it is
+  paid by and pays the group's (a strongly connected group, of at most
+  `max_accounts`: a person's or a gang's accounts, not a town's), so the money comes
+  back round (a sum below the large scale wandering among the same few hands).
+Accounts that only pay or only receive (the sources and sinks of fans, scatter-gather
+and stacks) are not in this graph.
 
 The query layer narrows the graph; networkx finds the groups.
 
@@ -32,7 +40,13 @@ from suptech.detect.payments.common import DAY_NS, unusual
 @dataclass(frozen=True)
 class RandomParams(Params):
     min_cny: float = 10_000
+    #: A closed group's hops from this many CNY (as `stack`'s and `scatter_gather`'s).
+    min_leg: float = 1_000
+    #: A closed group is a few hands (AMLworld's largest random pattern has 12).
+    max_accounts: int = 12
     min_accounts: int = 3
+    #: Each hop a sum of the same order as the one before (as `cycle`'s).
+    min_share: float = 0.5
     #: Money wanders: an account pays on within this many days of being paid.
     within_days: float = 3
 
@@ -43,19 +57,34 @@ class RandomWalk(Detector):
     typology = "RANDOM"
     domain = "payments"
     Params = RandomParams
+    #: A pass-through made of some of a wandering group's hops is that group.
+    supersedes = ("RAPID_MOVEMENT",)
 
     def hits(self, d):
         p = self.params
-        big = unusual(d, p.min_cny)
+        hits = self._groups(d, p.min_cny, nx.weakly_connected_components, None, 0.0)
+        walked = {a for h in hits for a in h["account_ids"]}
+        hits += [h for h in self._groups(d, p.min_leg, nx.strongly_connected_components,
+                                         p.max_accounts, p.min_share)
+                 if not walked & set(h["account_ids"])]
+        return ibis.memtable(pa.Table.from_pylist(hits, schema=HIT_SCHEMA.to_pyarrow()))
+
+    def _groups(self, d, floor: float, components, max_accounts: int | None,
+                share: float) -> list[dict]:
+        """The hits among the hops from `floor` (each passing on from `share` to
+        `1 / share` times what came in): groups (`components` of the hops' graph) of
+        `min_accounts` to `max_accounts` that are not a simple ring."""
+        p = self.params
+        big = unusual(d, floor)
         both = big.select(account=big.debtor).intersect(big.select(account=big.creditor))
         edges = big.filter(big.debtor.isin(both.account) & big.creditor.isin(both.account))
-        # Only payments that are a hop of money passed on (the payee pays on within
-        # `within_days`, or the payer was paid within `within_days` before): over a month,
-        # accounts paid once and paying someone else weeks later join by chance.
+        # Only payments that are a hop of money passed on: over a month, accounts paid
+        # once and paying someone else weeks later join by chance.
         span = int(p.within_days * DAY_NS)
         a, b = edges.view(), edges.view()
         hop = a.join(b, [a.creditor == b.debtor, b.ts_event > a.ts_event,
-                         b.ts_event <= a.ts_event + span])
+                         b.ts_event <= a.ts_event + span,
+                         b.cny >= share * a.cny, share * b.cny <= a.cny])
         passed = hop.select(pid=hop.payment_id).union(hop.select(pid=hop.payment_id_right))
         edges = edges.semi_join(passed, edges.payment_id == passed.pid)
         rows = edges.select("debtor", "creditor", "ts_event", "payment_id").to_pyarrow().to_pylist()
@@ -63,10 +92,11 @@ class RandomWalk(Detector):
         for r in rows:
             graph.add_edge(r["debtor"], r["creditor"])
         hits = []
-        for group in nx.weakly_connected_components(graph):
+        for group in components(graph):
             sub = graph.subgraph(group)
             ring = all(sub.in_degree(a) == 1 and sub.out_degree(a) == 1 for a in group)
-            if len(group) < p.min_accounts or ring:  # a closed ring is a cycle
+            if (len(group) < p.min_accounts or ring  # a closed ring is a cycle
+                    or max_accounts is not None and len(group) > max_accounts):
                 continue
             mine = [r for r in rows if r["debtor"] in group and r["creditor"] in group]
             hits.append({"account_ids": sorted(group), "isin": None,
@@ -74,4 +104,4 @@ class RandomWalk(Detector):
                          "window_end": max(r["ts_event"] for r in mine),
                          "score": min(1.0, 0.4 + 0.05 * sub.number_of_edges()),
                          "evidence": [r["payment_id"] for r in mine]})
-        return ibis.memtable(pa.Table.from_pylist(hits, schema=HIT_SCHEMA.to_pyarrow()))
+        return hits
