@@ -9,6 +9,7 @@ import uuid
 import pytest
 from builders import record, write_csv
 
+from suptech.detect.payments.bipartite import Bipartite
 from suptech.detect.payments.cycle import Cycle
 from suptech.detect.payments.fan_out import FanOut
 from suptech.detect.payments.random_walk import RandomWalk
@@ -340,3 +341,18 @@ def test_a_conduit_for_a_large_sum_in_smaller_passes_is_rapid_movement(store, pa
          ("S2", "C2", 12_000, "04", "08:00"), ("C2", "R2", 11_800, "04", "08:30"),
          ("S2", "C2", 12_000, "05", "08:00"), ("C2", "R2", 11_800, "05", "08:30")])
     assert accounts(run(store, [RapidMovement()])) == ["C;R;S"]
+
+
+def test_a_block_is_found_among_busy_accounts_but_not_in_a_stacks_first_layer(store, pay):
+    """B1, B2 and B3 each pay R1, R2 and R3 on the 20th; B1 was paid 40,000 by a
+    stranger on the 3rd, so over the month B1 does not only pay. S1, S2 and S3 pay M1,
+    M2 and M3 on the 5th, who pay T1, T2 and T3 on the 6th: layers, not a block."""
+    rows = [("X", "B1", 40_000, "03", "09:00")]
+    rows += [(f"B{i}", f"R{j}", 20_000 + 1_000 * i + 100 * j, "20", f"1{i}:{j}0")
+             for i in (1, 2, 3) for j in (1, 2, 3)]
+    rows += [(f"S{i}", f"M{j}", 30_000 + 1_000 * i + 100 * j, "05", f"1{i}:{j}0")
+             for i in (1, 2, 3) for j in (1, 2, 3)]
+    rows += [(f"M{i}", f"T{j}", 25_000 + 1_000 * i + 100 * j, "06", f"1{i}:{j}0")
+             for i in (1, 2, 3) for j in (1, 2, 3)]
+    pay(rows)
+    assert accounts(run(store, [Bipartite()])) == ["B1;B2;B3;R1;R2;R3"]

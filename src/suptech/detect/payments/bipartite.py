@@ -6,7 +6,10 @@ AMLworld's bipartite pattern.
 Signal: in the graph of large payments (at least `min_cny`, out of keeping with the
 payer's business: `common.unusual`) from accounts that only pay to accounts that only
 receive, a connected block of at least `min_side` payers and `min_side` payees with at
-least `min_density` of all payer-payee pairs paid, within the scanned days.
+least `min_density` of all payer-payee pairs paid, within the scanned days; or within
+`within_days` of them, its accounts doing nothing else in the graph `within_days`
+either side (over a month, people whose accounts a block borrows pay and are paid by
+others on other days).
 
 The query layer narrows the graph; networkx finds the blocks.
 
@@ -32,6 +35,8 @@ class BipartiteParams(Params):
     min_cny: float = 10_000
     min_side: int = 3
     min_density: float = 0.5
+    #: The days a block's payments are made in (as `cycle`'s rings).
+    within_days: int = 3
 
 
 @register
@@ -44,26 +49,55 @@ class Bipartite(Detector):
     def hits(self, d):
         p = self.params
         big = unusual(d, p.min_cny)
-        payers = big.select(account=big.debtor).difference(big.select(account=big.creditor))
-        payees = big.select(account=big.creditor).difference(big.select(account=big.debtor))
-        edges = big.filter(big.debtor.isin(payers.account) & big.creditor.isin(payees.account))
-        rows = edges.select("debtor", "creditor", "ts_event", "payment_id").to_pyarrow().to_pylist()
-        graph = nx.Graph()
-        for r in rows:
-            graph.add_edge(("from", r["debtor"]), ("to", r["creditor"]))
-        hits = []
-        for block in nx.connected_components(graph):
-            left = {a for side, a in block if side == "from"}
-            right = {a for side, a in block if side == "to"}
-            if len(left) < p.min_side or len(right) < p.min_side:
-                continue
-            pairs = graph.subgraph(block).number_of_edges()
-            if pairs < p.min_density * len(left) * len(right):
-                continue
-            mine = [r for r in rows if r["debtor"] in left and r["creditor"] in right]
-            hits.append({"account_ids": sorted(left | right), "isin": None,
-                         "window_start": min(r["ts_event"] for r in mine),
-                         "window_end": max(r["ts_event"] for r in mine),
-                         "score": min(1.0, 0.4 + 0.05 * pairs),
-                         "evidence": [r["payment_id"] for r in mine]})
+        rows = sorted(big.select("debtor", "creditor", "ts_event", "day", "payment_id")
+                      .to_pyarrow().to_pylist(), key=lambda r: r["payment_id"])
+        # Over the whole range, and over each `within_days` of it: over a month, the
+        # accounts a block borrows (people with a business of their own) pay or are paid
+        # by others on other days, and the block joins theirs. A window's block is one
+        # where, within `within_days` either side, its payers are paid by no one, its
+        # payees pay no one and none of them deals with another account: not a layer of
+        # a stack that goes on the next day, nor a day's corner of a wider web.
+        span = p.within_days
+        windows = [(rows, rows)] + [
+            ([r for r in rows if first <= r["day"] < first + span],
+             [r for r in rows if first - span <= r["day"] < first + 2 * span])
+            for first in sorted({r["day"] for r in rows})]
+        hits, held = [], set()
+        for window, around in windows:
+            for hit in _blocks(window, around, p):
+                if not held & set(hit["evidence"]):
+                    held |= set(hit["evidence"])
+                    hits.append(hit)
         return ibis.memtable(pa.Table.from_pylist(hits, schema=HIT_SCHEMA.to_pyarrow()))
+
+
+def _blocks(rows: list[dict], around: list[dict], p: BipartiteParams) -> list[dict]:
+    """The blocks among `rows` (a subset of `around`), from accounts that only pay in
+    `around` to accounts that only receive, each a whole component of `around`'s."""
+    payers = {r["debtor"] for r in around} - {r["creditor"] for r in around}
+    payees = {r["creditor"] for r in around} - {r["debtor"] for r in around}
+    rows = [r for r in rows if r["debtor"] in payers and r["creditor"] in payees]
+    graph, wider = nx.Graph(), nx.Graph()
+    for r in rows:
+        graph.add_edge(("from", r["debtor"]), ("to", r["creditor"]))
+    for r in around:
+        if r["debtor"] in payers and r["creditor"] in payees:
+            wider.add_edge(("from", r["debtor"]), ("to", r["creditor"]))
+    hits = []
+    for block in nx.connected_components(graph):
+        if len(nx.node_connected_component(wider, next(iter(block)))) != len(block):
+            continue
+        left = {a for side, a in block if side == "from"}
+        right = {a for side, a in block if side == "to"}
+        if len(left) < p.min_side or len(right) < p.min_side:
+            continue
+        pairs = graph.subgraph(block).number_of_edges()
+        if pairs < p.min_density * len(left) * len(right):
+            continue
+        mine = [r for r in rows if r["debtor"] in left and r["creditor"] in right]
+        hits.append({"account_ids": sorted(left | right), "isin": None,
+                     "window_start": min(r["ts_event"] for r in mine),
+                     "window_end": max(r["ts_event"] for r in mine),
+                     "score": min(1.0, 0.4 + 0.05 * pairs),
+                     "evidence": [r["payment_id"] for r in mine]})
+    return hits

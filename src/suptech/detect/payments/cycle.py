@@ -62,7 +62,8 @@ class Cycle(Detector):
         # others in the graph is money wandering around a group (RANDOM). Over a month an
         # account a ring borrows (one with a business of its own) makes other such
         # payments on other days; so the graph is read over the whole range and over
-        # each `within_days` of it.
+        # each `within_days` of it. There, two accounts paying each other back are
+        # friends settling up more often than a ring: a window's ring has three or more.
         days = sorted({r["day"] for r in rows})
         windows = [rows] + [[r for r in rows if first <= r["day"] < first + p.within_days]
                             for first in days] if days else []
@@ -73,7 +74,8 @@ class Cycle(Detector):
         hits, seen = [], set()
         for k, window in enumerate(windows):
             for ring, path in _rings(window, p):
-                if frozenset(ring) in seen or (k and _busy(ring, path, by_account, p)):
+                if frozenset(ring) in seen or k and (
+                        len(ring) < 3 or _busy(ring, path, by_account, p)):
                     continue
                 seen.add(frozenset(ring))
                 times = [e["ts_event"] for e in path]
