@@ -27,7 +27,7 @@ import networkx as nx
 import pyarrow as pa
 
 from suptech.detect.base import HIT_SCHEMA, Detector, Params, register
-from suptech.detect.payments.common import unusual
+from suptech.detect.payments.common import unusual, windows
 
 
 @dataclass(frozen=True)
@@ -51,19 +51,12 @@ class Bipartite(Detector):
         big = unusual(d, p.min_cny)
         rows = sorted(big.select("debtor", "creditor", "ts_event", "day", "payment_id")
                       .to_pyarrow().to_pylist(), key=lambda r: r["payment_id"])
-        # Over the whole range, and over each `within_days` of it: over a month, the
-        # accounts a block borrows (people with a business of their own) pay or are paid
-        # by others on other days, and the block joins theirs. A window's block is one
-        # where, within `within_days` either side, its payers are paid by no one, its
-        # payees pay no one and none of them deals with another account: not a layer of
-        # a stack that goes on the next day, nor a day's corner of a wider web.
-        span = p.within_days
-        windows = [(rows, rows)] + [
-            ([r for r in rows if first <= r["day"] < first + span],
-             [r for r in rows if first - span <= r["day"] < first + 2 * span])
-            for first in sorted({r["day"] for r in rows})]
+        # A window's block (`common.windows`) is one where its payers are paid by no
+        # one, its payees pay no one and none of them deals with another account around
+        # it: not a layer of a stack that goes on the next day, nor a day's corner of a
+        # wider web.
         hits, held = [], set()
-        for window, around in windows:
+        for window, around in windows(rows, p.within_days):
             for hit in _blocks(window, around, p):
                 if not held & set(hit["evidence"]):
                     held |= set(hit["evidence"])

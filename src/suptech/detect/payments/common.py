@@ -115,6 +115,20 @@ def sole(t: ir.Table, centre: str, other: str, among: ir.Table | None = None) ->
     return t.anti_join(several, [t[other] == several.who, t.day == several.day])
 
 
+def windows(rows: list[dict], within_days: int) -> list[tuple[list[dict], list[dict]]]:
+    """(window, around) pairs of `rows` (dicts with a "day"): the whole range, then
+    each `within_days` of it with the `within_days` either side. A shape found over the
+    whole range is one its accounts make nothing else of in it; over a month, the
+    accounts a shape borrows (people with a business of their own) deal with others on
+    other days, so it is also looked for in each window, its accounts making nothing
+    else of the kind in the window's `around`."""
+    days = sorted({r["day"] for r in rows})
+    return [(rows, rows)] + [
+        ([r for r in rows if first <= r["day"] < first + within_days],
+         [r for r in rows if first - within_days <= r["day"] < first + 2 * within_days])
+        for first in days]
+
+
 def group_hits(t: ir.Table, accounts: ir.ArrayValue, score) -> ir.Table:
     """Hits of a case that involves several accounts (`accounts`, an array)."""
     return hits_table(t.mutate(account_ids=accounts.unique().sort(),

@@ -7,9 +7,9 @@ Signal: a directed cycle of 2 to `max_hops` accounts in the graph of large payme
 within the scanned days, each hop a sum of the same order as the last (from `min_share`
 to `1 / min_share` times it; the hops in any order), the ring's accounts making no
 other such payments to, or receiving them from, accounts of the graph: over the
-scanned days, or over `within_days` either side of the ring's hops (an account a ring
-borrows, one with a business of its own, makes other large payments to new parties in
-a month).
+scanned days, or over `within_days` of them and as many days either side
+(`common.windows`: an account a ring borrows, one with a business of its own, makes
+other large payments to new parties in a month).
 
 The query layer narrows the graph to accounts that both pay and receive large sums;
 networkx finds the cycles in that small graph.
@@ -19,7 +19,6 @@ Known false positives: two businesses that buy from each other; friends settling
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 
 import ibis
@@ -27,7 +26,7 @@ import networkx as nx
 import pyarrow as pa
 
 from suptech.detect.base import HIT_SCHEMA, Detector, Params, register
-from suptech.detect.payments.common import DAY_NS, unusual
+from suptech.detect.payments.common import unusual, windows
 
 
 @dataclass(frozen=True)
@@ -59,23 +58,13 @@ class Cycle(Detector):
         rows = sorted(edges.select("debtor", "creditor", "ts_event", "day", "cny", "payment_id")
                       .to_pyarrow().to_pylist(), key=lambda r: r["payment_id"])
         # A ring is only its own hops: an account of it that also pays or is paid by
-        # others in the graph is money wandering around a group (RANDOM). Over a month an
-        # account a ring borrows (one with a business of its own) makes other such
-        # payments on other days; so the graph is read over the whole range and over
-        # each `within_days` of it. There, two accounts paying each other back are
-        # friends settling up more often than a ring: a window's ring has three or more.
-        days = sorted({r["day"] for r in rows})
-        windows = [rows] + [[r for r in rows if first <= r["day"] < first + p.within_days]
-                            for first in days] if days else []
-        by_account = defaultdict(list)
-        for r in rows:
-            by_account[r["debtor"]].append(r)
-            by_account[r["creditor"]].append(r)
+        # others in the graph is money wandering around a group (RANDOM). In a window
+        # (`common.windows`), two accounts paying each other back are friends settling
+        # up more often than a ring: a window's ring has three or more.
         hits, seen = [], set()
-        for k, window in enumerate(windows):
+        for k, (window, around) in enumerate(windows(rows, p.within_days)):
             for ring, path in _rings(window, p):
-                if frozenset(ring) in seen or k and (
-                        len(ring) < 3 or _busy(ring, path, by_account, p)):
+                if frozenset(ring) in seen or k and (len(ring) < 3 or _busy(ring, around)):
                     continue
                 seen.add(frozenset(ring))
                 times = [e["ts_event"] for e in path]
@@ -87,15 +76,13 @@ class Cycle(Detector):
         return ibis.memtable(pa.Table.from_pylist(hits, schema=HIT_SCHEMA.to_pyarrow()))
 
 
-def _busy(ring: list[str], path: list[dict], by_account: dict, p: CycleParams) -> bool:
-    """Whether an account of `ring` makes or receives another such payment, not a hop of
-    the ring, within `within_days` of its path: the ring is part of a group's money
-    wandering (RANDOM), not a ring of its own."""
-    span = p.within_days * DAY_NS
-    start, end = min(e["ts_event"] for e in path) - span, max(e["ts_event"] for e in path) + span
+def _busy(ring: list[str], around: list[dict]) -> bool:
+    """Whether an account of `ring` makes or receives a payment of `around` that is not
+    a hop of the ring: the ring is part of a group's money wandering (RANDOM)."""
     hops = set(zip(ring, ring[1:] + ring[:1]))
-    return any(start <= r["ts_event"] <= end and (r["debtor"], r["creditor"]) not in hops
-               for a in ring for r in by_account[a])
+    members = set(ring)
+    return any((r["debtor"] in members or r["creditor"] in members)
+               and (r["debtor"], r["creditor"]) not in hops for r in around)
 
 
 def _rings(rows: list[dict], p: CycleParams):
