@@ -356,3 +356,14 @@ def test_a_block_is_found_among_busy_accounts_but_not_in_a_stacks_first_layer(st
              for i in (1, 2, 3) for j in (1, 2, 3)]
     pay(rows)
     assert accounts(run(store, [Bipartite()])) == ["B1;B2;B3;R1;R2;R3"]
+
+
+def test_a_dispersal_with_a_small_leg_is_a_fan_out_and_a_payout_of_small_sums_is_not(
+        store, pay):
+    """D pays five strangers 196,000, 72,000, 80,000, 7,500 and 190,000 in a night.
+    B pays twelve strangers 3,000 to 8,000 each, 60,000 in all, and two of them 12,000."""
+    pay([("D", f"M{k}", cny, "25", f"0{k}:00")
+         for k, cny in enumerate((196_000, 72_000, 80_000, 7_500, 190_000))]
+        + [("B", f"P{k}", 3_000 + 400 * k, "25", f"1{k % 10}:{k:02d}") for k in range(12)]
+        + [("B", "P12", 12_000, "25", "20:00"), ("B", "P13", 12_000, "25", "20:30")])
+    assert accounts(run(store, [FanOut()])) == ["D;M0;M1;M2;M3;M4"]

@@ -3,12 +3,14 @@
 Regulatory basis: PBoC suspicious-transaction indicators (funds dispersed to many
 accounts in a short time); FATF typologies of placement through money mules.
 
-Signal: an account pays at least `min_cny` each to at least `min_parties` distinct
-accounts within `within_days` (`fans`), counting only receivers paid by no one else that
-day, in payments out of keeping with its business (`common.unusual`), together more
-than ten times its usual day (`common.usual_day`); the receivers do not pay the money
-on to one common account (that is scatter-gather), and the account did not first
-collect it from several others (gather-scatter).
+Signal: an account pays at least `min_parties` distinct accounts within `within_days`
+(`fans`), legs from `min_leg`, at least half of the accounts `min_cny` or more and all
+together `min_parties` x `min_cny` (a large sum dispersed, a stray leg smaller),
+counting only receivers paid by no one else that day, in payments out of keeping with
+its business (`common.unusual`), together more than ten times its usual day
+(`common.usual_day`); the receivers do not pay the money on to one common account
+(that is scatter-gather), and the account did not first collect it from several
+others (gather-scatter).
 
 Known false positives: payroll run as ordinary transfers; a company paying suppliers.
 """
@@ -28,6 +30,11 @@ from suptech.detect.payments.common import (ABOVE_USUAL, DAY_NS, beyond_usual, g
 @dataclass(frozen=True)
 class FanParams(Params):
     min_cny: float = 10_000
+    #: FAN_OUT's legs from this many CNY (as `scatter_gather`'s), the fan together at
+    #: least `min_parties` x `min_cny`: a dispersal holds small legs too. (FAN_IN's
+    #: stay at `min_cny`: small legs found no more collections on the simulator's
+    #: networks and raised more false ones where nothing was stored.)
+    min_leg: float = 1_000
     min_parties: int = 5
     #: A fan is more than this many times the account's usual day (`common.usual_day`).
     above_usual: float = ABOVE_USUAL
@@ -36,7 +43,8 @@ class FanParams(Params):
 
 
 def fans(big, centre: str, other: str, min_parties: int, within_days: float,
-         exclusive: bool = False, usual: ir.Table | None = None, above: float = ABOVE_USUAL):
+         exclusive: bool = False, usual: ir.Table | None = None, above: float = ABOVE_USUAL,
+         min_total: float = 0, large_cny: float = 0):
     """Accounts (`centre`) with large payments to or from `min_parties` others within
     `within_days`.
 
@@ -45,6 +53,9 @@ def fans(big, centre: str, other: str, min_parties: int, within_days: float,
     `usual` (`common.usual_day`): only fans of more than `above` times the centre's usual
     day (PBoC: a dispersal or a collection out of keeping with the client's business; an
     employer paying its staff a tenth of what its group sweeps each day is not a fan).
+    `min_total`, `large_cny`: the legs of a window together at least `min_total`, and
+    at least half of the counterparts paid `large_cny` or more: the dispersal of a large
+    sum, a stray leg smaller (a business's payout is many small legs).
     `within_days`: a fan is judged over the days it took (PBoC: "in a short time"), not
     day by day: a dispersal spread over four days is three or four legs a day. Each day
     the centre deals opens a window of `within_days` from its first payment; the case is
@@ -58,9 +69,11 @@ def fans(big, centre: str, other: str, min_parties: int, within_days: float,
     f = big.view()
     w = opens.join(f, [opens.c == f[centre], f.ts_event >= opens.t0,
                        f.ts_event < opens.t0 + span])
-    win = w.group_by(["c", "t0"]).aggregate(n=w[other].nunique(), total=w.cny.sum(),
-                                             t1=w.ts_event.max())
-    win = win.filter(win.n >= min_parties)
+    win = w.group_by(["c", "t0"]).aggregate(
+        n=w[other].nunique(), n_large=w[other].nunique(where=w.cny >= large_cny),
+        total=w.cny.sum(), t1=w.ts_event.max())
+    win = win.filter((win.n >= min_parties) & (win.total >= min_total)
+                     & (2 * win.n_large >= win.n))
     if usual is not None:
         win = beyond_usual(win, "c", "total", usual, above)
     first = win.group_by(fc="c").aggregate(f0=win.t0.min())
@@ -86,8 +99,9 @@ class FanOut(Detector):
     def hits(self, d):
         p = self.params
         big = large(d, p.min_cny)
-        g = fans(unusual(d, p.min_cny), "debtor", "creditor", p.min_parties, p.within_days,
-                 exclusive=True, usual=usual_day(d, "debtor"), above=p.above_usual)
+        g = fans(unusual(d, p.min_leg), "debtor", "creditor", p.min_parties, p.within_days,
+                 exclusive=True, usual=usual_day(d, "debtor"), above=p.above_usual,
+                 min_total=p.min_parties * p.min_cny, large_cny=p.min_cny)
         # Receivers that pass the money on to one common sink make it scatter-gather.
         onward = big.select(mid=big.debtor, sink=big.creditor)
         fanned = g.select("debtor", mid=g.others.unnest())
