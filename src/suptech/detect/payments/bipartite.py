@@ -20,6 +20,7 @@ purchase purpose code.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 
 import ibis
@@ -70,19 +71,21 @@ def _blocks(rows: list[dict], around: list[dict], p: BipartiteParams) -> list[di
     payers = {r["debtor"] for r in around} - {r["creditor"] for r in around}
     payees = {r["creditor"] for r in around} - {r["debtor"] for r in around}
     rows = [r for r in rows if r["debtor"] in payers and r["creditor"] in payees]
-    graph, wider = nx.Graph(), nx.Graph()
+    graph = nx.Graph()
     for r in rows:
         graph.add_edge(("from", r["debtor"]), ("to", r["creditor"]))
+    wider = defaultdict(set)  # each account's counterparts in `around`
     for r in around:
         if r["debtor"] in payers and r["creditor"] in payees:
-            wider.add_edge(("from", r["debtor"]), ("to", r["creditor"]))
+            wider[("from", r["debtor"])].add(("to", r["creditor"]))
+            wider[("to", r["creditor"])].add(("from", r["debtor"]))
     hits = []
     for block in nx.connected_components(graph):
-        if len(nx.node_connected_component(wider, next(iter(block)))) != len(block):
-            continue
         left = {a for side, a in block if side == "from"}
         right = {a for side, a in block if side == "to"}
         if len(left) < p.min_side or len(right) < p.min_side:
+            continue
+        if any(wider[a] - block for a in block):
             continue
         pairs = graph.subgraph(block).number_of_edges()
         if pairs < p.min_density * len(left) * len(right):

@@ -123,10 +123,14 @@ def windows(rows: list[dict], within_days: int) -> list[tuple[list[dict], list[d
     other days, so it is also looked for in each window, its accounts making nothing
     else of the kind in the window's `around`."""
     days = sorted({r["day"] for r in rows})
-    return [(rows, rows)] + [
-        ([r for r in rows if first <= r["day"] < first + within_days],
-         [r for r in rows if first - within_days <= r["day"] < first + 2 * within_days])
-        for first in days]
+    found = [(rows, rows)]
+    for first in days:
+        # A window whose days around are the whole range finds nothing the range does not.
+        if days[0] < first - within_days or first + 2 * within_days <= days[-1]:
+            found.append((
+                [r for r in rows if first <= r["day"] < first + within_days],
+                [r for r in rows if first - within_days <= r["day"] < first + 2 * within_days]))
+    return found
 
 
 def group_hits(t: ir.Table, accounts: ir.ArrayValue, score) -> ir.Table:

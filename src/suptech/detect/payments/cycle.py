@@ -19,6 +19,7 @@ Known false positives: two businesses that buy from each other; friends settling
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 
 import ibis
@@ -89,13 +90,16 @@ def _rings(rows: list[dict], p: CycleParams):
     """(ring, path) for each ring among `rows` whose accounts pay one account and are
     paid by one (a graph of paths and loops, where finding the rings costs nothing even
     where a month of a supply web holds millions of longer cycles)."""
+    payees, payers = defaultdict(set), defaultdict(set)
+    for r in rows:
+        payees[r["debtor"]].add(r["creditor"])
+        payers[r["creditor"]].add(r["debtor"])
+    single = {a for a, b in payees.items() if len(b) == 1 and len(payers[a]) == 1}
     graph = nx.MultiDiGraph()
     for r in rows:
-        graph.add_edge(r["debtor"], r["creditor"], **r)
-    simple = nx.DiGraph(graph)
-    simple = simple.subgraph([a for a in simple
-                              if simple.in_degree(a) == 1 and simple.out_degree(a) == 1])
-    for ring in nx.simple_cycles(simple, length_bound=p.max_hops):
+        if r["debtor"] in single and r["creditor"] in single:
+            graph.add_edge(r["debtor"], r["creditor"], **r)
+    for ring in nx.simple_cycles(nx.DiGraph(graph), length_bound=p.max_hops):
         path = _ring_path(graph, ring, p.min_share)
         if path:
             yield ring, path
