@@ -19,7 +19,7 @@ import numpy as np
 import polars as pl
 
 from suptech.simulate.payments import (
-    FOREIGN, HIGH_RISK_COUNTRIES, PERSON, Network, payments)
+    COMPANY, FOREIGN, HIGH_RISK_COUNTRIES, PERSON, Network, payments)
 
 DAY = 86_400.0
 REPORTING_THRESHOLD_CENTS = 50_000_00
@@ -36,9 +36,11 @@ class Injected:
 #: Ways most shapes are carried out: by mule accounts opened for the purpose, moving the
 #: money within hours ("fresh", the only way before the simulator became a family); by
 #: accounts that also make and receive ordinary payments ("existing": people who lend
-#: their accounts, as in the FCA's and Europol's money-mule cases); or spread over days
-#: ("slow", as AMLworld's patterns are).
-SHAPE_VARIANTS = ("fresh", "existing", "slow")
+#: their accounts, as in the FCA's and Europol's money-mule cases); spread over days
+#: ("slow", as AMLworld's patterns are); or by companies set up for the purpose
+#: ("shell": FATF's and the PBoC's cases of corporate accounts of shell companies
+#: used to move funds), so that no rule may take an entity's account for business.
+SHAPE_VARIANTS = ("fresh", "existing", "slow", "shell")
 
 
 class Timeline:
@@ -76,15 +78,16 @@ class Case:
     def accounts(self, n: int) -> list[int]:
         if self.variant == "existing":
             return [int(a) for a in self.rng.choice(self.net.ordinary, n, replace=False)]
-        return _mules(self.net, n)
+        return _mules(self.net, n, COMPANY if self.variant == "shell" else PERSON)
 
     def injected(self, typology: str, accounts: list[int], frame: pl.DataFrame) -> Injected:
         return Injected(typology, accounts, frame, self.variant)
 
 
-def _mules(net: Network, n: int) -> list[int]:
-    """Accounts opened for the purpose, as mule accounts usually are: recently."""
-    return [int(a) for a in net.add(n, PERSON, opened_after=date(2024, 1, 1),
+def _mules(net: Network, n: int, kind: int = PERSON) -> list[int]:
+    """Accounts opened for the purpose, as mule accounts usually are: recently; a
+    person's, or (`kind` COMPANY) a shell company's."""
+    return [int(a) for a in net.add(n, kind, opened_after=date(2024, 1, 1),
                                     opened_before=date(2025, 12, 31))]
 
 
