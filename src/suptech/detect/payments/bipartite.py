@@ -23,12 +23,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-import ibis
 import networkx as nx
-import pyarrow as pa
 
-from suptech.detect.base import HIT_SCHEMA, Detector, Params, register
-from suptech.detect.payments.common import unusual, windows
+from suptech.detect.base import Detector, Params, register
+from suptech.detect.payments.common import shape_hit, shape_hits, unusual, windows
 
 
 @dataclass(frozen=True)
@@ -62,7 +60,7 @@ class Bipartite(Detector):
                 if not held & set(hit["evidence"]):
                     held |= set(hit["evidence"])
                     hits.append(hit)
-        return ibis.memtable(pa.Table.from_pylist(hits, schema=HIT_SCHEMA.to_pyarrow()))
+        return shape_hits(hits)
 
 
 def _blocks(rows: list[dict], around: list[dict], p: BipartiteParams) -> list[dict]:
@@ -91,9 +89,5 @@ def _blocks(rows: list[dict], around: list[dict], p: BipartiteParams) -> list[di
         if pairs < p.min_density * len(left) * len(right):
             continue
         mine = [r for r in rows if r["debtor"] in left and r["creditor"] in right]
-        hits.append({"account_ids": sorted(left | right), "isin": None,
-                     "window_start": min(r["ts_event"] for r in mine),
-                     "window_end": max(r["ts_event"] for r in mine),
-                     "score": min(1.0, 0.4 + 0.05 * pairs),
-                     "evidence": [r["payment_id"] for r in mine]})
+        hits.append(shape_hit(left | right, mine, 0.4 + 0.05 * pairs))
     return hits

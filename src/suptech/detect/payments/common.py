@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
 
-from suptech.detect.base import SECOND, hits_table
+from suptech.detect.base import HIT_SCHEMA, SECOND, hits_table
 from suptech.detect.payments.data import PaymentData
 
 #: Purposes whose flows are ordinary business, not movements of funds between parties a
@@ -131,6 +132,21 @@ def windows(rows: list[dict], within_days: int) -> list[tuple[list[dict], list[d
                 [r for r in rows if first <= r["day"] < first + within_days],
                 [r for r in rows if first - within_days <= r["day"] < first + 2 * within_days]))
     return found
+
+
+def shape_hit(accounts, payments: list[dict], score: float) -> dict:
+    """A hit of a shape found in Python (`networkx`) over `payments` (dicts with
+    ts_event and payment_id): its accounts, the time its payments span, and those
+    payments as its evidence."""
+    times = [r["ts_event"] for r in payments]
+    return {"account_ids": sorted(accounts), "isin": None, "window_start": min(times),
+            "window_end": max(times), "score": min(1.0, score),
+            "evidence": [r["payment_id"] for r in payments]}
+
+
+def shape_hits(hits: list[dict]) -> ir.Table:
+    """`shape_hit`s as a detector's hits."""
+    return ibis.memtable(pa.Table.from_pylist(hits, schema=HIT_SCHEMA.to_pyarrow()))
 
 
 def group_hits(t: ir.Table, accounts: ir.ArrayValue, score) -> ir.Table:

@@ -22,12 +22,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-import ibis
 import networkx as nx
-import pyarrow as pa
 
-from suptech.detect.base import HIT_SCHEMA, Detector, Params, register
-from suptech.detect.payments.common import unusual, windows
+from suptech.detect.base import Detector, Params, register
+from suptech.detect.payments.common import shape_hit, shape_hits, unusual, windows
 
 
 @dataclass(frozen=True)
@@ -68,13 +66,8 @@ class Cycle(Detector):
                 if frozenset(ring) in seen or k and (len(ring) < 3 or _busy(ring, around)):
                     continue
                 seen.add(frozenset(ring))
-                times = [e["ts_event"] for e in path]
-                hits.append({
-                    "account_ids": sorted(ring), "isin": None,
-                    "window_start": min(times), "window_end": max(times),
-                    "score": min(1.0, 0.5 + 0.05 * len(ring)),
-                    "evidence": [e["payment_id"] for e in path]})
-        return ibis.memtable(pa.Table.from_pylist(hits, schema=HIT_SCHEMA.to_pyarrow()))
+                hits.append(shape_hit(ring, path, 0.5 + 0.05 * len(ring)))
+        return shape_hits(hits)
 
 
 def _busy(ring: list[str], around: list[dict]) -> bool:

@@ -29,12 +29,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import ibis
 import networkx as nx
-import pyarrow as pa
 
-from suptech.detect.base import HIT_SCHEMA, Detector, Params, register
-from suptech.detect.payments.common import DAY_NS, unusual
+from suptech.detect.base import Detector, Params, register
+from suptech.detect.payments.common import DAY_NS, shape_hit, shape_hits, unusual
 
 
 @dataclass(frozen=True)
@@ -67,7 +65,7 @@ class RandomWalk(Detector):
         hits += [h for h in self._groups(d, p.min_leg, nx.strongly_connected_components,
                                          p.max_accounts, p.min_share)
                  if not walked & set(h["account_ids"])]
-        return ibis.memtable(pa.Table.from_pylist(hits, schema=HIT_SCHEMA.to_pyarrow()))
+        return shape_hits(hits)
 
     def _groups(self, d, floor: float, components, max_accounts: int | None,
                 share: float) -> list[dict]:
@@ -99,9 +97,5 @@ class RandomWalk(Detector):
                     or max_accounts is not None and len(group) > max_accounts):
                 continue
             mine = [r for r in rows if r["debtor"] in group and r["creditor"] in group]
-            hits.append({"account_ids": sorted(group), "isin": None,
-                         "window_start": min(r["ts_event"] for r in mine),
-                         "window_end": max(r["ts_event"] for r in mine),
-                         "score": min(1.0, 0.4 + 0.05 * sub.number_of_edges()),
-                         "evidence": [r["payment_id"] for r in mine]})
+            hits.append(shape_hit(group, mine, 0.4 + 0.05 * sub.number_of_edges()))
         return hits

@@ -19,12 +19,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from itertools import combinations
 
-import ibis
 import networkx as nx
-import pyarrow as pa
 
-from suptech.detect.base import HIT_SCHEMA, Detector, Params, register
-from suptech.detect.payments.common import unusual
+from suptech.detect.base import Detector, Params, register
+from suptech.detect.payments.common import shape_hit, shape_hits, unusual
 
 
 @dataclass(frozen=True)
@@ -82,9 +80,5 @@ class Stack(Detector):
                     for r in receivers[a] & receivers[b]}
             mine = [r for r in rows if (r["debtor"] in pay and r["creditor"] in layer)
                     or (r["debtor"] in layer and r["creditor"] in paid)]
-            hits.append({"account_ids": sorted(pay | set(layer) | paid), "isin": None,
-                         "window_start": min(r["ts_event"] for r in mine),
-                         "window_end": max(r["ts_event"] for r in mine),
-                         "score": min(1.0, 0.5 + 0.1 * len(layer)),
-                         "evidence": [r["payment_id"] for r in mine]})
-        return ibis.memtable(pa.Table.from_pylist(hits, schema=HIT_SCHEMA.to_pyarrow()))
+            hits.append(shape_hit(pay | set(layer) | paid, mine, 0.5 + 0.1 * len(layer)))
+        return shape_hits(hits)
