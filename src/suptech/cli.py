@@ -15,14 +15,14 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from suptech.cli_common import DataDir, Engine, error, open_or_exit
+from suptech.cli_common import DataDir, Engine, console, error, open_or_exit
 from suptech.model.findings import spreadsheet_safe
 from suptech.model.reports import REPORT_TYPES
 
 app = typer.Typer(help="suptech: transaction reporting, market and payment supervision.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
-out = Console()
-err = Console(stderr=True)
+out = console()
+err = console(stderr=True)
 
 
 class Format(StrEnum):

@@ -3,14 +3,40 @@
 from __future__ import annotations
 
 import sys
+import threading
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console, ConsoleDimensions
 
 DataDir = Annotated[Path, typer.Option(
     "--data-dir", envvar="SUPTECH_DATA_DIR", help="Report database directory.",
     show_default=True)]
+
+
+class _Console(Console):
+    """rich's console, as wide as the screen of whoever runs the command: a client's,
+    for a command the server runs for it (`suptech.cli_remote`, through `CLIENT`)."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = super().size
+        columns = getattr(CLIENT, "columns", None)
+        return size if columns is None else ConsoleDimensions(columns, size.height)
+
+    @size.setter
+    def size(self, new: tuple[int, int]) -> None:
+        Console.size.fset(self, new)
+
+
+#: What the thread running a client's command knows of the client (`columns`).
+CLIENT = threading.local()
+
+
+def console(stderr: bool = False) -> Console:
+    """The console of the CLI's output (stderr: of its errors and progress)."""
+    return _Console(stderr=stderr)
 
 
 def _engine(name):
@@ -44,10 +70,25 @@ def error(message: str) -> None:
 
 
 def open_or_exit(data_dir: Path, engine):
-    from suptech.store.database import open_store
+    """The report database of `data_dir`. Where a server serves it, the command runs in
+    the server instead (`suptech.cli_remote`) and this process exits with its code; where
+    another command has it open, this waits for it (`suptech.store.writer.acquire`)."""
+    from suptech.store import writer
 
     try:
-        return open_store(data_dir, engine)
+        store = writer.served(data_dir)  # a command the server runs for a client
+        if store is None:
+            store = writer.acquire(data_dir, engine)
+        if isinstance(store, writer.Writer):
+            from suptech.cli_remote import forward
+
+            code = forward(store)
+            if code is not None:
+                raise typer.Exit(code)
+            store = writer.acquire(data_dir, engine, delegate=False)  # the server is gone
+        return store
+    except typer.Exit:
+        raise
     except Exception as e:  # a locked or unreadable database is the user's to fix
         error(f"cannot open the report database in {data_dir}: {str(e).splitlines()[0]}")
         raise typer.Exit(2) from None

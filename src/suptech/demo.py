@@ -19,12 +19,11 @@ from typing import Annotated
 
 import polars as pl
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from suptech.cli_common import error
+from suptech.cli_common import console, error
 
-out = Console()
+out = console()
 MARKER = ".suptech-demo"
 USERS = {"analyst.sh": ("analyst", "CN-SH"), "supervisor.sh": ("supervisor", "CN-SH"),
          "supervisor2.sh": ("supervisor", "CN-SH"), "analyst.js": ("analyst", "CN-JS")}

@@ -8,13 +8,12 @@ from typing import Annotated, Optional
 
 import polars as pl
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from suptech.cli_common import DataDir, Engine, error, open_or_exit
+from suptech.cli_common import DataDir, Engine, console, error, open_or_exit
 from suptech.model.findings import spreadsheet_safe
 
-out = Console()
+out = console()
 alerts_app = typer.Typer(help="Look at, export and explain alerts.", no_args_is_help=True)
 model_app = typer.Typer(help="Train and list the learned payment models.", no_args_is_help=True)
 

@@ -9,6 +9,7 @@ state forbids it).
 # No `from __future__ import annotations`: FastAPI reads the handlers' annotations,
 # and those name dependencies defined inside create_app.
 import asyncio
+import hmac
 import json
 import logging
 from contextlib import asynccontextmanager
@@ -17,17 +18,20 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import polars as pl
-from fastapi import APIRouter, Depends, FastAPI, File, HTTPException, Query, Request, UploadFile
+from fastapi import (
+    APIRouter, Body, Depends, FastAPI, File, HTTPException, Query, Request, UploadFile)
 from fastapi import Path as FastApiPath
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from suptech import cli_remote
 from suptech.ingest.jsonl import exact_number
 from suptech.ops import access, audit, cases
 from suptech.ops.access import Conflict, NotFound, Refused, User
 from suptech.server import guard, scope
 from suptech.server.services import MAX_ROWS, Services, jsonl_line
+from suptech.store import writer
 from suptech.server.shapes import (
     Alert, AlertDetail, AlertIds, Assign, AuditCheck, BulkDismiss, Case, CaseDetail,
     Dismiss, ERRORS, Event, FeedbackRow, ID_PATTERN, JsonBatch, Me, NewCase, ReportType,
@@ -66,10 +70,12 @@ class ExactNumbersRoute(APIRoute):
 
 def create_app(data_dir: Path, engine: str = "duckdb", database_url: str | None = None,
                nats_url: Optional[str] = None, prefix: str = "suptech",
-               stream: bool = False) -> FastAPI:
+               stream: bool = False, url: Optional[str] = None) -> FastAPI:
     """`nats_url`: where streaming alerts are published (`<prefix>.alerts.<region>`), for
     the dashboard's live alert queue; `stream`: also consume the report stream in this
-    process (`suptech stream`'s work), which needs the DuckDB engine."""
+    process (`suptech stream`'s work), which needs the DuckDB engine; `url`: where this
+    server is reached, published in the data directory so that the CLI's commands on it
+    run here (`suptech.store.writer`)."""
     holder: dict[str, Services] = {}
 
     @asynccontextmanager
@@ -87,7 +93,8 @@ def create_app(data_dir: Path, engine: str = "duckdb", database_url: str | None 
                                        logging.getLogger("suptech.stream").error(
                                            "the stream consumer stopped", exc_info=t.exception()))
         try:
-            yield
+            with writer.serving(data_dir, holder["s"].store, url) as app.state.writer:
+                yield
         finally:
             if consumer is not None:
                 stop.set()
@@ -140,6 +147,23 @@ def create_app(data_dir: Path, engine: str = "duckdb", database_url: str | None 
         def handler(_: Request, e: Exception, status: int = status) -> JSONResponse:
             return JSONResponse({"detail": str(e)}, status_code=status)
         app.add_exception_handler(exc, handler)
+
+    # ---- the CLI's commands on this data directory (`suptech.cli_remote`) ----
+
+    @app.post(cli_remote.ENDPOINT, include_in_schema=False)
+    def run_command(request: Request, body: Annotated[dict[str, Any], Body()]) -> dict:
+        me = getattr(app.state, "writer", None)
+        given = request.headers.get(cli_remote.SECRET_HEADER, "")
+        if me is None or not hmac.compare_digest(given.encode(), me.secret.encode()):
+            raise HTTPException(403, "not this server's writer secret (see writer.json)")
+        argv = body.get("argv")
+        if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
+            raise HTTPException(400, "argv: a list of strings")
+        why = cli_remote.allowed(argv, data_dir)
+        if why:
+            raise HTTPException(400, why)
+        columns = body.get("columns")
+        return cli_remote.execute(argv, columns if isinstance(columns, int) else None)
 
     # ---- identity ----
 

@@ -7,12 +7,11 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from suptech.cli_common import DataDir, Engine, error, needs_concurrent
+from suptech.cli_common import DataDir, Engine, console, error, needs_concurrent
 
-out = Console()
+out = console()
 users_app = typer.Typer(help="Users of the server and their API tokens.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 DatabaseUrl = Annotated[Optional[str], typer.Option(
@@ -51,7 +50,12 @@ def serve(
     import uvicorn
 
     from suptech.server.app import create_app
+    from suptech.store.writer import find
 
+    other = find(data_dir)
+    if other is not None:
+        error(f"{data_dir} is served already, by PID {other.pid} at {other.url}")
+        raise typer.Exit(2)
     _ops(data_dir, database_url).dispose()  # fail here, in one line, not in the server
     if stream:
         needs_concurrent(engine, "--stream")
@@ -59,7 +63,10 @@ def serve(
     out.print(f"suptech serving http://{host}:{port} (API docs at /docs), data in {data_dir}"
               + (f"; consuming {prefix}.reports.> from {nats_url}" if stream else "")
               + (f"; live alerts from {nats_url}" if nats_url and not stream else ""))
-    uvicorn.run(create_app(data_dir, engine, database_url, nats_url, prefix, stream),
+    # The CLI's commands on this directory reach the server here (any address: loopback).
+    reach = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    url = f"http://[{reach}]:{port}" if ":" in reach else f"http://{reach}:{port}"
+    uvicorn.run(create_app(data_dir, engine, database_url, nats_url, prefix, stream, url),
                 host=host, port=port, log_level="warning")
 
 

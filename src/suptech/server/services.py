@@ -38,9 +38,10 @@ class Services:
 
     def __init__(self, data_dir: Path, engine: str = "duckdb", database_url: str | None = None):
         from suptech.ops.db import connect
-        from suptech.store.database import open_store
+        from suptech.store.writer import acquire
 
-        self.store = open_store(data_dir, engine)
+        # A CLI command that has the store open is waited for (it ends; a server does not).
+        self.store = acquire(data_dir, engine, delegate=False)
         self.lock = threading.RLock()
         self.ops = connect(data_dir, database_url)
 

@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from suptech.cli_common import console
+
 app = typer.Typer(help="Write labelled report files: a market or a payment network.",
                   no_args_is_help=True)
-out = Console()
+out = console()
 
 Seed = Annotated[int, typer.Option("--seed", help="Same seed, same files.")]
 Days = Annotated[int, typer.Option("--days", min=1, help="Trading (or calendar) days.")]

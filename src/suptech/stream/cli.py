@@ -8,11 +8,10 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 
-from suptech.cli_common import DataDir, Engine, error, needs_concurrent
+from suptech.cli_common import DataDir, Engine, console, error, needs_concurrent
 
-out = Console()
+out = console()
 NatsUrl = Annotated[str, typer.Option("--nats", envvar="SUPTECH_NATS_URL",
                                       help="NATS server with JetStream.")]
 Prefix = Annotated[str, typer.Option("--prefix", help="Subject prefix.")]
