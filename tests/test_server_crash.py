@@ -1,15 +1,18 @@
-"""Killing the server (SIGKILL) while it takes in a batch loses no report it acknowledged
-and leaves no part of the batch it was killed in."""
+"""Killing the server (SIGKILL) while it takes in a batch, over the API or from the CLI
+(whose commands run in the server that holds the directory), loses no report it
+acknowledged and leaves no part of the batch it was killed in."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 import uuid
 
 import httpx
 import pyarrow.compute as pc
-from builders import BANK, record
+from builders import BANK, record, write_csv
 from pg import fresh_database
 from test_api_schema import free_port, start_server
 
@@ -48,6 +51,16 @@ def check_store(data, acknowledged: list[str], killed: list[str]) -> None:
         store.close()
 
 
+def cli_ingest(data, prefix: str, directory) -> subprocess.Popen:
+    """`suptech ingest` of a file of N payments, once it has sent itself to the server."""
+    path = write_csv(directory, f"payment-{prefix}.csv", batch(prefix, N)["records"])
+    cli = subprocess.Popen([sys.executable, "-m", "suptech.cli", "ingest", str(path),
+                            "--data-dir", str(data)], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    assert "runs there" in cli.stderr.readline()
+    return cli
+
+
 def test_sigkill_during_a_batch_loses_nothing_acknowledged_and_keeps_no_part(tmp_path):
     data = tmp_path / "data"
     with fresh_database() as url:
@@ -56,20 +69,27 @@ def test_sigkill_during_a_batch_loses_nothing_acknowledged_and_keeps_no_part(tmp
             token = access.add_user(con, "test", "bank", "submitter", "CN-SH", BANK)
         ops.dispose()
         headers = {"Authorization": f"Bearer {token}"}
-        acknowledged, killed = [], []
-        # One batch through, to learn how long one takes; then kill the server at points
-        # from early in a batch (receiving, validating) to about when it would answer
-        # (writing, committing). Which phase each kill hits varies from run to run; the
-        # invariants must hold whichever it is.
+        acknowledged, killed, cut_off = [], [], 0
+        # A batch through each way, to learn how long one takes; then kill the server at
+        # points from early in a batch (receiving, validating) to about when it would
+        # answer (writing, committing), timed by the API's batch or the CLI's file, both
+        # under way. Which phase each kill hits varies from run to run; the invariants
+        # must hold whichever it is. A CLI command cut off with the server is run by the
+        # CLI itself: it must end well, with all of its file stored once.
         port = free_port()
         server = start_server(data, url, port)
         base = f"http://127.0.0.1:{port}/v1/submissions/payment"
         t = time.monotonic()
         r = httpx.post(base, json=batch("A00", N), headers=headers, timeout=120)
-        took = time.monotonic() - t
+        took = {"api": time.monotonic() - t}
         assert r.status_code == 200 and r.json()["accepted"] == N, r.text
-        acknowledged.append("A00")
-        for k, share in enumerate((0.3, 0.9, 1.0, 1.05)):
+        cli = cli_ingest(data, "B00", tmp_path)
+        t = time.monotonic()
+        assert cli.wait(timeout=120) == 0
+        took["cli"] = time.monotonic() - t
+        acknowledged += ["A00", "B00"]
+        for k, (share, timed) in enumerate(
+                ((0.3, "cli"), (0.9, "cli"), (0.3, "api"), (0.9, "api"), (1.05, "api"))):
             if server.poll() is not None:
                 port = free_port()
                 server = start_server(data, url, port)
@@ -84,9 +104,10 @@ def test_sigkill_during_a_batch_loses_nothing_acknowledged_and_keeps_no_part(tmp
                 except httpx.TransportError as e:
                     answer["error"] = e
 
+            cli = cli_ingest(data, f"C{k:02d}", tmp_path)
             sender = threading.Thread(target=send)
             sender.start()
-            time.sleep(took * share)
+            time.sleep(took[timed] * share)
             server.kill()
             server.wait(timeout=30)
             sender.join(timeout=120)
@@ -94,5 +115,10 @@ def test_sigkill_during_a_batch_loses_nothing_acknowledged_and_keeps_no_part(tmp
                 acknowledged.append(prefix)  # it finished before the kill: must be kept
             else:
                 killed.append(prefix)
+            _, err = cli.communicate(timeout=120)
+            assert cli.returncode == 0, err
+            acknowledged.append(f"C{k:02d}")
+            cut_off += "runs here" in err
             check_store(data, acknowledged, killed)
         assert killed, "every batch finished before its kill: nothing was tested"
+        print(f"{len(killed)} API batches and {cut_off} CLI files cut off by a kill")
