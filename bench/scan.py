@@ -3,6 +3,12 @@ events on DuckDB, with time and peak memory; in the same run, a plain pandas
 implementation of the wash-trade and spoofing detectors as the baseline.
 
     .venv/bin/python bench/scan.py [--scale full] [--market call|continuous] [--keep DIR]
+    .venv/bin/python bench/scan.py --days 20 [--scale small]
+
+With --days, the cost of a day's scan beside its history: the last of N simulated days
+scanned in a store holding all N, against the same day in a store holding it alone
+with the reference data and announcements (and a day with no reports, in the large
+store); the two must raise the same alerts.
 
 Each measurement runs in its own process, so that its peak memory is its own.
 """
@@ -13,6 +19,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -94,6 +101,24 @@ print(json.dumps({"seconds": seconds, "load_seconds": load, "wash_cases": int(le
 """
 
 
+#: Every market detector over [argv[2], argv[3]) of a store (argv[1]), three times.
+RANGE = PEAK + """
+import json, statistics, sys, time
+from suptech.store.database import open_store
+from suptech.detect.base import REGISTRY
+from suptech.detect.run import run
+store = open_store(sys.argv[1])
+detectors = [c() for c in REGISTRY.detectors.values() if c.domain == "market"]
+times = []
+for _ in range(3):
+    t = time.perf_counter()
+    alerts = run(store, detectors, int(sys.argv[2]), int(sys.argv[3]))
+    times.append(time.perf_counter() - t)
+print(json.dumps({"seconds": statistics.median(times), "ids": sorted(alerts["alert_id"]),
+                  "peak_mb": peak_mb()}))
+"""
+
+
 def child(code: str, *args: str, timeout: float | None = None) -> dict:
     """The last JSON line `code` printed; after `timeout` seconds, the last it had printed
     then, with "timed_out"."""
@@ -135,6 +160,53 @@ def scan_and_score(db: Path, labels: Path, domain: str, what: str) -> None:
               f"true {true:4d}")
 
 
+def history(work: Path, days: int, scale: str, seed: int, market: str) -> None:
+    """The last of `days` days scanned beside its history and alone (module docstring)."""
+    from datetime import datetime, timedelta, timezone
+
+    from suptech.ingest.pipeline import ingest_files
+    from suptech.simulate.market_run import simulate_market
+    from suptech.store.database import open_store
+
+    sim = work / "sim"
+    if not (sim / "labels.csv").exists():
+        t = time.perf_counter()
+        result = simulate_market(sim, seed=seed, days=days, scale=scale, market=market)
+        print(f"simulated {days} days: {result.order_events:,} order events, "
+              f"{result.trades:,} trades in {time.perf_counter() - t:.0f} s")
+    dated = sorted({p.stem[-10:] for p in sim.glob("order_event-*.parquet")})
+    last = dated[-1]
+    reference = [p for p in sim.glob("*.parquet")
+                 if not re.search(r"-\d{4}-\d{2}-\d{2}$", p.stem)]
+    # Announcements are the insider-dealing rule's context, of the days before too.
+    alone = set(reference + list(sim.glob("announcement-*.parquet"))
+                + list(sim.glob(f"*-{last}.parquet")))
+    stores = {"all": sorted(sim.glob("*.parquet")), "alone": sorted(alone)}
+    for name, files in stores.items():
+        db = work / f"db-{name}"
+        if not (db / "suptech.duckdb").exists():
+            t = time.perf_counter()
+            store = open_store(db)
+            ingest_files(store, files)
+            store.close()
+            print(f"store '{name}': {len(files)} files ingested in "
+                  f"{time.perf_counter() - t:.0f} s")
+    tz = timezone(timedelta(hours=8))  # the simulated venues' local day
+    start = int(datetime.fromisoformat(last).replace(tzinfo=tz).timestamp()) * 10**9
+    day = 86_400 * 10**9
+    both = {name: child(RANGE, str(work / f"db-{name}"), str(start), str(start + day))
+            for name in stores}
+    empty = child(RANGE, str(work / "db-all"), str(start + day), str(start + 2 * day))
+    print(f"the last day ({last}) of {len(dated)}, every market detector, median of 3:")
+    print(f"  store holding that day alone: {both['alone']['seconds']:.2f} s, "
+          f"{len(both['alone']['ids'])} alerts")
+    print(f"  store holding all {len(dated)} days: {both['all']['seconds']:.2f} s, "
+          f"{len(both['all']['ids'])} alerts "
+          f"({both['all']['seconds'] / both['alone']['seconds']:.2f} times)")
+    print(f"  a day with no reports, in the large store: {empty['seconds']:.2f} s")
+    print(f"  same alerts: {both['all']['ids'] == both['alone']['ids']}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", default="full", choices=["small", "medium", "full"])
@@ -143,7 +215,19 @@ def main() -> None:
                         help="Simulator seed (the detectors were tuned on 1-3, 7 and 8).")
     parser.add_argument("--market", default="call", choices=list(MARKETS),
                         help="Kind of market simulated (suptech.simulate.market.MARKETS).")
+    parser.add_argument("--days", type=int, help="Scan the last of this many days beside "
+                                                  "its history (module docstring).")
     args = parser.parse_args()
+    if args.days:
+        work = args.keep or Path(tempfile.mkdtemp(prefix="suptech-scan-history-"))
+        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
+              f"Python {platform.python_version()}")
+        try:
+            history(work, args.days, args.scale, args.seed, args.market)
+        finally:
+            if args.keep is None:
+                shutil.rmtree(work, ignore_errors=True)
+        return
     work = args.keep or Path(tempfile.mkdtemp(prefix="suptech-scan-bench-"))
     sim, db = work / "sim", work / "db"
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "

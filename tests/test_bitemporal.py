@@ -76,3 +76,32 @@ def test_reingesting_the_same_file_stores_nothing_new_and_gives_the_same_feedbac
     assert again.feedback.equals(first.feedback)
     assert (again.summary.accepted, again.summary.rejected) == (1, 1)
     assert store.versions("order_event").count().to_pyarrow().as_py() == 1
+
+
+def test_a_range_of_days_answers_as_the_whole_view_would(tmp_path, store, ingest):
+    """A scan of one day reads only that day's versions and the amendments of its
+    reports, and answers what the whole view, cut to the day, would: a report corrected
+    to another day leaves this one, a cancelled one is gone, one corrected into the day
+    arrives."""
+    ingest(*reference_data(tmp_path))
+    day1, day2 = "2026-03-02T10:00:00+08:00", "2026-03-03T10:00:00+08:00"
+    ingest(write_csv(tmp_path, "order_event-1.csv", [
+        record("order_event", n, order_id=f"O{n}", ts_event=day1) for n in (1, 2, 3)]))
+    ingest(write_csv(tmp_path, "order_event-2.csv", [
+        record("order_event", n, order_id=f"O{n}", ts_event=day2) for n in (4, 5)]))
+    ingest(write_csv(tmp_path, "order_event-3.csv", [
+        record("order_event", 1, order_id="O1", action="CORR", ts_event=day2),  # moved on
+        record("order_event", 2, order_id="O2", action="CANC", ts_event=day1),
+        record("order_event", 4, order_id="O4", action="CORR", ts_event=day1),  # moved back
+        record("order_event", 5, order_id="O5", action="CORR", ts_event=day2, price="10.02"),
+    ]))
+    midnight = 1_772_380_800 * 10**9  # 2026-03-02T00:00+08:00
+    day = 86_400 * 10**9
+
+    def ids(**kw) -> list[str]:
+        return sorted(store.view("order_event", **kw).report_id.to_pyarrow().to_pylist())
+
+    assert ids(start_ns=midnight, end_ns=midnight + day) == ["ORD-3", "ORD-4"]
+    assert ids(start_ns=midnight + day, end_ns=midnight + 2 * day) == ["ORD-1", "ORD-5"]
+    assert ids(end_ns=midnight + day) == ["ORD-3", "ORD-4"]
+    assert ids() == ["ORD-1", "ORD-3", "ORD-4", "ORD-5"]

@@ -202,13 +202,6 @@ def market_data(store, start_ns: int | None = None, end_ns: int | None = None,
                 materialize: bool = True, clock: Clock | None = None) -> MarketData:
     """`materialize` off: over a stream's window (`suptech.detect.window`), the shared
     tables stay expressions."""
-    def within(t: ir.Table) -> ir.Table:
-        if start_ns is not None:
-            t = t.filter(t.ts_event >= start_ns)
-        if end_ns is not None:
-            t = t.filter(t.ts_event < end_ns)
-        return t
-
     inst = store.view("instrument").select("isin", "asset_class", "lot_size", "tick_size",
                                            "underlying_isin", "mic")
     clock = clock or Clock(inst.select("mic").distinct().to_pyarrow()["mic"].to_pylist())
@@ -222,11 +215,12 @@ def market_data(store, start_ns: int | None = None, end_ns: int | None = None,
         t = t.mutate(day=clock.day(t.ts_event, mic), tt=clock.trading_time(t.ts_event, mic))
         return t.drop("_mic") if needs else t
 
-    events = timed(within(store.view("order_event")).select(*ORDER_EVENT))
+    events = timed(store.view("order_event", start_ns=start_ns, end_ns=end_ns)
+                   .select(*ORDER_EVENT))
     new = events.filter(events.event_type == "NEW").drop("event_type")
     orders = new.join(inst.select("isin", "lot_size"), "isin").mutate(
         lots=lambda t: t.quantity / t.lot_size).drop("lot_size")
-    trades = timed(within(store.view("trade")).select(
+    trades = timed(store.view("trade", start_ns=start_ns, end_ns=end_ns).select(
         "trade_id", "ts_event", "isin", "price", "quantity", "buy_account_id",
         "sell_account_id", "buy_order_id", "sell_order_id", "aggressor_side"))
     buys = trades.select(

@@ -40,18 +40,15 @@ class PaymentData(SharedTables):
 
 
 def payment_data(store, start_ns: int | None = None, end_ns: int | None = None) -> PaymentData:
-    p = store.view("payment")
+    p = store.view("payment", start_ns=start_ns, end_ns=end_ns)
     before = pairs = None
-    if start_ns is not None:
-        earlier = p.filter(p.ts_event < start_ns)
+    if start_ns is not None:  # the accounts' own history: all of it
+        earlier = store.view("payment", end_ns=start_ns)
         sides = earlier.select(account=earlier.debtor_account_id, ts=earlier.ts_event).union(
             earlier.select(account=earlier.creditor_account_id, ts=earlier.ts_event))
         before = sides.group_by("account").aggregate(last_ts=sides.ts.max())
         pairs = earlier.select(debtor=earlier.debtor_account_id,
                                creditor=earlier.creditor_account_id).distinct()
-        p = p.filter(p.ts_event >= start_ns)
-    if end_ns is not None:
-        p = p.filter(p.ts_event < end_ns)
     rate = p.currency.cases(*REFERENCE_RATES.items(), else_=ibis.null())
     p = p.select(
         "payment_id", "ts_event", "channel", "purpose", "debtor_country", "creditor_country",
