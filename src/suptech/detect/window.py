@@ -45,6 +45,7 @@ from suptech.detect.run import alerts_of
 from suptech.detect.window_kept import DERIVED, NEVER, KeptTables, bound
 from suptech.model.calendar import DAY, DEFAULT, longest_break
 from suptech.model.reports import REPORT_TYPES
+from suptech.store.database import within
 from suptech.store.schema import alert_schema, report_schema
 
 #: The register the market detectors read, and its columns.
@@ -123,12 +124,15 @@ class Window(KeptTables):
 
     # ---- what arrives ------------------------------------------------------------
 
-    def view(self, name: str) -> ir.Table:
-        """The store's view of a report type, as `market_data` reads it: an event
-        type's new rows (`_new_<type>`) while they are being derived."""
+    def view(self, name: str, start_ns: int | None = None,
+             end_ns: int | None = None) -> ir.Table:
+        """The store's view of a report type, as `market_data` reads it (`Store.view`):
+        an event type's new rows (`_new_<type>`) while they are being derived."""
         if name not in EVENTS:
-            return self.con.table(name)
-        return self.con.table(f"_new_{name}" if name == self.arriving else f"_none_{name}")
+            t = self.con.table(name)
+        else:
+            t = self.con.table(f"_new_{name}" if name == self.arriving else f"_none_{name}")
+        return t if start_ns is None and end_ns is None else within(t, start_ns, end_ns)
 
     def data(self, lo, reader: Detector | None = None) -> MarketData:
         """What the detectors read: the derived tables from `lo` (ns of trading time)

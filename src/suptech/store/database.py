@@ -111,14 +111,14 @@ class Store:
             t = t.filter(t.ts_received <= as_of_ns)
         ranged = start_ns is not None or end_ns is not None
         if ranged:
-            inside = _within(t, start_ns, end_ns)
+            inside = within(t, start_ns, end_ns)
             hit = inside.select(*KEY).distinct()
-            amended = t.filter((t.action != "NEW") & ~_within(t, start_ns, end_ns, True))
+            amended = t.filter((t.action != "NEW") & ~within(t, start_ns, end_ns, True))
             amended = amended.semi_join(hit, [amended[k] == hit[k] for k in KEY])
             t = inside.union(amended)
         latest = self._latest(t)
         latest = latest.filter(latest.action != "CANC")
-        return _within(latest, start_ns, end_ns) if ranged else latest
+        return within(latest, start_ns, end_ns) if ranged else latest
 
     def query(self, type_name: str, as_of_ns: int | None = None) -> pa.Table:
         """The view as Arrow, timestamps typed, in a stable order."""
@@ -317,7 +317,7 @@ class Store:
         self.engine.close()
 
 
-def _within(t: ir.Table, start_ns: int | None, end_ns: int | None, test: bool = False):
+def within(t: ir.Table, start_ns: int | None, end_ns: int | None, test: bool = False):
     """`t`'s rows with ts_event in [start, end) (`test`: the condition itself)."""
     inside = ibis.literal(True)
     if start_ns is not None:
