@@ -85,9 +85,12 @@ class Store:
 
     def versions(self, type_name: str) -> ir.Table:
         """Every committed version of a report type, corrections and cancels included."""
-        t = self.con.table(report_type(type_name).name)
-        committed = self.con.table("submissions").batch_id
-        return t.filter(t.batch_id.isin(committed))
+        return self._committed(self.con.table(report_type(type_name).name))
+
+    def _committed(self, t: ir.Table) -> ir.Table:
+        """`t`'s rows of committed files. Applied after a query's own filters, which the
+        Parquet reader uses to skip files; this one it cannot."""
+        return t.filter(t.batch_id.isin(self.con.table("submissions").batch_id))
 
     def _latest(self, t: ir.Table) -> ir.Table:
         rank = ibis.row_number().over(
@@ -106,16 +109,19 @@ class Store:
         a report has one NEW, so a version outside the range that follows one inside is
         a CORR or a CANC. Files of other days are skipped on their Parquet statistics.
         """
-        t = self.versions(type_name)
+        t = self.con.table(report_type(type_name).name)
         if as_of_ns is not None:
             t = t.filter(t.ts_received <= as_of_ns)
         ranged = start_ns is not None or end_ns is not None
         if ranged:
-            inside = within(t, start_ns, end_ns)
+            inside = self._committed(within(t, start_ns, end_ns))
             hit = inside.select(*KEY).distinct()
-            amended = t.filter((t.action != "NEW") & ~within(t, start_ns, end_ns, True))
+            amended = self._committed(
+                t.filter((t.action != "NEW") & ~within(t, start_ns, end_ns, True)))
             amended = amended.semi_join(hit, [amended[k] == hit[k] for k in KEY])
             t = inside.union(amended)
+        else:
+            t = self._committed(t)
         latest = self._latest(t)
         latest = latest.filter(latest.action != "CANC")
         return within(latest, start_ns, end_ns) if ranged else latest
