@@ -43,7 +43,11 @@ def test_the_cli_works_on_a_directory_the_server_serves(tmp_path):
     ops.dispose()
     port = free_port()
     server = start_server(data, None, port)
+    alerts = f"http://127.0.0.1:{port}/v1/alerts"
+    headers = {"Authorization": f"Bearer {token}"}
     try:
+        # Read once before: the list the server keeps must give way to what arrives.
+        assert httpx.get(alerts, headers=headers, timeout=30).json() == []
         published = json.loads((data / writer.WRITER_FILE).read_text())
         assert published["pid"] == server.pid
         assert (data / writer.WRITER_FILE).stat().st_mode & 0o077 == 0  # the secret
@@ -55,6 +59,7 @@ def test_the_cli_works_on_a_directory_the_server_serves(tmp_path):
         assert "Ingest summary" in ingested.stdout and "order_event.csv" in ingested.stdout
         assert (tmp_path / "feedback.csv").exists()
 
+        assert httpx.get(alerts, headers=headers, timeout=30).json() == []  # not scanned
         scanned = suptech("scan", "--data-dir", "data", cwd=tmp_path)
         assert scanned.returncode == 0, scanned.stderr
         listed = suptech("alerts", "list", "--data-dir", "data", cwd=tmp_path)
@@ -68,8 +73,7 @@ def test_the_cli_works_on_a_directory_the_server_serves(tmp_path):
         unknown = suptech("query", "nonsense", "--data-dir", "data", cwd=tmp_path)
         assert unknown.returncode == 2 and "unknown report type" in unknown.stderr
 
-        seen = httpx.get(f"http://127.0.0.1:{port}/v1/alerts",
-                         headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        seen = httpx.get(alerts, headers=headers, timeout=30)
         assert [a["typology"] for a in seen.json()] == ["WASH_TRADE"]
     finally:
         server.terminate()

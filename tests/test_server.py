@@ -350,3 +350,22 @@ def test_records_with_text_json_cannot_hold_are_rejected_one_by_one(world):
     out = r.json()
     assert (out["rows"], out["accepted"], out["rejected"]) == (2, 1, 1)
     assert [(f["row"], f["code"]) for f in out["feedback"]] == [(2, "E002")]
+
+
+def test_the_alert_list_is_read_beside_a_commit_not_after_it(world):
+    """A submission's commit holds the store's lock for its whole file; an analyst's
+    alert list is read on a connection of its own and waits for no commit."""
+    import threading
+
+    services, answer = world[0].app.state.services, {}
+
+    def read() -> None:
+        answer["r"] = world[0].get("/v1/alerts", headers=as_(world, "ana"))
+
+    with services.lock:  # as a commit holds it
+        reader = threading.Thread(target=read)
+        reader.start()
+        reader.join(timeout=30)
+        assert "r" in answer, "the alert list waited for the commit"
+    reader.join()
+    assert answer["r"].status_code == 200 and answer["r"].json() == alerts(world, "ana")

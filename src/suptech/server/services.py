@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import orjson
 import polars as pl
@@ -44,8 +45,29 @@ class Services:
         self.store = acquire(data_dir, engine, delegate=False)
         self.lock = threading.RLock()
         self.ops = connect(data_dir, database_url)
+        #: Each jurisdiction's alerts, and what they were computed from (`alerts`).
+        self._alerts: dict[str, tuple[tuple[int, int], pl.DataFrame]] = {}
+        self._readers = threading.local()
+        self._cursors: list = []
+
+    @contextlib.contextmanager
+    def reader(self) -> Iterator:
+        """The store for reading on this thread, beside any submission's commit: a
+        connection of the thread's own where the engine has them (reads then wait for
+        no write), else the one store, under the lock."""
+        if not self.store.engine.concurrent:
+            with self.lock:
+                yield self.store
+            return
+        mine = getattr(self._readers, "store", None)
+        if mine is None:
+            mine = self._readers.store = self.store.cursor()
+            self._cursors.append(mine)
+        yield mine
 
     def close(self) -> None:
+        for cursor in self._cursors:
+            cursor.close()
         self.store.close()
         self.ops.dispose()
 
@@ -98,16 +120,28 @@ class Services:
     # ---- alerts ----
 
     def alerts(self, who: User) -> pl.DataFrame:
-        """The alerts of the caller's jurisdiction, with their regions."""
+        """The alerts of the caller's jurisdiction, with their regions.
+
+        Kept until an alert arrives, or an account or party report that may move an
+        alert's regions (both are only ever added, so a count and the latest receipt
+        say whether any did): a list read again is looked up, not computed again, and
+        read beside the submissions being committed, not after them.
+        """
         who.require("analyst", "supervisor")
-        with self.lock:
-            alerts = self.store.alerts()
-            regions = scope.alert_regions(self.store, alerts)
+        with self.reader() as store:
+            state = (store.engine.count("alerts"), store.watermark("account", "party"))
+            kept = self._alerts.get(who.jurisdiction)
+            if kept is not None and kept[0] == state:
+                return kept[1]
+            alerts = store.alerts()
+            regions = scope.alert_regions(store, alerts)
         mine = alerts.filter(pl.col("alert_id").is_in(
             [a for a, r in regions.items() if who.jurisdiction in r]))
-        return mine.with_columns(pl.col("alert_id").replace_strict(
+        mine = mine.with_columns(pl.col("alert_id").replace_strict(
             {a: sorted(r) for a, r in regions.items()}, default=None,
             return_dtype=pl.List(pl.String)).alias("regions"))
+        self._alerts[who.jurisdiction] = (state, mine)
+        return mine
 
     def with_status(self, frame: pl.DataFrame) -> list[dict]:
         """Alert rows with their triage (status, assignee, reason)."""

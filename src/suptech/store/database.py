@@ -314,10 +314,11 @@ class Store:
     def submission_count(self) -> int:
         return self.engine.count("submissions")
 
-    def watermark(self) -> int:
-        """The latest ts_received of any committed submission (0 for an empty store)."""
-        value = self.con.table("submissions").ts_received.max().to_pyarrow().as_py()
-        return int(value or 0)
+    def watermark(self, *report_types: str) -> int:
+        """The latest ts_received of any committed submission, or of those of
+        `report_types` (0 for none)."""
+        among = {"report_type": report_types} if report_types else {}
+        return int(self.engine.largest("submissions", "ts_received", **among) or 0)
 
     def close(self) -> None:
         self.engine.close()

@@ -115,6 +115,14 @@ class Engine:
     def count(self, name: str) -> int:
         return int(self.con.table(name).count().to_pyarrow().as_py())
 
+    def largest(self, name: str, column: str, **among: tuple[str, ...]) -> int | None:
+        """A column's largest value, of the rows whose `among` columns hold one of the
+        values given."""
+        t = self.con.table(name)
+        for other, values in among.items():
+            t = t.filter(t[other].isin(list(values)))
+        return t[column].max().to_pyarrow().as_py()
+
     def close(self) -> None:
         pass
 
@@ -171,6 +179,12 @@ class DuckDB(Engine):
     def count(self, name: str) -> int:
         """Rows in a table (asked before every streamed batch: no query compiled)."""
         return self.raw.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
+
+    def largest(self, name: str, column: str, **among: tuple[str, ...]) -> int | None:
+        """As `Engine.largest`, asked on every read of the alert list: no query compiled."""
+        where = " AND ".join(f'"{c}" IN (SELECT unnest(?))' for c in among) or "true"
+        return self.raw.execute(f'SELECT max("{column}") FROM "{name}" WHERE {where}',
+                                [list(v) for v in among.values()]).fetchone()[0]
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
