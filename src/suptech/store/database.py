@@ -105,9 +105,11 @@ class Store:
 
         A range reads only the versions that can matter, so that a day's scan costs the
         same however long the history: the versions in the range, and the corrections
-        and cancellations of their reports. A report's latest version is among those:
-        a report has one NEW, so a version outside the range that follows one inside is
-        a CORR or a CANC. Files of other days are skipped on their Parquet statistics.
+        and cancellations outside it (few). A report whose latest version is in the
+        range is found, with nothing later; one whose latest version is out of it is
+        dropped by the range, if it is a CORR or a CANC (read), and if it is its NEW,
+        the report has no other version (a report has one NEW, then amendments).
+        Files of other days are skipped on their Parquet statistics.
         """
         t = self.con.table(report_type(type_name).name)
         if as_of_ns is not None:
@@ -115,10 +117,8 @@ class Store:
         ranged = start_ns is not None or end_ns is not None
         if ranged:
             inside = self._committed(within(t, start_ns, end_ns))
-            hit = inside.select(*KEY).distinct()
             amended = self._committed(
                 t.filter((t.action != "NEW") & ~within(t, start_ns, end_ns, True)))
-            amended = amended.semi_join(hit, [amended[k] == hit[k] for k in KEY])
             t = inside.union(amended)
         else:
             t = self._committed(t)
