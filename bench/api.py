@@ -112,6 +112,22 @@ async def open_loop(base: str, token: str, rate: float, seconds: float, request)
             "p50": float(np.percentile(ms, 50)), "p99": float(np.percentile(ms, 99))}
 
 
+def workplace(prefix: str) -> tuple[Path, str | None, callable]:
+    """A fresh directory and operational database for a bench, the machine printed."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    url, drop = postgres_database()
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+          f"{platform.python_version()}; operational database: "
+          f"{'PostgreSQL' if url else 'SQLite'}")
+    return work, url, drop
+
+
+def report(name: str, rate: float, r: dict) -> None:
+    print(f"{name}: {r['requests']:,} requests due at {rate:.0f}/s, achieved "
+          f"{r['achieved']:.0f}/s, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, "
+          f"{r['failures']} failed")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rate", type=float, default=200)
@@ -120,12 +136,8 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=10_000)
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="suptech-api-bench-"))
+    work, url, drop = workplace("suptech-api-bench-")
     data = work / "data"
-    url, drop = postgres_database()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-          f"{platform.python_version()}; operational database: "
-          f"{'PostgreSQL' if url else 'SQLite'}")
     from suptech.ops import access
     from suptech.ops.db import connect
 
@@ -146,9 +158,7 @@ def main() -> None:
         for name, rate, r in (("GET /v1/me (baseline)", args.rate, me),
                               ("POST one report", args.low_rate, low),
                               ("POST one report", args.rate, single)):
-            print(f"{name}: {r['requests']:,} requests due at {rate:.0f}/s, achieved "
-                  f"{r['achieved']:.0f}/s, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, "
-                  f"{r['failures']} failed")
+            report(name, rate, r)
         seconds = []
         with httpx.Client(base_url=base, timeout=300,
                           headers={"Authorization": f"Bearer {token}"}) as client:

@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import platform
 import shutil
-import tempfile
 from pathlib import Path
 
-from api import LEI, open_loop, payment, postgres_database, start
+from api import LEI, open_loop, payment, report, start, workplace
 
 
 def populate(work: Path, data: Path, url: str | None) -> tuple[str, str]:
@@ -56,12 +53,8 @@ def main() -> None:
     parser.add_argument("--post-rate", type=float, default=20)
     parser.add_argument("--seconds", type=float, default=5)
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="suptech-reads-bench-"))
+    work, url, drop = workplace("suptech-reads-bench-")
     data = work / "data"
-    url, drop = postgres_database()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-          f"{platform.python_version()}; operational database: "
-          f"{'PostgreSQL' if url else 'SQLite'}")
     analyst, bank = populate(work, data, url)
     server, base = start(data, url)
     try:
@@ -75,9 +68,7 @@ def main() -> None:
                               ("GET /v1/alerts", args.rate, alone),
                               ("GET /v1/alerts beside the POSTs", args.rate, both),
                               ("POST one report beside the reads", args.post_rate, posts)):
-            print(f"{name}: {r['requests']:,} requests due at {rate:.0f}/s, achieved "
-                  f"{r['achieved']:.0f}/s, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, "
-                  f"{r['failures']} failed")
+            report(name, rate, r)
     finally:
         server.kill()
         server.wait()
