@@ -108,3 +108,53 @@ def test_the_api_docs_load_nothing_from_another_host(server):
     assert not re.search(r"(src|href)=['\"]https?://", page.text)
     assert client.get("/static/swagger/swagger-ui-bundle.js").status_code == 200
     assert client.get("/redoc").status_code == 404
+
+
+def test_a_token_over_its_rate_is_told_when_to_come_back(tmp_path, monkeypatch):
+    """One institution's sender cannot take the server from the others: a token's
+    requests beyond its rate (bursts of twice it) are answered 429 with Retry-After;
+    another token goes on."""
+    monkeypatch.setenv("SUPTECH_RATE_LIMIT", "2")
+    ops = connect(tmp_path)
+    with ops.begin() as con:
+        ana, bob = (access.add_user(con, "test", u, "analyst", "CN-SH") for u in ("ana", "bob"))
+    ops.dispose()
+    with TestClient(create_app(tmp_path)) as client:
+        codes = [client.get("/v1/me", headers={"Authorization": f"Bearer {ana}"})
+                 for _ in range(5)]
+        assert [c.status_code for c in codes] == [200] * 4 + [429]
+        assert codes[-1].headers["retry-after"] == "1"
+        other = client.get("/v1/me", headers={"Authorization": f"Bearer {bob}"})
+        assert other.status_code == 200
+
+
+def test_a_submission_beyond_the_queue_is_refused_at_once_not_queued(server, monkeypatch):
+    """While the store is taken (a long commit), submissions wait up to MAX_QUEUED; the
+    next is refused at once with 503 and Retry-After, and the waiting one is stored."""
+    import threading
+
+    from builders import record
+
+    from suptech.server import services as services_module
+
+    client, tokens = server
+    monkeypatch.setattr(services_module, "MAX_QUEUED", 1)
+    s = client.app.state.services
+    headers = {"Authorization": f"Bearer {tokens['bank']}"}
+
+    def send(n: int) -> dict:
+        return {"records": [record("payment", n, submitter=BANK, report_id=f"q-{n}",
+                                   payment_id=f"7d4e9b0c-6a3f-4c1e-9f2a-3b5c8d7e1a{n:02d}")]}
+
+    first: dict = {}
+    with s.lock:  # as a long commit holds it
+        waiting = threading.Thread(target=lambda: first.update(
+            r=client.post("/v1/submissions/payment", json=send(1), headers=headers)))
+        waiting.start()
+        while s._queued < 1 and waiting.is_alive():  # until it waits for the store
+            threading.Event().wait(0.01)
+        refused = client.post("/v1/submissions/payment", json=send(2), headers=headers)
+        assert refused.status_code == 503 and refused.headers["retry-after"] == "1"
+        assert "waiting to be stored" in refused.json()["detail"]
+    waiting.join(timeout=60)
+    assert first["r"].status_code == 200 and first["r"].json()["accepted"] == 1

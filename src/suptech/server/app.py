@@ -30,7 +30,7 @@ from suptech.ingest.jsonl import exact_number
 from suptech.ops import access, audit, cases
 from suptech.ops.access import Conflict, NotFound, Refused, User
 from suptech.server import guard, scope
-from suptech.server.services import MAX_ROWS, Services, jsonl_line
+from suptech.server.services import MAX_ROWS, Busy, Services, jsonl_line
 from suptech.store import writer
 from suptech.server.shapes import (
     Alert, AlertDetail, AlertIds, Assign, AuditCheck, BulkDismiss, Case, CaseDetail,
@@ -40,13 +40,16 @@ from suptech.server.shapes import (
 
 # ---- the application ---------------------------------------------------------------
 
-def submission_result(name: str, result) -> SubmissionResult:
+def submission_result(name: str, result) -> JSONResponse:
+    """The submission's answer, made here: FastAPI would serialise a returned model on
+    a thread of its pool, which submissions waiting for the store may all hold, and an
+    answer ready would wait for them (the whole queue) before it is sent."""
     summary = result.summary
-    return SubmissionResult(
+    return JSONResponse(SubmissionResult(
         batch_id=summary.batch_id, file=Path(name).name, report_type=summary.report_type,
         rows=summary.rows, accepted=summary.accepted, rejected=summary.rejected,
         warnings=summary.warnings, duplicate=summary.duplicate, error=summary.error,
-        feedback=result.feedback.drop("file").to_dicts())
+        feedback=result.feedback.drop("file").to_dicts()).model_dump(mode="json"))
 
 
 class ExactNumbersRequest(Request):
@@ -143,6 +146,10 @@ def create_app(data_dir: Path, engine: str = "duckdb", database_url: str | None 
     PathId = Annotated[str, FastApiPath(pattern=ID_PATTERN)]
     S = Annotated[Services, Depends(services)]
 
+    @app.exception_handler(Busy)
+    def busy(_: Request, e: Busy) -> JSONResponse:
+        return JSONResponse({"detail": str(e)}, status_code=503, headers={"Retry-After": "1"})
+
     for exc, status in ((Refused, 403), (NotFound, 404), (Conflict, 409)):
         def handler(_: Request, e: Exception, status: int = status) -> JSONResponse:
             return JSONResponse({"detail": str(e)}, status_code=status)
@@ -191,7 +198,7 @@ def create_app(data_dir: Path, engine: str = "duckdb", database_url: str | None 
               tags=["submissions"], summary="Submit one report file (CSV, Parquet, JSON Lines, "
                                             "pacs.008 XML)")
     def submit_file(who: Who, s: S, file: Annotated[UploadFile, File()],
-                    report_type: ReportType | None = None) -> SubmissionResult:
+                    report_type: ReportType | None = None) -> JSONResponse:
         name = Path(file.filename or "upload").name
         return submission_result(name, s.ingest(who, name, file.file.read(),
                                                 report_type.value if report_type else None))
@@ -201,7 +208,7 @@ def create_app(data_dir: Path, engine: str = "duckdb", database_url: str | None 
     @exact.post("/v1/submissions/{report_type}", response_model=SubmissionResult,
               responses=ERRORS, tags=["submissions"],
               summary="Submit a batch of reports as JSON records")
-    def submit_batch(who: Who, s: S, report_type: ReportType, batch: JsonBatch) -> SubmissionResult:
+    def submit_batch(who: Who, s: S, report_type: ReportType, batch: JsonBatch) -> JSONResponse:
         data = b"\n".join(jsonl_line(r) for r in batch.records)
         name = f"{report_type.value}-api.jsonl"
         return submission_result(name, s.ingest(who, name, data, report_type.value))

@@ -67,7 +67,9 @@ def serve(
     reach = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
     url = f"http://[{reach}]:{port}" if ":" in reach else f"http://{reach}:{port}"
     uvicorn.run(create_app(data_dir, engine, database_url, nats_url, prefix, stream, url),
-                host=host, port=port, log_level="warning")
+                host=host, port=port, log_level="warning",
+                # SIGTERM: stop taking requests, let those under way end, then stop.
+                timeout_graceful_shutdown=10)
 
 
 @contextmanager

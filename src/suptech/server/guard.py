@@ -18,10 +18,15 @@ failed authentications.
 - **Failed authentication is limited**: after `LIMIT` wrong tokens from one client address
   within `WINDOW` seconds, further attempts from it are answered 429 until the window
   has passed; every failure up to the limit, and the lock-out, is audited.
+- **Each token's rate is limited**: a token's API requests beyond `SUPTECH_RATE_LIMIT` a
+  second (default 2,000; bursts of twice that) are answered 429 with a Retry-After, so
+  that one institution's sender cannot take the server from the others.
 """
 
 from __future__ import annotations
 
+import hashlib
+import math
 import os
 import secrets
 import threading
@@ -37,6 +42,31 @@ MAX_UPLOAD = int(os.environ.get("SUPTECH_MAX_UPLOAD_BYTES", 512 << 20))
 CSP = ("default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' "
        "'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; "
        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+
+class TokenRate:
+    """A token bucket per bearer token (by its hash): `rate` requests a second, bursts of
+    `burst`."""
+
+    def __init__(self, rate: float | None = None, burst: float | None = None):
+        self.rate = rate or float(os.environ.get("SUPTECH_RATE_LIMIT", 2000))
+        self.burst = burst or 2 * self.rate
+        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, when)
+        self._lock = threading.Lock()
+
+    def wait(self, token: str) -> float:
+        """0 where the request may go on (and it is counted), else the seconds until it
+        may."""
+        key = hashlib.sha256(token.encode()).hexdigest()[:32]
+        now = time.monotonic()
+        with self._lock:
+            tokens, when = self._buckets.get(key, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - when) * self.rate)
+            if tokens >= 1:
+                self._buckets[key] = (tokens - 1, now)
+                return 0.0
+            self._buckets[key] = (tokens, now)
+            return (1 - tokens) / self.rate
 
 
 class FailedAuth:
@@ -96,8 +126,9 @@ class Guard:
     token's user or None (and counts the failure); the user it finds for a request is
     left in the request's state (`user`), so that the handler does not look it up again."""
 
-    def __init__(self, app, authenticate, failures: FailedAuth):
+    def __init__(self, app, authenticate, failures: FailedAuth, rate: TokenRate | None = None):
         self.app, self.authenticate, self.failures = app, authenticate, failures
+        self.rate = rate or TokenRate()
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -119,9 +150,15 @@ class Guard:
                                  f"request body of {int(declared):,} bytes is over the limit "
                                  f"of {limit:,}")
         state = scope.setdefault("state", {})
+        auth = _header(scope, b"authorization") or ""
+        scheme, _, token = auth.partition(" ")
+        if path.startswith("/v1/") and token.strip():
+            wait = self.rate.wait(token.strip())
+            if wait:
+                return await _refuse(scope, receive, send, 429,
+                                     f"over this token's {self.rate.rate:g} requests a second",
+                                     {"retry-after": str(max(1, math.ceil(wait)))})
         if method in UNSAFE and path.startswith("/v1/"):
-            auth = _header(scope, b"authorization") or ""
-            scheme, _, token = auth.partition(" ")
             who = self.authenticate(token.strip(), address) \
                 if scheme.lower() == "bearer" and token.strip() else None
             if who is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import threading
 from pathlib import Path
 from typing import Any, Iterator
@@ -16,6 +17,10 @@ from suptech.ops.access import NotFound, User
 from suptech.server import scope
 
 MAX_ROWS = 10_000
+#: Submissions that may wait for the store at once; one more is refused at once (503,
+#: Retry-After) rather than queued for minutes. Each waits on a thread of the server's
+#: pool (40), which the reads need too.
+MAX_QUEUED = int(os.environ.get("SUPTECH_MAX_QUEUED", 16))
 TRIAGE = {"assign": cases.assign, "dismiss": cases.dismiss, "escalate": cases.escalate}
 
 
@@ -34,6 +39,10 @@ def jsonl_line(record: dict[str, Any]) -> bytes:
                           separators=(",", ":")).encode("ascii")
 
 
+class Busy(Exception):
+    """Too many submissions are waiting for the store: send again shortly."""
+
+
 class Services:
     """The store (one user at a time: DuckDB has one writer) and the operational database."""
 
@@ -47,6 +56,8 @@ class Services:
         self.ops = connect(data_dir, database_url)
         #: Each jurisdiction's alerts, and what they were computed from (`alerts`).
         self._alerts: dict[str, tuple[tuple[int, int], pl.DataFrame]] = {}
+        self._queued = 0  # submissions waiting for, or holding, the store
+        self._counting = threading.Lock()
         self._readers = threading.local()
         self._cursors: list = []
 
@@ -86,9 +97,18 @@ class Services:
             raw = read_file(Path(name), data, who.lei, rt)
         except (Exception, pl.exceptions.PanicException):  # noqa: BLE001 (UnusableFile too)
             raw = None  # `ingest_file` decodes it again and says what failed
-        with self.lock:
-            return ingest_file(self.store, Path(name), report_type, owner=who.lei, data=data,
-                               decoded=raw)
+        with self._counting:
+            if self._queued >= MAX_QUEUED:
+                raise Busy(f"{self._queued} submissions are waiting to be stored: send again "
+                           f"in a second")
+            self._queued += 1
+        try:
+            with self.lock:
+                return ingest_file(self.store, Path(name), report_type, owner=who.lei,
+                                   data=data, decoded=raw)
+        finally:
+            with self._counting:
+                self._queued -= 1
 
     def submissions(self, who: User, batch_id: str | None = None) -> pl.DataFrame:
         """The submissions the caller may see, and the read audited: a submitter its

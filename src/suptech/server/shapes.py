@@ -163,4 +163,4 @@ class UserRow(BaseModel):
     live_tokens: int
 
 
-ERRORS = {code: {"model": Problem} for code in (400, 401, 403, 404, 409, 413, 429)}
+ERRORS = {code: {"model": Problem} for code in (400, 401, 403, 404, 409, 413, 429, 503)}
