@@ -1,10 +1,11 @@
 """SIGKILL of the writer at random moments under a mixed load: in each round a CLI
 ingest (run in the server that holds the directory) and an API batch, both of 10,000
-payments, and the server killed between a tenth of a batch's time and 1.2 times it,
-then started again. At the end, and every 10 rounds: every acknowledged file is stored
+payments, and the server killed between a tenth of a batch's time (alone) and
+`--latest` times it (default 2.5: the two batches share the machine), then started
+again. At the end, and every 10 rounds: every acknowledged file is stored
 whole, once; no batch is stored in part; no temporary file is left.
 
-    .venv/bin/python bench/kills.py [--rounds 50] [--seed 1]
+    .venv/bin/python bench/kills.py [--rounds 50] [--seed 1] [--latest 2.5]
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=50)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--latest", type=float, default=2.5)
     args = parser.parse_args()
     rng = random.Random(args.seed)
     work, url, drop = workplace("suptech-kills-")
@@ -103,7 +105,7 @@ def main() -> None:
 
             sender = threading.Thread(target=send)
             sender.start()
-            time.sleep(rng.uniform(0.1, 1.2) * took)
+            time.sleep(rng.uniform(0.1, args.latest) * took)
             server.kill()
             server.wait()
             sender.join()
