@@ -109,22 +109,24 @@ class Store:
         range is found, with nothing later; one whose latest version is out of it is
         dropped by the range, if it is a CORR or a CANC (read), and if it is its NEW,
         the report has no other version (a report has one NEW, then amendments).
-        Files of other days are skipped on their Parquet statistics.
+        Files of other days are skipped on their Parquet statistics. And a report with
+        no CORR or CANC is its one NEW, its latest: the latest is picked among versions
+        only for the few amended reports, not by a window over every version.
         """
         t = self.con.table(report_type(type_name).name)
         if as_of_ns is not None:
             t = t.filter(t.ts_received <= as_of_ns)
         ranged = start_ns is not None or end_ns is not None
+        inside = self._committed(within(t, start_ns, end_ns) if ranged else t)
+        amended = self._committed(t.filter(t.action != "NEW"))
+        keys = amended.select(*KEY).distinct()
+        plain = inside.anti_join(keys, [inside[k] == keys[k] for k in KEY])
+        mine = inside.semi_join(keys, [inside[k] == keys[k] for k in KEY])
         if ranged:
-            inside = self._committed(within(t, start_ns, end_ns))
-            amended = self._committed(
-                t.filter((t.action != "NEW") & ~within(t, start_ns, end_ns, True)))
-            t = inside.union(amended)
-        else:
-            t = self._committed(t)
-        latest = self._latest(t)
+            mine = mine.union(amended.filter(~within(amended, start_ns, end_ns, True)))
+        latest = self._latest(mine)
         latest = latest.filter(latest.action != "CANC")
-        return within(latest, start_ns, end_ns) if ranged else latest
+        return plain.union(within(latest, start_ns, end_ns) if ranged else latest)
 
     def query(self, type_name: str, as_of_ns: int | None = None) -> pa.Table:
         """The view as Arrow, timestamps typed, in a stable order."""
