@@ -44,7 +44,8 @@ class Busy(Exception):
 
 
 class Services:
-    """The store (one user at a time: DuckDB has one writer) and the operational database."""
+    """The store, written one submission at a time (DuckDB has one writer) and read beside
+    that on connections of each thread's own (`reader`), and the operational database."""
 
     def __init__(self, data_dir: Path, engine: str = "duckdb", database_url: str | None = None):
         from suptech.ops.db import connect
