@@ -105,3 +105,18 @@ def test_a_range_of_days_answers_as_the_whole_view_would(tmp_path, store, ingest
     assert ids(start_ns=midnight + day, end_ns=midnight + 2 * day) == ["ORD-1", "ORD-5"]
     assert ids(end_ns=midnight + day) == ["ORD-3", "ORD-4"]
     assert ids() == ["ORD-1", "ORD-3", "ORD-4", "ORD-5"]
+
+
+def test_a_reference_finds_the_values_live_now(tmp_path, store, ingest):
+    """What validation asks of references: a report never amended holds its value; a
+    cancelled one holds none; a corrected one only its corrected value."""
+    import polars as pl
+
+    ingest(*reference_data(tmp_path))
+    ingest(write_csv(tmp_path, "order_event-1.csv", [
+        record("order_event", n, order_id=f"O{n}") for n in (1, 2, 3)]))
+    ingest(write_csv(tmp_path, "order_event-2.csv", [
+        record("order_event", 2, order_id="O2", action="CANC"),
+        record("order_event", 3, order_id="O9", action="CORR")]))
+    asked = pl.Series(["O1", "O2", "O3", "O9", "O7"])
+    assert sorted(store.existing("order_event", "order_id", asked)) == ["O1", "O9"]
