@@ -132,3 +132,25 @@ def test_a_second_command_waits_for_the_first(tmp_path):
         assert waiting.returncode == 0, err
     finally:
         holder.kill()
+
+
+def test_beside_a_stream_consumer_the_cli_says_at_once_what_to_do(tmp_path):
+    """`suptech stream` holds the store and has no address the CLI could send a command
+    to: a command on its directory is refused at once, saying how to run both."""
+    import uuid
+
+    data = tmp_path / "data"
+    consumer = subprocess.Popen(
+        [sys.executable, "-m", "suptech.cli", "stream", "--data-dir", str(data),
+         "--prefix", f"t{uuid.uuid4().hex[:8]}", "--no-detect"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert "consuming" in consumer.stdout.readline()  # it holds the store now
+        refused = suptech("alerts", "list", "--data-dir", "data", cwd=tmp_path)
+        assert refused.returncode == 2
+        assert f"suptech stream (PID {consumer.pid})" in refused.stderr
+        assert "suptech serve --stream" in refused.stderr
+    finally:
+        consumer.terminate()
+        consumer.wait(timeout=60)
+    assert not (data / writer.WRITER_FILE).exists()

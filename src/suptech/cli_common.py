@@ -79,6 +79,11 @@ def open_or_exit(data_dir: Path, engine):
         store = writer.served(data_dir)  # a command the server runs for a client
         if store is None:
             store = writer.acquire(data_dir, engine)
+        if isinstance(store, writer.Writer) and store.url is None:
+            error(f"{store.name} (PID {store.pid}) holds the report database in {data_dir}; "
+                  f"to use the CLI beside it, run the consumer inside the server "
+                  f"(suptech serve --stream)")
+            raise typer.Exit(2)
         if isinstance(store, writer.Writer):
             from suptech.cli_remote import forward
 

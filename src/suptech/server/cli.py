@@ -54,7 +54,8 @@ def serve(
 
     other = find(data_dir)
     if other is not None:
-        error(f"{data_dir} is served already, by PID {other.pid} at {other.url}")
+        error(f"{data_dir} is held already, by {other.name} (PID {other.pid})"
+              + (f" at {other.url}" if other.url else ""))
         raise typer.Exit(2)
     _ops(data_dir, database_url).dispose()  # fail here, in one line, not in the server
     if stream:

@@ -36,9 +36,10 @@ _SERVED: dict[Path, Store] = {}
 
 @dataclass(frozen=True)
 class Writer:
-    url: str
+    url: str | None  # None: a writer the CLI cannot reach (`suptech stream`)
     pid: int
     secret: str
+    name: str = "suptech serve"
 
 
 def _path(data_dir: Path) -> Path:
@@ -71,26 +72,36 @@ def find(data_dir: Path) -> Writer | None:
 
 
 @contextmanager
+def announced(data_dir: Path, me: Writer) -> Iterator[Writer]:
+    """`me` is the writer of `data_dir` until the block ends, for other processes."""
+    path = _path(data_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # the secret
+    with os.fdopen(fd, "w") as f:
+        json.dump(asdict(me), f)
+    os.replace(tmp, path)
+    try:
+        yield me
+    finally:
+        if _published(data_dir) == me:
+            path.unlink(missing_ok=True)
+
+
+@contextmanager
 def serving(data_dir: Path, store: Store, url: str | None) -> Iterator[Writer | None]:
     """This process is the writer of `data_dir`: commands it runs for others use `store`
     (`served`), and, where it has an address, other processes find it there."""
     key = Path(data_dir).resolve()
     _SERVED[key] = store
-    me = None
-    if url is not None:
-        me = Writer(url, os.getpid(), secrets.token_urlsafe(32))
-        path = _path(data_dir)
-        tmp = path.with_name(f".{path.name}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # the secret
-        with os.fdopen(fd, "w") as f:
-            json.dump(asdict(me), f)
-        os.replace(tmp, path)
     try:
-        yield me
+        if url is None:
+            yield None
+        else:
+            with announced(data_dir, Writer(url, os.getpid(), secrets.token_urlsafe(32))) as me:
+                yield me
     finally:
         _SERVED.pop(key, None)
-        if me is not None and _published(data_dir) == me:
-            _path(data_dir).unlink(missing_ok=True)
 
 
 def served(data_dir: Path) -> Store | None:

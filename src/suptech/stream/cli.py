@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 from pathlib import Path
 from typing import Annotated, Optional
@@ -37,6 +38,7 @@ def stream(
                                   "one: at least what publishers gather into a message.")] = 5,
 ) -> None:
     """Consume report batches from JetStream, ingest them exactly once, answer feedback."""
+    from suptech.store.writer import Writer, announced, find
     from suptech.stream.consumer import consume
     from suptech.stream.messages import Config
 
@@ -55,8 +57,14 @@ def stream(
                   f"({c.reports:,} reports), {c.duplicates:,} already stored, "
                   f"{c.refused:,} refused; {c.alerts:,} alerts raised")
 
+    other = find(data_dir)
+    if other is not None:
+        error(f"{data_dir} is held already, by {other.name} (PID {other.pid})")
+        raise typer.Exit(2)
     try:
-        asyncio.run(main())
+        # Other processes are told who holds the store (the CLI cannot reach a consumer).
+        with announced(data_dir, Writer(None, os.getpid(), "", "suptech stream")):
+            asyncio.run(main())
     except OSError as e:  # nats-py raises these when no server answers
         error(f"cannot reach NATS at {nats_url}: {e}")
         raise typer.Exit(2) from None
