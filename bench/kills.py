@@ -11,7 +11,6 @@ whole, once; no batch is stored in part; no temporary file is left.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import random
 import shutil
@@ -19,25 +18,16 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections import Counter
 
 import httpx
-from api import LEI, start, workplace
+from api import LEI, payment, start, workplace
 
 N = 10_000
 
 
 def payments(prefix: str) -> list[dict]:
-    return [{"report_id": f"{prefix}-{i}", "action": "NEW", "submitter": LEI,
-             "ts_event": "2026-03-02T09:30:00+08:00",
-             "payment_id": str(uuid.UUID(bytes=hashlib.md5(f"{prefix}-{i}".encode()).digest(),
-                                         version=4)),
-             "debtor_account_id": f"D{i % 500}", "creditor_account_id": f"C{i % 700}",
-             "debtor_agent": "BKCHCNBJ", "creditor_agent": "ICBKCNBJ",
-             "amount": f"{100 + i % 9000}.50", "currency": "CNY", "channel": "CIPS",
-             "debtor_country": "CN", "creditor_country": "CN", "purpose": "SUPP"}
-            for i in range(N)]
+    return [payment(prefix, i) for i in range(N)]
 
 
 def check(data, acknowledged: list[str], killed: list[str]) -> None:

@@ -69,6 +69,18 @@ def error(message: str) -> None:
     print(f"error: {message}", file=sys.stderr, flush=True)
 
 
+def refuse_if_held(data_dir: Path) -> None:
+    """Exit 2, saying by whom, where another process holds `data_dir` for good (a server
+    or a stream consumer: one writer per directory, `suptech.store.writer`)."""
+    from suptech.store.writer import find
+
+    other = find(data_dir)
+    if other is not None:
+        error(f"{data_dir} is held already, by {other.name} (PID {other.pid})"
+              + (f" at {other.url}" if other.url else ""))
+        raise typer.Exit(2)
+
+
 def open_or_exit(data_dir: Path, engine):
     """The report database of `data_dir`. Where a server serves it, the command runs in
     the server instead (`suptech.cli_remote`) and this process exits with its code; where

@@ -85,7 +85,7 @@ def forward(writer: Writer) -> int | None:
     request = urllib.request.Request(writer.url + ENDPOINT, data=body, headers={
         "Content-Type": "application/json", SECRET_HEADER: writer.secret})
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback
-    print(f"suptech serve (PID {writer.pid}) holds the report database: the command "
+    print(f"{writer.name} (PID {writer.pid}) holds the report database: the command "
           f"runs there", file=sys.stderr, flush=True)
     deadline = time.monotonic() + STARTING_S
     while True:
@@ -196,7 +196,7 @@ def allowed(argv: list[str], served: Path) -> str | None:
     """Why the writer of `served` refuses to run `argv`; None if it may. It runs the
     commands that read or write the report database, on its own directory."""
     words = [a for a in argv[:2] if not a.startswith("-")]
-    if not words or (words[0] not in STORE_COMMANDS and " ".join(words[:2]) not in STORE_COMMANDS):
+    if not words or not {words[0], " ".join(words)} & STORE_COMMANDS:
         return f"{' '.join(words) or '(nothing)'} is not a command on the report database"
     options = argv[:argv.index("--")] if "--" in argv else argv
     if "--data-dir" in options[:-1]:

@@ -9,7 +9,8 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from suptech.cli_common import DataDir, Engine, console, error, needs_concurrent
+from suptech.cli_common import (
+    DataDir, Engine, console, error, needs_concurrent, refuse_if_held)
 
 out = console()
 users_app = typer.Typer(help="Users of the server and their API tokens.", no_args_is_help=True)
@@ -50,13 +51,8 @@ def serve(
     import uvicorn
 
     from suptech.server.app import create_app
-    from suptech.store.writer import find
 
-    other = find(data_dir)
-    if other is not None:
-        error(f"{data_dir} is held already, by {other.name} (PID {other.pid})"
-              + (f" at {other.url}" if other.url else ""))
-        raise typer.Exit(2)
+    refuse_if_held(data_dir)
     _ops(data_dir, database_url).dispose()  # fail here, in one line, not in the server
     if stream:
         needs_concurrent(engine, "--stream")

@@ -10,7 +10,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from suptech.cli_common import DataDir, Engine, console, error, needs_concurrent
+from suptech.cli_common import (
+    DataDir, Engine, console, error, needs_concurrent, refuse_if_held)
 
 out = console()
 NatsUrl = Annotated[str, typer.Option("--nats", envvar="SUPTECH_NATS_URL",
@@ -38,7 +39,7 @@ def stream(
                                   "one: at least what publishers gather into a message.")] = 5,
 ) -> None:
     """Consume report batches from JetStream, ingest them exactly once, answer feedback."""
-    from suptech.store.writer import Writer, announced, find
+    from suptech.store.writer import Writer, announced
     from suptech.stream.consumer import consume
     from suptech.stream.messages import Config
 
@@ -57,10 +58,7 @@ def stream(
                   f"({c.reports:,} reports), {c.duplicates:,} already stored, "
                   f"{c.refused:,} refused; {c.alerts:,} alerts raised")
 
-    other = find(data_dir)
-    if other is not None:
-        error(f"{data_dir} is held already, by {other.name} (PID {other.pid})")
-        raise typer.Exit(2)
+    refuse_if_held(data_dir)
     try:
         # Other processes are told who holds the store (the CLI cannot reach a consumer).
         with announced(data_dir, Writer(None, os.getpid(), "", "suptech stream")):
