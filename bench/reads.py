@@ -13,7 +13,7 @@ import asyncio
 import shutil
 from pathlib import Path
 
-from api import LEI, open_loop, payment, report, start, workplace
+from api import LEI, get, open_loop, payment, post, report, start, workplace
 
 
 def populate(work: Path, data: Path, url: str | None) -> tuple[str, str]:
@@ -40,11 +40,10 @@ def populate(work: Path, data: Path, url: str | None) -> tuple[str, str]:
 
 
 async def reads_beside_posts(base, analyst, bank, rate, post_rate, seconds):
-    def post(c, k):
-        return c.post("/v1/submissions/payment", json={"records": [payment("P", k)]})
     return await asyncio.gather(
-        open_loop(base, analyst, rate, seconds, lambda c, k: c.get("/v1/alerts")),
-        open_loop(base, bank, post_rate, seconds, post))
+        open_loop(base, analyst, rate, seconds, get("/v1/alerts")),
+        open_loop(base, bank, post_rate, seconds, post(
+            "/v1/submissions/payment", lambda k: {"records": [payment("P", k)]})))
 
 
 def main() -> None:
@@ -59,9 +58,9 @@ def main() -> None:
     server, base = start(data, url)
     try:
         me = asyncio.run(open_loop(base, analyst, args.rate, args.seconds,
-                                   lambda c, k: c.get("/v1/me")))
+                                   get("/v1/me")))
         alone = asyncio.run(open_loop(base, analyst, args.rate, args.seconds,
-                                      lambda c, k: c.get("/v1/alerts")))
+                                      get("/v1/alerts")))
         both, posts = asyncio.run(reads_beside_posts(base, analyst, bank, args.rate,
                                                      args.post_rate, args.seconds))
         for name, rate, r in (("GET /v1/me (baseline)", args.rate, me),

@@ -94,8 +94,15 @@ def issue_token(con: Connection, actor: str, user_id: str) -> str:
     return token
 
 
+#: Revocations made by this process: a server's tokens authenticated before one are
+#: asked about again (`suptech.server.guard.KnownTokens`).
+revocations = 0
+
+
 def revoke(con: Connection, actor: str, user_id: str) -> int:
     """Revoke every live token of a user; returns how many."""
+    global revocations
+    revocations += 1
     if not _exists(con, user_id):
         raise ValueError(f"no user {user_id!r}")
     done = con.execute(tokens.update().where(tokens.c.user_id == user_id,

@@ -97,7 +97,10 @@ def database_url(data_dir: Path, url: str | None = None) -> str:
 
 def connect(data_dir: Path, url: str | None = None) -> Engine:
     """An engine on the operational database, migrated to the current schema."""
-    engine = sa.create_engine(database_url(data_dir, url), future=True)
+    # Connections kept for a server's threads (40) rather than opened and closed per
+    # request beyond the default five: opening one costs PostgreSQL a process.
+    engine = sa.create_engine(database_url(data_dir, url), future=True, pool_size=16,
+                              max_overflow=24)
     if engine.dialect.name == "sqlite":
         @sa.event.listens_for(engine, "connect")
         def _sqlite(con, _):  # wait for a writer rather than fail; keep foreign keys

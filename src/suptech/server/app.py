@@ -23,6 +23,7 @@ from fastapi import (
 from fastapi import Path as FastApiPath
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from suptech import cli_remote
@@ -30,7 +31,7 @@ from suptech.ingest.jsonl import exact_number
 from suptech.ops import access, audit, cases
 from suptech.ops.access import Conflict, NotFound, Refused, User
 from suptech.server import guard, scope
-from suptech.server.services import MAX_ROWS, Busy, Services, jsonl_line
+from suptech.server.services import MAX_ROWS, Busy, Services
 from suptech.store import writer
 from suptech.server.shapes import (
     Alert, AlertDetail, AlertIds, Assign, AuditCheck, BulkDismiss, Case, CaseDetail,
@@ -41,9 +42,8 @@ from suptech.server.shapes import (
 # ---- the application ---------------------------------------------------------------
 
 def submission_result(name: str, result) -> JSONResponse:
-    """The submission's answer, made here: FastAPI would serialise a returned model on
-    a thread of its pool, which submissions waiting for the store may all hold, and an
-    answer ready would wait for them (the whole queue) before it is sent."""
+    """The submission's answer, made here rather than by FastAPI from a returned model,
+    which it would validate once more."""
     summary = result.summary
     return JSONResponse(SubmissionResult(
         batch_id=summary.batch_id, file=Path(name).name, report_type=summary.report_type,
@@ -108,17 +108,23 @@ def create_app(data_dir: Path, engine: str = "duckdb", database_url: str | None 
                   description="Supervision server: report submission, alerts and cases.")
     bearer = HTTPBearer(auto_error=False)
 
-    def services() -> Services:
+    async def services() -> Services:
         return holder["s"]
 
     failures = guard.FailedAuth()
+    known = guard.KnownTokens()
 
     def check_token(token: str, client: str) -> User | None:
         """The token's user; None for an unknown one, which is counted and audited."""
+        who = known.get(token)
+        if who is not None:
+            return who
         s = holder["s"]
         with s.ops.connect() as con:
             who = access.authenticate(con, token)
-        if who is None:
+        if who is not None:
+            known.put(token, who)
+        else:
             n = failures.failed(client)
             if n <= guard.FailedAuth.LIMIT:
                 with s.ops.begin() as con:
@@ -126,17 +132,21 @@ def create_app(data_dir: Path, engine: str = "duckdb", database_url: str | None 
                                  else "auth.failed", "client", client, failures=n)
         return who
 
-    app.state.check_token = check_token
-    app.add_middleware(guard.Guard, authenticate=check_token, failures=failures)
+    async def authenticate(token: str, client: str) -> User | None:
+        """`check_token` without a thread for a known token (most requests)."""
+        return known.get(token) or await run_in_threadpool(check_token, token, client)
 
-    def user(request: Request,
-             creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> User:
+    app.state.check_token = check_token
+    app.add_middleware(guard.Guard, authenticate=authenticate, failures=failures)
+
+    async def user(request: Request, creds: Annotated[HTTPAuthorizationCredentials | None,
+                                                      Depends(bearer)]) -> User:
         if creds is None or creds.scheme.lower() != "bearer":
             raise HTTPException(401, "a bearer token is required",
                                 headers={"WWW-Authenticate": "Bearer"})
         # The guard has authenticated a request with a body already.
-        who = getattr(request.state, "user", None) or check_token(creds.credentials,
-                                                                 guard.client(request.scope))
+        who = getattr(request.state, "user", None) or await authenticate(
+            creds.credentials, guard.client(request.scope))
         if who is None:
             raise HTTPException(401, "unknown or revoked token",
                                 headers={"WWW-Authenticate": "Bearer"})
@@ -175,7 +185,7 @@ def create_app(data_dir: Path, engine: str = "duckdb", database_url: str | None 
     # ---- identity ----
 
     @app.get("/v1/me", response_model=Me, responses=ERRORS, tags=["identity"])
-    def me(who: Who) -> Me:
+    async def me(who: Who) -> Me:
         return Me(**who.__dict__)
 
     @app.get("/v1/users", response_model=list[UserRow], responses=ERRORS, tags=["identity"])
@@ -197,21 +207,22 @@ def create_app(data_dir: Path, engine: str = "duckdb", database_url: str | None 
     @app.post("/v1/submissions", response_model=SubmissionResult, responses=ERRORS,
               tags=["submissions"], summary="Submit one report file (CSV, Parquet, JSON Lines, "
                                             "pacs.008 XML)")
-    def submit_file(who: Who, s: S, file: Annotated[UploadFile, File()],
-                    report_type: ReportType | None = None) -> JSONResponse:
+    async def submit_file(who: Who, s: S, file: Annotated[UploadFile, File()],
+                          report_type: ReportType | None = None) -> JSONResponse:
         name = Path(file.filename or "upload").name
-        return submission_result(name, s.ingest(who, name, file.file.read(),
-                                                report_type.value if report_type else None))
+        return submission_result(name, await s.ingest(
+            who, name, await file.read(), report_type.value if report_type else None))
 
     exact = APIRouter(route_class=ExactNumbersRoute)
 
     @exact.post("/v1/submissions/{report_type}", response_model=SubmissionResult,
               responses=ERRORS, tags=["submissions"],
               summary="Submit a batch of reports as JSON records")
-    def submit_batch(who: Who, s: S, report_type: ReportType, batch: JsonBatch) -> JSONResponse:
-        data = b"\n".join(jsonl_line(r) for r in batch.records)
+    async def submit_batch(who: Who, s: S, report_type: ReportType,
+                           batch: JsonBatch) -> JSONResponse:
         name = f"{report_type.value}-api.jsonl"
-        return submission_result(name, s.ingest(who, name, data, report_type.value))
+        return submission_result(name, await s.ingest(who, name, batch.records,
+                                                      report_type.value))
 
     app.include_router(exact)
 

@@ -18,6 +18,11 @@ failed authentications.
 - **Failed authentication is limited**: after `LIMIT` wrong tokens from one client address
   within `WINDOW` seconds, further attempts from it are answered 429 until the window
   has passed; every failure up to the limit, and the lock-out, is audited.
+- **A known token costs no query**: a token authenticated in the last
+  `SUPTECH_TOKEN_TTL` seconds (default 2) is taken as it was then (`KnownTokens`), so
+  that a thousand requests a second are not a thousand queries of the operational
+  database. A token revoked by this process is refused at once; one revoked by another
+  (`suptech users revoke` beside the server) within that many seconds.
 - **Each token's rate is limited**: a token's API requests beyond `SUPTECH_RATE_LIMIT` a
   second (default 2,000; bursts of twice that) are answered 429 with a Retry-After, so
   that one institution's sender cannot take the server from the others.
@@ -44,6 +49,36 @@ CSP = ("default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 
        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
 
+def token_key(token: str) -> str:
+    """What a token is known by in memory: its hash, never the token."""
+    return hashlib.sha256(token.encode()).hexdigest()[:32]
+
+
+class KnownTokens:
+    """The users of tokens authenticated recently (see the module doc)."""
+
+    def __init__(self, ttl: float | None = None):
+        self.ttl = float(os.environ.get("SUPTECH_TOKEN_TTL", 2)) if ttl is None else ttl
+        self._known: dict[str, tuple[object, float, int]] = {}  # key -> (user, when, revocations)
+
+    def get(self, token: str):
+        """The token's user if it was authenticated recently, else None (ask)."""
+        from suptech.ops import access
+
+        entry = self._known.get(token_key(token))
+        if entry is None or entry[2] != access.revocations or \
+                time.monotonic() - entry[1] >= self.ttl:
+            return None
+        return entry[0]
+
+    def put(self, token: str, user) -> None:
+        from suptech.ops import access
+
+        if len(self._known) > 100_000:  # tokens gone quiet are forgotten
+            self._known.clear()
+        self._known[token_key(token)] = (user, time.monotonic(), access.revocations)
+
+
 class TokenRate:
     """A token bucket per bearer token (by its hash): `rate` requests a second, bursts of
     `burst`."""
@@ -57,7 +92,7 @@ class TokenRate:
     def wait(self, token: str) -> float:
         """0 where the request may go on (and it is counted), else the seconds until it
         may."""
-        key = hashlib.sha256(token.encode()).hexdigest()[:32]
+        key = token_key(token)
         now = time.monotonic()
         with self._lock:
             tokens, when = self._buckets.get(key, (self.burst, now))
@@ -122,9 +157,10 @@ def _same_origin(scope) -> bool:
 
 
 class Guard:
-    """The ASGI middleware (see the module doc). `authenticate(token, client)` is the
-    token's user or None (and counts the failure); the user it finds for a request is
-    left in the request's state (`user`), so that the handler does not look it up again."""
+    """The ASGI middleware (see the module doc). `authenticate(token, client)` is
+    awaited for the token's user or None (and counts the failure); the user it finds for
+    a request is left in the request's state (`user`), so that the handler does not look
+    it up again."""
 
     def __init__(self, app, authenticate, failures: FailedAuth, rate: TokenRate | None = None):
         self.app, self.authenticate, self.failures = app, authenticate, failures
@@ -159,7 +195,7 @@ class Guard:
                                      f"over this token's {self.rate.rate:g} requests a second",
                                      {"retry-after": str(max(1, math.ceil(wait)))})
         if method in UNSAFE and path.startswith("/v1/"):
-            who = self.authenticate(token.strip(), address) \
+            who = await self.authenticate(token.strip(), address) \
                 if scheme.lower() == "bearer" and token.strip() else None
             if who is None:
                 return await _refuse(scope, receive, send, 401, "unknown or revoked token",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import hashlib
 import json
 import os
 import threading
@@ -12,15 +14,23 @@ from typing import Any, Iterator
 import orjson
 import polars as pl
 
+from suptech.model.reports import REPORT_TYPES
 from suptech.ops import audit, cases
 from suptech.ops.access import NotFound, User
+from starlette.concurrency import run_in_threadpool
+
 from suptech.server import scope
+from suptech.server.committer import Committer, Pending
 
 MAX_ROWS = 10_000
-#: Submissions that may wait for the store at once; one more is refused at once (503,
-#: Retry-After) rather than queued for minutes. Each waits on a thread of the server's
-#: pool (40), which the reads need too.
-MAX_QUEUED = int(os.environ.get("SUPTECH_MAX_QUEUED", 16))
+#: Rows of submissions that may wait for the store at once; one more is refused at once
+#: (503, Retry-After) rather than queued for minutes. A submission is taken whatever its
+#: size when none waits.
+MAX_QUEUED_ROWS = int(os.environ.get("SUPTECH_MAX_QUEUED_ROWS", 2_000_000))
+#: Records of a batch (or bytes of a file) up to which the request is made ready for the
+#: committer on the event loop, in well under a millisecond: a hop to a thread of the
+#: pool costs far more when the pool's threads all want the interpreter lock at once.
+SMALL = 64
 TRIAGE = {"assign": cases.assign, "dismiss": cases.dismiss, "escalate": cases.escalate}
 
 
@@ -44,8 +54,9 @@ class Busy(Exception):
 
 
 class Services:
-    """The store, written one submission at a time (DuckDB has one writer) and read beside
-    that on connections of each thread's own (`reader`), and the operational database."""
+    """The store, written by one thread (`Committer`: DuckDB has one writer) and read
+    beside that on connections of each thread's own (`reader`), and the operational
+    database."""
 
     def __init__(self, data_dir: Path, engine: str = "duckdb", database_url: str | None = None):
         from suptech.ops.db import connect
@@ -57,7 +68,8 @@ class Services:
         self.ops = connect(data_dir, database_url)
         #: Each jurisdiction's alerts, and what they were computed from (`alerts`).
         self._alerts: dict[str, tuple[tuple[int, int], pl.DataFrame]] = {}
-        self._queued = 0  # submissions waiting for, or holding, the store
+        self.committer = Committer(self.store, self.lock)
+        self._queued = 0  # rows of submissions waiting for, or being, stored
         self._counting = threading.Lock()
         self._readers = threading.local()
         self._cursors: list = []
@@ -78,6 +90,7 @@ class Services:
         yield mine
 
     def close(self) -> None:
+        self.committer.close()
         for cursor in self._cursors:
             cursor.close()
         self.store.close()
@@ -85,31 +98,54 @@ class Services:
 
     # ---- submissions ----
 
-    def ingest(self, who: User, name: str, data: bytes, report_type: str | None):
-        from suptech.ingest.pipeline import ingest_file
-        from suptech.ingest.readers import detect_report_type, read_file
-
+    async def ingest(self, who: User, name: str, data: bytes | list[dict],
+                     report_type: str | None):
+        """Store a submission (`data`: a file's bytes, or a batch's JSON records) and
+        answer it once it is durable, waiting without a thread (`Committer`)."""
         who.require("submitter")
-        # Decoding is most of a large file's time and needs no store: done before taking
-        # the lock, it no longer holds up every other request. A file it cannot decode
-        # is told why by `ingest_file`, as ever.
-        try:
-            rt = detect_report_type(Path(name), report_type)
-            raw = read_file(Path(name), data, who.lei, rt)
-        except (Exception, pl.exceptions.PanicException):  # noqa: BLE001 (UnusableFile too)
-            raw = None  # `ingest_file` decodes it again and says what failed
+        if len(data) <= SMALL:
+            pending = self._pending(name, data, report_type, who.lei)
+        else:
+            pending = await run_in_threadpool(self._pending, name, data, report_type, who.lei)
         with self._counting:
-            if self._queued >= MAX_QUEUED:
-                raise Busy(f"{self._queued} submissions are waiting to be stored: send again "
+            if self._queued and self._queued + pending.rows > MAX_QUEUED_ROWS:
+                raise Busy(f"{self._queued:,} reports are waiting to be stored: send again "
                            f"in a second")
-            self._queued += 1
+            self._queued += pending.rows
         try:
-            with self.lock:
-                return ingest_file(self.store, Path(name), report_type, owner=who.lei,
-                                   data=data, decoded=raw)
+            return await asyncio.wrap_future(self.committer.submit(pending))
         finally:
             with self._counting:
-                self._queued -= 1
+                self._queued -= pending.rows
+
+    @staticmethod
+    def _pending(name: str, data: bytes | list[dict], report_type: str | None,
+                 owner: str | None) -> Pending:
+        """What the committer is handed, made by the request's thread beside other
+        commits. A batch of records of the type's own fields is left to be decoded with
+        the others stored with it; a file is decoded here (most of a large file's time,
+        and no store needed). One that cannot be is told why by the file pipeline."""
+        from suptech.ingest.readers import detect_report_type, read_file
+
+        lines = None
+        if isinstance(data, list):
+            fields = REPORT_TYPES[report_type].field_names if report_type in REPORT_TYPES \
+                else frozenset()
+            if all(r.keys() <= fields for r in data):
+                lines = len(data)
+            data = b"\n".join(jsonl_line(r) for r in data)
+        try:
+            rt = detect_report_type(Path(name), report_type)
+        except Exception:  # noqa: BLE001 (UnusableFile: told by the pipeline)
+            rt = None
+        raw = None
+        if rt is not None and lines is None:
+            try:
+                raw = read_file(Path(name), data, owner, rt)
+            except (Exception, pl.exceptions.PanicException):  # noqa: BLE001
+                pass
+        return Pending(name, data, hashlib.sha256(data).hexdigest(), report_type, owner,
+                       rt.name if rt else None, raw, lines if rt is not None else None)
 
     def submissions(self, who: User, batch_id: str | None = None) -> pl.DataFrame:
         """The submissions the caller may see, and the read audited: a submitter its

@@ -204,6 +204,11 @@ class Store:
         rows = s.filter([s.sha256 == sha256, s.report_type == type_name, same_owner]).to_pyarrow()
         return Submission(**rows.to_pylist()[0]) if rows.num_rows else None
 
+    def find_submissions(self, shas: list[str]) -> list[Submission]:
+        """The submissions of any of these bytes (any report type, any sender)."""
+        found = self.engine.rows_in("submissions", "sha256", shas)
+        return [Submission(**r) for r in found.select(SUBMISSIONS.names).to_pylist()]
+
     def feedback_of(self, batch_id: str) -> pl.DataFrame:
         f = self.con.table("feedback")
         rows = f.filter(f.batch_id == batch_id).drop("batch_id").to_pyarrow()
@@ -246,25 +251,29 @@ class Store:
         value = t.filter(t.stream == stream).seq.max().to_pyarrow().as_py()
         return int(value or 0)
 
-    def commit(self, submission: Submission, versions: pl.LazyFrame | pl.DataFrame,
-               feedback: pa.Table,
+    def commit(self, submission: Submission | list[Submission],
+               versions: pl.LazyFrame | pl.DataFrame, feedback: pa.Table,
                log: pa.Table | None = None) -> None:
         """One file, all or nothing: versions, feedback, then the submission record
         (and, for streamed messages, which ones it holds: `log`, STREAM_LOG's columns).
+        Several submissions validated together (`suptech.ingest.group`) are committed as
+        one: their versions in one file, named by the first, each row with its own
+        batch id.
 
         Versions become visible only with the submission record (see `versions`), so a
         crash before that shows nothing of the file. `versions` has the columns of the
         report type's `report_schema`, in its order and types.
         """
-        if submission.accepted:
-            self.engine.write_versions(submission.report_type, submission.batch_id, versions)
+        group = submission if isinstance(submission, list) else [submission]
+        if any(s.accepted for s in group):
+            self.engine.write_versions(group[0].report_type, group[0].batch_id, versions)
         with self.engine.transaction():
             if feedback.num_rows:
                 self.engine.insert("feedback", feedback)
             if log is not None and log.num_rows:
                 self.engine.insert("stream_log", log.select(STREAM_LOG.names).cast(STREAM_LOG.to_pyarrow()))
             self.engine.insert("submissions", pa.Table.from_pylist(
-                [submission.__dict__], schema=SUBMISSIONS.to_pyarrow()))
+                [s.__dict__ for s in group], schema=SUBMISSIONS.to_pyarrow()))
 
     # ---- alerts ----------------------------------------------------------------------
 

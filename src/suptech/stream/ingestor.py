@@ -19,7 +19,6 @@ fails refuses the fetch's later groups with it, and the cache forgets what it le
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import logging
 import time
@@ -230,7 +229,7 @@ class Ingestor:
         label = f"stream {c.stream} seq {kept[0].seq}-{kept[-1].seq}"
         try:
             ready = prepare(self.store, REPORT_TYPES[report_type], raw, label, sha, owners,
-                            held, lookup=self.lookup, keep=True)
+                            held, lookup=self.lookup, keep=True, parts=[k.first for k in kept])
         except UnusableFile as e:
             for k in kept:
                 answers[k.seq] = (k.reply, refusal(k.subject, k.seq, str(e)))
@@ -270,15 +269,15 @@ class Ingestor:
         message's from where the last ended), and the messages kept. A message that
         cannot be decoded is answered in `answers` and left out."""
         from suptech.ingest.columnar import from_arrow
-        from suptech.ingest.readers import (ROW, RawFile, UnusableFile, arrow_table,
-                                            columnar, read_file)
+        from suptech.ingest.group import concat_raw, rows_of
+        from suptech.ingest.readers import UnusableFile, arrow_table, columnar, read_file
 
         rt = REPORT_TYPES[report_type]
         fields = rt.field_names
 
         reply = f"{self.config.prefix}.feedback.{{}}"
         kept: list[Held] = []
-        decoded, parts = [], []  # decoded: rows each part holds
+        parts = []
         offset = 0
         arrow = group[0].name.endswith(".arrow")  # a group holds one format
         for t in group:
@@ -287,12 +286,7 @@ class Ingestor:
             except UnusableFile as e:
                 answers[t.seq] = (reply.format(t.lei), refusal(t.subject, t.seq, str(e)))
                 continue
-            if arrow:
-                rows = part.num_rows
-                decoded.append(rows)
-            else:
-                rows = max([part.frame[ROW].max() or 0, *(p.row or 0 for p in part.problems)])
-                decoded.append(part.frame.height)
+            rows = part.num_rows if arrow else rows_of(part)
             parts.append(part)
             kept.append(Held(t.subject, t.seq, reply.format(t.lei), t.lei, offset + 1,
                              offset + rows))
@@ -310,16 +304,7 @@ class Ingestor:
                 return columnar(from_arrow(table), "Arrow", fields), kept
         if arrow:
             parts = [columnar(from_arrow(p), "Arrow", fields) for p in parts]
-            decoded = [p.frame.height for p in parts]  # rows a value no field holds took out
-        # One chunk: polars' string kernels have failed (panicked) on the many small
-        # chunks that concatenating hundreds of Arrow messages leaves.
-        frame = pl.concat([p.frame for p in parts], how="diagonal_relaxed").rechunk()
-        starts = [k.first - 1 for k in kept]  # each part's rows shift by where it starts
-        frame = frame.with_columns(pl.col(ROW) + pl.Series(np.repeat(starts, decoded),
-                                                           dtype=pl.Int64))
-        problems = [dataclasses.replace(p, row=p.row + start if p.row else None)
-                    for part, start in zip(parts, starts) for p in part.problems]
-        return RawFile(frame, problems, [c for c in frame.columns if c != ROW]), kept
+        return concat_raw(parts, [k.last - k.first + 1 for k in kept]), kept
 
     def idle(self) -> None:
         """Nothing to do: the register read for the detectors, if it changed, before

@@ -62,9 +62,10 @@ class CachedLookup:
             self.forget()
             self.commits = count
 
-    def committed(self, type_name: str, rows: pl.DataFrame | None) -> None:
-        """A commit of this consumer's; `rows`: the versions it stored (None: none)."""
-        self.commits += 1
+    def committed(self, type_name: str, rows: pl.DataFrame | None, submissions: int = 1) -> None:
+        """A commit of this consumer's, of so many `submissions`; `rows`: the versions it
+        stored (None: none)."""
+        self.commits += submissions
         if rows is None:
             return
         if type_name in self.keys:

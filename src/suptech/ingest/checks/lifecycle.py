@@ -20,10 +20,15 @@ from suptech.model.findings import Code
 KEY = ["submitter", "report_id"]
 
 
+REPEATED = "report_id is repeated in this file for action NEW"
+REPORTED = "report_id was already reported"
+
+
 def lifecycle_failures(rows: pl.DataFrame, stored: pl.DataFrame) -> pl.DataFrame:
     """rows: ROW, submitter, report_id, action; stored: submitter, report_id, live.
 
-    Returns ROW, code and reason for every row that breaks the lifecycle.
+    Returns ROW, code and reason for every row that breaks the lifecycle, and for a NEW
+    repeated in the file, the row of its first NEW (`first`).
     """
     action, row = pl.col("action"), pl.col(ROW)
     v = rows.join(stored, on=KEY, how="left")
@@ -44,21 +49,21 @@ def lifecycle_failures(rows: pl.DataFrame, stored: pl.DataFrame) -> pl.DataFrame
     return pl.concat([
         v.filter(duplicate).select(
             ROW, pl.lit(Code.E007.value).alias("code"),
-            pl.when(pl.col("live").is_not_null())
-            .then(pl.lit("report_id was already reported"))
-            .otherwise(pl.lit("report_id is repeated in this file for action NEW"))
-            .alias("reason")),
+            pl.when(pl.col("live").is_not_null()).then(pl.lit(REPORTED))
+            .otherwise(pl.lit(REPEATED)).alias("reason"),
+            pl.when(pl.col("live").is_null()).then(pl.col("first_new")).alias("first")),
         v.filter(orphan).select(
             ROW, pl.lit(Code.E008.value).alias("code"),
             pl.when(cancelled.fill_null(False))
             .then(pl.format("{} of a report_id that is already cancelled", action))
             .otherwise(pl.format("{} of an unknown report_id", action))
-            .alias("reason")),
+            .alias("reason"), pl.lit(None, dtype=pl.Int64).alias("first")),
     ])
 
 
 def repeated_keys(frame: pl.DataFrame, among: pl.Series) -> pl.DataFrame:
-    """ROW of every row in `among` whose (submitter, report_id) an earlier such row has.
+    """ROW of every row in `among` whose (submitter, report_id) an earlier such row has,
+    and the first such row (`first`).
 
     Hashing and sorting integers is far cheaper than grouping strings: only rows whose
     key hash repeats can repeat a key, and only those few are compared exactly.
@@ -68,9 +73,10 @@ def repeated_keys(frame: pl.DataFrame, among: pl.Series) -> pl.DataFrame:
     ordered = key_hash.filter(among).sort()
     collisions = ordered.filter(ordered == ordered.shift(1))  # (diff() overflows u64)
     if collisions.is_empty():
-        return frame.select(ROW).head(0)
+        return frame.select(ROW, pl.col(ROW).alias("first")).head(0)
     candidates = frame.select(ROW, *KEY).filter(among & key_hash.is_in(collisions.implode()))
-    return candidates.filter(~pl.struct(KEY).is_first_distinct()).select(ROW)
+    return candidates.with_columns(pl.col(ROW).first().over(KEY).alias("first")) \
+        .filter(~pl.struct(KEY).is_first_distinct()).select(ROW, "first")
 
 
 def _new_only_failures(frame: pl.DataFrame, valid: pl.Series,
@@ -80,16 +86,15 @@ def _new_only_failures(frame: pl.DataFrame, valid: pl.Series,
     The same answer as `lifecycle_failures` gives, without its joins and group-bys,
     which were most of the cost of validating a large file.
     """
-    def failing(rows: pl.DataFrame, reason: str) -> pl.DataFrame:
-        return rows.select(ROW, pl.lit(Code.E007.value).alias("code"),
-                           pl.lit(reason).alias("reason"))
-
     known = frame.select(ROW, *KEY).filter(valid).join(stored.select(KEY), on=KEY, how="semi") \
         if not stored.is_empty() else frame.select(ROW).head(0)
     repeated = repeated_keys(frame, valid).join(known, on=ROW, how="anti")
     # A NEW of a key already stored is reported as such, even when also repeated.
-    return pl.concat([failing(known.select(ROW), "report_id was already reported"),
-                      failing(repeated, "report_id is repeated in this file for action NEW")])
+    return pl.concat([
+        known.select(ROW, pl.lit(Code.E007.value).alias("code"), pl.lit(REPORTED).alias("reason"),
+                     pl.lit(None, dtype=pl.Int64).alias("first")),
+        repeated.select(ROW, pl.lit(Code.E007.value).alias("code"),
+                        pl.lit(REPEATED).alias("reason"), "first")])
 
 
 @register
@@ -109,6 +114,14 @@ class Lifecycle(Check):
             failed = _new_only_failures(frame, valid, stored)
         else:
             failed = lifecycle_failures(frame.select(ROW, *KEY, "action").filter(valid), stored)
+        if batch.parts is not None and failed.height:
+            # A report id first sent in an earlier submission of the group was, for this
+            # one, already reported, not repeated in it.
+            first = failed["first"]
+            elsewhere = first.is_not_null() & (batch.part_of(failed[ROW]) !=
+                                               batch.part_of(first.fill_null(0)))
+            failed = failed.with_columns(pl.when(elsewhere).then(pl.lit(REPORTED))
+                                         .otherwise("reason").alias("reason"))
         for c in self.codes:
             mine = failed.filter(pl.col("code") == c.value)
             if mine.is_empty():
