@@ -23,10 +23,11 @@ from suptech.server import scope
 from suptech.server.committer import Committer, Pending
 
 MAX_ROWS = 10_000
-#: Rows of submissions that may wait for the store at once; one more is refused at once
-#: (503, Retry-After) rather than queued for minutes. A submission is taken whatever its
-#: size when none waits.
-MAX_QUEUED_ROWS = int(os.environ.get("SUPTECH_MAX_QUEUED_ROWS", 2_000_000))
+#: Reports, and submissions, that may wait for the store at once (about ten seconds'
+#: work each); one more is refused at once (503, Retry-After) rather than queued for
+#: minutes. A submission is taken whatever its size when none waits.
+MAX_QUEUED_ROWS = int(os.environ.get("SUPTECH_MAX_QUEUED_ROWS", 200_000))
+MAX_QUEUED = int(os.environ.get("SUPTECH_MAX_QUEUED", 5_000))
 #: Records of a batch (or bytes of a file) up to which the request is made ready for the
 #: committer on the event loop, in well under a millisecond: a hop to a thread of the
 #: pool costs far more when the pool's threads all want the interpreter lock at once.
@@ -69,7 +70,8 @@ class Services:
         #: Each jurisdiction's alerts, and what they were computed from (`alerts`).
         self._alerts: dict[str, tuple[tuple[int, int], pl.DataFrame]] = {}
         self.committer = Committer(self.store, self.lock)
-        self._queued = 0  # rows of submissions waiting for, or being, stored
+        self._queued = 0  # reports of submissions waiting for, or being, stored
+        self._waiting = 0  # and those submissions
         self._counting = threading.Lock()
         self._readers = threading.local()
         self._cursors: list = []
@@ -108,15 +110,18 @@ class Services:
         else:
             pending = await run_in_threadpool(self._pending, name, data, report_type, who.lei)
         with self._counting:
-            if self._queued and self._queued + pending.rows > MAX_QUEUED_ROWS:
-                raise Busy(f"{self._queued:,} reports are waiting to be stored: send again "
-                           f"in a second")
+            if self._waiting and (self._queued + pending.rows > MAX_QUEUED_ROWS
+                                  or self._waiting >= MAX_QUEUED):
+                raise Busy(f"{self._waiting:,} submissions of {self._queued:,} reports are "
+                           f"waiting to be stored: send again in a second")
             self._queued += pending.rows
+            self._waiting += 1
         try:
             return await asyncio.wrap_future(self.committer.submit(pending))
         finally:
             with self._counting:
                 self._queued -= pending.rows
+                self._waiting -= 1
 
     @staticmethod
     def _pending(name: str, data: bytes | list[dict], report_type: str | None,
