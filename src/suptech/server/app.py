@@ -23,8 +23,8 @@ from fastapi import (
 from fastapi import Path as FastApiPath
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from starlette.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from suptech import cli_remote
 from suptech.ingest.jsonl import exact_number

@@ -14,11 +14,11 @@ from typing import Any, Iterator
 import orjson
 import polars as pl
 
+from starlette.concurrency import run_in_threadpool
+
 from suptech.model.reports import REPORT_TYPES
 from suptech.ops import audit, cases
 from suptech.ops.access import NotFound, User
-from starlette.concurrency import run_in_threadpool
-
 from suptech.server import scope
 from suptech.server.committer import Committer, Pending
 
@@ -28,9 +28,10 @@ MAX_ROWS = 10_000
 #: minutes. A submission is taken whatever its size when none waits.
 MAX_QUEUED_ROWS = int(os.environ.get("SUPTECH_MAX_QUEUED_ROWS", 200_000))
 MAX_QUEUED = int(os.environ.get("SUPTECH_MAX_QUEUED", 5_000))
-#: Records of a batch (or bytes of a file) up to which the request is made ready for the
-#: committer on the event loop, in well under a millisecond: a hop to a thread of the
-#: pool costs far more when the pool's threads all want the interpreter lock at once.
+#: Records of a batch up to which the request is made ready for the committer on the
+#: event loop, in well under a millisecond: a hop to a thread of the pool costs far more
+#: when the pool's threads all want the interpreter lock at once. A file is decoded on
+#: a thread of the pool.
 SMALL = 64
 TRIAGE = {"assign": cases.assign, "dismiss": cases.dismiss, "escalate": cases.escalate}
 
@@ -105,7 +106,7 @@ class Services:
         """Store a submission (`data`: a file's bytes, or a batch's JSON records) and
         answer it once it is durable, waiting without a thread (`Committer`)."""
         who.require("submitter")
-        if len(data) <= SMALL:
+        if isinstance(data, list) and len(data) <= SMALL:
             pending = self._pending(name, data, report_type, who.lei)
         else:
             pending = await run_in_threadpool(self._pending, name, data, report_type, who.lei)

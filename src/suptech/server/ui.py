@@ -45,7 +45,9 @@ class Sessions:
     """Dashboard sessions, kept by the server: the browser holds a random id, never the
     API token, and logging out ends the session here, whatever became of the cookie.
     Each session's token is authenticated on every request, so revoking the user's
-    tokens ends its sessions too. Kept in memory: a restart logs everyone out."""
+    tokens ends its sessions too (within `SUPTECH_TOKEN_TTL` seconds where another
+    process revoked them: `suptech.server.guard.KnownTokens`). Kept in memory: a
+    restart logs everyone out."""
 
     IDLE = 8 * 3600.0
 
