@@ -87,7 +87,7 @@ def commit_parts(store: Store, rt: ReportType, parts: list[Part], lookup=None,
     start_ns, start_label = retention_start()
     result = validate(raw, rt, lookup or store, now_ns=time.time_ns(),
                       retention_start_ns=start_ns, retention_start_label=start_label,
-                      owner=owner, parts=starts.tolist())
+                      owner=owner, firsts=starts.tolist())
     ts = time.time_ns()
     # Apart by a nanosecond each: two institutions' identical bytes are two submissions.
     batch_ids = [f"{ts + i}-{p.sha[:16]}" for i, p in enumerate(parts)]

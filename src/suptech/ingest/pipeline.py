@@ -174,13 +174,13 @@ class Ready:
 
 def prepare(store: Store, rt: ReportType, raw: RawFile, label: str, sha: str,
             owner: str | pl.DataFrame | None = None, log: pl.DataFrame | None = None,
-            lookup=None, keep: bool = False, parts: list[int] | None = None) -> Ready:
+            lookup=None, keep: bool = False, firsts: list[int] | None = None) -> Ready:
     """`commit_raw` up to the commit: validation, and what the commit will store.
-    `parts`: the first row of each message the rows came in (a stream's)."""
+    `firsts`: the first row of each message the rows came in (a stream's)."""
     start_ns, start_label = retention_start()
     result = validate(raw, rt, lookup or store, now_ns=time.time_ns(),
                       retention_start_ns=start_ns, retention_start_label=start_label,
-                      owner=owner, parts=parts)
+                      owner=owner, firsts=firsts)
     ts_received = time.time_ns()
     batch_id = f"{ts_received}-{sha[:16]}"
     schema = report_schema(rt)

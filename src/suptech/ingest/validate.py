@@ -56,13 +56,11 @@ class Batch:
     #: Where the rows are several submissions' validated together (a group commit, a
     #: stream's messages): the first row of each, in order. A rule between two rows
     #: (a report id repeated) then says whether they came in one submission.
-    parts: list[int] | None = None
+    firsts: list[int] | None = None
 
     def part_of(self, rows: pl.Series) -> pl.Series:
-        """The submission each of `rows` came in (all 0 for one file)."""
-        if self.parts is None:
-            return pl.zeros(len(rows), dtype=pl.Int64, eager=True)
-        return pl.Series(self.parts).search_sorted(rows, side="right").cast(pl.Int64)
+        """The submission each of `rows` came in, where `firsts` says."""
+        return pl.Series(self.firsts).search_sorted(rows, side="right").cast(pl.Int64)
 
     def has_column(self, name: str) -> bool:
         return name in self.raw_types
@@ -117,12 +115,12 @@ def check_columns(raw: RawFile, rt: ReportType) -> None:
 def validate(raw: RawFile, rt: ReportType, lookup: Lookup, *, now_ns: int,
              retention_start_ns: int, retention_start_label: str = "",
              owner: str | pl.DataFrame | None = None,
-             parts: list[int] | None = None) -> Validated:
+             firsts: list[int] | None = None) -> Validated:
     check_columns(raw, rt)
     frame = typed_frame(raw.frame, rt, ROW)
     batch = Batch(rt, frame, {k: v for k, v in raw.frame.schema.items()}, lookup, now_ns,
                   retention_start_ns, retention_start_label,
-                  pl.repeat(True, frame.height, dtype=pl.Boolean, eager=True), owner, parts)
+                  pl.repeat(True, frame.height, dtype=pl.Boolean, eager=True), owner, firsts)
     problems = raw.problems
     parts = [pl.DataFrame(
         {"row": [p.row for p in problems], "report_id": [p.report_id for p in problems],

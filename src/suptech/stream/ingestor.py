@@ -229,7 +229,8 @@ class Ingestor:
         label = f"stream {c.stream} seq {kept[0].seq}-{kept[-1].seq}"
         try:
             ready = prepare(self.store, REPORT_TYPES[report_type], raw, label, sha, owners,
-                            held, lookup=self.lookup, keep=True, parts=[k.first for k in kept])
+                            held, lookup=self.lookup, keep=True,
+                            firsts=[k.first for k in kept])
         except UnusableFile as e:
             for k in kept:
                 answers[k.seq] = (k.reply, refusal(k.subject, k.seq, str(e)))

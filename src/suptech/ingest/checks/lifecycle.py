@@ -114,7 +114,7 @@ class Lifecycle(Check):
             failed = _new_only_failures(frame, valid, stored)
         else:
             failed = lifecycle_failures(frame.select(ROW, *KEY, "action").filter(valid), stored)
-        if batch.parts is not None and failed.height:
+        if batch.firsts is not None and failed.height:
             # A report id first sent in an earlier submission of the group was, for this
             # one, already reported, not repeated in it.
             first = failed["first"]
