@@ -81,10 +81,14 @@ def test_broken_or_foreign_xml_is_unusable_and_says_where(tmp_path, ingest):
     unknown.write_text(text.replace("pacs.008.001.08", "pacs.008.001.99"))
     no_ns = tmp_path / "plain.xml"
     no_ns.write_text("<Document><FIToFICstmrCdtTrf/></Document>")
+    nul = tmp_path / "nul.xml"  # libxml2 says so over two lines
+    nul.write_bytes(text.encode().replace(b"<GrpHdr>", b"<GrpHdr>\x00", 1))
     results = {r.summary.file.rsplit("/", 1)[-1]: r.summary for r in
-               ingest(truncated, foreign, unknown, no_ns, good)}
+               ingest(truncated, foreign, unknown, no_ns, nul, good)}
     assert "not well-formed XML" in results["truncated.xml"].error
     assert "line " in results["truncated.xml"].error
+    assert "not well-formed XML" in results["nul.xml"].error
+    assert "\n" not in results["nul.xml"].error
     assert "pacs.009.001.08" in results["pacs009.xml"].error
     assert "not a supported version" in results["v99.xml"].error
     assert "with no namespace" in results["plain.xml"].error

@@ -203,7 +203,9 @@ def read_pacs008(data: bytes, submitter: str | None = None) -> RawFile:
             while elem.getprevious() is not None:
                 del elem.getparent()[0]
     except etree.XMLSyntaxError as e:
-        raise UnusableFile(f"not well-formed XML: {e.msg or e}") from None
+        # One line: libxml2's message may end its first part with a line break.
+        raise UnusableFile(f"not well-formed XML: {' '.join(str(e.msg or e).split())}") \
+            from None
     if version is None:
         raise UnusableFile("file holds no XML element")
     if transactions == 0:
