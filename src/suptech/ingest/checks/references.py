@@ -19,17 +19,23 @@ class References(Check):
     stage = Stage.REFERENCE
 
     def failures(self, batch):
+        targets: dict[tuple[str, str], list] = {}
         for ref in batch.rt.references:
-            if not batch.has_column(ref.field):
-                continue
-            col = pl.col(ref.field)
-            # As they come: lookups take repeats (sorting a large batch's values to
-            # make them unique cost more than looking the repeats up).
-            values = batch.frame.select(col.filter(batch.applies(ref.field))) \
-                .to_series().drop_nulls()
-            known = batch.lookup.existing(ref.target, ref.target_field, values)
-            if known.len() == values.len():
+            if batch.has_column(ref.field):
+                targets.setdefault((ref.target, ref.target_field), []).append(ref)
+        for (target, target_field), refs in targets.items():
+            # One lookup for the fields that name one target (a trade's buy and sell
+            # order ids): the target's reports are read once, not once per field. As
+            # they come: lookups take repeats (sorting a large batch's values to make
+            # them unique cost more than looking the repeats up).
+            asked = pl.concat([batch.frame.select(pl.col(r.field).filter(batch.applies(r.field)))
+                               .to_series().drop_nulls().cast(pl.String).rename(target_field)
+                               for r in refs])
+            known = batch.lookup.existing(target, target_field, asked)
+            if known.len() == asked.len():
                 continue  # each value found (the usual case): no row can fail
-            yield Failure(Code.E009, ref.field,
-                          batch.applies(ref.field) & col.is_not_null() & ~isin(col, known),
-                          message(f"{ref.target} {ref.target_field} {{}} not found", col))
+            for ref in refs:
+                col = pl.col(ref.field)
+                yield Failure(Code.E009, ref.field,
+                              batch.applies(ref.field) & col.is_not_null() & ~isin(col, known),
+                              message(f"{target} {target_field} {{}} not found", col))
