@@ -150,22 +150,10 @@ class Store:
         if values.is_empty() or self._is_empty(type_name):
             return pl.Series(field, [], dtype=pl.String)
         wanted = ibis.memtable(pa.table({"_v": values.cast(pl.String).to_arrow()}))
-        t = self.con.table(report_type(type_name).name)
-        hit = self._committed(t.semi_join(wanted, t[field] == wanted._v)).select(*KEY, field)
-        # A report with only its NEW holds the value live: no window needed. Only the
-        # few reports ever corrected or cancelled are looked at version by version, as
-        # `view` does: a trade file names millions of orders' events, almost none
-        # amended, and a window over all of their versions was most of its ingest.
-        amended = self._committed(t.filter(t.action != "NEW")).select(*KEY).distinct()
-        plain = hit.anti_join(amended, [hit[k] == amended[k] for k in KEY]).select(field)
-        keys = hit.semi_join(amended, [hit[k] == amended[k] for k in KEY]).select(*KEY) \
-            .distinct()
-        versions = self.versions(type_name)
-        mine = versions.semi_join(keys, [versions[k] == keys[k] for k in KEY])
-        latest = self._latest(mine.select(*KEY, field, "action", "ts_received", "row"))
-        live = latest.filter(latest.action != "CANC")
-        changed = live.semi_join(wanted, live[field] == wanted._v).select(field)
-        hits = plain.union(changed).distinct()
+        # The live reports (`view`: only the few amended ones are ranked version by
+        # version) that hold one of the values.
+        live = self.view(type_name)
+        hits = live.semi_join(wanted, live[field] == wanted._v).select(field).distinct()
         return pl.from_arrow(hits.to_pyarrow()).to_series().cast(pl.String)
 
     def instrument_sizes(self, isins: pl.Series) -> pl.DataFrame:
