@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar, Iterator
@@ -256,6 +257,30 @@ class Spark(Engine):
         self.session.createDataFrame(table.select(order)).write.insertInto(target)
 
 
+def _spark_backend(session, shared_dir: Path):
+    """Ibis's PySpark backend, with tables kept for a scan (`SharedTables`, `.cache()`)
+    written to Parquet and read back rather than cached in memory: a cached frame keeps
+    the plan that made it, and Spark analyses and compares that whole plan again at
+    every place a detector reads the table (dozens in one detector), which cost more
+    than the detector's work. A table read from files is a plain scan; its files are
+    deleted when it is released."""
+    from ibis.backends.pyspark import Backend
+
+    class SparkBackend(Backend):
+        def _create_cached_table(self, name, expr):
+            path = shared_dir / name
+            self._session.sql(self.compile(expr)).write.parquet(str(path))
+            self._session.read.parquet(str(path)).createTempView(name)
+            return self.table(name)
+
+        def _drop_cached_table(self, name):
+            self._session.catalog.dropTempView(name)
+            shutil.rmtree(shared_dir / name, ignore_errors=True)
+
+    ibis.pyspark  # noqa: B018  (loads the backend's options, which its compiler reads)
+    return SparkBackend().connect(session)
+
+
 KINDS: dict[str, type[Engine]] = {"duckdb": DuckDB, "spark": Spark}
 
 
@@ -311,4 +336,4 @@ def connect(engine: str | type[Engine], data_dir: Path) -> Engine:
     db = "suptech_" + hashlib.sha1(str(data_dir.resolve()).encode()).hexdigest()[:12]
     session.sql(f"CREATE DATABASE IF NOT EXISTS {db}")
     session.catalog.setCurrentDatabase(db)
-    return Spark(ibis.pyspark.connect(session), data_dir, session)
+    return Spark(_spark_backend(session, data_dir / "spark" / "_shared"), data_dir, session)
