@@ -5,6 +5,14 @@ baseline a user would otherwise write: the same rules with pandas, row by row
 
     .venv/bin/python bench/ingest.py [--rows 10000000] [--baseline-rows 200000]
                                      [--repeat 1] [--formats parquet,csv]
+
+With --day, a simulated trading day instead (`suptech simulate market`, seed 9: order
+events NEW, MODIFY, CANCEL and FILL that refer to earlier orders, trades naming both
+orders, the simulator's instruments, accounts and parties), every file of it ingested
+by `suptech ingest` as a whole process into a fresh store; the baseline checks the day's
+first order events row by row with pandas, each row's order and account looked up.
+
+    .venv/bin/python bench/ingest.py --day [--scale full] [--repeat 1]
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ import platform
 import re
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -99,21 +108,27 @@ def timed_ingest(path: Path, refs: list[Path], work: Path) -> tuple[float, int, 
     return seconds, result.summary.accepted, result.summary.rejected
 
 
-def pandas_row_by_row(frame: pd.DataFrame) -> int:
-    """The baseline: the stateless rules of the same file, one row at a time."""
+def pandas_row_by_row(frame: pd.DataFrame, ticks: dict[str, tuple[float, int]] | None = None,
+                      accounts: set[str] | None = None) -> int:
+    """The baseline: the stateless rules of the same file, one row at a time, each row's
+    instrument (`ticks`: tick and lot size) and account looked up, and a report id
+    reported once."""
     from stdnum import isin, lei
     enums = {f.name: set(f.values) for f in ORDER_EVENT.all_fields if f.kind is Kind.ENUM}
     mics = code_list(Kind.MIC)
     rid = re.compile(REPORT_ID)
-    ticks = {ISIN_A: (0.01, 100), ISIN_B: (0.01, 200)}
-    accounts = {"A1", "A2"}
+    ticks = ticks or {ISIN_A: (0.01, 100), ISIN_B: (0.01, 200)}
+    accounts = accounts or {"A1", "A2"}
+    seen: set[str] = set()
 
     def check(r) -> bool:
         for name in ("report_id", "submitter", "order_id", "account_id", "isin", "mic"):
             if r[name] is None or r[name] == "":
                 return False
         try:
-            q, leaves, price = int(r["quantity"]), int(r["leaves_quantity"]), float(r["price"])
+            q, leaves = int(r["quantity"]), int(r["leaves_quantity"])
+            # A market order has no price (pandas shows the missing value as NaN).
+            price = None if r["order_type"] == "MARKET" else float(r["price"])
             ts = int(r["ts_event"])
         except (TypeError, ValueError):
             return False
@@ -123,18 +138,68 @@ def pandas_row_by_row(frame: pd.DataFrame) -> int:
                 and lei.is_valid(r["member_lei"]) and isin.is_valid(r["isin"])
                 and r["mic"] in mics):
             return False
-        if r["isin"] not in ticks or r["account_id"] not in accounts:
+        if r["isin"] not in ticks or r["account_id"] not in accounts or r["report_id"] in seen:
             return False
+        seen.add(r["report_id"])
         tick, lot = ticks[r["isin"]]
-        if q <= 0 or leaves < 0 or q % lot or abs(round(price / tick) * tick - price) > 1e-9:
+        if q <= 0 or leaves < 0 or q % lot or (
+                price is not None and abs(round(price / tick) * tick - price) > 1e-9):
             return False
         return leaves <= q and BASE_NS // 2 < ts < time.time_ns()
 
     return int(frame.apply(check, axis=1).sum())
 
 
+def day(args) -> None:
+    """A simulated day through `suptech ingest`, as a user would run it."""
+    from suptech.simulate.market_run import simulate_market
+
+    work = Path(tempfile.mkdtemp(prefix="suptech-bench-day-"))
+    try:
+        t = time.perf_counter()
+        simulate_market(work / "day", seed=9, scale=args.scale)
+        files = sorted((work / "day").glob("*.parquet"))
+        rows = sum(pl.scan_parquet(f).select(pl.len()).collect().item() for f in files)
+        events = pl.read_parquet(next((work / "day").glob("order_event-*.parquet")))
+        print(f"simulated a {args.scale} day in {time.perf_counter() - t:.0f} s: "
+              f"{rows:,} rows in {len(files)} files, order events "
+              + ", ".join(f"{e} {n:,}" for e, n in
+                          events["event_type"].value_counts(sort=True).iter_rows()))
+        rates = []
+        for k in range(args.repeat):
+            db = work / f"db{k}"
+            t = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "suptech.cli", "ingest", *map(str, files),
+                            "--data-dir", str(db)], check=True, stdout=subprocess.DEVNULL)
+            seconds = time.perf_counter() - t
+            rates.append(rows / seconds)
+            print(f"suptech ingest (whole process): {seconds:6.2f} s  {rates[-1]:12,.0f} rows/s")
+            shutil.rmtree(db)
+        inst = pl.read_parquet(next((work / "day").glob("instrument*.parquet")))
+        ticks = {i: (float(t), int(n)) for i, t, n in
+                 inst.select("isin", "tick_size", "lot_size").iter_rows()}
+        accounts = set(pl.read_parquet(next((work / "day").glob("account*.parquet")))
+                       ["account_id"])
+        sample = events.head(args.baseline_rows).with_columns(
+            pl.col("ts_event").dt.epoch("ns") if events.schema["ts_event"].is_temporal()
+            else pl.col("ts_event")).to_pandas()
+        t = time.perf_counter()
+        ok = pandas_row_by_row(sample, ticks, accounts)
+        seconds = time.perf_counter() - t
+        base = len(sample) / seconds
+        print(f"pandas df.apply baseline: {seconds:6.2f} s for {len(sample):,} order events  "
+              f"{base:12,.0f} rows/s  (accepted {ok:,}; validation only, no storage)")
+        print(f"ratio (median) / baseline: {statistics.median(rates) / base:.1f}x")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--day", action="store_true",
+                        help="a simulated trading day through `suptech ingest` instead")
+    parser.add_argument("--scale", default="full", choices=["tiny", "small", "medium", "full"],
+                        help="with --day: the simulated day's size (default full)")
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--baseline-rows", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=1,
@@ -142,6 +207,8 @@ def main() -> None:
     parser.add_argument("--formats", default="parquet,csv",
                         help="comma-separated: which files to ingest (default parquet,csv)")
     args = parser.parse_args()
+    if args.day:
+        return day(args)
     work = Path(tempfile.mkdtemp(prefix="suptech-bench-"))
     try:
         print(f"machine: {platform.processor() or platform.machine()}, "
