@@ -28,7 +28,7 @@ def batch(prefix: str, n: int) -> dict:
 
 
 # Large enough that a batch takes long enough to be killed in its middle.
-N = 10_000
+N = 4_000
 
 
 def check_store(data, acknowledged: list[str], killed: list[str]) -> None:

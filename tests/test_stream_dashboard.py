@@ -42,7 +42,7 @@ def test_streaming_alerts_appear_in_the_open_alert_queue(config, browser, tmp_pa
             page.wait_for_function("document.getElementById('live').textContent != ''")
             assert page.locator("#alert-queue tbody tr").count() == 0
             pages.append((region, page))
-        run_apart(replay(sim, config, slice_ms=60_000, frames=frames))
+        run_apart(replay(sim, config, slice_ms=300_000, frames=frames))
         seen: dict[str, list[str]] = {}
         for _ in range(240):  # until some analyst's queue shows one, and a little more
             for region, page in pages:

@@ -252,6 +252,8 @@ class Spark(Engine):
     def insert(self, name: str, table: pa.Table) -> None:
         # Ibis's Spark memtable goes through pandas and cannot carry null decimals;
         # Spark 4 takes Arrow directly. insertInto matches columns by position.
+        if not table.num_rows:  # a clean file's feedback: no Spark job for nothing
+            return
         target = self._table_name(name)
         order = self.session.table(target).columns
         self.session.createDataFrame(table.select(order)).write.insertInto(target)
