@@ -112,8 +112,9 @@ class SharedTables:
     """Derived tables several detectors start from, computed once per scan.
 
     `shared(key, build)` keeps `build()` in the engine (DuckDB: a temporary table,
-    Spark: a cached frame) until `release()`; over a stream's window of recent events
-    (`materialize` off) it is built once as an expression, and the engine plans it.
+    Spark: Parquet files read back, `store.engines._spark_backend`) until `release()`;
+    over a stream's window of recent events (`materialize` off) it is built once as an
+    expression, and the engine plans it.
     """
 
     materialize = True
