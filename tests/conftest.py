@@ -43,23 +43,3 @@ def cli(tmp_path):
         assert "Traceback" not in result.output
         return result
     return run
-
-
-#: The longest modules by `pytest --durations`, longest first (the Spark one is the
-#: longest of all). xdist hands modules out in the order collected when it is told not
-#: to reorder them by their number of tests (`--no-loadscope-reorder`, scripts/test.sh):
-#: started first, the long ones leave the short ones to even out the workers' ends,
-#: where a long module handed out last would run on alone while the other worker idles.
-LONGEST = ["test_stream_detect", "test_detect", "test_dashboard", "test_stream_dashboard",
-           "test_server_crash", "test_window", "test_hostile_files", "test_one_writer",
-           "test_marking_close", "test_validation_codes", "test_api_schema",
-           "test_iso20022", "test_detect_payments"]
-
-
-def pytest_collection_modifyitems(items):
-    def rank(item) -> int:
-        if item.get_closest_marker("spark") is not None:
-            return -1
-        name = item.module.__name__.rsplit(".", 1)[-1]
-        return LONGEST.index(name) if name in LONGEST else len(LONGEST)
-    items.sort(key=rank)  # stable: each module's tests keep their order
