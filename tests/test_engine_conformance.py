@@ -68,9 +68,14 @@ def alerts_on(engine: str, files, data_dir, domain: str = "market") -> pl.DataFr
     try:
         ingest_files(store, files)
         detectors = [c() for c in REGISTRY.detectors.values() if c.domain == domain]
-        return run(store, detectors).select(COMPARED).sort("alert_id")
+        alerts = run(store, detectors).select(COMPARED).sort("alert_id")
+        # The scan's shared tables (files, on Spark) went when it ended; the store's
+        # folder for them goes when it is closed.
+        assert not [p for p in (data_dir / "spark" / "_shared").rglob("*") if p.is_file()]
     finally:
         store.close()
+    assert not list((data_dir / "spark" / "_shared").glob("*"))
+    return alerts
 
 
 def test_duckdb_and_spark_raise_the_same_payment_alerts(tmp_path):

@@ -22,6 +22,7 @@ import contextlib
 import hashlib
 import os
 import shutil
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar, Iterator
@@ -227,6 +228,9 @@ class Spark(Engine):
     concurrent: ClassVar[bool] = False
     exclusive: ClassVar[bool] = False
     session: object = None  # the SparkSession the backend was made from
+    #: Where this store's shared tables are written (`_spark_backend`); its own, so
+    #: that closing the store removes what a scan cut short left there.
+    shared_dir: Path | None = None
 
     def _table_name(self, name: str) -> str:
         return f"{self.session.catalog.currentDatabase()}.{name}"
@@ -257,6 +261,10 @@ class Spark(Engine):
         target = self._table_name(name)
         order = self.session.table(target).columns
         self.session.createDataFrame(table.select(order)).write.insertInto(target)
+
+    def close(self) -> None:
+        if self.shared_dir is not None:
+            shutil.rmtree(self.shared_dir, ignore_errors=True)
 
 
 def _spark_backend(session, shared_dir: Path):
@@ -338,4 +346,5 @@ def connect(engine: str | type[Engine], data_dir: Path) -> Engine:
     db = "suptech_" + hashlib.sha1(str(data_dir.resolve()).encode()).hexdigest()[:12]
     session.sql(f"CREATE DATABASE IF NOT EXISTS {db}")
     session.catalog.setCurrentDatabase(db)
-    return Spark(_spark_backend(session, data_dir / "spark" / "_shared"), data_dir, session)
+    shared = data_dir / "spark" / "_shared" / uuid.uuid4().hex
+    return Spark(_spark_backend(session, shared), data_dir, session, shared)
