@@ -129,8 +129,9 @@ def test_a_token_over_its_rate_is_told_when_to_come_back(tmp_path, monkeypatch):
 
 
 def test_a_submission_beyond_the_queue_is_refused_at_once_not_queued(server, monkeypatch):
-    """While the store is taken (a long commit), submissions wait up to MAX_QUEUED_ROWS reports; the
-    next is refused at once with 503 and Retry-After, and the waiting one is stored."""
+    """While the store is taken (a long commit), submissions wait up to MAX_QUEUED_ROWS
+    reports; the next is refused at once with 503 and Retry-After, and the waiting one is
+    stored."""
     import threading
 
     from builders import record
