@@ -19,7 +19,7 @@ from suptech.model.reports import REPORT_TYPES
 from suptech.ops import access
 from suptech.ops.db import connect
 from suptech.server.app import create_app
-from suptech.server.services import jsonl_line
+from suptech.ingest.jsonl import jsonl_line
 from suptech.store.database import open_store
 
 OTHER = BROKER_A  # another institution

@@ -24,6 +24,7 @@ from pathlib import Path
 import polars as pl
 
 from suptech.ingest.group import Part, commit_parts, groupable, rows_of
+from suptech.ingest.jsonl import read_records
 from suptech.ingest.pipeline import FileResult, ingest_file
 from suptech.ingest.raw import RawFile
 from suptech.ingest.readers import read_file
@@ -50,6 +51,8 @@ class Pending:
     #: JSON Lines of this many records of the report type's fields, made by the server
     #: (one per line): decoded by the committer with the group's others, not alone.
     lines: int | None = None
+    #: Those records themselves, where they read as their lines would (`read_records`).
+    records: list[dict] | None = None
     answer: Future = field(default_factory=Future)
 
     @property
@@ -137,8 +140,12 @@ class Committer:
         try:
             merged = None
             if group[0].lines is not None:  # one decoding for the group's lines
-                merged = read_file(Path(group[0].name), b"\n".join(p.data for p in group),
-                                   rt=rt)
+                if all(p.records is not None for p in group):
+                    merged = read_records([r for p in group for r in p.records],
+                                          rt.field_names)
+                else:
+                    merged = read_file(Path(group[0].name),
+                                       b"\n".join(p.data for p in group), rt=rt)
             results = commit_parts(self.store, rt, parts, self.lookup, merged)
         # One sender's file must not refuse another's: each goes alone, and is told
         # what failed (a full disk) by the file pipeline. (A panic in polars' Rust code

@@ -5,17 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import json
 import os
 import threading
 from pathlib import Path
 from typing import Any, Iterator
 
-import orjson
 import polars as pl
 
 from starlette.concurrency import run_in_threadpool
 
+from suptech.ingest.jsonl import jsonl_lines
 from suptech.model.reports import REPORT_TYPES
 from suptech.ops import audit, cases
 from suptech.ops.access import NotFound, User
@@ -34,21 +33,6 @@ MAX_QUEUED = int(os.environ.get("SUPTECH_MAX_QUEUED", 5_000))
 #: a thread of the pool.
 SMALL = 64
 TRIAGE = {"assign": cases.assign, "dismiss": cases.dismiss, "escalate": cases.escalate}
-
-
-def jsonl_line(record: dict[str, Any]) -> bytes:
-    """One record as a JSON line, canonical so that a batch sent again is a duplicate.
-
-    What orjson refuses (integers beyond 64 bits, lone UTF-16 surrogates) is written
-    by the standard library with every non-ASCII character escaped; the reader then
-    takes what is valid and rejects a lone surrogate as a bad line, with a feedback row
-    like any bad line of a file, not with a server error.
-    """
-    try:
-        return orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
-    except orjson.JSONEncodeError:
-        return json.dumps(record, sort_keys=True, ensure_ascii=True,
-                          separators=(",", ":")).encode("ascii")
 
 
 class Busy(Exception):
@@ -133,13 +117,17 @@ class Services:
         and no store needed). One that cannot be is told why by the file pipeline."""
         from suptech.ingest.readers import detect_report_type, read_file
 
-        lines = None
+        lines = records = None
         if isinstance(data, list):
             fields = REPORT_TYPES[report_type].field_names if report_type in REPORT_TYPES \
                 else frozenset()
             if all(r.keys() <= fields for r in data):
                 lines = len(data)
-            data = b"\n".join(jsonl_line(r) for r in data)
+            batch = data
+            data, plain = jsonl_lines(batch)
+            # The committer reads the records themselves, not their lines decoded
+            # again (an empty batch is told it is empty, as an empty file is).
+            records = batch if plain and lines else None
         try:
             rt = detect_report_type(Path(name), report_type)
         except Exception:  # noqa: BLE001 (UnusableFile: told by the pipeline)
@@ -151,7 +139,8 @@ class Services:
             except (Exception, pl.exceptions.PanicException):  # noqa: BLE001
                 pass
         return Pending(name, data, hashlib.sha256(data).hexdigest(), report_type, owner,
-                       rt.name if rt else None, raw, lines if rt is not None else None)
+                       rt.name if rt else None, raw, lines if rt is not None else None,
+                       records if rt is not None else None)
 
     def submissions(self, who: User, batch_id: str | None = None) -> pl.DataFrame:
         """The submissions the caller may see, and the read audited: a submitter its
