@@ -44,12 +44,15 @@ from suptech.server.shapes import (
 def submission_result(name: str, result) -> JSONResponse:
     """The submission's answer, made here rather than by FastAPI from a returned model,
     which it would validate once more."""
-    summary = result.summary
+    summary, feedback = result.summary, result.feedback
+    # A clean submission's answer asks nothing of polars, whose calls cost more than
+    # the rest of the answer.
+    rows = [] if feedback.is_empty() else feedback.drop("file").to_dicts()
     return JSONResponse(SubmissionResult(
         batch_id=summary.batch_id, file=Path(name).name, report_type=summary.report_type,
         rows=summary.rows, accepted=summary.accepted, rejected=summary.rejected,
         warnings=summary.warnings, duplicate=summary.duplicate, error=summary.error,
-        feedback=result.feedback.drop("file").to_dicts()).model_dump(mode="json"))
+        feedback=rows).model_dump(mode="json"))
 
 
 class ExactNumbersRequest(Request):
