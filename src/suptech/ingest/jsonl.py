@@ -149,7 +149,7 @@ class _Columns:
         self.plain: set[str] = set()
 
     def add(self, row: int, obj: object) -> None:
-        if type(obj) is dict and self.plain.issuperset(obj) \
+        if type(obj) is dict and len(obj) <= MAX_KEYS and self.plain.issuperset(obj) \
                 and _TEXT.issuperset(map(type, obj.values())):
             self.records.append(obj)
             self.rows.append(row)

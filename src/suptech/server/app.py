@@ -36,24 +36,10 @@ from suptech.store import writer
 from suptech.server.shapes import (
     Alert, AlertDetail, AlertIds, Assign, AuditCheck, BulkDismiss, Case, CaseDetail,
     Dismiss, ERRORS, Event, FeedbackRow, ID_PATTERN, JsonBatch, Me, NewCase, ReportType,
-    Rows, Submission, SubmissionResult, Text, Transition, UserRow)
+    Rows, Submission, SubmissionResult, Text, Transition, UserRow, submission_result)
 
 
 # ---- the application ---------------------------------------------------------------
-
-def submission_result(name: str, result) -> JSONResponse:
-    """The submission's answer, made here rather than by FastAPI from a returned model,
-    which it would validate once more."""
-    summary, feedback = result.summary, result.feedback
-    # A clean submission's answer asks nothing of polars, whose calls cost more than
-    # the rest of the answer.
-    rows = [] if feedback.is_empty() else feedback.drop("file").to_dicts()
-    return JSONResponse(SubmissionResult(
-        batch_id=summary.batch_id, file=Path(name).name, report_type=summary.report_type,
-        rows=summary.rows, accepted=summary.accepted, rejected=summary.rejected,
-        warnings=summary.warnings, duplicate=summary.duplicate, error=summary.error,
-        feedback=rows).model_dump(mode="json"))
-
 
 class ExactNumbersRequest(Request):
     """A request whose JSON numbers with a fraction come as their digits, never floats:

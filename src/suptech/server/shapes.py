@@ -3,8 +3,10 @@ declared once here and read by the handlers in `app`."""
 
 # No `from __future__ import annotations`: FastAPI and pydantic read these annotations.
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, create_model
 
 from suptech.model import alert
@@ -44,6 +46,19 @@ class SubmissionResult(BaseModel):
     duplicate: bool
     error: str | None = Field(None, description="Set when the file was unusable as a whole.")
     feedback: list[FeedbackRow]
+
+
+def submission_result(name: str, result) -> JSONResponse:
+    """A submission's answer (`FileResult`), made here rather than by FastAPI from a
+    returned model, which it would validate once more; a clean one's without polars,
+    whose calls cost more than the rest of the answer."""
+    summary, feedback = result.summary, result.feedback
+    return JSONResponse(SubmissionResult(
+        batch_id=summary.batch_id, file=Path(name).name, report_type=summary.report_type,
+        rows=summary.rows, accepted=summary.accepted, rejected=summary.rejected,
+        warnings=summary.warnings, duplicate=summary.duplicate, error=summary.error,
+        feedback=feedback.drop("file").to_dicts() if feedback.height else [],
+    ).model_dump(mode="json"))
 
 
 class Submission(BaseModel):
