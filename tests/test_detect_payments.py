@@ -230,6 +230,31 @@ def test_paying_the_same_people_as_last_month_is_not_a_fan_out(tmp_path, store, 
     assert march["evidence"].to_list() == [";".join(sorted(p["payment_id"] for p in payments[:5]))]
 
 
+def test_a_payment_reported_twice_is_counted_and_shown_once(tmp_path, store, ingest):
+    """B pays five people it never paid; its bank sends the day's file twice, the second
+    time under new report ids (both accepted: a report id is new). Each payment is one
+    movement of money: the fan-out is of five payments, and its evidence lists five."""
+    import uuid
+
+    from builders import record, write_csv
+
+    from suptech.detect.evidence import payment_evidence
+    from suptech.detect.payments.fan_out import FanOut
+
+    legs = [dict(payment_id=str(uuid.UUID(int=k + 1, version=4)), debtor_account_id="B",
+                 creditor_account_id=f"M{k}", amount="20000.00", channel="RTGS", purpose=None,
+                 ts_event=f"2026-04-01T10:{k:02d}:00+08:00") for k in range(5)]
+    ingest(write_csv(tmp_path, "payment.csv", [record("payment", k, **leg)
+                                               for k, leg in enumerate(legs)]))
+    again = [record("payment", k, **leg) for k, leg in enumerate(legs)]
+    ingest(write_csv(tmp_path, "payment-again.csv",
+                     [{**r, "report_id": "AGAIN-" + r["report_id"]} for r in again]))
+    [alert] = run(store, [FanOut()]).to_dicts()
+    assert alert["evidence"] == ";".join(sorted(leg["payment_id"] for leg in legs))
+    shown = payment_evidence(store, alert)
+    assert sorted(shown["payment_id"]) == sorted(leg["payment_id"] for leg in legs)
+
+
 def test_a_learned_case_is_a_pattern_of_payments_not_one_odd_payment():
     """Flagged payments joined by their accounts make one case; a payment flagged on its
     own (D to E) is not a case."""

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
+from suptech.detect.payments.data import payments_once
 from suptech.model.calendar import calendar
 
 MARGIN_NS = 5 * 60 * 1_000_000_000  # shown before and after the alert's window
@@ -146,9 +147,9 @@ def plot_book(ev: Evidence, alert: dict, path: Path) -> Path:
 
 
 def payment_evidence(store, alert: dict) -> pl.DataFrame:
-    """The payments an alert names as its evidence, in time order."""
+    """The payments an alert names as its evidence, in time order, each once."""
     ids = [i for i in (alert["evidence"] or "").split(";") if i]
-    p = store.view("payment")
+    p = payments_once(store)
     return _frame(p.filter(p.payment_id.isin(ids)).select(
         "ts_event", "payment_id", "debtor_account_id", "creditor_account_id", "amount",
         "currency", "channel", "purpose", "debtor_country", "creditor_country")

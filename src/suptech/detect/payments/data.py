@@ -39,8 +39,19 @@ class PaymentData(SharedTables):
     pairs_before: ir.Table | None = None
 
 
-def payment_data(store, start_ns: int | None = None, end_ns: int | None = None) -> PaymentData:
+def payments_once(store, start_ns: int | None = None, end_ns: int | None = None) -> ir.Table:
+    """The live payment reports, one a payment (`payment_id`, its UETR): a payment
+    reported again, by its other bank or by the same one under another report id, is
+    one movement of money, counted once and shown once; its earliest report stands for
+    it (reports that disagree are for reconciliation to say)."""
     p = store.view("payment", start_ns=start_ns, end_ns=end_ns)
+    first = p.mutate(_n=ibis.row_number().over(
+        group_by="payment_id", order_by=[p.ts_received, p.row, p.report_id]))
+    return first.filter(first._n == 0).drop("_n")
+
+
+def payment_data(store, start_ns: int | None = None, end_ns: int | None = None) -> PaymentData:
+    p = payments_once(store, start_ns, end_ns)
     before = pairs = None
     if start_ns is not None:  # the accounts' own history: all of it
         earlier = store.view("payment", end_ns=start_ns)
