@@ -3,6 +3,8 @@ real server over the demo's data. Each test leaves a screenshot in its output fo
 
 from __future__ import annotations
 
+import re
+
 import shutil
 
 import httpx
@@ -96,6 +98,12 @@ def test_a_market_alert_shows_its_order_book_replay(site, as_user):
     names = page.eval_on_selector_all("#evidence-chart .legendtext", "ts => ts.map(t => t.textContent)")
     assert {"best bid", "best ask"} <= set(names)
     assert page.locator("#evidence-chart .scatterlayer .trace").count() >= 3
+    # The orders as the analyst reads them: Shanghai's clock, prices at the tick.
+    orders = page.locator("table").filter(has=page.locator("th", has_text="order_id"))
+    assert "Asia/Shanghai" in page.inner_text("body")
+    text = orders.first.inner_text()
+    assert re.search(r"20\d\d-\d\d-\d\d \d\d:\d\d:\d\d", text)
+    assert not re.search(r"\b1\d{18}\b|\d\.\d{9}", text)
 
 
 def test_a_payment_alert_shows_its_money_flow_graph(site, as_user):

@@ -3,6 +3,8 @@ alerts, and score exactly as EVALUATION.md says."""
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 import pytest
 from builders import shared_data
@@ -134,9 +136,15 @@ def test_scan_export_show_and_evaluate_from_the_command_line(market, tmp_path):
     assert {"alert_id", "detector", "typology", "score", "account_ids", "isin", "window_start",
             "window_end", "evidence", "detector_version", "parameters"} <= set(alerts.columns)
     picture = tmp_path / "book.png"
-    shown = runner.invoke(app, ["alerts", "show", alerts["alert_id"][0], "--png", str(picture), *db])
+    shown = runner.invoke(app, ["alerts", "show", alerts["alert_id"][0], "--png", str(picture), *db],
+                          env={"COLUMNS": "200"})
     assert shown.exit_code == 0, shown.output
     assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # Times as the analyst's clock says them, prices at the tick: no nanoseconds since
+    # 1970, no nine decimals.
+    assert "times in Asia/Shanghai" in shown.output
+    assert re.search(r"2026-03-0\d \d\d:\d\d:\d\d\.\d{3}", shown.output), shown.output
+    assert not re.search(r"\b1\d{18}\b|\d\.\d{9}", shown.output), shown.output
     evaluated = runner.invoke(app, ["evaluate", "--labels", str(market / "labels.csv"),
                                     "--alerts", str(export)])
     assert evaluated.exit_code == 0 and "SPOOFING" in evaluated.output

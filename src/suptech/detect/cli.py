@@ -11,6 +11,8 @@ import typer
 from rich.table import Table
 
 from suptech.cli_common import DataDir, Engine, console, error, open_or_exit
+from suptech.model import display
+from suptech.model.display import local_text
 from suptech.model.findings import spreadsheet_safe
 
 out = console()
@@ -32,8 +34,7 @@ def _moment(text: str | None, option: str) -> int | None:
 
 
 def _iso(ns_column: str) -> pl.Expr:
-    return (pl.from_epoch(pl.col(ns_column), "ns").dt.replace_time_zone("UTC")
-            .dt.convert_time_zone("Asia/Shanghai").dt.strftime("%Y-%m-%dT%H:%M:%S%.3f%:z"))
+    return local_text(pl.col(ns_column), offset=True)
 
 
 def scan(
@@ -136,6 +137,8 @@ def show(
         alert = alerts.row(0, named=True)
         payments = REGISTRY.get(alert["detector"]).domain == "payments"
         ev = payment_evidence(store, alert) if payments else evidence(store, alert)
+        ticks = {} if payments or not alert["isin"] else dict(store.instrument_sizes(
+            pl.Series([alert["isin"]])).select("isin", "tick_size").iter_rows())
     finally:
         store.close()
     out.print(f"[bold]{alert['alert_id']}[/bold] {alert['typology']} score {alert['score']:.2f} "
@@ -144,7 +147,9 @@ def show(
     if alert.get("explanation"):
         out.print(explain(alert["explanation"]))
     frames = [("payments", ev)] if payments else [("orders", ev.orders), ("trades", ev.trades)]
+    out.print(f"times in {display.zone()}")
     for title, frame in frames:
+        frame = display.readable(frame, ticks)
         table = Table(*frame.columns, title=f"{title} ({frame.height})", title_justify="left")
         for row in frame.head(40).iter_rows():
             table.add_row(*("" if v is None else str(v) for v in row))

@@ -17,6 +17,7 @@ from pathlib import Path
 import polars as pl
 
 from suptech.detect.payments.data import payments_once
+from suptech.model import display
 from suptech.model.calendar import calendar
 
 MARGIN_NS = 5 * 60 * 1_000_000_000  # shown before and after the alert's window
@@ -110,8 +111,7 @@ def plot_book(ev: Evidence, alert: dict, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     def local(ns: pl.Series):
-        return pl.from_epoch(ns, "ns").dt.replace_time_zone("UTC") \
-            .dt.convert_time_zone("Asia/Shanghai").to_list()
+        return pl.select(display.local(pl.lit(ns))).to_series().to_list()
 
     fig, ax = plt.subplots(figsize=(11, 5.5), dpi=110)
     if ev.book.height:
@@ -136,7 +136,7 @@ def plot_book(ev: Evidence, alert: dict, path: Path) -> Path:
         ax.axvline(local(pl.Series([alert[edge]]))[0], color="grey", ls="--", lw=0.8)
     ax.set_title(f"{alert['typology']} {alert['alert_id']}  {alert['isin'] or ''}  "
                  f"accounts {alert['account_ids'][:60]}", fontsize=9)
-    ax.set_xlabel("time (Asia/Shanghai)")
+    ax.set_xlabel(f"time ({display.zone()})")
     ax.set_ylabel("price")
     ax.legend(fontsize=7, loc="best")
     fig.autofmt_xdate()

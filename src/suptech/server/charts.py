@@ -13,16 +13,10 @@ import plotly.graph_objects as go
 import polars as pl
 
 from suptech.detect.evidence import Evidence
+from suptech.model.display import local, local_times, zone
 
 LAYOUT = dict(margin=dict(l=60, r=20, t=40, b=50), height=420, template="plotly_white",
               legend=dict(orientation="h", y=-0.2))
-
-
-def local_times(ns: pl.Series) -> list[str]:
-    """Nanoseconds since the epoch as Shanghai wall-clock times, to the millisecond."""
-    return (pl.from_epoch(ns, "ns").dt.replace_time_zone("UTC")
-            .dt.convert_time_zone("Asia/Shanghai").dt.strftime("%Y-%m-%d %H:%M:%S%.3f")
-            .to_list())
 
 
 def to_json(fig: go.Figure) -> str:
@@ -62,7 +56,7 @@ def book_replay(ev: Evidence, alert: dict) -> go.Figure:
     fig.add_vrect(x0=start, x1=end, fillcolor="#ffb300", opacity=0.12, line_width=0,
                   annotation_text="alert window", annotation_position="top left")
     fig.update_layout(title=f"Order book around {alert['alert_id']} ({alert['isin'] or ''})",
-                      xaxis_title="time (Asia/Shanghai)", yaxis_title="price", **LAYOUT)
+                      xaxis_title=f"time ({zone()})", yaxis_title="price", **LAYOUT)
     return fig
 
 
@@ -106,12 +100,11 @@ def money_flow(payments: pl.DataFrame, alert: dict) -> go.Figure:
 
 
 def alerts_per_day(alerts: pl.DataFrame) -> go.Figure:
-    """Alerts per typology and day (by the start of their window, Shanghai time)."""
+    """Alerts per typology and day (by the start of their window, the deployment's day)."""
     fig = go.Figure()
     if alerts.height:
         days = alerts.with_columns(
-            (pl.from_epoch("window_start", "ns").dt.replace_time_zone("UTC")
-             .dt.convert_time_zone("Asia/Shanghai").dt.date().cast(pl.String)).alias("day"))
+            local(pl.col("window_start")).dt.date().cast(pl.String).alias("day"))
         counts = days.group_by(["day", "typology"]).len().sort(["typology", "day"])
         for typology in counts["typology"].unique().sort():
             mine = counts.filter(pl.col("typology") == typology)

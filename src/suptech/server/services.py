@@ -253,6 +253,12 @@ class Services:
         [row] = self.with_status(frame)
         return {**row, "evidence": alert["evidence"]}, ev, timeline
 
+    def ticks(self, isin: str | None) -> dict:
+        """An instrument's tick size by its ISIN (none when unknown), to show prices at."""
+        with self.reader() as store:
+            sizes = store.instrument_sizes(pl.Series([isin] if isin else [], dtype=pl.String))
+        return dict(sizes.select("isin", "tick_size").iter_rows())
+
     # ---- cases ----
 
     def case_detail(self, con, who: User, case_id: str) -> dict:

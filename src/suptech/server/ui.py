@@ -24,6 +24,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from fastapi.templating import Jinja2Templates
 
 from suptech.detect.run import REGISTRY
+from suptech.model import display
 from suptech.ops import access, cases
 from suptech.ops.access import Conflict, NotFound, Refused, User
 from suptech.server import charts, guard, scope
@@ -101,10 +102,12 @@ def _back(url: str, message: str, error: bool = False) -> RedirectResponse:
 
 
 def _local(ns: int | None) -> str:
-    return "" if ns is None else charts.local_times(pl.Series([ns]))[0][:19]
+    return "" if ns is None else display.local_times(pl.Series([ns]))[0][:19]
 
 
 templates.env.filters["local"] = _local
+templates.env.filters["iso_local"] = lambda text: display.iso_local(text) if text else ""
+templates.env.globals["zone"] = display.zone
 
 
 def router() -> APIRouter:
@@ -265,6 +268,7 @@ def router() -> APIRouter:
             figure = charts.book_replay(Evidence(ev["orders"], ev["trades"], ev["book"],
                                                  ev["orders"]), row)
             tables = {"orders": ev["orders"], "trades": ev["trades"]}
+        ticks = s.ticks(row.get("isin"))
         with s.ops.connect() as con:
             open_cases = cases.list_cases(con, who)
         import sys
@@ -275,7 +279,8 @@ def router() -> APIRouter:
         return page(request, "alert.html", who, alert=row, chart=charts.to_json(figure),
                     about=about.strip(),
                     kind="payments" if "payments" in ev else "book",
-                    tables={k: (v.columns, v.head(200).rows()) for k, v in tables.items()},
+                    tables={k: (v.columns, display.readable(v.head(200), ticks).rows())
+                            for k, v in tables.items()},
                     timeline=timeline, drivers=charts.drivers(row.get("explanation")),
                     parameters=json.dumps(json.loads(row["parameters"]), indent=1),
                     cases=[c for c in open_cases if c["state"] not in
