@@ -114,6 +114,20 @@ def test_a_learned_alert_names_its_typology_and_the_features_behind_it(flow, tmp
     assert "why: model aml-gbm-" in shown.output and "log-odds" in shown.output
 
 
+@pytest.mark.parametrize(("feature", "value", "contribution", "says"), [
+    ("ordinary", 0.0, 9.77, "no ordinary business purpose code: +9.77 log-odds towards laundering"),
+    ("cash", 1.0, 0.5, "paid in cash: +0.50 log-odds towards laundering"),
+    ("pair_days", 12.0, -1.25, "days the two dealt with each other = 12: -1.25 log-odds away "
+                               "from laundering"),
+])
+def test_a_learned_scores_drivers_say_what_the_payment_is(feature, value, contribution, says):
+    """"ordinary = 0.0 (+9.77): an ordinary business purpose code" read backwards: a
+    yes-or-no feature is said as what the payment is, with or without it."""
+    from suptech.detect.payments.features import describe
+
+    assert describe(feature, value, contribution) == says
+
+
 def test_a_model_trained_anew_is_loaded_from_its_directory_and_a_missing_one_is_named(
         tmp_path, monkeypatch, flow):
     from suptech.detect.payments.model import load

@@ -226,14 +226,12 @@ def explain(explanation: str) -> str:
     """A learned alert's explanation in words: the features that drove its score."""
     import json
 
-    from suptech.detect.payments.features import MEANING
+    from suptech.detect.payments.features import describe
 
     e = json.loads(explanation)
-    lines = [f"why: model {e['model']} (alerts from {e['threshold']:.2f}); what raised the "
+    lines = [f"why: model {e['model']} (alerts from {e['threshold']:.2f}); what moved the "
              "score most:"]
-    for d in e["drivers"]:
-        lines.append(f"  {d['feature']} = {d['value']:g} ({d['contribution']:+.2f} log-odds): "
-                     f"{MEANING.get(d['feature'], '')}")
+    lines += [f"  {describe(d['feature'], d['value'], d['contribution'])}" for d in e["drivers"]]
     return "\n".join(lines)
 
 

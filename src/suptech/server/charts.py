@@ -129,7 +129,8 @@ def drivers(explanation: str | None) -> list[dict]:
     """A learned alert's drivers with their meaning, for the alert page."""
     if not explanation:
         return []
-    from suptech.detect.payments.features import MEANING
+    from suptech.detect.payments.features import describe
 
     e = json.loads(explanation)
-    return [{**d, "meaning": MEANING.get(d["feature"], "")} for d in e.get("drivers", [])]
+    return [{**d, "says": describe(d["feature"], d["value"], d["contribution"])}
+            for d in e.get("drivers", [])]

@@ -37,9 +37,6 @@ FEATURES = (
 #: What each feature means, for explanations people read.
 MEANING = {
     "amount_rank": "the amount's rank among the scan's payments (1 = largest)",
-    "cash": "paid in cash", "cross_border": "debtor and creditor in different countries",
-    "high_risk": "to or from a FATF high-risk jurisdiction",
-    "foreign_currency": "not in CNY", "ordinary": "an ordinary business purpose code",
     "d_out_rate": "payments the debtor makes a day (log)",
     "d_out_parties": "accounts the debtor pays (log)",
     "d_in_rate": "payments the debtor receives a day (log)",
@@ -58,9 +55,34 @@ MEANING = {
     "c_mean_in_ratio": "this amount against what the creditor usually receives (log ratio)",
     "pair_payments": "payments between the two a day (log)",
     "pair_days": "days the two dealt with each other",
-    "reciprocal": "the creditor also pays the debtor",
-    "pair_known": "the debtor and the creditor are regular counterparts (common.with_known)",
 }
+#: The yes-or-no features: what a payment with (1) and without (0) each is.
+SAYS = {
+    "cash": ("paid in cash", "not paid in cash"),
+    "cross_border": ("debtor and creditor in different countries",
+                     "debtor and creditor in one country"),
+    "high_risk": ("to or from a FATF high-risk jurisdiction",
+                  "neither to nor from a FATF high-risk jurisdiction"),
+    "foreign_currency": ("not in CNY", "in CNY"),
+    "ordinary": ("an ordinary business purpose code", "no ordinary business purpose code"),
+    "reciprocal": ("the creditor also pays the debtor", "the creditor never pays the debtor"),
+    "pair_known": ("the debtor and the creditor are regular counterparts",
+                   "the debtor and the creditor are not regular counterparts"),
+}
+
+
+def describe(feature: str, value: float, contribution: float) -> str:
+    """One driver of a learned score in words: what the payment is, then how far and
+    which way that moved the score ("no ordinary business purpose code: +9.77 log-odds
+    towards laundering"), never the feature's name beside a value that denies it."""
+    way = "towards" if contribution >= 0 else "away from"
+    if feature in SAYS:
+        what = SAYS[feature][0 if value >= 0.5 else 1]
+    else:
+        what = f"{MEANING.get(feature, feature)} = {value:g}"
+    return f"{what}: {contribution:+.2f} log-odds {way} laundering"
+
+
 
 
 def _ln1p(x: ir.NumericValue) -> ir.FloatingValue:
