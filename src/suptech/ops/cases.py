@@ -73,6 +73,17 @@ def alert_status(con: Connection, alert_ids: list[str]) -> dict[str, dict]:
     return {r["alert_id"]: dict(r) for r in rows}
 
 
+def alert_cases(con: Connection, alert_ids: list[str]) -> dict[str, dict]:
+    """The case each alert is in (its latest, where several hold it): case_id, case_state."""
+    if not alert_ids:
+        return {}
+    rows = con.execute(sa.select(case_alerts.c.alert_id, cases.c.case_id, cases.c.state)
+                       .join(cases, cases.c.case_id == case_alerts.c.case_id)
+                       .where(case_alerts.c.alert_id.in_(alert_ids))
+                       .order_by(cases.c.created_at, cases.c.case_id)).all()
+    return {a: {"case_id": c, "case_state": state} for a, c, state in rows}
+
+
 def _set_status(con: Connection, user: User, alert_id: str, status: str,
                 assignee: str | None = None, reason: str | None = None) -> dict:
     current = alert_status(con, [alert_id]).get(alert_id)
@@ -176,6 +187,24 @@ def list_cases(con: Connection, user: User, state: str | None = None) -> list[di
     return [dict(r) for r in con.execute(q.order_by(cases.c.created_at.desc())).mappings()]
 
 
+def refusal(case: dict, user: User, target: CaseState) -> Conflict | Refused | None:
+    """Why `user` may not move `case` to `target`, or None where it may (what the
+    dashboard offers a user is what this allows)."""
+    current, case_id = CaseState(case["state"]), case["case_id"]
+    if target not in TRANSITIONS[current]:
+        allowed = ", ".join(s.value for s in sorted(TRANSITIONS[current])) or "none: it is closed"
+        return Conflict(f"case {case_id} is {current.value}; it cannot become {target.value} "
+                        f"(allowed: {allowed})")
+    if (target in CLOSED or (current is CaseState.ESCALATED
+                             and target is CaseState.INVESTIGATING)) \
+            and user.role != "supervisor":
+        return Refused(f"role {user.role} may not do this (needs supervisor)")
+    if target in CLOSED and case["investigator"] == user.user_id:
+        return Refused(f"four eyes: {user.user_id} investigated case {case_id} and may not "
+                       "close it; another supervisor must")
+    return None
+
+
 def transition(con: Connection, user: User, case_id: str, to: str,
                note: str | None = None) -> dict:
     user.require("analyst", "supervisor")
@@ -186,16 +215,9 @@ def transition(con: Connection, user: User, case_id: str, to: str,
                        f"{', '.join(s.value for s in CaseState)})") from None
     case = get_case(con, user, case_id)
     current = CaseState(case["state"])
-    if target not in TRANSITIONS[current]:
-        allowed = ", ".join(s.value for s in sorted(TRANSITIONS[current])) or "none: it is closed"
-        raise Conflict(f"case {case_id} is {current.value}; it cannot become {target.value} "
-                       f"(allowed: {allowed})")
-    if target in CLOSED or (current is CaseState.ESCALATED
-                            and target is CaseState.INVESTIGATING):
-        user.require("supervisor")
-    if target in CLOSED and case["investigator"] == user.user_id:
-        raise Refused(f"four eyes: {user.user_id} investigated case {case_id} and may not "
-                      "close it; another supervisor must")
+    refused = refusal(case, user, target)
+    if refused is not None:
+        raise refused
     values = dict(state=target.value, updated_at=audit.now())
     if target is CaseState.INVESTIGATING and case["investigator"] is None:
         values["investigator"] = user.user_id

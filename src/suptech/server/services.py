@@ -196,14 +196,16 @@ class Services:
         return mine
 
     def with_status(self, frame: pl.DataFrame) -> list[dict]:
-        """Alert rows with their triage (status, assignee, reason)."""
+        """Alert rows with their triage (status, assignee, reason) and case, if any."""
+        ids = frame["alert_id"].to_list()
         with self.ops.connect() as con:
-            status = cases.alert_status(con, frame["alert_id"].to_list())
+            status, held = cases.alert_status(con, ids), cases.alert_cases(con, ids)
         out = []
         for row in frame.drop("evidence", "scan_id", strict=False).to_dicts():
             t = status.get(row["alert_id"], {})
             out.append({**row, "status": t.get("status", "new"), "assignee": t.get("assignee"),
-                        "reason": t.get("reason")})
+                        "reason": t.get("reason"), "case_id": None, "case_state": None,
+                        **held.get(row["alert_id"], {})})
         return out
 
     def alert(self, who: User, alert_id: str) -> pl.DataFrame:

@@ -97,6 +97,8 @@ class Alert(_AlertFields):
     assignee: str | None
     reason: str | None
     regions: list[str]
+    case_id: str | None = Field(None, description="The case the alert is in, if any.")
+    case_state: str | None = None
 
 
 class Event(BaseModel):

@@ -10,8 +10,6 @@ server builds. Every action answers with a redirect back, carrying a message.
 
 from __future__ import annotations
 
-import asyncio
-import json
 import secrets
 import threading
 import time
@@ -20,10 +18,9 @@ from urllib.parse import quote
 
 import polars as pl
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from suptech.detect.run import REGISTRY
 from suptech.model import display
 from suptech.ops import access, cases
 from suptech.ops.access import Conflict, NotFound, Refused, User
@@ -110,22 +107,23 @@ templates.env.filters["iso_local"] = lambda text: display.iso_local(text) if tex
 templates.env.globals["zone"] = display.zone
 
 
+def page(request: Request, name: str, who: User | None, **context) -> HTMLResponse:
+    return templates.TemplateResponse(request, name, {
+        "who": who, "msg": request.query_params.get("msg"),
+        "csp_nonce": getattr(request.state, "csp_nonce", ""),
+        "error": request.query_params.get("error"), **context})
+
+def act(url: str, do) -> RedirectResponse:
+    """Run an action; its refusal or conflict comes back as the page's message."""
+    try:
+        message = do()
+    except (Refused, Conflict, NotFound, ValueError) as e:
+        return _back(url, str(e), error=True)
+    return _back(url, message)
+
+
 def router() -> APIRouter:
     r = APIRouter(prefix="/ui", include_in_schema=False)
-
-    def page(request: Request, name: str, who: User | None, **context) -> HTMLResponse:
-        return templates.TemplateResponse(request, name, {
-            "who": who, "msg": request.query_params.get("msg"),
-            "csp_nonce": getattr(request.state, "csp_nonce", ""),
-            "error": request.query_params.get("error"), **context})
-
-    def act(url: str, do) -> RedirectResponse:
-        """Run an action; its refusal or conflict comes back as the page's message."""
-        try:
-            message = do()
-        except (Refused, Conflict, NotFound, ValueError) as e:
-            return _back(url, str(e), error=True)
-        return _back(url, message)
 
     # ---- session ----
 
@@ -194,125 +192,6 @@ def router() -> APIRouter:
 
     # ---- alerts ----
 
-    @r.get("/alerts", response_class=HTMLResponse)
-    def alert_queue(request: Request, who: User = Depends(_user), typology: str = "",
-                    status: str = "", sort: str = "score"):
-        s = _services(request)
-        frame = s.alerts(who)
-        typologies = list(REGISTRY.typologies())
-        if typology:
-            frame = frame.filter(pl.col("typology") == typology)
-        order = {"score": (["score", "alert_id"], [True, False]),
-                 "time": (["window_start", "alert_id"], [True, False])}.get(sort, ("score", True))
-        rows = s.with_status(frame.sort(order[0], descending=order[1]))
-        if status:
-            rows = [x for x in rows if x["status"] == status]
-        return page(request, "alerts.html", who, alerts=rows, typologies=typologies,
-                    statuses=cases.ALERT_STATUSES, typology=typology, status=status, sort=sort)
-
-    @r.get("/alerts/live")
-    async def live_alerts(request: Request, who: User = Depends(_user)):
-        """Server-sent events: each streaming alert of the user's jurisdiction as it is
-        published. 204 (which tells EventSource to stop) when the server has no stream."""
-        who.require("analyst", "supervisor")
-        live = getattr(request.app.state, "live", None)
-        if live is None:
-            return Response(status_code=204)
-        url, prefix = live
-
-        async def events():
-            import nats
-
-            heard: asyncio.Queue = asyncio.Queue()
-            nc = await nats.connect(url)
-            try:
-                await nc.subscribe(f"{prefix}.alerts.{who.jurisdiction}", cb=heard.put)
-                yield ": listening\n\n"
-                while not await request.is_disconnected():
-                    try:
-                        m = await asyncio.wait_for(heard.get(), 15)
-                    except asyncio.TimeoutError:
-                        yield ": still here\n\n"  # keeps proxies from closing the stream
-                        continue
-                    yield f"data: {m.data.decode()}\n\n"
-            finally:
-                await nc.close()
-
-        return StreamingResponse(events(), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache"})
-
-    @r.post("/alerts/bulk")
-    def bulk(request: Request, who: User = Depends(_user), action: str = Form(...),
-             alert_ids: list[str] = Form(default=[]), reason: str = Form("")):
-        s = _services(request)
-
-        def do() -> str:
-            if not alert_ids:
-                raise Conflict("select at least one alert")
-            if action == "dismiss":
-                s.triage(who, alert_ids, "dismiss", reason)
-                return f"{len(alert_ids)} alert(s) dismissed"
-            s.triage(who, alert_ids, "assign", who.user_id)
-            return f"{len(alert_ids)} alert(s) assigned to you"
-        return act("/ui/alerts", do)
-
-    @r.get("/alerts/{alert_id}", response_class=HTMLResponse)
-    def alert_page(request: Request, alert_id: str, who: User = Depends(_user)):
-        s = _services(request)
-        row, ev, timeline = s.alert_detail(who, alert_id)
-        if "payments" in ev:
-            figure = charts.money_flow(ev["payments"], row)
-            tables = {"payments": ev["payments"]}
-        else:
-            from suptech.detect.evidence import Evidence
-            figure = charts.book_replay(Evidence(ev["orders"], ev["trades"], ev["book"],
-                                                 ev["orders"]), row)
-            tables = {"orders": ev["orders"], "trades": ev["trades"]}
-        ticks = s.ticks(row.get("isin"))
-        with s.ops.connect() as con:
-            open_cases = cases.list_cases(con, who)
-        import sys
-
-        from suptech.detect.base import REGISTRY
-        detector = REGISTRY.get(row["detector"])
-        about = sys.modules[detector.__module__].__doc__ or detector.__doc__ or ""
-        return page(request, "alert.html", who, alert=row, chart=charts.to_json(figure),
-                    about=about.strip(),
-                    kind="payments" if "payments" in ev else "book",
-                    tables={k: (v.columns, display.readable(v.head(200), ticks).rows())
-                            for k, v in tables.items()},
-                    timeline=timeline, drivers=charts.drivers(row.get("explanation")),
-                    parameters=json.dumps(json.loads(row["parameters"]), indent=1),
-                    cases=[c for c in open_cases if c["state"] not in
-                           {x.value for x in cases.CLOSED}])
-
-    @r.post("/alerts/{alert_id}/act")
-    def alert_action(request: Request, alert_id: str, who: User = Depends(_user),
-                     action: str = Form(...), text: str = Form(""), case_id: str = Form("")):
-        s = _services(request)
-        url = f"/ui/alerts/{alert_id}"
-
-        def do() -> str:
-            if action == "assign":
-                s.triage(who, [alert_id], "assign", who.user_id)
-                return "assigned to you"
-            if action == "dismiss":
-                s.triage(who, [alert_id], "dismiss", text)
-                return "dismissed"
-            if action == "escalate":
-                s.triage(who, [alert_id], "escalate")
-                return "escalated"
-            s.alert(who, alert_id)
-            with s.ops.begin() as con:
-                if action == "comment":
-                    cases.comment(con, who, "alert", alert_id, text)
-                    return "comment added"
-                if action == "add_to_case":
-                    cases.add_alerts(con, who, case_id, [alert_id])
-                    return f"added to {case_id}"
-            raise Conflict(f"unknown action {action!r}")
-        return act(url, do)
-
     # ---- cases ----
 
     @r.get("/cases", response_class=HTMLResponse)
@@ -341,8 +220,9 @@ def router() -> APIRouter:
         with s.ops.connect() as con:
             case = s.case_detail(con, who, case_id)
         state = cases.CaseState(case["state"])
-        return page(request, "case.html", who, case=case,
-                    moves=[m.value for m in sorted(cases.TRANSITIONS[state])])
+        return page(request, "case.html", who, case=case, closed=not cases.TRANSITIONS[state],
+                    moves=[m.value for m in sorted(cases.TRANSITIONS[state])
+                           if cases.refusal(case, who, m) is None])
 
     @r.post("/cases/{case_id}/act")
     def case_action(request: Request, case_id: str, who: User = Depends(_user),
@@ -395,4 +275,7 @@ def install(app) -> None:
     def to_login(_: Request, __: LoginRequired) -> RedirectResponse:
         return RedirectResponse("/ui/login", status_code=303)
 
+    from suptech.server import ui_alerts
+
     app.include_router(router())
+    app.include_router(ui_alerts.router())
