@@ -115,7 +115,8 @@ def test_select_all_and_a_bulk_action_keep_the_queues_filter(site, as_user):
 
 def test_a_market_alert_shows_its_order_book_replay(site, as_user):
     page = as_user("analyst.sh")
-    market = next(r for r in queue(page, site[0]) if r["isin"])
+    typology = next(a["typology"] for a in api(site, "analyst.sh", "/v1/alerts") if a["isin"])
+    market = queue(page, site[0], f"?typology={typology}")[0]
     page.click(f"a[href='/ui/alerts/{market['id']}']")
     chart = page.wait_for_selector("#evidence-chart[data-drawn=true]")
     assert chart.get_attribute("data-kind") == "book"
@@ -132,7 +133,7 @@ def test_a_market_alert_shows_its_order_book_replay(site, as_user):
 
 def test_a_payment_alert_shows_its_money_flow_graph(site, as_user):
     page = as_user("analyst.sh")
-    payment = next(r for r in queue(page, site[0]) if r["typology"] == "FAN_OUT")
+    payment = queue(page, site[0], "?typology=FAN_OUT")[0]
     page.goto(f"{site[0]}/ui/alerts/{payment['id']}")
     chart = page.wait_for_selector("#evidence-chart[data-drawn=true]")
     assert chart.get_attribute("data-kind") == "payments"
@@ -200,3 +201,8 @@ def test_a_cn_js_analyst_never_sees_a_cn_sh_alert(site, as_user):
     response = page.goto(f"{site[0]}/ui/alerts/{sh_only[0]}")
     assert response.status == 404 and sh_only[0] not in page.text_content("body").replace(
         f"no alert {sh_only[0]}", "")
+    # The refusal in the dashboard's own frame, not the API's JSON.
+    assert page.text_content("#error-detail") == f"no alert {sh_only[0]}"
+    assert page.locator("nav[aria-label=main]").count() == 1
+    response = page.goto(f"{site[0]}/ui/no-such-page")
+    assert response.status == 404 and page.text_content("h1") == "Not found"

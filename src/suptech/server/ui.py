@@ -10,6 +10,7 @@ server builds. Every action answers with a redirect back, carrying a message.
 
 from __future__ import annotations
 
+import json
 import secrets
 import threading
 import time
@@ -275,7 +276,45 @@ def install(app) -> None:
     def to_login(_: Request, __: LoginRequired) -> RedirectResponse:
         return RedirectResponse("/ui/login", status_code=303)
 
+    _framed_errors(app)
+
     from suptech.server import ui_alerts
 
     app.include_router(router())
     app.include_router(ui_alerts.router())
+
+
+#: What a page's error is called, by status.
+HEADINGS = {403: "Not yours to do", 404: "Not found", 409: "Not now", 422: "Not understood"}
+
+
+def _framed_errors(app) -> None:
+    """A dashboard page's error in the dashboard's own frame, saying what the API would
+    say (its handlers answer, and their answer is shown), never raw JSON."""
+    import inspect
+
+    from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException
+
+    for exc in (Refused, NotFound, Conflict, HTTPException, RequestValidationError):
+        api = app.exception_handlers[exc]
+
+        async def framed(request: Request, e: Exception, api=api):
+            answer = api(request, e)
+            answer = await answer if inspect.isawaitable(answer) else answer
+            if not request.url.path.startswith("/ui/") or answer.status_code < 400 \
+                    or answer.media_type != "application/json":
+                return answer
+            detail = json.loads(answer.body).get("detail")
+            if not isinstance(detail, str):  # a form's fields, as pydantic lists them
+                detail = "the form was not filled in as this page expects"
+            try:
+                who = _user(request)
+            except LoginRequired:
+                who = None
+            shown = page(request, "error.html", who, status=answer.status_code, detail=detail,
+                         heading=HEADINGS.get(answer.status_code, "Something went wrong"),
+                         back="/ui" if who else "/ui/login")
+            shown.status_code = answer.status_code
+            return shown
+        app.add_exception_handler(exc, framed)
