@@ -11,6 +11,7 @@ import json
 import networkx as nx
 import plotly.graph_objects as go
 import polars as pl
+from plotly.colors import qualitative
 
 from suptech.detect.evidence import Evidence
 from suptech.model.display import local, local_times, zone
@@ -99,29 +100,41 @@ def money_flow(payments: pl.DataFrame, alert: dict) -> go.Figure:
     return fig
 
 
-def alerts_per_day(alerts: pl.DataFrame) -> go.Figure:
-    """Alerts per typology and day (by the start of their window, the deployment's day)."""
-    fig = go.Figure()
-    if alerts.height:
-        days = alerts.with_columns(
-            local(pl.col("window_start")).dt.date().cast(pl.String).alias("day"))
-        counts = days.group_by(["day", "typology"]).len().sort(["typology", "day"])
-        for typology in counts["typology"].unique().sort():
-            mine = counts.filter(pl.col("typology") == typology)
-            fig.add_trace(go.Bar(x=mine["day"].to_list(), y=mine["len"].to_list(), name=typology))
-    fig.update_layout(barmode="stack", title="Alerts per typology and day",
-                      xaxis_title="day", yaxis_title="alerts", **LAYOUT)
+#: Stacked bars of many series (a colour each, however many; one legend entry a line
+#: beside the plot, not over its axis; days and institutions as categories, so that one
+#: day is a column, not a sliver of a time axis).
+PALETTE = qualitative.Dark24 + qualitative.Light24
+STACKED = dict(LAYOUT, barmode="stack", xaxis=dict(type="category"),
+               legend=dict(orientation="v", x=1.02, y=1, xanchor="left"),
+               margin=dict(LAYOUT["margin"], r=200))
+
+
+def _stacked(series: pl.DataFrame, key: str, x: str, y: str, names: list[str]) -> list[go.Bar]:
+    """One bar trace per value of `key`, in the order and colours of `names`."""
+    return [go.Bar(x=mine[x].to_list(), y=mine[y].to_list(), name=name,
+                   marker_color=PALETTE[names.index(name) % len(PALETTE)])
+            for name in names if (mine := series.filter(pl.col(key) == name)).height]
+
+
+def alerts_per_day(alerts: pl.DataFrame, typologies: list[str]) -> go.Figure:
+    """Alerts per typology and day (by the start of their window, the deployment's
+    day); each typology's colour its place in `typologies`, the same on every page."""
+    counts = alerts.with_columns(
+        local(pl.col("window_start")).dt.date().cast(pl.String).alias("day")) \
+        .group_by(["day", "typology"]).len().sort("day") if alerts.height else alerts
+    names = typologies + sorted(set(alerts["typology"]) - set(typologies))
+    fig = go.Figure(_stacked(counts, "typology", "day", "len", names) if alerts.height else [])
+    fig.update_layout(title="Alerts per typology and day", xaxis_title=f"day ({zone()})",
+                      yaxis_title="alerts", **STACKED)
     return fig
 
 
 def rejections(frame: pl.DataFrame) -> go.Figure:
     """Rejected records per feedback code and institution."""
-    fig = go.Figure()
-    for code in frame["code"].unique().sort() if frame.height else []:
-        mine = frame.filter(pl.col("code") == code)
-        fig.add_trace(go.Bar(x=mine["institution"].to_list(), y=mine["rows"].to_list(), name=code))
-    fig.update_layout(barmode="stack", title="Feedback rows per code and institution",
-                      xaxis_title="institution", yaxis_title="rows", **LAYOUT)
+    codes = sorted(frame["code"].unique()) if frame.height else []
+    fig = go.Figure(_stacked(frame, "code", "institution", "rows", codes))
+    fig.update_layout(title="Feedback rows per code and institution",
+                      xaxis_title="institution", yaxis_title="rows", **STACKED)
     return fig
 
 

@@ -22,6 +22,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from suptech.detect.run import REGISTRY
 from suptech.model import display
 from suptech.ops import access, cases
 from suptech.ops.access import Conflict, NotFound, Refused, User
@@ -172,7 +173,8 @@ def router() -> APIRouter:
                              .to_dicts()]
             quality = data_quality(s)
         return page(request, "overview.html", who, received=received, quality=quality["files"],
-                    alerts_chart=charts.to_json(charts.alerts_per_day(alerts)),
+                    alerts_chart=charts.to_json(charts.alerts_per_day(
+                        alerts, list(REGISTRY.typologies()))),
                     rejections_chart=charts.to_json(charts.rejections(quality["codes"])),
                     n_alerts=alerts.height)
 

@@ -1,0 +1,37 @@
+"""The overview's charts hold with one day of data and many typologies."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from suptech.detect.run import REGISTRY
+from suptech.server import charts
+
+# 2026-03-02 09:30 in Shanghai.
+OPEN_NS = 1_772_415_000_000_000_000
+
+
+def test_one_days_alerts_of_every_typology_are_a_column_each_in_a_colour_of_its_own():
+    typologies = list(REGISTRY.typologies())
+    alerts = pl.DataFrame({"typology": typologies, "window_start": [OPEN_NS] * len(typologies)})
+    fig = charts.alerts_per_day(alerts, typologies).to_dict()
+    bars = fig["data"]
+    assert [b["name"] for b in bars] == typologies and len(typologies) >= 20
+    assert len({b["marker"]["color"] for b in bars}) == len(bars)
+    assert {tuple(b["x"]) for b in bars} == {("2026-03-02",)}
+    layout = fig["layout"]
+    # A day is a category, not an instant on a time axis; the legend stands beside the
+    # plot, clear of its axis and its title.
+    assert layout["xaxis"]["type"] == "category"
+    assert layout["legend"]["orientation"] == "v" and layout["legend"]["x"] > 1
+
+
+def test_a_typology_keeps_its_colour_whatever_else_was_alerted():
+    typologies = list(REGISTRY.typologies())
+    some = pl.DataFrame({"typology": typologies[-2:], "window_start": [OPEN_NS] * 2})
+    every = pl.DataFrame({"typology": typologies, "window_start": [OPEN_NS] * len(typologies)})
+    colour = {b["name"]: b["marker"]["color"]
+              for b in charts.alerts_per_day(every, typologies).to_dict()["data"]}
+    for bar in charts.alerts_per_day(some, typologies).to_dict()["data"]:
+        assert bar["marker"]["color"] == colour[bar["name"]]
+    assert charts.alerts_per_day(some.head(0), typologies).to_dict()["data"] == []
