@@ -136,8 +136,7 @@ def test_scan_export_show_and_evaluate_from_the_command_line(market, tmp_path):
     assert {"alert_id", "detector", "typology", "score", "account_ids", "isin", "window_start",
             "window_end", "evidence", "detector_version", "parameters"} <= set(alerts.columns)
     picture = tmp_path / "book.png"
-    shown = runner.invoke(app, ["alerts", "show", alerts["alert_id"][0], "--png", str(picture), *db],
-                          env={"COLUMNS": "200"})
+    shown = runner.invoke(app, ["alerts", "show", alerts["alert_id"][0], "--png", str(picture), *db])
     assert shown.exit_code == 0, shown.output
     assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # Times as the analyst's clock says them, prices at the tick: no nanoseconds since

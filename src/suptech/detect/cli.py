@@ -149,8 +149,14 @@ def show(
     frames = [("payments", ev)] if payments else [("orders", ev.orders), ("trades", ev.trades)]
     out.print(f"times in {display.zone()}")
     for title, frame in frames:
-        frame = display.readable(frame, ticks)
-        table = Table(*frame.columns, title=f"{title} ({frame.height})", title_justify="left")
+        # What the header above already says is not repeated on every row.
+        said = {"isin": alert["isin"], "account_id": alert["account_ids"]}
+        frame = display.readable(frame, ticks).drop(
+            [c for c, v in said.items() if c in frame.columns and frame[c].eq(v).all()])
+        table = Table(title=f"{title} ({frame.height})", title_justify="left")
+        for c in frame.columns:  # a time is never cut, however narrow the terminal
+            ts = c.startswith("ts_")
+            table.add_column(c, no_wrap=ts, min_width=23 if ts else None)
         for row in frame.head(40).iter_rows():
             table.add_row(*("" if v is None else str(v) for v in row))
         out.print(table)
