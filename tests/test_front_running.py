@@ -56,3 +56,27 @@ def test_buying_ahead_of_the_own_clients_large_order_and_selling_after_is_front_
 ], ids=["both ways while the client buys", "a usual client order", "another member"])
 def test_not_front_running(tmp_path, parts):
     assert alerts(tmp_path, *parts) == []
+
+
+def test_the_alerts_evidence_shows_the_client_order_it_ran_ahead_of(tmp_path):
+    """The analyst sees the client's orders beside the proprietary account's, each said
+    whose, and on the book chart the client's hollow, each marker as large as its order."""
+    from suptech.detect.evidence import evidence
+    from suptech.server.charts import book_replay
+    from suptech.store.database import open_store
+
+    [alert] = alerts(tmp_path, take(0, "A9", "BUY", 5), *client_buys(),
+                     take(10, "A9", "SELL", 5))
+    store = open_store(tmp_path / "db")
+    try:
+        ev = evidence(store, alert)
+    finally:
+        store.close()
+    whose = dict(ev.orders.select("account_id", "whose").unique().iter_rows())
+    assert whose == {"A9": "suspect", "A1": "named"}
+    figure = book_replay(ev, alert).to_dict()
+    client = [t for t in figure["data"] if t["name"] == "named in the alert: new buy"]
+    assert client and client[0]["marker"]["symbol"] == "triangle-up-open"
+    suspect = next(t for t in figure["data"] if t["name"] == "suspect new buy")
+    # 20 lots against the proprietary account's 5: a marker twice as wide.
+    assert max(client[0]["marker"]["size"]) > max(suspect["marker"]["size"])

@@ -25,7 +25,9 @@ MARGIN_NS = 5 * 60 * 1_000_000_000  # shown before and after the alert's window
 
 @dataclass
 class Evidence:
-    orders: pl.DataFrame  # order events of the alert's accounts in its instrument and window
+    #: order events of the alert's accounts in its instrument and window, and of the
+    #: orders it names (whose: "suspect" or "named")
+    orders: pl.DataFrame
     trades: pl.DataFrame  # trades of those accounts
     book: pl.DataFrame  # ts_event, best_bid, best_ask around the window
     day_events: pl.DataFrame  # every order event of the instrument that day (for the book)
@@ -53,8 +55,14 @@ def evidence(store, alert: dict) -> Evidence:
     day_events = _frame(day.order_by(["ts_event", "ts_received", "row"]).select(
         "ts_event", "order_id", "event_type", "account_id", "side", "order_type", "price",
         "quantity", "leaves_quantity", "isin"))
-    orders = day_events.filter(pl.col("account_id").is_in(accounts)
-                               & pl.col("ts_event").is_between(start, end))
+    # The suspects' orders, and the others the alert names as its evidence (the client
+    # order a front runner ran ahead of), each said whose it is.
+    named = [i for i in (alert["evidence"] or "").split(";") if i]
+    orders = day_events.filter(
+        (pl.col("account_id").is_in(accounts) | pl.col("order_id").is_in(named))
+        & pl.col("ts_event").is_between(start, end)).with_columns(
+        whose=pl.when(pl.col("account_id").is_in(accounts)).then(pl.lit("suspect"))
+        .otherwise(pl.lit("named")))
     tr = store.view("trade")
     tr = tr.filter((tr.ts_event >= start) & (tr.ts_event <= end)
                    & (tr.buy_account_id.isin(accounts) | tr.sell_account_id.isin(accounts)))
@@ -123,7 +131,7 @@ def plot_book(ev: Evidence, alert: dict, path: Path) -> Path:
               ("CANCEL", "BUY"): ("x", "tab:green"), ("CANCEL", "SELL"): ("x", "tab:red")}
     for (kind, side), (marker, colour) in styles.items():
         pts = ev.orders.filter((pl.col("event_type") == kind) & (pl.col("side") == side)
-                               & pl.col("price").is_not_null())
+                               & pl.col("price").is_not_null() & (pl.col("whose") == "suspect"))
         if pts.height:
             ax.scatter(local(pts["ts_event"]), pts["price"].cast(pl.Float64).to_list(),
                        s=(pts["quantity"] / pts["quantity"].max() * 120 + 20).to_list(),

@@ -25,7 +25,8 @@ def to_json(fig: go.Figure) -> str:
 
 
 def book_replay(ev: Evidence, alert: dict) -> go.Figure:
-    """Best bid and ask as steps, the suspect orders and cancels, the trades, the window."""
+    """Best bid and ask as steps, the suspect orders and cancels (and, hollow, the others
+    the alert names: a front runner's client), sized by quantity, the trades, the window."""
     fig = go.Figure()
     if ev.book.height:
         x = local_times(ev.book["ts_event"])
@@ -35,15 +36,24 @@ def book_replay(ev: Evidence, alert: dict) -> go.Figure:
                                      name=side.replace("_", " ")))
     markers = {("NEW", "BUY"): ("triangle-up", "#2e7d32"), ("NEW", "SELL"): ("triangle-down", "#c62828"),
                ("CANCEL", "BUY"): ("x", "#2e7d32"), ("CANCEL", "SELL"): ("x", "#c62828")}
-    for (kind, side), (symbol, colour) in markers.items():
-        pts = ev.orders.filter((pl.col("event_type") == kind) & (pl.col("side") == side)
-                               & pl.col("price").is_not_null())
+    # A marker's area is its order's size against the median of the orders shown: a
+    # 14,800-lot spoof beside 500-lot orders is seen, not hovered for.
+    priced = ev.orders.filter(pl.col("price").is_not_null())
+    usual = float(priced["quantity"].median() or 1) if priced.height else 1.0
+    for whose, (kind, side) in ((w, k) for w in ("suspect", "named") for k in markers):
+        symbol, colour = markers[kind, side]
+        pts = priced.filter((pl.col("whose") == whose) & (pl.col("event_type") == kind)
+                            & (pl.col("side") == side))
         if pts.height:
             fig.add_trace(go.Scatter(
                 x=local_times(pts["ts_event"]), y=pts["price"].cast(pl.Float64).to_list(),
-                mode="markers", marker=dict(symbol=symbol, color=colour, size=9),
-                name=f"suspect {kind.lower()} {side.lower()}",
-                text=[f"{o} {a} qty {q}" for o, a, q in pts.select(
+                mode="markers", marker=dict(
+                    symbol=symbol if whose == "suspect" else f"{symbol}-open", color=colour,
+                    size=[min(40.0, max(6.0, 10 * (q / usual) ** 0.5))
+                          for q in pts["quantity"].to_list()]),
+                name=f"{'suspect' if whose == 'suspect' else 'named in the alert:'} "
+                     f"{kind.lower()} {side.lower()}",
+                text=[f"{o} {a} qty {q:,}" for o, a, q in pts.select(
                     "order_id", "account_id", "quantity").iter_rows()],
                 hovertemplate="%{text}<br>%{x}<br>price %{y}<extra></extra>"))
     if ev.trades.height:
