@@ -131,6 +131,19 @@ def test_a_market_alert_shows_its_order_book_replay(site, as_user):
     assert not re.search(r"\b1\d{18}\b|\d\.\d{9}", text)
 
 
+def test_an_insider_alert_shows_the_announcement_and_the_insider_link(site, as_user):
+    user, found = next((u, found) for u in ("analyst.sh", "analyst.js") if (found := [
+        a for a in api(site, u, "/v1/alerts") if a["typology"] == "INSIDER_DEALING"]))
+    detail = api(site, user, f"/v1/alerts/{found[0]['alert_id']}")["evidence"]
+    assert detail["announcements"] and detail["insiders"]
+    page = as_user(user)
+    page.goto(f"{site[0]}/ui/alerts/{found[0]['alert_id']}")
+    page.wait_for_selector("#evidence-chart[data-drawn=true]")
+    assert "announcement: " in page.text_content("#evidence-chart")
+    assert page.locator("h2", has_text="insiders (").count() == 1
+    assert page.locator("h2", has_text="announcements (").count() == 1
+
+
 def test_a_payment_alert_shows_its_money_flow_graph(site, as_user):
     page = as_user("analyst.sh")
     payment = queue(page, site[0], "?typology=FAN_OUT")[0]

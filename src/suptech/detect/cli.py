@@ -146,7 +146,8 @@ def show(
     out.print(f"accounts {alert['account_ids']}  instrument {alert['isin'] or '-'}")
     if alert.get("explanation"):
         out.print(explain(alert["explanation"]))
-    frames = [("payments", ev)] if payments else [("orders", ev.orders), ("trades", ev.trades)]
+    frames = [("payments", ev)] if payments else [
+        (k, v) for k, v in ev.frames().items() if k != "book"]
     out.print(f"times in {display.zone()}")
     for title, frame in frames:
         # What the header above already says is not repeated on every row.

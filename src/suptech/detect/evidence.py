@@ -11,14 +11,14 @@ accounts as nodes, money as arrows.
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
 from suptech.detect.payments.data import payments_once
 from suptech.model import display
-from suptech.model.calendar import calendar
+from suptech.model.calendar import DAY, calendar
 
 MARGIN_NS = 5 * 60 * 1_000_000_000  # shown before and after the alert's window
 
@@ -31,6 +31,24 @@ class Evidence:
     trades: pl.DataFrame  # trades of those accounts
     book: pl.DataFrame  # ts_event, best_bid, best_ask around the window
     day_events: pl.DataFrame  # every order event of the instrument that day (for the book)
+    #: the instrument's announcements that day and the next (what an insider knew of)
+    announcements: pl.DataFrame = field(default_factory=pl.DataFrame)
+    #: the insider list's entries of the instrument for the accounts' owners
+    insiders: pl.DataFrame = field(default_factory=pl.DataFrame)
+
+    def frames(self) -> dict[str, pl.DataFrame]:
+        """What is shown and sent of it: orders, trades and the book, and the
+        announcements and insider links where there are any."""
+        extra = {"announcements": self.announcements, "insiders": self.insiders}
+        return {"orders": self.orders, "trades": self.trades, "book": self.book,
+                **{k: v for k, v in extra.items() if v.height}}
+
+    @classmethod
+    def of(cls, frames: dict[str, pl.DataFrame]) -> "Evidence":
+        """`frames()` back, for a picture (the day's events are not among them)."""
+        empty = pl.DataFrame()
+        return cls(frames["orders"], frames["trades"], frames["book"], frames["orders"],
+                   frames.get("announcements", empty), frames.get("insiders", empty))
 
 
 def _frame(table) -> pl.DataFrame:
@@ -72,7 +90,25 @@ def evidence(store, alert: dict) -> Evidence:
                               "buy_account_id", "sell_account_id", "aggressor_side")
                     .order_by("ts_event"))
     book = best_prices(day_events).filter(pl.col("ts_event").is_between(start, end))
-    return Evidence(orders, trades, book, day_events)
+    return Evidence(orders, trades, book, day_events,
+                    *(_insider_view(store, isin, accounts, day_start) if isin else ()))
+
+
+def _insider_view(store, isin: str, accounts: list[str], day_start: int):
+    """The instrument's announcements from the alert's day to the end of the next, and
+    the insider list's entries of the instrument for the owners of the alert's
+    accounts: what makes trading before news insider dealing."""
+    news = store.view("announcement")
+    news = news.filter((news.isin == isin) & (news.ts_event >= day_start)
+                       & (news.ts_event < day_start + 2 * DAY))
+    announcements = _frame(news.select("ts_event", "announcement_id", "category",
+                                       "price_sensitive").order_by("ts_event"))
+    acc, ins = store.view("account"), store.view("insider")
+    owners = acc.filter(acc.account_id.isin(accounts)).select("account_id", "owner_party_id")
+    links = owners.inner_join(ins, [owners.owner_party_id == ins.party_id, ins.isin == isin])
+    insiders = _frame(links.select("account_id", "party_id", "valid_from", "valid_to")
+                      .distinct().order_by("account_id"))
+    return announcements, insiders
 
 
 def best_prices(events: pl.DataFrame) -> pl.DataFrame:

@@ -66,6 +66,12 @@ def book_replay(ev: Evidence, alert: dict) -> go.Figure:
     start, end = local_times(pl.Series([alert["window_start"], alert["window_end"]]))
     fig.add_vrect(x0=start, x1=end, fillcolor="#ffb300", opacity=0.12, line_width=0,
                   annotation_text="alert window", annotation_position="top left")
+    if ev.announcements.height:  # what an insider knew before the market did
+        for at, category in zip(local_times(ev.announcements["ts_event"]),
+                                ev.announcements["category"].to_list()):
+            fig.add_vline(x=at, line=dict(color="#6a1b9a", dash="dot"),
+                          annotation_text=f"announcement: {category}",
+                          annotation_position="top right")
     fig.update_layout(title=f"Order book around {alert['alert_id']} ({alert['isin'] or ''})",
                       xaxis_title=f"time ({zone()})", yaxis_title="price", **LAYOUT)
     return fig

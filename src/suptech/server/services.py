@@ -247,8 +247,7 @@ class Services:
             if REGISTRY.get(alert["detector"]).domain == "payments":
                 ev: dict[str, Any] = {"payments": payment_evidence(self.store, alert)}
             else:
-                found = evidence(self.store, alert)
-                ev = {"orders": found.orders, "trades": found.trades, "book": found.book}
+                ev = evidence(self.store, alert).frames()
         with self.ops.begin() as con:
             audit.record(con, who.user_id, "alert.read", "alert", alert_id)
             timeline = cases.timeline(con, "alert", alert_id)

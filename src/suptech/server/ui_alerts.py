@@ -104,9 +104,8 @@ def router() -> APIRouter:
             figure = charts.money_flow(ev["payments"], row)
             tables = {"payments": ev["payments"]}
         else:
-            figure = charts.book_replay(Evidence(ev["orders"], ev["trades"], ev["book"],
-                                                 ev["orders"]), row)
-            tables = {"orders": ev["orders"], "trades": ev["trades"]}
+            figure = charts.book_replay(Evidence.of(ev), row)
+            tables = {k: v for k, v in ev.items() if k != "book"}
         ticks = s.ticks(row.get("isin"))
         with s.ops.connect() as con:
             open_cases = cases.list_cases(con, who)
