@@ -144,6 +144,15 @@ def test_an_insider_alert_shows_the_announcement_and_the_insider_link(site, as_u
     assert page.locator("h2", has_text="announcements (").count() == 1
 
 
+def test_a_cross_market_alert_shows_both_markets(site):
+    """The derivative traded and the underlying pushed: the evidence's trades are in
+    both instruments (the picture draws the underlying's book, the alert's)."""
+    user, found = next((u, found) for u in ("analyst.sh", "analyst.js") if (found := [
+        a for a in api(site, u, "/v1/alerts") if a["typology"] == "CROSS_MARKET_MANIPULATION"]))
+    trades = api(site, user, f"/v1/alerts/{found[0]['alert_id']}")["evidence"]["trades"]
+    assert found[0]["isin"] in {t["isin"] for t in trades} and len({t["isin"] for t in trades}) >= 2
+
+
 def test_a_payment_alert_shows_its_money_flow_graph(site, as_user):
     page = as_user("analyst.sh")
     payment = queue(page, site[0], "?typology=FAN_OUT")[0]

@@ -28,7 +28,7 @@ class Evidence:
     #: order events of the alert's accounts in its instrument and window, and of the
     #: orders it names (whose: "suspect" or "named")
     orders: pl.DataFrame
-    trades: pl.DataFrame  # trades of those accounts
+    trades: pl.DataFrame  # trades of those accounts, and those it names in other instruments
     book: pl.DataFrame  # ts_event, best_bid, best_ask around the window
     day_events: pl.DataFrame  # every order event of the instrument that day (for the book)
     #: the instrument's announcements that day and the next (what an insider knew of)
@@ -81,11 +81,14 @@ def evidence(store, alert: dict) -> Evidence:
         & pl.col("ts_event").is_between(start, end)).with_columns(
         whose=pl.when(pl.col("account_id").is_in(accounts)).then(pl.lit("suspect"))
         .otherwise(pl.lit("named")))
+    # The accounts' trades in the instrument, and any the alert names in another (the
+    # derivative a cross-market manipulator traded: both markets).
     tr = store.view("trade")
-    tr = tr.filter((tr.ts_event >= start) & (tr.ts_event <= end)
-                   & (tr.buy_account_id.isin(accounts) | tr.sell_account_id.isin(accounts)))
+    theirs = tr.buy_account_id.isin(accounts) | tr.sell_account_id.isin(accounts)
     if isin:
-        tr = tr.filter(tr.isin == isin)
+        theirs &= tr.isin == isin
+    tr = tr.filter((tr.ts_event >= start) & (tr.ts_event <= end)
+                   & (theirs | tr.trade_id.isin(named or [""])))
     trades = _frame(tr.select("ts_event", "trade_id", "isin", "price", "quantity",
                               "buy_account_id", "sell_account_id", "aggressor_side")
                     .order_by("ts_event"))
@@ -173,8 +176,9 @@ def plot_book(ev: Evidence, alert: dict, path: Path) -> Path:
                        s=(pts["quantity"] / pts["quantity"].max() * 120 + 20).to_list(),
                        marker=marker, color=colour, alpha=0.8,
                        label=f"suspect {kind.lower()} {side.lower()}")
-    if ev.trades.height:
-        ax.scatter(local(ev.trades["ts_event"]), ev.trades["price"].cast(pl.Float64).to_list(),
+    trades = ev.trades.filter(pl.col("isin") == alert["isin"]) if alert["isin"] else ev.trades
+    if trades.height:
+        ax.scatter(local(trades["ts_event"]), trades["price"].cast(pl.Float64).to_list(),
                    s=18, color="black", label="suspect trades", zorder=3)
     for edge in ("window_start", "window_end"):
         ax.axvline(local(pl.Series([alert[edge]]))[0], color="grey", ls="--", lw=0.8)

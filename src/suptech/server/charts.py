@@ -56,11 +56,14 @@ def book_replay(ev: Evidence, alert: dict) -> go.Figure:
                 text=[f"{o} {a} qty {q:,}" for o, a, q in pts.select(
                     "order_id", "account_id", "quantity").iter_rows()],
                 hovertemplate="%{text}<br>%{x}<br>price %{y}<extra></extra>"))
-    if ev.trades.height:
+    # The book's own instrument only: another market's prices (a derivative's) are
+    # another scale, listed beside the picture.
+    trades = ev.trades.filter(pl.col("isin") == alert["isin"]) if alert["isin"] else ev.trades
+    if trades.height:
         fig.add_trace(go.Scatter(
-            x=local_times(ev.trades["ts_event"]), y=ev.trades["price"].cast(pl.Float64).to_list(),
+            x=local_times(trades["ts_event"]), y=trades["price"].cast(pl.Float64).to_list(),
             mode="markers", marker=dict(color="black", size=7), name="suspect trades",
-            text=[f"{t}: {b} buys from {s}, qty {q}" for t, b, s, q in ev.trades.select(
+            text=[f"{t}: {b} buys from {s}, qty {q}" for t, b, s, q in trades.select(
                 "trade_id", "buy_account_id", "sell_account_id", "quantity").iter_rows()],
             hovertemplate="%{text}<br>%{x}<br>price %{y}<extra></extra>"))
     start, end = local_times(pl.Series([alert["window_start"], alert["window_end"]]))
