@@ -43,12 +43,21 @@ class Evidence:
         return {"orders": self.orders, "trades": self.trades, "book": self.book,
                 **{k: v for k, v in extra.items() if v.height}}
 
+    def trades_in(self, isin: str | None) -> pl.DataFrame:
+        """The trades in `isin` (all where none): a picture's, on that price scale."""
+        return self.trades.filter(pl.col("isin") == isin) if isin else self.trades
+
     @classmethod
     def of(cls, frames: dict[str, pl.DataFrame]) -> "Evidence":
         """`frames()` back, for a picture (the day's events are not among them)."""
         empty = pl.DataFrame()
         return cls(frames["orders"], frames["trades"], frames["book"], frames["orders"],
                    frames.get("announcements", empty), frames.get("insiders", empty))
+
+
+def evidence_ids(alert: dict) -> list[str]:
+    """The orders, trades or payments an alert names as its evidence."""
+    return [i for i in (alert["evidence"] or "").split(";") if i]
 
 
 def _frame(table) -> pl.DataFrame:
@@ -75,7 +84,7 @@ def evidence(store, alert: dict) -> Evidence:
         "quantity", "leaves_quantity", "isin"))
     # The suspects' orders, and the others the alert names as its evidence (the client
     # order a front runner ran ahead of), each said whose it is.
-    named = [i for i in (alert["evidence"] or "").split(";") if i]
+    named = evidence_ids(alert)
     orders = day_events.filter(
         (pl.col("account_id").is_in(accounts) | pl.col("order_id").is_in(named))
         & pl.col("ts_event").is_between(start, end)).with_columns(
@@ -176,7 +185,7 @@ def plot_book(ev: Evidence, alert: dict, path: Path) -> Path:
                        s=(pts["quantity"] / pts["quantity"].max() * 120 + 20).to_list(),
                        marker=marker, color=colour, alpha=0.8,
                        label=f"suspect {kind.lower()} {side.lower()}")
-    trades = ev.trades.filter(pl.col("isin") == alert["isin"]) if alert["isin"] else ev.trades
+    trades = ev.trades_in(alert["isin"])
     if trades.height:
         ax.scatter(local(trades["ts_event"]), trades["price"].cast(pl.Float64).to_list(),
                    s=18, color="black", label="suspect trades", zorder=3)
@@ -196,7 +205,7 @@ def plot_book(ev: Evidence, alert: dict, path: Path) -> Path:
 
 def payment_evidence(store, alert: dict) -> pl.DataFrame:
     """The payments an alert names as its evidence, in time order, each once."""
-    ids = [i for i in (alert["evidence"] or "").split(";") if i]
+    ids = evidence_ids(alert)
     p = payments_once(store)
     return _frame(p.filter(p.payment_id.isin(ids)).select(
         "ts_event", "payment_id", "debtor_account_id", "creditor_account_id", "amount",

@@ -58,7 +58,7 @@ def book_replay(ev: Evidence, alert: dict) -> go.Figure:
                 hovertemplate="%{text}<br>%{x}<br>price %{y}<extra></extra>"))
     # The book's own instrument only: another market's prices (a derivative's) are
     # another scale, listed beside the picture.
-    trades = ev.trades.filter(pl.col("isin") == alert["isin"]) if alert["isin"] else ev.trades
+    trades = ev.trades_in(alert["isin"])
     if trades.height:
         fig.add_trace(go.Scatter(
             x=local_times(trades["ts_event"]), y=trades["price"].cast(pl.Float64).to_list(),
