@@ -35,3 +35,18 @@ def test_a_typology_keeps_its_colour_whatever_else_was_alerted():
     for bar in charts.alerts_per_day(some, typologies).to_dict()["data"]:
         assert bar["marker"]["color"] == colour[bar["name"]]
     assert charts.alerts_per_day(some.head(0), typologies).to_dict()["data"] == []
+
+
+def test_a_money_flow_names_each_accounts_part_and_labels_each_payment():
+    """A pays B, B pays C: A the source, B the mule, C the sink; each arrow its amount."""
+    from decimal import Decimal
+
+    payments = pl.DataFrame({
+        "debtor_account_id": ["A", "B"], "creditor_account_id": ["B", "C"],
+        "amount": [Decimal("50000.00"), Decimal("49000.00")], "currency": ["CNY", "CNY"],
+        "ts_event": [OPEN_NS, OPEN_NS + 60 * 10**9]})
+    fig = charts.money_flow(payments, {"alert_id": "AL-1", "account_ids": "B"}).to_dict()
+    parts = {t["name"]: t["text"] for t in fig["data"] if t["name"] in charts.ROLES}
+    assert parts == {"source": ["A"], "mule": ["B"], "sink": ["C"]}
+    [payments_trace] = [t for t in fig["data"] if t["name"] == "payments"]
+    assert sorted(payments_trace["text"]) == ["49,000", "50,000"]

@@ -80,8 +80,21 @@ def book_replay(ev: Evidence, alert: dict) -> go.Figure:
     return fig
 
 
+#: An account's part in the flow drawn: it only pays, pays and is paid, or is only paid.
+ROLES = {"source": "#1565c0", "mule": "#ef6c00", "sink": "#6a1b9a"}
+#: Payments up to which each arrow is labelled with its amount (beyond, on hover only).
+LABELLED = 40
+
+
+def role(graph, account: str) -> str:
+    if not graph.in_degree(account):
+        return "source"
+    return "mule" if graph.out_degree(account) else "sink"
+
+
 def money_flow(payments: pl.DataFrame, alert: dict) -> go.Figure:
-    """Accounts as nodes (the alert's in red), payments as arrows sized by amount."""
+    """Accounts as nodes coloured by their part (source, mule, sink; the alert's own
+    larger, ringed in red), payments as arrows sized and labelled by amount."""
     graph = nx.MultiDiGraph()
     for debtor, creditor, amount, currency, ts in payments.select(
             "debtor_account_id", "creditor_account_id", "amount", "currency",
@@ -101,21 +114,30 @@ def money_flow(payments: pl.DataFrame, alert: dict) -> go.Figure:
         mids = [((pos[a][0] + pos[b][0]) / 2, (pos[a][1] + pos[b][1]) / 2,
                  f"{a} → {b}: {d['amount']:,.2f} {d['currency']}")
                 for a, b, d in graph.edges(data=True)]
-        fig.add_trace(go.Scatter(x=[m[0] for m in mids], y=[m[1] for m in mids], mode="markers",
-                                 marker=dict(size=8, color="rgba(0,0,0,0)"),
-                                 text=[m[2] for m in mids], hoverinfo="text", name="payments"))
-        nodes = list(graph.nodes)
+        labelled = graph.number_of_edges() <= LABELLED
         fig.add_trace(go.Scatter(
-            x=[pos[n][0] for n in nodes], y=[pos[n][1] for n in nodes], mode="markers+text",
-            text=nodes, textposition="top center", name="accounts",
-            marker=dict(size=[18 if n in suspects else 12 for n in nodes],
-                        color=["#c62828" if n in suspects else "#b0bec5" for n in nodes],
-                        line=dict(width=1, color="#37474f")),
-            hovertext=[f"{n}: pays {graph.out_degree(n)}, paid by {graph.in_degree(n)}"
-                       for n in nodes], hoverinfo="text"))
+            x=[m[0] for m in mids], y=[m[1] for m in mids],
+            mode="markers+text" if labelled else "markers",
+            marker=dict(size=8, color="rgba(0,0,0,0)"), textfont=dict(size=9, color="#37474f"),
+            text=[f"{d['amount']:,.0f}" for *_, d in graph.edges(data=True)] if labelled else None,
+            hovertext=[m[2] for m in mids], hoverinfo="text", name="payments",
+            showlegend=False))
+        for part, colour in ROLES.items():
+            nodes = [n for n in graph.nodes if role(graph, n) == part]
+            if not nodes:
+                continue
+            fig.add_trace(go.Scatter(
+                x=[pos[n][0] for n in nodes], y=[pos[n][1] for n in nodes],
+                mode="markers+text", text=nodes, textposition="top center", name=part,
+                marker=dict(size=[18 if n in suspects else 12 for n in nodes], color=colour,
+                            line=dict(width=[3 if n in suspects else 1 for n in nodes],
+                                      color=["#c62828" if n in suspects else "#37474f"
+                                             for n in nodes])),
+                hovertext=[f"{n} ({part}{', alerted' if n in suspects else ''}): pays "
+                           f"{graph.out_degree(n)}, paid by {graph.in_degree(n)}"
+                           for n in nodes], hoverinfo="text"))
     fig.update_layout(title=f"Money flow of {alert['alert_id']}: {payments.height} payments",
-                      xaxis=dict(visible=False), yaxis=dict(visible=False), showlegend=False,
-                      **{k: v for k, v in LAYOUT.items() if k != "legend"})
+                      xaxis=dict(visible=False), yaxis=dict(visible=False), **LAYOUT)
     return fig
 
 
