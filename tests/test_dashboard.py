@@ -86,6 +86,9 @@ def test_log_in_and_see_the_overview_and_the_alert_queue(site, as_user):
     page.wait_for_selector("#rejections-chart[data-drawn=true]")
     assert page.locator("#alerts-chart .bars path").count() > 0
     assert "payment-careless-bank" not in page.content()  # institutions, not files
+    # by their names from the party register, the LEI on hover
+    assert page.locator("td[title^='5493']", has_text="Bank ").count() >= 1
+    assert page.locator("td[title^='5493']", has_text="Securities Co., Ltd.").count() >= 1
     rows, total = queue(page, site[0]), len(api(site, "analyst.sh", "/v1/alerts"))
     assert f"{total} alerts" in page.text_content("#queue-count")
     assert len(rows) == min(total, 50) and all(r["detector"] for r in rows)

@@ -107,3 +107,20 @@ def write_truth(payment_ids: pl.Series, typologies: pl.Series, out: Path) -> Pat
     pl.DataFrame({"payment_id": payment_ids, "typology": typologies}).with_columns(
         pl.col("typology").is_not_null().alias("is_laundering")).write_parquet(path)
     return path
+
+
+#: Regions the simulated institutions are registered in, in turn.
+INSTITUTION_REGIONS = ("CN-SH", "CN-JS", "CN-ZJ", "CN-AH")
+
+
+def institution_parties(institutions: list[tuple[str, str, str]], ts_event: int) -> pl.DataFrame:
+    """The reporting institutions themselves as party reports, each by itself:
+    (LEI, name, region) each, so that what they sent is shown under their names."""
+    return pl.DataFrame({
+        "report_id": [f"INST-{lei}" for lei, _, _ in institutions], "action": "NEW",
+        "submitter": [lei for lei, _, _ in institutions], "ts_event": ts_event,
+        "party_id": [f"INST-{lei}" for lei, _, _ in institutions], "party_type": "ENTITY",
+        "lei": [lei for lei, _, _ in institutions],
+        "region": [region for _, _, region in institutions],
+        "name": [name for _, name, _ in institutions]},
+        schema_overrides={"ts_event": pl.Int64})

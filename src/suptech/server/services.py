@@ -254,6 +254,13 @@ class Services:
         [row] = self.with_status(frame)
         return {**row, "evidence": alert["evidence"]}, ev, timeline
 
+    def institution_names(self) -> dict[str, str]:
+        """Each reporting institution's name by its LEI, as the party register has it."""
+        with self.reader() as store:
+            p = store.view("party")
+            named = p.filter(p.lei.notnull() & p.name.notnull()).select("lei", "name")
+            return dict(pl.from_arrow(named.to_pyarrow()).iter_rows())
+
     def ticks(self, isin: str | None) -> dict:
         """An instrument's tick size by its ISIN (none when unknown), to show prices at."""
         with self.reader() as store:

@@ -172,10 +172,13 @@ def router() -> APIRouter:
                              pl.from_arrow(counts.to_pyarrow()).sort("reports", descending=True)
                              .to_dicts()]
             quality = data_quality(s)
+        names = s.institution_names()
         return page(request, "overview.html", who, received=received, quality=quality["files"],
+                    names=names,
                     alerts_chart=charts.to_json(charts.alerts_per_day(
                         alerts, list(REGISTRY.typologies()))),
-                    rejections_chart=charts.to_json(charts.rejections(quality["codes"])),
+                    rejections_chart=charts.to_json(charts.rejections(quality["codes"].with_columns(
+                        pl.col("institution").replace(names)))),
                     n_alerts=alerts.height)
 
     def data_quality(s: Services) -> dict[str, pl.DataFrame]:

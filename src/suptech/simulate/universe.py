@@ -18,6 +18,10 @@ REGION_WEIGHTS = (0.35, 0.30, 0.25, 0.10)
 INVESTOR_CLASSES = ("C1", "C2", "C3", "C4", "C5")
 
 VENUES = {"XSHG": ids.lei("SSEX", 1), "XSHE": ids.lei("SZSE", 1), "CCFX": ids.lei("CFFE", 1)}
+#: Each venue's name and where it is.
+VENUE_NAMES = {"XSHG": ("Shanghai Stock Exchange", "CN-SH"),
+               "XSHE": ("Shenzhen Stock Exchange", "CN-GD"),
+               "CCFX": ("China Financial Futures Exchange", "CN-SH")}
 
 
 @dataclass
