@@ -80,3 +80,6 @@ def test_the_alerts_evidence_shows_the_client_order_it_ran_ahead_of(tmp_path):
     suspect = next(t for t in figure["data"] if t["name"] == "suspect new buy")
     # 20 lots against the proprietary account's 5: a marker twice as wide.
     assert max(client[0]["marker"]["size"]) > max(suspect["marker"]["size"])
+    # Beneath the prices, everyone's volume a minute: here the test day's trades.
+    [volume] = [t for t in figure["data"] if t["name"] == "volume a minute (all)"]
+    assert sum(volume["y"]) == ev.volume["quantity"].sum() > 0

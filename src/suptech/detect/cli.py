@@ -126,7 +126,8 @@ def show(
     """The orders and trades (or payments) behind an alert, and a picture of them."""
     import suptech.detect.run  # noqa: F401  (registers the built-in detectors)
     from suptech.detect.base import REGISTRY
-    from suptech.detect.evidence import evidence, payment_evidence, plot_book, plot_flows
+    from suptech.detect.evidence import (
+        PICTURED, evidence, payment_evidence, plot_book, plot_flows)
 
     store = open_or_exit(data_dir, engine)
     try:
@@ -147,7 +148,7 @@ def show(
     if alert.get("explanation"):
         out.print(explain(alert["explanation"]))
     frames = [("payments", ev)] if payments else [
-        (k, v) for k, v in ev.frames().items() if k != "book"]
+        (k, v) for k, v in ev.frames().items() if k not in PICTURED]
     out.print(f"times in {display.zone()}")
     for title, frame in frames:
         # What the header above already says is not repeated on every row.

@@ -20,7 +20,10 @@ from suptech.detect.payments.data import payments_once
 from suptech.model import display
 from suptech.model.calendar import DAY, calendar
 
-MARGIN_NS = 5 * 60 * 1_000_000_000  # shown before and after the alert's window
+MINUTE_NS = 60 * 1_000_000_000
+#: Evidence frames that are drawn, not listed (nor sent: the pictures are made here).
+PICTURED = ("book", "volume")
+MARGIN_NS = 5 * MINUTE_NS  # shown before and after the alert's window
 
 
 @dataclass
@@ -35,13 +38,16 @@ class Evidence:
     announcements: pl.DataFrame = field(default_factory=pl.DataFrame)
     #: the insider list's entries of the instrument for the accounts' owners
     insiders: pl.DataFrame = field(default_factory=pl.DataFrame)
+    #: ts_event (each minute's start), quantity: the whole market's trading in the
+    #: instrument around the window (the crowd a ramp or a pump draws in)
+    volume: pl.DataFrame = field(default_factory=pl.DataFrame)
 
     def frames(self) -> dict[str, pl.DataFrame]:
         """What is shown and sent of it: orders, trades and the book, and the
         announcements and insider links where there are any."""
         extra = {"announcements": self.announcements, "insiders": self.insiders}
         return {"orders": self.orders, "trades": self.trades, "book": self.book,
-                **{k: v for k, v in extra.items() if v.height}}
+                "volume": self.volume, **{k: v for k, v in extra.items() if v.height}}
 
     def trades_in(self, isin: str | None) -> pl.DataFrame:
         """The trades in `isin` (all where none): a picture's, on that price scale."""
@@ -52,7 +58,8 @@ class Evidence:
         """`frames()` back, for a picture (the day's events are not among them)."""
         empty = pl.DataFrame()
         return cls(frames["orders"], frames["trades"], frames["book"], frames["orders"],
-                   frames.get("announcements", empty), frames.get("insiders", empty))
+                   frames.get("announcements", empty), frames.get("insiders", empty),
+                   frames.get("volume", empty))
 
 
 def evidence_ids(alert: dict) -> list[str]:
@@ -102,8 +109,20 @@ def evidence(store, alert: dict) -> Evidence:
                               "buy_account_id", "sell_account_id", "aggressor_side")
                     .order_by("ts_event"))
     book = best_prices(day_events).filter(pl.col("ts_event").is_between(start, end))
+    if not isin:
+        return Evidence(orders, trades, book, day_events)
     return Evidence(orders, trades, book, day_events,
-                    *(_insider_view(store, isin, accounts, day_start) if isin else ()))
+                    *_insider_view(store, isin, accounts, day_start),
+                    _volume(store, isin, start, end))
+
+
+def _volume(store, isin: str, start: int, end: int) -> pl.DataFrame:
+    """Lots traded in the instrument each minute from `start` to `end`, by everyone."""
+    t = store.view("trade")
+    t = t.filter((t.isin == isin) & (t.ts_event >= start) & (t.ts_event <= end))
+    minute = (t.ts_event // MINUTE_NS) * MINUTE_NS
+    return _frame(t.group_by(ts_event=minute).aggregate(quantity=t.quantity.sum())
+                  .order_by("ts_event"))
 
 
 def _insider_view(store, isin: str, accounts: list[str], day_start: int):

@@ -27,6 +27,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from suptech import cli_remote
+from suptech.detect.evidence import PICTURED
 from suptech.ingest.jsonl import exact_number
 from suptech.ops import access, audit, cases
 from suptech.ops.access import Conflict, NotFound, Refused, User
@@ -278,7 +279,7 @@ def create_app(data_dir: Path, engine: str = "duckdb", database_url: str | None 
     def get_alert(who: Who, s: S, alert_id: PathId) -> dict:
         row, ev, timeline = s.alert_detail(who, alert_id)
         return {**row, "evidence": {k: v.head(MAX_ROWS).to_dicts() for k, v in ev.items()
-                                    if k != "book"}, "timeline": timeline}
+                                    if k not in PICTURED}, "timeline": timeline}
 
     @app.post("/v1/alerts/{alert_id}/assign", response_model=Alert, responses=ERRORS,
               tags=["alerts"])

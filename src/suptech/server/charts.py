@@ -66,6 +66,14 @@ def book_replay(ev: Evidence, alert: dict) -> go.Figure:
             text=[f"{t}: {b} buys from {s}, qty {q}" for t, b, s, q in trades.select(
                 "trade_id", "buy_account_id", "sell_account_id", "quantity").iter_rows()],
             hovertemplate="%{text}<br>%{x}<br>price %{y}<extra></extra>"))
+    if ev.volume.height:  # the crowd's trading, beneath the prices on a scale of its own
+        fig.add_trace(go.Bar(x=local_times(ev.volume["ts_event"]),
+                             y=ev.volume["quantity"].to_list(), name="volume a minute (all)",
+                             marker_color="rgba(96,125,139,0.3)", yaxis="y2"))
+        # The bars keep to the plot's lower third, under the prices they explain.
+        fig.update_layout(yaxis2=dict(overlaying="y", side="right", showgrid=False,
+                                      title="lots a minute",
+                                      range=[0, 3 * max(ev.volume["quantity"].max(), 1)]))
     start, end = local_times(pl.Series([alert["window_start"], alert["window_end"]]))
     fig.add_vrect(x0=start, x1=end, fillcolor="#ffb300", opacity=0.12, line_width=0,
                   annotation_text="alert window", annotation_position="top left")

@@ -12,7 +12,7 @@ import polars as pl
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
-from suptech.detect.evidence import Evidence
+from suptech.detect.evidence import PICTURED, Evidence
 from suptech.detect.run import REGISTRY
 from suptech.model import display
 from suptech.ops import cases
@@ -105,7 +105,7 @@ def router() -> APIRouter:
             tables = {"payments": ev["payments"]}
         else:
             figure = charts.book_replay(Evidence.of(ev), row)
-            tables = {k: v for k, v in ev.items() if k != "book"}
+            tables = {k: v for k, v in ev.items() if k not in PICTURED}
         ticks = s.ticks(row.get("isin"))
         with s.ops.connect() as con:
             open_cases = cases.list_cases(con, who)
