@@ -12,7 +12,6 @@ from rich.table import Table
 
 from suptech.cli_common import DataDir, Engine, console, error, open_or_exit
 from suptech.model import display
-from suptech.model.display import local_text
 from suptech.model.findings import spreadsheet_safe
 
 out = console()
@@ -34,7 +33,7 @@ def _moment(text: str | None, option: str) -> int | None:
 
 
 def _iso(ns_column: str) -> pl.Expr:
-    return local_text(pl.col(ns_column), offset=True)
+    return display.local_text(pl.col(ns_column), offset=True)
 
 
 def scan(
@@ -127,7 +126,7 @@ def show(
     import suptech.detect.run  # noqa: F401  (registers the built-in detectors)
     from suptech.detect.base import REGISTRY
     from suptech.detect.evidence import (
-        PICTURED, evidence, payment_evidence, plot_book, plot_flows)
+        PICTURED, evidence, payment_evidence, plot_book, plot_flows, ticks)
 
     store = open_or_exit(data_dir, engine)
     try:
@@ -138,8 +137,7 @@ def show(
         alert = alerts.row(0, named=True)
         payments = REGISTRY.get(alert["detector"]).domain == "payments"
         ev = payment_evidence(store, alert) if payments else evidence(store, alert)
-        ticks = {} if payments or not alert["isin"] else dict(store.instrument_sizes(
-            pl.Series([alert["isin"]])).select("isin", "tick_size").iter_rows())
+        tick = {} if payments else ticks(store, alert["isin"])
     finally:
         store.close()
     out.print(f"[bold]{alert['alert_id']}[/bold] {alert['typology']} score {alert['score']:.2f} "
@@ -150,10 +148,10 @@ def show(
     frames = [("payments", ev)] if payments else [
         (k, v) for k, v in ev.frames().items() if k not in PICTURED]
     out.print(f"times in {display.zone()}")
+    # What the header above already says is not repeated on every row.
+    said = {"isin": alert["isin"], "account_id": alert["account_ids"]}
     for title, frame in frames:
-        # What the header above already says is not repeated on every row.
-        said = {"isin": alert["isin"], "account_id": alert["account_ids"]}
-        frame = display.readable(frame, ticks).drop(
+        frame = display.readable(frame, tick).drop(
             [c for c, v in said.items() if c in frame.columns and frame[c].eq(v).all()])
         table = Table(title=f"{title} ({frame.height})", title_justify="left")
         for c in frame.columns:  # a time is never cut, however narrow the terminal

@@ -43,8 +43,9 @@ class Evidence:
     volume: pl.DataFrame = field(default_factory=pl.DataFrame)
 
     def frames(self) -> dict[str, pl.DataFrame]:
-        """What is shown and sent of it: orders, trades and the book, and the
-        announcements and insider links where there are any."""
+        """What is shown and sent of it: orders, trades, the book and the volume
+        (`PICTURED`: drawn, not listed), and the announcements and insider links where
+        there are any."""
         extra = {"announcements": self.announcements, "insiders": self.insiders}
         return {"orders": self.orders, "trades": self.trades, "book": self.book,
                 "volume": self.volume, **{k: v for k, v in extra.items() if v.height}}
@@ -60,6 +61,12 @@ class Evidence:
         return cls(frames["orders"], frames["trades"], frames["book"], frames["orders"],
                    frames.get("announcements", empty), frames.get("insiders", empty),
                    frames.get("volume", empty))
+
+
+def ticks(store, isin: str | None) -> dict:
+    """An instrument's tick size by its ISIN (none when unknown), to show prices at."""
+    sizes = store.instrument_sizes(pl.Series([isin] if isin else [], dtype=pl.String))
+    return dict(sizes.select("isin", "tick_size").iter_rows())
 
 
 def evidence_ids(alert: dict) -> list[str]:

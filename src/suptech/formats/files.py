@@ -109,10 +109,6 @@ def write_truth(payment_ids: pl.Series, typologies: pl.Series, out: Path) -> Pat
     return path
 
 
-#: Regions the simulated institutions are registered in, in turn.
-INSTITUTION_REGIONS = ("CN-SH", "CN-JS", "CN-ZJ", "CN-AH")
-
-
 def institution_parties(institutions: list[tuple[str, str, str]], ts_event: int) -> pl.DataFrame:
     """The reporting institutions themselves as party reports, each by itself:
     (LEI, name, region) each, so that what they sent is shown under their names."""

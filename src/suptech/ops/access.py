@@ -47,9 +47,15 @@ class User:
     jurisdiction: str
     lei: str | None = None
 
+    def refused(self, *roles: str) -> Refused | None:
+        """Why this user may not do what needs one of `roles`, or None where it may."""
+        if self.role in roles:
+            return None
+        return Refused(f"role {self.role} may not do this (needs {' or '.join(roles)})")
+
     def require(self, *roles: str) -> None:
-        if self.role not in roles:
-            raise Refused(f"role {self.role} may not do this (needs {' or '.join(roles)})")
+        if (refused := self.refused(*roles)) is not None:
+            raise refused
 
 
 def token_hash(token: str) -> str:

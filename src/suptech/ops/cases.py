@@ -195,10 +195,10 @@ def refusal(case: dict, user: User, target: CaseState) -> Conflict | Refused | N
         allowed = ", ".join(s.value for s in sorted(TRANSITIONS[current])) or "none: it is closed"
         return Conflict(f"case {case_id} is {current.value}; it cannot become {target.value} "
                         f"(allowed: {allowed})")
-    if (target in CLOSED or (current is CaseState.ESCALATED
-                             and target is CaseState.INVESTIGATING)) \
-            and user.role != "supervisor":
-        return Refused(f"role {user.role} may not do this (needs supervisor)")
+    if target in CLOSED or (current is CaseState.ESCALATED
+                            and target is CaseState.INVESTIGATING):
+        if (refused := user.refused("supervisor")) is not None:
+            return refused
     if target in CLOSED and case["investigator"] == user.user_id:
         return Refused(f"four eyes: {user.user_id} investigated case {case_id} and may not "
                        "close it; another supervisor must")

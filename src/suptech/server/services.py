@@ -262,10 +262,11 @@ class Services:
             return dict(pl.from_arrow(named.to_pyarrow()).iter_rows())
 
     def ticks(self, isin: str | None) -> dict:
-        """An instrument's tick size by its ISIN (none when unknown), to show prices at."""
+        """`evidence.ticks`, read beside the commits."""
+        from suptech.detect.evidence import ticks
+
         with self.reader() as store:
-            sizes = store.instrument_sizes(pl.Series([isin] if isin else [], dtype=pl.String))
-        return dict(sizes.select("isin", "tick_size").iter_rows())
+            return ticks(store, isin)
 
     # ---- cases ----
 

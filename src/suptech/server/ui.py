@@ -196,8 +196,6 @@ def router() -> APIRouter:
             .group_by(["institution", "code"]).agg(pl.col("rows").sum()).sort("institution")
         return {"files": per.to_dicts(), "codes": codes}
 
-    # ---- alerts ----
-
     # ---- cases ----
 
     @r.get("/cases", response_class=HTMLResponse)

@@ -19,9 +19,8 @@ from suptech.simulate.book import EVENT_TYPES, MARKET, TIME_IN_FORCE, Book, Even
 from suptech.simulate.market import (
     CONTINUOUS_SECONDS, CST, DEFAULT_ACCOUNTS, DEFAULT_CASES, DEFAULT_INSTRUMENTS, DEFAULT_MEMBERS, SCALES,
     MARKETS, BenignAgents, Session, midnight_ns, run_session, trading_days)
-from suptech.formats.files import (
-    INSTITUTION_REGIONS, Label, institution_parties, write_labels, write_reports)
-from suptech.simulate.universe import VENUE_NAMES, VENUES, Universe, build
+from suptech.formats.files import Label, institution_parties, write_labels, write_reports
+from suptech.simulate.universe import REGIONS, VENUE_NAMES, VENUES, Universe, build
 
 DEFAULT_START = date(2026, 3, 2)
 
@@ -219,7 +218,7 @@ def _reference_files(u: Universe, plan: C.Plan, calendar: list[date], out: Path,
     } for i, p in enumerate(u.parties)], schema_overrides={"lei": pl.String, "group_id": pl.String})
     parties = pl.concat([parties, institution_parties(
         [(lei, f"Member {k + 1} Securities Co., Ltd.",
-          INSTITUTION_REGIONS[k % len(INSTITUTION_REGIONS)]) for k, lei in enumerate(u.members)]
+          REGIONS[k % len(REGIONS)]) for k, lei in enumerate(u.members)]
         + [(VENUES[mic], name, region) for mic, (name, region) in VENUE_NAMES.items()], ts)],
         how="diagonal_relaxed")
     accounts = pl.DataFrame([{

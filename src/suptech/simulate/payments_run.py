@@ -12,7 +12,7 @@ import polars as pl
 from suptech.formats import ids
 from suptech.simulate.market import midnight_ns
 from suptech.formats.files import (
-    INSTITUTION_REGIONS, Label, institution_parties, write_labels, write_reports, write_truth)
+    Label, institution_parties, write_labels, write_reports, write_truth)
 from suptech.simulate.payment_cases import PAYMENT_TYPOLOGIES, Injected
 from suptech.simulate.payments import FOREIGN, Network, as_reports, background, build_network
 from suptech.simulate.universe import REGION_WEIGHTS, REGIONS
@@ -111,7 +111,7 @@ def _reference_files(net: Network, start: date, out: Path, fmt: str) -> list[Pat
     # A savings account is held by its saver's party: no party of its own.
     holds = np.array(net.owner)[domestic]
     parties = pl.concat([parties.filter(pl.Series(holds == domestic)), institution_parties(
-        [(lei, f"Bank {k + 1}", INSTITUTION_REGIONS[k % len(INSTITUTION_REGIONS)])
+        [(lei, f"Bank {k + 1}", REGIONS[k % len(REGIONS)])
          for k, lei in enumerate(net.bank_leis)], ts)], how="diagonal_relaxed")
     accounts = pl.DataFrame({
         "report_id": [f"PAC{i}" for i in domestic], "action": "NEW", "submitter": submitter,

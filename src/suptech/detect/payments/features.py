@@ -83,8 +83,6 @@ def describe(feature: str, value: float, contribution: float) -> str:
     return f"{what}: {contribution:+.2f} log-odds {way} laundering"
 
 
-
-
 def _ln1p(x: ir.NumericValue) -> ir.FloatingValue:
     return (x.cast("float64").fill_null(0) + 1).ln()
 
