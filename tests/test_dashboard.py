@@ -47,7 +47,8 @@ def as_user(site, browser, tmp_path):
     base, tokens = site
     pages = []
 
-    def login(user: str):
+    def login(user: str, language: str = "en"):
+        """Logged in, then in `language` (the demo's users start in Chinese)."""
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         pages.append(page)
         page.bring_to_front()  # the page with the focus, as the one a person looks at
@@ -58,6 +59,9 @@ def as_user(site, browser, tmp_path):
         page.keyboard.press("Enter")
         page.wait_for_url(f"{base}/ui")
         assert user in page.text_content("[data-testid=who]")
+        if page.get_attribute("html", "lang") != ("zh-Hans" if language == "zh" else language):
+            page.click(f"button[name=language][value={language}]")
+            page.wait_for_url(f"{base}/ui")
         return page
     yield login
     for i, page in enumerate(pages):
@@ -70,9 +74,10 @@ def queue(page, base: str, query: str = "") -> list[dict]:
     if query is not None:
         page.goto(f"{base}/ui/alerts{query}")
     return page.eval_on_selector_all("#alert-queue tbody tr", """rows => rows.map(r => ({
-        id: r.dataset.alert, typology: r.children[2].textContent,
+        id: r.dataset.alert, typology: r.children[2].dataset.typology,
         detector: r.children[3].textContent, isin: r.children[6].textContent.trim(),
-        status: r.children[8].textContent.trim(), case: r.children[10].textContent.trim()}))""")
+        status: r.children[8].firstElementChild.dataset.status,
+        case: r.children[10].textContent.trim()}))""")
 
 
 def api(site, user: str, path: str):

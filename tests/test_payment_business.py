@@ -94,17 +94,30 @@ def test_layers_stand_when_a_leg_is_small_or_a_middle_also_pays_someone_else(sto
 
 
 def test_a_case_a_rule_raised_is_not_raised_again_by_the_model():
-    """The model's alert that holds a payment of the fan-in's is the fan-in's case; its
-    alert on payments no rule holds stays (what the rules did not see)."""
+    """The model's alert that holds a payment of the fan-in's is the fan-in's case: it
+    joins the fan-in's alert, which lists the model and its reasons beside its own. The
+    model's alert on payments no rule holds stays (what the rules did not see)."""
+    import json
+
     import polars as pl
 
     from suptech.detect.run import EMPTY, one_per_case
+    from suptech.model.alert import detectors
 
+    why = json.dumps({"model": "aml-gbm-2", "drivers": [{"feature": "fan_in"}]})
     alerts = pl.concat([EMPTY, pl.DataFrame({
         "alert_id": ["AL-1", "AL-2", "AL-3"], "detector": ["fan_in", "gbm", "gbm"],
-        "typology": ["FAN_IN", "DORMANT_ACTIVATION", "STACK"],
-        "evidence": ["P1;P2;P3;P4;P5", "P3;P9", "P7;P8"]})], how="diagonal_relaxed")
-    assert list(one_per_case(alerts)["alert_id"]) == ["AL-1", "AL-3"]
+        "typology": ["FAN_IN", "DORMANT_ACTIVATION", "STACK"], "score": [0.6, 0.9, 0.8],
+        "evidence": ["P1;P2;P3;P4;P5", "P3;P9", "P7;P8"],
+        "explanation": [None, why, why]})], how="diagonal_relaxed")
+    one = one_per_case(alerts)
+    assert list(one["alert_id"]) == ["AL-1", "AL-3"]
+    fan_in = one.row(0, named=True)
+    assert detectors(fan_in["detector"], fan_in["explanation"]) == ["fan_in", "gbm"]
+    assert json.loads(fan_in["explanation"])["also"] == [
+        {"detector": "gbm", "typology": "DORMANT_ACTIVATION", "score": 0.9,
+         "explanation": json.loads(why)}]
+    assert one.row(1, named=True)["explanation"] == why  # alone: unchanged
 
 
 def test_a_dormant_account_waking_to_collect_is_one_case_not_also_a_fan_in():

@@ -7,7 +7,8 @@ What it builds, in a fresh data directory:
   data-quality view has something to show;
 - every detector's alerts;
 - demo users: two analysts (CN-SH, CN-JS) and two supervisors (CN-SH), so that four-eyes
-  closing can be tried; their tokens are printed, and kept in `demo-users.txt`.
+  closing can be tried; their tokens are printed, and kept in `demo-users.txt`. They are
+  regional supervisors' staff: their dashboard is in Chinese (English a click away).
 Then it serves the dashboard, or with `--no-serve` prints a summary and exits.
 """
 
@@ -72,7 +73,7 @@ def build(root: Path, progress) -> dict:
     progress("adding demo users")
     ops = connect(root / "data")
     with ops.begin() as con:
-        tokens = {u: access.add_user(con, "demo", u, role, region)
+        tokens = {u: access.add_user(con, "demo", u, role, region, language="zh")
                   for u, (role, region) in USERS.items()}
     ops.dispose()
     return {"results": results, "alerts": scanned.new, "tokens": tokens,

@@ -7,9 +7,10 @@ import polars as pl
 import suptech.detect.market  # noqa: F401  (registers the built-in detectors)
 import suptech.detect.payments  # noqa: F401
 from suptech.detect.base import REGISTRY, Detector
+from suptech.detect.calibration import Calibration, shipped
 from suptech.detect.market.data import market_data
 from suptech.detect.payments.data import payment_data
-from suptech.model.alert import COLUMNS, alert_id
+from suptech.model.alert import COLUMNS, alert_id, also
 from suptech.store.schema import alert_schema
 
 DATA = {"market": market_data, "payments": payment_data}
@@ -24,8 +25,13 @@ def default_case(accounts: str, isin: str | None, start: int) -> str:
     return f"{accounts}|{isin or ''}|{start}"
 
 
+SHIPPED = object()  # `run`'s default: the package's calibration
+
+
 def run(store, detectors: list[Detector] | None = None, start_ns: int | None = None,
-        end_ns: int | None = None) -> pl.DataFrame:
+        end_ns: int | None = None, calibration: Calibration | None = SHIPPED) -> pl.DataFrame:
+    """Every alert the detectors raise over [start_ns, end_ns), one per case, scored by
+    `calibration` (None: the detectors' own scores)."""
     if detectors is None:
         detectors = [d for cls in REGISTRY.detectors.values() if (d := cls()).by_default()]
     results, data = [], {}
@@ -37,17 +43,20 @@ def run(store, detectors: list[Detector] | None = None, start_ns: int | None = N
     finally:
         for m in data.values():
             m.release()
-    return one_per_case(alerts_of(results))
+    return one_per_case(alerts_of(results, calibration))
 
 
 def one_per_case(alerts: pl.DataFrame) -> pl.DataFrame:
-    """One alert a case: without the alerts that hold a payment or an order another
-    alert holds where that other names the case better. A rule's alert names it better
-    than a learned detector's (one that names each case's typology: its typologies were
-    often another name for a rule's case, a fan-in called a dormant account, a stack a
-    bipartite block); the model raises what the rules did not see. Among rules, a
-    detector says which typologies it names better (`Detector.supersedes`: a dormant
-    account that wakes to collect from many is an activation, not a fan-in)."""
+    """One alert a case: an alert that holds a payment or an order another alert holds,
+    where that other names the case better, joins that other one; the one kept lists
+    it under "also" in its explanation (`model.alert.also`), with its typology, score
+    and reasons, so the analyst sees every detector that fired. A rule's alert names a
+    case better than a learned detector's (one that names each case's typology: its
+    typologies were often another name for a rule's case, a fan-in called a dormant
+    account, a stack a bipartite block); the model raises alone what the rules did not
+    see. Among rules, a detector says which typologies it names better
+    (`Detector.supersedes`: a dormant account that wakes to collect from many is an
+    activation, not a fan-in)."""
     if alerts.is_empty():
         return alerts
     kind = {cls.id: cls for cls in REGISTRY.detectors.values()}
@@ -58,19 +67,37 @@ def one_per_case(alerts: pl.DataFrame) -> pl.DataFrame:
         for e in ids:
             holding.setdefault(e, []).append(k)
 
-    def yields(k: int) -> bool:
+    def better(k: int) -> set[int]:
+        """The alerts sharing evidence with k that name its case better."""
         detector, typology = rows[k]
         learned = kind[detector].typology == "*"
-        others = {o for e in held[k] for o in holding[e]}
-        return any(learned and kind[rows[o][0]].typology != "*"
-                   or typology in kind[rows[o][0]].supersedes for o in others - {k})
+        others = {o for e in held[k] for o in holding[e]} - {k}
+        return {o for o in others if learned and kind[rows[o][0]].typology != "*"
+                or typology in kind[rows[o][0]].supersedes}
 
-    return alerts.filter(pl.Series([not yields(k) for k in range(len(rows))]))
+    over = [better(k) for k in range(len(rows))]
+    kept = [not o for o in over]
+    joined: dict[int, list[int]] = {}
+    for k, o in enumerate(over):
+        # To the better ones kept; where those yield in turn, to whoever took them.
+        for target in sorted(o if any(kept[t] for t in o) else {t for b in o for t in over[b]}):
+            if kept[target]:
+                joined.setdefault(target, []).append(k)
+    if not joined:
+        return alerts.filter(pl.Series(kept))
+    records = alerts.to_dicts()
+    why = [also(records[k]["explanation"], [records[j] for j in joined.get(k, [])])
+           for k in range(len(records))]
+    return alerts.with_columns(pl.Series("explanation", why, pl.String)) \
+        .filter(pl.Series(kept))
 
 
-def alerts_of(results: list[tuple[Detector, pl.DataFrame]]) -> pl.DataFrame:
+def alerts_of(results: list[tuple[Detector, pl.DataFrame]],
+              calibration: Calibration | None = SHIPPED) -> pl.DataFrame:
     """Detectors' hits as alerts: the one place hits become alerts, for the scan and
-    the stream alike."""
+    the stream alike, each scored by `calibration` (`suptech.detect.calibration`)."""
+    if calibration is SHIPPED:
+        calibration = shipped()
     frames = []
     for d, hits in results:
         if hits.is_empty():
@@ -95,5 +122,7 @@ def alerts_of(results: list[tuple[Detector, pl.DataFrame]]) -> pl.DataFrame:
         alerts = alerts.with_columns(pl.lit(None, pl.String).alias("case"))
     ids = [alert_id(d, c if c is not None else default_case(a, i, s)) for d, c, a, i, s in
            alerts.select("detector", "case", "account_ids", "isin", "window_start").iter_rows()]
-    return alerts.with_columns(pl.Series("alert_id", ids, pl.String)).select(COLUMNS) \
-        .sort(["typology", "window_start", "alert_id"])
+    alerts = alerts.with_columns(pl.Series("alert_id", ids, pl.String)).select(COLUMNS)
+    if calibration is not None:
+        alerts = calibration.apply(alerts)
+    return alerts.sort(["typology", "window_start", "alert_id"])

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 from dataclasses import dataclass
 
 
@@ -31,7 +32,7 @@ class Alert:
     evidence: str  # ids of order events, trades or payments, sorted, joined by ";"
     detector_version: str
     parameters: str  # the detector's parameters as JSON
-    explanation: str | None  # a learned detector's reasons, in words
+    explanation: str | None  # JSON: a learned detector's reasons; the other detectors (`also`)
     scan_id: str | None = None  # the scan or stream run that stored it
 
 
@@ -52,3 +53,23 @@ def alert_id(detector: str, case: str) -> str:
     """The same case found again gets the same id: re-scans and the stream do not
     re-alert it. `case` is the detector's case key, as text."""
     return "AL-" + hashlib.sha256(f"{detector}|{case}".encode()).hexdigest()[:16]
+
+
+def also(explanation: str | None, others: list[dict]) -> str | None:
+    """`explanation` with the alerts that found the same case (and joined this one)
+    listed under "also": each one's detector, typology, score and own explanation."""
+    if not others:
+        return explanation
+    e = json.loads(explanation) if explanation else {}
+    e.setdefault("also", []).extend(
+        {"detector": o["detector"], "typology": o["typology"], "score": o["score"],
+         "explanation": json.loads(o["explanation"]) if o["explanation"] else None}
+        for o in others)
+    return json.dumps(e)
+
+
+def detectors(detector: str, explanation: str | None) -> list[str]:
+    """Every detector that found an alert's case: its own, then those it joined."""
+    if not explanation or '"also"' not in explanation:
+        return [detector]
+    return [detector] + [o["detector"] for o in json.loads(explanation).get("also", [])]

@@ -28,15 +28,30 @@ ROLES = ("submitter", "analyst", "supervisor", "admin")
 JURISDICTIONS = ("CN-SH", "CN-JS", "CN-ZJ", "CN-AH")
 
 
-class Refused(Exception):
+class Said(Exception):
+    """An error whose message is an English template and its values, so that the
+    dashboard can say it in the user's language (`said`); `str()` is the English."""
+
+    def __init__(self, template: str, **values):
+        super().__init__(template.format(**values) if values else template)
+        self.template, self.values = template, values
+
+    def said(self, words) -> str:
+        """The message in `words`' language (`suptech.i18n.Words`), with the codes among
+        its values (a state, a role) in words too."""
+        return words(self.template, **{k: words.code(v) if isinstance(v, str) else v
+                                       for k, v in self.values.items()})
+
+
+class Refused(Said):
     """The caller may not do this; the message says why (an HTTP 403)."""
 
 
-class NotFound(Exception):
+class NotFound(Said):
     """No such object, or none the caller may see (an HTTP 404)."""
 
 
-class Conflict(Exception):
+class Conflict(Said):
     """The request contradicts the object's state (an HTTP 409)."""
 
 
@@ -46,12 +61,14 @@ class User:
     role: str
     jurisdiction: str
     lei: str | None = None
+    language: str | None = None  # the dashboard's; None: the browser's
 
     def refused(self, *roles: str) -> Refused | None:
         """Why this user may not do what needs one of `roles`, or None where it may."""
         if self.role in roles:
             return None
-        return Refused(f"role {self.role} may not do this (needs {' or '.join(roles)})")
+        return Refused("role {role} may not do this (needs {roles})", role=self.role,
+                       roles=" or ".join(roles))
 
     def require(self, *roles: str) -> None:
         if (refused := self.refused(*roles)) is not None:
@@ -63,10 +80,11 @@ def token_hash(token: str) -> str:
 
 
 def add_user(con: Connection, actor: str, user_id: str, role: str, jurisdiction: str,
-             lei: str | None = None) -> str:
+             lei: str | None = None, language: str | None = None) -> str:
     """Create a user and its first token; returns the token (shown once, stored hashed)."""
     from stdnum import lei as lei_check
 
+    _check_language(language)
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r} (roles: {', '.join(ROLES)})")
     if jurisdiction not in JURISDICTIONS:
@@ -78,10 +96,24 @@ def add_user(con: Connection, actor: str, user_id: str, role: str, jurisdiction:
         raise ValueError(f"user {user_id!r} exists")
     con.execute(users.insert().values(user_id=user_id, role=role, jurisdiction=jurisdiction,
                                       lei=lei if role == "submitter" else None,
-                                      created_at=audit.now()))
+                                      created_at=audit.now(), language=language))
     audit.record(con, actor, "user.add", "user", user_id, role=role,
-                 jurisdiction=jurisdiction, lei=lei)
+                 jurisdiction=jurisdiction, lei=lei, language=language)
     return issue_token(con, actor, user_id)
+
+
+def _check_language(language: str | None) -> None:
+    from suptech.i18n import LANGUAGES
+
+    if language is not None and language not in LANGUAGES:
+        raise ValueError(f"unknown language {language!r} (languages: {', '.join(LANGUAGES)})")
+
+
+def set_language(con: Connection, user: User, language: str | None) -> None:
+    """The user's own choice of the dashboard's language (None: the browser's)."""
+    _check_language(language)
+    con.execute(users.update().where(users.c.user_id == user.user_id)
+                .values(language=language))
 
 
 def _exists(con: Connection, user_id: str) -> bool:
@@ -125,7 +157,7 @@ def authenticate(con: Connection, token: str) -> User | None:
     ).mappings().first()
     if row is None:
         return None
-    return User(row["user_id"], row["role"], row["jurisdiction"], row["lei"])
+    return User(row["user_id"], row["role"], row["jurisdiction"], row["lei"], row["language"])
 
 
 def list_users(con: Connection) -> list[dict]:

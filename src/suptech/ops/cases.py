@@ -89,7 +89,7 @@ def _set_status(con: Connection, user: User, alert_id: str, status: str,
     current = alert_status(con, [alert_id]).get(alert_id)
     before = current["status"] if current else "new"
     if before in SETTLED:
-        raise Conflict(f"alert {alert_id} is already {before}")
+        raise Conflict("alert {alert_id} is already {before}", alert_id=alert_id, before=before)
     values = dict(status=status, assignee=assignee or (current or {}).get("assignee"),
                   reason=reason, updated_at=audit.now())
     if current:
@@ -159,7 +159,7 @@ def add_alerts(con: Connection, user: User, case_id: str, alert_ids: list[str]) 
     user.require("analyst", "supervisor")
     case = get_case(con, user, case_id)
     if CaseState(case["state"]) in CLOSED:
-        raise Conflict(f"case {case_id} is closed")
+        raise Conflict("case {case_id} is closed", case_id=case_id)
     new = sorted(set(alert_ids) - set(case["alert_ids"]))
     for alert_id in new:
         con.execute(case_alerts.insert().values(case_id=case_id, alert_id=alert_id))
@@ -172,7 +172,7 @@ def add_alerts(con: Connection, user: User, case_id: str, alert_ids: list[str]) 
 def get_case(con: Connection, user: User, case_id: str) -> dict:
     row = con.execute(sa.select(cases).where(cases.c.case_id == case_id)).mappings().first()
     if row is None or row["jurisdiction"] != user.jurisdiction:
-        raise NotFound(f"no case {case_id}")
+        raise NotFound("no case {case_id}", case_id=case_id)
     alerts = con.execute(sa.select(case_alerts.c.alert_id)
                          .where(case_alerts.c.case_id == case_id)
                          .order_by(case_alerts.c.alert_id)).scalars().all()
@@ -193,15 +193,16 @@ def refusal(case: dict, user: User, target: CaseState) -> Conflict | Refused | N
     current, case_id = CaseState(case["state"]), case["case_id"]
     if target not in TRANSITIONS[current]:
         allowed = ", ".join(s.value for s in sorted(TRANSITIONS[current])) or "none: it is closed"
-        return Conflict(f"case {case_id} is {current.value}; it cannot become {target.value} "
-                        f"(allowed: {allowed})")
+        return Conflict("case {case_id} is {current}; it cannot become {target} "
+                        "(allowed: {allowed})", case_id=case_id, current=current.value,
+                        target=target.value, allowed=allowed)
     if target in CLOSED or (current is CaseState.ESCALATED
                             and target is CaseState.INVESTIGATING):
         if (refused := user.refused("supervisor")) is not None:
             return refused
     if target in CLOSED and case["investigator"] == user.user_id:
-        return Refused(f"four eyes: {user.user_id} investigated case {case_id} and may not "
-                       "close it; another supervisor must")
+        return Refused("four eyes: {user} investigated case {case_id} and may not close "
+                       "it; another supervisor must", user=user.user_id, case_id=case_id)
     return None
 
 
@@ -211,8 +212,8 @@ def transition(con: Connection, user: User, case_id: str, to: str,
     try:
         target = CaseState(to)
     except ValueError:
-        raise Conflict(f"unknown case state {to!r} (states: "
-                       f"{', '.join(s.value for s in CaseState)})") from None
+        raise Conflict("unknown case state {to} (states: {states})", to=repr(to),
+                       states=", ".join(s.value for s in CaseState)) from None
     case = get_case(con, user, case_id)
     current = CaseState(case["state"])
     refused = refusal(case, user, target)

@@ -17,6 +17,7 @@ users = sa.Table(
     sa.Column("jurisdiction", sa.String(8), nullable=False),  # CN-SH, CN-JS, CN-ZJ, CN-AH
     sa.Column("lei", sa.String(20)),  # submitters: the institution they report for
     sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("language", sa.String(8)),  # the dashboard's (suptech.i18n); empty: the browser's
 )
 
 tokens = sa.Table(

@@ -228,7 +228,7 @@ def create_app(data_dir: Path, engine: str = "duckdb", database_url: str | None 
     def feedback(who: Who, s: S, batch_id: PathId,
                  limit: Annotated[int, Query(ge=1, le=MAX_ROWS)] = 1000) -> list[dict]:
         if s.submissions(who, batch_id).is_empty():
-            raise NotFound(f"no submission {batch_id}")
+            raise NotFound("no submission {batch_id}", batch_id=batch_id)
         with s.lock:
             return s.store.feedback_of(batch_id).head(limit).to_dicts()
 

@@ -14,7 +14,10 @@ import polars as pl
 from plotly.colors import qualitative
 
 from suptech.detect.evidence import Evidence
+from suptech.i18n import N_, Words, words
 from suptech.model.display import local, local_times, zone
+
+ENGLISH = words("en")
 
 LAYOUT = dict(margin=dict(l=60, r=20, t=40, b=50), height=420, template="plotly_white",
               legend=dict(orientation="h", y=-0.2))
@@ -24,23 +27,34 @@ def to_json(fig: go.Figure) -> str:
     return fig.to_json()
 
 
-def book_replay(ev: Evidence, alert: dict) -> go.Figure:
+#: The legend's words for the order markers, by (event, side) and by whose orders.
+ORDERS = {("NEW", "BUY"): N_("buy orders"), ("NEW", "SELL"): N_("sell orders"),
+          ("CANCEL", "BUY"): N_("buy cancels"), ("CANCEL", "SELL"): N_("sell cancels")}
+WHOSE = {"suspect": N_("suspect's {what}"), "named": N_("named in the alert: {what}")}
+
+
+def book_replay(ev: Evidence, alert: dict, w: Words = ENGLISH) -> go.Figure:
     """Best bid and ask as steps, the suspect orders and cancels (and, hollow, the others
-    the alert names: a front runner's client), sized by quantity, the trades, the window."""
+    the alert names: a front runner's client), sized by quantity against the orders'
+    typical size, each suspect order's time in the book as a line at its price (the
+    layers at each level), the trades, the crowd's volume, the window, announcements."""
     fig = go.Figure()
     if ev.book.height:
         x = local_times(ev.book["ts_event"])
-        for side, colour in (("best_bid", "#2e7d32"), ("best_ask", "#c62828")):
+        for side, colour, name in (("best_bid", "#2e7d32", N_("best bid")),
+                                   ("best_ask", "#c62828", N_("best ask"))):
             fig.add_trace(go.Scatter(x=x, y=ev.book[side].cast(pl.Float64).to_list(),
                                      mode="lines", line=dict(shape="hv", color=colour, width=1),
-                                     name=side.replace("_", " ")))
+                                     name=w(name)))
     markers = {("NEW", "BUY"): ("triangle-up", "#2e7d32"), ("NEW", "SELL"): ("triangle-down", "#c62828"),
                ("CANCEL", "BUY"): ("x", "#2e7d32"), ("CANCEL", "SELL"): ("x", "#c62828")}
     # A marker's area is its order's size against the median of the orders shown: a
     # 14,800-lot spoof beside 500-lot orders is seen, not hovered for.
     priced = ev.orders.filter(pl.col("price").is_not_null())
     usual = float(priced["quantity"].median() or 1) if priced.height else 1.0
-    for whose, (kind, side) in ((w, k) for w in ("suspect", "named") for k in markers):
+    _resting(fig, ev.orders, alert, w)
+    qty = w("qty")
+    for whose, (kind, side) in ((x, k) for x in ("suspect", "named") for k in markers):
         symbol, colour = markers[kind, side]
         pts = priced.filter((pl.col("whose") == whose) & (pl.col("event_type") == kind)
                             & (pl.col("side") == side))
@@ -51,41 +65,69 @@ def book_replay(ev: Evidence, alert: dict) -> go.Figure:
                     symbol=symbol if whose == "suspect" else f"{symbol}-open", color=colour,
                     size=[min(40.0, max(6.0, 10 * (q / usual) ** 0.5))
                           for q in pts["quantity"].to_list()]),
-                name=f"{'suspect' if whose == 'suspect' else 'named in the alert:'} "
-                     f"{kind.lower()} {side.lower()}",
-                text=[f"{o} {a} qty {q:,}" for o, a, q in pts.select(
+                name=w(WHOSE[whose], what=w(ORDERS[kind, side])),
+                text=[f"{o} {a} {qty} {q:,}" for o, a, q in pts.select(
                     "order_id", "account_id", "quantity").iter_rows()],
-                hovertemplate="%{text}<br>%{x}<br>price %{y}<extra></extra>"))
+                hovertemplate="%{text}<br>%{x}<br>" + w("price") + " %{y}<extra></extra>"))
     # The book's own instrument only: another market's prices (a derivative's) are
     # another scale, listed beside the picture.
     trades = ev.trades_in(alert["isin"])
     if trades.height:
         fig.add_trace(go.Scatter(
             x=local_times(trades["ts_event"]), y=trades["price"].cast(pl.Float64).to_list(),
-            mode="markers", marker=dict(color="black", size=7), name="suspect trades",
-            text=[f"{t}: {b} buys from {s}, qty {q}" for t, b, s, q in trades.select(
+            mode="markers", marker=dict(color="black", size=7), name=w("suspect trades"),
+            text=[w("{trade}: {buyer} buys from {seller}, qty {qty}", trade=t, buyer=b,
+                    seller=s_, qty=q) for t, b, s_, q in trades.select(
                 "trade_id", "buy_account_id", "sell_account_id", "quantity").iter_rows()],
-            hovertemplate="%{text}<br>%{x}<br>price %{y}<extra></extra>"))
+            hovertemplate="%{text}<br>%{x}<br>" + w("price") + " %{y}<extra></extra>"))
     if ev.volume.height:  # the crowd's trading, beneath the prices on a scale of its own
         fig.add_trace(go.Bar(x=local_times(ev.volume["ts_event"]),
-                             y=ev.volume["quantity"].to_list(), name="volume a minute (all)",
+                             y=ev.volume["quantity"].to_list(), name=w("volume a minute (all)"),
                              marker_color="rgba(96,125,139,0.3)", yaxis="y2"))
         # The bars keep to the plot's lower third, under the prices they explain.
         fig.update_layout(yaxis2=dict(overlaying="y", side="right", showgrid=False,
-                                      title="lots a minute",
+                                      title=w("lots a minute"),
                                       range=[0, 3 * max(ev.volume["quantity"].max(), 1)]))
     start, end = local_times(pl.Series([alert["window_start"], alert["window_end"]]))
     fig.add_vrect(x0=start, x1=end, fillcolor="#ffb300", opacity=0.12, line_width=0,
-                  annotation_text="alert window", annotation_position="top left")
+                  annotation_text=w("alert window"), annotation_position="top left")
     if ev.announcements.height:  # what an insider knew before the market did
         for at, category in zip(local_times(ev.announcements["ts_event"]),
                                 ev.announcements["category"].to_list()):
             fig.add_vline(x=at, line=dict(color="#6a1b9a", dash="dot"),
-                          annotation_text=f"announcement: {category}",
+                          annotation_text=w("announcement: {category}", category=category),
                           annotation_position="top right")
-    fig.update_layout(title=f"Order book around {alert['alert_id']} ({alert['isin'] or ''})",
-                      xaxis_title=f"time ({zone()})", yaxis_title="price", **LAYOUT)
+    fig.update_layout(
+        title=w("Order book around {alert} ({isin}); marker area: order size, typical "
+                "{usual:,.0f} lots", alert=alert["alert_id"], isin=alert["isin"] or "",
+                usual=usual),
+        xaxis_title=w("time ({zone})", zone=zone()), yaxis_title=w("price"), **LAYOUT)
     return fig
+
+
+#: What takes an order out of the book.
+GONE = ("CANCEL", "FILL", "REJECT", "EXPIRE")
+
+
+def _resting(fig: go.Figure, orders: pl.DataFrame, alert: dict, w: Words) -> None:
+    """Each suspect order's time in the book, from its entry to its cancel or fill (or
+    the window's end), as a line at its price: layers stacked level above level."""
+    entered = orders.filter((pl.col("whose") == "suspect") & (pl.col("event_type") == "NEW")
+                            & pl.col("price").is_not_null())
+    if not entered.height:
+        return
+    left = orders.filter(pl.col("event_type").is_in(GONE)).group_by("order_id").agg(
+        pl.col("ts_event").min().alias("gone"))
+    spans = entered.join(left, on="order_id", how="left").with_columns(
+        pl.col("gone").fill_null(alert["window_end"]))
+    xs, ys = [], []
+    for ts, gone, price in spans.select("ts_event", "gone", "price").iter_rows():
+        a, b = local_times(pl.Series([ts, max(ts, gone)]))
+        xs += [a, b, None]
+        ys += [float(price), float(price), None]
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color="#8d6e63", width=2),
+                             opacity=0.6, name=w("suspect orders resting in the book"),
+                             hoverinfo="skip"))
 
 
 #: An account's part in the flow drawn: it only pays, pays and is paid, or is only paid.
@@ -100,9 +142,15 @@ def role(graph, account: str) -> str:
     return "mule" if graph.out_degree(account) else "sink"
 
 
-def money_flow(payments: pl.DataFrame, alert: dict) -> go.Figure:
+#: Each part's name in the legend.
+PARTS = {"source": N_("source"), "mule": N_("mule"), "sink": N_("sink")}
+
+
+def money_flow(payments: pl.DataFrame, alert: dict, w: Words = ENGLISH,
+               region: dict[str, str] | None = None) -> go.Figure:
     """Accounts as nodes coloured by their part (source, mule, sink; the alert's own
-    larger, ringed in red), payments as arrows sized and labelled by amount."""
+    larger, ringed in red) and labelled with their region (`region`: the register's),
+    payments as arrows sized and labelled by amount."""
     graph = nx.MultiDiGraph()
     for debtor, creditor, amount, currency, ts in payments.select(
             "debtor_account_id", "creditor_account_id", "amount", "currency",
@@ -128,23 +176,28 @@ def money_flow(payments: pl.DataFrame, alert: dict) -> go.Figure:
             mode="markers+text" if labelled else "markers",
             marker=dict(size=8, color="rgba(0,0,0,0)"), textfont=dict(size=9, color="#37474f"),
             text=[f"{d['amount']:,.0f}" for *_, d in graph.edges(data=True)] if labelled else None,
-            hovertext=[m[2] for m in mids], hoverinfo="text", name="payments",
+            hovertext=[m[2] for m in mids], hoverinfo="text", name=w("payments"),
             showlegend=False))
+        region = region or {}
         for part, colour in ROLES.items():
             nodes = [n for n in graph.nodes if role(graph, n) == part]
             if not nodes:
                 continue
             fig.add_trace(go.Scatter(
                 x=[pos[n][0] for n in nodes], y=[pos[n][1] for n in nodes],
-                mode="markers+text", text=nodes, textposition="top center", name=part,
+                mode="markers+text", textposition="top center", name=w(PARTS[part]),
+                text=[f"{n} · {region[n]}" if region.get(n) else n for n in nodes],
                 marker=dict(size=[18 if n in suspects else 12 for n in nodes], color=colour,
                             line=dict(width=[3 if n in suspects else 1 for n in nodes],
                                       color=["#c62828" if n in suspects else "#37474f"
                                              for n in nodes])),
-                hovertext=[f"{n} ({part}{', alerted' if n in suspects else ''}): pays "
-                           f"{graph.out_degree(n)}, paid by {graph.in_degree(n)}"
+                hovertext=[w("{account} ({part}{alerted}): pays {pays}, paid by {paid_by}",
+                             account=n, part=w(PARTS[part]),
+                             alerted=w(", alerted") if n in suspects else "",
+                             pays=graph.out_degree(n), paid_by=graph.in_degree(n))
                            for n in nodes], hoverinfo="text"))
-    fig.update_layout(title=f"Money flow of {alert['alert_id']}: {payments.height} payments",
+    fig.update_layout(title=w("Money flow of {alert}: {n} payments", alert=alert["alert_id"],
+                              n=payments.height),
                       xaxis=dict(visible=False), yaxis=dict(visible=False), **LAYOUT)
     return fig
 
@@ -165,34 +218,49 @@ def _stacked(series: pl.DataFrame, key: str, x: str, y: str, names: list[str]) -
             for name in names if (mine := series.filter(pl.col(key) == name)).height]
 
 
-def alerts_per_day(alerts: pl.DataFrame, typologies: list[str]) -> go.Figure:
+def alerts_per_day(alerts: pl.DataFrame, typologies: list[str],
+                   w: Words = ENGLISH) -> go.Figure:
     """Alerts per typology and day (by the start of their window, the deployment's
     day); each typology's colour its place in `typologies`, the same on every page."""
     counts = alerts.with_columns(
         local(pl.col("window_start")).dt.date().cast(pl.String).alias("day")) \
         .group_by(["day", "typology"]).len().sort("day") if alerts.height else alerts
     names = typologies + sorted(set(alerts["typology"]) - set(typologies))
-    fig = go.Figure(_stacked(counts, "typology", "day", "len", names) if alerts.height else [])
-    fig.update_layout(title="Alerts per typology and day", xaxis_title=f"day ({zone()})",
-                      yaxis_title="alerts", **STACKED)
+    bars = _stacked(counts, "typology", "day", "len", names) if alerts.height else []
+    for bar in bars:
+        bar.name = w.typology(bar.name)
+    fig = go.Figure(bars)
+    fig.update_layout(title=w("Alerts per typology and day"),
+                      xaxis_title=w("day ({zone})", zone=zone()),
+                      yaxis_title=w("alerts"), **STACKED)
     return fig
 
 
-def rejections(frame: pl.DataFrame) -> go.Figure:
+def rejections(frame: pl.DataFrame, w: Words = ENGLISH) -> go.Figure:
     """Rejected records per feedback code and institution."""
     codes = sorted(frame["code"].unique()) if frame.height else []
     fig = go.Figure(_stacked(frame, "code", "institution", "rows", codes))
-    fig.update_layout(title="Feedback rows per code and institution",
-                      xaxis_title="institution", yaxis_title="rows", **STACKED)
+    fig.update_layout(title=w("Feedback rows per code and institution"),
+                      xaxis_title=w("institution"), yaxis_title=w("rows"), **STACKED)
     return fig
 
 
-def drivers(explanation: str | None) -> list[dict]:
-    """A learned alert's drivers with their meaning, for the alert page."""
+def drivers(explanation: str | None, w: Words = ENGLISH) -> list[dict]:
+    """Why the alert was raised, for its page: a learned alert's drivers with their
+    meaning, and each other detector that found the same case (`model.alert.also`),
+    with its typology, score and drivers."""
     if not explanation:
         return []
     from suptech.detect.payments.features import describe
 
     e = json.loads(explanation)
-    return [{**d, "says": describe(d["feature"], d["value"], d["contribution"])}
+    said = [{**d, "says": describe(d["feature"], d["value"], d["contribution"], w)}
             for d in e.get("drivers", [])]
+    for other in e.get("also", []):
+        said.append({"feature": other["detector"], "value": other["score"],
+                     "says": w("also found by {detector}: {typology}, score {score:.2f}",
+                               detector=other["detector"], typology=w.typology(other["typology"]),
+                               score=other["score"])})
+        said += [{**d, "says": "· " + describe(d["feature"], d["value"], d["contribution"], w)}
+                 for d in (other.get("explanation") or {}).get("drivers", [])]
+    return said

@@ -91,6 +91,9 @@ def add(
         "--jurisdiction", help="CN-SH, CN-JS, CN-ZJ or CN-AH")],
     lei: Annotated[Optional[str], typer.Option(
         "--lei", help="The institution a submitter reports for.")] = None,
+    language: Annotated[Optional[str], typer.Option(
+        "--language", help="The dashboard's language for this user: zh or en (default: "
+                           "the browser's; the user can change it on any page).")] = None,
     data_dir: DataDir = Path("./suptech-data"),
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -98,7 +101,7 @@ def add(
     from suptech.ops import access
 
     with _transaction(data_dir, database_url) as con:
-        token = access.add_user(con, CLI_ACTOR, user_id, role, jurisdiction, lei)
+        token = access.add_user(con, CLI_ACTOR, user_id, role, jurisdiction, lei, language)
     out.print(f"user {user_id} ({role}, {jurisdiction}) added; token:")
     print(token)
 

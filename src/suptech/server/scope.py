@@ -44,20 +44,26 @@ def reports_in(store, type_name: str, jurisdiction: str, as_of_ns: int | None = 
     return t.filter(ibis.or_(*[t[c].isin(keys) for c in BY_ACCOUNT[type_name]]))
 
 
+def account_regions(store, account_ids: pl.Series) -> pl.DataFrame:
+    """account_id, region: the region of each of these accounts' owners, where the
+    register knows it."""
+    # Only these accounts are looked up, in the engine: not the whole register.
+    ids = ibis.memtable(pl.DataFrame({"account_id": account_ids.unique()}).to_arrow())
+    accounts, parties = store.view("account"), store.view("party")
+    owned = accounts.inner_join(ids, accounts.account_id == ids.account_id).select(
+        accounts.account_id, accounts.owner_party_id)
+    located = owned.inner_join(parties, owned.owner_party_id == parties.party_id).select(
+        owned.account_id, parties.region)
+    return pl.from_arrow(located.to_pyarrow())
+
+
 def alert_regions(store, alerts: pl.DataFrame) -> dict[str, set[str]]:
     """The regions of each alert's accounts' owners."""
     if alerts.is_empty():
         return {}
     wanted = alerts.select("alert_id", pl.col("account_ids").str.split(";").alias("account_id")) \
         .explode("account_id")
-    # Only the alerts' accounts are looked up, in the engine: not the whole register.
-    ids = ibis.memtable(wanted.select("account_id").unique().to_arrow())
-    accounts, parties = store.view("account"), store.view("party")
-    owned = accounts.inner_join(ids, accounts.account_id == ids.account_id).select(
-        accounts.account_id, accounts.owner_party_id)
-    located = owned.inner_join(parties, owned.owner_party_id == parties.party_id).select(
-        owned.account_id, parties.region)
-    pairs = wanted.join(pl.from_arrow(located.to_pyarrow()), on="account_id")
+    pairs = wanted.join(account_regions(store, wanted["account_id"]), on="account_id")
     found: dict[str, set[str]] = {a: set() for a in alerts["alert_id"]}
     for alert_id, region in pairs.select("alert_id", "region").iter_rows():
         if region:

@@ -211,7 +211,7 @@ class Services:
     def alert(self, who: User, alert_id: str) -> pl.DataFrame:
         found = self.alerts(who).filter(pl.col("alert_id") == alert_id)
         if found.is_empty():
-            raise NotFound(f"no alert {alert_id}")
+            raise NotFound("no alert {ids}", ids=alert_id)
         return found
 
     def triage(self, who: User, alert_ids: list[str], action: str, *args) -> pl.DataFrame:
@@ -221,7 +221,7 @@ class Services:
         mine = self.alerts(who).filter(pl.col("alert_id").is_in(ids))
         missing = sorted(set(ids) - set(mine["alert_id"]))
         if missing:
-            raise NotFound(f"no alert {', '.join(missing)}")
+            raise NotFound("no alert {ids}", ids=", ".join(missing))
         with self.ops.begin() as con:
             for alert_id in ids:
                 TRIAGE[action](con, who, alert_id, *args)
@@ -230,7 +230,7 @@ class Services:
     def check_alerts(self, who: User, alert_ids: list[str]) -> None:
         missing = sorted(set(alert_ids) - set(self.alerts(who)["alert_id"])) if alert_ids else []
         if missing:
-            raise NotFound(f"no alert {', '.join(missing)}")
+            raise NotFound("no alert {ids}", ids=", ".join(missing))
 
     def alert_detail(self, who: User, alert_id: str) -> tuple[dict, dict[str, Any], list[dict]]:
         """An alert, its evidence (payments, or orders, trades and the book) and timeline.
@@ -245,7 +245,11 @@ class Services:
         alert = frame.row(0, named=True)
         with self.lock:
             if REGISTRY.get(alert["detector"]).domain == "payments":
-                ev: dict[str, Any] = {"payments": payment_evidence(self.store, alert)}
+                paid = payment_evidence(self.store, alert)
+                # Where each account's owner is: the flow between regions, drawn.
+                ev: dict[str, Any] = {"payments": paid, "regions": scope.account_regions(
+                    self.store, pl.concat([paid["debtor_account_id"],
+                                           paid["creditor_account_id"]]))}
             else:
                 ev = evidence(self.store, alert).frames()
         with self.ops.begin() as con:

@@ -22,14 +22,17 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from suptech import i18n
 from suptech.detect.run import REGISTRY
 from suptech.model import display
 from suptech.ops import access, cases
-from suptech.ops.access import Conflict, NotFound, Refused, User
+from suptech.ops.access import Conflict, NotFound, Refused, Said, User
 from suptech.server import charts, guard, scope
 from suptech.server.services import Services
 
 COOKIE = "suptech_session"
+#: The language chosen on this browser before logging in (the login page's).
+LANGUAGE_COOKIE = "suptech_language"
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 
@@ -94,6 +97,15 @@ def _user(request: Request) -> User:
     return who
 
 
+def words(request: Request, who: User | None) -> i18n.Words:
+    """The page's language: the user's setting, else this browser's choice, else its
+    Accept-Language, else English (`suptech.i18n`)."""
+    chosen = request.cookies.get(LANGUAGE_COOKIE)
+    return i18n.words((who.language if who else None)
+                      or (chosen if chosen in i18n.LANGUAGES else None)
+                      or i18n.negotiate(request.headers.get("accept-language")))
+
+
 def _back(url: str, message: str, error: bool = False) -> RedirectResponse:
     sep = "&" if "?" in url else "?"
     return RedirectResponse(f"{url}{sep}{'error' if error else 'msg'}={quote(message)}",
@@ -110,17 +122,26 @@ templates.env.globals["zone"] = display.zone
 
 
 def page(request: Request, name: str, who: User | None, **context) -> HTMLResponse:
+    w = words(request, who)
     return templates.TemplateResponse(request, name, {
         "who": who, "msg": request.query_params.get("msg"),
         "csp_nonce": getattr(request.state, "csp_nonce", ""),
+        "_": w, "lang": w.language, "languages": i18n.LANGUAGES, "here": request.url.path,
         "error": request.query_params.get("error"), **context})
 
-def act(url: str, do) -> RedirectResponse:
-    """Run an action; its refusal or conflict comes back as the page's message."""
+
+def said(e: Exception, w: i18n.Words) -> str:
+    """An error's message in the page's language (ours are `Said`; others in English)."""
+    return e.said(w) if isinstance(e, Said) else str(e)
+
+
+def act(url: str, do, w: i18n.Words) -> RedirectResponse:
+    """Run an action; its message, or its refusal or conflict, comes back as the page's
+    message, in the user's language."""
     try:
         message = do()
     except (Refused, Conflict, NotFound, ValueError) as e:
-        return _back(url, str(e), error=True)
+        return _back(url, said(e, w), error=True)
     return _back(url, message)
 
 
@@ -137,7 +158,8 @@ def router() -> APIRouter:
     def login(request: Request, token: str = Form(...)):
         who = request.app.state.check_token(token.strip(), guard.client(request.scope))
         if who is None:
-            return _back("/ui/login", "unknown or revoked token", error=True)
+            w = words(request, None)
+            return _back("/ui/login", w("unknown or revoked token"), error=True)
         response = RedirectResponse("/ui" if who.role in ("analyst", "supervisor")
                                     else "/ui/submissions", status_code=303)
         response.set_cookie(COOKIE, _sessions(request).start(token.strip()), httponly=True,
@@ -151,6 +173,25 @@ def router() -> APIRouter:
             _sessions(request).end(sid)
         response = RedirectResponse("/ui/login", status_code=303)
         response.delete_cookie(COOKIE)
+        return response
+
+    @r.post("/language")
+    def choose_language(request: Request, language: str = Form(...), back: str = Form("/ui")):
+        """The language chosen: this browser's from now on, and the user's own setting
+        where one is logged in."""
+        if language not in i18n.LANGUAGES:
+            language = i18n.DEFAULT
+        try:
+            who = _user(request)
+        except LoginRequired:
+            who = None
+        if who is not None:
+            with _services(request).ops.begin() as con:
+                access.set_language(con, who, language)
+        # Back to the page it was chosen on, on this site only.
+        response = RedirectResponse(back if back.startswith("/ui") else "/ui", status_code=303)
+        response.set_cookie(LANGUAGE_COOKIE, language, samesite="strict",
+                            secure=request.url.scheme == "https", max_age=365 * 86400)
         return response
 
     # ---- overview ----
@@ -172,13 +213,13 @@ def router() -> APIRouter:
                              pl.from_arrow(counts.to_pyarrow()).sort("reports", descending=True)
                              .to_dicts()]
             quality = data_quality(s)
-        names = s.institution_names()
+        names, w = s.institution_names(), words(request, who)
         return page(request, "overview.html", who, received=received, quality=quality["files"],
                     names=names,
                     alerts_chart=charts.to_json(charts.alerts_per_day(
-                        alerts, list(REGISTRY.typologies()))),
+                        alerts, list(REGISTRY.typologies()), w)),
                     rejections_chart=charts.to_json(charts.rejections(quality["codes"].with_columns(
-                        pl.col("institution").replace(names)))),
+                        pl.col("institution").replace(names)), w)),
                     n_alerts=alerts.height)
 
     def data_quality(s: Services) -> dict[str, pl.DataFrame]:
@@ -208,15 +249,15 @@ def router() -> APIRouter:
     @r.post("/cases")
     def new_case(request: Request, who: User = Depends(_user), title: str = Form(...),
                  alert_ids: str = Form("")):
-        s = _services(request)
+        s, w = _services(request), words(request, who)
         ids = [a.strip() for a in alert_ids.replace(",", " ").split() if a.strip()]
         try:
             s.check_alerts(who, ids)
             with s.ops.begin() as con:
                 case = cases.open_case(con, who, title, ids)
         except (Refused, Conflict, NotFound) as e:
-            return _back("/ui/cases", str(e), error=True)
-        return _back(f"/ui/cases/{case['case_id']}", "case opened")
+            return _back("/ui/cases", said(e, w), error=True)
+        return _back(f"/ui/cases/{case['case_id']}", w("case opened"))
 
     @r.get("/cases/{case_id}", response_class=HTMLResponse)
     def case_page(request: Request, case_id: str, who: User = Depends(_user)):
@@ -231,17 +272,17 @@ def router() -> APIRouter:
     @r.post("/cases/{case_id}/act")
     def case_action(request: Request, case_id: str, who: User = Depends(_user),
                     action: str = Form(...), text: str = Form(""), to: str = Form("")):
-        s = _services(request)
+        s, w = _services(request), words(request, who)
 
         def do() -> str:
             with s.ops.begin() as con:
                 if action == "comment":
                     cases.get_case(con, who, case_id)
                     cases.comment(con, who, "case", case_id, text)
-                    return "comment added"
+                    return w("comment added")
                 cases.transition(con, who, case_id, to, text or None)
-                return f"case is now {to}"
-        return act(f"/ui/cases/{case_id}", do)
+                return w("case is now {state}", state=w.code(to))
+        return act(f"/ui/cases/{case_id}", do, w)
 
     # ---- submissions (what a submitter sees) ----
 
@@ -288,7 +329,9 @@ def install(app) -> None:
 
 
 #: What a page's error is called, by status.
-HEADINGS = {403: "Not yours to do", 404: "Not found", 409: "Not now", 422: "Not understood"}
+HEADINGS = {403: i18n.N_("Not yours to do"), 404: i18n.N_("Not found"),
+            409: i18n.N_("Not now"), 422: i18n.N_("Not understood"),
+            None: i18n.N_("Something went wrong")}
 
 
 def _framed_errors(app) -> None:
@@ -308,15 +351,18 @@ def _framed_errors(app) -> None:
             if not request.url.path.startswith("/ui/") or answer.status_code < 400 \
                     or answer.media_type != "application/json":
                 return answer
-            detail = json.loads(answer.body).get("detail")
-            if not isinstance(detail, str):  # a form's fields, as pydantic lists them
-                detail = "the form was not filled in as this page expects"
             try:
                 who = _user(request)
             except LoginRequired:
                 who = None
+            w = words(request, who)
+            detail = json.loads(answer.body).get("detail")
+            if isinstance(e, Said):
+                detail = e.said(w)
+            elif not isinstance(detail, str):  # a form's fields, as pydantic lists them
+                detail = w("the form was not filled in as this page expects")
             shown = page(request, "error.html", who, status=answer.status_code, detail=detail,
-                         heading=HEADINGS.get(answer.status_code, "Something went wrong"),
+                         heading=w(HEADINGS.get(answer.status_code, HEADINGS[None])),
                          back="/ui" if who else "/ui/login")
             shown.status_code = answer.status_code
             return shown

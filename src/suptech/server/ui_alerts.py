@@ -15,10 +15,11 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from suptech.detect.evidence import PICTURED, Evidence
 from suptech.detect.run import REGISTRY
 from suptech.model import display
+from suptech.model.alert import detectors
 from suptech.ops import cases
 from suptech.ops.access import Conflict, User
 from suptech.server import charts
-from suptech.server.ui import _services, _user, act, page
+from suptech.server.ui import _services, _user, act, page, words
 
 #: Alerts a page of the queue shows.
 PAGE = 50
@@ -42,9 +43,13 @@ def router() -> APIRouter:
         pages = max(1, -(-len(rows) // PAGE))
         p = min(max(p, 1), pages)
         shown = {"typology": typology, "status": status, "sort": sort}
-        return page(request, "alerts.html", who, alerts=rows[(p - 1) * PAGE:p * PAGE],
+        w = words(request, who)
+        return page(request, "alerts.html", who,
+                    alerts=[{**x, "detectors": detectors(x["detector"], x.get("explanation"))}
+                            for x in rows[(p - 1) * PAGE:p * PAGE]],
                     total=len(rows), p=p, pages=pages,
                     typologies=list(REGISTRY.typologies()), statuses=cases.ALERT_STATUSES,
+                    typology_names={t: w.typology(t) for t in REGISTRY.typologies()},
                     query=urlencode({k: v for k, v in shown.items() if v}), **shown)
 
     @r.get("/alerts/live")
@@ -82,41 +87,42 @@ def router() -> APIRouter:
     def bulk(request: Request, who: User = Depends(_user), action: str = Form(...),
              alert_ids: list[str] = Form(default=[]), reason: str = Form(""),
              query: str = Form("")):
-        s = _services(request)
+        s, w = _services(request), words(request, who)
 
         def do() -> str:
             if not alert_ids:
                 raise Conflict("select at least one alert")
             if action == "dismiss":
                 s.triage(who, alert_ids, "dismiss", reason)
-                return f"{len(alert_ids)} alert(s) dismissed"
+                return w("{n} alert(s) dismissed", n=len(alert_ids))
             s.triage(who, alert_ids, "assign", who.user_id)
-            return f"{len(alert_ids)} alert(s) assigned to you"
+            return w("{n} alert(s) assigned to you", n=len(alert_ids))
         # Back to the queue as it was filtered (its own parameters only).
         kept = {k: v for k, v in parse_qsl(query) if k in ("typology", "status", "sort", "p")}
-        return act("/ui/alerts" + (f"?{urlencode(kept)}" if kept else ""), do)
+        return act("/ui/alerts" + (f"?{urlencode(kept)}" if kept else ""), do, w)
 
     @r.get("/alerts/{alert_id}", response_class=HTMLResponse)
     def alert_page(request: Request, alert_id: str, who: User = Depends(_user)):
-        s = _services(request)
+        s, w = _services(request), words(request, who)
         row, ev, timeline = s.alert_detail(who, alert_id)
         if "payments" in ev:
-            figure = charts.money_flow(ev["payments"], row)
+            figure = charts.money_flow(ev["payments"], row, w, dict(ev["regions"].iter_rows()))
             tables = {"payments": ev["payments"]}
         else:
-            figure = charts.book_replay(Evidence.of(ev), row)
+            figure = charts.book_replay(Evidence.of(ev), row, w)
             tables = {k: v for k, v in ev.items() if k not in PICTURED}
         ticks = s.ticks(row.get("isin"))
         with s.ops.connect() as con:
             open_cases = cases.list_cases(con, who)
         detector = REGISTRY.get(row["detector"])
         about = sys.modules[detector.__module__].__doc__ or detector.__doc__ or ""
+        row["detectors"] = detectors(row["detector"], row.get("explanation"))
         return page(request, "alert.html", who, alert=row, chart=charts.to_json(figure),
                     about=about.strip(),
                     kind="payments" if "payments" in ev else "book",
                     tables={k: (v.columns, display.readable(v.head(200), ticks).rows())
                             for k, v in tables.items()},
-                    timeline=timeline, drivers=charts.drivers(row.get("explanation")),
+                    timeline=timeline, drivers=charts.drivers(row.get("explanation"), w),
                     parameters=json.dumps(json.loads(row["parameters"]), indent=1),
                     cases=[c for c in open_cases if c["state"] not in
                            {x.value for x in cases.CLOSED}])
@@ -124,28 +130,28 @@ def router() -> APIRouter:
     @r.post("/alerts/{alert_id}/act")
     def alert_action(request: Request, alert_id: str, who: User = Depends(_user),
                      action: str = Form(...), text: str = Form(""), case_id: str = Form("")):
-        s = _services(request)
+        s, w = _services(request), words(request, who)
         url = f"/ui/alerts/{alert_id}"
 
         def do() -> str:
             if action == "assign":
                 s.triage(who, [alert_id], "assign", who.user_id)
-                return "assigned to you"
+                return w("assigned to you")
             if action == "dismiss":
                 s.triage(who, [alert_id], "dismiss", text)
-                return "dismissed"
+                return w("dismissed")
             if action == "escalate":
                 s.triage(who, [alert_id], "escalate")
-                return "escalated"
+                return w("escalated")
             s.alert(who, alert_id)
             with s.ops.begin() as con:
                 if action == "comment":
                     cases.comment(con, who, "alert", alert_id, text)
-                    return "comment added"
+                    return w("comment added")
                 if action == "add_to_case":
                     cases.add_alerts(con, who, case_id, [alert_id])
-                    return f"added to {case_id}"
-            raise Conflict(f"unknown action {action!r}")
-        return act(url, do)
+                    return w("added to {case_id}", case_id=case_id)
+            raise Conflict("unknown action {action}", action=repr(action))
+        return act(url, do, w)
 
     return r

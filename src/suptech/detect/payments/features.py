@@ -23,6 +23,7 @@ import ibis.expr.types as ir
 
 from suptech.detect.payments.common import ORDINARY, with_known
 from suptech.detect.payments.data import HIGH_RISK, PaymentData
+from suptech.i18n import N_, Words, words
 
 #: The model's inputs, in order. Changing this list means training a new model version.
 FEATURES = (
@@ -36,51 +37,56 @@ FEATURES = (
 
 #: What each feature means, for explanations people read.
 MEANING = {
-    "amount_rank": "the amount's rank among the scan's payments (1 = largest)",
-    "d_out_rate": "payments the debtor makes a day (log)",
-    "d_out_parties": "accounts the debtor pays (log)",
-    "d_in_rate": "payments the debtor receives a day (log)",
-    "d_in_parties": "accounts that pay the debtor (log)",
-    "d_day_out": "payments the debtor made that day (log)",
-    "d_day_in": "payments the debtor received that day (log)",
-    "d_day_in_share": "what the debtor received that day over what it paid out",
-    "d_mean_out_ratio": "this amount against the debtor's usual payment (log ratio)",
-    "c_out_rate": "payments the creditor makes a day (log)",
-    "c_out_parties": "accounts the creditor pays (log)",
-    "c_in_rate": "payments the creditor receives a day (log)",
-    "c_in_parties": "accounts that pay the creditor (log)",
-    "c_day_out": "payments the creditor made that day (log)",
-    "c_day_in": "payments the creditor received that day (log)",
-    "c_day_pass_share": "what the creditor paid on that day over what it received",
-    "c_mean_in_ratio": "this amount against what the creditor usually receives (log ratio)",
-    "pair_payments": "payments between the two a day (log)",
-    "pair_days": "days the two dealt with each other",
+    "amount_rank": N_("the amount's rank among the scan's payments (1 = largest)"),
+    "d_out_rate": N_("payments the debtor makes a day (log)"),
+    "d_out_parties": N_("accounts the debtor pays (log)"),
+    "d_in_rate": N_("payments the debtor receives a day (log)"),
+    "d_in_parties": N_("accounts that pay the debtor (log)"),
+    "d_day_out": N_("payments the debtor made that day (log)"),
+    "d_day_in": N_("payments the debtor received that day (log)"),
+    "d_day_in_share": N_("what the debtor received that day over what it paid out"),
+    "d_mean_out_ratio": N_("this amount against the debtor's usual payment (log ratio)"),
+    "c_out_rate": N_("payments the creditor makes a day (log)"),
+    "c_out_parties": N_("accounts the creditor pays (log)"),
+    "c_in_rate": N_("payments the creditor receives a day (log)"),
+    "c_in_parties": N_("accounts that pay the creditor (log)"),
+    "c_day_out": N_("payments the creditor made that day (log)"),
+    "c_day_in": N_("payments the creditor received that day (log)"),
+    "c_day_pass_share": N_("what the creditor paid on that day over what it received"),
+    "c_mean_in_ratio": N_("this amount against what the creditor usually receives (log ratio)"),
+    "pair_payments": N_("payments between the two a day (log)"),
+    "pair_days": N_("days the two dealt with each other"),
 }
 #: The yes-or-no features: what a payment with (1) and without (0) each is.
 SAYS = {
-    "cash": ("paid in cash", "not paid in cash"),
-    "cross_border": ("debtor and creditor in different countries",
-                     "debtor and creditor in one country"),
-    "high_risk": ("to or from a FATF high-risk jurisdiction",
-                  "neither to nor from a FATF high-risk jurisdiction"),
-    "foreign_currency": ("not in CNY", "in CNY"),
-    "ordinary": ("an ordinary business purpose code", "no ordinary business purpose code"),
-    "reciprocal": ("the creditor also pays the debtor", "the creditor never pays the debtor"),
-    "pair_known": ("the debtor and the creditor are regular counterparts",
-                   "the debtor and the creditor are not regular counterparts"),
+    "cash": (N_("paid in cash"), N_("not paid in cash")),
+    "cross_border": (N_("debtor and creditor in different countries"),
+                     N_("debtor and creditor in one country")),
+    "high_risk": (N_("to or from a FATF high-risk jurisdiction"),
+                  N_("neither to nor from a FATF high-risk jurisdiction")),
+    "foreign_currency": (N_("not in CNY"), N_("in CNY")),
+    "ordinary": (N_("an ordinary business purpose code"), N_("no ordinary business purpose code")),
+    "reciprocal": (N_("the creditor also pays the debtor"), N_("the creditor never pays the debtor")),
+    "pair_known": (N_("the debtor and the creditor are regular counterparts"),
+                   N_("the debtor and the creditor are not regular counterparts")),
 }
 
 
-def describe(feature: str, value: float, contribution: float) -> str:
+def describe(feature: str, value: float, contribution: float, w: Words | None = None) -> str:
     """One driver of a learned score in words: what the payment is, then how far and
     which way that moved the score ("no ordinary business purpose code: +9.77 log-odds
-    towards laundering"), never the feature's name beside a value that denies it."""
-    way = "towards" if contribution >= 0 else "away from"
+    towards laundering"), never the feature's name beside a value that denies it; in
+    the language of `w` (English where none is given)."""
+    w = w or words("en")
     if feature in SAYS:
-        what = SAYS[feature][0 if value >= 0.5 else 1]
+        what = w(SAYS[feature][0 if value >= 0.5 else 1])
     else:
-        what = f"{MEANING.get(feature, feature)} = {value:g}"
-    return f"{what}: {contribution:+.2f} log-odds {way} laundering"
+        what = f"{w(MEANING[feature]) if feature in MEANING else feature} = {value:g}"
+    if contribution >= 0:
+        return w("{what}: {contribution:+.2f} log-odds towards laundering", what=what,
+                 contribution=contribution)
+    return w("{what}: {contribution:+.2f} log-odds away from laundering", what=what,
+             contribution=contribution)
 
 
 def _ln1p(x: ir.NumericValue) -> ir.FloatingValue:
