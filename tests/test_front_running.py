@@ -75,7 +75,7 @@ def test_the_alerts_evidence_shows_the_client_order_it_ran_ahead_of(tmp_path):
     whose = dict(ev.orders.select("account_id", "whose").unique().iter_rows())
     assert whose == {"A9": "suspect", "A1": "named"}
     figure = book_replay(ev, alert).to_dict()
-    client = [t for t in figure["data"] if t["name"] == "named in the alert: new buy"]
+    client = [t for t in figure["data"] if t["name"] == "named in the alert: buy orders"]
     assert client and client[0]["marker"]["symbol"] == "triangle-up-open"
     suspect = next(t for t in figure["data"] if t["name"] == "suspect new buy")
     # 20 lots against the proprietary account's 5: a marker twice as wide.
