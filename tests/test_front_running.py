@@ -77,7 +77,7 @@ def test_the_alerts_evidence_shows_the_client_order_it_ran_ahead_of(tmp_path):
     figure = book_replay(ev, alert).to_dict()
     client = [t for t in figure["data"] if t["name"] == "named in the alert: buy orders"]
     assert client and client[0]["marker"]["symbol"] == "triangle-up-open"
-    suspect = next(t for t in figure["data"] if t["name"] == "suspect new buy")
+    suspect = next(t for t in figure["data"] if t["name"] == "suspect's buy orders")
     # 20 lots against the proprietary account's 5: a marker twice as wide.
     assert max(client[0]["marker"]["size"]) > max(suspect["marker"]["size"])
     # Beneath the prices, everyone's volume a minute: here the test day's trades.
