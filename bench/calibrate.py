@@ -39,12 +39,21 @@ def seeds_of(alerts: pl.DataFrame) -> set[str]:
     return {s for text in alerts["seeds"].unique() for s in text.split()}
 
 
+def queue_precision(predicted: np.ndarray, true: np.ndarray) -> float:
+    """The average precision of the queue worked from the top score down (ties broken
+    against the scores: false alerts first)."""
+    order = np.lexsort((true, -predicted))
+    hits = np.cumsum(true[order])
+    return float(np.mean((hits / np.arange(1, len(true) + 1))[true[order] == 1]))
+
+
 def table(name: str, predicted: np.ndarray, true: np.ndarray) -> None:
     brier = float(np.mean((predicted - true) ** 2))
     gap = sum(r["alerts"] * abs(r["predicted"] - r["observed"])
               for r in reliability(predicted, true)) / len(true)
     print(f"\n{name}: {len(true)} alerts, {int(true.sum())} true; Brier score {brier:.3f}, "
-          f"expected calibration error {gap:.3f}\n")
+          f"expected calibration error {gap:.3f}, average precision of the queue "
+          f"{queue_precision(predicted, true):.2f}\n")
     print("| score | alerts | mean score | true | share true |\n|---|---|---|---|---|")
     for r in reliability(predicted, true):
         n_true = round(r["observed"] * r["alerts"])

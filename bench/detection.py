@@ -54,7 +54,8 @@ def main() -> None:
     parser.add_argument("--save", type=Path,
                         help="Write the alerts here (Parquet), each with its detector's own "
                              "score (`raw`, before calibration) and whether it matched a case "
-                             "(`true`): what bench/calibrate.py fits and reports on.")
+                             "(`true`): what bench/calibrate.py fits and reports on. (The "
+                             "alerts' `score` is the shipped calibration's.)")
     args = parser.parse_args()
     used = sorted(set(args.seeds) & set(TUNING_SEEDS))
     if used:
@@ -84,7 +85,7 @@ def main() -> None:
             ingest_files(store, sorted(out.glob("*.parquet")))
             t = time.perf_counter()
             start = None if args.domain == "market" else result.scanned_from
-            found = run(store, detectors, start_ns=start, calibration=None)
+            found = run(store, detectors, start_ns=start, keep_raw=True)
             n_units = instrument_days(store) if args.domain == "market" else args.days
             units += n_units
             per_market[market] = per_market.get(market, 0) + n_units
@@ -119,7 +120,7 @@ def main() -> None:
     alerts = pl.concat(alerts)
     if args.save:
         true = matches(labels, alerts)["alert_id"].implode()
-        alerts.with_columns(raw=pl.col("score"), true=pl.col("alert_id").is_in(true),
+        alerts.with_columns(true=pl.col("alert_id").is_in(true),
                             seeds=pl.lit(" ".join(map(str, args.seeds)))).write_parquet(args.save)
     rows = score(labels, alerts)
     what = (f"{args.scale} scale, {events:,} order events" if args.domain == "market"

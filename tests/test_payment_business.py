@@ -20,12 +20,13 @@ from suptech.detect.run import run
 
 @pytest.fixture
 def pay(tmp_path, ingest):
-    """Ingest payments given as (debtor, creditor, CNY, "MM-DD", "HH:MM")."""
+    """Ingest payments given as (debtor, creditor, CNY, "MM-DD", "HH:MM"[, channel])."""
     def ingest_payments(rows):
         payments = [record("payment", i, payment_id=str(uuid.UUID(int=i + 1, version=4)),
                            debtor_account_id=d, creditor_account_id=c, amount=f"{cny:.2f}",
-                           channel="RTGS", purpose=None, ts_event=f"2026-03-{day}T{at}:00+08:00")
-                    for i, (d, c, cny, day, at) in enumerate(rows)]
+                           channel=(channel or ["RTGS"])[0], purpose=None,
+                           ts_event=f"2026-03-{day}T{at}:00+08:00")
+                    for i, (d, c, cny, day, at, *channel) in enumerate(rows)]
         ingest(write_csv(tmp_path, "payment.csv", payments))
     return ingest_payments
 
@@ -135,6 +136,22 @@ def test_a_dormant_account_waking_to_collect_is_one_case_not_also_a_fan_in():
         "evidence": ["P1;P2;P3;P4;P5;P6", "P1;P2;P3;P4;P5", "Q1;Q2;Q3;Q4;Q5", "P5;P6"]})],
         how="diagonal_relaxed")
     assert list(one_per_case(alerts)["alert_id"]) == ["AL-1", "AL-3", "AL-4"]
+
+
+def test_smurfs_who_consolidate_to_one_organiser_are_one_case_with_it(store, pay):
+    """S1 and S2 each deposit cash twice just under the CNY 50,000 threshold and pay it
+    on to BOSS the next day: one case of three accounts, deposits and transfers its
+    evidence. S3 structures alone and keeps the money: a case of its own."""
+    from suptech.detect.payments.structuring import Structuring
+
+    rows = []
+    for who, hours in (("S1", ("09", "15")), ("S2", ("10", "16")), ("S3", ("11", "17"))):
+        rows += [(who, who, 48_000, "02", f"{h}:00", "CASH") for h in hours]
+    rows += [("S1", "BOSS", 95_000, "03", "10:00"), ("S2", "BOSS", 94_000, "03", "12:00")]
+    pay(rows)
+    found = run(store, [Structuring()]).sort("account_ids")
+    assert accounts(found) == ["BOSS;S1;S2", "S3"]
+    assert [len(e.split(";")) for e in found["evidence"]] == [6, 2]
 
 
 def test_the_model_runs_unasked_only_when_fitted_on_the_institutions_own_labels(

@@ -207,8 +207,22 @@ def structuring(net: Network) -> Injected:
     who = [int(x) for x in c.rng.choice(smurfs, n)]
     moments = [c.step(1800, 12 * 3600) for _ in range(n)]
     cents = c.rng.uniform(0.85, 0.998, n) * REPORTING_THRESHOLD_CENTS
-    return c.injected("STRUCTURING", smurfs, _pay(moments, who, who, cents, channel="CASH",
-                                                   purpose="CASH"))
+    deposits = _pay(moments, who, who, cents, channel="CASH", purpose="CASH")
+    if n_smurfs == 1:
+        return c.injected("STRUCTURING", smurfs, deposits)
+    # Smurfs work for someone: each sends what it deposited on to the organiser's
+    # account, an hour to a day and a half after its last deposit (FATF: placement by
+    # many, then consolidation).
+    [organiser] = _mules(net, 1)
+    sent = [(max(t for t, w in zip(moments, who) if w == smurf),
+             sum(x for x, w in zip(cents, who) if w == smurf), smurf)
+            for smurf in sorted(set(who))]
+    after = [t + c.rng.uniform(3600, 36 * 3600) for t, _, _ in sent]
+    end = c.tl.end  # hurried, not dropped, where the simulated days run out (as `step`)
+    on = _pay([a if a < end else t + (end - t) / 2 for a, (t, _, _) in zip(after, sent)],
+              [smurf for *_, smurf in sent], [organiser] * len(sent),
+              [total * c.rng.uniform(0.9, 0.99) for _, total, _ in sent])
+    return c.injected("STRUCTURING", smurfs + [organiser], pl.concat([deposits, on]))
 
 
 def rapid_movement(net: Network) -> Injected:

@@ -6,7 +6,9 @@ structuring ("smurfing"); the US 31 U.S.C. 5324 offence this mirrors.
 
 Signal: an account makes two or more cash deposits, each between `band` of the
 threshold and the threshold, within `within_hours` of each other: together over it,
-each under it.
+each under it. Accounts that do so and then pay one same account within `forward_days`
+of their first such deposit are one case with it: smurfs and the organiser they
+consolidate to (FATF: placement by many, then consolidation), not one alert a smurf.
 
 Known false positives: shopkeepers depositing a day's takings that are often close to
 the threshold; they deposit once a day, at closing time, so a day apart.
@@ -16,17 +18,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import ibis
+import networkx as nx
 
 from suptech.detect.base import SECOND, Detector, Params, register
-from suptech.detect.payments.common import group_hits
+from suptech.detect.payments.common import shape_hit, shape_hits
 from suptech.detect.payments.data import CASH_THRESHOLD_CNY
+
+DAY = 24 * 3600 * SECOND
 
 
 @dataclass(frozen=True)
 class StructuringParams(Params):
     band: float = 0.85
     within_hours: float = 12
+    forward_days: float = 3
 
 
 @register
@@ -49,7 +54,25 @@ class Structuring(Detector):
                                   + int(p.within_hours * 3600 * SECOND)])
         close = pairs.select("account").distinct()
         mine = cash.semi_join(close, "account")
-        g = mine.group_by("account").aggregate(
-            n=mine.count(), window_start=mine.ts_event.min(), window_end=mine.ts_event.max(),
-            evidence=mine.payment_id.collect())
-        return group_hits(g, ibis.array([g.account]), 0.5 + g.n / 10)
+        first = mine.group_by("account").aggregate(first=mine.ts_event.min())
+        # What the structuring accounts then paid on (not to themselves).
+        out = t.join(first, t.debtor == first.account).filter(
+            (t.creditor != t.debtor) & (t.ts_event > first.first)
+            & (t.ts_event <= first.first + int(p.forward_days * DAY)))
+        deposits = mine.to_pyarrow().to_pylist()
+        onward = out.select("payment_id", "ts_event", "debtor", "creditor").to_pyarrow().to_pylist()
+        # Accounts that consolidate to one same account are one case with it.
+        payers: dict[str, set[str]] = {}
+        for r in onward:
+            payers.setdefault(r["creditor"], set()).add(r["debtor"])
+        rings = nx.Graph()
+        rings.add_nodes_from(r["account"] for r in deposits)
+        for organiser, smurfs in payers.items():
+            if len(smurfs) >= 2:
+                rings.add_edges_from((organiser, s) for s in smurfs)
+        hits = []
+        for ring in sorted((sorted(c) for c in nx.connected_components(rings)), key=lambda c: c[0]):
+            cash_in = [r for r in deposits if r["account"] in ring]
+            on = [r for r in onward if r["debtor"] in ring and r["creditor"] in ring]
+            hits.append(shape_hit(ring, cash_in + on, 0.5 + len(cash_in) / 10))
+        return shape_hits(hits)
