@@ -11,6 +11,8 @@ need_apt=()
 command -v java >/dev/null 2>&1 || need_apt+=(default-jre-headless)
 if [ "${1:-}" = "--test" ]; then
   [ -x /usr/bin/chromium ] || need_apt+=(chromium)
+  # A Chinese font, so that the browser tests' screen shots of Chinese pages are legible.
+  fc-list :lang=zh 2>/dev/null | grep -q . || need_apt+=(fonts-wqy-microhei)
   if ! command -v pg_ctl >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
     need_apt+=(postgresql)
   fi

@@ -6,8 +6,8 @@ What it builds, in a fresh data directory:
 - one payment file from a careless bank, with a few hundred bad records, so that the
   data-quality view has something to show;
 - every detector's alerts;
-- demo users: two analysts (CN-SH, CN-JS) and two supervisors (CN-SH), so that four-eyes
-  closing can be tried; their tokens are printed, and kept in `demo-users.txt`. They are
+- demo users: an analyst in each region (CN-SH, CN-JS, CN-ZJ, CN-AH) and two
+  supervisors (CN-SH), so that four-eyes closing can be tried; their tokens are printed, and kept in `demo-users.txt`. They are
   regional supervisors' staff: their dashboard is in Chinese (English a click away).
 Then it serves the dashboard, or with `--no-serve` prints a summary and exits.
 """
@@ -27,7 +27,8 @@ from suptech.cli_common import console, error
 out = console()
 MARKER = ".suptech-demo"
 USERS = {"analyst.sh": ("analyst", "CN-SH"), "supervisor.sh": ("supervisor", "CN-SH"),
-         "supervisor2.sh": ("supervisor", "CN-SH"), "analyst.js": ("analyst", "CN-JS")}
+         "supervisor2.sh": ("supervisor", "CN-SH"), "analyst.js": ("analyst", "CN-JS"),
+         "analyst.zj": ("analyst", "CN-ZJ"), "analyst.ah": ("analyst", "CN-AH")}
 
 
 def careless_bank(source: Path, out_dir: Path) -> Path:

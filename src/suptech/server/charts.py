@@ -80,10 +80,13 @@ def book_replay(ev: Evidence, alert: dict, w: Words = ENGLISH) -> go.Figure:
                     seller=s_, qty=q) for t, b, s_, q in trades.select(
                 "trade_id", "buy_account_id", "sell_account_id", "quantity").iter_rows()],
             hovertemplate="%{text}<br>%{x}<br>" + w("price") + " %{y}<extra></extra>"))
+    _other_markets(fig, ev, alert, w)
     if ev.volume.height:  # the crowd's trading, beneath the prices on a scale of its own
-        fig.add_trace(go.Bar(x=local_times(ev.volume["ts_event"]),
+        # Each minute's bar a third of a minute wide, in its middle: a column, not a
+        # shade over the whole picture when it opens on a few minutes.
+        fig.add_trace(go.Bar(x=local_times(ev.volume["ts_event"] + 30 * 10**9),
                              y=ev.volume["quantity"].to_list(), name=w("volume a minute (all)"),
-                             marker_color="rgba(96,125,139,0.3)", yaxis="y2"))
+                             width=20_000, marker_color="rgba(96,125,139,0.3)", yaxis="y2"))
         # The bars keep to the plot's lower third, under the prices they explain.
         fig.update_layout(yaxis2=dict(overlaying="y", side="right", showgrid=False,
                                       title=w("lots a minute"),
@@ -91,18 +94,74 @@ def book_replay(ev: Evidence, alert: dict, w: Words = ENGLISH) -> go.Figure:
     start, end = local_times(pl.Series([alert["window_start"], alert["window_end"]]))
     fig.add_vrect(x0=start, x1=end, fillcolor="#ffb300", opacity=0.12, line_width=0,
                   annotation_text=w("alert window"), annotation_position="top left")
-    if ev.announcements.height:  # what an insider knew before the market did
-        for at, category in zip(local_times(ev.announcements["ts_event"]),
-                                ev.announcements["category"].to_list()):
-            fig.add_vline(x=at, line=dict(color="#6a1b9a", dash="dot"),
-                          annotation_text=w("announcement: {category}", category=category),
+    news = ev.announcements
+    if news.height and not ev.insiders.height and ev.book.height:
+        # News beyond the picture's hours stretches it for nothing, unless the alert's
+        # accounts are insiders of the instrument: then the news is what they knew.
+        lo, hi = ev.book["ts_event"].min(), ev.book["ts_event"].max()
+        news = news.filter(pl.col("ts_event").is_between(lo, hi))
+    insiders = sorted(set(ev.insiders["account_id"])) if ev.insiders.height else []
+    if news.height:  # what an insider knew before the market did
+        for at, category in zip(local_times(news["ts_event"]), news["category"].to_list()):
+            said = w("announcement: {category}", category=category)
+            if insiders:
+                said += " · " + w("{accounts}: owner on the insider list",
+                                  accounts=", ".join(insiders))
+            fig.add_vline(x=at, line=dict(color="#6a1b9a", dash="dot"), annotation_text=said,
                           annotation_position="top right")
     fig.update_layout(
         title=w("Order book around {alert} ({isin}); marker area: order size, typical "
                 "{usual:,.0f} lots", alert=alert["alert_id"], isin=alert["isin"] or "",
                 usual=usual),
         xaxis_title=w("time ({zone})", zone=zone()), yaxis_title=w("price"), **LAYOUT)
+    _focus(fig, ev, alert, news if insiders else news.head(0))
     return fig
+
+
+def _other_markets(fig: go.Figure, ev: Evidence, alert: dict, w: Words) -> None:
+    """The alert's trades in other instruments (a derivative's, the underlying's), in a
+    panel of their own beneath the book, on their own price scale: both markets of a
+    cross-market manipulation, one above the other on one clock."""
+    other = ev.trades.filter(pl.col("isin") != alert["isin"]) if alert["isin"] else ev.trades.head(0)
+    if not other.height:
+        return
+    for isin, trades in sorted(other.group_by("isin"), key=lambda g: g[0]):
+        fig.add_trace(go.Scatter(
+            x=local_times(trades["ts_event"]), y=trades["price"].cast(pl.Float64).to_list(),
+            mode="markers+lines", line=dict(color="#455a64", width=1, dash="dot"),
+            marker=dict(color="#455a64", size=7, symbol="diamond"), yaxis="y3",
+            name=w("trades in {isin}", isin=isin[0]),
+            text=[w("{trade}: {buyer} buys from {seller}, qty {qty}", trade=t, buyer=b,
+                    seller=s_, qty=q) for t, b, s_, q in trades.select(
+                "trade_id", "buy_account_id", "sell_account_id", "quantity").iter_rows()],
+            hovertemplate="%{text}<br>%{x}<br>" + w("price") + " %{y}<extra></extra>"))
+    # The clock beneath both panels.
+    fig.update_layout(yaxis=dict(domain=[0.38, 1]), xaxis=dict(anchor="y3"),
+                      yaxis3=dict(domain=[0, 0.3], anchor="x",
+                                  title=w("other markets' price")))
+
+
+def _focus(fig: go.Figure, ev: Evidence, alert: dict, news: pl.DataFrame) -> None:
+    """The picture opens on the alert's window, half its length again either side (a
+    minute at least), and on the prices seen in it: twenty seconds of layering are
+    seen, not a sliver of the hour around them (the reader zooms out with a double
+    click). News an insider knew of stays in it."""
+    start, end = alert["window_start"], alert["window_end"]
+    pad = max(60 * 10**9, (end - start) // 2)
+    lo, hi = start - pad, end + pad
+    if news.height:
+        lo, hi = min(lo, news["ts_event"].min() - pad), max(hi, news["ts_event"].max() + pad)
+    frames = [ev.book.select("ts_event", pl.col(c).cast(pl.Float64).alias("p"))
+              for c in ("best_bid", "best_ask") if ev.book.height]
+    frames += [f.select("ts_event", pl.col("price").cast(pl.Float64).alias("p"))
+               for f in (ev.orders, ev.trades_in(alert["isin"])) if f.height]
+    prices = pl.concat(frames).filter(pl.col("ts_event").is_between(lo, hi))["p"] \
+        .drop_nulls().to_list() if frames else []
+    x0, x1 = local_times(pl.Series([lo, hi]))
+    fig.update_xaxes(range=[x0, x1])
+    if prices:
+        margin = (max(prices) - min(prices)) * 0.08 or max(prices) * 0.001
+        fig.update_layout(yaxis=dict(range=[min(prices) - margin, max(prices) + margin]))
 
 
 #: What takes an order out of the book.
