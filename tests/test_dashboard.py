@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from dashboard_site import api, as_user, browser, needs_chromium, queue, site  # noqa: F401
+from dashboard_site import api, as_user, browser, demo, needs_chromium, queue, site  # noqa: F401
 
 pytestmark = needs_chromium
 

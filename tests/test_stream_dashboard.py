@@ -3,8 +3,8 @@ an analyst's open alert queue without a reload (Chromium driven by Playwright)."
 
 from __future__ import annotations
 
+from dashboard_site import browser, needs_chromium  # noqa: F401  (fixture)
 from test_api_schema import free_port, start_server
-from test_dashboard import CHROMIUM, browser, pytestmark  # noqa: F401  (fixture, skip rule)
 from test_stream import config, nats_url, run_apart  # noqa: F401  (fixtures)
 
 from suptech.ops import access
@@ -12,6 +12,8 @@ from suptech.ops.db import connect
 from suptech.simulate.market_run import simulate_market
 from suptech.simulate.universe import REGIONS
 from suptech.stream.replay import load, replay
+
+pytestmark = needs_chromium
 
 
 def test_streaming_alerts_appear_in_the_open_alert_queue(config, browser, tmp_path):
