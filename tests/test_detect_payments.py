@@ -47,11 +47,11 @@ def test_a_payment_alert_is_shown_with_its_payments_and_a_flow_picture(flow, tmp
     export = tmp_path / "alerts.csv"
     assert runner.invoke(app, ["alerts", "export", "--out", str(export), *db]).exit_code == 0
     alert = pl.read_csv(export).filter(pl.col("typology") == "FAN_OUT").row(0, named=True)
-    picture = tmp_path / "flow.png"
-    shown = runner.invoke(app, ["alerts", "show", alert["alert_id"], "--png", str(picture), *db])
+    picture = tmp_path / "flow.html"
+    shown = runner.invoke(app, ["alerts", "show", alert["alert_id"], "--picture", str(picture), *db])
     assert shown.exit_code == 0, shown.output
     assert "payments (" in shown.output
-    assert picture.read_bytes()[:4] == b"\x89PNG"
+    assert "Plotly.newPlot" in picture.read_text()  # the dashboard's figure, offline
 
 
 def test_amlworld_imports_with_its_patterns_as_labels_and_ingests_cleanly(tmp_path):
@@ -108,8 +108,8 @@ def test_a_learned_alert_names_its_typology_and_the_features_behind_it(flow, tmp
     assert alerts.height > 0 and set(alerts["detector"]) == {"gbm"}
     from suptech.simulate.payment_cases import PAYMENT_TYPOLOGIES
     assert set(alerts["typology"]) <= set(PAYMENT_TYPOLOGIES)
-    shown = runner.invoke(app, ["alerts", "show", alerts["alert_id"][0], "--png",
-                                str(tmp_path / "f.png"), *db])
+    shown = runner.invoke(app, ["alerts", "show", alerts["alert_id"][0], "--picture",
+                                str(tmp_path / "f.html"), *db])
     assert shown.exit_code == 0, shown.output
     assert "why: model aml-gbm-" in shown.output and "log-odds" in shown.output
 

@@ -118,16 +118,25 @@ def export(
 @alerts_app.command("show")
 def show(
     alert_id: Annotated[str, typer.Argument(help="The alert's id (AL-...).")],
-    png: Annotated[Optional[Path], typer.Option(
-        "--png", help="Where to draw the order book (default: <alert id>.png).")] = None,
+    picture: Annotated[Optional[Path], typer.Option(
+        "--picture", help="Where to write its evidence picture, the dashboard's own, as a "
+                          "page any browser opens offline (default: <alert id>.html).")] = None,
+    language: Annotated[str, typer.Option(
+        "--language", help="The picture's language: en or zh.")] = "en",
     data_dir: DataDir = Path("./suptech-data"), engine: Engine = "duckdb",
 ) -> None:
     """The orders and trades (or payments) behind an alert, and a picture of them."""
     import suptech.detect.run  # noqa: F401  (registers the built-in detectors)
     from suptech.detect.base import REGISTRY
-    from suptech.detect.evidence import (
-        PICTURED, evidence, payment_evidence, plot_book, plot_flows, ticks)
+    from suptech.detect.evidence import PICTURED, evidence, payment_evidence, ticks
+    from suptech.i18n import LANGUAGES, words
+    from suptech.server import charts
+    from suptech.server.scope import account_regions
 
+    if language not in LANGUAGES:
+        error(f"unknown language {language!r} (languages: {', '.join(LANGUAGES)})")
+        raise typer.Exit(2)
+    w = words(language)
     store = open_or_exit(data_dir, engine)
     try:
         alerts = store.alerts().filter(pl.col("alert_id") == alert_id)
@@ -138,6 +147,10 @@ def show(
         payments = REGISTRY.get(alert["detector"]).domain == "payments"
         ev = payment_evidence(store, alert) if payments else evidence(store, alert)
         tick = {} if payments else ticks(store, alert["isin"])
+        # The dashboard's picture: the same figure, drawn by the same code.
+        figure = charts.money_flow(ev, alert, w, dict(account_regions(store, pl.concat(
+            [ev["debtor_account_id"], ev["creditor_account_id"]])).iter_rows())) \
+            if payments else charts.book_replay(ev, alert, w)
     finally:
         store.close()
     out.print(f"[bold]{alert['alert_id']}[/bold] {alert['typology']} score {alert['score']:.2f} "
@@ -160,13 +173,9 @@ def show(
         for row in frame.head(40).iter_rows():
             table.add_row(*("" if v is None else str(v) for v in row))
         out.print(table)
-    path = png or Path(f"{alert_id}.png")
-    if payments:
-        plot_flows(ev, alert, path)
-        out.print(f"money-flow picture written to {path}")
-    else:
-        plot_book(ev, alert, path)
-        out.print(f"order book picture written to {path}")
+    path = picture or Path(f"{alert_id}.html")
+    figure.write_html(path, include_plotlyjs=True, full_html=True)
+    out.print(f"{'money-flow' if payments else 'order book'} picture written to {path}")
 
 
 def evaluate(

@@ -5,19 +5,18 @@ The order book is rebuilt from the day's order events of the instrument (every N
 MODIFY, fill, cancel and expiry carries the order's price and what is left of it), so
 the picture shows the best bid and ask as the market saw them, the suspect accounts'
 orders on top, and the trades. A payment alert is drawn as the graph of its payments:
-accounts as nodes, money as arrows.
+accounts as nodes, money as arrows. The pictures are drawn by
+`suptech.server.charts`, the same for the dashboard and `alerts show`.
 """
 
 from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import polars as pl
 
 from suptech.detect.payments.data import payments_once
-from suptech.model import display
 from suptech.model.calendar import DAY, calendar
 
 MINUTE_NS = 60 * 1_000_000_000
@@ -185,50 +184,6 @@ def best_prices(events: pl.DataFrame) -> pl.DataFrame:
     return book.unique(subset="ts_event", keep="last", maintain_order=True)
 
 
-def plot_book(ev: Evidence, alert: dict, path: Path) -> Path:
-    """Best bid/ask as steps, the suspect orders as markers, the trades as dots."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    def local(ns: pl.Series):
-        return pl.select(display.local(pl.lit(ns))).to_series().to_list()
-
-    fig, ax = plt.subplots(figsize=(11, 5.5), dpi=110)
-    if ev.book.height:
-        ax.step(local(ev.book["ts_event"]), ev.book["best_bid"].to_list(), where="post",
-                color="tab:green", lw=1, label="best bid")
-        ax.step(local(ev.book["ts_event"]), ev.book["best_ask"].to_list(), where="post",
-                color="tab:red", lw=1, label="best ask")
-    styles = {("NEW", "BUY"): ("^", "tab:green"), ("NEW", "SELL"): ("v", "tab:red"),
-              ("CANCEL", "BUY"): ("x", "tab:green"), ("CANCEL", "SELL"): ("x", "tab:red")}
-    for (kind, side), (marker, colour) in styles.items():
-        pts = ev.orders.filter((pl.col("event_type") == kind) & (pl.col("side") == side)
-                               & pl.col("price").is_not_null() & (pl.col("whose") == "suspect"))
-        if pts.height:
-            ax.scatter(local(pts["ts_event"]), pts["price"].cast(pl.Float64).to_list(),
-                       s=(pts["quantity"] / pts["quantity"].max() * 120 + 20).to_list(),
-                       marker=marker, color=colour, alpha=0.8,
-                       label=f"suspect {kind.lower()} {side.lower()}")
-    trades = ev.trades_in(alert["isin"])
-    if trades.height:
-        ax.scatter(local(trades["ts_event"]), trades["price"].cast(pl.Float64).to_list(),
-                   s=18, color="black", label="suspect trades", zorder=3)
-    for edge in ("window_start", "window_end"):
-        ax.axvline(local(pl.Series([alert[edge]]))[0], color="grey", ls="--", lw=0.8)
-    ax.set_title(f"{alert['typology']} {alert['alert_id']}  {alert['isin'] or ''}  "
-                 f"accounts {alert['account_ids'][:60]}", fontsize=9)
-    ax.set_xlabel(f"time ({display.zone()})")
-    ax.set_ylabel("price")
-    ax.legend(fontsize=7, loc="best")
-    fig.autofmt_xdate()
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
-
-
 def payment_evidence(store, alert: dict) -> pl.DataFrame:
     """The payments an alert names as its evidence, in time order, each once."""
     ids = evidence_ids(alert)
@@ -237,35 +192,3 @@ def payment_evidence(store, alert: dict) -> pl.DataFrame:
         "ts_event", "payment_id", "debtor_account_id", "creditor_account_id", "amount",
         "currency", "channel", "purpose", "debtor_country", "creditor_country")
         .order_by("ts_event"))
-
-
-def plot_flows(payments: pl.DataFrame, alert: dict, path: Path) -> Path:
-    """The money-flow subgraph: arrow width by amount, the alert's accounts in colour."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import networkx as nx
-
-    graph = nx.MultiDiGraph()
-    for debtor, creditor, amount in payments.select(
-            "debtor_account_id", "creditor_account_id", "amount").iter_rows():
-        graph.add_edge(debtor, creditor, amount=float(amount))
-    suspects = set(alert["account_ids"].split(";"))
-    fig, ax = plt.subplots(figsize=(9, 7), dpi=110)
-    if graph.number_of_nodes():
-        pos = nx.spring_layout(graph, seed=1)
-        top = max(d["amount"] for *_, d in graph.edges(data=True)) or 1
-        nx.draw_networkx_nodes(graph, pos, ax=ax, node_size=500, node_color=[
-            "tab:red" if n in suspects else "lightgrey" for n in graph.nodes])
-        nx.draw_networkx_labels(graph, pos, ax=ax, font_size=7)
-        nx.draw_networkx_edges(graph, pos, ax=ax, arrows=True, connectionstyle="arc3,rad=0.1",
-                               width=[0.5 + 4 * d["amount"] / top
-                                      for *_, d in graph.edges(data=True)])
-    ax.set_title(f"{alert['typology']} {alert['alert_id']}: {payments.height} payments",
-                 fontsize=9)
-    ax.axis("off")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
