@@ -29,6 +29,15 @@ tokens = sa.Table(
     sa.Column("revoked_at", sa.String(40)),
 )
 
+#: A user's named filters of the alert queue (`suptech.ops.views`).
+saved_views = sa.Table(
+    "saved_views", metadata,
+    sa.Column("user_id", sa.String(64), sa.ForeignKey("users.user_id"), primary_key=True),
+    sa.Column("name", sa.String(80), primary_key=True),
+    sa.Column("query", sa.Text, nullable=False),  # the queue's own parameters, URL-encoded
+    sa.Column("created_at", sa.String(40), nullable=False),
+)
+
 #: Triage of an alert (alerts themselves are in the report database, append-only).
 triage = sa.Table(
     "alert_triage", metadata,

@@ -16,7 +16,7 @@ from suptech.detect.evidence import PICTURED, Evidence
 from suptech.detect.run import REGISTRY
 from suptech.model import display
 from suptech.model.alert import detectors
-from suptech.ops import cases
+from suptech.ops import cases, views
 from suptech.ops.access import Conflict, User
 from suptech.server import charts
 from suptech.server.ui import _services, _user, act, page, words
@@ -44,13 +44,31 @@ def router() -> APIRouter:
         p = min(max(p, 1), pages)
         shown = {"typology": typology, "status": status, "sort": sort}
         w = words(request, who)
-        return page(request, "alerts.html", who,
+        with s.ops.connect() as con:
+            saved = views.mine(con, who)
+        return page(request, "alerts.html", who, views=saved,
                     alerts=[{**x, "detectors": detectors(x["detector"], x.get("explanation"))}
                             for x in rows[(p - 1) * PAGE:p * PAGE]],
                     total=len(rows), p=p, pages=pages,
                     typologies=list(REGISTRY.typologies()), statuses=cases.ALERT_STATUSES,
                     typology_names={t: w.typology(t) for t in REGISTRY.typologies()},
                     query=urlencode({k: v for k, v in shown.items() if v}), **shown)
+
+    @r.post("/alerts/views")
+    def save_view(request: Request, who: User = Depends(_user), name: str = Form(""),
+                  query: str = Form(""), forget: str = Form("")):
+        """Save the queue's filter under a name (or, with `forget`, drop a view)."""
+        s, w = _services(request), words(request, who)
+
+        def do() -> str:
+            with s.ops.begin() as con:
+                if forget:
+                    views.forget(con, who, forget)
+                    return w("view {name} removed", name=forget)
+                views.save(con, who, name, query)
+                return w("view {name} saved", name=name.strip())
+        kept = views.queue_query(query)
+        return act("/ui/alerts" + (f"?{kept}" if kept else ""), do, w)
 
     @r.get("/alerts/live")
     async def live_alerts(request: Request, who: User = Depends(_user)):
