@@ -168,8 +168,18 @@ def fan_out(p: Page) -> None:
 
 
 def through(p: Page) -> None:
-    """An account paid that pays on (rapid movement; a dormant account woken to relay)."""
+    """An account paid that pays on."""
     hub(p, 1, 1)
+
+
+def dormant(p: Page) -> None:
+    """An account of the alert that its bank last saw used (or saw opened) years before
+    the alert, paid and paying on."""
+    hub(p, 1, 1)
+    woke = datetime.fromisoformat(p.window[0][:10])
+    idle = [(woke - datetime.fromisoformat((a["last_active_date"] or a["opened_date"])[:10])).days
+            for a in p.tables["accounts"] if a["account_id"] in p.accounts]
+    assert idle and max(idle) > 365
 
 
 def gather_scatter(p: Page) -> None:
@@ -217,7 +227,7 @@ PROOFS = {
     "PUMP_AND_DUMP": pump_and_dump, "INSIDER_DEALING": insider_dealing,
     "FRONT_RUNNING": front_running, "CROSS_MARKET_MANIPULATION": cross_market,
     "FAN_IN": fan_in, "FAN_OUT": fan_out, "GATHER_SCATTER": gather_scatter,
-    "RAPID_MOVEMENT": through, "DORMANT_ACTIVATION": through,
+    "RAPID_MOVEMENT": through, "DORMANT_ACTIVATION": dormant,
     "SCATTER_GATHER": scatter_gather, "STACK": gather_scatter, "BIPARTITE": bipartite,
     "CYCLE": cycle, "RANDOM": walk, "STRUCTURING": structuring, "HIGH_RISK_CORRIDOR": corridor,
 }

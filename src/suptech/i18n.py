@@ -70,7 +70,8 @@ CODES = [N_("new"), N_("assigned"), N_("dismissed"), N_("escalated"), N_("open")
          N_("analyst"), N_("supervisor"), N_("submitter"), N_("admin"),
          N_("comment"), N_("state"), N_("alerts"),
          N_("order_event"), N_("trade"), N_("payment"),
-         N_("orders"), N_("trades"), N_("announcements"), N_("insiders"), N_("payments")]
+         N_("orders"), N_("trades"), N_("announcements"), N_("insiders"), N_("payments"),
+         N_("accounts")]
 
 
 @cache

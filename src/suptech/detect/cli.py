@@ -149,7 +149,8 @@ def show(
         tick = {} if payments else ticks(store, alert["isin"])
         # The dashboard's picture: the same figure, drawn by the same code.
         figure = charts.money_flow(ev, alert, w, dict(account_regions(store, pl.concat(
-            [ev["debtor_account_id"], ev["creditor_account_id"]])).iter_rows())) \
+            [ev["debtor_account_id"], ev["creditor_account_id"]])).select(
+                "account_id", "region").iter_rows())) \
             if payments else charts.book_replay(ev, alert, w)
     finally:
         store.close()

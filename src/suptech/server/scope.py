@@ -45,16 +45,18 @@ def reports_in(store, type_name: str, jurisdiction: str, as_of_ns: int | None = 
 
 
 def account_regions(store, account_ids: pl.Series) -> pl.DataFrame:
-    """account_id, region: the region of each of these accounts' owners, where the
-    register knows it."""
+    """account_id, region, opened_date, last_active_date: where each of these accounts'
+    owners is, and since when the account was open and last used as its bank reports
+    it (a dormant account's proof), for the accounts the register knows."""
     # Only these accounts are looked up, in the engine: not the whole register.
     ids = ibis.memtable(pl.DataFrame({"account_id": account_ids.unique()}).to_arrow())
     accounts, parties = store.view("account"), store.view("party")
     owned = accounts.inner_join(ids, accounts.account_id == ids.account_id).select(
-        accounts.account_id, accounts.owner_party_id)
-    located = owned.inner_join(parties, owned.owner_party_id == parties.party_id).select(
-        owned.account_id, parties.region)
-    return pl.from_arrow(located.to_pyarrow())
+        accounts.account_id, accounts.owner_party_id, accounts.opened_date,
+        accounts.last_active_date)
+    located = owned.left_join(parties, owned.owner_party_id == parties.party_id).select(
+        owned.account_id, parties.region, owned.opened_date, owned.last_active_date)
+    return pl.from_arrow(located.to_pyarrow()).sort("account_id")
 
 
 def alert_regions(store, alerts: pl.DataFrame) -> dict[str, set[str]]:
@@ -63,7 +65,8 @@ def alert_regions(store, alerts: pl.DataFrame) -> dict[str, set[str]]:
         return {}
     wanted = alerts.select("alert_id", pl.col("account_ids").str.split(";").alias("account_id")) \
         .explode("account_id")
-    pairs = wanted.join(account_regions(store, wanted["account_id"]), on="account_id")
+    pairs = wanted.join(account_regions(store, wanted["account_id"]).select(
+        "account_id", "region"), on="account_id")
     found: dict[str, set[str]] = {a: set() for a in alerts["alert_id"]}
     for alert_id, region in pairs.select("alert_id", "region").iter_rows():
         if region:

@@ -246,8 +246,9 @@ class Services:
         with self.lock:
             if REGISTRY.get(alert["detector"]).domain == "payments":
                 paid = payment_evidence(self.store, alert)
-                # Where each account's owner is: the flow between regions, drawn.
-                ev: dict[str, Any] = {"payments": paid, "regions": scope.account_regions(
+                # Where each account's owner is (the flow between regions, drawn), and
+                # since when each account was open and last used.
+                ev: dict[str, Any] = {"payments": paid, "accounts": scope.account_regions(
                     self.store, pl.concat([paid["debtor_account_id"],
                                            paid["creditor_account_id"]]))}
             else:

@@ -124,8 +124,9 @@ def router() -> APIRouter:
         s, w = _services(request), words(request, who)
         row, ev, timeline = s.alert_detail(who, alert_id)
         if "payments" in ev:
-            figure = charts.money_flow(ev["payments"], row, w, dict(ev["regions"].iter_rows()))
-            tables = {"payments": ev["payments"]}
+            figure = charts.money_flow(ev["payments"], row, w, dict(
+                ev["accounts"].select("account_id", "region").iter_rows()))
+            tables = {"payments": ev["payments"], "accounts": ev["accounts"]}
         else:
             figure = charts.book_replay(Evidence.of(ev), row, w)
             tables = {k: v for k, v in ev.items() if k not in PICTURED}
