@@ -1,0 +1,2 @@
+"""Coordinated supervision across regions: what regional nodes compute together without
+handing over raw reports (issue 25)."""
