@@ -1,0 +1,111 @@
+"""Siloed against collaborative detection of laundering that spans regions (BIS Project
+Aurora's comparison, on the simulator's four-region payment network).
+
+Siloed: each region scans only the payments it supervises (those with an account of an
+owner in the region at either end, as `server.scope` decides what a region sees), with
+the whole party and account register, and its alerts are pooled afterwards. Pooled: one
+scan over every region's payments, the most a collaboration that loses nothing could
+see (the federation's privacy-preserving jobs aim at it without pooling). Cases are
+split by whether their accounts' owners are in one region or several; alerts count
+once per region that raised them (siloed, two regions raising one case is two alerts
+to work).
+
+    .venv/bin/python bench/aurora.py --seeds 2201 2202 2203 2204 [--accounts 20000] [--days 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import polars as pl
+
+from suptech.detect.evaluate import matches, read_timestamps
+from suptech.detect.run import REGISTRY, run
+from suptech.ingest.pipeline import ingest_files
+from suptech.simulate.payments_run import simulate_payments
+from suptech.store.database import open_store
+
+
+def regions_of_accounts(sim: Path) -> pl.DataFrame:
+    parties = pl.read_parquet(next(sim.glob("party-*.parquet")), columns=["party_id", "region"])
+    accounts = pl.read_parquet(next(sim.glob("account-*.parquet")),
+                               columns=["account_id", "owner_party_id"])
+    return accounts.join(parties, left_on="owner_party_id", right_on="party_id") \
+        .select("account_id", "region")
+
+
+def scan(files: list[Path], db: Path, start: int | None) -> pl.DataFrame:
+    store = open_store(db)
+    try:
+        ingest_files(store, files)
+        detectors = [c() for c in REGISTRY.detectors.values()
+                     if c.domain == "payments" and c().by_default()]
+        return run(store, detectors, start_ns=start)
+    finally:
+        store.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seeds", type=int, nargs="+", default=[2201, 2202, 2203, 2204])
+    parser.add_argument("--accounts", type=int, default=20_000)
+    parser.add_argument("--days", type=int, default=2)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="suptech-aurora-"))
+    rows: dict[str, list[tuple[int, int, int, int]]] = {}
+    try:
+        for seed in args.seeds:
+            t = time.perf_counter()
+            sim = work / f"sim-{seed}"
+            result = simulate_payments(sim, seed=seed, days=args.days, accounts=args.accounts)
+            where = regions_of_accounts(sim)
+            register = [p for p in sim.glob("*.parquet") if not p.name.startswith("payment-")]
+            payments = pl.concat([pl.read_parquet(p) for p in sim.glob("payment-*.parquet")])
+            labels = read_timestamps(pl.read_csv(sim / "labels.csv"))
+            span = labels.select("scenario_id", pl.col("account_ids").str.split(";")).explode(
+                "account_ids").join(where, left_on="account_ids", right_on="account_id") \
+                .group_by("scenario_id").agg(pl.col("region").n_unique().alias("regions"))
+            labels = labels.join(span, on="scenario_id", how="left").with_columns(
+                pl.col("regions").fill_null(1))
+            pooled = scan(sorted(sim.glob("*.parquet")), work / f"db-{seed}", None)
+            siloed = []
+            for region in sorted(where["region"].unique()):
+                mine = set(where.filter(pl.col("region") == region)["account_id"])
+                seen = payments.filter(pl.col("debtor_account_id").is_in(mine)
+                                       | pl.col("creditor_account_id").is_in(mine))
+                path = work / f"silo-{seed}-{region}" / "payment-seen.parquet"
+                path.parent.mkdir(parents=True)
+                seen.write_parquet(path)
+                siloed.append(scan(register + [path], work / f"db-{seed}-{region}", None)
+                              .with_columns(pl.format("{}-{}", pl.lit(region), "alert_id")
+                                            .alias("alert_id")))
+            siloed = pl.concat(siloed)
+            for name, alerts in (("siloed", siloed), ("pooled", pooled)):
+                found = set(matches(labels, alerts)["scenario_id"])
+                true = matches(labels, alerts)["alert_id"].n_unique()
+                across = labels.filter(pl.col("regions") > 1)["scenario_id"]
+                within = labels.filter(pl.col("regions") == 1)["scenario_id"]
+                rows.setdefault(name, []).append((
+                    within.len(), len(found & set(within)), across.len(),
+                    len(found & set(across)), alerts.height, true))
+            print(f"seed {seed}: {result.payments:,} payments, {labels.height} cases "
+                  f"({(labels['regions'] > 1).sum()} across regions), "
+                  f"{time.perf_counter() - t:.0f} s")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"\n{len(args.seeds)} seeds ({' '.join(map(str, args.seeds))}), {args.accounts:,} "
+          f"accounts, {args.days} days each; every payment rule at its defaults\n")
+    print("| detection | cases in one region | found | recall | cases across regions | found "
+          "| recall | alerts | true | precision |\n|---|---|---|---|---|---|---|---|---|---|")
+    for name, runs in rows.items():
+        c1, f1, c2, f2, a, t = (sum(x) for x in zip(*runs))
+        print(f"| {name} | {c1} | {f1} | {f1 / c1:.2f} | {c2} | {f2} | {f2 / c2:.2f} | {a} | {t} | "
+              f"{t / a if a else float('nan'):.2f} |")
+
+
+if __name__ == "__main__":
+    main()
