@@ -61,5 +61,7 @@ def secure_sum(counts: dict[str, list[int]], scale: float, work: Path,
     if failed:
         raise RuntimeError(f"secure sum failed in {', '.join(failed)}: {failed}")
     released = [json.loads((work / f"{r}.json").read_text()) for r in regions]
-    assert all(r == released[0] for r in released), "the parties released different sums"
+    if any(r != released[0] for r in released):
+        raise RuntimeError("the parties released different sums: " + ", ".join(
+            f"{r}: {x['sum'][:5]}..." for r, x in zip(regions, released)))
     return {**released[0], "regions": regions}
