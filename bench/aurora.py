@@ -25,17 +25,10 @@ import polars as pl
 
 from suptech.detect.evaluate import matches, read_timestamps
 from suptech.detect.run import REGISTRY, run
+from suptech.federation.regions import account_regions, split
 from suptech.ingest.pipeline import ingest_files
 from suptech.simulate.payments_run import simulate_payments
 from suptech.store.database import open_store
-
-
-def regions_of_accounts(sim: Path) -> pl.DataFrame:
-    parties = pl.read_parquet(next(sim.glob("party-*.parquet")), columns=["party_id", "region"])
-    accounts = pl.read_parquet(next(sim.glob("account-*.parquet")),
-                               columns=["account_id", "owner_party_id"])
-    return accounts.join(parties, left_on="owner_party_id", right_on="party_id") \
-        .select("account_id", "region")
 
 
 def scan(files: list[Path], db: Path, start: int | None) -> pl.DataFrame:
@@ -62,9 +55,7 @@ def main() -> None:
             t = time.perf_counter()
             sim = work / f"sim-{seed}"
             result = simulate_payments(sim, seed=seed, days=args.days, accounts=args.accounts)
-            where = regions_of_accounts(sim)
-            register = [p for p in sim.glob("*.parquet") if not p.name.startswith("payment-")]
-            payments = pl.concat([pl.read_parquet(p) for p in sim.glob("payment-*.parquet")])
+            where = account_regions(sim)
             labels = read_timestamps(pl.read_csv(sim / "labels.csv"))
             span = labels.select("scenario_id", pl.col("account_ids").str.split(";")).explode(
                 "account_ids").join(where, left_on="account_ids", right_on="account_id") \
@@ -73,14 +64,8 @@ def main() -> None:
                 pl.col("regions").fill_null(1))
             pooled = scan(sorted(sim.glob("*.parquet")), work / f"db-{seed}", None)
             siloed = []
-            for region in sorted(where["region"].unique()):
-                mine = set(where.filter(pl.col("region") == region)["account_id"])
-                seen = payments.filter(pl.col("debtor_account_id").is_in(mine)
-                                       | pl.col("creditor_account_id").is_in(mine))
-                path = work / f"silo-{seed}-{region}" / "payment-seen.parquet"
-                path.parent.mkdir(parents=True)
-                seen.write_parquet(path)
-                siloed.append(scan(register + [path], work / f"db-{seed}-{region}", None)
+            for region, files in split(sim, work / f"silo-{seed}").items():
+                siloed.append(scan(files, work / f"db-{seed}-{region}", None)
                               .with_columns(pl.format("{}-{}", pl.lit(region), "alert_id")
                                             .alias("alert_id")))
             siloed = pl.concat(siloed)
