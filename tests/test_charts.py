@@ -54,7 +54,8 @@ def test_a_money_flow_names_each_accounts_part_and_region_and_labels_each_paymen
         "amount": [Decimal("50000.00"), Decimal("49000.00")], "currency": ["CNY", "CNY"],
         "ts_event": [OPEN_NS, OPEN_NS + 60 * 10**9]})
     alert = {"alert_id": "AL-1", "account_ids": "B"}
-    fig = charts.money_flow(payments, alert, region={"A": "CN-SH", "C": "CN-ZJ"}).to_dict()
+    register = pl.DataFrame({"account_id": ["A", "C"], "region": ["CN-SH", "CN-ZJ"]})
+    fig = charts.money_flow(payments, alert, accounts=register).to_dict()
     parts = {t["name"]: t["text"] for t in fig["data"] if t["name"] in charts.ROLES}
     assert parts == {"source": ["A · CN-SH"], "mule": ["B"], "sink": ["C · CN-ZJ"]}
     chinese = charts.money_flow(payments, alert, words("zh")).to_dict()

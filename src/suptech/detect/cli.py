@@ -131,7 +131,7 @@ def show(
     from suptech.detect.evidence import PICTURED, evidence, payment_evidence, ticks
     from suptech.i18n import LANGUAGES, words
     from suptech.server import charts
-    from suptech.server.scope import account_regions
+    from suptech.server.scope import flow_accounts
 
     if language not in LANGUAGES:
         error(f"unknown language {language!r} (languages: {', '.join(LANGUAGES)})")
@@ -148,10 +148,8 @@ def show(
         ev = payment_evidence(store, alert) if payments else evidence(store, alert)
         tick = {} if payments else ticks(store, alert["isin"])
         # The dashboard's picture: the same figure, drawn by the same code.
-        figure = charts.money_flow(ev, alert, w, dict(account_regions(store, pl.concat(
-            [ev["debtor_account_id"], ev["creditor_account_id"]])).select(
-                "account_id", "region").iter_rows())) \
-            if payments else charts.book_replay(ev, alert, w)
+        figure = charts.money_flow(ev, alert, w, flow_accounts(store, ev)) if payments \
+            else charts.book_replay(ev, alert, w)
     finally:
         store.close()
     out.print(f"[bold]{alert['alert_id']}[/bold] {alert['typology']} score {alert['score']:.2f} "

@@ -7,7 +7,7 @@ import polars as pl
 import suptech.detect.market  # noqa: F401  (registers the built-in detectors)
 import suptech.detect.payments  # noqa: F401
 from suptech.detect.base import REGISTRY, Detector
-from suptech.detect.calibration import Calibration, shipped
+from suptech.detect.calibration import shipped
 from suptech.detect.market.data import market_data
 from suptech.detect.payments.data import payment_data
 from suptech.model.alert import COLUMNS, alert_id, also
@@ -25,15 +25,11 @@ def default_case(accounts: str, isin: str | None, start: int) -> str:
     return f"{accounts}|{isin or ''}|{start}"
 
 
-SHIPPED = object()  # `run`'s default: the package's calibration
-
-
 def run(store, detectors: list[Detector] | None = None, start_ns: int | None = None,
-        end_ns: int | None = None, calibration: Calibration | None = SHIPPED,
-        keep_raw: bool = False) -> pl.DataFrame:
-    """Every alert the detectors raise over [start_ns, end_ns), one per case, scored by
-    `calibration` (None: the detectors' own scores); `keep_raw` keeps each detector's
-    own score beside, as `raw` (what a calibration is fitted on)."""
+        end_ns: int | None = None, keep_raw: bool = False) -> pl.DataFrame:
+    """Every alert the detectors raise over [start_ns, end_ns), one per case, its score
+    calibrated (`suptech.detect.calibration`); `keep_raw` keeps each detector's own
+    score beside, as `raw` (what a calibration is fitted on)."""
     if detectors is None:
         detectors = [d for cls in REGISTRY.detectors.values() if (d := cls()).by_default()]
     results, data = [], {}
@@ -45,7 +41,7 @@ def run(store, detectors: list[Detector] | None = None, start_ns: int | None = N
     finally:
         for m in data.values():
             m.release()
-    return one_per_case(alerts_of(results, calibration, keep_raw))
+    return one_per_case(alerts_of(results, keep_raw))
 
 
 def one_per_case(alerts: pl.DataFrame) -> pl.DataFrame:
@@ -107,11 +103,9 @@ def one_per_case(alerts: pl.DataFrame) -> pl.DataFrame:
 
 
 def alerts_of(results: list[tuple[Detector, pl.DataFrame]],
-              calibration: Calibration | None = SHIPPED, keep_raw: bool = False) -> pl.DataFrame:
+              keep_raw: bool = False) -> pl.DataFrame:
     """Detectors' hits as alerts: the one place hits become alerts, for the scan and
-    the stream alike, each scored by `calibration` (`suptech.detect.calibration`)."""
-    if calibration is SHIPPED:
-        calibration = shipped()
+    the stream alike, each scored by the shipped calibration (`detect.calibration`)."""
     frames = []
     for d, hits in results:
         if hits.is_empty():
@@ -137,7 +131,7 @@ def alerts_of(results: list[tuple[Detector, pl.DataFrame]],
     ids = [alert_id(d, c if c is not None else default_case(a, i, s)) for d, c, a, i, s in
            alerts.select("detector", "case", "account_ids", "isin", "window_start").iter_rows()]
     alerts = alerts.with_columns(pl.Series("alert_id", ids, pl.String)).select(COLUMNS)
-    raw = alerts["score"]
+    raw, calibration = alerts["score"], shipped()
     if calibration is not None:
         alerts = calibration.apply(alerts)
     if keep_raw:

@@ -18,10 +18,10 @@ QUEUE = ("typology", "status", "sort")
 MAX_NAME = 80
 
 
-def queue_query(query: str) -> str:
-    """`query` with only the queue's own parameters, in their order."""
+def queue_query(query: str, keep: tuple[str, ...] = QUEUE) -> str:
+    """`query` with only the queue's own parameters (`keep`), in their order, none empty."""
     given = dict(parse_qsl(query))
-    return urlencode({k: given[k] for k in QUEUE if given.get(k)})
+    return urlencode({k: given[k] for k in keep if given.get(k)})
 
 
 def save(con: Connection, user: User, name: str, query: str) -> str:

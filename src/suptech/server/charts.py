@@ -73,13 +73,8 @@ def book_replay(ev: Evidence, alert: dict, w: Words = ENGLISH) -> go.Figure:
     # another scale, listed beside the picture.
     trades = ev.trades_in(alert["isin"])
     if trades.height:
-        fig.add_trace(go.Scatter(
-            x=local_times(trades["ts_event"]), y=trades["price"].cast(pl.Float64).to_list(),
-            mode="markers", marker=dict(color="black", size=7), name=w("suspect trades"),
-            text=[w("{trade}: {buyer} buys from {seller}, qty {qty}", trade=t, buyer=b,
-                    seller=s_, qty=q) for t, b, s_, q in trades.select(
-                "trade_id", "buy_account_id", "sell_account_id", "quantity").iter_rows()],
-            hovertemplate="%{text}<br>%{x}<br>" + w("price") + " %{y}<extra></extra>"))
+        fig.add_trace(_trades(trades, w, name=w("suspect trades"), mode="markers",
+                              marker=dict(color="black", size=7)))
     _other_markets(fig, ev, alert, w)
     if ev.volume.height:  # the crowd's trading, beneath the prices on a scale of its own
         # Each minute's bar a third of a minute wide, in its middle: a column, not a
@@ -118,6 +113,16 @@ def book_replay(ev: Evidence, alert: dict, w: Words = ENGLISH) -> go.Figure:
     return fig
 
 
+def _trades(trades: pl.DataFrame, w: Words, **style) -> go.Scatter:
+    """Trades at their prices, each saying who bought from whom, how many, on hover."""
+    return go.Scatter(
+        x=local_times(trades["ts_event"]), y=trades["price"].cast(pl.Float64).to_list(),
+        text=[w("{trade}: {buyer} buys from {seller}, qty {qty}", trade=t, buyer=b, seller=s,
+                qty=q) for t, b, s, q in trades.select(
+            "trade_id", "buy_account_id", "sell_account_id", "quantity").iter_rows()],
+        hovertemplate="%{text}<br>%{x}<br>" + w("price") + " %{y}<extra></extra>", **style)
+
+
 def _other_markets(fig: go.Figure, ev: Evidence, alert: dict, w: Words) -> None:
     """The alert's trades in other instruments (a derivative's, the underlying's), in a
     panel of their own beneath the book, on their own price scale: both markets of a
@@ -126,15 +131,10 @@ def _other_markets(fig: go.Figure, ev: Evidence, alert: dict, w: Words) -> None:
     if not other.height:
         return
     for isin, trades in sorted(other.group_by("isin"), key=lambda g: g[0]):
-        fig.add_trace(go.Scatter(
-            x=local_times(trades["ts_event"]), y=trades["price"].cast(pl.Float64).to_list(),
-            mode="markers+lines", line=dict(color="#455a64", width=1, dash="dot"),
-            marker=dict(color="#455a64", size=7, symbol="diamond"), yaxis="y3",
-            name=w("trades in {isin}", isin=isin[0]),
-            text=[w("{trade}: {buyer} buys from {seller}, qty {qty}", trade=t, buyer=b,
-                    seller=s_, qty=q) for t, b, s_, q in trades.select(
-                "trade_id", "buy_account_id", "sell_account_id", "quantity").iter_rows()],
-            hovertemplate="%{text}<br>%{x}<br>" + w("price") + " %{y}<extra></extra>"))
+        fig.add_trace(_trades(
+            trades, w, name=w("trades in {isin}", isin=isin[0]), mode="markers+lines",
+            line=dict(color="#455a64", width=1, dash="dot"),
+            marker=dict(color="#455a64", size=7, symbol="diamond"), yaxis="y3"))
     # The clock beneath both panels.
     fig.update_layout(yaxis=dict(domain=[0.38, 1]), xaxis=dict(anchor="y3"),
                       yaxis3=dict(domain=[0, 0.3], anchor="x",
@@ -178,12 +178,13 @@ def _resting(fig: go.Figure, orders: pl.DataFrame, alert: dict, w: Words) -> Non
     left = orders.filter(pl.col("event_type").is_in(GONE)).group_by("order_id").agg(
         pl.col("ts_event").min().alias("gone"))
     spans = entered.join(left, on="order_id", how="left").with_columns(
-        pl.col("gone").fill_null(alert["window_end"]))
+        pl.max_horizontal("ts_event", pl.col("gone").fill_null(alert["window_end"]))
+        .alias("gone"))
     xs, ys = [], []
-    for ts, gone, price in spans.select("ts_event", "gone", "price").iter_rows():
-        a, b = local_times(pl.Series([ts, max(ts, gone)]))
+    for a, b, price in zip(local_times(spans["ts_event"]), local_times(spans["gone"]),
+                           spans["price"].cast(pl.Float64).to_list()):
         xs += [a, b, None]
-        ys += [float(price), float(price), None]
+        ys += [price, price, None]
     fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color="#8d6e63", width=2),
                              opacity=0.6, name=w("suspect orders resting in the book"),
                              hoverinfo="skip"))
@@ -206,10 +207,11 @@ PARTS = {"source": N_("source"), "mule": N_("mule"), "sink": N_("sink")}
 
 
 def money_flow(payments: pl.DataFrame, alert: dict, w: Words = ENGLISH,
-               region: dict[str, str] | None = None) -> go.Figure:
+               accounts: pl.DataFrame | None = None) -> go.Figure:
     """Accounts as nodes coloured by their part (source, mule, sink; the alert's own
-    larger, ringed in red) and labelled with their region (`region`: the register's),
-    payments as arrows sized and labelled by amount."""
+    larger, ringed in red) and labelled with their region (`accounts`: account_id and
+    region, as `scope.flow_accounts` gives them), payments as arrows sized and labelled
+    by amount."""
     graph = nx.MultiDiGraph()
     for debtor, creditor, amount, currency, ts in payments.select(
             "debtor_account_id", "creditor_account_id", "amount", "currency",
@@ -237,7 +239,8 @@ def money_flow(payments: pl.DataFrame, alert: dict, w: Words = ENGLISH,
             text=[f"{d['amount']:,.0f}" for *_, d in graph.edges(data=True)] if labelled else None,
             hovertext=[m[2] for m in mids], hoverinfo="text", name=w("payments"),
             showlegend=False))
-        region = region or {}
+        region = {} if accounts is None else dict(
+            accounts.select("account_id", "region").iter_rows())
         for part, colour in ROLES.items():
             nodes = [n for n in graph.nodes if role(graph, n) == part]
             if not nodes:
@@ -312,14 +315,16 @@ def drivers(explanation: str | None, w: Words = ENGLISH) -> list[dict]:
         return []
     from suptech.detect.payments.features import describe
 
+    def reasons(e: dict | None, before: str = "") -> list[dict]:
+        return [{**d, "says": before + describe(d["feature"], d["value"], d["contribution"], w)}
+                for d in (e or {}).get("drivers", [])]
+
     e = json.loads(explanation)
-    said = [{**d, "says": describe(d["feature"], d["value"], d["contribution"], w)}
-            for d in e.get("drivers", [])]
+    said = reasons(e)
     for other in e.get("also", []):
         said.append({"feature": other["detector"], "value": other["score"],
                      "says": w("also found by {detector}: {typology}, score {score:.2f}",
                                detector=other["detector"], typology=w.typology(other["typology"]),
                                score=other["score"])})
-        said += [{**d, "says": "· " + describe(d["feature"], d["value"], d["contribution"], w)}
-                 for d in (other.get("explanation") or {}).get("drivers", [])]
+        said += reasons(other.get("explanation"), "· ")
     return said

@@ -44,7 +44,7 @@ def reports_in(store, type_name: str, jurisdiction: str, as_of_ns: int | None = 
     return t.filter(ibis.or_(*[t[c].isin(keys) for c in BY_ACCOUNT[type_name]]))
 
 
-def account_regions(store, account_ids: pl.Series) -> pl.DataFrame:
+def account_register(store, account_ids: pl.Series) -> pl.DataFrame:
     """account_id, region, opened_date, last_active_date: where each of these accounts'
     owners is, and since when the account was open and last used as its bank reports
     it (a dormant account's proof), for the accounts the register knows."""
@@ -59,13 +59,20 @@ def account_regions(store, account_ids: pl.Series) -> pl.DataFrame:
     return pl.from_arrow(located.to_pyarrow()).sort("account_id")
 
 
+def flow_accounts(store, payments: pl.DataFrame) -> pl.DataFrame:
+    """`account_register` of every account a payment flow (`evidence.payment_evidence`)
+    pays from or to: what its picture names each account's region by."""
+    return account_register(store, pl.concat([payments["debtor_account_id"],
+                                              payments["creditor_account_id"]]))
+
+
 def alert_regions(store, alerts: pl.DataFrame) -> dict[str, set[str]]:
     """The regions of each alert's accounts' owners."""
     if alerts.is_empty():
         return {}
     wanted = alerts.select("alert_id", pl.col("account_ids").str.split(";").alias("account_id")) \
         .explode("account_id")
-    pairs = wanted.join(account_regions(store, wanted["account_id"]).select(
+    pairs = wanted.join(account_register(store, wanted["account_id"]).select(
         "account_id", "region"), on="account_id")
     found: dict[str, set[str]] = {a: set() for a in alerts["alert_id"]}
     for alert_id, region in pairs.select("alert_id", "region").iter_rows():

@@ -248,9 +248,8 @@ class Services:
                 paid = payment_evidence(self.store, alert)
                 # Where each account's owner is (the flow between regions, drawn), and
                 # since when each account was open and last used.
-                ev: dict[str, Any] = {"payments": paid, "accounts": scope.account_regions(
-                    self.store, pl.concat([paid["debtor_account_id"],
-                                           paid["creditor_account_id"]]))}
+                ev: dict[str, Any] = {"payments": paid,
+                                      "accounts": scope.flow_accounts(self.store, paid)}
             else:
                 ev = evidence(self.store, alert).frames()
         with self.ops.begin() as con:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import urlencode
 
 import polars as pl
 from fastapi import APIRouter, Depends, Form, Request
@@ -52,7 +52,7 @@ def router() -> APIRouter:
                     total=len(rows), p=p, pages=pages,
                     typologies=list(REGISTRY.typologies()), statuses=cases.ALERT_STATUSES,
                     typology_names={t: w.typology(t) for t in REGISTRY.typologies()},
-                    query=urlencode({k: v for k, v in shown.items() if v}), **shown)
+                    query=views.queue_query(urlencode(shown)), **shown)
 
     @r.post("/alerts/views")
     def save_view(request: Request, who: User = Depends(_user), name: str = Form(""),
@@ -115,17 +115,16 @@ def router() -> APIRouter:
                 return w("{n} alert(s) dismissed", n=len(alert_ids))
             s.triage(who, alert_ids, "assign", who.user_id)
             return w("{n} alert(s) assigned to you", n=len(alert_ids))
-        # Back to the queue as it was filtered (its own parameters only).
-        kept = {k: v for k, v in parse_qsl(query) if k in ("typology", "status", "sort", "p")}
-        return act("/ui/alerts" + (f"?{urlencode(kept)}" if kept else ""), do, w)
+        # Back to the queue as it was filtered, on the same page.
+        kept = views.queue_query(query, views.QUEUE + ("p",))
+        return act("/ui/alerts" + (f"?{kept}" if kept else ""), do, w)
 
     @r.get("/alerts/{alert_id}", response_class=HTMLResponse)
     def alert_page(request: Request, alert_id: str, who: User = Depends(_user)):
         s, w = _services(request), words(request, who)
         row, ev, timeline = s.alert_detail(who, alert_id)
         if "payments" in ev:
-            figure = charts.money_flow(ev["payments"], row, w, dict(
-                ev["accounts"].select("account_id", "region").iter_rows()))
+            figure = charts.money_flow(ev["payments"], row, w, ev["accounts"])
             tables = {"payments": ev["payments"], "accounts": ev["accounts"]}
         else:
             figure = charts.book_replay(Evidence.of(ev), row, w)
