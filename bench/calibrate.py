@@ -25,7 +25,7 @@ import numpy as np
 import polars as pl
 
 from suptech.detect.run import REGISTRY
-from suptech.detect.calibration import PATH, Calibration, fit, reliability, shipped
+from suptech.detect.calibration import PATH, Calibration, fit, reliability
 
 
 def read(files: list[Path]) -> pl.DataFrame:
@@ -82,9 +82,9 @@ def main() -> None:
         if unseen:
             print(f"no alerts of {', '.join(unseen)}: scored by the common curve")
         return
-    calibration = shipped() if args.out == PATH else Calibration.from_json(args.out.read_text())
-    if calibration is None:
+    if not args.out.exists():
         sys.exit(f"no calibration at {args.out}: run `fit` first")
+    calibration = Calibration.from_json(args.out.read_text())
     fitted = {s for part in calibration.fitted_on.split(";") for s in part.split()[2:]}
     if seeds & fitted:
         sys.exit(f"seeds {sorted(seeds & fitted, key=int)} were fitted on: report on others")
