@@ -89,3 +89,30 @@ def test_a_case_state_set_in_the_database_is_found(ops):
     v = check(ops)
     assert not v.ok and "is closed-no-action in the database" in v.reason
     assert "left it investigating" in v.reason
+
+
+def test_entries_recorded_at_once_by_many_threads_all_land_in_one_chain(ops):
+    """A server audits from many threads at once: none of them loses its entry."""
+    import threading
+
+    before = audit.verify(ops.connect()).entries
+    failures = []
+
+    def act(i: int) -> None:
+        for k in range(20):
+            try:
+                with ops.begin() as con:
+                    con.execute(sa.text("SELECT 1"))  # a read first, as handlers do
+                    audit.record(con, f"u{i}", "alert.read", "alert", f"AL-{i}-{k}")
+            except Exception as e:  # noqa: BLE001 (counted, and shown if any)
+                failures.append(repr(e)[:120])
+
+    threads = [threading.Thread(target=act, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    with ops.connect() as con:
+        v = audit.verify(con)
+    assert v.ok and v.entries == before + 120

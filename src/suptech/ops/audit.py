@@ -96,6 +96,11 @@ def record(con: Connection, actor: str, action: str, object_type: str, object_id
     if con.dialect.name == "postgresql":
         # One writer at a time extends the chain, across every server process.
         con.execute(sa.text("SELECT pg_advisory_xact_lock(20022)"))
+    elif con.dialect.name == "sqlite":
+        # Take SQLite's write lock before reading the head: Python's sqlite3 begins a
+        # transaction only at a write, so two threads could otherwise both read the
+        # same head and the second's entry collide with the first's.
+        con.execute(audit.update().where(audit.c.seq == -1).values(seq=audit.c.seq))
     last = con.execute(sa.select(audit.c.seq, audit.c.hash)
                        .order_by(audit.c.seq.desc()).limit(1)).first()
     seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
