@@ -7,37 +7,10 @@ from __future__ import annotations
 
 import random
 
-from stdnum.cn import ric, uscc
+from stdnum.cn import ric
 
+from suptech.federation.population import population, resident_id, written_otherwise
 from suptech.federation.psi import Answerer, Asker, normalise
-
-
-def resident_id(rng: random.Random) -> str:
-    """A valid 18-character resident identity card number (born in Beijing's Chaoyang or
-    Shanghai's Huangpu, its check character right)."""
-    body = f"{rng.choice(['110105', '310101'])}{rng.randint(1950, 2005)}" \
-           f"{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(0, 999):03d}"
-    return next(body + c for c in "0123456789X" if ric.is_valid(body + c))
-
-
-def credit_code(rng: random.Random) -> str:
-    body = "91" + f"{rng.randint(110000, 659999)}" + "".join(
-        rng.choice("0123456789ABCDEFGHJKLMNPQRTUWXY") for _ in range(9))
-    return next(body + c for c in "0123456789ABCDEFGHJKLMNPQRTUWXY" if uscc.is_valid(body + c))
-
-
-def population(rng: random.Random, n: int) -> list[tuple[str, str]]:
-    kinds = [("resident_id", resident_id), ("uscc", credit_code),
-             ("phone", lambda r: f"1{r.randint(30, 99)}{r.randint(0, 99_999_999):08d}"),
-             ("account", lambda r: f"62{r.randint(10**15, 10**16 - 1)}")]
-    return [(kind, make(rng)) for kind, make in (kinds[i % 4] for i in range(n))]
-
-
-def written_otherwise(kind: str, value: str) -> str:
-    """The same identifier as another bank writes it."""
-    return {"resident_id": value.lower()[:6] + " " + value.lower()[6:],
-            "uscc": value.lower(), "phone": f"+86 {value[:3]}-{value[3:7]}-{value[7:]}",
-            "account": f"{value[:4]} {value[4:8]} {value[8:]}"}[kind]
 
 
 def test_every_shared_entity_is_found_written_either_way_and_no_other():

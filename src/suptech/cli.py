@@ -274,6 +274,8 @@ def _register_subcommands() -> None:
     app.command()(stream.replay)
     app.add_typer(server.users_app, name="users")
     app.add_typer(server.audit_app, name="audit")
+    from suptech.federation.cli import app as federation
+    app.add_typer(federation, name="federation")
 
 
 _register_subcommands()

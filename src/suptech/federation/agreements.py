@@ -16,19 +16,21 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel, Field, ValidationError, field_serializer, field_validator, model_validator)
 
 from suptech.ops import audit
 from suptech.ops.access import JURISDICTIONS, Refused
 
-#: The joint jobs (`federation.psi`, `.linkage`, `.secure_sum`, and the next to come).
-JOBS = ("psi", "linkage", "secure_sum", "risk_propagation")
+#: The joint jobs (`federation.psi`, `.linkage`, `.secure_sum`, alerts shared as
+#: `.sharing` redacts them, and the next to come).
+Job = Literal["psi", "linkage", "secure_sum", "alerts", "risk_propagation"]
 
 
 class Agreement(BaseModel):
     id: str = Field(min_length=1)
     version: int = Field(ge=1)
-    job: Literal["psi", "linkage", "secure_sum", "risk_propagation"]
+    job: Job
     regions: frozenset[str] = Field(min_length=2)
     #: What the job may read: identifier kinds for PSI, fields for linkage, indicators
     #: for an aggregate.
@@ -47,6 +49,10 @@ class Agreement(BaseModel):
         if unknown:
             raise ValueError(f"unknown regions {unknown} (regions: {', '.join(JURISDICTIONS)})")
         return regions
+
+    @field_serializer("regions", "released_to", "fields")
+    def _sorted(self, names: frozenset[str]) -> list[str]:
+        return sorted(names)
 
     @model_validator(mode="after")
     def _coherent(self) -> Agreement:

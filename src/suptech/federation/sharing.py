@@ -22,6 +22,8 @@ KEPT = ("currency", "channel", "purpose", "debtor_country", "creditor_country", 
         "side", "event_type")
 TIMES = ("ts_event",)
 MINUTE = 60 * 10**9
+#: What a shared alert carries, as an agreement for the `alerts` job names it.
+RELEASED = ("typology", "score", "pseudonyms", "amount_bands", "times")
 
 
 def pseudonym(key: bytes, account: str | None) -> str | None:

@@ -79,6 +79,20 @@ events = sa.Table(
     sa.Index("events_object", "object_type", "object_id"),
 )
 
+#: What a federation member keeps of its joint work: released outputs, what it learned,
+#: alerts shared with it and by it (`suptech.federation.records`).
+federation_records = sa.Table(
+    "federation_records", metadata,
+    sa.Column("record_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(24), nullable=False),  # released, matched, alert.in, ...
+    sa.Column("peer", sa.String(16), nullable=False),  # the other member it concerns
+    sa.Column("job_id", sa.String(40), nullable=False),
+    sa.Column("agreement", sa.String(80)),  # id and version it ran under
+    sa.Column("body", sa.Text, nullable=False),  # JSON
+    sa.Column("ts", sa.String(40), nullable=False),
+    sa.Index("federation_records_kind", "kind"),
+)
+
 #: Append-only and hash-chained: each entry's hash covers the previous entry's hash.
 audit = sa.Table(
     "audit_log", metadata,

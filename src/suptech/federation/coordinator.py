@@ -1,0 +1,156 @@
+"""The federation's coordinator: it holds no raw data. It keeps the membership (the
+federation's home), publishes the agreements and the rulebook, schedules the joint jobs
+a region asks for (checking the published agreements first, as each node checks its
+adopted ones again), and keeps only what the jobs release, with the agreement each ran
+under (`records`, kind "released")."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+
+import sqlalchemy as sa
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from suptech.federation import records
+from suptech.federation.agreements import Agreements, refuse
+from suptech.federation.home import COORDINATOR, Home
+from suptech.federation.rulebook import differences
+from suptech.federation.secure_sum import rho as rho_of
+from suptech.federation.wire import Link, Refusal, peer
+from suptech.ops.access import Refused
+
+
+class Coordinator:
+    def __init__(self, home: Home, ops: sa.Engine):
+        self.home, self.ops = home, ops
+        self.link = Link(home, COORDINATOR, ops)
+
+    @property
+    def agreements(self) -> Agreements:
+        return Agreements.load(self.home.agreements_of(COORDINATOR))
+
+    @property
+    def rulebook(self) -> dict:
+        return json.loads((self.home.path / "rulebook.json").read_text())
+
+    def allow(self, job: str, others: set[str], asker: str, fields: set[str],
+              rho: float | None = None):
+        try:
+            return self.agreements.allow(job, others, asker, fields, date.today(), rho)
+        except Refused as e:
+            with self.ops.begin() as con:
+                refuse(con, COORDINATOR, asker, job, e)
+            raise
+
+    def run(self, asker: str, body: dict) -> dict:
+        """Schedule the joint job `asker` asks for, under an agreement in force."""
+        job, job_id = body.get("job"), uuid.uuid4().hex[:16]
+        if job == "psi":
+            other, kinds = body["with"], set(body["kinds"])
+            agreement = self.allow("psi", {other}, asker, kinds)
+            out = self.link.post(asker, "/psi/run", {"job_id": job_id, "with": other,
+                                                     "kinds": sorted(kinds)})
+            parties, released = sorted({asker, other}), {"shared": out["shared"]}
+        elif job == "secure_sum":
+            parties = sorted(set(body["regions"]) | {asker})
+            scale, sensitivity = float(body["scale"]), int(body.get("sensitivity", 1))
+            rho = rho_of(scale, sensitivity)
+            agreement = self.allow("secure_sum", set(parties) - {asker}, asker,
+                                   {body["indicator"]}, rho)
+            ask = {"job_id": job_id, "parties": parties, "asker": asker, "scale": scale,
+                   "sensitivity": sensitivity, "indicator": body["indicator"]}
+            with ThreadPoolExecutor(len(parties)) as pool:
+                sums = list(pool.map(lambda r: self.link.post(r, "/sum/run", ask), parties))
+            if any(s["sum"] != sums[0]["sum"] for s in sums):
+                raise RuntimeError("the parties released different sums")
+            released = {"indicator": body["indicator"], "sum": sums[0]["sum"], "scale": scale,
+                        "sensitivity": sensitivity, "rho": rho}
+        else:
+            raise ValueError(f"unknown job {job!r} (jobs: psi, secure_sum)")
+        tag = records.tag(agreement)
+        with self.ops.begin() as con:
+            records.keep(con, "released", asker, job_id, tag,
+                         {"job": job, "parties": parties, **released})
+        return {"job_id": job_id, "job": job, "parties": parties, "agreement": tag,
+                "released": released}
+
+    def alert_shared(self, sender: str, body: dict) -> dict:
+        """A region shared a redacted alert: the coordinator keeps the release."""
+        to = set(body["to"])
+        agreement = self.allow("alerts", to, sender, set(body.get("fields") or ()))
+        with self.ops.begin() as con:
+            records.keep(con, "released", sender, body["alert"]["alert_id"],
+                         records.tag(agreement), {"job": "alerts", "parties": sorted(to | {sender}),
+                                                  "alert": body["alert"]})
+        return {"kept": True}
+
+    def members(self) -> list[dict]:
+        """Each node as it answers now: reachable, the agreements it adopted against the
+        published ones, and where its rulebook departs from the published one."""
+        published = {a.id: a.version for a in self.agreements.in_force}
+        rulebook = self.rulebook
+
+        def one(region: str) -> dict:
+            try:
+                s = self.link.get(region, "/status")
+            except Refusal as e:
+                return {"region": region, "reachable": False, "why": e.why}
+            stale = {k: v for k, v in published.items() if s["agreements"].get(k) != v}
+            return {"region": region, "reachable": True, "agreements": s["agreements"],
+                    "agreements_behind": stale,
+                    "rulebook_differences": differences(rulebook, s["rulebook"])}
+        with ThreadPoolExecutor(len(self.home.regions)) as pool:
+            return list(pool.map(one, self.home.regions))
+
+
+def coordinator_app(c: Coordinator) -> FastAPI:
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    regions = c.home.regions
+
+    def region(request: Request) -> str:
+        sender = peer(request)
+        if sender not in regions:
+            raise Refused("{asker} is not a region of this federation", asker=sender)
+        return sender
+
+    for exc, status in ((Refused, 403), (Refusal, 403), (ValueError, 400), (KeyError, 400)):
+        def handler(_: Request, e: Exception, status: int = status) -> JSONResponse:
+            detail = f"missing field {e}" if isinstance(e, KeyError) else str(e)
+            return JSONResponse({"detail": detail}, status_code=status)
+        app.add_exception_handler(exc, handler)
+
+    @app.post("/jobs")
+    def jobs(request: Request, body: dict) -> dict:
+        return c.run(region(request), body)
+
+    @app.post("/alerts")
+    def alerts(request: Request, body: dict) -> dict:
+        return c.alert_shared(region(request), body)
+
+    @app.get("/released")
+    def released(request: Request, limit: int = 50) -> list[dict]:
+        region(request)
+        with c.ops.connect() as con:
+            rows = records.read(con, "released", limit)
+        for r in rows:  # a large sum is summed up, not sent whole to every dashboard
+            s = r["body"].get("sum")
+            if isinstance(s, list) and len(s) > 20:
+                r["body"]["sum"] = s[:20]
+                r["body"]["buckets"] = len(s)
+        return rows
+
+    @app.get("/members")
+    def members(request: Request) -> list[dict]:
+        region(request)
+        return c.members()
+
+    @app.get("/agreements")
+    def agreements(request: Request) -> list[dict]:
+        region(request)
+        return [a.model_dump(mode="json") for a in c.agreements.in_force]
+
+    return app

@@ -1,0 +1,194 @@
+"""A region's node in the federation: its part in every joint job, each checked against
+the agreements the node adopted, whoever asks (the coordinator's check is not taken on
+trust), and its federation API over mutual TLS (`listener_app`).
+
+What a node holds for joint jobs, in its folder (`federation.home`):
+
+    register.parquet              entity_id, kind, value: the identifiers it may match
+    indicators/<name>.parquet     count: one row a bucket, for secure sums
+
+Only what a job's agreement releases leaves the node: blinded identifiers for PSI, its
+secret shares of noisy counts for a sum, a redacted alert. What it learns (which of its
+entities another region shares) stays in its own records.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+import tempfile
+from datetime import date
+from pathlib import Path
+
+import httpx
+import polars as pl
+import sqlalchemy as sa
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from suptech.federation import psi, records
+from suptech.federation.agreements import Agreement, Agreements, refuse
+from suptech.federation.home import COORDINATOR, Home
+from suptech.federation.rulebook import rulebook
+from suptech.federation.wire import Link, Refusal, peer
+from suptech.ops.access import Refused
+
+
+class Node:
+    """Region `region`'s part in the federation, on its operational database `ops`."""
+
+    def __init__(self, home: Home, region: str, ops: sa.Engine):
+        if region == COORDINATOR:
+            raise ValueError("the coordinator is not a region's node")
+        self.home, self.region, self.ops = home, region, ops
+        self.member = home.member(region)
+        self.link = Link(home, region, ops)
+
+    @property
+    def agreements(self) -> Agreements:
+        """As adopted now: a new version the node adopts takes effect at the next job."""
+        return Agreements.load(self.home.agreements_of(self.region))
+
+    def allow(self, job: str, parties: set[str], asker: str, fields: set[str],
+              rho: float | None = None) -> Agreement:
+        """The agreement this node goes by for the job; else Refused, and audited here."""
+        try:
+            return self.agreements.allow(job, parties - {asker}, asker, fields, date.today(), rho)
+        except Refused as e:
+            with self.ops.begin() as con:
+                refuse(con, self.region, asker, job, e)
+            raise
+
+    # ---- private set intersection ----
+
+    def register(self, kinds: set[str]) -> pl.DataFrame:
+        path = self.member.folder / "register.parquet"
+        if not path.exists():
+            raise ValueError(f"{self.region} holds no register of identifiers ({path.name})")
+        return pl.read_parquet(path).filter(pl.col("kind").is_in(sorted(kinds)))
+
+    def ask_psi(self, job_id: str, other: str, kinds: set[str]) -> dict:
+        """Find which of this node's entities `other` also holds; keep them here, release
+        how many."""
+        agreement = self.allow("psi", {self.region, other}, self.region, kinds)
+        mine = self.register(kinds)
+        asker = psi.Asker(self.home.campaign, list(zip(mine["kind"], mine["value"])))
+        answer = self.link.post(other, "/psi/answer", {
+            "job_id": job_id, "kinds": sorted(kinds), "asked": asker.size,
+            "request": base64.b64encode(asker.request()).decode()})
+        found = asker.shared(base64.b64decode(answer["setup"]),
+                             base64.b64decode(answer["response"]))
+        entities = mine["entity_id"].gather(found).unique().sort().to_list()
+        with self.ops.begin() as con:
+            records.keep(con, "matched", other, job_id, records.tag(agreement),
+                         {"kinds": sorted(kinds), "entities": entities})
+        return {"shared": len(entities), "agreement": records.tag(agreement)}
+
+    def answer_psi(self, asker: str, body: dict) -> dict:
+        kinds = set(body["kinds"])
+        self.allow("psi", {self.region, asker}, asker, kinds)
+        mine = self.register(kinds)
+        setup, response = psi.Answerer(self.home.campaign, list(zip(mine["kind"], mine["value"]))) \
+            .answer(base64.b64decode(body["request"]), int(body["asked"]))
+        return {"setup": base64.b64encode(setup).decode(),
+                "response": base64.b64encode(response).decode()}
+
+    # ---- secure sums ----
+
+    def indicator(self, name: str) -> Path:
+        path = self.member.folder / "indicators" / f"{name}.parquet"
+        if not path.name[:-len(".parquet")].replace("_", "").isalnum() or not path.exists():
+            raise ValueError(f"{self.region} has no indicator {name!r}")
+        return path
+
+    def join_sum(self, body: dict) -> dict:
+        """Take part in a secure sum as one MPyC party (its own process, over TLS with
+        the federation's certificates); the released sum, as this party saw it."""
+        parties, asker, name = body["parties"], body["asker"], body["indicator"]
+        scale, sensitivity = float(body["scale"]), int(body.get("sensitivity", 1))
+        from suptech.federation.secure_sum import rho
+        self.allow("secure_sum", set(parties), asker, {name}, rho(scale, sensitivity))
+        counts = self.indicator(name)
+        addresses = []
+        for region in parties:
+            member = self.home.member(region)
+            addresses += ["-P", f"{httpx.URL(member.url).host}:{member.mpc_port}"]
+        with tempfile.TemporaryDirectory() as work:
+            out = Path(work) / "released.json"
+            done = subprocess.run(
+                [sys.executable, "-m", "suptech.federation.secure_sum", str(counts), str(out),
+                 "--scale", str(scale), "--sensitivity", str(sensitivity), *addresses,
+                 "-I", str(parties.index(self.region)), "--ssl", "--no-log"],
+                cwd=self.member.folder / "mpyc", capture_output=True, timeout=900)
+            if done.returncode != 0:
+                raise RuntimeError(f"{self.region}'s party failed: "
+                                   f"{done.stdout.decode(errors='replace')[-300:]}"
+                                   f"{done.stderr.decode(errors='replace')[-300:]}")
+            return json.loads(out.read_text())
+
+    # ---- shared alerts ----
+
+    def receive_alert(self, sender: str, body: dict) -> dict:
+        fields = set(body.get("fields") or ["alert"])
+        agreement = self.allow("alerts", {self.region, sender}, sender, fields)
+        with self.ops.begin() as con:
+            kept = records.keep(con, "alert.in", sender, body["alert"]["alert_id"],
+                                records.tag(agreement), body["alert"])
+        return {"kept": kept}
+
+    def status(self) -> dict:
+        adopted = self.agreements
+        return {"region": self.region, "rulebook": rulebook(),
+                "agreements": {a.id: a.version for a in adopted.in_force}}
+
+
+def listener_app(node: Node) -> FastAPI:
+    """The node's federation API: what other members may ask of it."""
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+
+    def only(request: Request, *who: str) -> str:
+        sender = peer(request)
+        if sender not in who:
+            raise Refused("{asker} may not ask this of a node", asker=sender)
+        return sender
+
+    @app.exception_handler(Refused)
+    def refused(_: Request, e: Refused) -> JSONResponse:
+        return JSONResponse({"detail": str(e)}, status_code=403)
+
+    @app.exception_handler(Refusal)
+    def passed_on(_: Request, e: Refusal) -> JSONResponse:
+        return JSONResponse({"detail": str(e)}, status_code=502 if e.status == 0 else 403)
+
+    @app.exception_handler(ValueError)
+    def bad(_: Request, e: ValueError) -> JSONResponse:
+        return JSONResponse({"detail": str(e)}, status_code=400)
+
+    regions = node.home.regions
+
+    @app.get("/status")
+    def status(request: Request) -> dict:
+        only(request, COORDINATOR, *regions)
+        return node.status()
+
+    @app.post("/psi/run")
+    def psi_run(request: Request, body: dict) -> dict:
+        only(request, COORDINATOR)
+        return node.ask_psi(body["job_id"], body["with"], set(body["kinds"]))
+
+    @app.post("/psi/answer")
+    def psi_answer(request: Request, body: dict) -> dict:
+        return node.answer_psi(only(request, *regions), body)
+
+    @app.post("/sum/run")
+    def sum_run(request: Request, body: dict) -> dict:
+        only(request, COORDINATOR)
+        return node.join_sum(body)
+
+    @app.post("/alerts")
+    def alert_in(request: Request, body: dict) -> dict:
+        return node.receive_alert(only(request, *regions), body)
+
+    return app
