@@ -123,6 +123,11 @@ def coordinator_app(c: Coordinator) -> FastAPI:
             return JSONResponse({"detail": detail}, status_code=status)
         app.add_exception_handler(exc, handler)
 
+    @app.get("/status")
+    def status(request: Request) -> dict:
+        peer(request)
+        return {"member": COORDINATOR, "regions": regions}
+
     @app.post("/jobs")
     def jobs(request: Request, body: dict) -> dict:
         return c.run(region(request), body)

@@ -36,9 +36,18 @@ MAKE = {"resident_id": resident_id, "uscc": credit_code,
         "account": lambda r: f"62{r.randint(10**15, 10**16 - 1)}"}
 
 
-def population(rng: random.Random, n: int) -> list[tuple[str, str]]:
-    """n identifiers, the kinds in turn."""
-    return [(kind, MAKE[kind](rng)) for kind in itertools.islice(itertools.cycle(KINDS), n)]
+def population(rng: random.Random, n: int, seen: set | None = None) -> list[tuple[str, str]]:
+    """n identifiers, the kinds in turn, none of them in `seen` (which takes them in): a
+    resident ID drawn twice would be one person in two places, sharing not planted."""
+    seen = set() if seen is None else seen
+    out = []
+    for kind in itertools.islice(itertools.cycle(KINDS), n):
+        value = MAKE[kind](rng)
+        while (kind, value) in seen:
+            value = MAKE[kind](rng)
+        seen.add((kind, value))
+        out.append((kind, value))
+    return out
 
 
 def written_otherwise(kind: str, value: str) -> str:
@@ -56,7 +65,8 @@ def plant(folders: dict[str, Path], entities: int, shared: int, seed: int,
     of regions (a, b), the entity ids of a's register that b also holds."""
     rng = random.Random(seed)
     regions = sorted(folders)
-    held = {r: population(rng, entities) for r in regions}
+    seen: set = set()
+    held = {r: population(rng, entities, seen) for r in regions}
     truth: dict[tuple[str, str], set[str]] = {}
     free = {r: list(range(entities)) for r in regions}
     for r in free.values():

@@ -1,0 +1,217 @@
+"""Four regional nodes and the coordinator, each a process of its own with its own data
+directory and ports, talking over mutual TLS (issue 25's first Done-when).
+
+Each node holds a register of 10,000 identifiers; some customers are planted in two
+regions, written each region's way. Shanghai also holds its share of a simulated
+payment network, ingested and scanned in its own report database. The agreements: the
+published PSI agreement (v2) takes Anhui in, which Shanghai, Jiangsu and Zhejiang have
+not adopted yet (they run v1, without Anhui).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from pathlib import Path
+
+import httpx
+import polars as pl
+import pytest
+import sqlalchemy as sa
+
+from suptech.federation import records
+from suptech.federation.home import COORDINATOR, Home, delta_agreements, init
+from suptech.federation.launch import Processes, users
+from suptech.federation.load import load
+from suptech.federation.psi import normalise
+from suptech.ops.db import audit, connect
+
+THREE = ["CN-SH", "CN-JS", "CN-ZJ"]
+SCALE = 10.0
+
+
+def agreements(psi_regions: list[str], version: int) -> list[dict]:
+    out = delta_agreements()
+    psi = next(a for a in out if a["id"] == "delta-psi")
+    psi.update(regions=psi_regions, released_to=psi_regions, version=version)
+    return out
+
+
+@pytest.fixture(scope="module")
+def fed(tmp_path_factory):
+    path = tmp_path_factory.mktemp("federation")
+    published = path.parent / f"{path.name}-agreements.json"
+    published.write_text(json.dumps(agreements(THREE + ["CN-AH"], 2)))
+    home = init(path, published)
+    for region in THREE:  # not adopted yet: they run v1, without Anhui
+        (home.member(region).folder / "agreements.json").write_text(
+            json.dumps(agreements(THREE, 1)))
+    loaded = load(home, seed=2301, accounts=2_000, entities=10_000, shared=40,
+                  regions=["CN-SH"], progress=lambda _: None)
+    tokens = users(home)
+    with Processes(home).start():
+        yield home, loaded, tokens
+
+
+def ask(fed, region: str, path: str, body: dict | None = None) -> httpx.Response:
+    home, _, tokens = fed
+    url = home.member(region).dashboard + path
+    headers = {"authorization": f"Bearer {tokens[region]}"}
+    if body is None:
+        return httpx.get(url, headers=headers, timeout=300)
+    return httpx.post(url, json=body, headers=headers, timeout=300)
+
+
+def ops(home: Home, member: str) -> sa.Engine:
+    return connect(home.member(member).data)
+
+
+def audit_log(home: Home, member: str) -> list[dict]:
+    with ops(home, member).connect() as con:
+        return [dict(r) | {"detail": json.loads(r.detail)}
+                for r in con.execute(sa.select(audit).order_by(audit.c.seq)).mappings()]
+
+
+@pytest.fixture(scope="module")
+def psi_runs(fed) -> dict[tuple[str, str], dict]:
+    """PSI between each pair of the three regions that agreed to it, asked by the first."""
+    runs = {}
+    for a, b in [(a, b) for a in THREE for b in THREE if a < b]:
+        r = ask(fed, a, "/v1/federation/jobs",
+                {"job": "psi", "with": b, "kinds": ["resident_id", "uscc", "account", "phone"]})
+        assert r.status_code == 200, r.text
+        runs[(a, b)] = r.json()
+    return runs
+
+
+def test_psi_finds_every_planted_shared_entity_and_no_other(fed, psi_runs):
+    home, loaded, _ = fed
+    pairs = list(psi_runs)
+    for (a, b), run in psi_runs.items():
+        assert run["released"] == {"shared": len(loaded["truth"][(a, b)])}
+        with ops(home, a).connect() as con:
+            [matched] = [m for m in records.read(con, "matched") if m["job_id"] == run["job_id"]]
+        assert set(matched["body"]["entities"]) == loaded["truth"][(a, b)]
+    # The coordinator keeps the released counts, and no entity.
+    with ops(home, COORDINATOR).connect() as con:
+        released = [r["body"] for r in records.read(con, "released") if r["body"]["job"] == "psi"]
+    assert sorted(tuple(r["parties"]) for r in released) == sorted(
+        tuple(sorted(p)) for p in pairs)
+
+
+def test_the_secure_sum_is_the_plain_sum_within_its_stated_noise(fed):
+    home, _, _ = fed
+    plain = [sum(x) for x in zip(*(
+        pl.read_parquet(home.member(r).folder / "indicators" / "risk_band.parquet")["count"]
+        for r in home.regions))]
+    r = ask(fed, "CN-JS", "/v1/federation/jobs", {"job": "secure_sum", "regions": home.regions,
+                                                  "indicator": "risk_band", "scale": SCALE})
+    assert r.status_code == 200, r.text
+    released = r.json()["released"]
+    assert released["rho"] == pytest.approx(1 / (2 * SCALE ** 2))
+    assert r.json()["agreement"] == "delta-risk-sums v1"
+    # Within six standard deviations, bucket by bucket; and noise was added.
+    assert all(abs(s - p) <= 6 * SCALE for s, p in zip(released["sum"], plain))
+    assert released["sum"] != plain
+
+
+def test_a_region_without_an_agreement_is_refused_and_both_sides_audit_it(fed):
+    home, _, _ = fed
+    # The coordinator goes by the published v2 and schedules it; Shanghai, on v1, refuses.
+    r = ask(fed, "CN-AH", "/v1/federation/jobs",
+            {"job": "psi", "with": "CN-SH", "kinds": ["resident_id"]})
+    assert r.status_code == 403 and "no agreement in force for psi between CN-AH, CN-SH" in r.text
+    [refused] = [e for e in audit_log(home, "CN-SH") if e["action"] == "federation.refused"]
+    assert refused["actor"] == "CN-AH" and "no agreement" in refused["detail"]["why"]
+    assert any(e["action"] == "federation.received" and e["actor"] == "CN-AH"
+               and e["detail"]["status"] == 403 for e in audit_log(home, "CN-SH"))
+    assert any(e["action"] == "federation.sent" and e["object_id"] == "CN-SH"
+               and e["detail"]["status"] == 403 and "no agreement" in e["detail"]["why"]
+               for e in audit_log(home, "CN-AH"))
+    # A sum over the agreement's budget: the coordinator refuses; it and Anhui audit it.
+    r = ask(fed, "CN-AH", "/v1/federation/jobs", {"job": "secure_sum", "regions": THREE,
+                                                  "indicator": "risk_band", "scale": 0.5})
+    assert r.status_code == 403 and "over agreement delta-risk-sums v1's 0.5" in r.text
+    assert any(e["action"] == "federation.refused" and e["actor"] == "CN-AH"
+               for e in audit_log(home, COORDINATOR))
+    assert any(e["action"] == "federation.sent" and e["object_id"] == COORDINATOR
+               and e["detail"]["status"] == 403 for e in audit_log(home, "CN-AH"))
+    # And the coordinator sees who has not adopted the published agreements.
+    members = {m["region"]: m for m in ask(fed, "CN-AH", "/v1/federation").json()["members"]}
+    assert {r: m["agreements_behind"] for r, m in members.items()} == {
+        "CN-SH": {"delta-psi": 2}, "CN-JS": {"delta-psi": 2}, "CN-ZJ": {"delta-psi": 2},
+        "CN-AH": {}}
+
+
+@pytest.fixture(scope="module")
+def shared(fed) -> dict:
+    """Shanghai's highest-scored alert, shared with Jiangsu."""
+    alert = fed[1]["alerts"]["CN-SH"].sort("score", descending=True).row(0, named=True)
+    r = ask(fed, "CN-SH", f"/v1/federation/alerts/{alert['alert_id']}/share", {"to": ["CN-JS"]})
+    assert r.status_code == 200, r.text
+    return alert
+
+
+def test_a_shared_alert_reaches_the_region_redacted(fed, shared):
+    alert = shared
+    got = ask(fed, "CN-JS", "/v1/federation").json()["alerts_in"]
+    [shared] = [a["body"] for a in got if a["job_id"] == alert["alert_id"]]
+    assert shared["typology"] == alert["typology"] and len(shared["evidence"]) > 0
+    assert all(a.startswith("PK-") for a in shared["accounts"])
+
+
+def messages(log: bytes) -> list[bytes]:
+    """The bodies in a sent.log, as `wire.sent` frames them."""
+    out, at = [], 0
+    while at < len(log):
+        end = log.index(b"\n", at)
+        size = int(log[at:end].split()[-2])
+        out.append(log[end + 1:end + 1 + size])
+        at = end + 2 + size
+    return out
+
+
+def strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from strings(v)
+
+
+def test_no_byte_a_node_sent_holds_a_raw_identifier_or_report(fed, psi_runs, shared):
+    """Every message each node sent is read: its text (every JSON string, and every word
+    in it) and its binary parts (PSI's blinded points, decoded) are searched for every
+    identifier of every register, as written and normalised, and for Shanghai's
+    payment reports' ids and accounts."""
+    home = fed[0]
+    texts, blobs = [], []
+    for r in home.regions:
+        for body in messages((home.member(r).folder / "sent.log").read_bytes()):
+            for text in strings(json.loads(body) if body else []):
+                if len(text) > 200 and re.fullmatch(r"[A-Za-z0-9+/=]+", text):
+                    blobs.append(base64.b64decode(text))
+                else:
+                    texts.append(text)
+    assert any(t.startswith("PK-") for t in texts)  # the shared alert is among them
+    assert len(blobs) >= 6  # and the PSI's messages
+    secrets = set()
+    for r in home.regions:
+        register = pl.read_parquet(home.member(r).folder / "register.parquet")
+        for kind, value in zip(register["kind"], register["value"]):
+            secrets |= {value, normalise(kind, value)}
+    payments = pl.read_parquet(
+        home.path / "simulation" / "regions" / "CN-SH" / "payment-supervised.parquet")
+    for column in ("debtor_account_id", "creditor_account_id", "payment_id", "report_id"):
+        secrets |= set(payments[column].drop_nulls().cast(pl.String))
+    words = set(texts) | {w for t in texts for w in re.findall(r"[A-Za-z0-9_]+", t)}
+    assert sorted(secrets & words) == []
+    # Long enough not to turn up in random bytes by chance: searched inside everything,
+    # at once (Aho-Corasick), over the bytes as latin-1 text.
+    long = sorted(s for s in secrets if len(s) >= 8)
+    everything = "\n".join(texts) + "\n".join(b.decode("latin-1") for b in blobs)
+    assert pl.Series([everything]).str.extract_many(long, overlapping=True)[0].to_list() == []
