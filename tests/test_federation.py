@@ -19,6 +19,7 @@ import httpx
 import polars as pl
 import pytest
 import sqlalchemy as sa
+from dashboard_site import CHROMIUM, needs_chromium
 
 from suptech.federation import records
 from suptech.federation.home import COORDINATOR, Home, delta_agreements, init
@@ -215,3 +216,51 @@ def test_no_byte_a_node_sent_holds_a_raw_identifier_or_report(fed, psi_runs, sha
     long = sorted(s for s in secrets if len(s) >= 8)
     everything = "\n".join(texts) + "\n".join(b.decode("latin-1") for b in blobs)
     assert pl.Series([everything]).str.extract_many(long, overlapping=True)[0].to_list() == []
+
+
+@needs_chromium
+def test_the_dashboard_shows_the_federation_in_chromium(fed, psi_runs, shared, tmp_path):
+    """Shanghai's supervisor shares an alert from its page; Jiangsu's sees the nodes,
+    who has not adopted the published agreement, the released outputs, the alert
+    shared with it, and the regions drawn, in English and in Chinese."""
+    from playwright.sync_api import sync_playwright
+
+    home, loaded, tokens = fed
+    second = loaded["alerts"]["CN-SH"].sort("score", descending=True).row(1, named=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            def login(region: str):
+                page = browser.new_page(viewport={"width": 1280, "height": 800})
+                base = home.member(region).dashboard
+                page.goto(f"{base}/ui/login")
+                page.fill("#token", tokens[region])
+                page.keyboard.press("Enter")
+                page.wait_for_url(f"{base}/ui")
+                if page.get_attribute("html", "lang") != "en":
+                    page.click("button[name=language][value=en]")
+                return page, base
+
+            page, base = login("CN-SH")
+            page.goto(f"{base}/ui/alerts/{second['alert_id']}")
+            page.check("#share input[value=CN-JS]")
+            page.click("#share button[type=submit]")
+            assert "Shared with CN-JS" in page.text_content("[role=status]")
+
+            page, base = login("CN-JS")
+            page.click("nav >> text=Federation")
+            page.wait_for_selector("[data-drawn=true]")
+            rows = {r.get_attribute("data-region"): r for r in page.query_selector_all("#members tbody tr")}
+            assert sorted(rows) == sorted(home.regions)
+            assert rows["CN-SH"].query_selector(".behind").text_content().strip() == "delta-psi v2"
+            assert rows["CN-AH"].query_selector(".behind").text_content().strip() == "none"
+            jobs = [r.get_attribute("data-job") for r in page.query_selector_all("#released tbody tr")]
+            assert jobs.count("psi") >= 3 and "alerts" in jobs
+            shared_in = page.text_content("#alerts-in")
+            assert "PK-" in shared_in and "Shanghai" in shared_in
+            page.screenshot(path=str(tmp_path / "federation-en.png"), full_page=True)
+            page.click("button[name=language][value=zh]")
+            page.wait_for_selector("[data-drawn=true]")
+            assert page.text_content("h1").startswith("联邦") and "上海" in page.text_content("#alerts-in")
+        finally:
+            browser.close()

@@ -65,6 +65,10 @@ TYPOLOGIES = {
 
 #: Codes shown as words (the codes stay in the data and the API): alerts' statuses,
 #: cases' states, roles, kinds of timeline entries, report types, evidence tables.
+#: The regions, by their ISO 3166-2 codes (the jurisdictions).
+REGIONS = {"CN-SH": N_("Shanghai"), "CN-JS": N_("Jiangsu"), "CN-ZJ": N_("Zhejiang"),
+           "CN-AH": N_("Anhui")}
+
 CODES = [N_("new"), N_("assigned"), N_("dismissed"), N_("escalated"), N_("open"),
          N_("investigating"), N_("closed-no-action"), N_("closed-referred"),
          N_("analyst"), N_("supervisor"), N_("submitter"), N_("admin"),
@@ -99,6 +103,9 @@ class Words:
 
     def typology(self, code: str | None) -> str:
         return self(TYPOLOGIES[code]) if code in TYPOLOGIES else (code or "")
+
+    def region(self, code: str | None) -> str:
+        return self(REGIONS[code]) if code in REGIONS else (code or "")
 
     def code(self, code: str | None) -> str:
         return self(code) if code in CODES else (code or "")

@@ -131,7 +131,11 @@ def install(app: FastAPI) -> None:
     @app.get("/ui/federation", include_in_schema=False)
     def page(request: Request, who: User = Depends(ui._user)):
         who.require("analyst", "supervisor", "admin")
-        return ui.page(request, "federation.html", who, fed=overview(_node(request)))
+        from suptech.federation.picture import federation_map
+
+        fed = overview(_node(request))
+        chart = federation_map(fed, ui.words(request, who)).to_json()
+        return ui.page(request, "federation.html", who, fed=fed, chart=chart)
 
     @app.post("/ui/federation/share", include_in_schema=False)
     def share_form(request: Request, alert_id: Annotated[str, Form()],
