@@ -26,6 +26,7 @@ from suptech.federation.home import COORDINATOR, Home, delta_agreements, init
 from suptech.federation.launch import Processes, users
 from suptech.federation.load import load
 from suptech.federation.psi import normalise
+from suptech.ops import access
 from suptech.ops.db import audit, connect
 
 THREE = ["CN-SH", "CN-JS", "CN-ZJ"]
@@ -218,6 +219,42 @@ def test_no_byte_a_node_sent_holds_a_raw_identifier_or_report(fed, psi_runs, sha
     assert pl.Series([everything]).str.extract_many(long, overlapping=True)[0].to_list() == []
 
 
+def test_a_joint_case_has_one_timeline_and_four_eyes_across_regions(fed, shared):
+    """Shanghai opens a case with Jiangsu; both work it, each under its own users, on
+    one timeline kept by Shanghai; a second Shanghai supervisor may not close what
+    Shanghai investigated; Jiangsu's supervisor may."""
+    home = fed[0]
+    r = ask(fed, "CN-SH", "/v1/federation/cases", {
+        "title": "a ring through both regions", "alert_ids": [shared["alert_id"]],
+        "partners": ["CN-JS"]})
+    assert r.status_code == 200, r.text
+    case_id = r.json()["case_id"]
+    assert [c["case_id"] for c in ask(fed, "CN-JS", "/v1/federation/cases").json()] == [case_id]
+    r = ask(fed, "CN-JS", f"/v1/federation/cases/{case_id}/comment",
+            {"text": "the Jiangsu end pays on within the hour"})
+    assert r.status_code == 200, r.text
+    assert ask(fed, "CN-SH", f"/v1/federation/cases/{case_id}/transition",
+               {"to": "investigating"}).status_code == 200
+    with ops(home, "CN-SH").begin() as con:  # a second supervisor in Shanghai
+        token = access.add_user(con, "test", "second-cn-sh", "supervisor", "CN-SH")
+    second = httpx.post(f"{home.member('CN-SH').dashboard}/v1/federation/cases/{case_id}/"
+                        "transition", json={"to": "closed-referred"},
+                        headers={"authorization": f"Bearer {token}"}, timeout=60)
+    assert second.status_code == 403 and "four eyes across regions" in second.text
+    r = ask(fed, "CN-JS", f"/v1/federation/cases/{case_id}/transition",
+            {"to": "closed-referred", "note": "referred to both bureaus"})
+    assert r.status_code == 200, r.text
+    case = r.json()
+    assert case["state"] == "closed-referred"
+    assert [(e["actor"], e["kind"]) for e in case["timeline"]] == [
+        ("supervisor-cn-sh", "state"), ("supervisor-cn-js@CN-JS", "comment"),
+        ("supervisor-cn-sh", "state"), ("supervisor-cn-js@CN-JS", "state")]
+    assert any(e["actor"] == "supervisor-cn-js@CN-JS" and e["action"] == "case.transition"
+               for e in audit_log(home, "CN-SH"))
+    assert sum(e["action"] == "federation.sent" and e["object_id"] == "CN-SH"
+               and e["detail"]["path"] == f"/cases/{case_id}" for e in audit_log(home, "CN-JS")) == 2
+
+
 @needs_chromium
 def test_the_dashboard_shows_the_federation_in_chromium(fed, psi_runs, shared, tmp_path):
     """Shanghai's supervisor shares an alert from its page; Jiangsu's sees the nodes,
@@ -259,8 +296,47 @@ def test_the_dashboard_shows_the_federation_in_chromium(fed, psi_runs, shared, t
             shared_in = page.text_content("#alerts-in")
             assert "PK-" in shared_in and "Shanghai" in shared_in
             page.screenshot(path=str(tmp_path / "federation-en.png"), full_page=True)
+            # Jiangsu opens a joint case with Shanghai from the page, and comments on it.
+            page.fill("#joint-title", "funds through Suzhou and Pudong")
+            page.check("#open-joint input[value=CN-SH]")
+            page.click("#open-joint button[type=submit]")
+            page.wait_for_selector("#timeline")
+            case_url = page.url.split("?")[0]
+            page.fill("#comment", "asking Shanghai for the Pudong accounts")
+            page.click("form:has(#comment) button[type=submit]")
+            assert "supervisor-cn-js: asking Shanghai" in page.text_content("#timeline")
             page.click("button[name=language][value=zh]")
+            page.goto(f"{base}/ui/federation")
             page.wait_for_selector("[data-drawn=true]")
             assert page.text_content("h1").startswith("联邦") and "上海" in page.text_content("#alerts-in")
+            # Shanghai, a partner, works the same case, through its own node.
+            page, base = login("CN-SH")
+            page.goto(f"{base}/ui/federation")
+            page.click(f"#joint-cases a[href$='{case_url.rsplit('/', 1)[1]}']")
+            page.fill("#comment", "sent")
+            page.click("form:has(#comment) button[type=submit]")
+            timeline = page.text_content("#timeline")
+            assert "supervisor-cn-js: asking Shanghai" in timeline
+            assert "supervisor-cn-sh@CN-SH: sent" in timeline
         finally:
             browser.close()
+
+
+def test_init_refuses_a_home_twice_and_malformed_agreements_naming_the_field(tmp_path):
+    from typer.testing import CliRunner
+
+    from suptech.cli import app
+
+    runner = CliRunner()
+    bad = tmp_path / "agreements.json"
+    bad.write_text(json.dumps([{"id": "x", "version": 1, "job": "psi", "regions": ["CN-SH"],
+                                "fields": ["uscc"], "released_to": ["CN-SH"],
+                                "valid_from": "2026-01-01"}]))
+    r = runner.invoke(app, ["federation", "init", str(tmp_path / "a"), "--agreements", str(bad)])
+    assert r.exit_code == 2 and "agreement x: regions" in r.output
+    assert not (tmp_path / "a" / "ca").exists()  # nothing made
+    r = runner.invoke(app, ["federation", "init", str(tmp_path / "b")])
+    assert r.exit_code == 0 and "CN-AH" in r.output
+    assert (tmp_path / "b" / "CN-SH" / "tls.key").stat().st_mode & 0o077 == 0
+    r = runner.invoke(app, ["federation", "init", str(tmp_path / "b")])
+    assert r.exit_code == 2 and "already holds a federation" in r.output

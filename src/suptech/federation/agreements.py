@@ -23,8 +23,8 @@ from suptech.ops import audit
 from suptech.ops.access import JURISDICTIONS, Refused
 
 #: The joint jobs (`federation.psi`, `.linkage`, `.secure_sum`, alerts shared as
-#: `.sharing` redacts them, and the next to come).
-Job = Literal["psi", "linkage", "secure_sum", "alerts", "risk_propagation"]
+#: `.sharing` redacts them, cases worked jointly (`.joint`), and the next to come).
+Job = Literal["psi", "linkage", "secure_sum", "alerts", "joint_cases", "risk_propagation"]
 
 
 class Agreement(BaseModel):

@@ -16,12 +16,13 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from suptech.federation import records, sharing
+from suptech.federation import joint, records, sharing
 from suptech.federation.home import COORDINATOR
 from suptech.federation.node import Node
 from suptech.federation.wire import Refusal
-from suptech.ops.access import User
+from suptech.ops.access import Conflict, NotFound, Refused, User
 from suptech.server import guard
+from suptech.server.shapes import Text, Transition
 
 
 class JobRequest(BaseModel):
@@ -38,6 +39,12 @@ class JobRequest(BaseModel):
 
 class Share(BaseModel):
     to: list[str] = Field(min_length=1)
+
+
+class JointCase(BaseModel):
+    title: str = Field(min_length=1)
+    alert_ids: list[str] = []
+    partners: list[str] = Field(min_length=1)
 
 
 def _node(request: Request) -> Node:
@@ -102,6 +109,7 @@ def overview(node: Node) -> dict:
     with node.ops.connect() as con:
         out["alerts_in"] = records.read(con, "alert.in", 100)
         out["alerts_out"] = records.read(con, "alert.out", 100)
+    out["joint_cases"] = joint.joint_cases(node)
     return out
 
 
@@ -110,7 +118,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Refusal)
     def refused(_: Request, e: Refusal) -> JSONResponse:
-        return JSONResponse({"detail": str(e)}, status_code=502 if e.status == 0 else 403)
+        # The other member's refusal, as it said it (404, 409...); unreachable: 502.
+        return JSONResponse({"detail": str(e)}, status_code=e.status if 400 <= e.status < 500
+                            else 502)
 
     @app.get("/v1/federation", tags=["federation"])
     def get_overview(who: Who, node: TheNode) -> dict:
@@ -125,6 +135,27 @@ def install(app: FastAPI) -> None:
     def post_share(request: Request, who: Who, node: TheNode, alert_id: str,
                    body: Share) -> dict:
         return share_alert(node, request.app.state.services, who, alert_id, body.to)
+
+    @app.get("/v1/federation/cases", tags=["federation"])
+    def get_joint_cases(who: Who, node: TheNode) -> list[dict]:
+        who.require("analyst", "supervisor")
+        return joint.joint_cases(node)
+
+    @app.post("/v1/federation/cases", tags=["federation"])
+    def post_joint_case(who: Who, node: TheNode, body: JointCase) -> dict:
+        return joint.open_joint(node, who, body.title, body.alert_ids, body.partners)
+
+    @app.get("/v1/federation/cases/{case_id}", tags=["federation"])
+    def get_joint_case(who: Who, node: TheNode, case_id: str) -> dict:
+        return joint.act(node, who, case_id, "view")
+
+    @app.post("/v1/federation/cases/{case_id}/comment", tags=["federation"])
+    def comment_joint_case(who: Who, node: TheNode, case_id: str, body: Text) -> dict:
+        return joint.act(node, who, case_id, "comment", text=body.text)
+
+    @app.post("/v1/federation/cases/{case_id}/transition", tags=["federation"])
+    def move_joint_case(who: Who, node: TheNode, case_id: str, body: Transition) -> dict:
+        return joint.act(node, who, case_id, "transition", text=body.note, to=body.to.value)
 
     from suptech.server import ui
 
@@ -147,3 +178,32 @@ def install(app: FastAPI) -> None:
                 w("Shared with {regions}", regions=", ".join(to)), w)
         except Refusal as e:
             return ui._back(back, str(e), error=True)
+
+    @app.post("/ui/federation/cases", include_in_schema=False)
+    def open_form(request: Request, title: Annotated[str, Form()],
+                  partners: Annotated[list[str], Form()], alert_ids: Annotated[str, Form()] = "",
+                  who: User = Depends(ui._user)):
+        w = ui.words(request, who)
+        try:
+            case = joint.open_joint(_node(request), who, title, alert_ids.split(), partners)
+        except (Refusal, Refused, ValueError) as e:
+            return ui._back("/ui/federation", ui.said(e, w), error=True)
+        return ui._back(f"/ui/federation/cases/{case['case_id']}", w("Case opened"))
+
+    @app.get("/ui/federation/cases/{case_id}", include_in_schema=False)
+    def case_page(request: Request, case_id: str, who: User = Depends(ui._user)):
+        case = joint.act(_node(request), who, case_id, "view")
+        return ui.page(request, "joint_case.html", who, case=case)
+
+    @app.post("/ui/federation/cases/{case_id}", include_in_schema=False)
+    def case_form(request: Request, case_id: str, action: Annotated[str, Form()],
+                  text: Annotated[str, Form()] = "", to: Annotated[str, Form()] = "",
+                  who: User = Depends(ui._user)):
+        w, back = ui.words(request, who), f"/ui/federation/cases/{case_id}"
+        if action not in ("comment", "transition"):
+            return ui._back(back, w("the form was not filled in as this page expects"), True)
+        try:
+            joint.act(_node(request), who, case_id, action, text=text or None, to=to or None)
+        except (Refusal, Refused, Conflict, NotFound, ValueError) as e:
+            return ui._back(back, ui.said(e, w) if not isinstance(e, Refusal) else e.why, True)
+        return ui._back(back, w("Done"))

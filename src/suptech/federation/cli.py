@@ -57,3 +57,65 @@ def coordinator(home: Home) -> None:
     except ValueError as e:
         error(str(e))
         raise typer.Exit(2) from None
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Where the federation is made "
+                                                    "(a new folder).")] = Path("./suptech-federation"),
+    serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Keep serving the nodes' "
+                                        "dashboards (Ctrl-C stops), or stop every process and exit.")] = True,
+    seed: Annotated[int, typer.Option("--seed")] = 2026,
+    accounts: Annotated[int, typer.Option("--accounts", min=500,
+                                          help="Accounts in the simulated network.")] = 10_000,
+    entities: Annotated[int, typer.Option("--entities", min=100,
+                                          help="Identifiers in each region's register.")] = 10_000,
+) -> None:
+    """Start four regional nodes and the coordinator on this machine, fill them from one
+    simulated payment network, run every joint job and show what each released."""
+    import signal
+    import threading
+
+    from rich.table import Table
+
+    from suptech.federation import demo as fed_demo
+
+    if (out / "federation.json").exists():
+        error(f"{out} already holds a federation: give --out a new folder")
+        raise typer.Exit(2)
+    table = Table("asked by", "job", "released", "s", title="Joint jobs")
+
+    def say(entry: dict) -> None:
+        table.add_row(entry["asked by"], entry["job"], fed_demo.released(entry),
+                      f"{entry['seconds']:.1f}")
+
+    with console().status("starting") as status:
+        home, processes, tokens, done = fed_demo.demo(
+            out, seed, accounts, entities, lambda m: status.update(m), say)
+    try:
+        out_table = console()
+        out_table.print(table)
+        refused = [d for d in done if d["status"] != 200]
+        out_table.print(f"{len(done) - len(refused)} jobs ran, {len(refused)} refused; the "
+                        f"audit logs of both sides hold every request (suptech audit verify "
+                        f"--data-dir {home.path}/<member>/data)")
+        # Every job runs but the one the agreements forbid, which must be refused.
+        wrong = [d for d in done if (d["status"] == 200) == d["job"].endswith("(refused)")]
+        if wrong:
+            error("unexpected answers: " + "; ".join(
+                f"{d['job']}: {d['status']} {fed_demo.released(d)}" for d in wrong))
+            raise typer.Exit(1)
+        if not serve:
+            return
+        for region in home.regions:
+            out_table.print(f"{region}: {home.member(region).dashboard}/ui  token "
+                            f"{tokens[region]}")
+        out_table.print("Serving; Ctrl-C stops every process.")
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        try:
+            stop.wait()
+        except KeyboardInterrupt:
+            pass
+    finally:
+        processes.stop()

@@ -100,8 +100,8 @@ def free_port() -> int:
 
 def delta_agreements(regions: tuple[str, ...] = JURISDICTIONS) -> list[dict]:
     """The example agreements of the Yangtze River Delta: every pair of regions may
-    match identifiers and share alerts, each learning its own matches; all four may sum
-    risk indicators, each release costing at most rho 0.5."""
+    match identifiers, share alerts and work cases jointly, each learning its own
+    matches; all four may sum risk indicators, each release costing at most rho 0.5."""
     from suptech.federation.psi import KINDS
     from suptech.federation.sharing import RELEASED
 
@@ -109,6 +109,7 @@ def delta_agreements(regions: tuple[str, ...] = JURISDICTIONS) -> list[dict]:
              "valid_from": "2026-01-01"}
     return [{"id": "delta-psi", "job": "psi", "fields": list(KINDS), **every},
             {"id": "delta-alerts", "job": "alerts", "fields": list(RELEASED), **every},
+            {"id": "delta-joint-cases", "job": "joint_cases", "fields": ["case"], **every},
             {"id": "delta-risk-sums", "job": "secure_sum", "max_rho": 0.5,
              "fields": ["risk_band", "alerts_by_typology", "payments_by_amount_band"], **every}]
 

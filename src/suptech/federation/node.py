@@ -33,7 +33,7 @@ from suptech.federation.agreements import Agreement, Agreements, refuse
 from suptech.federation.home import COORDINATOR, Home
 from suptech.federation.rulebook import rulebook
 from suptech.federation.wire import Link, Refusal, peer
-from suptech.ops.access import Refused
+from suptech.ops.access import Conflict, NotFound, Refused
 
 
 class Node:
@@ -160,11 +160,14 @@ def listener_app(node: Node) -> FastAPI:
 
     @app.exception_handler(Refusal)
     def passed_on(_: Request, e: Refusal) -> JSONResponse:
-        return JSONResponse({"detail": str(e)}, status_code=502 if e.status == 0 else 403)
+        return JSONResponse({"detail": str(e)}, status_code=e.status if 400 <= e.status < 500
+                            else 502)
 
-    @app.exception_handler(ValueError)
-    def bad(_: Request, e: ValueError) -> JSONResponse:
-        return JSONResponse({"detail": str(e)}, status_code=400)
+    for exc, status in ((ValueError, 400), (KeyError, 400), (NotFound, 404), (Conflict, 409)):
+        def handler(_: Request, e: Exception, status: int = status) -> JSONResponse:
+            detail = f"missing field {e}" if isinstance(e, KeyError) else str(e)
+            return JSONResponse({"detail": detail}, status_code=status)
+        app.add_exception_handler(exc, handler)
 
     regions = node.home.regions
 
@@ -190,5 +193,15 @@ def listener_app(node: Node) -> FastAPI:
     @app.post("/alerts")
     def alert_in(request: Request, body: dict) -> dict:
         return node.receive_alert(only(request, *regions), body)
+
+    from suptech.federation import joint
+
+    @app.post("/cases/joined")
+    def case_joined(request: Request, body: dict) -> dict:
+        return joint.joined(node, only(request, *regions), body)
+
+    @app.post("/cases/{case_id}")
+    def case_act(request: Request, case_id: str, body: dict) -> dict:
+        return joint.act_for_partner(node, only(request, *regions), case_id, body)
 
     return app

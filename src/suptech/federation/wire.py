@@ -113,7 +113,7 @@ def listener(app, home: Home, name: str, ops: sa.Engine) -> uvicorn.Server:
     config = uvicorn.Config(
         Audited(app, name, member.folder, ops), host=url.host, port=url.port,
         ssl_certfile=crt, ssl_keyfile=key, ssl_ca_certs=home.ca, ssl_cert_reqs=ssl.CERT_REQUIRED,
-        http=_PeerProtocol, log_level="warning", lifespan="off")
+        http=_PeerProtocol, log_level="warning", lifespan="off", timeout_graceful_shutdown=5)
     return uvicorn.Server(config)
 
 

@@ -87,6 +87,9 @@ def add_user(con: Connection, actor: str, user_id: str, role: str, jurisdiction:
     _check_language(language)
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r} (roles: {', '.join(ROLES)})")
+    if "@" in user_id:
+        raise ValueError(f"user {user_id!r}: '@' is kept for another region's users on "
+                         "joint cases (user@region)")
     if jurisdiction not in JURISDICTIONS:
         raise ValueError(f"unknown jurisdiction {jurisdiction!r} "
                          f"(jurisdictions: {', '.join(JURISDICTIONS)})")

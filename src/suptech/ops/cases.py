@@ -203,7 +203,19 @@ def refusal(case: dict, user: User, target: CaseState) -> Conflict | Refused | N
     if target in CLOSED and case["investigator"] == user.user_id:
         return Refused("four eyes: {user} investigated case {case_id} and may not close "
                        "it; another supervisor must", user=user.user_id, case_id=case_id)
+    if target in CLOSED and case.get("partners") and case["investigator"] and \
+            region_of(case["investigator"], case) == region_of(user.user_id, case):
+        return Refused("four eyes across regions: case {case_id} is joint and was "
+                       "investigated in {region}; a supervisor of another of its regions "
+                       "must close it", case_id=case_id,
+                       region=region_of(case["investigator"], case))
     return None
+
+
+def region_of(user_id: str, case: dict) -> str:
+    """The region a user of a case acts from: a partner region's user is user@region,
+    the case's own region's users are plain."""
+    return user_id.rpartition("@")[2] if "@" in user_id else case["jurisdiction"]
 
 
 def transition(con: Connection, user: User, case_id: str, to: str,

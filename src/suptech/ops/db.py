@@ -58,6 +58,9 @@ cases = sa.Table(
     sa.Column("investigator", sa.String(64)),
     sa.Column("created_at", sa.String(40), nullable=False),
     sa.Column("updated_at", sa.String(40), nullable=False),
+    # A joint case's other regions, comma-separated (`suptech.federation.joint`); their
+    # users act on it as user@region.
+    sa.Column("partners", sa.String(64)),
 )
 
 case_alerts = sa.Table(
