@@ -128,7 +128,7 @@ class Refusal(Exception):
 class Link:
     """Member `name`'s client to the others over mutual TLS, audited and kept."""
 
-    def __init__(self, home: Home, name: str, ops: sa.Engine, timeout: float = 600):
+    def __init__(self, home: Home, name: str, ops: sa.Engine, timeout: float = 3600):
         self.home, self.name, self.ops = home, name, ops
         member = home.member(name)
         self.folder = member.folder
