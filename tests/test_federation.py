@@ -259,7 +259,8 @@ def test_a_joint_case_has_one_timeline_and_four_eyes_across_regions(fed, shared)
 def test_the_dashboard_shows_the_federation_in_chromium(fed, psi_runs, shared, tmp_path):
     """Shanghai's supervisor shares an alert from its page; Jiangsu's sees the nodes,
     who has not adopted the published agreement, the released outputs, the alert
-    shared with it, and the regions drawn, in English and in Chinese."""
+    shared with it, and the regions drawn, and opens a joint case that Shanghai works
+    too (in Chinese)."""
     from playwright.sync_api import sync_playwright
 
     home, loaded, tokens = fed
@@ -278,11 +279,11 @@ def test_the_dashboard_shows_the_federation_in_chromium(fed, psi_runs, shared, t
                     page.click("button[name=language][value=en]")
                 return page, base
 
-            page, base = login("CN-SH")
-            page.goto(f"{base}/ui/alerts/{second['alert_id']}")
-            page.check("#share input[value=CN-JS]")
-            page.click("#share button[type=submit]")
-            assert "Shared with CN-JS" in page.text_content("[role=status]")
+            sh, sh_base = login("CN-SH")
+            sh.goto(f"{sh_base}/ui/alerts/{second['alert_id']}")
+            sh.check("#share input[value=CN-JS]")
+            sh.click("#share button[type=submit]")
+            assert "Shared with CN-JS" in sh.text_content("[role=status]")
 
             page, base = login("CN-JS")
             page.click("nav >> text=Federation")
@@ -301,23 +302,24 @@ def test_the_dashboard_shows_the_federation_in_chromium(fed, psi_runs, shared, t
             page.check("#open-joint input[value=CN-SH]")
             page.click("#open-joint button[type=submit]")
             page.wait_for_selector("#timeline")
-            case_url = page.url.split("?")[0]
+            case_id = page.url.split("?")[0].rsplit("/", 1)[1]
             page.fill("#comment", "asking Shanghai for the Pudong accounts")
             page.click("form:has(#comment) button[type=submit]")
             assert "supervisor-cn-js: asking Shanghai" in page.text_content("#timeline")
-            page.click("button[name=language][value=zh]")
-            page.goto(f"{base}/ui/federation")
-            page.wait_for_selector("[data-drawn=true]")
-            assert page.text_content("h1").startswith("联邦") and "上海" in page.text_content("#alerts-in")
-            # Shanghai, a partner, works the same case, through its own node.
-            page, base = login("CN-SH")
-            page.goto(f"{base}/ui/federation")
-            page.click(f"#joint-cases a[href$='{case_url.rsplit('/', 1)[1]}']")
-            page.fill("#comment", "sent")
-            page.click("form:has(#comment) button[type=submit]")
-            timeline = page.text_content("#timeline")
+            # Shanghai, a partner, works the same case through its own node, in Chinese.
+            sh.goto(f"{sh_base}/ui/federation")
+            sh.click(f"#joint-cases a[href$='{case_id}']")
+            sh.fill("#comment", "sent")
+            sh.click("form:has(#comment) button[type=submit]")
+            timeline = sh.text_content("#timeline")
             assert "supervisor-cn-js: asking Shanghai" in timeline
             assert "supervisor-cn-sh@CN-SH: sent" in timeline
+            sh.click("button[name=language][value=zh]")
+            sh.wait_for_selector("#timeline")
+            assert sh.text_content("h1").startswith("联合案件")
+            sh.goto(f"{sh_base}/ui/federation")
+            sh.wait_for_selector("[data-drawn=true]")
+            assert sh.text_content("h1").startswith("联邦") and "江苏" in sh.text_content("#joint-cases")
         finally:
             browser.close()
 

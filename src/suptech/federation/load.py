@@ -54,6 +54,11 @@ def load(home: Home, seed: int, accounts: int, days: int = 1, entities: int = 10
     from suptech.simulate.payments_run import simulate_payments
     from suptech.store.database import open_store
 
+    from suptech.detect.base import REGISTRY
+
+    # The nodes hold payments: the payment rules, as a plain scan runs them.
+    payment_rules = [d for c in REGISTRY.detectors.values()
+                     if c.domain == "payments" and (d := c()).by_default()]
     progress(f"simulating a payment network of {accounts:,} accounts over the four regions")
     sim = home.path / "simulation"
     simulate_payments(sim, seed=seed, days=days, accounts=accounts)
@@ -64,7 +69,7 @@ def load(home: Home, seed: int, accounts: int, days: int = 1, entities: int = 10
         store = open_store(home.member(region).data)
         try:
             ingest_files(store, files[region])
-            alerts[region] = scan(store).new
+            alerts[region] = scan(store, payment_rules).new
             indicators(store, home.member(region).folder, alerts[region])
         finally:
             store.close()

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 
-import suptech.detect.run  # noqa: F401  (registers the built-in detectors)
-from suptech.detect.base import REGISTRY
-
 
 def rulebook(detectors=None) -> dict[str, dict]:
     """detector id -> version, parameters and whether a plain scan runs it: this
     installation's (its registry, at its defaults), or `detectors`' (instances)."""
+    import suptech.detect.run  # noqa: F401  (registers the built-in detectors)
+    from suptech.detect.base import REGISTRY
+
     chosen = detectors if detectors is not None else [c() for c in REGISTRY.detectors.values()]
     return {d.id: {"version": d.version, "parameters": json.loads(d.params.as_json()),
                    "default": d.by_default()} for d in chosen}
