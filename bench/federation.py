@@ -101,8 +101,12 @@ def main() -> None:
 
         with Processes(home).start(timeout=300) as processes:
             t = time.perf_counter()
-            found = {(a, b): ask(a, {"job": "psi", "with": b, "kinds": ["account"]})
-                     ["released"]["shared"] for a, b in itertools.combinations(home.regions, 2)}
+            found = {}
+            for a, b in itertools.combinations(home.regions, 2):
+                found[a, b] = ask(a, {"job": "psi", "with": b, "kinds": ["account"]})[
+                    "released"]["shared"]
+                print(f"  PSI {a} with {b}: {found[a, b]:,} shared, "
+                      f"{time.perf_counter() - t:.0f} s so far", flush=True)
             psi_s = time.perf_counter() - t
             psi_bytes = {m: bytes_sent(home, m) for m in home.members}
             t = time.perf_counter()

@@ -89,15 +89,20 @@ class Processes:
                     time.sleep(0.2)
 
     def stop(self) -> None:
-        for p in self.procs.values():
-            if p.poll() is None:
-                os.killpg(p.pid, signal.SIGTERM)
-        for p in self.procs.values():
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait()
+        """The nodes first, then the coordinator: a server waits for the connections
+        open to it, and the nodes' links hold the coordinator's."""
+        nodes = [p for name, p in self.procs.items() if name != COORDINATOR]
+        coordinator = [p for name, p in self.procs.items() if name == COORDINATOR]
+        for group in (nodes, coordinator):
+            for p in group:
+                if p.poll() is None:
+                    os.killpg(p.pid, signal.SIGTERM)
+            for p in group:
+                try:
+                    p.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(p.pid, signal.SIGKILL)
+                    p.wait()
 
     def __enter__(self) -> Processes:
         return self

@@ -110,10 +110,12 @@ def listener(app, home: Home, name: str, ops: sa.Engine) -> uvicorn.Server:
     member = home.member(name)
     url = httpx.URL(member.url)
     crt, key = member.cert
+    # Other members' links keep their connections open: a stop waits a second for
+    # them, not uvicorn's graceful period (a job cut short fails, and is asked again).
     config = uvicorn.Config(
         Audited(app, name, member.folder, ops), host=url.host, port=url.port,
         ssl_certfile=crt, ssl_keyfile=key, ssl_ca_certs=home.ca, ssl_cert_reqs=ssl.CERT_REQUIRED,
-        http=_PeerProtocol, log_level="warning", lifespan="off", timeout_graceful_shutdown=5)
+        http=_PeerProtocol, log_level="warning", lifespan="off", timeout_graceful_shutdown=1)
     return uvicorn.Server(config)
 
 
