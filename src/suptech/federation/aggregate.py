@@ -8,11 +8,12 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from suptech.federation.secure_sum import command
 
 
 def free_ports(n: int) -> int:
@@ -47,9 +48,8 @@ def secure_sum(counts: dict[str, list[int]], scale: float, work: Path,
         pq.write_table(pa.table({"count": pa.array(counts[region], pa.int64())}),
                        work / f"{region}.parquet")
         procs.append(subprocess.Popen(
-            [sys.executable, "-m", "suptech.federation.secure_sum", str(work / f"{region}.parquet"),
-             str(work / f"{region}.json"), "--scale", str(scale), "--sensitivity", str(sensitivity),
-             "-M", str(len(regions)), "-I", str(i), "-B", str(base), "--no-log"],
+            command(work / f"{region}.parquet", work / f"{region}.json", scale, sensitivity,
+                    ["-M", str(len(regions)), "-I", str(i), "-B", str(base)]),
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
     try:
         outputs = [p.communicate(timeout=timeout)[0] for p in procs]

@@ -123,3 +123,15 @@ class Agreements:
 def refuse(con, node: str, asker: str, job: str, refused: Refused) -> None:
     """Put a refusal into this node's audit log: who asked for what, and why not."""
     audit.record(con, asker, "federation.refused", "job", job, node=node, why=str(refused))
+
+
+def checked(agreements: Agreements, ops, member: str, job: str, others: set[str], asker: str,
+            fields: set[str], rho: float | None = None) -> Agreement:
+    """The agreement `member` goes by for `asker`'s job today; else Refused, the refusal
+    first put into `member`'s audit log (its operational database `ops`)."""
+    try:
+        return agreements.allow(job, others, asker, fields, date.today(), rho)
+    except Refused as e:
+        with ops.begin() as con:
+            refuse(con, member, asker, job, e)
+        raise

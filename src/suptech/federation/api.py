@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from suptech.federation import joint, records, sharing
 from suptech.federation.home import COORDINATOR
 from suptech.federation.node import Node
-from suptech.federation.wire import Refusal
+from suptech.federation.wire import Refusal, status_of
 from suptech.ops.access import Conflict, NotFound, Refused, User
 from suptech.server import guard
 from suptech.server.shapes import Text, Transition
@@ -118,9 +118,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Refusal)
     def refused(_: Request, e: Refusal) -> JSONResponse:
-        # The other member's refusal, as it said it (404, 409...); unreachable: 502.
-        return JSONResponse({"detail": str(e)}, status_code=e.status if 400 <= e.status < 500
-                            else 502)
+        return JSONResponse({"detail": str(e)}, status_code=status_of(e))
 
     @app.get("/v1/federation", tags=["federation"])
     def get_overview(who: Who, node: TheNode) -> dict:

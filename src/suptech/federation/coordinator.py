@@ -9,18 +9,16 @@ from __future__ import annotations
 import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
 
 import sqlalchemy as sa
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
 
 from suptech.federation import records
-from suptech.federation.agreements import Agreements, refuse
+from suptech.federation.agreements import Agreements, checked
 from suptech.federation.home import COORDINATOR, Home
 from suptech.federation.rulebook import differences
 from suptech.federation.secure_sum import rho as rho_of
-from suptech.federation.wire import Link, Refusal, peer
+from suptech.federation.wire import Link, Refusal, answers, peer
 from suptech.ops.access import Refused
 
 
@@ -39,18 +37,15 @@ class Coordinator:
 
     def allow(self, job: str, others: set[str], asker: str, fields: set[str],
               rho: float | None = None):
-        try:
-            return self.agreements.allow(job, others, asker, fields, date.today(), rho)
-        except Refused as e:
-            with self.ops.begin() as con:
-                refuse(con, COORDINATOR, asker, job, e)
-            raise
+        return checked(self.agreements, self.ops, COORDINATOR, job, others, asker, fields, rho)
 
     def run(self, asker: str, body: dict) -> dict:
         """Schedule the joint job `asker` asks for, under an agreement in force."""
         job, job_id = body.get("job"), uuid.uuid4().hex[:16]
         if job == "psi":
             other, kinds = body["with"], set(body["kinds"])
+            if other not in self.home.regions or other == asker:
+                raise ValueError(f"PSI needs another region of the federation, not {other!r}")
             agreement = self.allow("psi", {other}, asker, kinds)
             out = self.link.post(asker, "/psi/run", {"job_id": job_id, "with": other,
                                                      "kinds": sorted(kinds)})
@@ -117,11 +112,7 @@ def coordinator_app(c: Coordinator) -> FastAPI:
             raise Refused("{asker} is not a region of this federation", asker=sender)
         return sender
 
-    for exc, status in ((Refused, 403), (Refusal, 403), (ValueError, 400), (KeyError, 400)):
-        def handler(_: Request, e: Exception, status: int = status) -> JSONResponse:
-            detail = f"missing field {e}" if isinstance(e, KeyError) else str(e)
-            return JSONResponse({"detail": detail}, status_code=status)
-        app.add_exception_handler(exc, handler)
+    answers(app)
 
     @app.get("/status")
     def status(request: Request) -> dict:

@@ -17,23 +17,20 @@ from __future__ import annotations
 import base64
 import json
 import subprocess
-import sys
 import tempfile
-from datetime import date
 from pathlib import Path
 
 import httpx
 import polars as pl
 import sqlalchemy as sa
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
 
 from suptech.federation import psi, records
-from suptech.federation.agreements import Agreement, Agreements, refuse
+from suptech.federation.agreements import Agreement, Agreements, checked
 from suptech.federation.home import COORDINATOR, Home
 from suptech.federation.rulebook import rulebook
-from suptech.federation.wire import Link, Refusal, peer
-from suptech.ops.access import Conflict, NotFound, Refused
+from suptech.federation.wire import Link, answers, peer
+from suptech.ops.access import Refused
 
 
 class Node:
@@ -54,12 +51,8 @@ class Node:
     def allow(self, job: str, parties: set[str], asker: str, fields: set[str],
               rho: float | None = None) -> Agreement:
         """The agreement this node goes by for the job; else Refused, and audited here."""
-        try:
-            return self.agreements.allow(job, parties - {asker}, asker, fields, date.today(), rho)
-        except Refused as e:
-            with self.ops.begin() as con:
-                refuse(con, self.region, asker, job, e)
-            raise
+        return checked(self.agreements, self.ops, self.region, job, parties - {asker}, asker,
+                       fields, rho)
 
     # ---- private set intersection ----
 
@@ -108,7 +101,7 @@ class Node:
         the federation's certificates); the released sum, as this party saw it."""
         parties, asker, name = body["parties"], body["asker"], body["indicator"]
         scale, sensitivity = float(body["scale"]), int(body.get("sensitivity", 1))
-        from suptech.federation.secure_sum import rho
+        from suptech.federation.secure_sum import command, rho
         self.allow("secure_sum", set(parties), asker, {name}, rho(scale, sensitivity))
         counts = self.indicator(name)
         addresses = []
@@ -118,10 +111,9 @@ class Node:
         with tempfile.TemporaryDirectory() as work:
             out = Path(work) / "released.json"
             done = subprocess.run(
-                [sys.executable, "-m", "suptech.federation.secure_sum", str(counts), str(out),
-                 "--scale", str(scale), "--sensitivity", str(sensitivity), *addresses,
-                 "-I", str(parties.index(self.region)), "--ssl", "--no-log"],
-                cwd=self.member.folder / "mpyc", capture_output=True, timeout=900)
+                command(counts, out, scale, sensitivity,
+                        [*addresses, "-I", str(parties.index(self.region)), "--ssl"]),
+                cwd=self.member.folder / "mpyc", capture_output=True, timeout=3600)
             if done.returncode != 0:
                 raise RuntimeError(f"{self.region}'s party failed: "
                                    f"{done.stdout.decode(errors='replace')[-300:]}"
@@ -154,20 +146,7 @@ def listener_app(node: Node) -> FastAPI:
             raise Refused("{asker} may not ask this of a node", asker=sender)
         return sender
 
-    @app.exception_handler(Refused)
-    def refused(_: Request, e: Refused) -> JSONResponse:
-        return JSONResponse({"detail": str(e)}, status_code=403)
-
-    @app.exception_handler(Refusal)
-    def passed_on(_: Request, e: Refusal) -> JSONResponse:
-        return JSONResponse({"detail": str(e)}, status_code=e.status if 400 <= e.status < 500
-                            else 502)
-
-    for exc, status in ((ValueError, 400), (KeyError, 400), (NotFound, 404), (Conflict, 409)):
-        def handler(_: Request, e: Exception, status: int = status) -> JSONResponse:
-            detail = f"missing field {e}" if isinstance(e, KeyError) else str(e)
-            return JSONResponse({"detail": detail}, status_code=status)
-        app.add_exception_handler(exc, handler)
+    answers(app)
 
     regions = node.home.regions
 

@@ -36,6 +36,14 @@ def noisy(counts: list[int], scale: float) -> list[int]:
     return list(gaussian(counts))
 
 
+def command(counts: Path, out: Path, scale: float, sensitivity: int,
+            where: list[str]) -> list[str]:
+    """The command that runs one party: `where` are MPyC's options saying who the
+    parties are and which this is (-M/-I/-B on one machine, or -P host:port each, -I)."""
+    return [sys.executable, "-m", "suptech.federation.secure_sum", str(counts), str(out),
+            "--scale", str(scale), "--sensitivity", str(sensitivity), *where, "--no-log"]
+
+
 def rho(scale: float, sensitivity: int) -> float:
     """The released sum's budget (zCDP) for a change of `sensitivity` in one bucket."""
     return sensitivity ** 2 / (2 * scale ** 2)

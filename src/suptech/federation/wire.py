@@ -166,3 +166,28 @@ class Link:
 
     def close(self) -> None:
         self._client.close()
+
+
+def status_of(e: Refusal) -> int:
+    """The status to answer with when another member refused: its own where it refused
+    (403, 404, 409...), 502 where it could not be reached or failed."""
+    return e.status if 400 <= e.status < 500 else 502
+
+
+def answers(app) -> None:
+    """How a member's federation API answers what went wrong: JSON {"detail": ...}, a
+    refusal 403, another member's refusal passed on, a bad request 400, 404, 409."""
+    from fastapi.responses import JSONResponse
+
+    from suptech.ops.access import Conflict, NotFound, Refused
+
+    def answer(status):
+        def handler(_: Request, e: Exception) -> JSONResponse:
+            detail = f"missing field {e}" if isinstance(e, KeyError) else str(e)
+            return JSONResponse({"detail": detail}, status_code=status(e))
+        return handler
+
+    for exc, status in ((Refused, 403), (ValueError, 400), (KeyError, 400), (NotFound, 404),
+                        (Conflict, 409)):
+        app.add_exception_handler(exc, answer(lambda _, s=status: s))
+    app.add_exception_handler(Refusal, answer(status_of))
