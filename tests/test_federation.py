@@ -342,3 +342,10 @@ def test_init_refuses_a_home_twice_and_malformed_agreements_naming_the_field(tmp
     assert (tmp_path / "b" / "CN-SH" / "tls.key").stat().st_mode & 0o077 == 0
     r = runner.invoke(app, ["federation", "init", str(tmp_path / "b")])
     assert r.exit_code == 2 and "already holds a federation" in r.output
+
+
+def test_a_share_or_joint_case_with_no_other_region_is_refused_saying_why(fed):
+    r = ask(fed, "CN-SH", "/v1/federation/alerts/AL-x/share", {"to": ["CN-SH", "CN-XX"]})
+    assert r.status_code == 400 and "not CN-XX" in r.text
+    r = ask(fed, "CN-SH", "/v1/federation/cases", {"title": "alone", "partners": ["CN-SH"]})
+    assert r.status_code == 400 and "at least one other region" in r.text

@@ -81,6 +81,11 @@ def share_alert(node: Node, services, who: User, alert_id: str, to: list[str]) -
     """Send an alert of this region, redacted as `sharing` says, to the regions `to`
     (each checks its own agreement) and tell the coordinator of the release."""
     who.require("analyst", "supervisor")
+    to = sorted(set(to) - {node.region})
+    unknown = [r for r in to if r not in node.home.regions]
+    if not to or unknown:
+        raise ValueError(f"share with other regions of the federation ({', '.join(node.home.regions)})"
+                         + (f", not {', '.join(unknown)}" if unknown else ""))
     fields = set(sharing.RELEASED)
     agreement = node.allow("alerts", {node.region, *to}, node.region, fields)
     alert, evidence, _ = services.alert_detail(who, alert_id)
@@ -113,6 +118,14 @@ def overview(node: Node) -> dict:
     return out
 
 
+def _said(do, *args):
+    """`do(*args)`, a request it cannot take (a ValueError) answered 400, saying why."""
+    try:
+        return do(*args)
+    except ValueError as e:
+        raise HTTPException(400, str(e)) from None
+
+
 def install(app: FastAPI) -> None:
     """The node's federation API (/v1/federation...) and its dashboard page."""
 
@@ -132,7 +145,7 @@ def install(app: FastAPI) -> None:
     @app.post("/v1/federation/alerts/{alert_id}/share", tags=["federation"])
     def post_share(request: Request, who: Who, node: TheNode, alert_id: str,
                    body: Share) -> dict:
-        return share_alert(node, request.app.state.services, who, alert_id, body.to)
+        return _said(share_alert, node, request.app.state.services, who, alert_id, body.to)
 
     @app.get("/v1/federation/cases", tags=["federation"])
     def get_joint_cases(who: Who, node: TheNode) -> list[dict]:
@@ -141,7 +154,7 @@ def install(app: FastAPI) -> None:
 
     @app.post("/v1/federation/cases", tags=["federation"])
     def post_joint_case(who: Who, node: TheNode, body: JointCase) -> dict:
-        return joint.open_joint(node, who, body.title, body.alert_ids, body.partners)
+        return _said(joint.open_joint, node, who, body.title, body.alert_ids, body.partners)
 
     @app.get("/v1/federation/cases/{case_id}", tags=["federation"])
     def get_joint_case(who: Who, node: TheNode, case_id: str) -> dict:
