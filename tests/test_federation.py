@@ -349,3 +349,21 @@ def test_a_share_or_joint_case_with_no_other_region_is_refused_saying_why(fed):
     assert r.status_code == 400 and "not CN-XX" in r.text
     r = ask(fed, "CN-SH", "/v1/federation/cases", {"title": "alone", "partners": ["CN-SH"]})
     assert r.status_code == 400 and "at least one other region" in r.text
+
+
+def test_a_node_adopts_the_published_agreements_and_its_log_says_so(tmp_path):
+    from typer.testing import CliRunner
+
+    from suptech.cli import app
+
+    home = init(tmp_path / "fed")
+    published = agreements(THREE + ["CN-AH"], 2)
+    (home.path / "agreements.json").write_text(json.dumps(published))
+    r = CliRunner().invoke(app, ["federation", "adopt", str(home.path), "CN-SH"])
+    assert r.exit_code == 0 and "(new: delta-psi)" in r.output
+    adopted = json.loads((home.member("CN-SH").folder / "agreements.json").read_text())
+    assert adopted == published
+    [entry] = [e for e in audit_log(home, "CN-SH") if e["action"] == "federation.adopted"]
+    assert entry["detail"]["before"]["delta-psi"] == 1 and entry["detail"]["after"]["delta-psi"] == 2
+    r = CliRunner().invoke(app, ["federation", "adopt", str(home.path), "coordinator"])
+    assert r.exit_code == 2 and "a region adopts them" in r.output

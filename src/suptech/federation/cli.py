@@ -1,4 +1,4 @@
-"""`suptech federation init|node|coordinator|demo`."""
+"""`suptech federation init|node|coordinator|adopt|demo`."""
 
 from __future__ import annotations
 
@@ -119,3 +119,37 @@ def demo(
             pass
     finally:
         processes.stop()
+
+
+@app.command()
+def adopt(home: Home, region: Annotated[str, typer.Argument(help="e.g. CN-SH")]) -> None:
+    """Adopt the agreements the coordinator publishes (HOME/agreements.json) as the
+    region's node's own: they rule its next job. Audited in the node's log."""
+    import shutil
+
+    from suptech.federation.agreements import Agreements
+    from suptech.federation.home import COORDINATOR
+    from suptech.federation.home import Home as FederationHome
+    from suptech.ops import audit
+    from suptech.ops.db import connect
+
+    try:
+        fed = FederationHome.load(home)
+        if region == COORDINATOR:
+            raise ValueError("the coordinator publishes the agreements; a region adopts them")
+        published = Agreements.load(fed.agreements_of(COORDINATOR))
+        before = Agreements.load(fed.agreements_of(region))
+    except ValueError as e:
+        error(str(e))
+        raise typer.Exit(2) from None
+    versions = {a.id: a.version for a in published.in_force}
+    was = {a.id: a.version for a in before.in_force}
+    shutil.copy(fed.agreements_of(COORDINATOR), fed.agreements_of(region))
+    ops = connect(fed.member(region).data)
+    with ops.begin() as con:
+        audit.record(con, "cli", "federation.adopted", "member", region, before=was,
+                     after=versions)
+    ops.dispose()
+    changed = {k: v for k, v in versions.items() if was.get(k) != v}
+    out.print(f"{region} adopted {', '.join(f'{k} v{v}' for k, v in sorted(versions.items()))}"
+              + (f" (new: {', '.join(sorted(changed))})" if changed else " (no change)"))
