@@ -139,6 +139,10 @@ def test_a_region_without_an_agreement_is_refused_and_both_sides_audit_it(fed):
                for e in audit_log(home, COORDINATOR))
     assert any(e["action"] == "federation.sent" and e["object_id"] == COORDINATOR
                and e["detail"]["status"] == 403 for e in audit_log(home, "CN-AH"))
+    # A party without the indicator says so before any party starts: no one waits.
+    r = ask(fed, "CN-AH", "/v1/federation/jobs", {"job": "secure_sum", "regions": THREE,
+                                                  "indicator": "alerts_by_typology", "scale": 10})
+    assert r.status_code in (400, 403) and "has no indicator 'alerts_by_typology'" in r.text
     # And the coordinator sees who has not adopted the published agreements.
     members = {m["region"]: m for m in ask(fed, "CN-AH", "/v1/federation").json()["members"]}
     assert {r: m["agreements_behind"] for r, m in members.items()} == {

@@ -59,6 +59,13 @@ class Coordinator:
             ask = {"job_id": job_id, "parties": parties, "asker": asker, "scale": scale,
                    "sensitivity": sensitivity, "indicator": body["indicator"]}
             with ThreadPoolExecutor(len(parties)) as pool:
+                # Every party first says it will take part, and with how many buckets:
+                # MPyC's parties wait for each other, so none starts unless all can.
+                sizes = {r: c["buckets"] for r, c in zip(parties, pool.map(
+                    lambda r: self.link.post(r, "/sum/check", ask), parties))}
+                if len(set(sizes.values())) != 1:
+                    raise ValueError(f"the parties' {body['indicator']} have different "
+                                     f"numbers of buckets: {sizes}")
                 sums = list(pool.map(lambda r: self.link.post(r, "/sum/run", ask), parties))
             if any(s["sum"] != sums[0]["sum"] for s in sums):
                 raise RuntimeError("the parties released different sums")

@@ -96,13 +96,29 @@ class Node:
             raise ValueError(f"{self.region} has no indicator {name!r}")
         return path
 
+    def check_sum(self, body: dict) -> dict:
+        """Whether this node will take part in a secure sum, and with how many buckets:
+        asked of every party before any starts, since a party that never comes leaves
+        the others waiting."""
+        import pyarrow.parquet as pq
+
+        from suptech.federation.secure_sum import rho
+
+        parties, name = body["parties"], body["indicator"]
+        if self.region not in parties:
+            raise ValueError(f"{self.region} is not a party of this sum")
+        self.allow("secure_sum", set(parties), body["asker"], {name},
+                   rho(float(body["scale"]), int(body.get("sensitivity", 1))))
+        return {"buckets": pq.read_metadata(self.indicator(name)).num_rows}
+
     def join_sum(self, body: dict) -> dict:
         """Take part in a secure sum as one MPyC party (its own process, over TLS with
         the federation's certificates); the released sum, as this party saw it."""
-        parties, asker, name = body["parties"], body["asker"], body["indicator"]
+        from suptech.federation.secure_sum import command
+
+        self.check_sum(body)
+        parties, name = body["parties"], body["indicator"]
         scale, sensitivity = float(body["scale"]), int(body.get("sensitivity", 1))
-        from suptech.federation.secure_sum import command, rho
-        self.allow("secure_sum", set(parties), asker, {name}, rho(scale, sensitivity))
         counts = self.indicator(name)
         addresses = []
         for region in parties:
@@ -163,6 +179,11 @@ def listener_app(node: Node) -> FastAPI:
     @app.post("/psi/answer")
     def psi_answer(request: Request, body: dict) -> dict:
         return node.answer_psi(only(request, *regions), body)
+
+    @app.post("/sum/check")
+    def sum_check(request: Request, body: dict) -> dict:
+        only(request, COORDINATOR)
+        return node.check_sum(body)
 
     @app.post("/sum/run")
     def sum_run(request: Request, body: dict) -> dict:
