@@ -24,16 +24,11 @@ def keep(con, kind: str, peer: str, job_id: str, agreement: str | None, body) ->
         body=json.dumps(body, separators=(",", ":"), default=str), ts=now())).inserted_primary_key[0]
 
 
-def read(con, kind: str, limit: int = 200, bodies: bool = True) -> list[dict]:
+def read(con, kind: str, limit: int = 200) -> list[dict]:
     """The newest records of a kind, newest first."""
     rows = con.execute(sa.select(table).where(table.c.kind == kind)
                        .order_by(table.c.record_id.desc()).limit(limit)).mappings()
-    out = []
-    for r in rows:
-        r = dict(r)
-        r["body"] = json.loads(r["body"]) if bodies else None
-        out.append(r)
-    return out
+    return [{**r, "body": json.loads(r["body"])} for r in rows]
 
 
 def tag(agreement) -> str:
