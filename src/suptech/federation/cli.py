@@ -61,7 +61,7 @@ def coordinator(home: Home) -> None:
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option("--out", help="Where the federation is made "
+    folder: Annotated[Path, typer.Option("--out", help="Where the federation is made "
                                                     "(a new folder).")] = Path("./suptech-federation"),
     serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Keep serving the nodes' "
                                         "dashboards (Ctrl-C stops), or stop every process and exit.")] = True,
@@ -80,8 +80,8 @@ def demo(
 
     from suptech.federation import demo as fed_demo
 
-    if (out / "federation.json").exists():
-        error(f"{out} already holds a federation: give --out a new folder")
+    if (folder / "federation.json").exists():
+        error(f"{folder} already holds a federation: give --out a new folder")
         raise typer.Exit(2)
     table = Table("asked by", "job", "released", "s", title="Joint jobs")
 
@@ -89,14 +89,13 @@ def demo(
         table.add_row(entry["asked by"], entry["job"], fed_demo.released(entry),
                       f"{entry['seconds']:.1f}")
 
-    with console().status("starting") as status:
+    with out.status("starting") as status:
         home, processes, tokens, done = fed_demo.demo(
-            out, seed, accounts, entities, lambda m: status.update(m), say)
+            folder, seed, accounts, entities, lambda m: status.update(m), say)
     try:
-        out_table = console()
-        out_table.print(table)
+        out.print(table)
         refused = [d for d in done if d["status"] != 200]
-        out_table.print(f"{len(done) - len(refused)} jobs ran, {len(refused)} refused; the "
+        out.print(f"{len(done) - len(refused)} jobs ran, {len(refused)} refused; the "
                         f"audit logs of both sides hold every request (suptech audit verify "
                         f"--data-dir {home.path}/<member>/data)")
         # Every job runs but the one the agreements forbid, which must be refused.
@@ -108,9 +107,9 @@ def demo(
         if not serve:
             return
         for region in home.regions:
-            out_table.print(f"{region}: {home.member(region).dashboard}/ui  token "
+            out.print(f"{region}: {home.member(region).dashboard}/ui  token "
                             f"{tokens[region]}")
-        out_table.print("Serving; Ctrl-C stops every process.")
+        out.print("Serving; Ctrl-C stops every process.")
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         try:

@@ -66,11 +66,7 @@ def act_for_partner(node: Node, partner: str, case_id: str, body: dict) -> dict:
         if row is None or partner not in (row.partners or "").split(","):
             raise NotFound("no joint case {case_id} with {region}", case_id=case_id,
                            region=partner)
-        if action == "comment":
-            cases.comment(con, user, "case", case_id, body.get("text", ""))
-        elif action == "transition":
-            cases.transition(con, user, case_id, body.get("to", ""), body.get("text"))
-        return _detail(con, user, case_id)
+        return _apply(con, user, case_id, action, body.get("text"), body.get("to"))
 
 
 def act(node: Node, who: User, case_id: str, action: str, text: str | None = None,
@@ -85,11 +81,7 @@ def act(node: Node, who: User, case_id: str, action: str, text: str | None = Non
     lead = mine[0]["body"]["lead"]
     if lead == node.region:
         with node.ops.begin() as con:
-            if action == "comment":
-                cases.comment(con, who, "case", case_id, text or "")
-            elif action == "transition":
-                cases.transition(con, who, case_id, to or "", text)
-            return _detail(con, who, case_id)
+            return _apply(con, who, case_id, action, text, to)
     return node.link.post(lead, f"/cases/{case_id}", {
         "action": action, "user": who.user_id, "role": who.role, "text": text, "to": to})
 
@@ -104,6 +96,16 @@ def joint_cases(node: Node) -> list[dict]:
             seen.add(r["job_id"])
             out.append({"case_id": r["job_id"], **r["body"]})
     return out
+
+
+def _apply(con, user: User, case_id: str, action: str, text: str | None,
+           to: str | None) -> dict:
+    """The action on the case (a view does nothing), then the case as `user` sees it."""
+    if action == "comment":
+        cases.comment(con, user, "case", case_id, text or "")
+    elif action == "transition":
+        cases.transition(con, user, case_id, to or "", text)
+    return _detail(con, user, case_id)
 
 
 def _detail(con, user: User, case_id: str) -> dict:

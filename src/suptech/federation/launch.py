@@ -34,8 +34,7 @@ def users(home: Home) -> dict[str, str]:
         ops = connect(folder / "data")
         with ops.begin() as con:
             user = SUPERVISOR.format(region=region.lower())
-            access.add_user(con, "federation", user, "supervisor", region)
-            tokens[region] = access.issue_token(con, "federation", user)
+            tokens[region] = access.add_user(con, "federation", user, "supervisor", region)
         ops.dispose()
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:

@@ -92,7 +92,7 @@ class Node:
 
     def indicator(self, name: str) -> Path:
         path = self.member.folder / "indicators" / f"{name}.parquet"
-        if not path.name[:-len(".parquet")].replace("_", "").isalnum() or not path.exists():
+        if not name.replace("_", "").isalnum() or not path.exists():
             raise ValueError(f"{self.region} has no indicator {name!r}")
         return path
 
