@@ -48,3 +48,14 @@ if [ "$(cat .venv-linkage/.installed 2>/dev/null)" != "$linkage" ]; then
   .venv-linkage/bin/python -m pip install -q $linkage
   echo "$linkage" > .venv-linkage/.installed
 fi
+# TNO's secure risk propagation pins its own versions of its libraries (and needs
+# utils' "communication" extra at a release below the newest): its own environment too,
+# which suptech.federation.propagation runs as a worker.
+tno="tno.mpc.protocols.risk_propagation==2.3.4 tno.mpc.protocols.distributed_keygen==4.3.0 tno.mpc.communication[tls]==4.12.0 tno.mpc.encryption_schemes.utils[gmpy,communication]==0.15.0 pyarrow"
+if [ "$(cat .venv-tno/.installed 2>/dev/null)" != "$tno" ]; then
+  echo "setup: installing the risk-propagation worker's environment (.venv-tno)" >&2
+  "$PY" -m venv .venv-tno
+  # shellcheck disable=SC2086
+  .venv-tno/bin/python -m pip install -q $tno
+  echo "$tno" > .venv-tno/.installed
+fi

@@ -50,7 +50,7 @@ def fed(tmp_path_factory):
         (home.member(region).folder / "agreements.json").write_text(
             json.dumps(agreements(THREE, 1)))
     loaded = load(home, seed=2301, accounts=2_000, entities=10_000, shared=40,
-                  regions=["CN-SH"], progress=lambda _: None)
+                  regions=THREE, progress=lambda _: None)
     tokens = users(home)
     with Processes(home).start():
         yield home, loaded, tokens
@@ -120,6 +120,55 @@ def test_the_secure_sum_is_the_plain_sum_within_its_stated_noise(fed):
     # Within six standard deviations, bucket by bucket; and noise was added.
     assert all(abs(s - p) <= 6 * SCALE for s, p in zip(released["sum"], plain))
     assert released["sum"] != plain
+
+
+@pytest.fixture(scope="module")
+def propagated(fed) -> dict:
+    """Secure risk propagation among the three regions, asked by Shanghai, every lead
+    kept (lead risk 1e-6), with a test-sized key (512 bits: minutes less of key
+    generation among the parties than the default)."""
+    r = ask(fed, "CN-SH", "/v1/federation/jobs", {
+        "job": "risk_propagation", "regions": THREE, "key_length": 512, "lead_risk": 1e-6})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_secure_risk_propagation_gives_each_region_the_plaintext_risk_of_its_accounts(
+        fed, propagated):
+    from suptech.federation import propagation
+    from suptech.federation.regions import account_regions, split
+
+    home, loaded, _ = fed
+    released = propagated["released"]
+    assert released["keygen"] is True and propagated["agreement"] == "delta-risk-propagation v1"
+    # The same computation in plaintext, on the three regions' payments pooled.
+    sim = home.path / "simulation"
+    where = account_regions(sim)
+    files = split(sim, home.path / "pooled")
+    risks, edges = [], []
+    for region in THREE:
+        payments = pl.read_parquet([f for f in files[region] if f.name.startswith("payment-")])
+        risk, e = propagation.region_inputs(region, THREE, payments, where,
+                                            loaded["alerts"][region], home.campaign_key(region))
+        risks.append(risk)
+        edges.append(e)
+    risk = pl.concat(risks)
+    plain = propagation.propagate(risk, pl.concat(edges).unique())
+    plain = plain.join(risk.select("id", "account_id", pl.col("risk").alias("own")), on="id")
+    for region in THREE:
+        with ops(home, region).connect() as con:
+            [kept] = [k["body"] for k in records.read(con, "propagated")
+                      if k["job_id"] == propagated["job_id"]]
+        assert kept["accounts"] == released["accounts"][region] == risks[THREE.index(region)].height
+        secure = {lead["account_id"]: lead["risk"] for lead in kept["leads"]}
+        theirs = risks[THREE.index(region)]["account_id"].implode()
+        expected = plain.filter(pl.col("account_id").is_in(theirs) & (pl.col("own") == 0)
+                                & (pl.col("risk") >= 1e-6))
+        assert set(secure) == set(expected["account_id"]) and len(secure) > 10
+        for account, value in zip(expected["account_id"], expected["risk"]):
+            assert secure[account] == pytest.approx(value, abs=1e-4)
+    # Risk crossed regions: leads that no rule of their own region named.
+    assert sum(released["leads"].values()) > 0
 
 
 def test_a_region_without_an_agreement_is_refused_and_both_sides_audit_it(fed):
@@ -264,7 +313,8 @@ def test_a_joint_case_has_one_timeline_and_four_eyes_across_regions(fed, shared)
 
 
 @needs_chromium
-def test_the_dashboard_shows_the_federation_in_chromium(fed, psi_runs, shared, tmp_path):
+def test_the_dashboard_shows_the_federation_in_chromium(fed, psi_runs, shared, propagated,
+                                                        tmp_path):
     """Shanghai's supervisor shares an alert from its page; Jiangsu's sees the nodes,
     who has not adopted the published agreement, the released outputs, the alert
     shared with it, and the regions drawn, and opens a joint case that Shanghai works
@@ -301,7 +351,9 @@ def test_the_dashboard_shows_the_federation_in_chromium(fed, psi_runs, shared, t
             assert rows["CN-SH"].query_selector(".behind").text_content().strip() == "delta-psi v2"
             assert rows["CN-AH"].query_selector(".behind").text_content().strip() == "none"
             jobs = [r.get_attribute("data-job") for r in page.query_selector_all("#released tbody tr")]
-            assert jobs.count("psi") >= 3 and "alerts" in jobs
+            assert jobs.count("psi") >= 3 and "alerts" in jobs and "risk_propagation" in jobs
+            leads = page.query_selector_all("#propagated tbody tr td:first-child")
+            assert len(leads) == min(20, propagated["released"]["leads"]["CN-JS"])
             shared_in = page.text_content("#alerts-in")
             assert "PK-" in shared_in and "Shanghai" in shared_in
             page.screenshot(path=str(tmp_path / "federation-en.png"), full_page=True)

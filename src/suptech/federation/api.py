@@ -26,15 +26,20 @@ from suptech.server.shapes import Text, Transition
 
 
 class JobRequest(BaseModel):
-    job: str = Field(description="psi or secure_sum")
+    job: str = Field(description="psi, secure_sum or risk_propagation")
     #: PSI: the other region and the kinds of identifier; a sum: the regions, the
-    #: indicator and the noise's scale.
+    #: indicator and the noise's scale; risk propagation: the regions (all if none),
+    #: the Paillier key's length (a new campaign key only), rounds, delta, lead risk.
     with_: str | None = Field(default=None, alias="with")
     kinds: list[str] = []
     regions: list[str] = []
     indicator: str | None = None
     scale: float | None = None
     sensitivity: int = 1
+    key_length: int | None = None
+    iterations: int | None = None
+    delta: float | None = None
+    lead_risk: float | None = None
 
 
 class Share(BaseModel):
@@ -114,6 +119,9 @@ def overview(node: Node) -> dict:
     with node.ops.connect() as con:
         out["alerts_in"] = records.read(con, "alert.in", 100)
         out["alerts_out"] = records.read(con, "alert.out", 100)
+        latest = records.read(con, "propagated", 1)
+    # This region's leads from the latest risk propagation, riskiest first.
+    out["propagated"] = latest[0] if latest else None
     out["joint_cases"] = joint.joint_cases(node)
     return out
 

@@ -71,14 +71,45 @@ class Coordinator:
                 raise RuntimeError("the parties released different sums")
             released = {"indicator": body["indicator"], "sum": sums[0]["sum"], "scale": scale,
                         "sensitivity": sensitivity, "rho": rho}
+        elif job == "risk_propagation":
+            parties = sorted(set(body.get("regions") or self.home.regions) | {asker})
+            agreement = self.allow("risk_propagation", set(parties) - {asker}, asker, {"risk"})
+            released = self.propagate(job_id, asker, parties, body)
         else:
-            raise ValueError(f"unknown job {job!r} (jobs: psi, secure_sum)")
+            raise ValueError(f"unknown job {job!r} (jobs: psi, secure_sum, risk_propagation)")
         tag = records.tag(agreement)
         with self.ops.begin() as con:
             records.keep(con, "released", asker, job_id, tag,
                          {"job": job, "parties": parties, **released})
         return {"job_id": job_id, "job": job, "parties": parties, "agreement": tag,
                 "released": released}
+
+    def propagate(self, job_id: str, asker: str, parties: list[str], body: dict) -> dict:
+        """Secure risk propagation among `parties`: every party says first that it will
+        take part (and whether it holds its share of the campaign's key: if one does
+        not, they all make a new key together), then all run at once. Released here:
+        how many accounts each region brought and how many leads it found."""
+        from suptech.federation import propagation as rp
+
+        length = int(body.get("key_length", rp.KEY_LENGTH))
+        if length < 512:
+            raise ValueError(f"key_length {length}: at least 512 bits")
+        ask = {"job_id": job_id, "parties": parties, "asker": asker,
+               "campaign": self.home.campaign, "key": {"key_length": length},
+               "iterations": int(body.get("iterations", rp.ITERATIONS)),
+               "delta": float(body.get("delta", rp.DELTA)),
+               "lead_risk": float(body.get("lead_risk", rp.LEAD_RISK))}
+        if not (0 < ask["delta"] < 1 and 1 <= ask["iterations"] <= 10):
+            raise ValueError("delta must be in (0, 1) and iterations in 1..10")
+        with ThreadPoolExecutor(len(parties)) as pool:
+            held = list(pool.map(lambda r: self.link.post(r, "/propagation/check", ask),
+                                 parties))
+            ask["keygen"] = not all(h["key"] for h in held)
+            ran = list(pool.map(lambda r: self.link.post(r, "/propagation/run", ask), parties))
+        return {"campaign": ask["campaign"], "keygen": ask["keygen"], "key_length": length,
+                "iterations": ask["iterations"], "delta": ask["delta"],
+                "accounts": {r: o["accounts"] for r, o in zip(parties, ran)},
+                "leads": {r: o["leads"] for r, o in zip(parties, ran)}}
 
     def alert_shared(self, sender: str, body: dict) -> dict:
         """A region shared a redacted alert: the coordinator keeps the release."""

@@ -3,8 +3,9 @@
 Makes a federation home (authority, certificates, agreements), fills each region's node
 from one simulated payment network (`load`), starts the coordinator and the four nodes
 as processes of their own, and runs every joint job as the regions would ask for it:
-PSI between every pair of regions, a secure sum of each indicator across all four, each
-region's highest-scored alert shared with the others, and one job the agreements do not
+PSI between every pair of regions, a secure sum of each indicator across all four, secure
+risk propagation along the payments that cross regions, each region's highest-scored
+alert shared with the others, and one job the agreements do not
 allow (refused, and audited by both sides). Then it serves the dashboards, or with
 --no-serve stops every process it started.
 """
@@ -25,6 +26,9 @@ from suptech.federation.psi import KINDS
 INDICATORS = ("risk_band", "alerts_by_typology", "payments_by_amount_band")
 #: The noise on a released sum (the scale of its discrete Gaussian): rho 0.02 a release.
 SCALE = 5.0
+#: The demo's Paillier key for risk propagation: 1024 bits, made in a few minutes on a
+#: laptop (a real campaign's default is `propagation.KEY_LENGTH`).
+DEMO_KEY = 1024
 
 
 class Asking:
@@ -61,6 +65,8 @@ def jobs(home: Home, alerts: dict, truth: dict, ask: Asking, say) -> list[dict]:
         run(home.regions[0], f"secure sum of {indicator}", "/v1/federation/jobs",
             {"job": "secure_sum", "regions": home.regions, "indicator": indicator,
              "scale": SCALE})
+    run(home.regions[0], "secure risk propagation", "/v1/federation/jobs",
+        {"job": "risk_propagation", "regions": home.regions, "key_length": DEMO_KEY})
     for region, found in alerts.items():
         if found.height:
             top = found.sort("score", descending=True).row(0, named=True)
@@ -82,6 +88,9 @@ def released(entry: dict) -> str:
         r = a["released"]
         if "shared" in r:
             return f"{r['shared']} shared entities, {entry['planted']} planted ({a['agreement']})"
+        if "leads" in r:
+            each = ", ".join(f"{k} {r['leads'][k]} of {r['accounts'][k]}" for k in r["leads"])
+            return f"leads from risk that crossed regions: {each} accounts ({a['agreement']})"
         head = ", ".join(map(str, r["sum"][:8])) + (" ..." if len(r["sum"]) > 8 else "")
         return f"[{head}] noise scale {r['scale']:g}, rho {r['rho']:.3g} ({a['agreement']})"
     return f"shared with {', '.join(a['to'])}, redacted ({a['agreement']})"

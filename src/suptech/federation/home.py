@@ -10,7 +10,8 @@ rulebook, and each member's own folder (its data directory, the agreements it ad
     <member>/data/           its suptech data directory (report and operational databases)
     <region>/agreements.json the agreements the node adopted (a copy of the published)
     <region>/campaign.key    the campaign's key for pseudonyms in shared alerts
-    <region>/mpyc/.config/   its certificates for the secure computations' channel
+    <region>/mpyc/.config/   its certificates for the secure sums' channel
+    <region>/paillier/       its shares of the campaigns' keys for risk propagation
 
 On one machine every member's folder is under one home; in a real federation each
 member holds only its own folder, federation.json, and the authority's certificate.
@@ -39,7 +40,8 @@ class Member:
     folder: Path
     url: str  # where its federation listener is (mutual TLS)
     dashboard: str | None  # a node's own server (API and dashboard), None for the coordinator
-    mpc_port: int | None  # a node's port for secure computations
+    mpc_port: int | None  # a node's port for secure sums (MPyC)
+    rp_port: int | None = None  # and for secure risk propagation (TNO)
 
     @property
     def cert(self) -> tuple[str, str]:
@@ -64,7 +66,8 @@ class Home:
         except (OSError, json.JSONDecodeError) as e:
             raise ValueError(f"{path}: not a federation home (run `suptech federation init`):"
                              f" {e}") from None
-        members = {name: Member(name, path / name, m["url"], m.get("dashboard"), m.get("mpc"))
+        members = {name: Member(name, path / name, m["url"], m.get("dashboard"), m.get("mpc"),
+                                 m.get("rp"))
                    for name, m in raw["members"].items()}
         return cls(path, raw["campaign"], members)
 
@@ -101,7 +104,8 @@ def free_port() -> int:
 def delta_agreements(regions: tuple[str, ...] = JURISDICTIONS) -> list[dict]:
     """The example agreements of the Yangtze River Delta: every pair of regions may
     match identifiers, share alerts and work cases jointly, each learning its own
-    matches; all four may sum risk indicators, each release costing at most rho 0.5."""
+    matches; all four may propagate risk along their payments, each learning its own
+    accounts' risk, and sum risk indicators, each release costing at most rho 0.5."""
     from suptech.federation.psi import KINDS
     from suptech.federation.sharing import RELEASED
 
@@ -110,6 +114,8 @@ def delta_agreements(regions: tuple[str, ...] = JURISDICTIONS) -> list[dict]:
     return [{"id": "delta-psi", "job": "psi", "fields": list(KINDS), **every},
             {"id": "delta-alerts", "job": "alerts", "fields": list(RELEASED), **every},
             {"id": "delta-joint-cases", "job": "joint_cases", "fields": ["case"], **every},
+            {"id": "delta-risk-propagation", "job": "risk_propagation", "fields": ["risk"],
+             **every},
             {"id": "delta-risk-sums", "job": "secure_sum", "max_rho": 0.5,
              "fields": ["risk_band", "alerts_by_typology", "payments_by_amount_band"], **every}]
 
@@ -140,7 +146,8 @@ def init(path: Path, agreements: Path | None = None, regions: tuple[str, ...] = 
         members[name] = {"url": f"https://{host}:{free_port()}"}
         if name == COORDINATOR:
             continue
-        members[name].update(dashboard=f"http://{host}:{free_port()}", mpc=free_port())
+        members[name].update(dashboard=f"http://{host}:{free_port()}", mpc=free_port(),
+                            rp=free_port())
         shutil.copy(agreements, folder / "agreements.json")
         config = folder / "mpyc" / ".config"
         for i in range(MAX_PARTIES):

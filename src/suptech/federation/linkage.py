@@ -13,13 +13,13 @@ Parquet out.
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import polars as pl
+
+from suptech.federation.workers import worker_python
 
 WORKER = Path(__file__).with_name("linkage_worker.py")
 #: Dice similarity from which two people are taken as one. Set on two simulated pairs of
@@ -29,20 +29,9 @@ WORKER = Path(__file__).with_name("linkage_worker.py")
 THRESHOLD = 0.9
 
 
-def worker_python() -> Path:
-    """The worker environment's Python: SUPTECH_LINKAGE_PYTHON, else the `.venv-linkage`
-    beside this installation's environment."""
-    found = Path(os.environ.get("SUPTECH_LINKAGE_PYTHON")
-                 or Path(sys.prefix).parent / ".venv-linkage" / "bin" / "python")
-    if not found.exists():
-        raise RuntimeError(f"no record-linkage worker environment at {found}: run "
-                           "bash scripts/setup.sh (or set SUPTECH_LINKAGE_PYTHON)")
-    return found
-
-
 def _run(*args: str) -> None:
-    done = subprocess.run([str(worker_python()), str(WORKER), *args], capture_output=True,
-                          text=True)
+    python = worker_python(".venv-linkage", "SUPTECH_LINKAGE_PYTHON")
+    done = subprocess.run([str(python), str(WORKER), *args], capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"record-linkage worker failed: {done.stderr[-800:]}")
 

@@ -36,10 +36,11 @@ from suptech.ops.access import Refused
 class Node:
     """Region `region`'s part in the federation, on its operational database `ops`."""
 
-    def __init__(self, home: Home, region: str, ops: sa.Engine):
+    def __init__(self, home: Home, region: str, ops: sa.Engine, reader=None):
         if region == COORDINATOR:
             raise ValueError("the coordinator is not a region's node")
         self.home, self.region, self.ops = home, region, ops
+        self.reader = reader  # the region's report store, for reading (Services.reader)
         self.member = home.member(region)
         self.link = Link(home, region, ops)
 
@@ -136,6 +137,63 @@ class Node:
                                    f"{done.stderr.decode(errors='replace')[-300:]}")
             return json.loads(out.read_text())
 
+    # ---- secure risk propagation ----
+
+    def key_share(self, campaign: str) -> Path:
+        if not campaign.replace("-", "").isalnum():
+            raise ValueError(f"not a campaign's name: {campaign!r}")
+        return self.member.folder / "paillier" / f"{campaign}.key"
+
+    def check_propagation(self, body: dict) -> dict:
+        """Whether this node takes part, and whether it holds its share of the
+        campaign's key (if any party lacks one, all make a new key together)."""
+        if self.region not in body["parties"]:
+            raise ValueError(f"{self.region} is not a party of this propagation")
+        if self.member.rp_port is None:
+            raise ValueError(f"{self.region} has no port for risk propagation: "
+                             "its federation home predates it")
+        self.allow("risk_propagation", set(body["parties"]), body["asker"], {"risk"})
+        return {"key": self.key_share(body["campaign"]).exists()}
+
+    def join_propagation(self, body: dict) -> dict:
+        """Take part in secure risk propagation as one player (a worker in `.venv-tno`);
+        keep this region's leads (its accounts the propagation made risky) here."""
+        from suptech.federation import propagation
+        from suptech.federation.regions import store_regions
+
+        agreement = self.allow("risk_propagation", set(body["parties"]), body["asker"],
+                               {"risk"})
+        if self.reader is None:
+            raise RuntimeError(f"{self.region}'s node has no report store to read")
+        with self.reader() as store:
+            payments = store.view("payment").select(
+                "debtor_account_id", "creditor_account_id", "amount").to_polars()
+            where = store_regions(store)
+            alerts = store.alerts()
+        key = self.home.campaign_key(self.region)
+        risk, edges = propagation.region_inputs(self.region, body["parties"], payments,
+                                                  where, alerts, key)
+        real = dict(zip(risk["id"], risk["account_id"]))
+        parties = {}
+        for region in body["parties"]:
+            member = self.home.member(region)
+            parties[region] = {"host": httpx.URL(member.url).host, "port": member.rp_port,
+                               "cert": str(member.folder / "tls.crt")}
+        config = {"me": self.region, "parties": parties, "key": self.member.cert[1],
+                  "cert": self.member.cert[0], "ca": self.home.ca,
+                  "key_share": str(self.key_share(body["campaign"])),
+                  "keygen": bool(body["keygen"]), **body["key"],
+                  "iterations": int(body["iterations"]), "delta": float(body["delta"])}
+        with tempfile.TemporaryDirectory() as work:
+            out, cost = propagation.run_player(config, risk, edges, Path(work))
+        found = propagation.leads(out, risk, float(body["lead_risk"]))
+        kept = [{"account_id": real[i], "risk": r} for i, r in zip(found["id"], found["risk"])]
+        with self.ops.begin() as con:
+            records.keep(con, "propagated", ",".join(body["parties"]), body["job_id"],
+                         records.tag(agreement), {"accounts": out.height, "leads": kept,
+                                                  "cost": cost})
+        return {"accounts": out.height, "leads": len(kept), **cost}
+
     # ---- shared alerts ----
 
     def receive_alert(self, sender: str, body: dict) -> dict:
@@ -189,6 +247,16 @@ def listener_app(node: Node) -> FastAPI:
     def sum_run(request: Request, body: dict) -> dict:
         only(request, COORDINATOR)
         return node.join_sum(body)
+
+    @app.post("/propagation/check")
+    def propagation_check(request: Request, body: dict) -> dict:
+        only(request, COORDINATOR)
+        return node.check_propagation(body)
+
+    @app.post("/propagation/run")
+    def propagation_run(request: Request, body: dict) -> dict:
+        only(request, COORDINATOR)
+        return node.join_propagation(body)
 
     @app.post("/alerts")
     def alert_in(request: Request, body: dict) -> dict:

@@ -28,8 +28,9 @@ LIFETIME = timedelta(days=365)
 
 
 def _name(common: str, organisation: str = "suptech federation") -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation),
-                      x509.NameAttribute(NameOID.COMMON_NAME, common)])
+    # The common name first: TNO's channel names a sender by its issuer's first part.
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common),
+                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation)])
 
 
 def _write_key(path: Path, key) -> None:

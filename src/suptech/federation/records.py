@@ -13,7 +13,7 @@ from suptech.ops.audit import now
 from suptech.ops.db import federation_records as table
 
 #: The kinds kept.
-KINDS = ("released", "matched", "alert.in", "alert.out", "joint")
+KINDS = ("released", "matched", "propagated", "alert.in", "alert.out", "joint")
 
 
 def keep(con, kind: str, peer: str, job_id: str, agreement: str | None, body) -> int:

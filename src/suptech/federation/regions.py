@@ -20,6 +20,15 @@ def account_regions(sim: Path) -> pl.DataFrame:
         .select("account_id", "region")
 
 
+def store_regions(store) -> pl.DataFrame:
+    """account_id, region: where each account's owner is, as a region's store has the
+    register."""
+    accounts = store.view("account").select("account_id", "owner_party_id").to_polars()
+    parties = store.view("party").select("party_id", "region").to_polars()
+    return accounts.join(parties, left_on="owner_party_id", right_on="party_id") \
+        .select("account_id", "region")
+
+
 def split(sim: Path, out: Path) -> dict[str, list[Path]]:
     """Each region's report files, written under out/<region>/: the register, and the
     payments it supervises."""

@@ -46,7 +46,8 @@ def serve_node(home_path: Path, region: str, database_url: str | None = None) ->
                                               log_level="warning", timeout_graceful_shutdown=10))
 
     def federation() -> uvicorn.Server:
-        node = app.state.federation = Node(home, region, app.state.services.ops)
+        node = app.state.federation = Node(
+            home, region, app.state.services.ops, app.state.services.reader)
         return listener(listener_app(node), home, region, node.ops)
 
     asyncio.run(_together(dashboard, federation))
