@@ -220,14 +220,14 @@ def test_a_shared_alert_reaches_the_region_redacted(fed, shared):
     assert all(a.startswith("PK-") for a in shared["accounts"])
 
 
-def messages(log: bytes) -> list[bytes]:
-    """The bodies in a sent.log, as `wire.sent` frames them."""
+def messages(log: bytes) -> list[tuple[str, bytes]]:
+    """What each message in a sent.log was, and its body, as `wire.sent` frames them."""
     out, at = [], 0
     while at < len(log):
         end = log.index(b"\n", at)
-        size = int(log[at:end].split()[-2])
-        out.append(log[end + 1:end + 1 + size])
-        at = end + 2 + size
+        header = log[at:end].split()
+        out.append((header[3].decode(), log[end + 1:end + 1 + int(header[-2])]))
+        at = end + 2 + int(header[-2])
     return out
 
 
@@ -242,29 +242,33 @@ def strings(value):
             yield from strings(v)
 
 
-def test_no_byte_a_node_sent_holds_a_raw_identifier_or_report(fed, psi_runs, shared):
+def test_no_byte_a_node_sent_holds_a_raw_identifier_or_report(fed, psi_runs, shared,
+                                                               propagated):
     """Every message each node sent is read: its text (every JSON string, and every word
-    in it) and its binary parts (PSI's blinded points, decoded) are searched for every
-    identifier of every register, as written and normalised, and for Shanghai's
-    payment reports' ids and accounts."""
+    in it) and its binary parts (PSI's blinded points, decoded; risk propagation's
+    messages, whole) are searched for every identifier of every register, as written
+    and normalised, and for the payment reports' ids and accounts."""
     home = fed[0]
     texts, blobs = [], []
     for r in home.regions:
-        for body in messages((home.member(r).folder / "sent.log").read_bytes()):
+        for what, body in messages((home.member(r).folder / "sent.log").read_bytes()):
+            if what == "propagation":  # msgpack: its strings are in it as written
+                blobs.append(body)
+                continue
             for text in strings(json.loads(body) if body else []):
                 if len(text) > 200 and re.fullmatch(r"[A-Za-z0-9+/=]+", text):
                     blobs.append(base64.b64decode(text))
                 else:
                     texts.append(text)
     assert any(t.startswith("PK-") for t in texts)  # the shared alert is among them
-    assert len(blobs) >= 6  # and the PSI's messages
+    assert len(blobs) >= 6 + 3  # and the PSI's and the propagation's messages
     secrets = set()
     for r in home.regions:
         register = pl.read_parquet(home.member(r).folder / "register.parquet")
         for kind, value in zip(register["kind"], register["value"]):
             secrets |= {value, normalise(kind, value)}
-    payments = pl.read_parquet(
-        home.path / "simulation" / "regions" / "CN-SH" / "payment-supervised.parquet")
+    payments = pl.read_parquet([home.path / "simulation" / "regions" / r /
+                                "payment-supervised.parquet" for r in THREE])
     for column in ("debtor_account_id", "creditor_account_id", "payment_id", "report_id"):
         secrets |= set(payments[column].drop_nulls().cast(pl.String))
     words = set(texts) | {w for t in texts for w in re.findall(r"[A-Za-z0-9_]+", t)}

@@ -165,6 +165,9 @@ class Node:
                                {"risk"})
         if self.reader is None:
             raise RuntimeError(f"{self.region}'s node has no report store to read")
+        length = int(body["key"]["key_length"])
+        if length < 512:  # the node checks what it is asked, as the coordinator did
+            raise ValueError(f"key_length {length}: at least 512 bits")
         with self.reader() as store:
             payments = store.view("payment").select(
                 "debtor_account_id", "creditor_account_id", "amount").to_polars()
@@ -181,8 +184,9 @@ class Node:
                                "cert": str(member.folder / "tls.crt")}
         config = {"me": self.region, "parties": parties, "key": self.member.cert[1],
                   "cert": self.member.cert[0], "ca": self.home.ca,
+                  "sent_log": str(self.member.folder / "sent.log"),
                   "key_share": str(self.key_share(body["campaign"])),
-                  "keygen": bool(body["keygen"]), **body["key"],
+                  "keygen": bool(body["keygen"]), "key_length": length,
                   "iterations": int(body["iterations"]), "delta": float(body["delta"])}
         with tempfile.TemporaryDirectory() as work:
             out, cost = propagation.run_player(config, risk, edges, Path(work))

@@ -6,7 +6,8 @@ libraries, numpy and pyarrow; Parquet in, Parquet out.
     python propagation_worker.py CONFIG.json ACCOUNTS.parquet EDGES.parquet OUT.parquet
 
 CONFIG names this region (`me`), every party's address, port and certificate (`parties`),
-this region's TLS key and certificate and the federation's authority, where this
+this region's TLS key and certificate and the federation's authority, the `sent_log`
+every message sent is appended to (framed as `federation.wire` frames its own), where this
 region's share of the campaign's Paillier key is kept (`key_share`; made with the other
 parties by distributed key generation when `keygen` is true, so that no party ever holds
 the whole private key), its length, `iterations` and `delta`. ACCOUNTS: `id`, `risk`
@@ -43,6 +44,19 @@ async def _everyone_listening(parties: dict, me: str, timeout: float = 120) -> N
                 await asyncio.sleep(0.1)
 
 
+def _kept(client, to: str, log: Path) -> None:
+    """Every message to `to` also appended to the member's sent.log (as the federation's
+    link frames its own), so that what left the region can be read back."""
+    send = client._send
+
+    async def sending(data: bytes, *args, **kwargs):
+        with open(log, "ab") as f:  # one write: the node's link appends to it too
+            f.write(f"--- to {to} propagation {len(data)} bytes\n".encode() + data + b"\n")
+        return await send(data, *args, **kwargs)
+
+    client._send = sending
+
+
 async def run(config: dict, accounts: Path, edges: Path, out: Path) -> dict:
     from tno.mpc.communication import Pool
     from tno.mpc.protocols.distributed_keygen import DistributedPaillier
@@ -56,6 +70,8 @@ async def run(config: dict, accounts: Path, edges: Path, out: Path) -> dict:
     for name, p in parties.items():
         if name != me:  # a sender is known by its certificate's issuer and serial
             pool.add_http_client(name, p["host"], p["port"], cert=p["cert"])
+            if config.get("sent_log"):
+                _kept(pool.pool_handlers[name], name, Path(config["sent_log"]))
     await _everyone_listening(parties, me)
     started = time.monotonic()
     share = Path(config["key_share"])
