@@ -128,9 +128,13 @@ def run_player(config: dict, risk: pl.DataFrame, region_edges: pl.DataFrame,
     region_edges.write_parquet(paths["edges"])
     (work / "config.json").write_text(json.dumps(config))
     python = worker_python(".venv-tno", "SUPTECH_TNO_PYTHON")
-    done = subprocess.run([str(python), str(WORKER), str(work / "config.json"),
-                           str(paths["accounts"]), str(paths["edges"]), str(paths["out"])],
-                          capture_output=True, text=True, timeout=timeout, cwd=work)
+    try:
+        done = subprocess.run([str(python), str(WORKER), str(work / "config.json"),
+                               str(paths["accounts"]), str(paths["edges"]), str(paths["out"])],
+                              capture_output=True, text=True, timeout=timeout, cwd=work)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"{config['me']}'s risk propagation did not finish in {timeout:.0f} s"
+                           " (a party gone, or a message lost): stopped") from None
     if done.returncode != 0:
         raise RuntimeError(f"{config['me']}'s risk propagation failed: {done.stderr[-800:]}")
     return pl.read_parquet(paths["out"]), json.loads(paths["out"].with_suffix(".json").read_text())
