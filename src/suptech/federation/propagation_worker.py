@@ -100,6 +100,11 @@ async def run(config: dict, accounts: Path, edges: Path, out: Path) -> dict:
     delta = float(config["delta"])
     player = Player(me, nodes, transactions, pool, scheme, delta_func=lambda _: delta)
     await player.run_protocol(int(config["iterations"]))
+    # The protocol's last messages (the other parties' partial decryptions of the last
+    # region's scores) are sent without waiting: a party that left at once could take
+    # them with it. Each says it is done and waits for all to say so before leaving.
+    await pool.broadcast({"done": me}, msg_id="suptech: done")
+    await pool.recv_all(msg_id="suptech: done")
     scores = player.risk_scores
     pq.write_table(pa.table({"id": list(scores), "risk": [float(v) for v in scores.values()]}),
                    out)
