@@ -36,8 +36,10 @@ DELTA, ITERATIONS = 0.5, 2
 #: risk: with DELTA 0.5 over two rounds, an account paid only by named accounts reaches
 #: 0.5, so this is about half its inflow from accounts named elsewhere.
 LEAD_RISK = 0.25
-#: Paillier's modulus. Key generation among four parties on two cores takes minutes at
-#: 1024 bits and longer at this; a campaign's key is made once and kept by each region.
+#: Paillier's modulus. Key generation among the parties is a random search (for a
+#: product of two primes none of them knows): at 1024 bits, four parties on two cores
+#: took from 11 s to over 3 minutes; longer at this. A campaign's key is made once and
+#: kept by each region.
 KEY_LENGTH = 2048
 #: The protocol carries amounts as int32 (yuan): an edge's sum above it is capped.
 INT32 = 2**31 - 1
