@@ -171,6 +171,32 @@ def test_secure_risk_propagation_gives_each_region_the_plaintext_risk_of_its_acc
     assert sum(released["leads"].values()) > 0
 
 
+def test_a_player_that_fails_stops_the_others_at_once(fed, propagated):
+    """Zhejiang's share of the campaign's key is damaged: its player fails as it starts,
+    and the coordinator stops the others (which would wait for it), says who failed, and
+    leaves no player running."""
+    home = fed[0]
+    share = home.member("CN-ZJ").folder / "paillier" / f"{home.campaign}.key"
+    kept = share.read_bytes()
+    share.write_bytes(b"not a key")
+    try:
+        r = ask(fed, "CN-SH", "/v1/federation/jobs", {"job": "risk_propagation",
+                                                     "regions": THREE})
+    finally:
+        share.write_bytes(kept)
+    assert r.status_code == 502, r.text
+    assert "CN-ZJ's risk propagation failed" in r.json()["detail"]
+    assert "the other players were stopped" in r.json()["detail"]
+    running = []
+    for process in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if b"propagation_worker.py" in process.read_bytes():
+                running.append(process)
+        except OSError:  # gone while we looked
+            pass
+    assert running == []
+
+
 def test_a_region_without_an_agreement_is_refused_and_both_sides_audit_it(fed):
     home, _, _ = fed
     # The coordinator goes by the published v2 and schedules it; Shanghai, on v1, refuses.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 
 import sqlalchemy as sa
 from fastapi import FastAPI, Request
@@ -105,7 +105,21 @@ class Coordinator:
             held = list(pool.map(lambda r: self.link.post(r, "/propagation/check", ask),
                                  parties))
             ask["keygen"] = not all(h["key"] for h in held)
-            ran = list(pool.map(lambda r: self.link.post(r, "/propagation/run", ask), parties))
+            running = {r: pool.submit(self.link.post, r, "/propagation/run", ask) for r in parties}
+            for done in as_completed(running.values()):
+                if done.exception() is not None:
+                    # The others' players wait for the failed one's messages: stop them.
+                    for r in parties:
+                        try:
+                            self.link.post(r, "/propagation/stop", {"job_id": job_id})
+                        except Refusal:
+                            pass  # gone already, or unreachable: audited by the link
+                    failed = next(r for r, f in running.items() if f is done)
+                    e = done.exception()
+                    if not isinstance(e, Refusal):
+                        raise e
+                    raise Refusal(failed, e.status, f"{e.why}; the other players were stopped")
+            ran = [running[r].result() for r in parties]
         return {"campaign": ask["campaign"], "keygen": ask["keygen"], "key_length": length,
                 "iterations": ask["iterations"], "delta": ask["delta"],
                 "accounts": {r: o["accounts"] for r, o in zip(parties, ran)},

@@ -41,6 +41,7 @@ class Node:
             raise ValueError("the coordinator is not a region's node")
         self.home, self.region, self.ops = home, region, ops
         self.reader = reader  # the region's report store, for reading (Services.reader)
+        self.players: dict[str, subprocess.Popen] = {}  # job id -> its running worker
         self.member = home.member(region)
         self.link = Link(home, region, ops)
 
@@ -188,8 +189,14 @@ class Node:
                   "key_share": str(self.key_share(body["campaign"])),
                   "keygen": bool(body["keygen"]), "key_length": length,
                   "iterations": int(body["iterations"]), "delta": float(body["delta"])}
-        with tempfile.TemporaryDirectory() as work:
-            out, cost = propagation.run_player(config, risk, edges, Path(work))
+        job_id = body["job_id"]
+        try:
+            with tempfile.TemporaryDirectory() as work:
+                out, cost = propagation.run_player(
+                    config, risk, edges, Path(work),
+                    started=lambda p: self.players.__setitem__(job_id, p))
+        finally:
+            self.players.pop(job_id, None)
         found = propagation.leads(out, risk, float(body["lead_risk"]))
         kept = [{"account_id": real[i], "risk": r} for i, r in zip(found["id"], found["risk"])]
         with self.ops.begin() as con:
@@ -197,6 +204,14 @@ class Node:
                          records.tag(agreement), {"accounts": out.height, "leads": kept,
                                                   "cost": cost})
         return {"accounts": out.height, "leads": len(kept), **cost}
+
+    def stop_propagation(self, body: dict) -> dict:
+        """Another party failed: stop this node's player, which would wait for it."""
+        player = self.players.get(str(body["job_id"]))
+        if player is not None and player.poll() is None:
+            player.kill()
+            return {"stopped": True}
+        return {"stopped": False}
 
     # ---- shared alerts ----
 
@@ -261,6 +276,11 @@ def listener_app(node: Node) -> FastAPI:
     def propagation_run(request: Request, body: dict) -> dict:
         only(request, COORDINATOR)
         return node.join_propagation(body)
+
+    @app.post("/propagation/stop")
+    def propagation_stop(request: Request, body: dict) -> dict:
+        only(request, COORDINATOR)
+        return node.stop_propagation(body)
 
     @app.post("/alerts")
     def alert_in(request: Request, body: dict) -> dict:

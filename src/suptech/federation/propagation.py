@@ -120,25 +120,40 @@ def propagate(risk: pl.DataFrame, all_edges: pl.DataFrame, delta: float = DELTA,
     return risk
 
 
+class PlayerFailed(RuntimeError):
+    """A region's player did not finish: why, in a line another member may read."""
+
+
 def run_player(config: dict, risk: pl.DataFrame, region_edges: pl.DataFrame,
-               work: Path, timeout: float = 3600) -> tuple[pl.DataFrame, dict]:
+               work: Path, timeout: float = 3600,
+               started=None) -> tuple[pl.DataFrame, dict]:
     """This region's player in the secure protocol (a worker in `.venv-tno`): its
-    accounts' propagated risk, and what the run cost."""
+    accounts' propagated risk, and what the run cost. `started(process)` is told the
+    worker's process, so that it can be stopped if another party fails."""
     work.mkdir(parents=True, exist_ok=True)
     paths = {n: work / f"{n}.parquet" for n in ("accounts", "edges", "out")}
     risk.write_parquet(paths["accounts"])
     region_edges.write_parquet(paths["edges"])
     (work / "config.json").write_text(json.dumps(config))
     python = worker_python(".venv-tno", "SUPTECH_TNO_PYTHON")
+    process = subprocess.Popen([str(python), str(WORKER), str(work / "config.json"),
+                                str(paths["accounts"]), str(paths["edges"]), str(paths["out"])],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               cwd=work)
+    if started is not None:
+        started(process)
     try:
-        done = subprocess.run([str(python), str(WORKER), str(work / "config.json"),
-                               str(paths["accounts"]), str(paths["edges"]), str(paths["out"])],
-                              capture_output=True, text=True, timeout=timeout, cwd=work)
+        _, err = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        raise RuntimeError(f"{config['me']}'s risk propagation did not finish in {timeout:.0f} s"
+        process.kill()
+        process.communicate()
+        raise PlayerFailed(f"{config['me']}'s risk propagation did not finish in {timeout:.0f} s"
                            " (a party gone, or a message lost): stopped") from None
-    if done.returncode != 0:
-        raise RuntimeError(f"{config['me']}'s risk propagation failed: {done.stderr[-800:]}")
+    if process.returncode != 0:
+        # Said to the other members: the error's last line, not the worker's whole log.
+        last = (err.strip().splitlines() or ["no message"])[-1][:300]
+        why = "was stopped" if process.returncode < 0 else f"failed: {last}"
+        raise PlayerFailed(f"{config['me']}'s risk propagation {why}")
     return pl.read_parquet(paths["out"]), json.loads(paths["out"].with_suffix(".json").read_text())
 
 

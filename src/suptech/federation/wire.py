@@ -176,7 +176,8 @@ def status_of(e: Refusal) -> int:
 
 def answers(app) -> None:
     """How a member's federation API answers what went wrong: JSON {"detail": ...}, a
-    refusal 403, another member's refusal passed on, a bad request 400, 404, 409."""
+    refusal 403, another member's refusal passed on, a bad request 400, 404, 409, a
+    secure computation's party that failed 502."""
     from fastapi.responses import JSONResponse
 
     from suptech.ops.access import Conflict, NotFound, Refused
@@ -187,7 +188,9 @@ def answers(app) -> None:
             return JSONResponse({"detail": detail}, status_code=status(e))
         return handler
 
+    from suptech.federation.propagation import PlayerFailed
+
     for exc, status in ((Refused, 403), (ValueError, 400), (KeyError, 400), (NotFound, 404),
-                        (Conflict, 409)):
+                        (Conflict, 409), (PlayerFailed, 502)):
         app.add_exception_handler(exc, answer(lambda _, s=status: s))
     app.add_exception_handler(Refusal, answer(status_of))
