@@ -171,7 +171,7 @@ def test_secure_risk_propagation_gives_each_region_the_plaintext_risk_of_its_acc
     assert sum(released["leads"].values()) > 0
 
 
-def test_a_player_that_fails_stops_the_others_at_once(fed, propagated):
+def test_a_propagation_player_that_fails_stops_the_others_at_once(fed, propagated):
     """Zhejiang's share of the campaign's key is damaged: its player fails as it starts,
     and the coordinator stops the others (which would wait for it), says who failed, and
     leaves no player running."""
@@ -186,15 +186,38 @@ def test_a_player_that_fails_stops_the_others_at_once(fed, propagated):
         share.write_bytes(kept)
     assert r.status_code == 502, r.text
     assert "CN-ZJ's risk propagation failed" in r.json()["detail"]
-    assert "the other players were stopped" in r.json()["detail"]
-    running = []
+    assert "the other parties were stopped" in r.json()["detail"]
+    assert running("propagation_worker.py") == []
+
+
+def test_a_party_of_a_secure_sum_that_fails_stops_the_others_at_once(fed):
+    """Jiangsu's indicator has as many buckets as the others' but no counts in it: its
+    MPyC party fails, and the others, waiting for it, are stopped."""
+    home = fed[0]
+    path = home.member("CN-JS").folder / "indicators" / "risk_band.parquet"
+    kept = path.read_bytes()
+    pl.read_parquet(path).rename({"count": "n"}).write_parquet(path)
+    try:
+        r = ask(fed, "CN-SH", "/v1/federation/jobs", {
+            "job": "secure_sum", "regions": THREE, "indicator": "risk_band", "scale": SCALE})
+    finally:
+        path.write_bytes(kept)
+    assert r.status_code == 502, r.text
+    assert "CN-JS's party in the sum failed" in r.json()["detail"]
+    assert "the other parties were stopped" in r.json()["detail"]
+    assert running("suptech.federation.secure_sum") == []
+
+
+def running(program: str) -> list[Path]:
+    """The processes on this machine whose command line names `program`."""
+    found = []
     for process in Path("/proc").glob("[0-9]*/cmdline"):
         try:
-            if b"propagation_worker.py" in process.read_bytes():
-                running.append(process)
+            if program.encode() in process.read_bytes():
+                found.append(process)
         except OSError:  # gone while we looked
             pass
-    assert running == []
+    return found
 
 
 def test_a_region_without_an_agreement_is_refused_and_both_sides_audit_it(fed):

@@ -66,7 +66,7 @@ class Coordinator:
                 if len(set(sizes.values())) != 1:
                     raise ValueError(f"the parties' {body['indicator']} have different "
                                      f"numbers of buckets: {sizes}")
-                sums = list(pool.map(lambda r: self.link.post(r, "/sum/run", ask), parties))
+            sums = self.everyone(job_id, parties, "/sum/run", ask)
             if any(s["sum"] != sums[0]["sum"] for s in sums):
                 raise RuntimeError("the parties released different sums")
             released = {"indicator": body["indicator"], "sum": sums[0]["sum"], "scale": scale,
@@ -105,25 +105,31 @@ class Coordinator:
             held = list(pool.map(lambda r: self.link.post(r, "/propagation/check", ask),
                                  parties))
             ask["keygen"] = not all(h["key"] for h in held)
-            running = {r: pool.submit(self.link.post, r, "/propagation/run", ask) for r in parties}
-            for done in as_completed(running.values()):
-                if done.exception() is not None:
-                    # The others' players wait for the failed one's messages: stop them.
-                    for r in parties:
-                        try:
-                            self.link.post(r, "/propagation/stop", {"job_id": job_id})
-                        except Refusal:
-                            pass  # gone already, or unreachable: audited by the link
-                    failed = next(r for r, f in running.items() if f is done)
-                    e = done.exception()
-                    if not isinstance(e, Refusal):
-                        raise e
-                    raise Refusal(failed, e.status, f"{e.why}; the other players were stopped")
-            ran = [running[r].result() for r in parties]
+        ran = self.everyone(job_id, parties, "/propagation/run", ask)
         return {"campaign": ask["campaign"], "keygen": ask["keygen"], "key_length": length,
                 "iterations": ask["iterations"], "delta": ask["delta"],
                 "accounts": {r: o["accounts"] for r, o in zip(parties, ran)},
                 "leads": {r: o["leads"] for r, o in zip(parties, ran)}}
+
+    def everyone(self, job_id: str, parties: list[str], path: str, body: dict) -> list[dict]:
+        """Ask every party at once to run its part of a joint computation; their answers.
+        If one fails, the others, which would wait for it, are told to stop, and the
+        failure is passed on with who failed."""
+        with ThreadPoolExecutor(len(parties)) as pool:
+            running = {r: pool.submit(self.link.post, r, path, body) for r in parties}
+            for done in as_completed(running.values()):
+                if done.exception() is None:
+                    continue
+                for r in parties:
+                    try:
+                        self.link.post(r, "/stop", {"job_id": job_id})
+                    except Refusal:
+                        pass  # gone already, or unreachable: audited by the link
+                e = done.exception()
+                if not isinstance(e, Refusal):
+                    raise e
+                raise Refusal(e.to, e.status, f"{e.why}; the other parties were stopped")
+            return [running[r].result() for r in parties]
 
     def alert_shared(self, sender: str, body: dict) -> dict:
         """A region shared a redacted alert: the coordinator keeps the release."""

@@ -15,6 +15,7 @@ entities another region shares) stays in its own records.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import subprocess
 import tempfile
@@ -30,6 +31,7 @@ from suptech.federation.agreements import Agreement, Agreements, checked
 from suptech.federation.home import COORDINATOR, Home
 from suptech.federation.rulebook import rulebook
 from suptech.federation.wire import Link, answers, peer
+from suptech.federation.workers import run_party
 from suptech.ops.access import Refused
 
 
@@ -41,7 +43,7 @@ class Node:
             raise ValueError("the coordinator is not a region's node")
         self.home, self.region, self.ops = home, region, ops
         self.reader = reader  # the region's report store, for reading (Services.reader)
-        self.players: dict[str, subprocess.Popen] = {}  # job id -> its running worker
+        self.parties: dict[str, subprocess.Popen] = {}  # job id -> this node's party in it
         self.member = home.member(region)
         self.link = Link(home, region, ops)
 
@@ -128,15 +130,29 @@ class Node:
             addresses += ["-P", f"{httpx.URL(member.url).host}:{member.mpc_port}"]
         with tempfile.TemporaryDirectory() as work:
             out = Path(work) / "released.json"
-            done = subprocess.run(
-                command(counts, out, scale, sensitivity,
-                        [*addresses, "-I", str(parties.index(self.region)), "--ssl"]),
-                cwd=self.member.folder / "mpyc", capture_output=True, timeout=3600)
-            if done.returncode != 0:
-                raise RuntimeError(f"{self.region}'s party failed: "
-                                   f"{done.stdout.decode(errors='replace')[-300:]}"
-                                   f"{done.stderr.decode(errors='replace')[-300:]}")
+            with self._stoppable(body["job_id"]) as started:
+                run_party(command(counts, out, scale, sensitivity,
+                                  [*addresses, "-I", str(parties.index(self.region)), "--ssl"]),
+                          f"{self.region}'s party in the sum", self.member.folder / "mpyc",
+                          started=started)
             return json.loads(out.read_text())
+
+    @contextlib.contextmanager
+    def _stoppable(self, job_id: str):
+        """This node's party in a job may be stopped (`stop`) while it runs: yields what
+        to tell its process to."""
+        try:
+            yield lambda process: self.parties.__setitem__(job_id, process)
+        finally:
+            self.parties.pop(job_id, None)
+
+    def stop(self, body: dict) -> dict:
+        """Another party of the job failed: stop this node's, which would wait for it."""
+        party = self.parties.get(str(body["job_id"]))
+        if party is not None and party.poll() is None:
+            party.kill()
+            return {"stopped": True}
+        return {"stopped": False}
 
     # ---- secure risk propagation ----
 
@@ -189,14 +205,9 @@ class Node:
                   "key_share": str(self.key_share(body["campaign"])),
                   "keygen": bool(body["keygen"]), "key_length": length,
                   "iterations": int(body["iterations"]), "delta": float(body["delta"])}
-        job_id = body["job_id"]
-        try:
-            with tempfile.TemporaryDirectory() as work:
-                out, cost = propagation.run_player(
-                    config, risk, edges, Path(work),
-                    started=lambda p: self.players.__setitem__(job_id, p))
-        finally:
-            self.players.pop(job_id, None)
+        with self._stoppable(body["job_id"]) as started, \
+                tempfile.TemporaryDirectory() as work:
+            out, cost = propagation.run_player(config, risk, edges, Path(work), started=started)
         found = propagation.leads(out, risk, float(body["lead_risk"]))
         kept = [{"account_id": real[i], "risk": r} for i, r in zip(found["id"], found["risk"])]
         with self.ops.begin() as con:
@@ -204,14 +215,6 @@ class Node:
                          records.tag(agreement), {"accounts": out.height, "leads": kept,
                                                   "cost": cost})
         return {"accounts": out.height, "leads": len(kept), **cost}
-
-    def stop_propagation(self, body: dict) -> dict:
-        """Another party failed: stop this node's player, which would wait for it."""
-        player = self.players.get(str(body["job_id"]))
-        if player is not None and player.poll() is None:
-            player.kill()
-            return {"stopped": True}
-        return {"stopped": False}
 
     # ---- shared alerts ----
 
@@ -277,10 +280,10 @@ def listener_app(node: Node) -> FastAPI:
         only(request, COORDINATOR)
         return node.join_propagation(body)
 
-    @app.post("/propagation/stop")
-    def propagation_stop(request: Request, body: dict) -> dict:
+    @app.post("/stop")
+    def stop(request: Request, body: dict) -> dict:
         only(request, COORDINATOR)
-        return node.stop_propagation(body)
+        return node.stop(body)
 
     @app.post("/alerts")
     def alert_in(request: Request, body: dict) -> dict:

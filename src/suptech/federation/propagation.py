@@ -20,13 +20,12 @@ counterparties in its own payments, nothing else.
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import polars as pl
 
 from suptech.federation.sharing import pseudonym
-from suptech.federation.workers import worker_python
+from suptech.federation.workers import run_party, worker_python
 
 WORKER = Path(__file__).with_name("propagation_worker.py")
 #: How much of an account's risk each round takes from those who paid it, and how many
@@ -120,10 +119,6 @@ def propagate(risk: pl.DataFrame, all_edges: pl.DataFrame, delta: float = DELTA,
     return risk
 
 
-class PlayerFailed(RuntimeError):
-    """A region's player did not finish: why, in a line another member may read."""
-
-
 def run_player(config: dict, risk: pl.DataFrame, region_edges: pl.DataFrame,
                work: Path, timeout: float = 3600,
                started=None) -> tuple[pl.DataFrame, dict]:
@@ -136,24 +131,9 @@ def run_player(config: dict, risk: pl.DataFrame, region_edges: pl.DataFrame,
     region_edges.write_parquet(paths["edges"])
     (work / "config.json").write_text(json.dumps(config))
     python = worker_python(".venv-tno", "SUPTECH_TNO_PYTHON")
-    process = subprocess.Popen([str(python), str(WORKER), str(work / "config.json"),
-                                str(paths["accounts"]), str(paths["edges"]), str(paths["out"])],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               cwd=work)
-    if started is not None:
-        started(process)
-    try:
-        _, err = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.communicate()
-        raise PlayerFailed(f"{config['me']}'s risk propagation did not finish in {timeout:.0f} s"
-                           " (a party gone, or a message lost): stopped") from None
-    if process.returncode != 0:
-        # Said to the other members: the error's last line, not the worker's whole log.
-        last = (err.strip().splitlines() or ["no message"])[-1][:300]
-        why = "was stopped" if process.returncode < 0 else f"failed: {last}"
-        raise PlayerFailed(f"{config['me']}'s risk propagation {why}")
+    run_party([str(python), str(WORKER), str(work / "config.json"), str(paths["accounts"]),
+               str(paths["edges"]), str(paths["out"])], f"{config['me']}'s risk propagation",
+              work, timeout, started)
     return pl.read_parquet(paths["out"]), json.loads(paths["out"].with_suffix(".json").read_text())
 
 

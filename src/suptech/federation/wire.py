@@ -188,9 +188,9 @@ def answers(app) -> None:
             return JSONResponse({"detail": detail}, status_code=status(e))
         return handler
 
-    from suptech.federation.propagation import PlayerFailed
+    from suptech.federation.workers import PartyFailed
 
     for exc, status in ((Refused, 403), (ValueError, 400), (KeyError, 400), (NotFound, 404),
-                        (Conflict, 409), (PlayerFailed, 502)):
+                        (Conflict, 409), (PartyFailed, 502)):
         app.add_exception_handler(exc, answer(lambda _, s=status: s))
     app.add_exception_handler(Refusal, answer(status_of))

@@ -6,6 +6,7 @@ installation's (`.venv-linkage`, `.venv-tno`), as workers behind a narrow interf
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -18,3 +19,32 @@ def worker_python(env: str, variable: str) -> Path:
         raise RuntimeError(f"no worker environment at {found}: run bash scripts/setup.sh "
                            f"(or set {variable})")
     return found
+
+
+class PartyFailed(RuntimeError):
+    """A region's party in a joint computation did not finish: why, in a line another
+    member may read."""
+
+
+def run_party(argv: list[str], what: str, cwd: Path, timeout: float = 3600,
+              started=None) -> str:
+    """Run one party's process (`what` names it in errors); its standard output.
+    `started(process)` is told the process, so that it can be stopped if another party
+    fails (the others would wait for it)."""
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, cwd=cwd)
+    if started is not None:
+        started(process)
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise PartyFailed(f"{what} did not finish in {timeout:.0f} s (a party gone, or a "
+                          "message lost): stopped") from None
+    if process.returncode != 0:
+        # Said to the other members: the error's last line, not the process's whole log.
+        last = (err.strip().splitlines() or out.strip().splitlines() or ["no message"])[-1]
+        raise PartyFailed(f"{what} was stopped" if process.returncode < 0
+                          else f"{what} failed: {last[:300]}")
+    return out
