@@ -106,6 +106,30 @@ def test_psi_finds_every_planted_shared_entity_and_no_other(fed, psi_runs):
         tuple(sorted(p)) for p in pairs)
 
 
+@pytest.fixture(scope="module")
+def linked(fed) -> httpx.Response:
+    r = ask(fed, "CN-SH", "/v1/federation/jobs", {"job": "linkage", "with": "CN-JS"})
+    assert r.status_code == 200, r.text
+    return r
+
+
+def test_record_linkage_finds_the_planted_people_written_otherwise(fed, linked):
+    """Shanghai and Jiangsu link their customers with no identifier on record (name,
+    birth date, address, each bank's way, a typo in one in three): only keyed Bloom
+    filters reach the coordinator, which matches them and tells each region its rows."""
+    home, loaded, _ = fed
+    r = linked
+    assert r.json()["agreement"] == "delta-linkage v1"
+    for a, b in (("CN-SH", "CN-JS"), ("CN-JS", "CN-SH")):
+        with ops(home, a).connect() as con:
+            [kept] = [m["body"] for m in records.read(con, "matched")
+                      if m["job_id"] == r.json()["job_id"]]
+        planted = loaded["people"][(a, b)]
+        found = set(kept["entities"])
+        assert len(found & planted) >= 0.9 * len(planted) and len(found - planted) <= 1
+    assert r.json()["released"]["shared"] == len(found)
+
+
 def test_the_secure_sum_is_the_plain_sum_within_its_stated_noise(fed):
     home, _, _ = fed
     plain = [sum(x) for x in zip(*(
@@ -292,11 +316,12 @@ def strings(value):
 
 
 def test_no_byte_a_node_sent_holds_a_raw_identifier_or_report(fed, psi_runs, shared,
-                                                               propagated):
+                                                               propagated, linked):
     """Every message each node sent is read: its text (every JSON string, and every word
     in it) and its binary parts (PSI's blinded points, decoded; risk propagation's
     messages, whole) are searched for every identifier of every register, as written
-    and normalised, and for the payment reports' ids and accounts."""
+    and normalised, for the names, birth dates and addresses of the people linked, and
+    for the payment reports' ids and accounts."""
     home = fed[0]
     texts, blobs = [], []
     for r in home.regions:
@@ -316,6 +341,10 @@ def test_no_byte_a_node_sent_holds_a_raw_identifier_or_report(fed, psi_runs, sha
         register = pl.read_parquet(home.member(r).folder / "register.parquet")
         for kind, value in zip(register["kind"], register["value"]):
             secrets |= {value, normalise(kind, value)}
+    for r in home.regions:  # and the people linked by name, birth date and address
+        people = pl.read_parquet(home.member(r).folder / "people.parquet")
+        secrets |= set(people["name"]) | set(people["name"].str.replace_all(" ", "")) \
+            | set(people["birth_date"]) | set(people["address"])
     payments = pl.read_parquet([home.path / "simulation" / "regions" / r /
                                 "payment-supervised.parquet" for r in THREE])
     for column in ("debtor_account_id", "creditor_account_id", "payment_id", "report_id"):

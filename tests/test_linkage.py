@@ -9,32 +9,7 @@ import random
 import polars as pl
 
 from suptech.federation.linkage import encode, match
-
-SURNAMES = ["zhang", "wang", "li", "zhao", "liu", "chen", "yang", "huang", "zhou", "wu",
-            "xu", "sun", "ma", "zhu", "hu", "guo", "he", "lin", "luo", "gao"]
-GIVEN = ["wei", "fang", "na", "min", "jing", "li", "qiang", "lei", "jun", "yang", "yong",
-         "yan", "jie", "juan", "tao", "ming", "chao", "xiu", "xia", "ping", "gang", "hui"]
-CITIES = ["shanghai", "nanjing", "hangzhou", "hefei", "suzhou", "ningbo", "wuxi", "wuhu"]
-STREETS = ["nanjing", "zhongshan", "renmin", "jiefang", "huaihai", "yan'an", "beijing"]
-
-
-def person(rng: random.Random) -> dict:
-    return {"name": f"{rng.choice(SURNAMES)} {rng.choice(GIVEN)}{rng.choice(GIVEN)}",
-            "birth_date": f"{rng.randint(1950, 2004)}-{rng.randint(1, 12):02d}-"
-                          f"{rng.randint(1, 28):02d}",
-            "address": f"{rng.randint(1, 999)} {rng.choice(STREETS)} road, "
-                       f"{rng.choice(CITIES)}"}
-
-
-def as_another_bank_writes(p: dict, rng: random.Random) -> dict:
-    """Upper case, the name run together, "Rd." for road; one in three with a typo."""
-    name = p["name"].upper().replace(" ", "")
-    if rng.random() < 1 / 3:
-        i = rng.randrange(1, len(name) - 1)
-        name = name[:i] + name[i + 1:]
-    return {"name": name, "birth_date": p["birth_date"],
-            "address": p["address"].replace("road,", "Rd.").title()}
-
+from suptech.federation.population import as_another_bank_writes, person
 
 def test_people_written_differently_are_found_and_strangers_are_not(tmp_path):
     """On a seed the threshold was not set on (it was set on 4 and 11)."""

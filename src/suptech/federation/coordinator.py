@@ -50,6 +50,15 @@ class Coordinator:
             out = self.link.post(asker, "/psi/run", {"job_id": job_id, "with": other,
                                                      "kinds": sorted(kinds)})
             parties, released = sorted({asker, other}), {"shared": out["shared"]}
+        elif job == "linkage":
+            from suptech.federation.linkage import LINKED
+
+            other = body["with"]
+            if other not in self.home.regions or other == asker:
+                raise ValueError(f"linkage needs another region of the federation, not {other!r}")
+            agreement = self.allow("linkage", {other}, asker, set(LINKED))
+            parties, released = sorted({asker, other}), {"shared": self.link_people(
+                job_id, asker, other)}
         elif job == "secure_sum":
             parties = sorted(set(body["regions"]) | {asker})
             scale, sensitivity = float(body["scale"]), int(body.get("sensitivity", 1))
@@ -76,7 +85,8 @@ class Coordinator:
             agreement = self.allow("risk_propagation", set(parties) - {asker}, asker, {"risk"})
             released = self.propagate(job_id, asker, parties, body)
         else:
-            raise ValueError(f"unknown job {job!r} (jobs: psi, secure_sum, risk_propagation)")
+            raise ValueError(f"unknown job {job!r} "
+                             "(jobs: psi, linkage, secure_sum, risk_propagation)")
         tag = records.tag(agreement)
         with self.ops.begin() as con:
             records.keep(con, "released", asker, job_id, tag,
@@ -110,6 +120,34 @@ class Coordinator:
                 "iterations": ask["iterations"], "delta": ask["delta"],
                 "accounts": {r: o["accounts"] for r, o in zip(parties, ran)},
                 "leads": {r: o["leads"] for r, o in zip(parties, ran)}}
+
+    def link_people(self, job_id: str, a: str, b: str) -> int:
+        """Record linkage between regions a and b, the coordinator as the linkage unit:
+        each sends its people's CLKs (asked of the asker on its behalf, as each checks),
+        the coordinator matches them and tells each region which of its rows matched.
+        Kept here: how many."""
+        import base64
+        import tempfile
+        from pathlib import Path
+
+        import polars as pl
+
+        from suptech.federation.linkage import match
+
+        with ThreadPoolExecutor(2) as pool:
+            a_clks, b_clks = pool.map(lambda pair: self.link.post(
+                pair[0], "/linkage/encode", {"job_id": job_id, "asker": a,
+                                             "other": pair[1]})["clks"], [(a, b), (b, a)])
+
+        def frame(clks: list[str]) -> pl.DataFrame:
+            return pl.DataFrame({"clk": [base64.b64decode(c) for c in clks]},
+                                schema={"clk": pl.Binary})
+        with tempfile.TemporaryDirectory() as work:
+            pairs = match(frame(a_clks), frame(b_clks), Path(work))
+        for region, other, rows in ((a, b, pairs["a"]), (b, a, pairs["b"])):
+            self.link.post(region, "/linkage/matched", {
+                "job_id": job_id, "asker": a, "other": other, "rows": rows.to_list()})
+        return pairs.height
 
     def everyone(self, job_id: str, parties: list[str], path: str, body: dict) -> list[dict]:
         """Ask every party at once to run its part of a joint computation; their answers.

@@ -3,7 +3,7 @@
 Makes a federation home (authority, certificates, agreements), fills each region's node
 from one simulated payment network (`load`), starts the coordinator and the four nodes
 as processes of their own, and runs every joint job as the regions would ask for it:
-PSI between every pair of regions, a secure sum of each indicator across all four, secure
+PSI and record linkage between every pair of regions, a secure sum of each indicator across all four, secure
 risk propagation along the payments that cross regions, each region's highest-scored
 alert shared with the others, and one job the agreements do not
 allow (refused, and audited by both sides). Then it serves the dashboards, or with
@@ -46,9 +46,10 @@ class Asking:
         return r.status_code, r.json()
 
 
-def jobs(home: Home, alerts: dict, truth: dict, ask: Asking, say) -> list[dict]:
+def jobs(home: Home, alerts: dict, truth: dict, people: dict, ask: Asking,
+         say) -> list[dict]:
     """Every joint job, one after another; what each released or why it was refused
-    (and for PSI, how many shared entities were planted)."""
+    (and for PSI and linkage, how many shared entities were planted)."""
     done = []
 
     def run(region: str, what: str, path: str, body: dict, **known) -> None:
@@ -61,6 +62,8 @@ def jobs(home: Home, alerts: dict, truth: dict, ask: Asking, say) -> list[dict]:
     for a, b in itertools.combinations(home.regions, 2):
         run(a, f"psi with {b}", "/v1/federation/jobs",
             {"job": "psi", "with": b, "kinds": list(KINDS)}, planted=len(truth.get((a, b), ())))
+        run(a, f"record linkage with {b}", "/v1/federation/jobs",
+            {"job": "linkage", "with": b}, planted=len(people.get((a, b), ())))
     for indicator in INDICATORS:
         run(home.regions[0], f"secure sum of {indicator}", "/v1/federation/jobs",
             {"job": "secure_sum", "regions": home.regions, "indicator": indicator,
@@ -107,7 +110,8 @@ def demo(out: Path, seed: int, accounts: int, entities: int, progress, say) -> t
     processes = Processes(home).start()
     try:
         progress("running every joint job")
-        done = jobs(home, loaded["alerts"], loaded["truth"], Asking(home, tokens), say)
+        done = jobs(home, loaded["alerts"], loaded["truth"], loaded["people"],
+                    Asking(home, tokens), say)
     except BaseException:
         processes.stop()
         raise

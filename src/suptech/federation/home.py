@@ -103,15 +103,17 @@ def free_port() -> int:
 
 def delta_agreements(regions: tuple[str, ...] = JURISDICTIONS) -> list[dict]:
     """The example agreements of the Yangtze River Delta: every pair of regions may
-    match identifiers, share alerts and work cases jointly, each learning its own
+    match identifiers, and people by name, birth date and address, share alerts and work cases jointly, each learning its own
     matches; all four may propagate risk along their payments, each learning its own
     accounts' risk, and sum risk indicators, each release costing at most rho 0.5."""
+    from suptech.federation.linkage import LINKED
     from suptech.federation.psi import KINDS
     from suptech.federation.sharing import RELEASED
 
     every = {"regions": list(regions), "released_to": list(regions), "version": 1,
              "valid_from": "2026-01-01"}
     return [{"id": "delta-psi", "job": "psi", "fields": list(KINDS), **every},
+            {"id": "delta-linkage", "job": "linkage", "fields": list(LINKED), **every},
             {"id": "delta-alerts", "job": "alerts", "fields": list(RELEASED), **every},
             {"id": "delta-joint-cases", "job": "joint_cases", "fields": ["case"], **every},
             {"id": "delta-risk-propagation", "job": "risk_propagation", "fields": ["risk"],

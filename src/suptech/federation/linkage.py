@@ -22,6 +22,8 @@ import polars as pl
 from suptech.federation.workers import worker_python
 
 WORKER = Path(__file__).with_name("linkage_worker.py")
+#: The fields a person is matched on (an agreement for linkage names them).
+LINKED = ("name", "birth_date", "address")
 #: Dice similarity from which two people are taken as one. Set on two simulated pairs of
 #: populations (tests/test_linkage.py's, seeds 4 and 11): the same person written
 #: another way (upper case, run together, "Rd.", a letter dropped) scored 0.955 and

@@ -4,7 +4,8 @@ ingested into its own data directory and scanned there, and what each node bring
 the joint jobs made from its own data: the indicators it sums (alerts by typology,
 payments by amount band) and a register of identifiers. The simulator's parties carry
 no national identifiers, so the registers are planted (`population.plant`), with
-customers known to two regions; that planting is the PSI's ground truth."""
+customers known to two regions; that planting is the PSI's ground truth; so are the
+customers with no identifier, for record linkage (`population.plant_people`)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 import polars as pl
 
 from suptech.federation.home import Home
-from suptech.federation.population import plant
+from suptech.federation.population import plant, plant_people
 from suptech.federation.regions import split
 
 #: Payments by amount band: CNY 1-10, 10-100, ... up to 10^10.
@@ -73,5 +74,8 @@ def load(home: Home, seed: int, accounts: int, days: int = 1, entities: int = 10
             indicators(store, home.member(region).folder, alerts[region])
         finally:
             store.close()
-    truth = plant({r: home.member(r).folder for r in home.regions}, entities, shared, seed)
-    return {"truth": truth, "alerts": alerts}
+    folders = {r: home.member(r).folder for r in home.regions}
+    truth = plant(folders, entities, shared, seed)
+    # Customers with no identifier on record, for record linkage: a tenth as many.
+    people = plant_people(folders, max(100, entities // 10), max(1, shared // 5), seed)
+    return {"truth": truth, "people": people, "alerts": alerts}

@@ -92,6 +92,38 @@ class Node:
         return {"setup": base64.b64encode(setup).decode(),
                 "response": base64.b64encode(response).decode()}
 
+    # ---- record linkage (people with no identifier on record) ----
+
+    def encode_people(self, body: dict) -> dict:
+        """This node's people as keyed Bloom filters (CLKs), for the coordinator to
+        match against another region's; names, dates and addresses stay here."""
+        from suptech.federation import linkage
+
+        self.allow("linkage", {self.region, body["other"]}, body["asker"], set(linkage.LINKED))
+        path = self.member.folder / "people.parquet"
+        if not path.exists():
+            raise ValueError(f"{self.region} holds no people to link ({path.name})")
+        people = pl.read_parquet(path)
+        # Keyed by the campaign: the coordinator, which has no campaign key, cannot test
+        # a guessed name against the filters.
+        secret = self.home.campaign_key(self.region).hex() + self.home.campaign
+        with tempfile.TemporaryDirectory() as work:
+            clks = linkage.encode(people, secret, Path(work))
+        return {"clks": [base64.b64encode(c).decode() for c in clks["clk"]]}
+
+    def linked(self, body: dict) -> dict:
+        """The coordinator's matches: which of this node's people `other` also has."""
+        from suptech.federation import linkage
+
+        agreement = self.allow("linkage", {self.region, body["other"]}, body["asker"],
+                               set(linkage.LINKED))
+        ids = pl.read_parquet(self.member.folder / "people.parquet", columns=["entity_id"])
+        entities = ids["entity_id"].gather([int(i) for i in body["rows"]]).sort().to_list()
+        with self.ops.begin() as con:
+            records.keep(con, "matched", body["other"], body["job_id"], records.tag(agreement),
+                         {"fields": list(linkage.LINKED), "entities": entities})
+        return {"kept": len(entities)}
+
     # ---- secure sums ----
 
     def indicator(self, name: str) -> Path:
@@ -259,6 +291,16 @@ def listener_app(node: Node) -> FastAPI:
     @app.post("/psi/answer")
     def psi_answer(request: Request, body: dict) -> dict:
         return node.answer_psi(only(request, *regions), body)
+
+    @app.post("/linkage/encode")
+    def linkage_encode(request: Request, body: dict) -> dict:
+        only(request, COORDINATOR)
+        return node.encode_people(body)
+
+    @app.post("/linkage/matched")
+    def linkage_matched(request: Request, body: dict) -> dict:
+        only(request, COORDINATOR)
+        return node.linked(body)
 
     @app.post("/sum/check")
     def sum_check(request: Request, body: dict) -> dict:
