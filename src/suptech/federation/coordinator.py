@@ -6,10 +6,14 @@ under (`records`, kind "released")."""
 
 from __future__ import annotations
 
+import base64
 import json
+import tempfile
 import uuid
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
 
+import polars as pl
 import sqlalchemy as sa
 from fastapi import FastAPI, Request
 
@@ -123,15 +127,9 @@ class Coordinator:
 
     def link_people(self, job_id: str, a: str, b: str) -> int:
         """Record linkage between regions a and b, the coordinator as the linkage unit:
-        each sends its people's CLKs (asked of the asker on its behalf, as each checks),
-        the coordinator matches them and tells each region which of its rows matched.
-        Kept here: how many."""
-        import base64
-        import tempfile
-        from pathlib import Path
-
-        import polars as pl
-
+        each sends its people's CLKs (checking its own agreement for a's ask), the
+        coordinator matches them and tells each region which of its rows matched. Kept
+        here: how many."""
         from suptech.federation.linkage import match
 
         with ThreadPoolExecutor(2) as pool:
