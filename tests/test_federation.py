@@ -130,14 +130,20 @@ def test_record_linkage_finds_the_planted_people_written_otherwise(fed, linked):
     assert r.json()["released"]["shared"] == len(found)
 
 
-def test_the_secure_sum_is_the_plain_sum_within_its_stated_noise(fed):
+@pytest.fixture(scope="module")
+def summed(fed) -> httpx.Response:
+    r = ask(fed, "CN-JS", "/v1/federation/jobs", {"job": "secure_sum", "regions": fed[0].regions,
+                                                  "indicator": "risk_band", "scale": SCALE})
+    assert r.status_code == 200, r.text
+    return r
+
+
+def test_the_secure_sum_is_the_plain_sum_within_its_stated_noise(fed, summed):
     home, _, _ = fed
     plain = [sum(x) for x in zip(*(
         pl.read_parquet(home.member(r).folder / "indicators" / "risk_band.parquet")["count"]
         for r in home.regions))]
-    r = ask(fed, "CN-JS", "/v1/federation/jobs", {"job": "secure_sum", "regions": home.regions,
-                                                  "indicator": "risk_band", "scale": SCALE})
-    assert r.status_code == 200, r.text
+    r = summed
     released = r.json()["released"]
     assert released["rho"] == pytest.approx(1 / (2 * SCALE ** 2))
     assert r.json()["agreement"] == "delta-risk-sums v1"
@@ -316,18 +322,21 @@ def strings(value):
 
 
 def test_no_byte_a_node_sent_holds_a_raw_identifier_or_report(fed, psi_runs, shared,
-                                                               propagated, linked):
+                                                               propagated, linked, summed):
     """Every message each node sent is read: its text (every JSON string, and every word
-    in it) and its binary parts (PSI's blinded points, decoded; risk propagation's
-    messages, whole) are searched for every identifier of every register, as written
+    in it) and its binary parts (PSI's blinded points, decoded; risk propagation's and
+    the secure sum's messages, whole) are searched for every identifier of every register, as written
     and normalised, for the names, birth dates and addresses of the people linked, and
     for the payment reports' ids and accounts."""
     home = fed[0]
-    texts, blobs = [], []
+    texts, blobs, kinds = [], [], set()
     for r in home.regions:
+        # Readable by the member only: the sums' messages hold one-run keys and shares.
+        assert (home.member(r).folder / "sent.log").stat().st_mode & 0o077 == 0
         for what, body in messages((home.member(r).folder / "sent.log").read_bytes()):
-            if what == "propagation":  # msgpack: its strings are in it as written
+            if what in ("propagation", "mpyc"):  # binary: strings in it are as written
                 blobs.append(body)
+                kinds.add(what)
                 continue
             for text in strings(json.loads(body) if body else []):
                 if len(text) > 200 and re.fullmatch(r"[A-Za-z0-9+/=]+", text):
@@ -335,7 +344,8 @@ def test_no_byte_a_node_sent_holds_a_raw_identifier_or_report(fed, psi_runs, sha
                 else:
                     texts.append(text)
     assert any(t.startswith("PK-") for t in texts)  # the shared alert is among them
-    assert len(blobs) >= 6 + 3  # and the PSI's and the propagation's messages
+    assert len(blobs) >= 6 + 3  # and the PSI's, the propagation's and the sum's messages
+    assert kinds == {"propagation", "mpyc"}
     secrets = set()
     for r in home.regions:
         register = pl.read_parquet(home.member(r).folder / "register.parquet")

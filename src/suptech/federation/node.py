@@ -164,7 +164,8 @@ class Node:
             out = Path(work) / "released.json"
             with self._stoppable(body["job_id"]) as started:
                 run_party(command(counts, out, scale, sensitivity,
-                                  [*addresses, "-I", str(parties.index(self.region)), "--ssl"]),
+                                  [*addresses, "-I", str(parties.index(self.region)), "--ssl"],
+                                  self.member.folder / "sent.log"),
                           f"{self.region}'s party in the sum", self.member.folder / "mpyc",
                           started=started)
             return json.loads(out.read_text())

@@ -19,6 +19,7 @@ sibling `.json` what the run cost.
 
 import asyncio
 import json
+import os
 import socket
 import sys
 import time
@@ -50,8 +51,13 @@ def _kept(client, to: str, log: Path) -> None:
     send = client._send
 
     async def sending(data: bytes, *args, **kwargs):
-        with open(log, "ab") as f:  # one write: the node's link appends to it too
-            f.write(f"--- to {to} propagation {len(data)} bytes\n".encode() + data + b"\n")
+        # One write (the node's link appends to it too), readable by the member only
+        # (as federation.wire.append_sent, which this environment cannot import).
+        fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, f"--- to {to} propagation {len(data)} bytes\n".encode() + data + b"\n")
+        finally:
+            os.close(fd)
         return await send(data, *args, **kwargs)
 
     client._send = sending

@@ -37,11 +37,44 @@ def noisy(counts: list[int], scale: float) -> list[int]:
 
 
 def command(counts: Path, out: Path, scale: float, sensitivity: int,
-            where: list[str]) -> list[str]:
+            where: list[str], sent_log: Path | None = None) -> list[str]:
     """The command that runs one party: `where` are MPyC's options saying who the
-    parties are and which this is (-M/-I/-B on one machine, or -P host:port each, -I)."""
+    parties are and which this is (-M/-I/-B on one machine, or -P host:port each, -I);
+    `sent_log`, where every byte it sends the others is kept."""
+    kept = ["--sent-log", str(sent_log)] if sent_log else []
     return [sys.executable, "-m", "suptech.federation.secure_sum", str(counts), str(out),
-            "--scale", str(scale), "--sensitivity", str(sensitivity), *where, "--no-log"]
+            "--scale", str(scale), "--sensitivity", str(sensitivity), *kept, *where,
+            "--no-log"]
+
+
+class _Kept:
+    """A party's connection to another, every byte written to it also appended to the
+    member's sent.log (framed as `federation.wire` frames its own), before TLS."""
+
+    def __init__(self, transport, log: Path):
+        self._transport, self._log = transport, log
+
+    def write(self, data) -> None:
+        from suptech.federation.wire import append_sent
+
+        append_sent(self._log, "peer", "mpyc", bytes(data))
+        self._transport.write(data)
+
+    def writelines(self, chunks) -> None:
+        for chunk in chunks:
+            self.write(chunk)
+
+    def __getattr__(self, name):
+        return getattr(self._transport, name)
+
+
+def keep_sent(log: Path) -> None:
+    """Keep what this party sends (its identity, its PRSS keys to each peer, its
+    shares) in `log`: MPyC's connections are made with their transports wrapped."""
+    from mpyc.asyncoro import MessageExchanger
+
+    made = MessageExchanger.connection_made
+    MessageExchanger.connection_made = lambda self, t: made(self, _Kept(t, log))
 
 
 def rho(scale: float, sensitivity: int) -> float:
@@ -71,7 +104,10 @@ def main() -> None:
     parser.add_argument("--scale", type=float, required=True,
                         help="The Gaussian noise's scale on the released sum.")
     parser.add_argument("--sensitivity", type=int, default=1)
+    parser.add_argument("--sent-log", type=Path, help="Keep every byte sent here.")
     args, _ = parser.parse_known_args()  # the rest are MPyC's (-M, -I, -B, ...)
+    if args.sent_log:
+        keep_sent(args.sent_log)
     from mpyc.runtime import mpc
 
     parties = len(mpc.parties)
