@@ -284,49 +284,24 @@ def listener_app(node: Node) -> FastAPI:
         only(request, COORDINATOR, *regions)
         return node.status()
 
-    @app.post("/psi/run")
-    def psi_run(request: Request, body: dict) -> dict:
-        only(request, COORDINATOR)
-        return node.ask_psi(body["job_id"], body["with"], set(body["kinds"]))
+    def from_coordinator(handler):
+        def route(request: Request, body: dict) -> dict:
+            only(request, COORDINATOR)
+            return handler(body)
+        return route
+
+    # What the coordinator asks of a node when it runs a joint job.
+    for path, handler in {
+            "/psi/run": lambda b: node.ask_psi(b["job_id"], b["with"], set(b["kinds"])),
+            "/linkage/encode": node.encode_people, "/linkage/matched": node.linked,
+            "/sum/check": node.check_sum, "/sum/run": node.join_sum,
+            "/propagation/check": node.check_propagation,
+            "/propagation/run": node.join_propagation, "/stop": node.stop}.items():
+        app.post(path)(from_coordinator(handler))
 
     @app.post("/psi/answer")
     def psi_answer(request: Request, body: dict) -> dict:
         return node.answer_psi(only(request, *regions), body)
-
-    @app.post("/linkage/encode")
-    def linkage_encode(request: Request, body: dict) -> dict:
-        only(request, COORDINATOR)
-        return node.encode_people(body)
-
-    @app.post("/linkage/matched")
-    def linkage_matched(request: Request, body: dict) -> dict:
-        only(request, COORDINATOR)
-        return node.linked(body)
-
-    @app.post("/sum/check")
-    def sum_check(request: Request, body: dict) -> dict:
-        only(request, COORDINATOR)
-        return node.check_sum(body)
-
-    @app.post("/sum/run")
-    def sum_run(request: Request, body: dict) -> dict:
-        only(request, COORDINATOR)
-        return node.join_sum(body)
-
-    @app.post("/propagation/check")
-    def propagation_check(request: Request, body: dict) -> dict:
-        only(request, COORDINATOR)
-        return node.check_propagation(body)
-
-    @app.post("/propagation/run")
-    def propagation_run(request: Request, body: dict) -> dict:
-        only(request, COORDINATOR)
-        return node.join_propagation(body)
-
-    @app.post("/stop")
-    def stop(request: Request, body: dict) -> dict:
-        only(request, COORDINATOR)
-        return node.stop(body)
 
     @app.post("/alerts")
     def alert_in(request: Request, body: dict) -> dict:
