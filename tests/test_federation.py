@@ -11,6 +11,7 @@ not adopted yet (they run v1, without Anhui).
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import re
 from pathlib import Path
@@ -207,13 +208,9 @@ def test_a_propagation_player_that_fails_stops_the_others_at_once(fed, propagate
     leaves no player running."""
     home = fed[0]
     share = home.member("CN-ZJ").folder / "paillier" / f"{home.campaign}.key"
-    kept = share.read_bytes()
-    share.write_bytes(b"not a key")
-    try:
+    with damaged(share, lambda: share.write_bytes(b"not a key")):
         r = ask(fed, "CN-SH", "/v1/federation/jobs", {"job": "risk_propagation",
                                                      "regions": THREE})
-    finally:
-        share.write_bytes(kept)
     assert r.status_code == 502, r.text
     assert "CN-ZJ's risk propagation failed" in r.json()["detail"]
     assert "the other parties were stopped" in r.json()["detail"]
@@ -225,17 +222,24 @@ def test_a_party_of_a_secure_sum_that_fails_stops_the_others_at_once(fed):
     MPyC party fails, and the others, waiting for it, are stopped."""
     home = fed[0]
     path = home.member("CN-JS").folder / "indicators" / "risk_band.parquet"
-    kept = path.read_bytes()
-    pl.read_parquet(path).rename({"count": "n"}).write_parquet(path)
-    try:
+    with damaged(path, lambda: pl.read_parquet(path).rename({"count": "n"}).write_parquet(path)):
         r = ask(fed, "CN-SH", "/v1/federation/jobs", {
             "job": "secure_sum", "regions": THREE, "indicator": "risk_band", "scale": SCALE})
-    finally:
-        path.write_bytes(kept)
     assert r.status_code == 502, r.text
     assert "CN-JS's party in the sum failed" in r.json()["detail"]
     assert "the other parties were stopped" in r.json()["detail"]
     assert running("suptech.federation.secure_sum") == []
+
+
+@contextlib.contextmanager
+def damaged(path: Path, damage):
+    """`path` damaged by `damage()` for the block, as it was after (later tests use it)."""
+    kept = path.read_bytes()
+    damage()
+    try:
+        yield
+    finally:
+        path.write_bytes(kept)
 
 
 def running(program: str) -> list[Path]:
@@ -325,8 +329,8 @@ def test_no_byte_a_node_sent_holds_a_raw_identifier_or_report(fed, psi_runs, sha
                                                                propagated, linked, summed):
     """Every message each node sent is read: its text (every JSON string, and every word
     in it) and its binary parts (PSI's blinded points, decoded; risk propagation's and
-    the secure sum's messages, whole) are searched for every identifier of every register, as written
-    and normalised, for the names, birth dates and addresses of the people linked, and
+    the secure sum's messages, whole) are searched for every identifier of every
+    register, as written and normalised, for the names, birth dates and addresses of the people linked, and
     for the payment reports' ids and accounts."""
     home = fed[0]
     texts, blobs, kinds = [], [], set()

@@ -28,9 +28,9 @@ from suptech.server.shapes import Text, Transition
 class JobRequest(BaseModel):
     job: str = Field(description="psi, linkage, secure_sum or risk_propagation")
     #: PSI: the other region and the kinds of identifier; linkage: the other region; a
-    #: sum: the regions, the
-    #: indicator and the noise's scale; risk propagation: the regions (all if none),
-    #: the Paillier key's length (a new campaign key only), rounds, delta, lead risk.
+    #: sum: the regions, the indicator and the noise's scale; risk propagation: the
+    #: regions (all if none), the Paillier key's length (a new campaign key only),
+    #: rounds, delta, lead risk.
     with_: str | None = Field(default=None, alias="with")
     kinds: list[str] = []
     regions: list[str] = []

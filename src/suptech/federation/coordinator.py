@@ -46,10 +46,12 @@ class Coordinator:
     def run(self, asker: str, body: dict) -> dict:
         """Schedule the joint job `asker` asks for, under an agreement in force."""
         job, job_id = body.get("job"), uuid.uuid4().hex[:16]
-        if job == "psi":
-            other, kinds = body["with"], set(body["kinds"])
+        if job in ("psi", "linkage"):
+            other = body["with"]
             if other not in self.home.regions or other == asker:
-                raise ValueError(f"PSI needs another region of the federation, not {other!r}")
+                raise ValueError(f"{job} needs another region of the federation, not {other!r}")
+        if job == "psi":
+            kinds = set(body["kinds"])
             agreement = self.allow("psi", {other}, asker, kinds)
             out = self.link.post(asker, "/psi/run", {"job_id": job_id, "with": other,
                                                      "kinds": sorted(kinds)})
@@ -57,9 +59,6 @@ class Coordinator:
         elif job == "linkage":
             from suptech.federation.linkage import LINKED
 
-            other = body["with"]
-            if other not in self.home.regions or other == asker:
-                raise ValueError(f"linkage needs another region of the federation, not {other!r}")
             agreement = self.allow("linkage", {other}, asker, set(LINKED))
             parties, released = sorted({asker, other}), {"shared": self.link_people(
                 job_id, asker, other)}
@@ -105,9 +104,7 @@ class Coordinator:
         how many accounts each region brought and how many leads it found."""
         from suptech.federation import propagation as rp
 
-        length = int(body.get("key_length", rp.KEY_LENGTH))
-        if length < 512:
-            raise ValueError(f"key_length {length}: at least 512 bits")
+        length = rp.key_length(body.get("key_length", rp.KEY_LENGTH))
         ask = {"job_id": job_id, "parties": parties, "asker": asker,
                "campaign": self.home.campaign, "key": {"key_length": length},
                "iterations": int(body.get("iterations", rp.ITERATIONS)),

@@ -3,9 +3,9 @@
 Makes a federation home (authority, certificates, agreements), fills each region's node
 from one simulated payment network (`load`), starts the coordinator and the four nodes
 as processes of their own, and runs every joint job as the regions would ask for it:
-PSI and record linkage between every pair of regions, a secure sum of each indicator across all four, secure
-risk propagation along the payments that cross regions, each region's highest-scored
-alert shared with the others, and one job the agreements do not
+PSI and record linkage between every pair of regions, a secure sum of each indicator
+across all four, secure risk propagation along the payments that cross regions, each
+region's highest-scored alert shared with the others, and one job the agreements do not
 allow (refused, and audited by both sides). Then it serves the dashboards, or with
 --no-serve stops every process it started.
 """

@@ -103,8 +103,8 @@ def free_port() -> int:
 
 def delta_agreements(regions: tuple[str, ...] = JURISDICTIONS) -> list[dict]:
     """The example agreements of the Yangtze River Delta: every pair of regions may
-    match identifiers, and people by name, birth date and address, share alerts and work cases jointly, each learning its own
-    matches; all four may propagate risk along their payments, each learning its own
+    match identifiers, and people by name, birth date and address, share alerts and
+    work cases jointly, each learning its own matches; all four may propagate risk along their payments, each learning its own
     accounts' risk, and sum risk indicators, each release costing at most rho 0.5."""
     from suptech.federation.linkage import LINKED
     from suptech.federation.psi import KINDS

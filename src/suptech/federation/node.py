@@ -94,12 +94,17 @@ class Node:
 
     # ---- record linkage (people with no identifier on record) ----
 
+    def allow_linkage(self, body: dict) -> Agreement:
+        from suptech.federation.linkage import LINKED
+
+        return self.allow("linkage", {self.region, body["other"]}, body["asker"], set(LINKED))
+
     def encode_people(self, body: dict) -> dict:
         """This node's people as keyed Bloom filters (CLKs), for the coordinator to
         match against another region's; names, dates and addresses stay here."""
         from suptech.federation import linkage
 
-        self.allow("linkage", {self.region, body["other"]}, body["asker"], set(linkage.LINKED))
+        self.allow_linkage(body)
         path = self.member.folder / "people.parquet"
         if not path.exists():
             raise ValueError(f"{self.region} holds no people to link ({path.name})")
@@ -115,8 +120,7 @@ class Node:
         """The coordinator's matches: which of this node's people `other` also has."""
         from suptech.federation import linkage
 
-        agreement = self.allow("linkage", {self.region, body["other"]}, body["asker"],
-                               set(linkage.LINKED))
+        agreement = self.allow_linkage(body)
         ids = pl.read_parquet(self.member.folder / "people.parquet", columns=["entity_id"])
         entities = ids["entity_id"].gather([int(i) for i in body["rows"]]).sort().to_list()
         with self.ops.begin() as con:
@@ -194,15 +198,23 @@ class Node:
             raise ValueError(f"not a campaign's name: {campaign!r}")
         return self.member.folder / "paillier" / f"{campaign}.key"
 
-    def check_propagation(self, body: dict) -> dict:
-        """Whether this node takes part, and whether it holds its share of the
-        campaign's key (if any party lacks one, all make a new key together)."""
+    def allow_propagation(self, body: dict) -> Agreement:
+        """The agreement this node takes part under, checked before it says it will and
+        again when it runs."""
+        from suptech.federation.propagation import key_length
+
         if self.region not in body["parties"]:
             raise ValueError(f"{self.region} is not a party of this propagation")
         if self.member.rp_port is None:
             raise ValueError(f"{self.region} has no port for risk propagation: "
                              "its federation home predates it")
-        self.allow("risk_propagation", set(body["parties"]), body["asker"], {"risk"})
+        key_length(body["key"]["key_length"])  # the node checks what it is asked too
+        return self.allow("risk_propagation", set(body["parties"]), body["asker"], {"risk"})
+
+    def check_propagation(self, body: dict) -> dict:
+        """Whether this node takes part, and whether it holds its share of the
+        campaign's key (if any party lacks one, all make a new key together)."""
+        self.allow_propagation(body)
         return {"key": self.key_share(body["campaign"]).exists()}
 
     def join_propagation(self, body: dict) -> dict:
@@ -211,13 +223,9 @@ class Node:
         from suptech.federation import propagation
         from suptech.federation.regions import store_regions
 
-        agreement = self.allow("risk_propagation", set(body["parties"]), body["asker"],
-                               {"risk"})
+        agreement = self.allow_propagation(body)
         if self.reader is None:
             raise RuntimeError(f"{self.region}'s node has no report store to read")
-        length = int(body["key"]["key_length"])
-        if length < 512:  # the node checks what it is asked, as the coordinator did
-            raise ValueError(f"key_length {length}: at least 512 bits")
         with self.reader() as store:
             payments = store.view("payment").select(
                 "debtor_account_id", "creditor_account_id", "amount").to_polars()
@@ -236,7 +244,8 @@ class Node:
                   "cert": self.member.cert[0], "ca": self.home.ca,
                   "sent_log": str(self.member.folder / "sent.log"),
                   "key_share": str(self.key_share(body["campaign"])),
-                  "keygen": bool(body["keygen"]), "key_length": length,
+                  "keygen": bool(body["keygen"]),
+                  "key_length": int(body["key"]["key_length"]),
                   "iterations": int(body["iterations"]), "delta": float(body["delta"])}
         with self._stoppable(body["job_id"]) as started, \
                 tempfile.TemporaryDirectory() as work:

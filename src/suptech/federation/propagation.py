@@ -40,8 +40,18 @@ LEAD_RISK = 0.25
 #: took from 11 s to over 3 minutes; longer at this. A campaign's key is made once and
 #: kept by each region.
 KEY_LENGTH = 2048
+#: Below this a Paillier modulus is a toy (the tests use it, to make keys in seconds).
+MIN_KEY_LENGTH = 512
 #: The protocol carries amounts as int32 (yuan): an edge's sum above it is capped.
 INT32 = 2**31 - 1
+
+
+def key_length(bits) -> int:
+    """A key length asked for, checked (by the coordinator, and by each node again)."""
+    bits = int(bits)
+    if bits < MIN_KEY_LENGTH:
+        raise ValueError(f"key_length {bits}: at least {MIN_KEY_LENGTH} bits")
+    return bits
 
 
 def initial_risk(accounts: pl.Series, alerts: pl.DataFrame) -> pl.DataFrame:
@@ -75,13 +85,18 @@ def frontier(region: str, all_edges: pl.DataFrame) -> pl.DataFrame:
     mine = all_edges.filter((pl.col("source_region") == region)
                             | (pl.col("destination_region") == region))
     across = mine.filter(pl.col("source_region") != pl.col("destination_region"))
-    ends = pl.concat([across.filter(pl.col("source_region") == region)["source"],
-                      across.filter(pl.col("destination_region") == region)["destination"]])
+    ends = own_accounts(region, across)
     inside = mine.filter((pl.col("source_region") == region)
                          & (pl.col("destination_region") == region)
                          & pl.col("source").is_in(ends.implode())
                          & pl.col("destination").is_in(ends.implode()))
     return pl.concat([across, inside])
+
+
+def own_accounts(region: str, e: pl.DataFrame) -> pl.Series:
+    """The region's accounts at either end of the edges `e`."""
+    return pl.concat([e.filter(pl.col("source_region") == region)["source"],
+                      e.filter(pl.col("destination_region") == region)["destination"]])
 
 
 def region_inputs(region: str, parties: list[str], payments: pl.DataFrame,
@@ -91,14 +106,14 @@ def region_inputs(region: str, parties: list[str], payments: pl.DataFrame,
     their own risk (id, risk, and the account_id, which stays here), and the frontier's
     edges, every account id as its pseudonym under `key`."""
     e = frontier(region, edges(payments, where.filter(pl.col("region").is_in(parties))))
-    ids = pl.concat([e.filter(pl.col("source_region") == region)["source"],
-                     e.filter(pl.col("destination_region") == region)["destination"]])
-    risk = initial_risk(ids, alerts)
-    hide = pl.col("id").map_elements(lambda a: pseudonym(key, a), return_dtype=pl.String)
-    e = e.with_columns(*(pl.col(c).map_elements(lambda a: pseudonym(key, a),
-                                                return_dtype=pl.String)
+    risk = initial_risk(own_accounts(region, e), alerts)
+    # Each account's pseudonym made once (an HMAC each), however many payments it has.
+    accounts = pl.concat([e["source"], e["destination"]]).unique().to_list()
+    hidden = {a: pseudonym(key, a) for a in accounts}
+    e = e.with_columns(*(pl.col(c).replace_strict(hidden, return_dtype=pl.String)
                          for c in ("source", "destination")))
-    return risk.with_columns(pl.col("id").alias("account_id"), hide), e
+    return risk.with_columns(pl.col("id").alias("account_id"),
+                             pl.col("id").replace_strict(hidden, return_dtype=pl.String)), e
 
 
 def propagate(risk: pl.DataFrame, all_edges: pl.DataFrame, delta: float = DELTA,

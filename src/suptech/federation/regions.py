@@ -11,22 +11,26 @@ from pathlib import Path
 import polars as pl
 
 
-def account_regions(sim: Path) -> pl.DataFrame:
-    """account_id, region: where each simulated account's owner is."""
-    parties = pl.read_parquet(next(sim.glob("party-*.parquet")), columns=["party_id", "region"])
-    accounts = pl.read_parquet(next(sim.glob("account-*.parquet")),
-                               columns=["account_id", "owner_party_id"])
+def owners(accounts: pl.DataFrame, parties: pl.DataFrame) -> pl.DataFrame:
+    """account_id, region: where each account's owner is, from the register's accounts
+    (account_id, owner_party_id) and parties (party_id, region)."""
     return accounts.join(parties, left_on="owner_party_id", right_on="party_id") \
         .select("account_id", "region")
+
+
+def account_regions(sim: Path) -> pl.DataFrame:
+    """account_id, region: where each simulated account's owner is."""
+    return owners(pl.read_parquet(next(sim.glob("account-*.parquet")),
+                                  columns=["account_id", "owner_party_id"]),
+                  pl.read_parquet(next(sim.glob("party-*.parquet")),
+                                  columns=["party_id", "region"]))
 
 
 def store_regions(store) -> pl.DataFrame:
     """account_id, region: where each account's owner is, as a region's store has the
     register."""
-    accounts = store.view("account").select("account_id", "owner_party_id").to_polars()
-    parties = store.view("party").select("party_id", "region").to_polars()
-    return accounts.join(parties, left_on="owner_party_id", right_on="party_id") \
-        .select("account_id", "region")
+    return owners(store.view("account").select("account_id", "owner_party_id").to_polars(),
+                  store.view("party").select("party_id", "region").to_polars())
 
 
 def split(sim: Path, out: Path) -> dict[str, list[Path]]:
