@@ -38,6 +38,8 @@ DEFAULTS: dict[str, dict[str, str]] = {
     "insider": dict(isin=ISIN_A, party_id="P1", valid_from="2026-01-01", valid_to="2026-06-30"),
     "product_sale": dict(sale_id="S1", party_id="P1", isin=ISIN_A, member_lei=BROKER_A,
                          amount="10000", currency="CNY"),
+    "index_level": dict(index_id="000001", level="3000.00"),
+    "share_capital": dict(isin=ISIN_A, total_shares="1000000000", float_shares="800000000"),
     "complaint": dict(complaint_id="C1", party_id="P1", member_lei=BROKER_A, isin=ISIN_A,
                       category="MIS_SELLING", description="sold an R5 product to a C1 investor"),
 }

@@ -102,7 +102,7 @@ def test_every_market_typology_is_found_on_an_unseen_seed(market, tmp_path):
 
 def test_a_second_scan_alerts_only_what_is_new(tmp_path):
     out = tmp_path / "sim"
-    simulate_market(out, seed=22, days=2, instruments=3, cases_per_typology=2)
+    simulate_market(out, seed=22, days=2, instruments=2, scale="tiny")
     days = sorted({p.name.split("-", 1)[1].split(".")[0] for p in out.glob("order_event-*")})
     reference = [p for p in out.glob("*.parquet") if not p.name.startswith(("order_", "trade"))]
     store = open_store(tmp_path / "db")

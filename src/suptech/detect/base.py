@@ -180,8 +180,11 @@ def one_account_hits(t: ir.Table, score: ir.FloatingValue, case=()) -> ir.Table:
 
 def hits_table(t: ir.Table, case=()) -> ir.Table:
     """Select and type a detector's result as HIT_SCHEMA (a check on its shape), with
-    `case`: the case's columns as one text, where the detector names them."""
+    `case`: the case's columns as one text, where the detector names them, and its
+    `explanation` (JSON text) where it gives one."""
     out = {name: t[name].cast(typ) for name, typ in HIT_SCHEMA.items()}
+    if "explanation" in t.columns:
+        out["explanation"] = t.explanation.cast("string")
     if case:
         out["case"] = ibis.literal("|").join([t[c].cast("string") for c in case])
     return t.select(**out)

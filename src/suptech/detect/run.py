@@ -6,14 +6,20 @@ import polars as pl
 
 import suptech.detect.market  # noqa: F401  (registers the built-in detectors)
 import suptech.detect.payments  # noqa: F401
+import suptech.risk  # noqa: F401
 from suptech.detect.base import REGISTRY, Detector
 from suptech.detect.calibration import shipped
 from suptech.detect.market.data import market_data
 from suptech.detect.payments.data import payment_data
+from suptech.risk.data import risk_data
 from suptech.model.alert import COLUMNS, alert_id, also
 from suptech.store.schema import alert_schema
 
-DATA = {"market": market_data, "payments": payment_data}
+DATA = {"market": market_data, "payments": payment_data, "risk": risk_data}
+#: The reports a domain's detectors start from: none in a run's range, none of them runs
+#: (a scan of a market day spends nothing on the payment detectors).
+PRIMARY = {"market": ("order_event", "trade"), "payments": ("payment",),
+           "risk": ("trade", "order_event")}
 
 #: The frame of alerts with none in it, typed.
 EMPTY = pl.DataFrame(schema=alert_schema(COLUMNS))
@@ -36,12 +42,21 @@ def run(store, detectors: list[Detector] | None = None, start_ns: int | None = N
     try:
         for d in detectors:
             if d.domain not in data:  # each domain's tables are built once per run
-                data[d.domain] = DATA[d.domain](store, start_ns, end_ns)
-            results.append((d, pl.from_arrow(d.hits(data[d.domain]).to_pyarrow())))
+                data[d.domain] = DATA[d.domain](store, start_ns, end_ns) \
+                    if _any(store, PRIMARY[d.domain], start_ns, end_ns) else None
+            if data[d.domain] is not None:
+                results.append((d, pl.from_arrow(d.hits(data[d.domain]).to_pyarrow())))
     finally:
         for m in data.values():
-            m.release()
+            if m is not None:
+                m.release()
     return one_per_case(alerts_of(results, keep_raw))
+
+
+def _any(store, names: tuple[str, ...], start_ns: int | None, end_ns: int | None) -> bool:
+    """Whether the store holds a report of any of `names` in [start_ns, end_ns)."""
+    return any(store.view(n, start_ns=start_ns, end_ns=end_ns).limit(1).count()
+               .to_pyarrow().as_py() for n in names)
 
 
 def one_per_case(alerts: pl.DataFrame) -> pl.DataFrame:

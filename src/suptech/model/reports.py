@@ -275,10 +275,34 @@ COMPLAINT = ReportType(
     rank=2,
 )
 
+# An index's level as its provider publishes it: the day's last is its close, which a
+# share's daily deviation is measured against (the exchanges' fluctuation rules).
+INDEX_LEVEL = ReportType(
+    "index_level",
+    (
+        Field("index_id", Kind.TEXT),
+        Field("level", Kind.DECIMAL, positive=True),
+    ),
+    rank=2,
+)
+
+# A share's capital from `ts_event` on, until the next report: its free float is what
+# turnover is measured against.
+SHARE_CAPITAL = ReportType(
+    "share_capital",
+    (
+        Field("isin", Kind.ISIN),
+        Field("total_shares", Kind.INTEGER, positive=True),
+        Field("float_shares", Kind.INTEGER, positive=True),
+    ),
+    references=(Reference("isin", "instrument", "isin"),),
+    rank=1,
+)
+
 REPORT_TYPES: dict[str, ReportType] = {
     t.name: t
     for t in (INSTRUMENT, PARTY, ACCOUNT, ORDER_EVENT, TRADE, PAYMENT, ANNOUNCEMENT,
-              INSIDER, PRODUCT_SALE, COMPLAINT)
+              INSIDER, PRODUCT_SALE, COMPLAINT, INDEX_LEVEL, SHARE_CAPITAL)
 }
 
 

@@ -23,6 +23,10 @@ RULES: dict[str, list[tuple[str, pl.Expr, str]]] = {
         ("sell_order_id", c("buy_order_id") == c("sell_order_id"),
          "buy_order_id and sell_order_id are the same order"),
     ],
+    "share_capital": [
+        ("float_shares", c("float_shares") > c("total_shares"),
+         "float_shares is greater than total_shares"),
+    ],
     "insider": [
         ("valid_to", c("valid_to") < c("valid_from"), "valid_to is before valid_from"),
     ],

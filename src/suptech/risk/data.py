@@ -1,0 +1,140 @@
+"""The report database as the risk indicators see it: daily tables, built once a run.
+
+Every table is an Ibis expression over the store's current view, so DuckDB and Spark
+evaluate it alike. A run over some days reads their history too (the longest an
+indicator looks back, `Rules.history_days`), and its indicators report on the days
+asked for only (`RiskData.reported`). `day` is the local trading day of the
+instrument's venue, as days since the epoch; `k` counts an instrument's own trading
+days, so that "3 trading days" is a frame of 3 rows whatever the holidays and
+suspensions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ibis
+import ibis.expr.types as ir
+
+from suptech.detect.base import SharedTables
+from suptech.detect.market.data import Clock
+from suptech.model.calendar import DAY
+from suptech.risk.rules import rules
+
+#: Order messages counted by the order-to-trade ratio: new, modified, cancelled.
+MESSAGES = ("NEW", "MODIFY", "CANCEL")
+
+
+@dataclass
+class RiskData(SharedTables):
+    #: One row per instrument and day it traded: open, high, low, close, the previous
+    #: trading day's close, the return, volume (shares), value, trades, its board,
+    #: venue, price limit, tick and free float (the latest share capital reported by
+    #: then; null where none is).
+    bars: ir.Table
+    #: Index levels: index_id, day, level, and the index's return that day.
+    indices: ir.Table
+    #: Order messages: order_id, event_type, ts_event, day, isin, account_id,
+    #: member_lei, quantity.
+    messages: ir.Table
+    #: One row per trade and side: trade_id, day, isin, account_id, side, quantity,
+    #: value, member_lei (the account's member) and group_key (related accounts).
+    executions: ir.Table
+    clock: Clock
+    #: The days reported on: [first_day, last_day]; None: every day read.
+    first_day: int | None = None
+    last_day: int | None = None
+
+    def reported(self, t: ir.Table) -> ir.Table:
+        """The rows of `t` (which has `day`) on the days the run reports on."""
+        if self.first_day is not None:
+            t = t.filter(t.day >= self.first_day)
+        if self.last_day is not None:
+            t = t.filter(t.day <= self.last_day)
+        return t
+
+    def day_start(self, day: ir.IntegerValue) -> ir.IntegerValue:
+        return day * DAY - self.clock._pick(None, lambda c: c.offset_ns)
+
+    def day_close(self, day: ir.IntegerValue) -> ir.IntegerValue:
+        return self.clock.close(day)
+
+
+def _day(clock: Clock, ts: ir.IntegerValue) -> ir.IntegerValue:
+    return clock.day(ts)
+
+
+def risk_data(store, start_ns: int | None = None, end_ns: int | None = None,
+              materialize: bool = True) -> RiskData:
+    inst = store.view("instrument").select("isin", "mic", "board", "tick_size",
+                                           "price_limit_pct", "lot_size")
+    clock = Clock(inst.select("mic").distinct().to_pyarrow()["mic"].to_pylist())
+    # A day's indicators read its history: calendar days enough for the trading days
+    # the longest look back needs, over weekends and the longest holiday (a week).
+    history = rules().history_days() * 7 // 5 + 14
+    read_from = None if start_ns is None else start_ns - history * DAY
+    first = None if start_ns is None else clock.uniform_day(start_ns)
+    last = None if end_ns is None else clock.uniform_day(end_ns - 1)
+
+    trades = store.view("trade", start_ns=read_from, end_ns=end_ns)
+    trades = trades.mutate(day=_day(clock, trades.ts_event),
+                           px=trades.price.cast("float64"))
+    daily = trades.group_by(["isin", "day"]).aggregate(
+        open=trades.px.argmin(trades.ts_event), close=trades.px.argmax(trades.ts_event),
+        high=trades.px.max(), low=trades.px.min(), volume=trades.quantity.sum(),
+        value=(trades.px * trades.quantity).sum(), trades=trades.count())
+    by_isin = ibis.window(group_by="isin", order_by="day")
+    daily = daily.mutate(k=ibis.row_number().over(by_isin),
+                         prev_close=daily.close.lag().over(by_isin))
+    daily = daily.mutate(ret=daily.close / daily.prev_close - 1)
+    bars = daily.join(inst.select("isin", "mic", "board", "price_limit_pct", "lot_size",
+                                  tick=inst.tick_size.cast("float64")), "isin")
+    bars = _with_float(store, clock, bars)
+
+    levels = store.view("index_level", start_ns=read_from, end_ns=end_ns)
+    levels = levels.mutate(day=_day(clock, levels.ts_event))
+    # The day's last level is its close.
+    levels = levels.group_by(["index_id", "day"]).aggregate(
+        level=levels.level.cast("float64").argmax(levels.ts_event))
+    by_index = ibis.window(group_by="index_id", order_by="day")
+    indices = levels.mutate(index_ret=levels.level / levels.level.lag().over(by_index) - 1)
+
+    events = store.view("order_event", start_ns=read_from, end_ns=end_ns)
+    messages = events.select("order_id", "event_type", "ts_event", "isin", "account_id",
+                             "member_lei", "quantity").mutate(day=_day(clock, events.ts_event))
+
+    accounts = _accounts(store)
+    sides = []
+    for side, acct in (("BUY", trades.buy_account_id), ("SELL", trades.sell_account_id)):
+        sides.append(trades.select("trade_id", "day", "isin", "quantity", account_id=acct,
+                                   side=ibis.literal(side),
+                                   value=trades.px * trades.quantity))
+    executions = sides[0].union(sides[1]).join(accounts, "account_id", how="left")
+
+    r = RiskData(bars, indices, messages, executions, clock, first, last)
+    r.materialize = materialize
+    r.bars = r.shared(("bars",), lambda: bars)
+    r.executions = r.shared(("executions",), lambda: executions)
+    return r
+
+
+def _with_float(store, clock: Clock, bars: ir.Table) -> ir.Table:
+    """`bars` with each day's free float: the latest share capital reported by then."""
+    cap = store.view("share_capital").select("isin", "ts_event", "float_shares")
+    cap = cap.mutate(since=_day(clock, cap.ts_event))
+    joined = bars.left_join(cap, (bars.isin == cap.isin) & (cap.since <= bars.day))
+    latest = ibis.window(group_by=[joined.isin, joined.day],
+                         order_by=ibis.desc(joined.since))
+    joined = joined.mutate(_n=ibis.row_number().over(latest)).filter(lambda t: t._n == 0)
+    return joined.select(*bars.columns, float_shares=joined.float_shares.cast("float64"))
+
+
+def _accounts(store) -> ir.Table:
+    """account_id, member_lei and group_key: accounts of one household or control group
+    are related (as the market detectors relate them, `market_data`)."""
+    party = store.view("party")
+    acct = store.view("account")
+    j = acct.join(party, acct.owner_party_id == party.party_id, how="left")
+    return j.select(acct.account_id, member_lei=acct.member_lei,
+                    group_key=ibis.coalesce(party.group_id.concat(ibis.literal("#group")),
+                                            acct.owner_party_id.concat(ibis.literal("#party"))))

@@ -1,0 +1,129 @@
+"""The rules the risk indicators measure against, from configuration (`rules.toml`).
+
+The shipped file holds the exchanges' and regulators' published thresholds, board by
+board; an installation replaces it whole with its own (`--rules FILE` or the
+SUPTECH_RISK_RULES variable). A file that does not say what an indicator needs, or says
+it wrongly, is refused with the key and the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+SHIPPED = Path(__file__).with_name("rules.toml")
+ENV = "SUPTECH_RISK_RULES"
+
+Share = Field(gt=0)
+Down = Field(lt=0)
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Board(Section):
+    #: The benchmark index of the board's shares by venue (MIC); "*": any other venue.
+    index: dict[str, str]
+    abnormal_3d: float = Share
+    abnormal_turnover_ratio: float | None = Field(default=None, gt=0)
+    abnormal_turnover_3d: float | None = Field(default=None, gt=0)
+    severe_10d_up: float = Share
+    severe_10d_down: float = Down
+    severe_30d_up: float = Share
+    severe_30d_down: float = Down
+    severe_repeats: int = Field(ge=1)
+    daily_measure: Literal["deviation", "change"]
+    daily_price: float = Share
+    daily_amplitude: float = Share
+    daily_turnover: float = Share
+
+    def index_at(self, mic: str | None) -> str | None:
+        return self.index.get(mic or "", self.index.get("*"))
+
+
+class OrderRatios(Section):
+    max_number: float = Share
+    max_volume: float = Share
+    min_messages: int = Field(ge=1)
+    max_cancellation: float = Field(gt=0, le=1)
+    min_orders: int = Field(ge=1)
+
+
+class HighFrequency(Section):
+    per_second: int = Field(ge=1)
+    per_day: int = Field(ge=1)
+
+
+class Concentration(Section):
+    hhi_floor: float = Field(gt=0, le=1)
+    multiple: float = Share
+    history: int = Field(ge=1)
+    min_history: int = Field(ge=1)
+    min_trades: int = Field(ge=1)
+
+
+class Illiquidity(Section):
+    multiple: float = Share
+    history: int = Field(ge=1)
+    min_history: int = Field(ge=1)
+
+
+class LimitHits(Section):
+    consecutive: int = Field(ge=1)
+    top: int = Field(ge=1)
+
+
+class Rules(Section):
+    boards: dict[str, Board]
+    order_ratios: OrderRatios
+    high_frequency: HighFrequency
+    concentration: Concentration
+    illiquidity: Illiquidity
+    limit_hits: LimitHits
+
+    def history_days(self) -> int:
+        """How many trading days before a scanned day its indicators read."""
+        return max(30, self.concentration.history, self.illiquidity.history) + 1
+
+
+class RulesError(ValueError):
+    pass
+
+
+def load(path: Path | str) -> Rules:
+    """The rules in the file at `path`, or a RulesError that names the file, the key
+    and what is wrong with it."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise RulesError(f"{path}: cannot read the risk rules: {e.strerror}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise RulesError(f"{path}: not TOML: {e}") from None
+    try:
+        return Rules.model_validate(raw)
+    except ValidationError as e:
+        why = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}"
+                        for err in e.errors())
+        raise RulesError(f"{path}: {why}") from None
+
+
+@lru_cache(maxsize=8)
+def _cached(path: str, mtime: float) -> Rules:
+    return load(path)
+
+
+def rules(path: Path | str | None = None) -> Rules:
+    """The rules in force: `path`'s, else SUPTECH_RISK_RULES's file, else the shipped."""
+    chosen = Path(path or os.environ.get(ENV) or SHIPPED)
+    try:
+        mtime = chosen.stat().st_mtime
+    except OSError:
+        return load(chosen)  # raises, naming the file
+    return _cached(str(chosen), mtime)
