@@ -251,7 +251,10 @@ def test_every_typologys_alert_shows_what_proves_it(site, as_user, language):
     each (a page takes seconds in Chromium; the words of both are checked whole by
     test_i18n); for docs/evidence/ every page in both."""
     alerts = one_alert_of_each_typology(site)
-    assert set(alerts) == set(REGISTRY.typologies()) == set(PROOFS)  # the demo has them all
+    # The demo has every abuse typology (the risk indicators' alerts prove themselves
+    # with their measures, on the risk page).
+    abuse = set(REGISTRY.typologies("market")) | set(REGISTRY.typologies("payments"))
+    assert set(alerts) == abuse == set(PROOFS)
     # The pictures are taken only for docs/evidence/ (SUPTECH_EVIDENCE_SHOTS): the checks
     # read the page itself.
     shots = os.environ.get("SUPTECH_EVIDENCE_SHOTS")

@@ -61,6 +61,15 @@ TYPOLOGIES = {
     "SCATTER_GATHER": N_("Scattered out, then gathered in"),
     "STACK": N_("Layers of accounts"),
     "STRUCTURING": N_("Structuring below the reporting threshold"),
+    "ABNORMAL_FLUCTUATION": N_("Abnormal fluctuation"),
+    "SEVERE_ABNORMAL_FLUCTUATION": N_("Severe abnormal fluctuation"),
+    "DISCLOSURE_TRIGGER": N_("Daily disclosure list trigger"),
+    "CONSECUTIVE_LIMIT_HITS": N_("Consecutive price-limit closes"),
+    "ORDER_TO_TRADE_RATIO": N_("Excessive order-to-trade ratio"),
+    "CANCELLATION_RATIO": N_("Excessive cancellation ratio"),
+    "HIGH_FREQUENCY_TRADING": N_("High-frequency trading"),
+    "TRADING_CONCENTRATION": N_("Concentrated trading"),
+    "ILLIQUIDITY": N_("Illiquidity"),
 }
 
 #: Codes shown as words (the codes stay in the data and the API): alerts' statuses,
