@@ -3,7 +3,11 @@ to use it as a person would: fixtures shared by the dashboard's browser tests.""
 
 from __future__ import annotations
 
+import fcntl
+import os
+import pickle
 import shutil
+from pathlib import Path
 
 import httpx
 import pytest
@@ -19,9 +23,22 @@ needs_chromium = pytest.mark.skipif(shutil.which(CHROMIUM) is None,
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    """The demo's folder, and what `build` says it built (its alerts among it)."""
+    """The demo's folder, and what `build` says it built (its alerts among it): a
+    module's own, since its tests change it. Under xdist the workers build it once a
+    run between them and each module takes a copy."""
     root = tmp_path_factory.mktemp("dashboard")
-    return root, build(root, lambda _: None)
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if run is None:
+        return root, build(root, lambda _: None)
+    shared = Path(tmp_path_factory.getbasetemp()).parent / f"demo-{run}"
+    shared.mkdir(exist_ok=True)
+    with open(shared / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one worker builds; the other waits for it
+        if not (shared / "built.pickle").exists():
+            built = build(shared / "root", lambda _: None)
+            (shared / "built.pickle").write_bytes(pickle.dumps(built))
+    shutil.copytree(shared / "root", root, dirs_exist_ok=True)
+    return root, pickle.loads((shared / "built.pickle").read_bytes())
 
 
 @pytest.fixture(scope="module")
