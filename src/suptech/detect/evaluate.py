@@ -4,7 +4,9 @@ payments where the truth says which are laundering (`payment_scores`).
 An alert matches a labelled case when the typology is the same, the account sets share
 an account, the instrument is the same (market typologies; for cross-market
 manipulation the derivative or the underlying also counts), and the windows overlap
-once each is widened by 5 minutes (24 hours for payment typologies).
+once each is widened by 5 minutes (24 hours for payment typologies). A risk
+indicator's case is its days: the windows overlap as they are, the instrument is the
+same, and a label that names no account (an instrument's day) needs none.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import polars as pl
 
 import suptech.detect.market  # noqa: F401  (registers the built-in detectors)
 import suptech.detect.payments  # noqa: F401
+import suptech.risk  # noqa: F401
 from suptech.detect.base import REGISTRY
 
 MINUTE_NS = 60 * 1_000_000_000
@@ -57,8 +60,9 @@ def matches(labels: pl.DataFrame, alerts: pl.DataFrame,
     related_isins = related_isins or {}
     # Windows widen by the typology's domain: one unknown to every detector fails here
     # rather than being scored by another domain's rule.
-    market = [t for t in set(labels["typology"]) | set(alerts["typology"])
-              if REGISTRY.domain(t) == "market"]
+    domain = {t: REGISTRY.domain(t) for t in set(labels["typology"]) | set(alerts["typology"])}
+    market = [t for t, d in domain.items() if d == "market"]
+    risk = [t for t, d in domain.items() if d == "risk"]
     lab = read_timestamps(labels).with_columns(
         pl.col("account_ids").str.split(";").alias("l_accounts"),
         pl.col("isin").fill_null("").alias("l_isin"))
@@ -74,12 +78,13 @@ def matches(labels: pl.DataFrame, alerts: pl.DataFrame,
     if pairs.is_empty():
         return pairs.select("scenario_id", "alert_id")
     widen = pl.when(pl.col("typology").is_in(market)).then(5 * MINUTE_NS) \
-        .otherwise(DAY_NS)
-    same_accounts = pl.col("l_accounts").list.set_intersection("a_accounts").list.len() > 0
+        .when(pl.col("typology").is_in(risk)).then(0).otherwise(DAY_NS)
+    same_accounts = (pl.col("l_accounts").list.set_intersection("a_accounts").list.len() > 0) \
+        | (pl.col("typology").is_in(risk) & (pl.col("l_accounts") == [""]))
     overlap = ((pl.col("l_start") - widen) <= (pl.col("a_end") + widen)) \
         & ((pl.col("a_start") - widen) <= (pl.col("l_end") + widen))
     isin_ok = pl.struct("typology", "l_isin", "a_isin").map_elements(
-        lambda r: r["typology"] not in market or r["l_isin"] == r["a_isin"]
+        lambda r: r["typology"] not in market + risk or r["l_isin"] == r["a_isin"]
         or (r["typology"] == "CROSS_MARKET_MANIPULATION"
             and r["a_isin"] in related_isins.get(r["l_isin"], set())),
         return_dtype=pl.Boolean)

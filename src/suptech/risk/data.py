@@ -18,7 +18,7 @@ import ibis.expr.types as ir
 
 from suptech.detect.base import SharedTables
 from suptech.detect.market.data import Clock
-from suptech.model.calendar import DAY
+from suptech.model.calendar import DAY, DEFAULT
 from suptech.risk.rules import rules
 
 #: Order messages counted by the order-to-trade ratio: new, modified, cancelled.
@@ -73,8 +73,9 @@ def risk_data(store, start_ns: int | None = None, end_ns: int | None = None,
     # the longest look back needs, over weekends and the longest holiday (a week).
     history = rules().history_days() * 7 // 5 + 14
     read_from = None if start_ns is None else start_ns - history * DAY
-    first = None if start_ns is None else clock.uniform_day(start_ns)
-    last = None if end_ns is None else clock.uniform_day(end_ns - 1)
+    calendar = clock.uniform or DEFAULT
+    first = None if start_ns is None else calendar.local_day(start_ns)
+    last = None if end_ns is None else calendar.local_day(end_ns - 1)
 
     trades = store.view("trade", start_ns=read_from, end_ns=end_ns)
     trades = trades.mutate(day=_day(clock, trades.ts_event),

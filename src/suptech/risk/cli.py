@@ -1,0 +1,117 @@
+"""`suptech risk ...`: the risk indicators by day, their levels and the rules in force."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from suptech.cli_common import DataDir, Engine, console, error, open_or_exit
+
+out = console()
+risk_app = typer.Typer(help="Market-wide risk indicators: abnormal fluctuation, order "
+                            "ratios, high-frequency trading, concentration, liquidity, "
+                            "limit hits.", no_args_is_help=True)
+
+Rules = Annotated[Optional[Path], typer.Option(
+    "--rules", help="A rules file replacing the shipped one whole (see `suptech risk "
+                    "rules`); default: $SUPTECH_RISK_RULES, else the shipped rules.")]
+Date = Annotated[Optional[str], typer.Option(
+    "--date", help="The trading day (YYYY-MM-DD); default: the last day with trades.")]
+
+
+def _use_rules(path: Path | None) -> None:
+    """Put `path`'s rules in force for this command, or exit saying what is wrong."""
+    from suptech.risk.rules import ENV, RulesError, rules
+
+    if path is not None:
+        os.environ[ENV] = str(path)
+    try:
+        rules()
+    except RulesError as e:
+        error(str(e))
+        raise typer.Exit(2) from None
+
+
+def _day(store, text: str | None) -> int:
+    """The local day (days since the epoch) named, or the store's last day of trades."""
+    from suptech.model.calendar import DEFAULT
+
+    if text is not None:
+        try:
+            return (dt.date.fromisoformat(text) - dt.date(1970, 1, 1)).days
+        except ValueError:
+            raise typer.BadParameter(f"{text!r} is not a date YYYY-MM-DD",
+                                     param_hint="--date") from None
+    last = store.view("trade").ts_event.max().to_pyarrow().as_py()
+    if last is None:
+        error("the store holds no trades: nothing to measure")
+        raise typer.Exit(1)
+    return DEFAULT.local_day(last)
+
+
+def _iso(day: int) -> str:
+    return (dt.date(1970, 1, 1) + dt.timedelta(days=day)).isoformat()
+
+
+@risk_app.command("scan")
+def scan(date: Date = None, rules: Rules = None, data_dir: DataDir = Path("./suptech-data"),
+         engine: Engine = "duckdb") -> None:
+    """Run every risk indicator over a trading day and store the new alerts."""
+    from suptech.detect.scan import scan as run_scan
+    from suptech.risk.levels import day_range, indicators
+
+    _use_rules(rules)
+    store = open_or_exit(data_dir, engine)
+    try:
+        day = _day(store, date)
+        with out.status(f"measuring {_iso(day)}"):
+            result = run_scan(store, indicators(), *day_range(day, day))
+    finally:
+        store.close()
+    table = Table("typology", "new alerts", title=f"Risk on {_iso(day)}", title_justify="left")
+    for typology, n in sorted(result.new.group_by("typology").len().iter_rows()):
+        table.add_row(typology, str(n))
+    out.print(table)
+    out.print(f"{result.found} alerts on the day, {result.new.height} new")
+
+
+@risk_app.command("levels")
+def levels(date: Date = None, rules: Rules = None,
+           top: Annotated[int, typer.Option("--top", help="Rows to show.")] = 30,
+           data_dir: DataDir = Path("./suptech-data"), engine: Engine = "duckdb") -> None:
+    """Each indicator's levels on a day, highest first (1 is the rule's line)."""
+    from suptech.risk.levels import levels as measure
+
+    _use_rules(rules)
+    store = open_or_exit(data_dir, engine)
+    try:
+        day = _day(store, date)
+        with out.status(f"measuring {_iso(day)}"):
+            found = measure(store, day, day)
+    finally:
+        store.close()
+    table = Table("indicator", "subject", "isin", "value", "level",
+                  title=f"Risk levels on {_iso(day)}", title_justify="left")
+    for r in found.head(top).iter_rows(named=True):
+        style = "bold red" if r["level"] is not None and round(r["level"], 9) >= 1 else None
+        table.add_row(r["indicator"], r["subject"], r["isin"] or "",
+                      f"{r['value']:.4g}" if r["value"] is not None else "",
+                      f"{r['level']:.2f}" if r["level"] is not None else "", style=style)
+    out.print(table)
+    out.print(f"{found.height} measures, {(found['level'].round(9) >= 1).sum()} at a line")
+
+
+@risk_app.command("rules")
+def show_rules(rules: Rules = None) -> None:
+    """Print the rules in force, and where they come from."""
+    from suptech.risk.rules import ENV, SHIPPED
+
+    _use_rules(rules)
+    path = Path(os.environ.get(ENV) or SHIPPED)
+    out.print(f"# {path}")
+    out.print(path.read_text(encoding="utf-8"), markup=False, highlight=False)

@@ -1,0 +1,48 @@
+"""Every indicator's levels over some days, as one frame: what the risk page's heat map,
+the daily report and `suptech risk levels` show. The alerts come from the same levels
+(`Indicator.hits`)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from suptech.detect.base import REGISTRY
+from suptech.model.calendar import DAY, DEFAULT
+from suptech.risk.data import risk_data
+from suptech.risk.indicator import Indicator
+
+SCHEMA = {"indicator": pl.String, "typology": pl.String, "day": pl.Int64, "isin": pl.String,
+          "subject": pl.String, "value": pl.Float64, "level": pl.Float64, "why": pl.String}
+
+
+def indicators() -> list[Indicator]:
+    """Every registered risk indicator, under the rules in force."""
+    import suptech.risk  # noqa: F401  (registers them)
+
+    return [cls() for cls in REGISTRY.detectors.values() if cls.domain == "risk"]
+
+
+def day_range(first: int, last: int) -> tuple[int, int]:
+    """[start, end) in ns of local days `first` to `last` (days since the epoch)."""
+    return DEFAULT.day_start(first), DEFAULT.day_start(last) + DAY
+
+
+def levels(store, first: int, last: int, chosen: list[Indicator] | None = None) -> pl.DataFrame:
+    """Each indicator's levels on local days `first` to `last`, one row per subject and
+    day, highest level first."""
+    start, end = day_range(first, last)
+    r = risk_data(store, start, end)
+    frames = []
+    try:
+        for ind in chosen or indicators():
+            t = r.reported(ind.levels(r)).select("day", "isin", "subject", "value", "level",
+                                                 "why")
+            frames.append(pl.from_arrow(t.to_pyarrow()).with_columns(
+                indicator=pl.lit(ind.id), typology=pl.lit(ind.typology)))
+    finally:
+        r.release()
+    if not frames:
+        return pl.DataFrame(schema=SCHEMA)
+    out = pl.concat([f.select(list(SCHEMA)).cast(SCHEMA) for f in frames])
+    return out.sort(["level", "indicator", "subject"], descending=[True, False, False],
+                    nulls_last=True)
