@@ -144,6 +144,7 @@ def test_abnormal_fluctuation_is_20_percent_of_deviation_over_3_days_on_the_main
     assert set(raised) == {isin(1), isin(3)}
     assert why(raised[isin(1)])["benchmark"] == "000001"
     assert raised[isin(1)]["typology"] == "ABNORMAL_FLUCTUATION"
+    assert raised[isin(1)]["score"] == 0.5  # at the line; a measure is not calibrated
 
 
 def test_abnormal_fluctuation_lines_are_the_boards(tmp_path):

@@ -70,6 +70,9 @@ class Detector:
     #: Typologies whose alerts holding a payment or an order this detector's alert holds
     #: are the same case, which this one names better (`run.one_per_case`).
     supersedes: ClassVar[tuple[str, ...]] = ()
+    #: Whether its scores are mapped to probabilities by the shipped calibration
+    #: (`detect.calibration`): a suspicion's are; a measure against a line's are not.
+    calibrated: ClassVar[bool] = True
 
     def __init__(self, params: Params | None = None):
         self.params = params or self.Params()

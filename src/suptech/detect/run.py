@@ -148,7 +148,12 @@ def alerts_of(results: list[tuple[Detector, pl.DataFrame]],
     alerts = alerts.with_columns(pl.Series("alert_id", ids, pl.String)).select(COLUMNS)
     raw, calibration = alerts["score"], shipped()
     if calibration is not None:
-        alerts = calibration.apply(alerts)
+        # A risk indicator's score says how far past its line a measure is, not how
+        # likely a suspicion is true: it is not calibrated.
+        measured = [d.id for d, _ in results if not d.calibrated]
+        alerts = alerts.with_columns(
+            pl.when(pl.col("detector").is_in(measured)).then(pl.col("score"))
+            .otherwise(calibration.apply(alerts)["score"]).alias("score"))
     if keep_raw:
         alerts = alerts.with_columns(raw.alias("raw"))
     return alerts.sort(["typology", "window_start", "alert_id"])

@@ -40,6 +40,7 @@ class Indicator(Detector):
     """Set `id`, `typology`, `section`; implement `levels`."""
 
     domain: ClassVar[str] = "risk"
+    calibrated: ClassVar[bool] = False
     #: Its section of the rules (`Rules`' field).
     section: ClassVar[str]
     #: What its subject is: "instrument", "member", "account" or "group".
