@@ -276,6 +276,8 @@ def _register_subcommands() -> None:
     app.add_typer(server.audit_app, name="audit")
     from suptech.federation.cli import app as federation
     app.add_typer(federation, name="federation")
+    from suptech.risk.cli import risk_app
+    app.add_typer(risk_app, name="risk")
 
 
 _register_subcommands()

@@ -1,4 +1,4 @@
-"""`suptech simulate market|payments`: labelled data for demos, tests and scoring."""
+"""`suptech simulate market|payments|risk`: labelled data for demos, tests and scoring."""
 
 from __future__ import annotations
 
@@ -84,6 +84,42 @@ def market(
                                  progress=lambda done, total: bar.update(task, completed=done,
                                                                          total=total))
     _summary(result.labels, result.files, "Injected market cases")
+    out.print(f"{result.order_events:,} order events, {result.trades:,} trades")
+
+
+@app.command()
+def risk(
+    seed: Seed = 1, days: Annotated[int, typer.Option(
+        "--days", min=2, help="Trading days: the shares' history, then the month.")] = 44,
+    out_dir: Out = Path("./sim-risk"),
+    instruments: Annotated[int, typer.Option("--instruments", min=1)] = 60,
+    month: Annotated[int, typer.Option(
+        "--month", min=12, help="The last days, where the episodes fall.")] = 22,
+    each: Annotated[int, typer.Option(
+        "--each", min=0, help="Episodes of every kind (0: an ordinary market).")] = 2,
+    trades: Annotated[float, typer.Option("--trades", min=3, help="Mean trades a share "
+                                          "a day.")] = 40.0,
+    start: Start = None, fmt: Fmt = "parquet",
+) -> None:
+    """A market of many shares at the daily grain the risk indicators read, with index
+    levels and share capital, and labelled episodes of every risk typology."""
+    from suptech.simulate.risk_run import DEFAULT_START, simulate_risk
+
+    if month > days:
+        raise typer.BadParameter(f"the month ({month} days) is longer than all the days "
+                                 f"({days})", param_hint="--month")
+    first = _start(start, DEFAULT_START)
+    with Progress(TextColumn("simulating"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("days"), TimeElapsedColumn(), console=out,
+                  transient=True) as bar:
+        task = bar.add_task("", total=days)
+        try:
+            result = simulate_risk(out_dir, seed, instruments, days, month, trades,
+                                   each=each, fmt=_check_format(fmt), start=first,
+                                   progress=lambda done, total: bar.update(task, completed=done))
+        except ValueError as e:  # no room for the episodes asked for
+            raise typer.BadParameter(str(e), param_hint="--instruments") from None
+    _summary(result.labels, result.files, "Injected risk episodes")
     out.print(f"{result.order_events:,} order events, {result.trades:,} trades")
 
 

@@ -162,6 +162,7 @@ def limit_run(rng, u, p: Plan, index_ret, i, d, sid):
 def concentration(rng, u, p: Plan, index_ret, i, d, sid):
     """A day when one member's two related accounts hold 60-72 % of the value traded."""
     p.member_share[i, d] = rng.uniform(0.60, 0.72)
+    p.trades[i, d] = 6  # a busy day: enough trades to rate (the rule needs 20)
     p.label(sid, "TRADING_CONCENTRATION", i, None, d, d, "one member")
     return True
 

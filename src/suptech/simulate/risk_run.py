@@ -55,16 +55,17 @@ class RiskResult:
 
 def simulate_risk(out: Path, seed: int = 1, instruments: int = 60, days: int = 44,
                   month: int = 22, trades: float = 40.0, accounts: int = 2_000,
-                  members: int = 20, episodes: bool = True, fmt: str = "parquet",
-                  start: date = DEFAULT_START) -> RiskResult:
-    """`days` trading days; episodes fall in the last `month` of them (the days before
-    are the shares' history). `trades`: mean trades a share a day."""
+                  members: int = 20, each: int = 2, fmt: str = "parquet",
+                  start: date = DEFAULT_START, progress=None) -> RiskResult:
+    """`days` trading days; `each` episodes of every kind (0: none) fall in the last
+    `month` of them (the days before are the shares' history). `trades`: mean trades a
+    share a day. `progress(done, days)` after each day."""
     rng = np.random.default_rng(seed)
     out.mkdir(parents=True, exist_ok=True)
     calendar = trading_days(start, days)
     u = _universe(rng, instruments, accounts, members)
     index_ret = {ix: rng.normal(0.0, 0.008, days) for ix in sorted(set(INDEX.values()))}
-    plan = plan_episodes(rng, u, index_ret, days, month) if episodes \
+    plan = plan_episodes(rng, u, index_ret, days, month, each) if each \
         else Plan.empty(instruments, days)
     closes = _closes(rng, u, plan, index_ret)
     files = _reference(u, calendar, index_ret, out, fmt)
@@ -79,6 +80,8 @@ def simulate_risk(out: Path, seed: int = 1, instruments: int = 60, days: int = 4
         files.append(write_reports(e, "order_event", out, f"order_event-{day}", fmt))
         day_trades.append(t.height)
         day_events.append(e.height)
+        if progress:
+            progress(d + 1, days)
     labels = plan.labels(u, calendar)
     files.append(write_labels(labels, out))
     return RiskResult(files, labels, sum(day_trades), sum(day_events))
