@@ -162,8 +162,7 @@ def quality(args, work: Path) -> None:
         store = open_store(db)
         alerts = run(store, indicators())
         store.close()
-        labels = pl.read_csv(sim / "labels.csv", schema_overrides={"account_ids": pl.String})
-        for s in score(labels.with_columns(pl.col("account_ids").fill_null("")), alerts):
+        for s in score(pl.read_csv(sim / "labels.csv"), alerts):
             t = totals.setdefault(s.typology, [0, 0, 0, 0])
             for k, v in enumerate((s.cases, s.found, s.alerts, s.true_alerts)):
                 t[k] += v

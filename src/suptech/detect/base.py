@@ -81,6 +81,11 @@ class Detector:
         """Whether a scan that names no detectors runs this one."""
         return True
 
+    def data_options(self) -> dict[str, int]:
+        """What it needs of its domain's tables (`run.DATA`) beyond a run's range: the
+        largest each detector of a run asks is built."""
+        return {}
+
     def hits(self, m) -> ir.Table:  # MarketData or PaymentData, by `domain`
         return self.cases(self.episodes(m))
 

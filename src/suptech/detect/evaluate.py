@@ -64,10 +64,10 @@ def matches(labels: pl.DataFrame, alerts: pl.DataFrame,
     market = [t for t, d in domain.items() if d == "market"]
     risk = [t for t, d in domain.items() if d == "risk"]
     lab = read_timestamps(labels).with_columns(
-        pl.col("account_ids").str.split(";").alias("l_accounts"),
+        pl.col("account_ids").cast(pl.String).fill_null("").str.split(";").alias("l_accounts"),
         pl.col("isin").fill_null("").alias("l_isin"))
     al = read_timestamps(alerts).with_columns(
-        pl.col("account_ids").str.split(";").alias("a_accounts"),
+        pl.col("account_ids").cast(pl.String).fill_null("").str.split(";").alias("a_accounts"),
         pl.col("isin").fill_null("").alias("a_isin"))
     pairs = lab.select("scenario_id", "typology", "l_accounts", "l_isin",
                        pl.col("window_start").alias("l_start"),

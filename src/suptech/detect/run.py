@@ -38,11 +38,15 @@ def run(store, detectors: list[Detector] | None = None, start_ns: int | None = N
     score beside, as `raw` (what a calibration is fitted on)."""
     if detectors is None:
         detectors = [d for cls in REGISTRY.detectors.values() if (d := cls()).by_default()]
-    results, data = [], {}
+    results, data, options = [], {}, {}
+    for d in detectors:
+        mine = options.setdefault(d.domain, {})
+        for k, v in d.data_options().items():
+            mine[k] = max(mine.get(k, v), v)
     try:
         for d in detectors:
             if d.domain not in data:  # each domain's tables are built once per run
-                data[d.domain] = DATA[d.domain](store, start_ns, end_ns) \
+                data[d.domain] = DATA[d.domain](store, start_ns, end_ns, **options[d.domain]) \
                     if _any(store, PRIMARY[d.domain], start_ns, end_ns) else None
             if data[d.domain] is not None:
                 results.append((d, pl.from_arrow(d.hits(data[d.domain]).to_pyarrow())))

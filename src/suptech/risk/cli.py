@@ -24,17 +24,20 @@ Date = Annotated[Optional[str], typer.Option(
     "--date", help="The trading day (YYYY-MM-DD); default: the last day with trades.")]
 
 
-def _use_rules(path: Path | None) -> None:
-    """Put `path`'s rules in force for this command, or exit saying what is wrong."""
-    from suptech.risk.rules import ENV, RulesError, rules
+def _use_rules(path: Path | None) -> Path:
+    """The rules file this command uses (`path`, else the one in force), checked; or
+    exit saying what is wrong with it. Passed on, never put in the environment: a
+    command may run inside the server (`cli_remote`), whose other work it must leave
+    alone."""
+    from suptech.risk.rules import ENV, SHIPPED, RulesError, rules
 
-    if path is not None:
-        os.environ[ENV] = str(path)
+    chosen = Path(path or os.environ.get(ENV) or SHIPPED)
     try:
-        rules()
+        rules(chosen)
     except RulesError as e:
         error(str(e))
         raise typer.Exit(2) from None
+    return chosen
 
 
 def _day(store, text: str | None) -> int:
@@ -65,12 +68,12 @@ def scan(date: Date = None, rules: Rules = None, data_dir: DataDir = Path("./sup
     from suptech.detect.scan import scan as run_scan
     from suptech.risk.levels import day_range, indicators
 
-    _use_rules(rules)
+    chosen = _use_rules(rules)
     store = open_or_exit(data_dir, engine)
     try:
         day = _day(store, date)
         with out.status(f"measuring {_iso(day)}"):
-            result = run_scan(store, indicators(), *day_range(day, day))
+            result = run_scan(store, indicators(chosen), *day_range(day, day))
     finally:
         store.close()
     table = Table("typology", "new alerts", title=f"Risk on {_iso(day)}", title_justify="left")
@@ -85,14 +88,15 @@ def levels(date: Date = None, rules: Rules = None,
            top: Annotated[int, typer.Option("--top", help="Rows to show.")] = 30,
            data_dir: DataDir = Path("./suptech-data"), engine: Engine = "duckdb") -> None:
     """Each indicator's levels on a day, highest first (1 is the rule's line)."""
+    from suptech.risk.levels import indicators
     from suptech.risk.levels import levels as measure
 
-    _use_rules(rules)
+    chosen = _use_rules(rules)
     store = open_or_exit(data_dir, engine)
     try:
         day = _day(store, date)
         with out.status(f"measuring {_iso(day)}"):
-            found = measure(store, day, day)
+            found = measure(store, day, day, indicators(chosen))
     finally:
         store.close()
     table = Table("indicator", "subject", "isin", "value", "level",
@@ -109,9 +113,6 @@ def levels(date: Date = None, rules: Rules = None,
 @risk_app.command("rules")
 def show_rules(rules: Rules = None) -> None:
     """Print the rules in force, and where they come from."""
-    from suptech.risk.rules import ENV, SHIPPED
-
-    _use_rules(rules)
-    path = Path(os.environ.get(ENV) or SHIPPED)
+    path = _use_rules(rules)
     out.print(f"# {path}")
     out.print(path.read_text(encoding="utf-8"), markup=False, highlight=False)

@@ -65,14 +65,15 @@ def _day(clock: Clock, ts: ir.IntegerValue) -> ir.IntegerValue:
 
 
 def risk_data(store, start_ns: int | None = None, end_ns: int | None = None,
-              materialize: bool = True) -> RiskData:
+              materialize: bool = True, history: int | None = None) -> RiskData:
+    """`history`: trading days read before the range (default: the shipped rules')."""
     inst = store.view("instrument").select("isin", "mic", "board", "tick_size",
                                            "price_limit_pct", "lot_size")
     clock = Clock(inst.select("mic").distinct().to_pyarrow()["mic"].to_pylist())
     # A day's indicators read its history: calendar days enough for the trading days
     # the longest look back needs, over weekends and the longest holiday (a week).
-    history = rules().history_days() * 7 // 5 + 14
-    read_from = None if start_ns is None else start_ns - history * DAY
+    days = (history or rules().history_days()) * 7 // 5 + 14
+    read_from = None if start_ns is None else start_ns - days * DAY
     calendar = clock.uniform or DEFAULT
     first = None if start_ns is None else calendar.local_day(start_ns)
     last = None if end_ns is None else calendar.local_day(end_ns - 1)

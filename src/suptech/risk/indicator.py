@@ -47,8 +47,19 @@ class Indicator(Detector):
     subject: ClassVar[str] = "instrument"
     Params: ClassVar[type] = RuleParams
 
-    def __init__(self, params: RuleParams | None = None):
-        self.params = params or RuleParams(getattr(rules(), self.section))
+    def __init__(self, params: RuleParams | None = None, rules_path=None):
+        # Read when first needed: listing the registry never fails on a rules file.
+        self._params, self._path = params, rules_path
+
+    @property
+    def params(self) -> RuleParams:
+        if self._params is None:
+            self._params = RuleParams(getattr(rules(self._path), self.section))
+        return self._params
+
+    def data_options(self) -> dict:
+        """Its day's history, as long as the rules in force look back."""
+        return {"history": rules(self._path).history_days()}
 
     def by_default(self) -> bool:
         """A plain scan runs the abuse detectors; the risk indicators run by day

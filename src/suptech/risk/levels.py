@@ -15,11 +15,13 @@ SCHEMA = {"indicator": pl.String, "typology": pl.String, "day": pl.Int64, "isin"
           "subject": pl.String, "value": pl.Float64, "level": pl.Float64, "why": pl.String}
 
 
-def indicators() -> list[Indicator]:
-    """Every registered risk indicator, under the rules in force."""
+def indicators(rules_path=None) -> list[Indicator]:
+    """Every registered risk indicator, under the rules at `rules_path` (default: the
+    rules in force, `rules.rules`)."""
     import suptech.risk  # noqa: F401  (registers them)
 
-    return [cls() for cls in REGISTRY.detectors.values() if cls.domain == "risk"]
+    return [cls(rules_path=rules_path) for cls in REGISTRY.detectors.values()
+            if cls.domain == "risk"]
 
 
 def day_range(first: int, last: int) -> tuple[int, int]:
@@ -31,10 +33,11 @@ def levels(store, first: int, last: int, chosen: list[Indicator] | None = None) 
     """Each indicator's levels on local days `first` to `last`, one row per subject and
     day, highest level first."""
     start, end = day_range(first, last)
-    r = risk_data(store, start, end)
+    chosen = chosen or indicators()
+    r = risk_data(store, start, end, history=max(i.data_options()["history"] for i in chosen))
     frames = []
     try:
-        for ind in chosen or indicators():
+        for ind in chosen:
             t = r.reported(ind.levels(r)).select("day", "isin", "subject", "value", "level",
                                                  "why")
             frames.append(pl.from_arrow(t.to_pyarrow()).with_columns(
