@@ -328,3 +328,35 @@ def drivers(explanation: str | None, w: Words = ENGLISH) -> list[dict]:
                                score=other["score"])})
         said += reasons(other.get("explanation"), "· ")
     return said
+
+
+def risk_heatmap(levels: pl.DataFrame, day: str, shown: int, w: Words = ENGLISH) -> go.Figure:
+    """Shares (rows: the `shown` with the highest level of any indicator) by indicator
+    (columns), each cell the level of the indicator's measure that day (a member's or
+    group's, the highest in that share): 1 is the rule's line, coloured past it in red.
+    A cell's link (`customdata`) is the alert queue of that typology and share."""
+    per = levels.filter(pl.col("isin").is_not_null()).group_by(["isin", "typology"]) \
+        .agg(pl.col("level").max(), pl.col("value").sort_by("level").last())
+    typologies = sorted(per["typology"].unique().to_list()) if per.height else []
+    top = per.group_by("isin").agg(pl.col("level").max().alias("top")) \
+        .sort(["top", "isin"], descending=[True, False]).head(shown)["isin"].to_list()
+    cell = {(r["isin"], r["typology"]): r for r in per.iter_rows(named=True)}
+    z, text, links = [], [], []
+    for isin in top:
+        row = [cell.get((isin, t)) for t in typologies]
+        z.append([min(c["level"], 2.0) if c else None for c in row])
+        text.append([f"{c['level']:.2f}" if c else "" for c in row])
+        links.append([f"/ui/alerts?typology={t}&isin={isin}" for t in typologies])
+    fig = go.Figure(go.Heatmap(
+        z=z, x=[w.typology(t) for t in typologies], y=top, text=text,
+        texttemplate="%{text}", customdata=links, zmin=0, zmax=2,
+        colorscale=[[0, "#f7fbff"], [0.35, "#c6dbef"], [0.499, "#fdd49e"],
+                    [0.5, "#fc8d59"], [1, "#b30000"]],
+        colorbar=dict(title=w("level"), tickvals=[0, 0.5, 1, 1.5, 2],
+                      ticktext=["0", "0.5", w("line"), "1.5", "≥2"]),
+        hovertemplate="%{y} · %{x}: %{text}<extra></extra>"))
+    fig.update_layout(title=w("Risk levels on {day} (1 is the rule's line)", day=day),
+                      **dict(LAYOUT, height=max(320, 26 * len(top) + 160),
+                             margin=dict(l=120, r=20, t=50, b=140)))
+    fig.update_yaxes(autorange="reversed", type="category")
+    return fig

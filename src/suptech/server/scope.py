@@ -4,7 +4,8 @@ A report belongs to the regions of the parties it involves: a party by its own r
 an account by its owner's, an order by its account's, a trade by either side's, a
 payment by either account's, an insider entry, sale or complaint by its party's.
 Instruments and announcements are public and seen by all. An alert belongs to the
-regions of its accounts' owners. Accounts the register does not know (foreign
+regions of its accounts' owners; one that names no account (a risk indicator's measure
+of a share) is about the market, public, and seen by all. Accounts the register does not know (foreign
 counterparties) belong to no region, and what involves only them is seen by no one.
 """
 
@@ -13,6 +14,8 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 import polars as pl
+
+from suptech.ops.access import JURISDICTIONS
 
 PUBLIC = ("instrument", "announcement")
 BY_ACCOUNT = {"order_event": ("account_id",), "trade": ("buy_account_id", "sell_account_id"),
@@ -78,6 +81,8 @@ def alert_regions(store, alerts: pl.DataFrame) -> dict[str, set[str]]:
     for alert_id, region in pairs.select("alert_id", "region").iter_rows():
         if region:
             found[alert_id].add(region)
+    for alert_id in alerts.filter(pl.col("account_ids").fill_null("") == "")["alert_id"]:
+        found[alert_id] = set(JURISDICTIONS)
     return found
 
 

@@ -322,10 +322,11 @@ def install(app) -> None:
 
     _framed_errors(app)
 
-    from suptech.server import ui_alerts
+    from suptech.server import ui_alerts, ui_risk
 
     app.include_router(router())
     app.include_router(ui_alerts.router())
+    app.include_router(ui_risk.router())
 
 
 #: What a page's error is called, by status.

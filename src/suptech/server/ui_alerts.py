@@ -30,11 +30,13 @@ def router() -> APIRouter:
 
     @r.get("/alerts", response_class=HTMLResponse)
     def alert_queue(request: Request, who: User = Depends(_user), typology: str = "",
-                    status: str = "", sort: str = "score", p: int = 1):
+                    status: str = "", sort: str = "score", p: int = 1, isin: str = ""):
         s = _services(request)
         frame = s.alerts(who)
         if typology:
             frame = frame.filter(pl.col("typology") == typology)
+        if isin:  # an instrument's alerts (the risk page's cells lead here)
+            frame = frame.filter(pl.col("isin") == isin)
         order = {"score": (["score", "alert_id"], [True, False]),
                  "time": (["window_start", "alert_id"], [True, False])}.get(sort, ("score", True))
         rows = s.with_status(frame.sort(order[0], descending=order[1]))
@@ -42,7 +44,8 @@ def router() -> APIRouter:
             rows = [x for x in rows if x["status"] == status]
         pages = max(1, -(-len(rows) // PAGE))
         p = min(max(p, 1), pages)
-        shown = {"typology": typology, "status": status, "sort": sort}
+        shown = {"typology": typology, "status": status, "sort": sort,
+                 **({"isin": isin} if isin else {})}
         w = words(request, who)
         with s.ops.connect() as con:
             saved = views.mine(con, who)

@@ -1,0 +1,57 @@
+"""The dashboard's risk page: a day's risk indicators as a heat map of shares by
+indicator, each cell a link to the alerts behind it, and the day's risk alerts.
+
+The levels are the indicators' own (`suptech.risk.levels`), market-wide measures of
+shares; the alerts are the caller's jurisdiction's, as in the queue."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+
+from suptech.model.calendar import DEFAULT
+from suptech.ops.access import User
+from suptech.server import charts
+from suptech.server.ui import _services, _user, page, words
+
+#: Shares the heat map shows: those with the highest level of any indicator.
+SHOWN = 40
+EPOCH = dt.date(1970, 1, 1)
+
+
+def router() -> APIRouter:
+    r = APIRouter(prefix="/ui", include_in_schema=False)
+
+    @r.get("/risk", response_class=HTMLResponse)
+    def risk_page(request: Request, who: User = Depends(_user), date: str = ""):
+        from suptech.risk.levels import day_range, indicators, levels
+
+        who.require("analyst", "supervisor")
+        s, w = _services(request), words(request, who)
+        try:
+            day = (dt.date.fromisoformat(date) - EPOCH).days if date else None
+        except ValueError:
+            day, date = None, ""
+        with s.reader() as store:
+            if day is None:
+                last = store.view("trade").ts_event.max().to_pyarrow().as_py()
+                day = DEFAULT.local_day(last) if last is not None else None
+            found = levels(store, day, day) if day is not None else None
+        alerts = s.alerts(who)
+        shown_day = (EPOCH + dt.timedelta(days=day)).isoformat() if day is not None else None
+        if day is not None:
+            start, end = day_range(day, day)
+            alerts = alerts.filter(pl.col("detector").is_in([i.id for i in indicators()])
+                                   & (pl.col("window_start") >= start)
+                                   & (pl.col("window_start") < end))
+        rows = s.with_status(alerts.sort("score", descending=True)) if day is not None else []
+        return page(request, "risk.html", who, day=shown_day, alerts=rows,
+                    measures=0 if found is None else found.height,
+                    at_line=0 if found is None else int((found["level"].round(9) >= 1).sum()),
+                    chart=charts.to_json(charts.risk_heatmap(found, shown_day, SHOWN, w))
+                    if found is not None else None)
+
+    return r
