@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import shutil
 import uuid
 from dataclasses import dataclass, field
@@ -311,6 +312,12 @@ def spark_session(data_dir: Path):
     # partitions across a cluster's executors; in local mode there are none to even out,
     # and the re-planning costs more than it saves (BENCHMARKS.md).
     adaptive = "false" if master.startswith("local") else "true"
+    # In local mode a shuffle's partitions are the cores: a task each, no more tasks
+    # than cores to schedule (on two cores, 2 rather than 4 took a quarter off a
+    # day's market scan; BENCHMARKS.md). SUPTECH_SPARK_PARTITIONS sets them.
+    cores = re.fullmatch(r"local\[(\d+|\*)\]", master)
+    partitions = os.environ.get("SUPTECH_SPARK_PARTITIONS") or (
+        (str(os.cpu_count()) if cores.group(1) == "*" else cores.group(1)) if cores else "4")
     return (
         SparkSession.builder.master(master)
         .appName("suptech")
@@ -318,7 +325,7 @@ def spark_session(data_dir: Path):
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.sql.shuffle.partitions", partitions)
         .config("spark.sql.warehouse.dir", str(data_dir / "spark" / "_warehouse"))
         .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={data_dir / 'spark'}")
         .getOrCreate()
