@@ -22,12 +22,10 @@ class Cancellation(Indicator):
 
     def levels(self, r) -> ir.Table:
         rule = self.rules
-        per_account = member_messages(r)
-        m = per_account.group_by(["member_lei", "isin", "day"]).aggregate(
-            new=per_account.new.sum(), cancelled=per_account.cancelled.sum())
+        m = member_messages(r)
         m = m.filter(m.new >= rule.min_orders)
         m = m.mutate(ratio=m.cancelled / m.new)
-        m = m.join(busiest(per_account, "cancelled"), ["member_lei", "isin", "day"])
+        m = m.join(busiest(r, m, ("CANCEL",)), ["member_lei", "isin", "day"])
         return m.select(
             "day", "isin", subject=m.member_lei, value=m.ratio,
             level=m.ratio / rule.max_cancellation, accounts=m.accounts,

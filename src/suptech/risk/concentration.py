@@ -14,20 +14,31 @@ import ibis
 import ibis.expr.types as ir
 
 from suptech.detect.base import register
-from suptech.risk.indicator import Indicator, why
+from suptech.risk.indicator import Indicator, at_line, why
 
 
-def shares(e: ir.Table, by: str) -> ir.Table:
-    """Per instrument and day: the HHI, top-5 and top-10 shares of traded value by
-    `by`, the largest holders (`by` ids, the 5 largest) and the trades counted."""
-    held = e.group_by(["isin", "day", by]).aggregate(value=e.value.sum())
-    held = held.mutate(share=held.value / held.value.sum().over(group_by=["isin", "day"]))
-    held = held.mutate(rank=ibis.row_number().over(
-        group_by=["isin", "day"], order_by=[ibis.desc(held.share), held[by]]))
-    return held.group_by(["isin", "day"]).aggregate(
-        hhi=(held.share * held.share).sum(),
-        top5=held.share.sum(where=held.rank < 5), top10=held.share.sum(where=held.rank < 10),
-        largest=held[by].collect(where=held.rank < 5))
+def held(e: ir.Table, by: str) -> ir.Table:
+    """Traded value (both sides) per instrument, day and `by`."""
+    return e.group_by(["isin", "day", by]).aggregate(value=e.value.sum())
+
+
+def hhi(h: ir.Table) -> ir.Table:
+    """Per instrument and day: the HHI of `held` value, sum of squares over the square
+    of the sum (no ranking: every instrument-day is measured)."""
+    g = h.group_by(["isin", "day"]).aggregate(sq=(h.value * h.value).sum(), total=h.value.sum())
+    return g.select("isin", "day", hhi=g.sq / (g.total * g.total))
+
+
+def tops(h: ir.Table, by: str, days: ir.Table) -> ir.Table:
+    """For the instrument-days of `days` only (those at the line): the top-5 and top-10
+    shares and the 5 largest holders, what an alert's explanation names."""
+    h = h.semi_join(days.select("isin", "day"), ["isin", "day"])
+    h = h.mutate(share=h.value / h.value.sum().over(group_by=["isin", "day"]))
+    h = h.mutate(rank=ibis.row_number().over(group_by=["isin", "day"],
+                                             order_by=[ibis.desc(h.share), h[by]]))
+    return h.group_by(["isin", "day"]).aggregate(
+        top5=h.share.sum(where=h["rank"] < 5), top10=h.share.sum(where=h["rank"] < 10),
+        largest=h[by].collect(where=h["rank"] < 5).join(","))
 
 
 @register
@@ -39,27 +50,29 @@ class Concentration(Indicator):
     def levels(self, r) -> ir.Table:
         rule = self.rules
         e = r.executions
-        counted = r.bars.select("isin", "day", "k", "trades")
-        by_member = shares(e.mutate(member=ibis.coalesce(e.member_lei, "unknown")), "member")
-        by_group = shares(e.mutate(group=ibis.coalesce(e.group_key, e.account_id)), "group")
-        t = counted.join(by_member, ["isin", "day"]).join(
-            by_group.rename(hhi_g="hhi", top5_g="top5", top10_g="top10",
-                            largest_g="largest"), ["isin", "day"])
+        by_member = held(e.mutate(member=ibis.coalesce(e.member_lei, "unknown")), "member")
+        by_group = held(e.mutate(group=ibis.coalesce(e.group_key, e.account_id)), "group")
+        t = r.bars.select("isin", "day", "k", "trades").join(hhi(by_member), ["isin", "day"]) \
+            .join(hhi(by_group).rename(hhi_g="hhi"), ["isin", "day"])
         t = t.filter(t.trades >= rule.min_trades)
         before = ibis.window(group_by="isin", order_by="k", rows=(-rule.history, -1))
         t = t.mutate(normal=t.hhi.median().over(before), normal_g=t.hhi_g.median().over(before),
                      known=t.hhi.count().over(before))
         t = r.reported(t.filter(t.known >= rule.min_history))
-        line = ibis.greatest(rule.hhi_floor, rule.multiple * t.normal)
-        line_g = ibis.greatest(rule.hhi_floor, rule.multiple * t.normal_g)
-        t = t.mutate(line=line, line_g=line_g)
+        t = t.mutate(line=ibis.greatest(rule.hhi_floor, rule.multiple * t.normal),
+                     line_g=ibis.greatest(rule.hhi_floor, rule.multiple * t.normal_g))
+        t = t.mutate(level=ibis.greatest(t.hhi / t.line, t.hhi_g / t.line_g))
+        raised = t.filter(at_line(t.level))
+        t = t.left_join(tops(by_member, "member", raised), ["isin", "day"]) \
+            .drop("isin_right", "day_right")
+        t = t.left_join(tops(by_group, "group", raised).rename(
+            top5_g="top5", top10_g="top10", largest_g="largest"), ["isin", "day"]) \
+            .drop("isin_right", "day_right")
         return t.select(
-            "day", "isin", subject=t.isin, value=ibis.greatest(t.hhi, t.hhi_g),
-            level=ibis.greatest(t.hhi / t.line, t.hhi_g / t.line_g),
+            "day", "isin", "level", subject=t.isin, value=ibis.greatest(t.hhi, t.hhi_g),
             accounts=ibis.literal([], type="array<string>"),
             why=why(measure="HHI of traded value by member and by related group",
                     hhi_member=t.hhi, line_member=t.line, top5_member=t.top5,
                     top10_member=t.top10, hhi_group=t.hhi_g, line_group=t.line_g,
                     top5_group=t.top5_g, top10_group=t.top10_g,
-                    largest_member=t.largest.join(","),
-                    largest_group=t.largest_g.join(",")))
+                    largest_member=t.largest, largest_group=t.largest_g))

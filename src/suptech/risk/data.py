@@ -34,8 +34,8 @@ class RiskData(SharedTables):
     bars: ir.Table
     #: Index levels: index_id, day, level, and the index's return that day.
     indices: ir.Table
-    #: Order messages: order_id, event_type, ts_event, day, isin, account_id,
-    #: member_lei, quantity.
+    #: Order messages (new, modified, cancelled: what the order rules count):
+    #: order_id, event_type, ts_event, day, isin, account_id, member_lei, quantity.
     messages: ir.Table
     #: One row per trade and side: trade_id, day, isin, account_id, side, quantity,
     #: value, member_lei (the account's member) and group_key (related accounts).
@@ -102,6 +102,7 @@ def risk_data(store, start_ns: int | None = None, end_ns: int | None = None,
     indices = levels.mutate(index_ret=levels.level / levels.level.lag().over(by_index) - 1)
 
     events = store.view("order_event", start_ns=read_from, end_ns=end_ns)
+    events = events.filter(events.event_type.isin(list(MESSAGES)))
     messages = events.select("order_id", "event_type", "ts_event", "isin", "account_id",
                              "member_lei", "quantity").mutate(day=_day(clock, events.ts_event))
 
@@ -117,6 +118,7 @@ def risk_data(store, start_ns: int | None = None, end_ns: int | None = None,
     r.materialize = materialize
     r.bars = r.shared(("bars",), lambda: bars)
     r.executions = r.shared(("executions",), lambda: executions)
+    r.messages = r.shared(("messages",), lambda: messages)
     return r
 
 

@@ -20,23 +20,28 @@ NAMED = 10
 
 
 def member_messages(r) -> ir.Table:
-    """Order messages per member, instrument, day and account, on the days reported:
-    what the order-to-trade and the cancellation ratios count."""
-    m = r.reported(r.messages.filter(r.messages.event_type.isin(list(MESSAGES))))
-    return m.group_by(["member_lei", "isin", "day", "account_id"]).aggregate(
-        messages=m.count(), volume=m.quantity.sum(),
-        new=(m.event_type == "NEW").sum(), cancelled=(m.event_type == "CANCEL").sum())
+    """Order messages per member, instrument and day, on the days reported: what the
+    order-to-trade and the cancellation ratios count (made once a run)."""
+    def build() -> ir.Table:
+        m = r.reported(r.messages)
+        return m.group_by(["member_lei", "isin", "day"]).aggregate(
+            messages=m.count(), volume=m.quantity.sum(),
+            new=(m.event_type == "NEW").sum(), cancelled=(m.event_type == "CANCEL").sum())
+    return r.shared(("member_messages",), build)
 
 
-def busiest(per_account: ir.Table, measure: str) -> ir.Table:
-    """Per member, instrument and day: the accounts with the most `measure`, at most
-    NAMED of them, as an array."""
-    rank = ibis.row_number().over(group_by=["member_lei", "isin", "day"],
-                                  order_by=[ibis.desc(per_account[measure]),
-                                            per_account.account_id])
-    top = per_account.mutate(_r=rank).filter(lambda t: t._r < NAMED)
-    return top.group_by(["member_lei", "isin", "day"]).aggregate(
-        accounts=top.account_id.collect())
+def busiest(r, rated: ir.Table, event_types: tuple[str, ...]) -> ir.Table:
+    """Per member, instrument and day of `rated`: the accounts that sent the most
+    messages of `event_types` there, at most NAMED of them, as an array (counted for
+    the rated few only)."""
+    keys = ["member_lei", "isin", "day"]
+    m = r.reported(r.messages).semi_join(rated.select(*keys), keys)
+    m = m.filter(m.event_type.isin(list(event_types)))
+    per = m.group_by([*keys, "account_id"]).aggregate(n=m.count())
+    per = per.mutate(rank=ibis.row_number().over(
+        group_by=keys, order_by=[ibis.desc(per.n), per.account_id]))
+    top = per.filter(per["rank"] < NAMED)
+    return top.group_by(keys).aggregate(accounts=top.account_id.collect())
 
 
 @register
@@ -48,19 +53,18 @@ class OrderToTrade(Indicator):
 
     def levels(self, r) -> ir.Table:
         rule = self.rules
-        per_account = member_messages(r)
-        m = per_account.group_by(["member_lei", "isin", "day"]).aggregate(
-            messages=per_account.messages.sum(), volume=per_account.volume.sum())
-        e = r.reported(r.executions)
-        done = e.group_by(["member_lei", "isin", "day"]).aggregate(
-            trades=e.trade_id.nunique(), traded=e.quantity.sum())
-        m = m.left_join(done, ["member_lei", "isin", "day"]).select(
-            "member_lei", "isin", "day", "messages", "volume",
-            trades=ibis.coalesce(done.trades, 0), traded=ibis.coalesce(done.traded, 0))
+        keys = ["member_lei", "isin", "day"]
+        m = member_messages(r)
         m = m.filter(m.messages >= rule.min_messages)
+        # The trades of the members rated only (a member on both sides trades once).
+        e = r.reported(r.executions).semi_join(m.select(*keys), keys)
+        done = e.group_by(keys).aggregate(trades=e.trade_id.nunique(), traded=e.quantity.sum())
+        m = m.left_join(done, keys).select(
+            *keys, "messages", "volume",
+            trades=ibis.coalesce(done.trades, 0), traded=ibis.coalesce(done.traded, 0))
         m = m.mutate(by_number=m.messages / ibis.greatest(m.trades, 1),
                      by_volume=m.volume / ibis.greatest(m.traded, 1))
-        m = m.join(busiest(per_account, "messages"), ["member_lei", "isin", "day"])
+        m = m.join(busiest(r, m, MESSAGES), ["member_lei", "isin", "day"])
         return m.select(
             "day", "isin", subject=m.member_lei, value=m.by_number,
             level=ibis.greatest(m.by_number / rule.max_number,
