@@ -16,22 +16,14 @@ Each measurement runs in its own process, so that its peak memory is its own.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-PEAK = """
-def peak_mb():
-    for line in open("/proc/self/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-"""
+from scan import PEAK, child  # bench/scan.py: a measurement in a process of its own
 
 #: Every risk indicator over every day of a store (argv[1]): its alerts and its levels.
 OURS = PEAK + """
@@ -107,13 +99,6 @@ seconds = time.perf_counter() - t
 print(json.dumps({"seconds": seconds, "abnormal": abnormal, "otr_over": over,
                   "peak_mb": peak_mb()}))
 """
-
-
-def child(code: str, *args: str) -> dict:
-    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
-    if done.returncode:
-        raise SystemExit(done.stderr[-3000:])
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def build(work: Path, seed: int, instruments: int, days: int, trades: float) -> tuple[Path, Path]:

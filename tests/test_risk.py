@@ -332,13 +332,7 @@ def test_on_a_simulated_month_the_rules_fire_on_exactly_the_injected_episodes(tm
 
     sim = simulate_risk(tmp_path / "sim", seed=2302, instruments=22, days=34, month=12,
                         trades=20, each=1)
-    # The days' files as one file a type: a file's fixed cost, 34 times over, is not
-    # what this test is about.
-    files = [f for f in sim.files if not f.stem.startswith(("trade-", "order_event-"))][:-1]
-    for kind in ("trade", "order_event"):
-        days = sorted((tmp_path / "sim").glob(f"{kind}-*.parquet"))
-        pl.concat([pl.read_parquet(f) for f in days]).write_parquet(tmp_path / f"{kind}.parquet")
-        files.append(tmp_path / f"{kind}.parquet")
+    files = one_file_a_type(sim.files, tmp_path)
     store = open_store(tmp_path / "db")
     try:
         assert all(r.summary.rejected == 0 for r in ingest_files(store, files))
@@ -349,6 +343,20 @@ def test_on_a_simulated_month_the_rules_fire_on_exactly_the_injected_episodes(tm
     assert {s.typology for s in scores} == set(rules_typologies()) | {"ALL"}
     assert [(s.typology, s.found, s.true_alerts) for s in scores] == \
         [(s.typology, s.cases, s.alerts) for s in scores]
+
+
+def one_file_a_type(files: list, out) -> list:
+    """A simulated market's files, the days' orders and trades as one file a type (a
+    file's fixed cost, day after day, is not what the tests are about); no labels."""
+    import polars as pl
+
+    kept = [f for f in files if f.suffix == ".parquet"
+            and not f.stem.startswith(("trade-", "order_event-"))]
+    for kind in ("trade", "order_event"):
+        days = sorted(f for f in files if f.stem.startswith(f"{kind}-"))
+        pl.concat([pl.read_parquet(f) for f in days]).write_parquet(out / f"{kind}.parquet")
+        kept.append(out / f"{kind}.parquet")
+    return kept
 
 
 def rules_typologies() -> set[str]:

@@ -7,6 +7,7 @@ import polars as pl
 import pytest
 from dashboard_site import browser, needs_chromium  # noqa: F401  (fixture)
 from test_api_schema import free_port, start_server
+from test_risk import one_file_a_type
 
 from suptech.detect.scan import scan
 from suptech.i18n import words
@@ -27,11 +28,7 @@ def risk_site(tmp_path_factory):
     root = tmp_path_factory.mktemp("risk-site")
     sim = simulate_risk(root / "sim", seed=2303, instruments=22, days=34, month=12,
                         trades=20, each=1)
-    files = [f for f in sim.files if not f.stem.startswith(("trade-", "order_event-"))][:-1]
-    for kind in ("trade", "order_event"):  # the days as one file a type: quicker to load
-        days = sorted((root / "sim").glob(f"{kind}-*.parquet"))
-        pl.concat([pl.read_parquet(f) for f in days]).write_parquet(root / f"{kind}.parquet")
-        files.append(root / f"{kind}.parquet")
+    files = one_file_a_type(sim.files, root)
     store = open_store(root / "data")
     try:
         assert all(r.summary.rejected == 0 for r in ingest_files(store, files))
