@@ -53,7 +53,8 @@ import numpy as np, pandas as pd
 d = sys.argv[1]
 t = time.perf_counter()
 trades = pd.concat(pd.read_parquet(f, columns=["ts_event", "isin", "price", "quantity",
-        "buy_account_id"]) for f in sorted(glob.glob(d + "/trade-*.parquet")))
+        "trade_id", "buy_account_id", "sell_account_id"])
+    for f in sorted(glob.glob(d + "/trade-*.parquet")))
 events = pd.concat(pd.read_parquet(f, columns=["ts_event", "event_type", "isin",
         "member_lei"]) for f in sorted(glob.glob(d + "/order_event-*.parquet")))
 inst = pd.read_parquet(d + "/instrument.parquet")
@@ -89,9 +90,11 @@ for _, b in bars.groupby("isin").breach:  # counted afresh after each trigger
 events["day"] = day(events.ts_event)
 msgs = events[events.event_type.isin(["NEW", "MODIFY", "CANCEL"])] \\
     .groupby(["member_lei", "isin", "day"]).size().rename("messages")
-trades = trades.merge(accounts[["account_id", "member_lei"]], left_on="buy_account_id",
-                      right_on="account_id")
-done = trades.groupby(["member_lei", "isin", "day"]).size().rename("trades")
+member = accounts.set_index("account_id")["member_lei"]
+sides = pd.concat([  # a member's trades, on either side, each once
+    trades[["trade_id", "isin", "day"]].assign(member_lei=trades.buy_account_id.map(member)),
+    trades[["trade_id", "isin", "day"]].assign(member_lei=trades.sell_account_id.map(member))])
+done = sides.drop_duplicates().groupby(["member_lei", "isin", "day"]).size().rename("trades")
 otr = pd.concat([msgs, done], axis=1).fillna(0)
 otr = otr[otr.messages >= 100]
 over = int(((otr.messages / otr.trades.clip(lower=1)) / 250).round(9).ge(1).sum())
