@@ -97,9 +97,10 @@ class Market:
             if k < cancel:
                 self.add("order_event", **fields, event_type="CANCEL", leaves_quantity="0")
 
-    def alerts(self, tmp_path, indicator: str, **lines) -> dict[str, dict]:
+    def alerts(self, tmp_path, indicator: str, everything: bool = False,
+               **lines) -> dict[str, dict] | list[dict]:
         """The indicator's alerts by subject (isin, or accounts; the last of a subject's
-        days), its rules' lines changed by `lines`."""
+        days), or `everything` as a list, its rules' lines changed by `lines`."""
         for oid in ("O1", "O2"):  # the orders the trades name
             self.add("order_event", order_id=oid, isin=self.rows["instrument"][0]["isin"],
                      account_id="A2", member_lei=BROKER_B)
@@ -120,8 +121,11 @@ class Market:
             results = ingest_files(store, files)
             assert all(r.summary.rejected == 0 for r in results), [
                 r.feedback.head(3).rows() for r in results if r.summary.rejected]
+            found = run(store, [chosen]).to_dicts()
+            if everything:
+                return found
             return {(a["isin"] if cls.subject == "instrument" else a["account_ids"]): a
-                    for a in run(store, [chosen]).to_dicts()}
+                    for a in found}
         finally:
             store.close()
 
@@ -255,7 +259,14 @@ def test_order_to_trade_ratio_of_250_messages_a_trade(tmp_path):
         m.orders(f"A{k}", lei(k), 0, n)
         m.trade(code, 0, "10", qty=1000, buyer=f"A{k}")
     m.orders("A6", lei(6), 0, 99)
-    raised = m.alerts(tmp_path, "order_to_trade")
+    code_b = m.share(2)  # A5's member passes the line in a second share that day
+    m.orders("A5", lei(5), 0, 251, code=code_b)
+    m.trade(code_b, 0, "10", qty=1000, buyer="A5")
+    alerts = m.alerts(tmp_path, "order_to_trade", everything=True)
+    assert sorted((a["account_ids"], a["isin"]) for a in alerts) == \
+        [("A3", isin(1)), ("A5", isin(1)), ("A5", code_b)]
+    assert len({a["alert_id"] for a in alerts}) == 3  # two cases of one member, apart
+    raised = {a["account_ids"]: a for a in alerts}
     assert set(raised) == {"A3", "A5"}
     assert why(raised["A3"])["by_number"] == 250.0
 

@@ -82,11 +82,13 @@ class Indicator(Detector):
     def hits(self, r) -> ir.Table:
         t = r.reported(self.levels(r))
         t = t.filter(t.raised if "raised" in t.columns else at_line(t.level))
+        # A case is a subject's day in a share: a member may pass a line in two shares
+        # on one day, two cases.
         return hits_table(t.mutate(
             account_ids=t.accounts, window_start=r.day_start(t.day),
             window_end=r.day_close(t.day), score=t.level / (1 + t.level),
-            evidence=ibis.literal([], type="array<string>"), explanation=t.why),
-            case=("subject", "day"))
+            evidence=ibis.literal([], type="array<string>"), explanation=t.why,
+            share=ibis.coalesce(t.isin, "")), case=("subject", "share", "day"))
 
 
 def at_line(level: ir.FloatingValue) -> ir.BooleanValue:
