@@ -42,7 +42,7 @@ def _use_rules(path: Path | None) -> Path:
 
 def _day(store, text: str | None) -> int:
     """The local day (days since the epoch) named, or the store's last day of trades."""
-    from suptech.model.calendar import DEFAULT
+    from suptech.risk.levels import last_day
 
     if text is not None:
         try:
@@ -50,11 +50,11 @@ def _day(store, text: str | None) -> int:
         except ValueError:
             raise typer.BadParameter(f"{text!r} is not a date YYYY-MM-DD",
                                      param_hint="--date") from None
-    last = store.view("trade").ts_event.max().to_pyarrow().as_py()
-    if last is None:
+    day = last_day(store)
+    if day is None:
         error("the store holds no trades: nothing to measure")
         raise typer.Exit(1)
-    return DEFAULT.local_day(last)
+    return day
 
 
 def _iso(day: int) -> str:

@@ -17,7 +17,7 @@ import ibis
 import ibis.expr.types as ir
 
 from suptech.detect.base import SharedTables
-from suptech.detect.market.data import Clock
+from suptech.detect.market.data import Clock, related
 from suptech.model.calendar import DAY, DEFAULT
 from suptech.risk.rules import rules
 
@@ -60,10 +60,6 @@ class RiskData(SharedTables):
         return self.clock.close(day)
 
 
-def _day(clock: Clock, ts: ir.IntegerValue) -> ir.IntegerValue:
-    return clock.day(ts)
-
-
 def risk_data(store, start_ns: int | None = None, end_ns: int | None = None,
               materialize: bool = True, history: int | None = None) -> RiskData:
     """`history`: trading days read before the range (default: the shipped rules')."""
@@ -79,7 +75,7 @@ def risk_data(store, start_ns: int | None = None, end_ns: int | None = None,
     last = None if end_ns is None else calendar.local_day(end_ns - 1)
 
     trades = store.view("trade", start_ns=read_from, end_ns=end_ns)
-    trades = trades.mutate(day=_day(clock, trades.ts_event),
+    trades = trades.mutate(day=clock.day(trades.ts_event),
                            px=trades.price.cast("float64"))
     daily = trades.group_by(["isin", "day"]).aggregate(
         open=trades.px.argmin(trades.ts_event), close=trades.px.argmax(trades.ts_event),
@@ -94,7 +90,7 @@ def risk_data(store, start_ns: int | None = None, end_ns: int | None = None,
     bars = _with_float(store, clock, bars)
 
     levels = store.view("index_level", start_ns=read_from, end_ns=end_ns)
-    levels = levels.mutate(day=_day(clock, levels.ts_event))
+    levels = levels.mutate(day=clock.day(levels.ts_event))
     # The day's last level is its close.
     levels = levels.group_by(["index_id", "day"]).aggregate(
         level=levels.level.cast("float64").argmax(levels.ts_event))
@@ -104,9 +100,9 @@ def risk_data(store, start_ns: int | None = None, end_ns: int | None = None,
     events = store.view("order_event", start_ns=read_from, end_ns=end_ns)
     events = events.filter(events.event_type.isin(list(MESSAGES)))
     messages = events.select("order_id", "event_type", "ts_event", "isin", "account_id",
-                             "member_lei", "quantity").mutate(day=_day(clock, events.ts_event))
+                             "member_lei", "quantity").mutate(day=clock.day(events.ts_event))
 
-    accounts = _accounts(store)
+    accounts = related(store)[1].select("account_id", "member_lei", "group_key")
     sides = []
     for side, acct in (("BUY", trades.buy_account_id), ("SELL", trades.sell_account_id)):
         sides.append(trades.select("trade_id", "day", "isin", "quantity", account_id=acct,
@@ -125,20 +121,9 @@ def risk_data(store, start_ns: int | None = None, end_ns: int | None = None,
 def _with_float(store, clock: Clock, bars: ir.Table) -> ir.Table:
     """`bars` with each day's free float: the latest share capital reported by then."""
     cap = store.view("share_capital").select("isin", "ts_event", "float_shares")
-    cap = cap.mutate(since=_day(clock, cap.ts_event))
+    cap = cap.mutate(since=clock.day(cap.ts_event))
     joined = bars.left_join(cap, (bars.isin == cap.isin) & (cap.since <= bars.day))
     latest = ibis.window(group_by=[joined.isin, joined.day],
                          order_by=ibis.desc(joined.since))
     joined = joined.mutate(_n=ibis.row_number().over(latest)).filter(lambda t: t._n == 0)
     return joined.select(*bars.columns, float_shares=joined.float_shares.cast("float64"))
-
-
-def _accounts(store) -> ir.Table:
-    """account_id, member_lei and group_key: accounts of one household or control group
-    are related (as the market detectors relate them, `market_data`)."""
-    party = store.view("party")
-    acct = store.view("account")
-    j = acct.join(party, acct.owner_party_id == party.party_id, how="left")
-    return j.select(acct.account_id, member_lei=acct.member_lei,
-                    group_key=ibis.coalesce(party.group_id.concat(ibis.literal("#group")),
-                                            acct.owner_party_id.concat(ibis.literal("#party"))))

@@ -24,6 +24,13 @@ def indicators(rules_path=None) -> list[Indicator]:
             if cls.domain == "risk"]
 
 
+def last_day(store) -> int | None:
+    """The local day of the store's last trade (days since the epoch): the day the risk
+    commands and page show when none is named; None without trades."""
+    last = store.view("trade").ts_event.max().to_pyarrow().as_py()
+    return None if last is None else DEFAULT.local_day(last)
+
+
 def day_range(first: int, last: int) -> tuple[int, int]:
     """[start, end) in ns of local days `first` to `last` (days since the epoch)."""
     return DEFAULT.day_start(first), DEFAULT.day_start(last) + DAY

@@ -12,7 +12,6 @@ import polars as pl
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
-from suptech.model.calendar import DEFAULT
 from suptech.ops.access import User
 from suptech.server import charts
 from suptech.server.ui import _services, _user, page, words
@@ -27,7 +26,7 @@ def router() -> APIRouter:
 
     @r.get("/risk", response_class=HTMLResponse)
     def risk_page(request: Request, who: User = Depends(_user), date: str = ""):
-        from suptech.risk.levels import day_range, indicators, levels
+        from suptech.risk.levels import day_range, indicators, last_day, levels
 
         who.require("analyst", "supervisor")
         s, w = _services(request), words(request, who)
@@ -37,8 +36,7 @@ def router() -> APIRouter:
             day, date = None, ""
         with s.reader() as store:
             if day is None:
-                last = store.view("trade").ts_event.max().to_pyarrow().as_py()
-                day = DEFAULT.local_day(last) if last is not None else None
+                day = last_day(store)
             found = levels(store, day, day) if day is not None else None
         alerts = s.alerts(who)
         shown_day = (EPOCH + dt.timedelta(days=day)).isoformat() if day is not None else None

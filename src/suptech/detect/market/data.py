@@ -198,6 +198,24 @@ ORDER_EVENT = ("ts_event", "order_id", "event_type", "isin", "account_id", "side
                "order_type", "price", "quantity", "time_in_force")
 
 
+def related(store) -> tuple[ir.Table, ir.Table]:
+    """Parties (party_id, group_key) and accounts (account_id, owner, member_lei,
+    account_type, group_key). Parties are related when they share a household or
+    control group; a party without one is related only to itself. Accounts are related
+    through their owners."""
+    party = store.view("party")
+    parties = party.select("party_id", group_key=ibis.coalesce(
+        party.group_id.concat(ibis.literal("#group")),
+        party.party_id.concat(ibis.literal("#party"))))
+    acct = store.view("account")
+    accounts = acct.join(parties, acct.owner_party_id == parties.party_id, how="left").select(
+        acct.account_id, owner=acct.owner_party_id, member_lei=acct.member_lei,
+        account_type=acct.account_type,
+        group_key=ibis.coalesce(parties.group_key,
+                                acct.owner_party_id.concat(ibis.literal("#party"))))
+    return parties, accounts
+
+
 def market_data(store, start_ns: int | None = None, end_ns: int | None = None,
                 materialize: bool = True, clock: Clock | None = None) -> MarketData:
     """`materialize` off: over a stream's window (`suptech.detect.window`), the shared
@@ -234,18 +252,7 @@ def market_data(store, start_ns: int | None = None, end_ns: int | None = None,
         other_account_id=trades.buy_account_id, side=ibis.literal("SELL"),
         aggressive=trades.aggressor_side == "SELL")
     executions = buys.union(sells).join(inst.select("isin", "lot_size"), "isin")
-    party = store.view("party")
-    # Parties are related when they share a household or control group; a party without
-    # one is related only to itself. Accounts are related through their owners.
-    parties = party.select("party_id", group_key=ibis.coalesce(
-        party.group_id.concat(ibis.literal("#group")),
-        party.party_id.concat(ibis.literal("#party"))))
-    acct = store.view("account")
-    accounts = acct.join(parties, acct.owner_party_id == parties.party_id, how="left").select(
-        acct.account_id, owner=acct.owner_party_id, member_lei=acct.member_lei,
-        account_type=acct.account_type,
-        group_key=ibis.coalesce(parties.group_key,
-                                acct.owner_party_id.concat(ibis.literal("#party"))))
+    parties, accounts = related(store)
     ann = store.view("announcement").select("announcement_id", "isin", "ts_event",
                                             "price_sensitive", "category")
     ins = store.view("insider").select("isin", "party_id", "valid_from", "valid_to")
