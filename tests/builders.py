@@ -40,6 +40,10 @@ DEFAULTS: dict[str, dict[str, str]] = {
                          amount="10000", currency="CNY"),
     "index_level": dict(index_id="000001", level="3000.00"),
     "share_capital": dict(isin=ISIN_A, total_shares="1000000000", float_shares="800000000"),
+    "institution_capital": dict(institution_lei=BANK, tier1_capital="50000000000",
+                                currency="CNY"),
+    "exposure": dict(lender_lei=BANK, borrower_lei=BROKER_A, exposure_type="LOAN",
+                     amount="1000000000", currency="CNY"),
     "complaint": dict(complaint_id="C1", party_id="P1", member_lei=BROKER_A, isin=ISIN_A,
                       category="MIS_SELLING", description="sold an R5 product to a C1 investor"),
 }

@@ -61,10 +61,10 @@ class Market:
         return rec
 
     def share(self, n: int, board: str = "MAIN", limit: str | None = "10",
-              float_shares: int | None = None) -> str:
+              float_shares: int | None = None, tick: str = "0.0001") -> str:
         code = isin(n)
         self.add("instrument", isin=code, board=board, price_limit_pct=limit,
-                 tick_size="0.0001", lot_size="1")
+                 tick_size=tick, lot_size="1")
         if float_shares:
             self.add("share_capital", isin=code, total_shares=str(2 * float_shares),
                      float_shares=str(float_shares), ts_event=f"{day(0)}T08:00:00+08:00")
@@ -237,14 +237,18 @@ def test_disclosure_triggers(tmp_path):
 
 def test_consecutive_limit_hits(tmp_path):
     """Three closes in a row at the 10 % limit are raised once, with the largest
-    buyers' share; two are not; a close a tick under the limit breaks the run."""
+    buyers' share; two are not; a close a tick under the limit breaks the run. The limit
+    is rounded half up to the tick: 17.15 up 10 % is 18.865, a limit of 18.87 (in binary
+floating point 1886.4999... ticks)."""
     m = Market()
+    m.closes(m.share(5, tick="0.01"), ["17.15", "18.87", "20.76", "22.84"])
+    m.closes(m.share(6, tick="0.01"), ["17.15", "18.86", "20.75", "22.83"])
     m.closes(m.share(1), ["10", "11", "12.1", "13.31", "14.641"])
     m.closes(m.share(2), ["10", "11", "12.1", "12.1"])
     m.closes(m.share(3), ["10", "11", "12.0999", "13.3099"])
     m.closes(m.share(4), ["10", "9", "8.1", "7.29"])  # limit down
     raised = m.alerts(tmp_path, "limit_hits")
-    assert set(raised) == {isin(1), isin(4)}
+    assert set(raised) == {isin(1), isin(4), isin(5)}
     assert why(raised[isin(1)])["top_share"] == 1.0
     assert raised[isin(1)]["account_ids"] == "A1"
     assert why(raised[isin(4)])["direction"] == "SELL"

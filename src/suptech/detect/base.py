@@ -137,6 +137,12 @@ class SharedTables:
         """`table` is what `shared(key, ...)` returns: one kept by whoever made this."""
         self.__dict__.setdefault("_shared", {})[key] = table
 
+    def forget(self, key: tuple) -> None:
+        """Release one table that `shared(key, ...)` kept."""
+        t = self.__dict__.get("_shared", {}).pop(key, None)
+        if t is not None and self.materialize:
+            t.release()
+
     def release(self) -> None:
         for t in self.__dict__.pop("_shared", {}).values():
             if self.materialize:

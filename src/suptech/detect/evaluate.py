@@ -6,7 +6,8 @@ an account, the instrument is the same (market typologies; for cross-market
 manipulation the derivative or the underlying also counts), and the windows overlap
 once each is widened by 5 minutes (24 hours for payment typologies). A risk
 indicator's case is its days: the windows overlap as they are, the instrument is the
-same, and a label that names no account (an instrument's day) needs none.
+same, a label that names no account (an instrument's day) needs none, and a label that
+names a subject (an institution) needs the alert's (its explanation's first key).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from suptech.detect.base import REGISTRY
 
 MINUTE_NS = 60 * 1_000_000_000
 DAY_NS = 24 * 60 * MINUTE_NS
+#: A risk indicator's explanation begins with its case's subject (`Indicator.hits`).
+SUBJECT = r'^\{"subject": "([^"]*)"'
 
 
 @dataclass(frozen=True)
@@ -65,14 +68,19 @@ def matches(labels: pl.DataFrame, alerts: pl.DataFrame,
     risk = [t for t, d in domain.items() if d == "risk"]
     lab = read_timestamps(labels).with_columns(
         pl.col("account_ids").cast(pl.String).fill_null("").str.split(";").alias("l_accounts"),
-        pl.col("isin").fill_null("").alias("l_isin"))
+        pl.col("isin").fill_null("").alias("l_isin"),
+        (pl.col("subject").cast(pl.String) if "subject" in labels.columns
+         else pl.lit(None, pl.String)).fill_null("").alias("l_subject"))
     al = read_timestamps(alerts).with_columns(
         pl.col("account_ids").cast(pl.String).fill_null("").str.split(";").alias("a_accounts"),
-        pl.col("isin").fill_null("").alias("a_isin"))
-    pairs = lab.select("scenario_id", "typology", "l_accounts", "l_isin",
+        pl.col("isin").fill_null("").alias("a_isin"),
+        (pl.col("explanation").cast(pl.String).str.extract(SUBJECT)
+         if "explanation" in alerts.columns else pl.lit(None, pl.String))
+        .fill_null("").alias("a_subject"))
+    pairs = lab.select("scenario_id", "typology", "l_accounts", "l_isin", "l_subject",
                        pl.col("window_start").alias("l_start"),
                        pl.col("window_end").alias("l_end")).join(
-        al.select("alert_id", "typology", "a_accounts", "a_isin",
+        al.select("alert_id", "typology", "a_accounts", "a_isin", "a_subject",
                   pl.col("window_start").alias("a_start"),
                   pl.col("window_end").alias("a_end")), on="typology")
     if pairs.is_empty():
@@ -88,7 +96,9 @@ def matches(labels: pl.DataFrame, alerts: pl.DataFrame,
         or (r["typology"] == "CROSS_MARKET_MANIPULATION"
             and r["a_isin"] in related_isins.get(r["l_isin"], set())),
         return_dtype=pl.Boolean)
-    return pairs.filter(same_accounts & overlap & isin_ok).select("scenario_id", "alert_id")
+    same_subject = (pl.col("l_subject") == "") | (pl.col("l_subject") == pl.col("a_subject"))
+    return pairs.filter(same_accounts & overlap & isin_ok & same_subject) \
+        .select("scenario_id", "alert_id")
 
 
 def score(labels: pl.DataFrame, alerts: pl.DataFrame,

@@ -19,7 +19,7 @@ DATA = {"market": market_data, "payments": payment_data, "risk": risk_data}
 #: The reports a domain's detectors start from: none in a run's range, none of them runs
 #: (a scan of a market day spends nothing on the payment detectors).
 PRIMARY = {"market": ("order_event", "trade"), "payments": ("payment",),
-           "risk": ("trade", "order_event")}
+           "risk": ("trade", "order_event", "exposure")}
 
 #: The frame of alerts with none in it, typed.
 EMPTY = pl.DataFrame(schema=alert_schema(COLUMNS))

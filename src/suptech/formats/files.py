@@ -21,9 +21,10 @@ FORMATS = ("parquet", "csv")
 TYPE_FORMATS = {"xml": ("payment",)}
 #: EVALUATION.md's label columns, and `variant`: how the case was carried out, where a
 #: typology is injected more than one way (empty otherwise), so that detection can be
-#: scored per variant.
+#: scored per variant; and `subject`: for a risk indicator's case that is neither an
+#: account's nor a share's (an institution's), whose it is (empty otherwise).
 LABEL_COLUMNS = ["scenario_id", "typology", "account_ids", "isin", "window_start", "window_end",
-                 "variant"]
+                 "variant", "subject"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class Label:
     window_start_ns: int
     window_end_ns: int
     variant: str = ""
+    subject: str = ""
 
 
 def _iso(ns_column: str) -> pl.Expr:
@@ -87,9 +89,10 @@ def write_labels(labels: list[Label], out: Path) -> Path:
         "window_start": [x.window_start_ns for x in labels],
         "window_end": [x.window_end_ns for x in labels],
         "variant": [x.variant for x in labels],
+        "subject": [x.subject for x in labels],
     }, schema={"scenario_id": pl.String, "typology": pl.String, "account_ids": pl.String,
                "isin": pl.String, "window_start": pl.Int64, "window_end": pl.Int64,
-               "variant": pl.String})
+               "variant": pl.String, "subject": pl.String})
     path = out / "labels.csv"
     frame.with_columns(_iso("window_start").alias("window_start"),
                        _iso("window_end").alias("window_end")).write_csv(path)

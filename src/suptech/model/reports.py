@@ -299,10 +299,39 @@ SHARE_CAPITAL = ReportType(
     rank=1,
 )
 
+# An institution's capital (tier 1) from `ts_event` on, until its next report: what its
+# losses on exposures are measured against (DebtRank's relative equity loss).
+INSTITUTION_CAPITAL = ReportType(
+    "institution_capital",
+    (
+        Field("institution_lei", Kind.LEI),
+        Field("tier1_capital", Kind.DECIMAL, positive=True),
+        Field("currency", Kind.CURRENCY),
+    ),
+    rank=1,
+)
+
+# What a lender has outstanding on a borrower, of one kind, from `ts_event` on until the
+# next report on the same lender, borrower and kind (0: none left). Interbank exposures
+# as large-exposure reporting collects them.
+EXPOSURE = ReportType(
+    "exposure",
+    (
+        Field("lender_lei", Kind.LEI),
+        Field("borrower_lei", Kind.LEI),
+        _enum("exposure_type", "LOAN", "DEPOSIT", "REPO", "SECURITIES", "DERIVATIVE",
+              "OTHER"),
+        Field("amount", Kind.DECIMAL, non_negative=True),
+        Field("currency", Kind.CURRENCY),
+    ),
+    rank=2,
+)
+
 REPORT_TYPES: dict[str, ReportType] = {
     t.name: t
     for t in (INSTRUMENT, PARTY, ACCOUNT, ORDER_EVENT, TRADE, PAYMENT, ANNOUNCEMENT,
-              INSIDER, PRODUCT_SALE, COMPLAINT, INDEX_LEVEL, SHARE_CAPITAL)
+              INSIDER, PRODUCT_SALE, COMPLAINT, INDEX_LEVEL, SHARE_CAPITAL,
+              INSTITUTION_CAPITAL, EXPOSURE)
 }
 
 

@@ -7,6 +7,7 @@ from suptech.risk import (  # noqa: F401
     abnormal,
     cancellation,
     concentration,
+    debtrank,
     disclosure,
     high_frequency,
     illiquidity,

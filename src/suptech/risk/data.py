@@ -44,6 +44,11 @@ class RiskData(SharedTables):
     #: The days reported on: [first_day, last_day]; None: every day read.
     first_day: int | None = None
     last_day: int | None = None
+    #: Interbank exposures and institutions' capital as reported, with `since`: the
+    #: day each was reported on. All of their history: a position holds until the
+    #: next report on it, however long ago it was made.
+    exposures: ir.Table | None = None
+    capital: ir.Table | None = None
 
     def reported(self, t: ir.Table) -> ir.Table:
         """The rows of `t` (which has `day`) on the days the run reports on."""
@@ -110,7 +115,11 @@ def risk_data(store, start_ns: int | None = None, end_ns: int | None = None,
                                    value=trades.px * trades.quantity))
     executions = sides[0].union(sides[1]).join(accounts, "account_id", how="left")
 
-    r = RiskData(bars, indices, messages, executions, clock, first, last)
+    exposures = store.view("exposure", end_ns=end_ns)
+    capital = store.view("institution_capital", end_ns=end_ns)
+    r = RiskData(bars, indices, messages, executions, clock, first, last,
+                 exposures.mutate(since=clock.day(exposures.ts_event)),
+                 capital.mutate(since=clock.day(capital.ts_event)))
     r.materialize = materialize
     r.bars = r.shared(("bars",), lambda: bars)
     r.executions = r.shared(("executions",), lambda: executions)

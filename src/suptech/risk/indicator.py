@@ -83,11 +83,14 @@ class Indicator(Detector):
         t = r.reported(self.levels(r))
         t = t.filter(t.raised if "raised" in t.columns else at_line(t.level))
         # A case is a subject's day in a share: a member may pass a line in two shares
-        # on one day, two cases.
+        # on one day, two cases. Its explanation names the subject first (what an
+        # evaluation's label of an institution is matched by).
         return hits_table(t.mutate(
             account_ids=t.accounts, window_start=r.day_start(t.day),
             window_end=r.day_close(t.day), score=t.level / (1 + t.level),
-            evidence=ibis.literal([], type="array<string>"), explanation=t.why,
+            evidence=ibis.literal([], type="array<string>"),
+            explanation=ibis.literal('{"subject": "') + t.subject.cast("string") + '", '
+            + t.why.substr(1),
             share=ibis.coalesce(t.isin, "")), case=("subject", "share", "day"))
 
 

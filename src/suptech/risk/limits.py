@@ -15,6 +15,13 @@ from suptech.detect.base import register
 from suptech.risk.indicator import Indicator, why
 
 
+def half_up(ticks: ir.FloatingValue) -> ir.FloatingValue:
+    """Rounded half up, as the exchanges round a limit price to the tick: 17.15 up 10 %
+    is 18.865, whose limit is 18.87. The closes are binary floats, so a half is taken
+    within a millionth of a tick (18.865 comes out as 1886.4999999999998 ticks)."""
+    return (ticks + 0.5 + 1e-6).floor().cast("float64")
+
+
 @register
 class LimitHits(Indicator):
     id = "limit_hits"
@@ -25,8 +32,8 @@ class LimitHits(Indicator):
         rule = self.rules
         b = r.bars.filter(r.bars.price_limit_pct.notnull() & r.bars.prev_close.notnull())
         pct = b.price_limit_pct.cast("float64") / 100
-        up = (b.prev_close * (1 + pct) / b.tick).round() * b.tick
-        down = (b.prev_close * (1 - pct) / b.tick).round() * b.tick
+        up = half_up(b.prev_close * (1 + pct) / b.tick) * b.tick
+        down = half_up(b.prev_close * (1 - pct) / b.tick) * b.tick
         b = b.mutate(hit=ibis.cases((b.close >= up - b.tick / 2, 1),
                                     (b.close <= down + b.tick / 2, -1), else_=0))
         b = b.mutate(_n=ibis.row_number().over(group_by=["isin", "hit"], order_by="k"))

@@ -79,6 +79,12 @@ class LimitHits(Section):
     top: int = Field(ge=1)
 
 
+class DebtRank(Section):
+    line: float = Field(gt=0, le=1)
+    shock: float = Field(gt=0, le=1)
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+
+
 class Rules(Section):
     boards: dict[str, Board]
     order_ratios: OrderRatios
@@ -86,6 +92,7 @@ class Rules(Section):
     concentration: Concentration
     illiquidity: Illiquidity
     limit_hits: LimitHits
+    debtrank: DebtRank
 
     def history_days(self) -> int:
         """How many trading days before a scanned day its indicators read."""

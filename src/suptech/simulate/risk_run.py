@@ -14,6 +14,9 @@ it is. Where an episode is by definition also another typology (three limit-up c
 are three days on the disclosure list and an abnormal fluctuation), those labels go
 with it. An episode's big moves come with heavy trading, as they do on a market, so
 that they are not also days of illiquidity.
+
+Beside the market, `banks` institutions report their capital and interbank exposures,
+with episodes of exposure contagion of their own (`suptech.simulate.exposures`).
 """
 
 from __future__ import annotations
@@ -27,8 +30,10 @@ import polars as pl
 
 from suptech.formats import ids
 from suptech.formats.files import Label, write_labels, write_reports
+from suptech.risk.rules import rules
 from suptech.simulate.market import midnight_ns, trading_days
 from suptech.simulate.risk_day import SECOND, day as one_day
+from suptech.simulate.exposures import simulate_exposures
 from suptech.simulate.risk_episodes import Plan, plan_episodes
 
 DEFAULT_START = date(2026, 1, 5)
@@ -56,10 +61,11 @@ class RiskResult:
 def simulate_risk(out: Path, seed: int = 1, instruments: int = 60, days: int = 44,
                   month: int = 22, trades: float = 40.0, accounts: int = 2_000,
                   members: int = 20, each: int = 2, fmt: str = "parquet",
-                  start: date = DEFAULT_START, progress=None) -> RiskResult:
+                  start: date = DEFAULT_START, progress=None, banks: int = 40) -> RiskResult:
     """`days` trading days; `each` episodes of every kind (0: none) fall in the last
     `month` of them (the days before are the shares' history). `trades`: mean trades a
-    share a day. `progress(done, days)` after each day."""
+    share a day. `banks`: institutions reporting exposures (0: none).
+    `progress(done, days)` after each day."""
     rng = np.random.default_rng(seed)
     out.mkdir(parents=True, exist_ok=True)
     calendar = trading_days(start, days)
@@ -83,6 +89,12 @@ def simulate_risk(out: Path, seed: int = 1, instruments: int = 60, days: int = 4
         if progress:
             progress(d + 1, days)
     labels = plan.labels(u, calendar)
+    if banks:
+        ex = simulate_exposures(rng, calendar, month, banks, each, rules().debtrank.line)
+        files.append(write_reports(ex.capital, "institution_capital", out,
+                                   "institution_capital", fmt))
+        files.append(write_reports(ex.exposures, "exposure", out, "exposure", fmt))
+        labels += ex.labels
     files.append(write_labels(labels, out))
     return RiskResult(files, labels, sum(day_trades), sum(day_events))
 
@@ -152,8 +164,10 @@ def _closes(rng, u: Universe, plan: Plan, index_ret: dict) -> np.ndarray:
         for d in range(1, days):
             set_dev = plan.deviation[i, d]
             if plan.limit_hit[i, d]:
-                pct = u.limit[i] / 100 * plan.limit_hit[i, d]
-                new = round(price * (1 + pct))
+                # The exchanges' limit price: the previous close moved by the limit,
+                # rounded half up to the tick (in whole ticks, exactly).
+                moved = price * (100 + int(u.limit[i]) * int(plan.limit_hit[i, d]))
+                new = (2 * moved + 100) // 200
             else:
                 noise = rng.normal(0, u.sigma[i])
                 ret = ix[d] + set_dev if not np.isnan(set_dev) else u.beta[i] * ix[d] + noise

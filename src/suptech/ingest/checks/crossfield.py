@@ -27,6 +27,10 @@ RULES: dict[str, list[tuple[str, pl.Expr, str]]] = {
         ("float_shares", c("float_shares") > c("total_shares"),
          "float_shares is greater than total_shares"),
     ],
+    "exposure": [
+        ("borrower_lei", c("borrower_lei") == c("lender_lei"),
+         "borrower_lei is the lender itself"),
+    ],
     "insider": [
         ("valid_to", c("valid_to") < c("valid_from"), "valid_to is before valid_from"),
     ],
