@@ -16,6 +16,7 @@ import numpy as np
 
 from suptech.formats.files import Label
 from suptech.model.calendar import DEFAULT
+from suptech.risk.rules import rules
 from suptech.simulate.market import midnight_ns
 
 
@@ -79,6 +80,20 @@ def _fits(u, index_ret, i: int, days, devs) -> bool:
     return all(abs(ix[d] + v) <= u.limit[i] / 100 - 0.006 for d, v in zip(days, devs))
 
 
+#: The sd of the indices' daily returns (`simulate_risk`'s).
+INDEX_SD = 0.008
+
+
+def heavy(u, i: int, move: float) -> float:
+    """The day's volume, as a multiple of the usual, for a big move on heavy trading:
+    at least 3 times, and enough that the day's Amihud measure stays under a quarter of
+    the illiquidity rule's line over the share's usual (its usual absolute return, the
+    median of a normal's, 0.674 sd, on its usual value). A big move on too little
+    trading is a day of illiquidity by definition: not what these episodes are."""
+    usual = 0.674 * np.hypot(u.beta[i] * INDEX_SD, u.sigma[i])
+    return max(3.0, abs(move) / usual * 4 / rules().illiquidity.multiple)
+
+
 def abnormal(rng, u, p: Plan, index_ret, i, d, sid):
     """3 days of deviations the same way adding up past the board's line, each day
     clear of the disclosure list's."""
@@ -90,7 +105,7 @@ def abnormal(rng, u, p: Plan, index_ret, i, d, sid):
     if not _fits(u, index_ret, i, days, devs):
         return False
     p.deviation[i, days] = devs
-    p.volume[i, days] = 3
+    p.volume[i, days] = [heavy(u, i, index_ret[u.index_of(i)][x] + v) for x, v in zip(days, devs)]
     p.label(sid, "ABNORMAL_FLUCTUATION", i, None, d, d + 2, "price")
     return True
 
@@ -116,7 +131,7 @@ def severe(rng, u, p: Plan, index_ret, i, d, sid):
     if not _fits(u, index_ret, i, days, devs):
         return False
     p.deviation[i, days] = devs
-    p.volume[i, days] = 3
+    p.volume[i, days] = [heavy(u, i, index_ret[u.index_of(i)][x] + v) for x, v in zip(days, devs)]
     p.label(sid, "SEVERE_ABNORMAL_FLUCTUATION", i, None, d, d + 9, "10 days down")
     return True
 
@@ -132,7 +147,7 @@ def disclosure(rng, u, p: Plan, index_ret, i, d, sid):
         if not _fits(u, index_ret, i, [d], [dev]):
             return False
         p.deviation[i, d] = dev
-        p.volume[i, d] = 3
+        p.volume[i, d] = heavy(u, i, move)
     elif variant == "range":
         p.amplitude[i, d] = rng.uniform(0.31, 0.34) if wide else rng.uniform(0.155, 0.17)
     else:
@@ -150,7 +165,7 @@ def limit_run(rng, u, p: Plan, index_ret, i, d, sid):
         return False
     sign = rng.choice([-1, 1])
     p.limit_hit[i, [d, d + 1, d + 2]] = sign
-    p.volume[i, [d, d + 1, d + 2]] = 5
+    p.volume[i, [d, d + 1, d + 2]] = heavy(u, i, u.limit[i] / 100)
     p.label(sid, "CONSECUTIVE_LIMIT_HITS", i, None, d, d + 2, "up" if sign > 0 else "down")
     p.label(sid, "DISCLOSURE_TRIGGER", i, None, d, d + 2, "limit")
     p.label(sid, "ABNORMAL_FLUCTUATION", i, None, d, d + 3, "limit")

@@ -34,7 +34,7 @@ from suptech.risk.rules import rules
 from suptech.simulate.market import midnight_ns, trading_days
 from suptech.simulate.risk_day import SECOND, day as one_day
 from suptech.simulate.exposures import simulate_exposures
-from suptech.simulate.risk_episodes import Plan, plan_episodes
+from suptech.simulate.risk_episodes import INDEX_SD, Plan, plan_episodes
 
 DEFAULT_START = date(2026, 1, 5)
 #: Boards, their share of the listing, venues, price limits (%) and indices.
@@ -70,7 +70,7 @@ def simulate_risk(out: Path, seed: int = 1, instruments: int = 60, days: int = 4
     out.mkdir(parents=True, exist_ok=True)
     calendar = trading_days(start, days)
     u = _universe(rng, instruments, accounts, members)
-    index_ret = {ix: rng.normal(0.0, 0.008, days) for ix in sorted(set(INDEX.values()))}
+    index_ret = {ix: rng.normal(0.0, INDEX_SD, days) for ix in sorted(set(INDEX.values()))}
     plan = plan_episodes(rng, u, index_ret, days, month, each) if each \
         else Plan.empty(instruments, days)
     closes = _closes(rng, u, plan, index_ret)
