@@ -376,33 +376,3 @@ def one_file_a_type(files: list, out) -> list:
 
 def rules_typologies() -> set[str]:
     return set(REGISTRY.typologies("risk"))
-
-
-def test_the_command_line_scans_a_day_shows_its_levels_and_refuses_bad_rules(tmp_path, cli):
-    m = Market()
-    m.closes(m.share(1), ["10", "10.5", "11.025", "12.1275"])
-    for oid in ("O1", "O2"):
-        m.add("order_event", order_id=oid, isin=isin(1), account_id="A2", member_lei=BROKER_B)
-    files = [write_csv(tmp_path, f"{kind}.csv", rows, columns=_columns(rows))
-             for kind, rows in m.rows.items()]
-    parties = [record("party", 1), record("party", 2, party_id="P2")]
-    accounts = [record("account", 1), record("account", 2, account_id="A2",
-                                               owner_party_id="P2", member_lei=BROKER_B)]
-    files = [write_csv(tmp_path, "party.csv", parties),
-             write_csv(tmp_path, "account.csv", accounts), *files]
-    assert cli("ingest", *map(str, files)).exit_code == 0
-    scanned = cli("risk", "scan", "--date", day(3))
-    # Day 3's +10 % is on the disclosure list as well.
-    assert scanned.exit_code == 0 and "ABNORMAL_FLUCTUATION" in scanned.output
-    assert "2 alerts on the day, 2 new" in scanned.output
-    assert "2 alerts on the day, 0 new" in cli("risk", "scan", "--date", day(3)).output
-    shown = cli("risk", "levels")  # the last day with trades
-    assert shown.exit_code == 0 and f"Risk levels on {day(3)}" in shown.output
-    assert "abnormal_fluctuation" in shown.output and "1.00" in shown.output
-    bad = tmp_path / "rules.toml"
-    bad.write_text("[high_frequency]\nper_second = 0\n")
-    refused = cli("risk", "levels", "--rules", str(bad))
-    assert refused.exit_code == 2 and "high_frequency.per_second" in refused.output
-    # A command's rules are its own: nothing else in the process (the server, where a
-    # command may run) takes them up.
-    assert rules().high_frequency.per_second == 300

@@ -1,5 +1,6 @@
 """The risk page, as an analyst uses it in Chromium: a simulated market's day as a heat
-map of shares by indicator, a cell that leads to its alerts, the day's risk alerts."""
+map of shares by indicator, a cell that leads to its alerts, the day's risk alerts, the
+institutions' exposure contagion, and the day's report as a PDF seen as PNG pages."""
 
 from __future__ import annotations
 
@@ -49,17 +50,26 @@ def risk_site(tmp_path_factory):
         server.wait(timeout=30)
 
 
-def test_the_day_is_a_heat_map_whose_cells_lead_to_their_alerts(risk_site, browser, tmp_path):
-    base, token, labels, alerts = risk_site
-    limit = next(x for x in labels if x.typology == "CONSECUTIVE_LIMIT_HITS")
-    alert = alerts.filter(pl.col("typology") == "CONSECUTIVE_LIMIT_HITS").row(0, named=True)
-    day = pl.from_epoch(pl.Series([alert["window_start"]]), "ns").dt.replace_time_zone(
+def local_day(ns: int) -> str:
+    return pl.from_epoch(pl.Series([ns]), "ns").dt.replace_time_zone(
         "UTC").dt.convert_time_zone("Asia/Shanghai").dt.date()[0].isoformat()
+
+
+def logged_in(browser, base: str, token: str):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(f"{base}/ui/login")
     page.fill("#token", token)
     page.press("#token", "Enter")
     page.wait_for_url(f"{base}/ui")
+    return page
+
+
+def test_the_day_is_a_heat_map_whose_cells_lead_to_their_alerts(risk_site, browser, tmp_path):
+    base, token, labels, alerts = risk_site
+    limit = next(x for x in labels if x.typology == "CONSECUTIVE_LIMIT_HITS")
+    alert = alerts.filter(pl.col("typology") == "CONSECUTIVE_LIMIT_HITS").row(0, named=True)
+    day = local_day(alert["window_start"])
+    page = logged_in(browser, base, token)
     page.goto(f"{base}/ui/risk?date={day}")
     page.wait_for_selector("#risk-chart[data-drawn=true]")
     page.screenshot(path=str(tmp_path / "risk.png"), full_page=True)
@@ -75,3 +85,42 @@ def test_the_day_is_a_heat_map_whose_cells_lead_to_their_alerts(risk_site, brows
     assert page.text_content("h1 [data-typology]") == \
         words(language).typology("CONSECUTIVE_LIMIT_HITS")
     page.close()
+
+
+def test_an_institutions_contagion_is_charted_and_the_day_reported_as_a_pdf(
+        risk_site, browser, tmp_path):
+    """On the day an institution became systemic: its bar past the line on the page, its
+    alert in the day's list, and the day's report, downloaded from the page, whose pages
+    (as PNG images) hold the charts and name it among the measures past their line."""
+    import pypdfium2 as pdfium
+    from PIL import Image
+
+    from suptech.risk.report import page_images
+
+    base, token, labels, alerts = risk_site
+    label = next(x for x in labels if x.typology == "EXPOSURE_CONTAGION")
+    day = local_day(label.window_start_ns)
+    page = logged_in(browser, base, token)
+    page.goto(f"{base}/ui/risk?date={day}")
+    page.wait_for_selector("#banks-chart[data-drawn=true]")
+    assert label.subject in page.locator("#banks-fig").text_content()
+    assert page.locator("#risk-alerts tbody tr[data-typology=EXPOSURE_CONTAGION]").count() == 1
+    language = "zh" if page.get_attribute("html", "lang").startswith("zh") else "en"
+    with page.expect_download() as got:
+        page.click("#risk-report")
+    pdf = tmp_path / "report.pdf"
+    got.value.save_as(pdf)
+    page.close()
+    doc = pdfium.PdfDocument(str(pdf))
+    text = "".join(doc[k].get_textpage().get_text_range() for k in range(len(doc)))
+    doc.close()
+    w = words(language)
+    assert w("Daily risk report, {day}", day=day) in text
+    assert w.typology("EXPOSURE_CONTAGION") in text and label.subject in text
+    pngs = page_images(pdf, tmp_path / "pages")
+    assert len(pngs) >= 2
+    for png in pngs:  # each page drawn: A4 at 110 dpi, and not blank
+        img = Image.open(png).convert("L")
+        assert img.size[0] == 910 and abs(img.size[1] - 1287) <= 1
+        inked = sum(img.histogram()[:200])
+        assert inked > 0.02 * img.size[0] * img.size[1], png

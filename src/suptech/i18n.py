@@ -70,6 +70,7 @@ TYPOLOGIES = {
     "HIGH_FREQUENCY_TRADING": N_("High-frequency trading"),
     "TRADING_CONCENTRATION": N_("Concentrated trading"),
     "ILLIQUIDITY": N_("Illiquidity"),
+    "EXPOSURE_CONTAGION": N_("Exposure contagion (DebtRank)"),
 }
 
 #: Codes shown as words (the codes stay in the data and the API): alerts' statuses,

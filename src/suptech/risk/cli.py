@@ -15,7 +15,8 @@ from suptech.cli_common import DataDir, Engine, console, error, open_or_exit
 out = console()
 risk_app = typer.Typer(help="Market-wide risk indicators: abnormal fluctuation, order "
                             "ratios, high-frequency trading, concentration, liquidity, "
-                            "limit hits.", no_args_is_help=True)
+                            "limit hits, exposure contagion; the daily risk report.",
+                       no_args_is_help=True)
 
 Rules = Annotated[Optional[Path], typer.Option(
     "--rules", help="A rules file replacing the shipped one whole (see `suptech risk "
@@ -108,6 +109,38 @@ def levels(date: Date = None, rules: Rules = None,
                       f"{r['level']:.2f}" if r["level"] is not None else "", style=style)
     out.print(table)
     out.print(f"{found.height} measures, {(found['level'].round(9) >= 1).sum()} at a line")
+
+
+@risk_app.command("report")
+def report(out_file: Annotated[Path, typer.Option("--out", help="The PDF to write.")],
+           date: Date = None, rules: Rules = None,
+           language: Annotated[str, typer.Option("--lang", help="en or zh.")] = "en",
+           png: Annotated[Optional[Path], typer.Option(
+               "--png", help="Also write each page as page-N.png in this folder.")] = None,
+           data_dir: DataDir = Path("./suptech-data"), engine: Engine = "duckdb") -> None:
+    """The day's risk report as PDF: the indicators' counts, the heat map of shares, the
+    institutions' exposure contagion, the indices, every measure at its line."""
+    from suptech.risk.report import ReportError, daily_report
+
+    if language not in ("en", "zh"):
+        raise typer.BadParameter(f"{language!r}: the report is in en or zh",
+                                 param_hint="--lang")
+    chosen = _use_rules(rules)
+    store = open_or_exit(data_dir, engine)
+    try:
+        day = _day(store, date)
+        with out.status(f"reporting {_iso(day)}"):
+            made = daily_report(store, dt.date.fromisoformat(_iso(day)), out_file, language,
+                                chosen, png, source=str(data_dir))
+    except ReportError as e:
+        error(str(e))
+        raise typer.Exit(1) from None
+    finally:
+        store.close()
+    out.print(f"{made.pdf}: {made.pages} pages, {made.measures} measures, "
+              f"{made.at_line} at or past a line")
+    for p in made.pngs:
+        out.print(f"  {p}")
 
 
 @risk_app.command("rules")

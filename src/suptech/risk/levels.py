@@ -36,6 +36,33 @@ def day_range(first: int, last: int) -> tuple[int, int]:
     return DEFAULT.day_start(first), DEFAULT.day_start(last) + DAY
 
 
+#: A level's colour on the heat maps, over 0 to 2 (the line at 1, past it in red): the
+#: risk page's and the report's.
+LEVEL_COLOURS = ((0, "#f7fbff"), (0.35, "#c6dbef"), (0.499, "#fdd49e"), (0.5, "#fc8d59"),
+                 (1, "#b30000"))
+
+
+def grid(levels: pl.DataFrame, shown: int) -> tuple[list[str], list[str], dict]:
+    """The heat map's cells (the risk page's and the report's): the typologies measured
+    of shares, the `shown` shares with the highest level of any, and per (share,
+    typology) the highest level that day (a member's or group's in that share) and its
+    measure."""
+    per = levels.filter(pl.col("isin").is_not_null()).group_by(["isin", "typology"]) \
+        .agg(pl.col("level").max(), pl.col("value").sort_by("level").last())
+    typologies = sorted(per["typology"].unique().to_list()) if per.height else []
+    top = per.group_by("isin").agg(pl.col("level").max().alias("top")) \
+        .sort(["top", "isin"], descending=[True, False]).head(shown)["isin"].to_list()
+    return typologies, top, {(r["isin"], r["typology"]): r for r in per.iter_rows(named=True)}
+
+
+def institutions(levels: pl.DataFrame, shown: int) -> pl.DataFrame:
+    """The measures of institutions (exposure contagion), highest first: subject,
+    level, value."""
+    return levels.filter(pl.col("isin").is_null() & (pl.col("indicator") == "debtrank")) \
+        .sort(["level", "subject"], descending=[True, False]).head(shown) \
+        .select("subject", "level", "value")
+
+
 def levels(store, first: int, last: int, chosen: list[Indicator] | None = None) -> pl.DataFrame:
     """Each indicator's levels on local days `first` to `last`, one row per subject and
     day, highest level first."""

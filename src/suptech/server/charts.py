@@ -16,6 +16,7 @@ from plotly.colors import qualitative
 from suptech.detect.evidence import Evidence
 from suptech.i18n import N_, Words, words
 from suptech.model.display import local, local_times, zone
+from suptech.risk.levels import LEVEL_COLOURS, grid, institutions
 
 ENGLISH = words("en")
 
@@ -335,12 +336,7 @@ def risk_heatmap(levels: pl.DataFrame, day: str, shown: int, w: Words = ENGLISH)
     (columns), each cell the level of the indicator's measure that day (a member's or
     group's, the highest in that share): 1 is the rule's line, coloured past it in red.
     A cell's link (`customdata`) is the alert queue of that typology and share."""
-    per = levels.filter(pl.col("isin").is_not_null()).group_by(["isin", "typology"]) \
-        .agg(pl.col("level").max(), pl.col("value").sort_by("level").last())
-    typologies = sorted(per["typology"].unique().to_list()) if per.height else []
-    top = per.group_by("isin").agg(pl.col("level").max().alias("top")) \
-        .sort(["top", "isin"], descending=[True, False]).head(shown)["isin"].to_list()
-    cell = {(r["isin"], r["typology"]): r for r in per.iter_rows(named=True)}
+    typologies, top, cell = grid(levels, shown)
     z, text, links = [], [], []
     for isin in top:
         row = [cell.get((isin, t)) for t in typologies]
@@ -350,13 +346,33 @@ def risk_heatmap(levels: pl.DataFrame, day: str, shown: int, w: Words = ENGLISH)
     fig = go.Figure(go.Heatmap(
         z=z, x=[w.typology(t) for t in typologies], y=top, text=text,
         texttemplate="%{text}", customdata=links, zmin=0, zmax=2,
-        colorscale=[[0, "#f7fbff"], [0.35, "#c6dbef"], [0.499, "#fdd49e"],
-                    [0.5, "#fc8d59"], [1, "#b30000"]],
+        colorscale=[list(stop) for stop in LEVEL_COLOURS],
         colorbar=dict(title=w("level"), tickvals=[0, 0.5, 1, 1.5, 2],
                       ticktext=["0", "0.5", w("line"), "1.5", "≥2"]),
         hovertemplate="%{y} · %{x}: %{text}<extra></extra>"))
     fig.update_layout(title=w("Risk levels on {day} (1 is the rule's line)", day=day),
                       **dict(LAYOUT, height=max(320, 26 * len(top) + 160),
                              margin=dict(l=120, r=20, t=50, b=140)))
+    fig.update_yaxes(autorange="reversed", type="category")
+    return fig
+
+
+def exposure_bars(levels: pl.DataFrame, line: float, shown: int,
+                  w: Words = ENGLISH) -> go.Figure | None:
+    """Institutions by DebtRank (the `shown` highest), the rule's line dashed, those past
+    it in red; None where no institution was measured."""
+    top = institutions(levels, shown)
+    if top.is_empty():
+        return None
+    fig = go.Figure(go.Bar(
+        x=top["value"].to_list(), y=top["subject"].to_list(), orientation="h",
+        marker_color=["#b30000" if lv >= 1 else "#6baed6" for lv in top["level"].round(9)],
+        hovertemplate="%{y}: %{x:.4f}<extra></extra>"))
+    fig.add_vline(x=line, line_dash="dash", line_color="#444444")
+    fig.update_layout(title=w("Exposure contagion between institutions"),
+                      xaxis_title=w("DebtRank: share of the system's capital lost if it fails "
+                                    "(dashed: the line)"),
+                      **dict(LAYOUT, height=max(300, 22 * top.height + 140),
+                             margin=dict(l=190, r=20, t=50, b=60)))
     fig.update_yaxes(autorange="reversed", type="category")
     return fig

@@ -50,6 +50,7 @@ class Services:
 
         # A CLI command that has the store open is waited for (it ends; a server does not).
         self.store = acquire(data_dir, engine, delegate=False)
+        self.data_dir = data_dir
         self.lock = threading.RLock()
         self.ops = connect(data_dir, database_url)
         #: Each jurisdiction's alerts, and what they were computed from (`alerts`).

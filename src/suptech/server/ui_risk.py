@@ -7,10 +7,11 @@ shares; the alerts are the caller's jurisdiction's, as in the queue."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import polars as pl
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from suptech.ops.access import User
 from suptech.server import charts
@@ -50,6 +51,38 @@ def router() -> APIRouter:
                     measures=0 if found is None else found.height,
                     at_line=0 if found is None else int((found["level"].round(9) >= 1).sum()),
                     chart=charts.to_json(charts.risk_heatmap(found, shown_day, SHOWN, w))
-                    if found is not None else None)
+                    if found is not None else None,
+                    banks=_banks(found, w))
+
+    @r.get("/risk/report.pdf")
+    def risk_report(request: Request, date: str, who: User = Depends(_user)):
+        """The day's risk report (`suptech risk report`) in the user's language."""
+        import tempfile
+
+        from suptech.risk.report import ReportError, daily_report
+
+        who.require("analyst", "supervisor")
+        s, w = _services(request), words(request, who)
+        try:
+            day = dt.date.fromisoformat(date)
+        except ValueError:
+            return Response(f"{date!r} is not a date YYYY-MM-DD", status_code=422,
+                            media_type="text/plain")
+        with tempfile.TemporaryDirectory() as tmp, s.reader() as store:
+            out = Path(tmp) / "report.pdf"
+            try:
+                daily_report(store, day, out, w.language, source=str(s.data_dir))
+            except ReportError as e:
+                return Response(str(e), status_code=404, media_type="text/plain")
+            body = out.read_bytes()
+        return Response(body, media_type="application/pdf", headers={
+            "Content-Disposition": f'attachment; filename="risk-report-{day}.pdf"'})
 
     return r
+
+
+def _banks(found: pl.DataFrame | None, w) -> str | None:
+    from suptech.risk.rules import rules
+
+    fig = None if found is None else charts.exposure_bars(found, rules().debtrank.line, SHOWN, w)
+    return charts.to_json(fig) if fig is not None else None
