@@ -322,15 +322,17 @@ def test_concentration_against_the_instruments_own(tmp_path):
 
 def test_illiquidity_against_the_instruments_own(tmp_path):
     """A share rising 25 % a day on 1,000,000 traded (an Amihud measure of 0.25 a
-    million), then doubling on 8,192 shares at 48.828125: 1.0 / 0.4 million = 2.5, ten
-    times its usual (at); on 8,193 shares (below) and 8,191 (above)."""
+    million), then doubling on 8,192 shares at 48.828125: 1.0 / 0.4 million = 2.5, and
+    over 2 days (0.25 + 2.5) / 2 = 1.375, 5.5 times its usual (at); on 8,193 shares
+    (below) and 8,191 (above)."""
     m = Market()
     for n, last in ((1, 8192), (2, 8193), (3, 8191)):
         code = m.share(n, limit=None)
         for d in range(5):
             m.trade(code, d, 10 * 1.25 ** d, qty=round(100_000 * 0.8 ** d))
         m.trade(code, 5, 2 * 10 * 1.25 ** 4, qty=last)
-    raised = m.alerts(tmp_path, "illiquidity", history=5, min_history=4)
+    raised = m.alerts(tmp_path, "illiquidity", history=5, min_history=4, days=2,
+                      multiple=5.5)
     assert set(raised) == {isin(1), isin(3)}
     assert why(raised[isin(1)])["normal"] == 0.25
 

@@ -20,6 +20,9 @@ DATA = {"market": market_data, "payments": payment_data, "risk": risk_data}
 #: (a scan of a market day spends nothing on the payment detectors).
 PRIMARY = {"market": ("order_event", "trade"), "payments": ("payment",),
            "risk": ("trade", "order_event", "exposure")}
+#: Reports that stand until changed: made before a run's range, they still call for its
+#: domain (a reassessment falls due with nothing reported that day).
+STANDING = {"risk": ("tech_application", "pilot")}
 
 #: The frame of alerts with none in it, typed.
 EMPTY = pl.DataFrame(schema=alert_schema(COLUMNS))
@@ -47,7 +50,8 @@ def run(store, detectors: list[Detector] | None = None, start_ns: int | None = N
         for d in detectors:
             if d.domain not in data:  # each domain's tables are built once per run
                 data[d.domain] = DATA[d.domain](store, start_ns, end_ns, **options[d.domain]) \
-                    if _any(store, PRIMARY[d.domain], start_ns, end_ns) else None
+                    if _any(store, PRIMARY[d.domain], start_ns, end_ns) \
+                    or _any(store, STANDING.get(d.domain, ()), None, end_ns) else None
             if data[d.domain] is not None:
                 results.append((d, pl.from_arrow(d.hits(data[d.domain]).to_pyarrow())))
     finally:

@@ -7,96 +7,29 @@ store. No I/O happens in this module.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import StrEnum
-
-
-class Kind(StrEnum):
-    """What a field holds; decides how it is parsed, checked and stored."""
-
-    TEXT = "text"
-    REPORT_ID = "report_id"  # [A-Za-z0-9._:-]{1,52}
-    ENUM = "enum"
-    LEI = "lei"
-    ISIN = "isin"
-    MIC = "mic"
-    AGENT = "agent"  # BIC (ISO 9362) or LEI
-    UUID4 = "uuid4"
-    CURRENCY = "currency"
-    COUNTRY = "country"  # ISO 3166-1 alpha-2
-    REGION = "region"  # ISO 3166-2 subdivision
-    TIMESTAMP = "timestamp"  # stored as int64 nanoseconds since epoch, UTC
-    DATE = "date"
-    DECIMAL = "decimal"  # stored as decimal(38, 9): money and prices, never float
-    INTEGER = "integer"
-    BOOLEAN = "boolean"
-
-
-#: Identifier kinds: a failed check on one of them is E004.
-IDENTIFIER_KINDS = frozenset(
-    {Kind.REPORT_ID, Kind.LEI, Kind.ISIN, Kind.MIC, Kind.AGENT, Kind.UUID4,
-     Kind.CURRENCY, Kind.COUNTRY, Kind.REGION}
+from suptech.model.contract import (  # noqa: F401  (the contract's names, as they were)
+    ACTIONS,
+    DECIMAL_PRECISION,
+    DECIMAL_SCALE,
+    ENVELOPE,
+    IDENTIFIER_KINDS,
+    Field,
+    Kind,
+    Reference,
+    ReportType,
+    _enum,
 )
-
-#: Decimal values are stored with this many fractional digits.
-DECIMAL_SCALE = 9
-DECIMAL_PRECISION = 38
-
-
-@dataclass(frozen=True)
-class Field:
-    name: str
-    kind: Kind
-    required: bool = True
-    values: tuple[str, ...] = ()  # allowed set, for Kind.ENUM
-    positive: bool = False  # numeric rule: > 0 (E005)
-    non_negative: bool = False  # numeric rule: >= 0 (E005)
-
-
-@dataclass(frozen=True)
-class Reference:
-    """A field whose value must name an accepted record of another type (E009)."""
-
-    field: str
-    target: str  # report type
-    target_field: str
-
-
-@dataclass(frozen=True)
-class ReportType:
-    name: str
-    fields: tuple[Field, ...]  # the body, after the envelope
-    references: tuple[Reference, ...] = ()
-    #: Files are loaded in ascending rank so that reference data lands before the
-    #: events that use it, whatever order the files were named in.
-    rank: int = 2
-
-    @property
-    def all_fields(self) -> tuple[Field, ...]:
-        return ENVELOPE + self.fields
-
-    @property
-    def field_names(self) -> frozenset[str]:
-        return frozenset(f.name for f in self.all_fields)
-
-    def field(self, name: str) -> Field:
-        for f in self.all_fields:
-            if f.name == name:
-                return f
-        raise KeyError(name)
-
-
-def _enum(name: str, *values: str, required: bool = True) -> Field:
-    return Field(name, Kind.ENUM, required=required, values=values)
-
-
-ACTIONS = ("NEW", "CORR", "CANC")
-
-ENVELOPE: tuple[Field, ...] = (
-    Field("report_id", Kind.REPORT_ID),
-    _enum("action", *ACTIONS),
-    Field("submitter", Kind.LEI),
-    Field("ts_event", Kind.TIMESTAMP),
+from suptech.model.reports_risk import (
+    EXPOSURE,
+    INDEX_LEVEL,
+    INSTITUTION_CAPITAL,
+    PILOT,
+    PILOT_ACTIVITY,
+    RISK_COVER,
+    SHARE_CAPITAL,
+    TECH_APPLICATION,
+    TECH_ASSESSMENT,
+    TECH_INCIDENT,
 )
 
 INSTRUMENT = ReportType(
@@ -275,63 +208,12 @@ COMPLAINT = ReportType(
     rank=2,
 )
 
-# An index's level as its provider publishes it: the day's last is its close, which a
-# share's daily deviation is measured against (the exchanges' fluctuation rules).
-INDEX_LEVEL = ReportType(
-    "index_level",
-    (
-        Field("index_id", Kind.TEXT),
-        Field("level", Kind.DECIMAL, positive=True),
-    ),
-    rank=2,
-)
-
-# A share's capital from `ts_event` on, until the next report: its free float is what
-# turnover is measured against.
-SHARE_CAPITAL = ReportType(
-    "share_capital",
-    (
-        Field("isin", Kind.ISIN),
-        Field("total_shares", Kind.INTEGER, positive=True),
-        Field("float_shares", Kind.INTEGER, positive=True),
-    ),
-    references=(Reference("isin", "instrument", "isin"),),
-    rank=1,
-)
-
-# An institution's capital (tier 1) from `ts_event` on, until its next report: what its
-# losses on exposures are measured against (DebtRank's relative equity loss).
-INSTITUTION_CAPITAL = ReportType(
-    "institution_capital",
-    (
-        Field("institution_lei", Kind.LEI),
-        Field("tier1_capital", Kind.DECIMAL, positive=True),
-        Field("currency", Kind.CURRENCY),
-    ),
-    rank=1,
-)
-
-# What a lender has outstanding on a borrower, of one kind, from `ts_event` on until the
-# next report on the same lender, borrower and kind (0: none left). Interbank exposures
-# as large-exposure reporting collects them.
-EXPOSURE = ReportType(
-    "exposure",
-    (
-        Field("lender_lei", Kind.LEI),
-        Field("borrower_lei", Kind.LEI),
-        _enum("exposure_type", "LOAN", "DEPOSIT", "REPO", "SECURITIES", "DERIVATIVE",
-              "OTHER"),
-        Field("amount", Kind.DECIMAL, non_negative=True),
-        Field("currency", Kind.CURRENCY),
-    ),
-    rank=2,
-)
-
 REPORT_TYPES: dict[str, ReportType] = {
     t.name: t
     for t in (INSTRUMENT, PARTY, ACCOUNT, ORDER_EVENT, TRADE, PAYMENT, ANNOUNCEMENT,
               INSIDER, PRODUCT_SALE, COMPLAINT, INDEX_LEVEL, SHARE_CAPITAL,
-              INSTITUTION_CAPITAL, EXPOSURE)
+              INSTITUTION_CAPITAL, EXPOSURE, TECH_APPLICATION, TECH_ASSESSMENT,
+              TECH_INCIDENT, RISK_COVER, PILOT, PILOT_ACTIVITY)
 }
 
 

@@ -13,5 +13,9 @@ from suptech.risk import (  # noqa: F401
     illiquidity,
     limits,
     order_ratios,
+    pilot_limits,
     severe,
+    tech_coverage,
+    tech_incidents,
+    tech_review,
 )

@@ -44,11 +44,8 @@ class RiskData(SharedTables):
     #: The days reported on: [first_day, last_day]; None: every day read.
     first_day: int | None = None
     last_day: int | None = None
-    #: Interbank exposures and institutions' capital as reported, with `since`: the
-    #: day each was reported on. All of their history: a position holds until the
-    #: next report on it, however long ago it was made.
-    exposures: ir.Table | None = None
-    capital: ir.Table | None = None
+    store: object = None
+    end_ns: int | None = None
 
     def reported(self, t: ir.Table) -> ir.Table:
         """The rows of `t` (which has `day`) on the days the run reports on."""
@@ -58,11 +55,55 @@ class RiskData(SharedTables):
             t = t.filter(t.day <= self.last_day)
         return t
 
+    def reports(self, type_name: str) -> ir.Table:
+        """Every report of a type up to the end of the range, with `since`: the local day
+        it was made. All of their history: what a report states holds until the next
+        report on it (`in_force`), however long ago it was made."""
+        t = self.store.view(type_name, end_ns=self.end_ns)
+        return t.mutate(since=self.clock.day(t.ts_event))
+
+    def days(self, *type_names: str) -> ir.Table:
+        """Calendar days, `day`: those of the range and the one before it (what a breach
+        that begins on the first day is told from); with no range, from the first report
+        of these types to the last of them or of the trades, whichever is later (an
+        insurance may end, a review fall due, after the last filing)."""
+        first, last = self.first_day, self.last_day
+        if first is None or last is None:
+            spans = [self.reports(n).since for n in type_names] + [self.bars.day]
+            lo = min((s.min().to_pyarrow().as_py() for s in spans), key=_low, default=None)
+            hi = max((s.max().to_pyarrow().as_py() for s in spans), key=_high, default=None)
+            first = lo if first is None else first
+            last = hi if last is None else last
+        if first is None or last is None:
+            return ibis.memtable({"day": []}, schema={"day": "int64"})
+        return ibis.memtable({"day": list(range(first - 1, last + 1))},
+                             schema={"day": "int64"})
+
     def day_start(self, day: ir.IntegerValue) -> ir.IntegerValue:
         return day * DAY - self.clock._pick(None, lambda c: c.offset_ns)
 
     def day_close(self, day: ir.IntegerValue) -> ir.IntegerValue:
         return self.clock.close(day)
+
+
+def _low(v):
+    return float("inf") if v is None else v
+
+
+def _high(v):
+    return float("-inf") if v is None else v
+
+
+def in_force(t: ir.Table, key: list[str], days: ir.Table) -> ir.Table:
+    """Reports (from `RiskData.reports`) as they stand on each of `days`: per `key`, the
+    last report made by that day (the day's last, of several), dropped on the day the
+    next one is made."""
+    t = t.mutate(_n=ibis.row_number().over(group_by=[*key, "since"],
+                                           order_by=ibis.desc(t.ts_event)))
+    t = t.filter(t._n == 0)
+    t = t.mutate(until=t.since.lead().over(group_by=key, order_by="since"))
+    j = t.join(days, (t.since <= days.day) & (t.until.isnull() | (t.until > days.day)))
+    return j.drop("_n", "until")
 
 
 def risk_data(store, start_ns: int | None = None, end_ns: int | None = None,
@@ -115,11 +156,7 @@ def risk_data(store, start_ns: int | None = None, end_ns: int | None = None,
                                    value=trades.px * trades.quantity))
     executions = sides[0].union(sides[1]).join(accounts, "account_id", how="left")
 
-    exposures = store.view("exposure", end_ns=end_ns)
-    capital = store.view("institution_capital", end_ns=end_ns)
-    r = RiskData(bars, indices, messages, executions, clock, first, last,
-                 exposures.mutate(since=clock.day(exposures.ts_event)),
-                 capital.mutate(since=clock.day(capital.ts_event)))
+    r = RiskData(bars, indices, messages, executions, clock, first, last, store, end_ns)
     r.materialize = materialize
     r.bars = r.shared(("bars",), lambda: bars)
     r.executions = r.shared(("executions",), lambda: executions)

@@ -28,45 +28,32 @@ import ibis
 import ibis.expr.types as ir
 
 from suptech.detect.base import register
+from suptech.risk.data import in_force
 from suptech.risk.indicator import Indicator, at_line, why
-
-
-def as_of(t: ir.Table, key: list[str], value: str) -> ir.Table:
-    """Reports that hold from their day until the next on the same `key`: one per key
-    and day (the day's last), with `until` (the next one's day; null: still in force)."""
-    t = t.group_by([*key, "since"]).aggregate(**{value: t[value].argmax(t.ts_event)})
-    nxt = ibis.window(group_by=key, order_by="since")
-    return t.mutate(until=t.since.lead().over(nxt))
-
-
-def in_force(t: ir.Table, days: ir.Table) -> ir.Table:
-    """`t` (from `as_of`) joined to each of `days` it is in force on."""
-    j = t.join(days, (t.since <= days.day)
-               & (t.until.isnull() | (t.until > days.day)))
-    return j.drop("since", "until")
 
 
 def network(r, rule) -> tuple[ir.Table, ir.Table]:
     """Per day the network changed on (and the last before the run's range): the
     impact of each borrower on each lender, and each institution's capital and share
     of the system's."""
-    e = r.exposures.filter(lambda t: t.currency == rule.currency)
-    e = as_of(e.mutate(amount=e.amount.cast("float64")),
-              ["lender_lei", "borrower_lei", "exposure_type"], "amount")
-    c = r.capital.filter(lambda t: t.currency == rule.currency)
-    c = as_of(c.mutate(capital=c.tier1_capital.cast("float64")), ["institution_lei"],
-              "capital")
+    e = r.reports("exposure")
+    c = r.reports("institution_capital")
     changed = e.select("since").union(c.select("since")).distinct().rename(day="since")
     if r.last_day is not None:
         changed = changed.filter(changed.day <= r.last_day)
     if r.first_day is not None:
         before = changed.filter(changed.day < r.first_day).day.max()
         changed = changed.filter((changed.day >= r.first_day) | (changed.day == before))
-    cap = in_force(c, changed)
+    # A report in another currency ends the one before it too: what is owed is in force
+    # as last reported, and counted only in the rules' currency.
+    cap = in_force(c, ["institution_lei"], changed)
+    cap = cap.filter(cap.currency == rule.currency).mutate(
+        capital=cap.tier1_capital.cast("float64"))
     cap = cap.mutate(v=cap.capital / cap.capital.sum().over(group_by="day"))
-    owed = in_force(e, changed)
+    owed = in_force(e, ["lender_lei", "borrower_lei", "exposure_type"], changed)
+    owed = owed.filter(owed.currency == rule.currency)
     owed = owed.group_by(["day", "lender_lei", "borrower_lei"]).aggregate(
-        amount=owed.amount.sum())
+        amount=owed.amount.cast("float64").sum())
     owed = owed.filter(owed.amount > 0).join(
         cap.select("day", lender_lei="institution_lei", capital="capital"),
         ["day", "lender_lei"])

@@ -70,6 +70,7 @@ class Concentration(Section):
 
 class Illiquidity(Section):
     multiple: float = Share
+    days: int = Field(ge=1)
     history: int = Field(ge=1)
     min_history: int = Field(ge=1)
 
@@ -85,6 +86,18 @@ class DebtRank(Section):
     currency: str = Field(pattern=r"^[A-Z]{3}$")
 
 
+class Technology(Section):
+    min_coverage: float = Share
+    grace_days: int = Field(ge=1)
+    window_days: int = Field(ge=1)
+    max_serious: int = Field(ge=1)
+    critical_alone: bool
+
+
+class Pilots(Section):
+    grace_days: int = Field(ge=0)
+
+
 class Rules(Section):
     boards: dict[str, Board]
     order_ratios: OrderRatios
@@ -93,6 +106,8 @@ class Rules(Section):
     illiquidity: Illiquidity
     limit_hits: LimitHits
     debtrank: DebtRank
+    technology: Technology
+    pilots: Pilots
 
     def history_days(self) -> int:
         """How many trading days before a scanned day its indicators read."""

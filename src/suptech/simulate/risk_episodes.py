@@ -183,15 +183,15 @@ def concentration(rng, u, p: Plan, index_ret, i, d, sid):
 
 
 def illiquidity(rng, u, p: Plan, index_ret, i, d, sid):
-    """A day of 3 trades and 3 % of the usual value whose close still moves 1.5-2.5 %
+    """A day of 3 trades and 1 % of the usual value whose close still moves 1.5-2.5 %
     (the move itself, not its deviation from the index: Amihud's measure reads the
-    return)."""
+    return): its measure some 70-250 times the usual, the 5 days' mean past 10 times."""
     move = rng.choice([-1, 1]) * rng.uniform(0.015, 0.025)
     dev = move - index_ret[u.index_of(i)][d]
     if not _fits(u, index_ret, i, [d], [dev]):
         return False
     p.deviation[i, d] = dev
-    p.volume[i, d] = 0.03
+    p.volume[i, d] = 0.01
     p.trades[i, d] = 0.0  # the fewest: the close's trade and two more
     p.label(sid, "ILLIQUIDITY", i, None, d, d, "thin day")
     return True

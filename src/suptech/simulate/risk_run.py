@@ -16,7 +16,8 @@ with it. An episode's big moves come with heavy trading, as they do on a market,
 that they are not also days of illiquidity.
 
 Beside the market, `banks` institutions report their capital and interbank exposures,
-with episodes of exposure contagion of their own (`suptech.simulate.exposures`).
+with episodes of exposure contagion of their own (`suptech.simulate.exposures`), and
+their new technologies and innovation pilots, with breaches (`suptech.simulate.register`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from suptech.risk.rules import rules
 from suptech.simulate.market import midnight_ns, trading_days
 from suptech.simulate.risk_day import SECOND, day as one_day
 from suptech.simulate.exposures import simulate_exposures
+from suptech.simulate.register import simulate_register
 from suptech.simulate.risk_episodes import INDEX_SD, Plan, plan_episodes
 
 DEFAULT_START = date(2026, 1, 5)
@@ -95,6 +97,10 @@ def simulate_risk(out: Path, seed: int = 1, instruments: int = 60, days: int = 4
                                    "institution_capital", fmt))
         files.append(write_reports(ex.exposures, "exposure", out, "exposure", fmt))
         labels += ex.labels
+        reg = simulate_register(rng, calendar, month, banks, each)
+        for kind, frame in reg.frames().items():
+            files.append(write_reports(frame, kind, out, kind, fmt))
+        labels += reg.labels
     files.append(write_labels(labels, out))
     return RiskResult(files, labels, sum(day_trades), sum(day_events))
 

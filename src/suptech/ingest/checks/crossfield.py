@@ -8,6 +8,13 @@ from suptech.ingest.checks.base import Check, Failure, message, register
 from suptech.model.findings import Code
 
 c = pl.col
+#: A risk rating's rank (model.reports_risk.RATINGS), to compare two.
+RANK = {"LOW": 0, "MEDIUM": 1, "HIGH": 2, "CRITICAL": 3}
+ADMITTED = ("ADMITTED", "LIVE", "EXTENDED")
+
+
+def _rank(name: str) -> pl.Expr:
+    return c(name).replace_strict(RANK, default=None, return_dtype=pl.Int8)
 
 #: report type -> (field blamed, failing condition, message)
 RULES: dict[str, list[tuple[str, pl.Expr, str]]] = {
@@ -30,6 +37,18 @@ RULES: dict[str, list[tuple[str, pl.Expr, str]]] = {
     "exposure": [
         ("borrower_lei", c("borrower_lei") == c("lender_lei"),
          "borrower_lei is the lender itself"),
+    ],
+    "tech_assessment": [
+        ("next_review", c("next_review") < c("assessed_on"), "next_review is before assessed_on"),
+        ("residual_risk", _rank("residual_risk") > _rank("inherent_risk"),
+         "residual_risk is higher than inherent_risk (what is left after the controls)"),
+    ],
+    "pilot": [
+        *((f, c("status").is_in(ADMITTED) & c(f).is_null(),
+           f"an admitted pilot states its limits: {f} is missing")
+          for f in ("max_customers", "max_volume", "ends_on")),
+        ("currency", c("max_volume").is_not_null() & c("currency").is_null(),
+         "max_volume without its currency"),
     ],
     "insider": [
         ("valid_to", c("valid_to") < c("valid_from"), "valid_to is before valid_from"),
