@@ -124,3 +124,35 @@ def test_an_institutions_contagion_is_charted_and_the_day_reported_as_a_pdf(
         assert img.size[0] == 910 and abs(img.size[1] - 1287) <= 1
         inked = sum(img.histogram()[:200])
         assert inked > 0.02 * img.size[0] * img.size[1], png
+
+
+def test_the_register_and_the_pilots_show_their_breaches_and_the_public_its_list(
+        risk_site, browser, tmp_path):
+    """On the day a labelled cover shortfall begins, its application is short on the
+    register page and its breach listed; on a pilot's breach day the pilot is marked;
+    the public list, open to anyone, shows the live pilots and exports them as CSV."""
+    base, token, labels, alerts = risk_site
+    short = next(x for x in labels if x.typology == "TECH_COVER_SHORTFALL")
+    page = logged_in(browser, base, token)
+    page.goto(f"{base}/ui/risk/register?date={local_day(short.window_start_ns)}")
+    page.wait_for_selector("#incident-chart[data-drawn=true]")
+    row = page.locator(f"#register-applications tr[data-application='{short.subject}'] td.bad")
+    assert row.count() == 1  # its coverage, under 1
+    assert page.locator(
+        "#register-breaches tr[data-typology=TECH_COVER_SHORTFALL]").count() >= 1
+    breach = next(x for x in labels if x.typology == "PILOT_LIMIT_BREACH")
+    page.goto(f"{base}/ui/risk/pilots?date={local_day(breach.window_start_ns)}")
+    assert page.get_attribute(f"#pilots tr[data-pilot='{breach.subject}']",
+                              "data-breach") == "true"
+    page.close()
+    anyone = browser.new_page()
+    last = max(x.window_start_ns for x in labels)
+    anyone.goto(f"{base}/public/pilots?date={local_day(last)}")
+    listed = anyone.locator("#public-pilots tbody tr[data-pilot]").count()
+    assert listed > 0
+    with anyone.expect_download() as got:
+        anyone.click("#pilots-csv")
+    exported = pl.read_csv(got.value.path())
+    anyone.close()
+    assert exported.height == listed and set(exported["status"]) <= {"LIVE", "EXTENDED"}
+    assert "max_customers" in exported.columns and "customers" not in exported.columns

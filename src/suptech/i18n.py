@@ -71,6 +71,10 @@ TYPOLOGIES = {
     "TRADING_CONCENTRATION": N_("Concentrated trading"),
     "ILLIQUIDITY": N_("Illiquidity"),
     "EXPOSURE_CONTAGION": N_("Exposure contagion (DebtRank)"),
+    "TECH_COVER_SHORTFALL": N_("New technology: cover short of exposure"),
+    "TECH_REVIEW_OVERDUE": N_("New technology: reassessment overdue"),
+    "TECH_INCIDENTS": N_("New technology: serious incidents"),
+    "PILOT_LIMIT_BREACH": N_("Innovation pilot past its limits"),
 }
 
 #: Codes shown as words (the codes stay in the data and the API): alerts' statuses,

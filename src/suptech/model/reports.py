@@ -200,10 +200,12 @@ COMPLAINT = ReportType(
         Field("isin", Kind.ISIN, required=False),
         Field("category", Kind.TEXT),
         Field("description", Kind.TEXT),
+        Field("pilot_id", Kind.TEXT, required=False),  # a complaint of an innovation pilot
     ),
     references=(
         Reference("party_id", "party", "party_id"),
         Reference("isin", "instrument", "isin"),
+        Reference("pilot_id", "pilot", "pilot_id"),
     ),
     rank=2,
 )

@@ -3,9 +3,9 @@ or more business than its admission allows (`max_customers`, `max_volume`, in it
 currency), one still admitted, live or extended more than the rules' `grace_days`
 after its `ends_on`, or one reporting
 business while not live (applied, exited, rejected). The level is the larger of the
-customers' and the volume's share of their limits (1 at the limit, which is allowed);
-a day is a breach where either is past it or the pilot is out of its life, raised on
-the day it begins. The pilot's state and activity are its latest reports.
+customers' and the volume's share of their limits (1 at the limit, which is allowed), 2
+for a pilot out of its life: a day is a breach where the level is past 1, raised on the
+day it begins. The pilot's state and activity are its latest reports.
 """
 
 from __future__ import annotations
@@ -55,7 +55,8 @@ class PilotLimits(Indicator):
         t = r.reported(t)
         return t.select(
             "day", "raised", isin=ibis.null("string"), subject=t.pilot_id,
-            level=ibis.ifelse(t.breach, ibis.greatest(t.level, 1.0), t.level),
+            level=ibis.ifelse(ibis.coalesce(t.past_end, False) | t.outside,
+                              ibis.greatest(t.level, 2.0), t.level),
             value=t.level, accounts=ibis.literal([], type="array<string>"),
             why=why(measure="a pilot's business against its admitted limits",
                     pilot=t.pilot_id, name=t.name, institution=t.institution_lei,

@@ -357,6 +357,22 @@ def risk_heatmap(levels: pl.DataFrame, day: str, shown: int, w: Words = ENGLISH)
     return fig
 
 
+def incident_trend(monthly: pl.DataFrame, w: Words = ENGLISH) -> go.Figure:
+    """New-technology incidents per month, stacked by technology; the serious ones (high
+    and critical) as a line."""
+    fig = go.Figure()
+    for (tech,), part in monthly.group_by(["technology"], maintain_order=True):
+        fig.add_bar(x=part["month"].to_list(), y=part["incidents"].to_list(), name=tech)
+    if monthly.height:
+        serious = monthly.group_by("month").agg(pl.col("serious").sum()).sort("month")
+        fig.add_scatter(x=serious["month"].to_list(), y=serious["serious"].to_list(),
+                        name=w("high and critical"), mode="lines+markers",
+                        line=dict(color="#b30000"))
+    fig.update_layout(barmode="stack", title=w("Incidents by month and technology"),
+                      **LAYOUT)
+    return fig
+
+
 def exposure_bars(levels: pl.DataFrame, line: float, shown: int,
                   w: Words = ENGLISH) -> go.Figure | None:
     """Institutions by DebtRank (the `shown` highest), the rule's line dashed, those past

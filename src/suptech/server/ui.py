@@ -322,11 +322,12 @@ def install(app) -> None:
 
     _framed_errors(app)
 
-    from suptech.server import ui_alerts, ui_risk
+    from suptech.server import ui_alerts, ui_register, ui_risk
 
     app.include_router(router())
     app.include_router(ui_alerts.router())
     app.include_router(ui_risk.router())
+    app.include_router(ui_register.router())
 
 
 #: What a page's error is called, by status.
