@@ -27,25 +27,37 @@ MESSAGES = ("NEW", "MODIFY", "CANCEL")
 
 @dataclass
 class RiskData(SharedTables):
-    #: One row per instrument and day it traded: open, high, low, close, the previous
-    #: trading day's close, the return, volume (shares), value, trades, its board,
-    #: venue, price limit, tick and free float (the latest share capital reported by
-    #: then; null where none is).
-    bars: ir.Table
+    #: The plans of `bars`, `messages` and `executions`, each kept in the engine when
+    #: first read (an indicator of the register reads none of them).
+    plans: dict[str, ir.Table]
     #: Index levels: index_id, day, level, and the index's return that day.
     indices: ir.Table
-    #: Order messages (new, modified, cancelled: what the order rules count):
-    #: order_id, event_type, ts_event, day, isin, account_id, member_lei, quantity.
-    messages: ir.Table
-    #: One row per trade and side: trade_id, day, isin, account_id, side, quantity,
-    #: value, member_lei (the account's member) and group_key (related accounts).
-    executions: ir.Table
     clock: Clock
     #: The days reported on: [first_day, last_day]; None: every day read.
     first_day: int | None = None
     last_day: int | None = None
     store: object = None
     end_ns: int | None = None
+
+    @property
+    def bars(self) -> ir.Table:
+        """One row per instrument and day it traded: open, high, low, close, the
+        previous trading day's close, the return, volume (shares), value, trades, its
+        board, venue, price limit, tick and free float (the latest share capital
+        reported by then; null where none is)."""
+        return self.shared(("bars",), lambda: self.plans["bars"])
+
+    @property
+    def messages(self) -> ir.Table:
+        """Order messages (new, modified, cancelled: what the order rules count):
+        order_id, event_type, ts_event, day, isin, account_id, member_lei, quantity."""
+        return self.shared(("messages",), lambda: self.plans["messages"])
+
+    @property
+    def executions(self) -> ir.Table:
+        """One row per trade and side: trade_id, day, isin, account_id, side, quantity,
+        value, member_lei (the account's member) and group_key (related accounts)."""
+        return self.shared(("executions",), lambda: self.plans["executions"])
 
     def reported(self, t: ir.Table) -> ir.Table:
         """The rows of `t` (which has `day`) on the days the run reports on."""
@@ -156,11 +168,9 @@ def risk_data(store, start_ns: int | None = None, end_ns: int | None = None,
                                    value=trades.px * trades.quantity))
     executions = sides[0].union(sides[1]).join(accounts, "account_id", how="left")
 
-    r = RiskData(bars, indices, messages, executions, clock, first, last, store, end_ns)
+    r = RiskData({"bars": bars, "messages": messages, "executions": executions}, indices,
+                 clock, first, last, store, end_ns)
     r.materialize = materialize
-    r.bars = r.shared(("bars",), lambda: bars)
-    r.executions = r.shared(("executions",), lambda: executions)
-    r.messages = r.shared(("messages",), lambda: messages)
     return r
 
 
