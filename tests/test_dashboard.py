@@ -161,3 +161,21 @@ def test_a_cn_js_analyst_never_sees_a_cn_sh_alert(site, as_user):
     assert page.locator("nav[aria-label=main]").count() == 1
     response = page.goto(f"{site[0]}/ui/no-such-page")
     assert response.status == 404 and page.text_content("h1") == "Not found"
+
+
+def test_the_demos_risk_day_is_mapped_and_reported_as_a_pdf(site, as_user, tmp_path):
+    """The demo carries a month of risk data: its last day is the risk page's own, a
+    heat map, and the day's report, downloaded, is a PDF of pages with the charts."""
+    import pypdfium2 as pdfium
+
+    page = as_user("analyst.zj", "zh")
+    page.goto(f"{site[0]}/ui/risk")
+    page.wait_for_selector("#risk-chart[data-drawn=true]")
+    with page.expect_download() as got:
+        page.click("#risk-report")
+    pdf = tmp_path / "risk.pdf"
+    got.value.save_as(pdf)
+    doc = pdfium.PdfDocument(str(pdf))
+    pages, text = len(doc), doc[0].get_textpage().get_text_range()
+    doc.close()
+    assert pages >= 2 and "每日风险报告" in text

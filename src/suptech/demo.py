@@ -3,6 +3,10 @@
 What it builds, in a fresh data directory:
 - one simulated trading day (small scale) and one day of a 20,000-account payment
   network, each with labelled cases of every typology;
+- a month and a half of a small market at the daily grain after that day (22 shares,
+  banks' exposures, the new-technology register, innovation pilots), with an episode
+  of every risk typology, scanned by the risk indicators: the risk pages' and the
+  daily risk report's data;
 - one payment file from a careless bank, with a few hundred bad records, so that the
   data-quality view has something to show;
 - every detector's alerts;
@@ -14,6 +18,7 @@ Then it serves the dashboard, or with `--no-serve` prints a summary and exits.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from pathlib import Path
 from typing import Annotated
@@ -26,6 +31,8 @@ from suptech.cli_common import console, error
 
 out = console()
 MARKER = ".suptech-demo"
+#: The risk data's first day: the Monday after the market day (2 March 2026).
+RISK_START = dt.date(2026, 3, 9)
 USERS = {"analyst.sh": ("analyst", "CN-SH"), "supervisor.sh": ("supervisor", "CN-SH"),
          "supervisor2.sh": ("supervisor", "CN-SH"), "analyst.js": ("analyst", "CN-JS"),
          "analyst.zj": ("analyst", "CN-ZJ"), "analyst.ah": ("analyst", "CN-AH")}
@@ -51,7 +58,10 @@ def build(root: Path, progress) -> dict:
     from suptech.ops import access
     from suptech.ops.db import connect
     from suptech.simulate.market_run import simulate_market
+    from suptech.model.calendar import DAY
+    from suptech.risk.levels import indicators
     from suptech.simulate.payments_run import simulate_payments
+    from suptech.simulate.risk_run import simulate_risk
     from suptech.store.database import open_store
 
     progress("simulating a trading day")
@@ -60,7 +70,10 @@ def build(root: Path, progress) -> dict:
     progress("simulating a payment network")
     pay = simulate_payments(root / "sim-payments", seed=2026, days=1, accounts=20_000,
                             cases_per_typology=2)
-    files = [p for p in market.files + pay.files if p.suffix == ".parquet"]
+    progress("simulating a month of risk data")
+    risk = simulate_risk(root / "sim-risk", seed=2027, instruments=22, days=34, month=12,
+                         trades=20, each=1, start=RISK_START)
+    files = [p for p in market.files + pay.files + risk.files if p.suffix == ".parquet"]
     files.append(careless_bank(next(p for p in pay.files if p.name.startswith("payment-")),
                                root / "sim-payments"))
     progress("ingesting")
@@ -69,6 +82,10 @@ def build(root: Path, progress) -> dict:
         results = ingest_files(store, files)
         progress("scanning with every detector")
         scanned = scan(store)
+        progress("measuring the risk indicators")
+        first = min(x.window_start_ns for x in risk.labels)
+        measured = scan(store, indicators(), first - 20 * DAY,
+                        max(x.window_end_ns for x in risk.labels) + DAY)
     finally:
         store.close()
     progress("adding demo users")
@@ -77,7 +94,8 @@ def build(root: Path, progress) -> dict:
         tokens = {u: access.add_user(con, "demo", u, role, region, language="zh")
                   for u, (role, region) in USERS.items()}
     ops.dispose()
-    return {"results": results, "alerts": scanned.new, "tokens": tokens,
+    return {"results": results, "alerts": pl.concat([scanned.new, measured.new]),
+            "tokens": tokens,
             "events": market.order_events, "payments": pay.payments}
 
 
@@ -103,12 +121,16 @@ def demo(
     with out.status("") as status:
         built = build(data_dir, lambda what: status.update(what))
     seconds = time.perf_counter() - started
-    table = Table("file", "type", "rows", "accepted", "rejected", title="Ingested",
+    table = Table("type", "files", "rows", "accepted", "rejected", title="Ingested",
                   title_justify="left")
-    for r in built["results"]:
+    by_type: dict[str, list[int]] = {}
+    for r in built["results"]:  # the daily files of a type on one line
         s = r.summary
-        table.add_row(Path(s.file).name, s.report_type or "?", f"{s.rows:,}", f"{s.accepted:,}",
-                      f"{s.rejected:,}")
+        sums = by_type.setdefault(s.report_type or "?", [0, 0, 0, 0])
+        for k, v in enumerate((1, s.rows, s.accepted, s.rejected)):
+            sums[k] += v
+    for kind, (files, rows, accepted, rejected) in by_type.items():
+        table.add_row(kind, str(files), f"{rows:,}", f"{accepted:,}", f"{rejected:,}")
     out.print(table)
     counts = built["alerts"].group_by("typology").len().sort("typology")
     alerts = Table("typology", "alerts", title=f"{built['alerts'].height} alerts",
