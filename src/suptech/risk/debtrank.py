@@ -29,7 +29,7 @@ import ibis.expr.types as ir
 
 from suptech.detect.base import register
 from suptech.risk.data import in_force
-from suptech.risk.indicator import Indicator, at_line, why
+from suptech.risk.indicator import Indicator, at_line, begins, why
 
 
 def network(r, rule) -> tuple[ir.Table, ir.Table]:
@@ -117,13 +117,11 @@ class ExposureContagion(Indicator):
             t, ["day", "origin"]).drop("day_right", "origin_right")
         t = t.mutate(value=ibis.coalesce(t.value, 0.0))
         t = t.mutate(level=t.value / rule.line)
-        before = ibis.window(group_by="origin", order_by="day")
-        t = t.mutate(was=at_line(t.level).lag().over(before))
+        t = t.mutate(raised=begins(t, "origin", "day", at_line(t.level)))
         t = r.reported(t)
         return t.select(
-            "day", "level", "value", isin=ibis.null("string"), subject=t.origin,
+            "day", "level", "value", "raised", isin=ibis.null("string"), subject=t.origin,
             accounts=ibis.literal([], type="array<string>"),
-            raised=at_line(t.level) & ~ibis.coalesce(t.was, False),
             why=why(measure="DebtRank: the capital-weighted distress of the others if "
                     "this institution fails", institution=t.origin, debtrank=t.value,
                     line=rule.line, own_share_of_capital=t.own_v, distressed=t.hit,

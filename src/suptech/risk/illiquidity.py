@@ -16,7 +16,7 @@ import ibis
 import ibis.expr.types as ir
 
 from suptech.detect.base import register
-from suptech.risk.indicator import Indicator, at_line, why
+from suptech.risk.indicator import Indicator, at_line, begins, why
 
 MILLION = 1_000_000
 
@@ -37,8 +37,7 @@ class Illiquidity(Indicator):
         b = b.mutate(normal=b.mean.median().over(before), known=b.mean.count().over(before))
         b = b.filter((b.known >= rule.min_history) & (b.normal > 0))
         b = b.mutate(level=b.mean / (rule.multiple * b.normal))
-        b = b.mutate(raised=at_line(b.level) & ~ibis.coalesce(
-            at_line(b.level).lag().over(ibis.window(group_by="isin", order_by="k")), False))
+        b = b.mutate(raised=begins(b, "isin", "k", at_line(b.level)))
         b = r.reported(b)
         return b.select(
             "day", "isin", "level", "raised", subject=b.isin, value=b.mean,

@@ -101,6 +101,18 @@ def at_line(level: ir.FloatingValue) -> ir.BooleanValue:
     return level.round(9) >= 1
 
 
+def begins(t: ir.Table, key: str, order: str, breach: ir.BooleanValue,
+            step: int | None = None) -> ir.BooleanValue:
+    """A breach raised on the day it begins, not each day it lasts: `breach` where the
+    subject's (`key`) row before it in `order` was not in breach; with `step`, a row
+    that is not `step` before it (a calendar day with no row) counts as not in breach."""
+    before = ibis.window(group_by=key, order_by=order)
+    was = ibis.coalesce(breach.lag().over(before), False)
+    if step is not None:
+        was = was & (t[order].lag().over(before) == t[order] - step)
+    return breach & ~was
+
+
 def why(**parts: ir.Value | str | float) -> ir.StringValue:
     """A JSON object of Ibis values, as text, made by the engine: numbers rounded to 6
     places (a null number is null), texts quoted (ids and names: no quotes in them)."""

@@ -15,8 +15,7 @@ import ibis.expr.types as ir
 
 from suptech.detect.base import register
 from suptech.risk.data import in_force
-from suptech.risk.indicator import Indicator, why
-from suptech.risk.register import raised_once
+from suptech.risk.indicator import Indicator, begins, why
 
 ADMITTED = ("ADMITTED", "LIVE", "EXTENDED")
 LIVE = ("LIVE", "EXTENDED")
@@ -51,7 +50,7 @@ class PilotLimits(Indicator):
                      breach=ibis.coalesce(t.c_share > 1, False)
                      | ibis.coalesce(t.v_share > 1, False)
                      | ibis.coalesce(t.past_end, False) | t.outside)
-        t = t.mutate(raised=raised_once(t, "pilot_id", t.breach))
+        t = t.mutate(raised=begins(t, "pilot_id", "day", t.breach, step=1))
         t = r.reported(t)
         return t.select(
             "day", "raised", isin=ibis.null("string"), subject=t.pilot_id,

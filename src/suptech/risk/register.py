@@ -6,7 +6,6 @@ A register's day is a calendar day: reviews fall due and insurance ends on weeke
 
 from __future__ import annotations
 
-import ibis
 import ibis.expr.types as ir
 
 from suptech.risk.data import in_force
@@ -16,13 +15,3 @@ def applications(r, days: ir.Table) -> ir.Table:
     """Each day's applications that are live by then, as last reported."""
     apps = in_force(r.reports("tech_application"), ["application_id"], days)
     return apps.filter(apps.live_from.epoch_days() <= apps.day)
-
-
-def raised_once(t: ir.Table, key: str, breach: ir.BooleanValue) -> ir.BooleanValue:
-    """A breach is raised on its first day, not each day it lasts: `breach` and not on
-    the calendar day before (`t` holds the day before the range, `RiskData.days`; a
-    subject with no row that day was not in breach)."""
-    before = ibis.window(group_by=key, order_by="day")
-    was = ibis.coalesce(breach.lag().over(before), False) \
-        & (t.day.lag().over(before) == t.day - 1)
-    return breach & ~was

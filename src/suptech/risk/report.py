@@ -267,7 +267,8 @@ def _table(rows, font, widths, size: int = 8):
 
     t = Table(rows, colWidths=widths, repeatRows=1)
     t.setStyle(TableStyle([
-        ("FONT", (0, 0), (-1, -1), font, size), ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef5")),
+        ("FONT", (0, 0), (-1, -1), font, size),
+        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef5")),
         ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#c0c8d0")),
         ("VALIGN", (0, 0), (-1, -1), "TOP")]))
     return t

@@ -2,8 +2,8 @@
 and guarantees in force (in its currency) cover less than the rules' `min_coverage`
 of the largest loss its institution says it could cause. The level is 2 - cover /
 (min_coverage x exposure): 1 at the line (enough cover, just), past it when short, 2
-with no cover at all. Raised on the day the cover falls short (an insurance ending, an exposure raised, a provision released), not
-each day it stays so. Applications with no exposure stated are not rated.
+with no cover at all. Raised on the day the cover falls short (an insurance ending, an
+exposure raised, a provision released), not each day it stays so. Applications with no exposure stated are not rated.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import ibis.expr.types as ir
 
 from suptech.detect.base import register
 from suptech.risk.data import in_force
-from suptech.risk.indicator import Indicator, why
-from suptech.risk.register import applications, raised_once
+from suptech.risk.indicator import Indicator, begins, why
+from suptech.risk.register import applications
 
 
 @register
@@ -38,7 +38,7 @@ class CoverShortfall(Indicator):
             covered=ibis.coalesce(t.amount.cast("float64").sum(), 0.0))
         ratio = t.covered / t.exposure
         t = t.mutate(ratio=ratio, level=ibis.greatest(0.0, 2 - ratio / rule.min_coverage))
-        t = t.mutate(raised=raised_once(t, "application_id", t.ratio < rule.min_coverage))
+        t = t.mutate(raised=begins(t, "application_id", "day", t.ratio < rule.min_coverage, step=1))
         t = r.reported(t)
         return t.select(
             "day", "level", "raised", isin=ibis.null("string"), subject=t.application_id,

@@ -10,8 +10,7 @@ import ibis
 import ibis.expr.types as ir
 
 from suptech.detect.base import register
-from suptech.risk.indicator import Indicator, at_line, why
-from suptech.risk.register import raised_once
+from suptech.risk.indicator import Indicator, at_line, begins, why
 
 SERIOUS = ("HIGH", "CRITICAL")
 
@@ -37,7 +36,7 @@ class SeriousIncidents(Indicator):
         if rule.critical_alone:
             level = ibis.greatest(level, ibis.ifelse(t.critical > 0, 1.0, 0.0))
         t = t.mutate(level=level.cast("float64"))
-        t = t.mutate(raised=raised_once(t, "application_id", at_line(t.level)))
+        t = t.mutate(raised=begins(t, "application_id", "day", at_line(t.level), step=1))
         t = r.reported(t)
         return t.select(
             "day", "level", "raised", isin=ibis.null("string"), subject=t.application_id,

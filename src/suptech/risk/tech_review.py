@@ -12,8 +12,8 @@ import ibis.expr.types as ir
 
 from suptech.detect.base import register
 from suptech.risk.data import in_force
-from suptech.risk.indicator import Indicator, why
-from suptech.risk.register import applications, raised_once
+from suptech.risk.indicator import Indicator, begins, why
+from suptech.risk.register import applications
 
 
 @register
@@ -35,7 +35,7 @@ class OverdueReview(Indicator):
                      residual=done.residual_risk, assessed=done.assessed_on.cast("string"))
         t = t.mutate(overdue=t.day - t.due)
         t = t.mutate(level=ibis.greatest(0, t.overdue).cast("float64") / rule.grace_days)
-        t = t.mutate(raised=raised_once(t, "application_id", t.overdue > rule.grace_days))
+        t = t.mutate(raised=begins(t, "application_id", "day", t.overdue > rule.grace_days, step=1))
         t = r.reported(t)
         return t.select(
             "day", "level", "raised", isin=ibis.null("string"), subject=t.application_id,
