@@ -92,13 +92,14 @@ def test_cover_short_of_the_exposure(tmp_path):
 
 
 def test_a_reassessment_overdue_by_more_than_the_grace(tmp_path):
-    """On day 40, with 30 days' grace: B1's review fell due on day 10 (30 days: the last
-    day of grace), B2's on day 9 (31: raised that day), B3 went live on day 9 and was
-    never assessed (raised); B4's was due on day 9 but it was assessed again on day 20.
-    On day 41 B1 is raised, and B2 and B3 not again."""
+    """On day 40, with 30 days' grace: B0's review fell due on day 11 (29 days), B1's on
+    day 10 (30 days: the last day of grace), B2's on day 9 (31: raised that day), B3
+    went live on day 9 and was never assessed (raised); B4's was due on day 9 but it was
+    assessed again on day 20. On day 41 B1 is raised, and B2 and B3 not again."""
     reg = Register()
-    for app in ("B1", "B2", "B3", "B4"):
+    for app in ("B0", "B1", "B2", "B3", "B4"):
         reg.app(app, live=0 if app != "B3" else 9)
+    reg.add("tech_assessment", 0, application_id="B0", assessed_on=on(0), next_review=on(11))
     reg.add("tech_assessment", 0, application_id="B1", assessed_on=on(0), next_review=on(10))
     reg.add("tech_assessment", 0, application_id="B2", assessed_on=on(0), next_review=on(9))
     reg.add("tech_assessment", 0, application_id="B4", assessed_on=on(0), next_review=on(9))
@@ -112,17 +113,18 @@ def test_a_reassessment_overdue_by_more_than_the_grace(tmp_path):
 def test_serious_incidents_within_the_window(tmp_path):
     """3 high incidents within 90 days (C1: raised on the third's day), 3 over 91 days
     (C2: the first has left the window when the third comes), 2 high and a low (C3), one
-    critical (C4: alone a breach)."""
+    critical (C4: alone a breach), 4 high within 90 days (C5: raised on the third's)."""
     reg = Register()
-    for app in ("C1", "C2", "C3", "C4"):
+    for app in ("C1", "C2", "C3", "C4", "C5"):
         reg.app(app)
     for app, days, severities in (("C1", (1, 30, 90), "HHH"), ("C2", (1, 30, 91), "HHH"),
-                                  ("C3", (1, 2, 3), "HHL"), ("C4", (5,), "C")):
+                                  ("C3", (1, 2, 3), "HHL"), ("C4", (5,), "C"),
+                                  ("C5", (1, 2, 3, 4), "HHHH")):
         for d, s in zip(days, severities):
             reg.add("tech_incident", d, incident_id=f"{app}-{d}", application_id=app,
                     severity={"H": "HIGH", "L": "LOW", "C": "CRITICAL"}[s])
     raised = reg.raised(tmp_path, "tech_incidents")
-    assert {k: v["day"] for k, v in raised.items()} == {"C1": 90, "C4": 5}
+    assert {k: v["day"] for k, v in raised.items()} == {"C1": 90, "C4": 5, "C5": 3}
     assert raised["C1"]["incidents"].split(",") == ["C1-1", "C1-30", "C1-90"]
 
 
