@@ -75,6 +75,8 @@ TYPOLOGIES = {
     "TECH_REVIEW_OVERDUE": N_("New technology: reassessment overdue"),
     "TECH_INCIDENTS": N_("New technology: serious incidents"),
     "PILOT_LIMIT_BREACH": N_("Innovation pilot past its limits"),
+    "UNSUITABLE_SALE": N_("Unsuitable sale"),
+    "MISSING_RECORDING": N_("High-risk sale not recorded"),
 }
 
 #: Codes shown as words (the codes stay in the data and the API): alerts' statuses,

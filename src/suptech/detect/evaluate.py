@@ -7,7 +7,8 @@ manipulation the derivative or the underlying also counts), and the windows over
 once each is widened by 5 minutes (24 hours for payment typologies). A risk
 indicator's case is its days: the windows overlap as they are, the instrument is the
 same, a label that names no account (an instrument's day) needs none, and a label that
-names a subject (an institution) needs the alert's (its explanation's first key).
+names a subject (an institution, a sale) needs the alert's (its explanation's first
+key); an investor-protection alert (a sale) is matched the same way.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import polars as pl
 
 import suptech.detect.market  # noqa: F401  (registers the built-in detectors)
 import suptech.detect.payments  # noqa: F401
+import suptech.investor  # noqa: F401
 import suptech.risk  # noqa: F401
 from suptech.detect.base import REGISTRY
 
@@ -65,7 +67,9 @@ def matches(labels: pl.DataFrame, alerts: pl.DataFrame,
     # rather than being scored by another domain's rule.
     domain = {t: REGISTRY.domain(t) for t in set(labels["typology"]) | set(alerts["typology"])}
     market = [t for t, d in domain.items() if d == "market"]
-    risk = [t for t, d in domain.items() if d == "risk"]
+    # An investor-protection case is a sale, as a risk indicator's is a day: matched
+    # as they are, by their subject.
+    risk = [t for t, d in domain.items() if d in ("risk", "investor")]
     lab = read_timestamps(labels).with_columns(
         pl.col("account_ids").cast(pl.String).fill_null("").str.split(";").alias("l_accounts"),
         pl.col("isin").fill_null("").alias("l_isin"),

@@ -6,20 +6,23 @@ import polars as pl
 
 import suptech.detect.market  # noqa: F401  (registers the built-in detectors)
 import suptech.detect.payments  # noqa: F401
+import suptech.investor  # noqa: F401
 import suptech.risk  # noqa: F401
 from suptech.detect.base import REGISTRY, Detector
 from suptech.detect.calibration import shipped
 from suptech.detect.market.data import market_data
 from suptech.detect.payments.data import payment_data
+from suptech.investor.data import investor_data
 from suptech.risk.data import risk_data
 from suptech.model.alert import COLUMNS, alert_id, also
 from suptech.store.schema import alert_schema
 
-DATA = {"market": market_data, "payments": payment_data, "risk": risk_data}
+DATA = {"market": market_data, "payments": payment_data, "risk": risk_data,
+        "investor": investor_data}
 #: The reports a domain's detectors start from: none in a run's range, none of them runs
 #: (a scan of a market day spends nothing on the payment detectors).
 PRIMARY = {"market": ("order_event", "trade"), "payments": ("payment",),
-           "risk": ("trade", "order_event", "exposure")}
+           "risk": ("trade", "order_event", "exposure"), "investor": ("product_sale",)}
 #: Reports that stand until changed: made before a run's range, they still call for its
 #: domain (a reassessment falls due with nothing reported that day).
 STANDING = {"risk": ("tech_application", "pilot")}

@@ -183,12 +183,43 @@ PRODUCT_SALE = ReportType(
         Field("member_lei", Kind.LEI),
         Field("amount", Kind.DECIMAL, positive=True),
         Field("currency", Kind.CURRENCY),
+        # What suitability supervision reads (issue 27): the product's risk level at
+        # the sale (else the instrument's), whether the investor asked for it, the
+        # special risk warning given and the investor's confirmation of it, the
+        # recording of the sale, who sold it, how and in which campaign.
+        _enum("product_risk_level", "R1", "R2", "R3", "R4", "R5", required=False),
+        Field("investor_initiated", Kind.BOOLEAN, required=False),
+        Field("warning_ref", Kind.TEXT, required=False),
+        Field("confirmation_ref", Kind.TEXT, required=False),
+        Field("recording_id", Kind.TEXT, required=False),
+        Field("salesperson_id", Kind.TEXT, required=False),
+        _enum("channel", "BRANCH", "ONLINE", "PHONE", "MOBILE_APP", "THIRD_PARTY",
+              required=False),
+        Field("campaign_id", Kind.TEXT, required=False),
     ),
     references=(
         Reference("party_id", "party", "party_id"),
         Reference("isin", "instrument", "isin"),
     ),
     rank=2,
+)
+
+# An investor's suitability assessment (the CSRC's Measures for the Suitability
+# Management of Securities and Futures Investors): a professional investor, or an
+# ordinary one of risk tolerance C1-C5, `lowest_category` marking the lowest (C1 only);
+# in force from `assessed_on` until the next assessment or `valid_until`.
+INVESTOR_ASSESSMENT = ReportType(
+    "investor_assessment",
+    (
+        Field("party_id", Kind.TEXT),
+        _enum("category", "C1", "C2", "C3", "C4", "C5", "PROFESSIONAL"),
+        Field("lowest_category", Kind.BOOLEAN),
+        Field("assessed_on", Kind.DATE),
+        Field("valid_until", Kind.DATE, required=False),
+        _enum("age_band", "UNDER_60", "60_TO_69", "70_PLUS", required=False),
+    ),
+    references=(Reference("party_id", "party", "party_id"),),
+    rank=1,
 )
 
 COMPLAINT = ReportType(
@@ -213,7 +244,7 @@ COMPLAINT = ReportType(
 REPORT_TYPES: dict[str, ReportType] = {
     t.name: t
     for t in (INSTRUMENT, PARTY, ACCOUNT, ORDER_EVENT, TRADE, PAYMENT, ANNOUNCEMENT,
-              INSIDER, PRODUCT_SALE, COMPLAINT, INDEX_LEVEL, SHARE_CAPITAL,
+              INSIDER, PRODUCT_SALE, INVESTOR_ASSESSMENT, COMPLAINT, INDEX_LEVEL, SHARE_CAPITAL,
               INSTITUTION_CAPITAL, EXPOSURE, TECH_APPLICATION, TECH_ASSESSMENT,
               TECH_INCIDENT, RISK_COVER, PILOT, PILOT_ACTIVITY)
 }

@@ -50,6 +50,15 @@ RULES: dict[str, list[tuple[str, pl.Expr, str]]] = {
         ("currency", c("max_volume").is_not_null() & c("currency").is_null(),
          "max_volume without its currency"),
     ],
+    "product_sale": [
+        ("confirmation_ref", c("confirmation_ref").is_not_null() & c("warning_ref").is_null(),
+         "confirmation_ref confirms a warning never given (warning_ref is missing)"),
+    ],
+    "investor_assessment": [
+        ("valid_until", c("valid_until") < c("assessed_on"), "valid_until is before assessed_on"),
+        ("lowest_category", c("lowest_category") & (c("category") != "C1"),
+         "lowest_category is a part of C1 only"),
+    ],
     "insider": [
         ("valid_to", c("valid_to") < c("valid_from"), "valid_to is before valid_from"),
     ],

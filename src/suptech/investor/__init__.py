@@ -1,0 +1,4 @@
+"""Investor protection (issue 27): suitability supervision of product sales. Importing
+the package registers its detectors."""
+
+from suptech.investor import recording, unsuitable  # noqa: F401

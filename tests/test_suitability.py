@@ -1,0 +1,138 @@
+"""Suitability as the CSRC's Measures define it: every cell of the C1-C5 x R1-R5 table,
+every exception path, the recording of high-risk sales; then the detectors on a few
+inline sales, and the filings' own validation."""
+
+from __future__ import annotations
+
+import json
+
+import ibis
+import pytest
+from builders import BROKER_A, BROKER_B, ISIN_A, ISIN_B, record, write_csv
+
+from suptech.detect.base import REGISTRY
+from suptech.detect.run import run
+from suptech.ingest.pipeline import ingest_files
+from suptech.investor.suitability import CATEGORIES, LEVELS, needs_recording, unsuitable
+from suptech.store.database import open_store
+
+
+def verdict(level, category, lowest=False, initiated=False, warning=None,
+            confirmation=None) -> str | None:
+    """The one definition, evaluated by the engine on one row."""
+    t = ibis.memtable({"level": [level], "category": [category], "lowest": [lowest],
+                       "initiated": [initiated], "warning": [warning],
+                       "confirmation": [confirmation]},
+                      schema={"level": "string", "category": "string", "lowest": "boolean",
+                              "initiated": "boolean", "warning": "string",
+                              "confirmation": "string"})
+    return t.select(r=unsuitable(t.level, t.category, t.lowest, t.initiated, t.warning,
+                                 t.confirmation)).to_pyarrow()["r"][0].as_py()
+
+
+@pytest.mark.parametrize("category", CATEGORIES)
+@pytest.mark.parametrize("level", LEVELS)
+def test_a_product_within_the_investors_category_is_suitable_and_above_it_is_not(
+        category, level):
+    """R_n to C_m is suitable where n <= m; above, sold unasked, it is not."""
+    within = int(level[1]) <= int(category[1])
+    assert verdict(level, category) == (None if within else "UNSOLICITED")
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_a_professional_investor_may_buy_any_level(level):
+    assert verdict(level, "PROFESSIONAL") is None
+
+
+@pytest.mark.parametrize("path, expected", [
+    (dict(initiated=True, warning="W1", confirmation="K1"), None),  # the exception, whole
+    (dict(initiated=True, warning="W1"), "NO_CONFIRMATION"),
+    (dict(initiated=True, confirmation="K1"), "NO_WARNING"),
+    (dict(initiated=True), "NO_WARNING"),
+    (dict(warning="W1", confirmation="K1"), "UNSOLICITED"),  # warned, but promoted to them
+    (dict(lowest=True, initiated=True, warning="W1", confirmation="K1"), "PROHIBITED_LOWEST"),
+])
+def test_above_the_category_only_the_investors_own_warned_confirmed_request_allows_it(
+        path, expected):
+    assert verdict("R3", "C1" if path.get("lowest") else "C2", **path) == expected
+
+
+def test_an_investor_not_assessed_is_sold_nothing():
+    assert verdict("R1", None) == "NO_ASSESSMENT"
+
+
+@pytest.mark.parametrize("level, category, needed", [
+    ("R4", "C4", True), ("R5", "C5", True), ("R3", "C5", False), ("R5", "PROFESSIONAL", False),
+    ("R4", None, True)])
+def test_a_high_risk_sale_to_an_ordinary_investor_is_recorded(level, category, needed):
+    t = ibis.memtable({"level": [level], "category": [category]},
+                      schema={"level": "string", "category": "string"})
+    assert t.select(n=needs_recording(t.level, t.category)).to_pyarrow()["n"][0].as_py() \
+        is needed
+
+
+def test_the_detectors_on_sales_name_the_sale_the_reason_and_the_investors_account(tmp_path):
+    """P1 (C3 from January) buys an R3 (suitable) and an R4 unasked (UNSOLICITED, and no
+    recording); P2 (C4, assessed until February) buys an R2 in March (NO_ASSESSMENT: its
+    assessment ran out); P3 (C5) buys an R5 recorded (suitable). P1's account at the
+    seller (A1 at broker A), not its other (A4 at broker B), is the alert's."""
+    instruments = [record("instrument", 1, isin=ISIN_A, product_risk_level="R3"),
+                   record("instrument", 2, isin=ISIN_B, product_risk_level="R4")]
+    parties = [record("party", k, party_id=f"P{k}") for k in (1, 2, 3)]
+    accounts = [record("account", 1, account_id="A1", owner_party_id="P1"),
+                record("account", 4, account_id="A4", owner_party_id="P1",
+                       member_lei=BROKER_B),
+                record("account", 2, account_id="A2", owner_party_id="P2"),
+                record("account", 3, account_id="A3", owner_party_id="P3")]
+    assessments = [
+        record("investor_assessment", 1, party_id="P1", category="C3"),
+        record("investor_assessment", 2, party_id="P2", category="C4", valid_until="2026-02-01"),
+        record("investor_assessment", 3, party_id="P3", category="C5")]
+    sales = [record("product_sale", 1, sale_id="S1", party_id="P1", isin=ISIN_A),
+             record("product_sale", 2, sale_id="S2", party_id="P1", isin=ISIN_B,
+                    member_lei=BROKER_A),
+             record("product_sale", 3, sale_id="S3", party_id="P2", isin=ISIN_A,
+                    product_risk_level="R2"),
+             record("product_sale", 4, sale_id="S4", party_id="P3", isin=ISIN_B,
+                    product_risk_level="R5", recording_id="REC4")]
+    files = [write_csv(tmp_path, f"{name}.csv", rows,
+                       columns=list(dict.fromkeys(c for r in rows for c in r)))
+             for name, rows in (("instrument", instruments), ("party", parties),
+                                ("account", accounts), ("investor_assessment", assessments),
+                                ("product_sale", sales))]
+    store = open_store(tmp_path / "db")
+    try:
+        assert all(r.summary.rejected == 0 for r in ingest_files(store, files))
+        alerts = run(store, [REGISTRY.get("unsuitable_sale")(),
+                             REGISTRY.get("missing_recording")()]).to_dicts()
+    finally:
+        store.close()
+    found = {(a["typology"], json.loads(a["explanation"])["subject"]):
+             (json.loads(a["explanation"])["reason"], a["account_ids"]) for a in alerts}
+    assert found == {("UNSUITABLE_SALE", "S2"): ("UNSOLICITED", "A1"),
+                     ("MISSING_RECORDING", "S2"): ("NO_RECORDING", "A1"),
+                     ("UNSUITABLE_SALE", "S3"): ("NO_ASSESSMENT", "A2")}
+
+
+def test_assessments_and_sales_that_contradict_themselves_are_refused(tmp_path):
+    rows = {"party": [record("party", 1)],
+            "investor_assessment": [
+                record("investor_assessment", 1),
+                record("investor_assessment", 2, lowest_category="true"),  # C3
+                record("investor_assessment", 3, valid_until="2025-12-31")],
+            "instrument": [record("instrument", 1)],
+            "product_sale": [record("product_sale", 1),
+                             record("product_sale", 2, sale_id="S2", confirmation_ref="K2")]}
+    store = open_store(tmp_path / "db")
+    try:
+        results = ingest_files(store, [write_csv(tmp_path, f"{k}.csv", v,
+                                                 columns=list(dict.fromkeys(
+                                                     c for r in v for c in r)))
+                                       for k, v in rows.items()])
+    finally:
+        store.close()
+    failed = {(f, c) for r in results for _, f, c in
+              r.feedback.select("report_id", "field", "code").rows()}
+    assert failed == {("lowest_category", "E010"), ("valid_until", "E010"),
+                      ("confirmation_ref", "E010")}
+    assert sum(r.summary.accepted for r in results) == 4  # the party, one of each other
