@@ -136,3 +136,68 @@ def test_assessments_and_sales_that_contradict_themselves_are_refused(tmp_path):
     assert failed == {("lowest_category", "E010"), ("valid_until", "E010"),
                       ("confirmation_ref", "E010")}
     assert sum(r.summary.accepted for r in results) == 4  # the party, one of each other
+
+
+def scanned(tmp_path, detector: str, assessments: list[dict], sales: list[dict],
+            **params) -> dict[str, dict]:
+    """One detector's alerts over inline assessments and sales of one R1-R5 product
+    each (isins N1-N5), by their subject."""
+    from suptech.formats.ids import isin_code
+
+    products = [record("instrument", k, isin=isin_code("CN", k, "N"),
+                       product_risk_level=f"R{k}") for k in range(1, 6)]
+    parties = {s["party_id"] for s in sales}
+    rows = {"instrument": products,
+            "party": [record("party", k, party_id=p) for k, p in enumerate(sorted(parties))],
+            "investor_assessment": [record("investor_assessment", k, **a)
+                                    for k, a in enumerate(assessments)],
+            "product_sale": [record("product_sale", k, sale_id=f"S{k}", isin=isin_code(
+                "CN", int(s.pop("level")[1]), "N"), recording_id="REC", **s)
+                for k, s in enumerate(sales)]}
+    files = [write_csv(tmp_path, f"{k}.csv", v, columns=list(dict.fromkeys(
+        c for r in v for c in r))) for k, v in rows.items()]
+    cls = REGISTRY.get(detector)
+    store = open_store(tmp_path / "db")
+    try:
+        assert all(r.summary.rejected == 0 for r in ingest_files(store, files))
+        alerts = run(store, [cls(cls.Params(**params))]).to_dicts()
+    finally:
+        store.close()
+    return {json.loads(a["explanation"])["subject"]: json.loads(a["explanation"])
+            for a in alerts}
+
+
+def test_a_category_raised_just_before_a_purchase_beyond_the_old_one(tmp_path):
+    """C2 then C4, the purchase of R4 7 days after the upgrade (G1: at the line of 7),
+    8 days after (G2: not); G3 buys R2, within the old category; G4 was C4 then C5."""
+    assessments, sales = [], []
+    for p, old, new, days, level in (("G1", "C2", "C4", 7, "R4"), ("G2", "C2", "C4", 8, "R4"),
+                                     ("G3", "C2", "C4", 1, "R2"), ("G4", "C4", "C5", 1, "R4")):
+        assessments += [dict(party_id=p, category=old, assessed_on="2025-06-02"),
+                        dict(party_id=p, category=new, assessed_on="2026-03-02")]
+        sales.append(dict(party_id=p, level=level,
+                          ts_event=f"2026-03-{2 + days:02d}T10:00:00+08:00"))
+    raised = scanned(tmp_path, "reassessment_gaming", assessments, sales, days=7)
+    assert [r["category_before"] for r in raised.values()] == ["C2"] and set(raised) == {"S0"}
+
+
+def test_a_high_risk_product_sold_to_an_investor_of_70_or_more(tmp_path):
+    assessments = [dict(party_id="E1", category="C5", age_band="70_PLUS"),
+                   dict(party_id="E2", category="C5", age_band="60_TO_69"),
+                   dict(party_id="E3", category="PROFESSIONAL", age_band="70_PLUS")]
+    sales = [dict(party_id="E1", level="R4"), dict(party_id="E1", level="R3"),
+             dict(party_id="E2", level="R5"), dict(party_id="E3", level="R5")]
+    assert set(scanned(tmp_path, "elderly_high_risk", assessments, sales)) == {"S0"}
+
+
+def test_a_salespersons_sales_above_level_are_a_pattern_at_5_and_30_percent(tmp_path):
+    """Papered sales above a C2 investor's level (R3): X has 5 of 16 sales above (at 5,
+    31 %), Y 4 of 4 (below 5), Z 5 of 17 (29 %)."""
+    sales = []
+    for who, above, within in (("X", 5, 11), ("Y", 4, 0), ("Z", 5, 12)):
+        sales += [dict(party_id="Q1", level="R3", salesperson_id=who, investor_initiated="true",
+                       warning_ref="W", confirmation_ref="K")] * above
+        sales += [dict(party_id="Q1", level="R1", salesperson_id=who)] * within
+    raised = scanned(tmp_path, "above_level_promotion",
+                     [dict(party_id="Q1", category="C2")], [dict(s) for s in sales])
+    assert set(raised) == {"X"} and raised["X"]["above_level"] == 5

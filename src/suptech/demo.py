@@ -7,6 +7,8 @@ What it builds, in a fresh data directory:
   banks' exposures, the new-technology register, innovation pilots), with an episode
   of every risk typology, scanned by the risk indicators: the risk pages' and the
   daily risk report's data;
+- investors, their suitability assessments and their purchases of products of five
+  risk levels over two weeks, with a case of every kind of mis-selling;
 - one payment file from a careless bank, with a few hundred bad records, so that the
   data-quality view has something to show;
 - every detector's alerts;
@@ -61,6 +63,7 @@ def build(root: Path, progress) -> dict:
     from suptech.model.calendar import DAY
     from suptech.risk.levels import indicators
     from suptech.simulate.payments_run import simulate_payments
+    from suptech.simulate.investor import simulate_investors
     from suptech.simulate.risk_run import simulate_risk
     from suptech.store.database import open_store
 
@@ -73,7 +76,11 @@ def build(root: Path, progress) -> dict:
     progress("simulating a month of risk data")
     risk = simulate_risk(root / "sim-risk", seed=2027, instruments=22, days=34, month=12,
                          trades=20, each=1, start=RISK_START)
-    files = [p for p in market.files + pay.files + risk.files if p.suffix == ".parquet"]
+    progress("simulating investors and their purchases")
+    sales = simulate_investors(root / "sim-investor", seed=2028, investors=600, days=10,
+                               sales_a_day=30, each=1, start=RISK_START)
+    files = [p for p in market.files + pay.files + risk.files + sales.files
+             if p.suffix == ".parquet"]
     files.append(careless_bank(next(p for p in pay.files if p.name.startswith("payment-")),
                                root / "sim-payments"))
     progress("ingesting")

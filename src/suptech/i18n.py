@@ -77,6 +77,9 @@ TYPOLOGIES = {
     "PILOT_LIMIT_BREACH": N_("Innovation pilot past its limits"),
     "UNSUITABLE_SALE": N_("Unsuitable sale"),
     "MISSING_RECORDING": N_("High-risk sale not recorded"),
+    "REASSESSMENT_GAMING": N_("Risk tolerance raised just before a sale"),
+    "ELDERLY_HIGH_RISK_SALE": N_("High-risk product sold to an investor of 70 or more"),
+    "ABOVE_LEVEL_PROMOTION": N_("Products promoted above investors' levels"),
 }
 
 #: Codes shown as words (the codes stay in the data and the API): alerts' statuses,

@@ -1,4 +1,10 @@
 """Investor protection (issue 27): suitability supervision of product sales. Importing
 the package registers its detectors."""
 
-from suptech.investor import recording, unsuitable  # noqa: F401
+from suptech.investor import (  # noqa: F401
+    elderly,
+    gaming,
+    promotion,
+    recording,
+    unsuitable,
+)

@@ -18,7 +18,8 @@ from suptech.model.calendar import DAY, DEFAULT
 class InvestorData(SharedTables):
     #: sale_id, report_id, ts_event, day (local, days since the epoch), party_id, isin,
     #: member_lei, amount, level, category (null: none in force), lowest, assessed_on,
-    #: initiated, warning_ref, confirmation_ref, recording_id, salesperson_id, channel,
+    #: age_band, prev_category (of the assessment before the one in force), initiated,
+    #: warning_ref, confirmation_ref, recording_id, salesperson_id, channel,
     #: campaign_id, accounts (array: the investor's at the seller, else all theirs).
     sales: ir.Table
 
@@ -30,8 +31,10 @@ def investor_data(store, start_ns: int | None = None, end_ns: int | None = None,
     inst = store.view("instrument").select("isin", inst_level="product_risk_level")
     s = s.left_join(inst, "isin").drop("isin_right")
     a = store.view("investor_assessment")
-    a = a.select("party_id", "category", "assessed_on", "valid_until", lowest="lowest_category",
-                 a_day=a.assessed_on.epoch_days())
+    before = ibis.window(group_by="party_id", order_by=["assessed_on", "ts_event"])
+    a = a.select("party_id", "category", "assessed_on", "valid_until", "age_band",
+                 lowest="lowest_category", a_day=a.assessed_on.epoch_days(),
+                 prev_category=a.category.lag().over(before))
     j = s.left_join(a, (s.party_id == a.party_id) & (a.a_day <= s.day)
                     & (a.valid_until.isnull() | (a.valid_until.epoch_days() >= s.day)))
     latest = ibis.window(group_by=j.sale_id, order_by=[ibis.desc(j.a_day), ibis.desc(j.lowest)])
@@ -45,7 +48,8 @@ def investor_data(store, start_ns: int | None = None, end_ns: int | None = None,
     j = j.left_join(own, "sale_id").drop("sale_id_right")
     sales = j.select(
         "sale_id", "report_id", "ts_event", "day", "party_id", "isin", "member_lei", "amount",
-        "category", "lowest", "assessed_on", "recording_id", "salesperson_id", "channel",
+        "category", "lowest", "assessed_on", "age_band", "prev_category", "recording_id",
+        "salesperson_id", "channel",
         "campaign_id", "warning_ref", "confirmation_ref",
         level=ibis.coalesce(j.product_risk_level, j.inst_level),
         initiated=j.investor_initiated,

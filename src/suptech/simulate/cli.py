@@ -124,6 +124,27 @@ def risk(
 
 
 @app.command()
+def investor(
+    seed: Seed = 1, out_dir: Out = Path("./sim-investor"),
+    investors: Annotated[int, typer.Option("--investors", min=200)] = 2_000,
+    days: Annotated[int, typer.Option("--days", min=6, help="Trading days of sales.")] = 40,
+    each: Annotated[int, typer.Option("--each", min=0, help="Cases of every kind of "
+                                      "mis-selling.")] = 3,
+    start: Start = None, fmt: Fmt = "parquet",
+) -> None:
+    """Investors, their suitability assessments, products of five risk levels and their
+    sales, with labelled mis-selling of every kind (docs/typologies/suitability.md)."""
+    from suptech.simulate.investor import simulate_investors
+
+    first = _start(start, date(2026, 3, 2))
+    with out.status("simulating investors and sales"):
+        result = simulate_investors(out_dir, seed, investors, days, each=each, start=first,
+                                    fmt=_check_format(fmt))
+    _summary(result.labels, result.files, "Injected mis-selling")
+    out.print(f"{result.sales:,} sales")
+
+
+@app.command()
 def payments(
     seed: Seed = 1, days: Days = 3, out_dir: Out = Path("./sim-payments"),
     accounts: Annotated[int, typer.Option("--accounts", min=100,
