@@ -65,6 +65,7 @@ DEFAULTS: dict[str, dict[str, str]] = {
     "pilot_activity": dict(pilot_id="PL1", customers="100", volume="1000000", currency="CNY"),
     "investor_assessment": dict(party_id="P1", category="C3", lowest_category="false",
                                 assessed_on="2026-01-05"),
+    "complaint_event": dict(complaint_id="C1", event="ACKNOWLEDGED"),
     "complaint": dict(complaint_id="C1", party_id="P1", member_lei=BROKER_A, isin=ISIN_A,
                       category="MIS_SELLING", description="sold an R5 product to a C1 investor"),
 }

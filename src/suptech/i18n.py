@@ -80,6 +80,7 @@ TYPOLOGIES = {
     "REASSESSMENT_GAMING": N_("Risk tolerance raised just before a sale"),
     "ELDERLY_HIGH_RISK_SALE": N_("High-risk product sold to an investor of 70 or more"),
     "ABOVE_LEVEL_PROMOTION": N_("Products promoted above investors' levels"),
+    "COMPLAINT_OVERDUE": N_("Complaint undecided past its deadline"),
 }
 
 #: Codes shown as words (the codes stay in the data and the API): alerts' statuses,

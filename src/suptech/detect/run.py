@@ -22,10 +22,10 @@ DATA = {"market": market_data, "payments": payment_data, "risk": risk_data,
 #: The reports a domain's detectors start from: none in a run's range, none of them runs
 #: (a scan of a market day spends nothing on the payment detectors).
 PRIMARY = {"market": ("order_event", "trade"), "payments": ("payment",),
-           "risk": ("trade", "order_event", "exposure"), "investor": ("product_sale",)}
+           "risk": ("trade", "order_event", "exposure"), "investor": ("product_sale", "complaint")}
 #: Reports that stand until changed: made before a run's range, they still call for its
 #: domain (a reassessment falls due with nothing reported that day).
-STANDING = {"risk": ("tech_application", "pilot")}
+STANDING = {"risk": ("tech_application", "pilot"), "investor": ("complaint",)}
 
 #: The frame of alerts with none in it, typed.
 EMPTY = pl.DataFrame(schema=alert_schema(COLUMNS))

@@ -1,9 +1,10 @@
-"""Investor protection (issue 27): suitability supervision of product sales. Importing
-the package registers its detectors."""
+"""Investor protection (issue 27): suitability supervision of product sales and the
+complaints' clock. Importing the package registers its detectors."""
 
 from suptech.investor import (  # noqa: F401
     elderly,
     gaming,
+    overdue,
     promotion,
     recording,
     unsuitable,

@@ -22,6 +22,9 @@ class InvestorData(SharedTables):
     #: warning_ref, confirmation_ref, recording_id, salesperson_id, channel,
     #: campaign_id, accounts (array: the investor's at the seller, else all theirs).
     sales: ir.Table
+    #: What the complaint clock reads beside (`overdue`): the store and the run's end.
+    store: object = None
+    end_ns: int | None = None
 
 
 def investor_data(store, start_ns: int | None = None, end_ns: int | None = None,
@@ -55,7 +58,7 @@ def investor_data(store, start_ns: int | None = None, end_ns: int | None = None,
         initiated=j.investor_initiated,
         accounts=ibis.ifelse(ibis.coalesce(j.mine.length(), 0) > 0, j.mine,
                              ibis.coalesce(j.theirs, ibis.literal([], type="array<string>"))))
-    d = InvestorData(sales)
+    d = InvestorData(sales, store, end_ns)
     d.materialize = materialize
     d.sales = d.shared(("sales",), lambda: sales)
     return d

@@ -241,10 +241,27 @@ COMPLAINT = ReportType(
     rank=2,
 )
 
+# A step of a complaint's handling, as its institution reports it (the clock:
+# `suptech.investor.complaints`).
+COMPLAINT_EVENT = ReportType(
+    "complaint_event",
+    (
+        Field("complaint_id", Kind.TEXT),
+        _enum("event", "ACKNOWLEDGED", "EXTENDED", "DECIDED", "REVIEWED", "WITHDRAWN"),
+        Field("extended_to", Kind.INTEGER, required=False, positive=True),  # days
+        Field("notice_ref", Kind.TEXT, required=False),  # the notice of an extension
+        _enum("decision", "UPHELD", "PARTLY_UPHELD", "REJECTED", required=False),
+        Field("sale_id", Kind.TEXT, required=False),  # the sale complained of
+        Field("alert_id", Kind.TEXT, required=False),  # an alert it led to or came from
+    ),
+    references=(Reference("complaint_id", "complaint", "complaint_id"),),
+    rank=3,
+)
+
 REPORT_TYPES: dict[str, ReportType] = {
     t.name: t
     for t in (INSTRUMENT, PARTY, ACCOUNT, ORDER_EVENT, TRADE, PAYMENT, ANNOUNCEMENT,
-              INSIDER, PRODUCT_SALE, INVESTOR_ASSESSMENT, COMPLAINT, INDEX_LEVEL, SHARE_CAPITAL,
+              INSIDER, PRODUCT_SALE, INVESTOR_ASSESSMENT, COMPLAINT, COMPLAINT_EVENT, INDEX_LEVEL, SHARE_CAPITAL,
               INSTITUTION_CAPITAL, EXPOSURE, TECH_APPLICATION, TECH_ASSESSMENT,
               TECH_INCIDENT, RISK_COVER, PILOT, PILOT_ACTIVITY)
 }

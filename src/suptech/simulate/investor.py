@@ -14,10 +14,14 @@ labelled with its sale (or its salesperson or campaign) as subject:
 - REASSESSMENT_GAMING: a C2 investor reassessed C4 1-5 days before buying R4;
 - ELDERLY_HIGH_RISK_SALE: an investor of 70 or more buying R4-R5, suitable and recorded;
 - ABOVE_LEVEL_PROMOTION: a salesperson, or a campaign, with 6-8 papered sales above
-  the investors' levels.
+  the investors' levels;
+- COMPLAINT_OVERDUE: a complaint acknowledged and never decided; one extended only
+  after its deadline.
 
 Look-alikes, not labelled: the papered exceptions, reassessments 30 days or more
-before an above-level purchase, the elderly buying R3.
+before an above-level purchase, the elderly buying R3; complaints decided on their
+deadline's day, or extended in time and decided within 30 working days. Every other
+complaint (one investor in fifty) is decided within 3-14 working days.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import polars as pl
 
 from suptech.formats import ids
 from suptech.formats.files import Label, write_labels, write_reports
+from suptech.investor.complaints import LADDER, add_days
 from suptech.simulate.market import midnight_ns, trading_days
 
 HOUR = 3600 * 1_000_000_000
@@ -60,6 +65,7 @@ class _Book:
         self.products = [(ids.isin_code("CN", 300_000 + k, "S"), f"R{k % 5 + 1}")
                          for k in range(25)]
         self.parties, self.accounts, self.assessments, self.sales = [], [], [], []
+        self.complaints, self.steps = [], []
         self.labels: list[Label] = []
         self.investor: dict[str, dict] = {}
         for _ in range(investors):
@@ -70,7 +76,8 @@ class _Book:
                      assess: bool = True) -> str:
         rng = self.rng
         pid = f"IP{len(self.parties) + 1:06d}"
-        category = category or str(rng.choice(list(CATEGORY_SHARE), p=list(CATEGORY_SHARE.values())))
+        category = category or str(rng.choice(list(CATEGORY_SHARE),
+                                              p=list(CATEGORY_SHARE.values())))
         lowest = (category == "C1" and rng.random() < 0.5) if lowest is None else lowest
         age = age or str(rng.choice(list(AGES), p=list(AGES.values())))
         member = int(rng.integers(len(self.members)))
@@ -111,6 +118,21 @@ class _Book:
             "ts": midnight_ns(day) + int(rng.integers(10, 15)) * HOUR + len(self.sales)})
         return sid
 
+    def complain(self, pid: str, received: dt.date, steps: list[tuple[int, str]]) -> str:
+        """A complaint received on `received`, its steps `working days after, event`."""
+        who, cid = self.investor[pid], f"CMP{len(self.complaints) + 1:05d}"
+        self.complaints.append({"complaint_id": cid, "party_id": pid,
+                                "member_lei": self.members[who["member"]],
+                                "category": "MIS_SELLING", "description": "simulated",
+                                "ts": midnight_ns(received) + 11 * HOUR})
+        for after, event in steps:
+            self.steps.append({"complaint_id": cid, "event": event,
+                               "extended_to": 30 if event == "EXTENDED" else None,
+                               "notice_ref": f"N-{cid}" if event == "EXTENDED" else None,
+                               "decision": "UPHELD" if event == "DECIDED" else None,
+                               "ts": midnight_ns(add_days(received, after)) + 16 * HOUR})
+        return cid
+
     def label(self, typology: str, subject: str, variant: str, first: int, last: int,
               isin: str | None = None) -> None:
         self.labels.append(Label(f"INV-{len(self.labels) + 1:04d}", typology, [], isin, first,
@@ -123,7 +145,8 @@ class _Book:
 
 def simulate_investors(out: Path, seed: int = 1, investors: int = 2_000, days: int = 40,
                        sales_a_day: int = 60, each: int = 3, members: int = 5,
-                       start: dt.date = dt.date(2026, 3, 2), fmt: str = "parquet") -> InvestorResult:
+                       start: dt.date = dt.date(2026, 3, 2),
+                       fmt: str = "parquet") -> InvestorResult:
     rng = np.random.default_rng(seed)
     out.mkdir(parents=True, exist_ok=True)
     b = _Book(rng, start, days, investors, members)
@@ -138,8 +161,21 @@ def simulate_investors(out: Path, seed: int = 1, investors: int = 2_000, days: i
     def day() -> dt.date:
         return month[int(rng.integers(len(month)))]
 
+    for pid in rng.choice(ordinary, len(ordinary) // 50, replace=False):
+        b.complain(pid, day(), [(1, "ACKNOWLEDGED"), (int(rng.integers(3, 15)), "DECIDED")])
     for k in range(each):
         _episodes(b, rng, day, k)
+        for variant, steps in (("never decided", [(1, "ACKNOWLEDGED")]),
+                               ("extended late", [(1, "ACKNOWLEDGED"), (16, "EXTENDED")])):
+            received = day()
+            cid = b.complain(b.add_investor(), received, steps)
+            due = add_days(received, LADDER[0])
+            b.label("COMPLAINT_OVERDUE", cid, variant,
+                    midnight_ns(due + dt.timedelta(days=1)),
+                    midnight_ns(due + dt.timedelta(days=2)) - 1)
+        b.complain(b.add_investor(), day(), [(1, "ACKNOWLEDGED"), (15, "DECIDED")])
+        b.complain(b.add_investor(), day(), [(1, "ACKNOWLEDGED"), (12, "EXTENDED"),
+                                             (25, "DECIDED")])
     # Look-alikes: the allowed exception, a salesperson each; reassessment long before.
     for k in range(2 * each):
         pid = b.add_investor(category=str(rng.choice(["C2", "C3"])), lowest=False,
@@ -199,6 +235,12 @@ def _episodes(b: _Book, rng, day, k: int) -> None:
         b.label("ABOVE_LEVEL_PROMOTION", who, variant, min(ts), max(ts))
 
 
+def _ids(kind: str) -> pl.Expr:
+    """Report ids of a type's file, apart from every other type's."""
+    return pl.format(f"IV{kind.replace('_', '').upper()[:12]}{{}}", pl.int_range(pl.len())) \
+        .alias("report_id")
+
+
 def _write(b: _Book, out: Path, fmt: str) -> list[Path]:
     first = midnight_ns(b.calendar[0] - dt.timedelta(days=800))
     env = {"action": "NEW", "submitter": b.members[0]}
@@ -211,14 +253,13 @@ def _write(b: _Book, out: Path, fmt: str) -> list[Path]:
         "party": pl.DataFrame(b.parties), "account": pl.DataFrame(b.accounts)}
     files = []
     for kind, frame in frames.items():
-        frame = frame.with_columns(pl.format(f"IV{kind[:2].upper()}{{}}", pl.int_range(pl.len()))
-                                   .alias("report_id"), ts_event=pl.lit(first), **{
-                                       k: pl.lit(v) for k, v in env.items()})
+        frame = frame.with_columns(_ids(kind), ts_event=pl.lit(first),
+                                   **{k: pl.lit(v) for k, v in env.items()})
         files.append(write_reports(frame, kind, out, kind, fmt))
-    for kind, rows in (("investor_assessment", b.assessments), ("product_sale", b.sales)):
-        frame = pl.DataFrame(rows, infer_schema_length=None).rename({"ts": "ts_event"}).with_columns(
-            pl.format(f"IV{kind[:2].upper()}{{}}", pl.int_range(pl.len())).alias("report_id"),
-            **{k: pl.lit(v) for k, v in env.items()})
+    for kind, rows in (("investor_assessment", b.assessments), ("product_sale", b.sales),
+                       ("complaint", b.complaints), ("complaint_event", b.steps)):
+        frame = pl.DataFrame(rows, infer_schema_length=None).rename({"ts": "ts_event"})
+        frame = frame.with_columns(_ids(kind), **{k: pl.lit(v) for k, v in env.items()})
         files.append(write_reports(frame, kind, out, kind, fmt))
     files.append(write_labels(b.labels, out))
     return files

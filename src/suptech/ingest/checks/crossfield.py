@@ -59,6 +59,14 @@ RULES: dict[str, list[tuple[str, pl.Expr, str]]] = {
         ("lowest_category", c("lowest_category") & (c("category") != "C1"),
          "lowest_category is a part of C1 only"),
     ],
+    "complaint_event": [
+        ("extended_to", (c("event") == "EXTENDED") & ~c("extended_to").is_in([30, 60]),
+         "an extension is to 30 or 60 days"),
+        ("notice_ref", (c("event") == "EXTENDED") & c("notice_ref").is_null(),
+         "an extension is noticed to the complainant: notice_ref is missing"),
+        ("decision", (c("event") == "DECIDED") & c("decision").is_null(),
+         "a decision says what was decided: decision is missing"),
+    ],
     "insider": [
         ("valid_to", c("valid_to") < c("valid_from"), "valid_to is before valid_from"),
     ],
