@@ -168,6 +168,11 @@ def test_a_cn_js_analyst_never_sees_cn_sh_alerts_reports_or_cases(world):
                        headers=as_(world, "jing")).status_code == 404
     parties = client.get("/v1/reports/party?limit=10000", headers=as_(world, "jing")).json()
     assert parties["total"] > 0 and {p["region"] for p in parties["rows"]} == {"CN-JS"}
+    # Every report type has a rule of who sees it: none is refused with a server error.
+    from suptech.model.reports import REPORT_TYPES
+    for name in REPORT_TYPES:
+        assert client.get(f"/v1/reports/{name}?limit=1",
+                          headers=as_(world, "jing")).status_code == 200, name
     sh_case = client.post("/v1/cases", json={"title": "SH only", "alert_ids": [hidden]},
                           headers=as_(world, "ana")).json()["case_id"]
     assert client.get(f"/v1/cases/{sh_case}", headers=as_(world, "jing")).status_code == 404

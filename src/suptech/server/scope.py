@@ -2,8 +2,11 @@
 
 A report belongs to the regions of the parties it involves: a party by its own region,
 an account by its owner's, an order by its account's, a trade by either side's, a
-payment by either account's, an insider entry, sale or complaint by its party's.
-Instruments and announcements are public and seen by all. An alert belongs to the
+payment by either account's, an insider entry, sale, complaint or suitability
+assessment by its party's, a complaint's step by its complaint's. Instruments and
+announcements are public and seen by all; so are the market's and the institutions'
+reports, which are about no investor (index levels, share capital, institutions'
+capital and exposures, the new-technology register, the innovation pilots). An alert belongs to the
 regions of its accounts' owners; one that names no account (a risk indicator's measure
 of a share) is about the market, public, and seen by all. Accounts the register does not know (foreign
 counterparties) belong to no region, and what involves only them is seen by no one.
@@ -17,12 +20,17 @@ import polars as pl
 
 from suptech.ops.access import JURISDICTIONS
 
-PUBLIC = ("instrument", "announcement")
+PUBLIC = ("instrument", "announcement", "index_level", "share_capital", "institution_capital",
+          "exposure", "tech_application", "tech_assessment", "tech_incident", "risk_cover",
+          "pilot", "pilot_activity")
 BY_ACCOUNT = {"order_event": ("account_id",), "trade": ("buy_account_id", "sell_account_id"),
               "payment": ("debtor_account_id", "creditor_account_id"),
               "account": ("account_id",)}
 BY_PARTY = {"party": ("party_id",), "insider": ("party_id",),
-            "product_sale": ("party_id",), "complaint": ("party_id",)}
+            "product_sale": ("party_id",), "complaint": ("party_id",),
+            "investor_assessment": ("party_id",)}
+#: Reports seen where the report they belong to is: (its key, that report's type).
+BY_REPORT = {"complaint_event": ("complaint_id", "complaint")}
 
 
 def parties_of(store, jurisdiction: str) -> ir.Table:
@@ -43,6 +51,9 @@ def reports_in(store, type_name: str, jurisdiction: str, as_of_ns: int | None = 
     if type_name in BY_PARTY:
         keys = parties_of(store, jurisdiction).party_id
         return t.filter(ibis.or_(*[t[c].isin(keys) for c in BY_PARTY[type_name]]))
+    if type_name in BY_REPORT:
+        key, owner = BY_REPORT[type_name]
+        return t.filter(t[key].isin(reports_in(store, owner, jurisdiction, as_of_ns)[key]))
     keys = accounts_of(store, jurisdiction).account_id
     return t.filter(ibis.or_(*[t[c].isin(keys) for c in BY_ACCOUNT[type_name]]))
 
