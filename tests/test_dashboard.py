@@ -179,3 +179,28 @@ def test_the_demos_risk_day_is_mapped_and_reported_as_a_pdf(site, as_user, tmp_p
     pages, text = len(doc), doc[0].get_textpage().get_text_range()
     doc.close()
     assert pages >= 2 and "每日风险报告" in text
+
+
+def test_an_overdue_complaint_is_flagged_with_its_clock_and_its_alert(demo, site, as_user):
+    """The demo's complaint left undecided: on its region's investor page it is overdue,
+    and its own page shows the deadline passed and the alert it raised."""
+    import polars as pl
+
+    root, _ = demo
+    label = pl.read_csv(root / "sim-investor" / "labels.csv").filter(
+        pl.col("typology") == "COMPLAINT_OVERDUE").row(0, named=True)
+    cid = label["subject"]
+    party = pl.read_parquet(root / "sim-investor" / "complaint.parquet").filter(
+        pl.col("complaint_id") == cid)["party_id"][0]
+    region = pl.read_parquet(root / "sim-investor" / "party.parquet").filter(
+        pl.col("party_id") == party)["region"][0]
+    user = {"CN-SH": "analyst.sh", "CN-JS": "analyst.js", "CN-ZJ": "analyst.zj",
+            "CN-AH": "analyst.ah"}[region]
+    page = as_user(user)
+    page.goto(f"{site[0]}/ui/investors")
+    assert page.get_attribute(f"#complaints tr[data-complaint={cid}]", "data-overdue") == "true"
+    assert page.locator("#institutions tbody tr[data-institution]").count() >= 1
+    page.click(f"#complaints tr[data-complaint={cid}] a")
+    assert "Overdue".lower() in page.text_content("#deadline").lower()
+    assert page.text_content("#state") == "OPEN"
+    assert page.locator("#complaint-alerts a").count() == 1

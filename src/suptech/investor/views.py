@@ -1,0 +1,97 @@
+"""What the dashboard shows of investor protection in one jurisdiction: each institution's
+sales and how many broke the suitability rule, and its complaints against their clock;
+one complaint with its steps. The rule and the clock are `suitability` and `complaints`:
+what the pages count is what raises the alerts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+
+import polars as pl
+
+from suptech.investor.complaints import clock
+from suptech.investor.data import investor_data
+from suptech.investor.suitability import needs_recording, unsuitable
+from suptech.model.calendar import DEFAULT
+from suptech.server.scope import parties_of, reports_in
+
+EPOCH = dt.date(1970, 1, 1)
+
+
+def _day(ns: int) -> dt.date:
+    return EPOCH + dt.timedelta(days=DEFAULT.local_day(ns))
+
+
+def _frame(t) -> pl.DataFrame:
+    return pl.from_arrow(t.to_pyarrow())
+
+
+def complaints(store, jurisdiction: str, on: dt.date) -> pl.DataFrame:
+    """The jurisdiction's complaints with their clock on `on`: complaint_id, institution,
+    received, state, deadline, extensions, decided, overdue, late."""
+    c = _frame(reports_in(store, "complaint", jurisdiction).select(
+        "complaint_id", "member_lei", "ts_event", "category"))
+    e = _frame(reports_in(store, "complaint_event", jurisdiction).select(
+        "complaint_id", "ts_event", "event"))
+    steps: dict[str, list] = {}
+    for cid, ts, kind in e.iter_rows():
+        steps.setdefault(cid, []).append((_day(ts), kind))
+    rows = []
+    for cid, member, ts, category in c.iter_rows():
+        k = clock(_day(ts), steps.get(cid, []), on)
+        rows.append({"complaint_id": cid, "institution": member, "category": category,
+                     "received": k.received, "state": k.state, "deadline": k.deadline,
+                     "extensions": k.extensions, "decided": k.decided,
+                     "overdue": k.overdue(on), "late": k.late})
+    return pl.DataFrame(rows, schema={
+        "complaint_id": pl.String, "institution": pl.String, "category": pl.String,
+        "received": pl.Date, "state": pl.String, "deadline": pl.Date, "extensions": pl.Int64,
+        "decided": pl.Date, "overdue": pl.Boolean, "late": pl.Boolean}).sort(
+        ["overdue", "received"], descending=[True, True])
+
+
+def institutions(store, jurisdiction: str, on: dt.date) -> pl.DataFrame:
+    """Per institution: sales, those above the investor's level, those unsuitable (the
+    rule's), high-risk ones unrecorded; complaints, open, overdue, decided late, and the
+    median days from receipt to decision."""
+    d = investor_data(store, materialize=False)
+    s = d.sales.filter(d.sales.party_id.isin(parties_of(store, jurisdiction).party_id))
+    s = s.filter(s.level.notnull())
+    s = s.mutate(bad=unsuitable(s.level, s.category, s.lowest, s.initiated, s.warning_ref,
+                                s.confirmation_ref).notnull(),
+                 unrecorded=needs_recording(s.level, s.category) & s.recording_id.isnull())
+    sales = _frame(s.group_by("member_lei").aggregate(
+        sales=s.count(), unsuitable=s.bad.sum(), unrecorded=s.unrecorded.sum()))
+    sales = sales.rename({"member_lei": "institution"})
+    c = complaints(store, jurisdiction, on)
+    took = c.filter(pl.col("decided").is_not_null()).with_columns(
+        days=(pl.col("decided") - pl.col("received")).dt.total_days())
+    per = c.group_by("institution").agg(
+        complaints=pl.len(), open=(pl.col("state") == "OPEN").sum(),
+        overdue=pl.col("overdue").sum(), late=pl.col("late").sum())
+    median = {i: float(statistics.median(g["days"].to_list()))
+              for (i,), g in took.group_by(["institution"])}
+    out = sales.join(per, on="institution", how="full", coalesce=True).fill_null(0)
+    return out.with_columns(
+        rate=pl.col("unsuitable") / pl.col("sales").clip(lower_bound=1),
+        median_days=pl.col("institution").replace_strict(median, default=None,
+                                                         return_dtype=pl.Float64)) \
+        .sort("institution")
+
+
+def complaint(store, jurisdiction: str, cid: str, on: dt.date) -> dict | None:
+    """One complaint of the jurisdiction: its report, its steps and its clock; None where
+    there is none (or it is another jurisdiction's)."""
+    c = reports_in(store, "complaint", jurisdiction)
+    row = _frame(c.filter(c.complaint_id == cid)).to_dicts()
+    if not row:
+        return None
+    e = reports_in(store, "complaint_event", jurisdiction)
+    steps = _frame(e.filter(e.complaint_id == cid).order_by("ts_event").select(
+        "ts_event", "event", "extended_to", "notice_ref", "decision", "sale_id", "alert_id"))
+    k = clock(_day(row[0]["ts_event"]), [(_day(t), ev) for t, ev in
+                                         steps.select("ts_event", "event").iter_rows()], on)
+    steps = steps.with_columns(day=pl.col("ts_event").map_elements(_day, return_dtype=pl.Date))
+    return {"complaint": row[0], "steps": steps.drop("ts_event").to_dicts(), "clock": k,
+            "overdue": k.overdue(on)}
