@@ -201,3 +201,19 @@ def test_a_salespersons_sales_above_level_are_a_pattern_at_5_and_30_percent(tmp_
     raised = scanned(tmp_path, "above_level_promotion",
                      [dict(party_id="Q1", category="C2")], [dict(s) for s in sales])
     assert set(raised) == {"X"} and raised["X"]["above_level"] == 5
+
+
+@pytest.mark.parametrize("bad, raised", [(19, True), (18, False), (20, True)])
+def test_an_institution_whose_unsuitable_rate_is_3_standard_errors_above_its_peers(
+        tmp_path, bad, raised):
+    """Broker B: 10 unsuitable of 100 sales (10 %); broker A: 19 of 100 is 3 standard
+    errors above (sqrt(0.1 x 0.9 / 100) = 3 %: the line), 18 below, 20 above."""
+    sales = []
+    for member, k in ((BROKER_A, bad), (BROKER_B, 10)):
+        sales += [dict(party_id="Q1", level="R3", member_lei=member)] * k
+        sales += [dict(party_id="Q1", level="R1", member_lei=member)] * (100 - k)
+    found = scanned(tmp_path, "mis_selling_rate", [dict(party_id="Q1", category="C2")],
+                    [dict(s) for s in sales])
+    assert (BROKER_A in found) is raised and BROKER_B not in found
+    if raised:
+        assert found[BROKER_A]["unsuitable"] == bad and found[BROKER_A]["peers_rate"] == 0.1

@@ -81,6 +81,7 @@ TYPOLOGIES = {
     "ELDERLY_HIGH_RISK_SALE": N_("High-risk product sold to an investor of 70 or more"),
     "ABOVE_LEVEL_PROMOTION": N_("Products promoted above investors' levels"),
     "COMPLAINT_OVERDUE": N_("Complaint undecided past its deadline"),
+    "MIS_SELLING_RATE": N_("Institution mis-selling far more than its peers"),
 }
 
 #: Codes shown as words (the codes stay in the data and the API): alerts' statuses,

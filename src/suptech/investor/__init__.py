@@ -5,6 +5,7 @@ from suptech.investor import (  # noqa: F401
     elderly,
     gaming,
     overdue,
+    peers,
     promotion,
     recording,
     unsuitable,

@@ -16,7 +16,9 @@ labelled with its sale (or its salesperson or campaign) as subject:
 - ABOVE_LEVEL_PROMOTION: a salesperson, or a campaign, with 6-8 papered sales above
   the investors' levels;
 - COMPLAINT_OVERDUE: a complaint acknowledged and never decided; one extended only
-  after its deadline.
+  after its deadline;
+- MIS_SELLING_RATE: one institution selling above level unasked in 6 % of its sales
+  (each also an UNSUITABLE_SALE, labelled so).
 
 Look-alikes, not labelled: the papered exceptions, reassessments 30 days or more
 before an above-level purchase, the elderly buying R3; complaints decided on their
@@ -176,6 +178,8 @@ def simulate_investors(out: Path, seed: int = 1, investors: int = 2_000, days: i
         b.complain(b.add_investor(), day(), [(1, "ACKNOWLEDGED"), (15, "DECIDED")])
         b.complain(b.add_investor(), day(), [(1, "ACKNOWLEDGED"), (12, "EXTENDED"),
                                              (25, "DECIDED")])
+    if each:
+        _mis_selling_institution(b, rng, day)
     # Look-alikes: the allowed exception, a salesperson each; reassessment long before.
     for k in range(2 * each):
         pid = b.add_investor(category=str(rng.choice(["C2", "C3"])), lowest=False,
@@ -233,6 +237,22 @@ def _episodes(b: _Book, rng, day, k: int) -> None:
                                initiated=True, warned=True, confirmed=True))
         ts = [b.sales[int(s[4:]) - 1]["ts"] for s in sold]
         b.label("ABOVE_LEVEL_PROMOTION", who, variant, min(ts), max(ts))
+
+
+def _mis_selling_institution(b: _Book, rng, day) -> None:
+    """One member selling above level, unasked, in 6 % of its sales (at least 6)."""
+    member = int(rng.integers(len(b.members)))
+    lei = b.members[member]
+    extra = max(6, round(0.06 * sum(s["member_lei"] == lei for s in b.sales)))
+    for _ in range(extra):
+        pid = b.add_investor(category=str(rng.choice(["C2", "C3"])), lowest=False,
+                             age="UNDER_60")
+        b.investor[pid]["member"] = member
+        b.accounts[-1]["member_lei"] = lei
+        level = f"R{_n(b.investor[pid]['category']) + 1}"
+        b.label_sale("UNSUITABLE_SALE", b.sell(pid, day(), level), "at a mis-selling institution")
+    ts = [s["ts"] for s in b.sales]
+    b.label("MIS_SELLING_RATE", lei, "6 % unasked above level", min(ts), max(ts))
 
 
 def _ids(kind: str) -> pl.Expr:
