@@ -3,6 +3,7 @@ real server over the demo's data. Each test leaves a screenshot in its output fo
 
 from __future__ import annotations
 
+import json
 import re
 
 from dashboard_site import api, as_user, browser, demo, needs_chromium, queue, site  # noqa: F401
@@ -208,3 +209,15 @@ def test_an_overdue_complaint_is_flagged_with_its_clock_and_its_alert(demo, site
     assert "Overdue".lower() in page.text_content("#deadline").lower()
     assert page.text_content("#state") == "OPEN"
     assert page.locator("#complaint-alerts a").count() == 1
+
+
+def test_an_unsuitable_sales_page_shows_the_sale_and_the_investors_assessments(site, as_user):
+    users = ("analyst.sh", "analyst.js", "analyst.zj", "analyst.ah")
+    user, alert = next((u, a) for u in users for a in api(site, u, "/v1/alerts")
+                       if a["typology"] == "UNSUITABLE_SALE")
+    page = as_user(user)
+    page.goto(f"{site[0]}/ui/alerts/{alert['alert_id']}")
+    sale = json.loads(alert["explanation"])["subject"]
+    assert sale in page.text_content("[data-table=sales]")
+    assert page.locator("[data-table=assessments] tbody tr").count() >= 1
+    assert page.locator("#evidence-chart").count() == 0  # no order book for a sale

@@ -92,6 +92,7 @@ REGIONS = {"CN-SH": N_("Shanghai"), "CN-JS": N_("Jiangsu"), "CN-ZJ": N_("Zhejian
 
 CODES = [N_("OPEN"), N_("ACKNOWLEDGED"), N_("EXTENDED"), N_("DECIDED"), N_("REVIEWED"),
          N_("WITHDRAWN"),  # a complaint's states and steps
+         N_("sales"), N_("assessments"), N_("complaints"), N_("steps"),  # evidence tables
          N_("new"), N_("assigned"), N_("dismissed"), N_("escalated"), N_("open"),
          N_("investigating"), N_("closed-no-action"), N_("closed-referred"),
          N_("analyst"), N_("supervisor"), N_("submitter"), N_("admin"),

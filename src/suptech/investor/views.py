@@ -95,3 +95,32 @@ def complaint(store, jurisdiction: str, cid: str, on: dt.date) -> dict | None:
     steps = steps.with_columns(day=pl.col("ts_event").map_elements(_day, return_dtype=pl.Date))
     return {"complaint": row[0], "steps": steps.drop("ts_event").to_dicts(), "clock": k,
             "overdue": k.overdue(on)}
+
+
+def evidence(store, alert: dict) -> dict[str, pl.DataFrame]:
+    """What an investor-protection alert rests on, by the report ids it names: its sales
+    and the assessments of their investors, or its complaint and the complaint's steps."""
+    ids = [i for i in (alert.get("evidence") or "").split(";") if i]
+    out = {}
+    s = store.view("product_sale")
+    sales = _frame(s.filter(s.report_id.isin(ids)).select(
+        "ts_event", "sale_id", "party_id", "isin", "member_lei", "amount",
+        "product_risk_level", "investor_initiated", "warning_ref", "confirmation_ref",
+        "recording_id", "salesperson_id", "channel", "campaign_id"))
+    if sales.height:
+        a = store.view("investor_assessment")
+        out["sales"] = sales
+        out["assessments"] = _frame(a.filter(a.party_id.isin(
+            sales["party_id"].unique().to_list())).order_by(["party_id", "assessed_on"]).select(
+            "party_id", "category", "lowest_category", "assessed_on", "valid_until",
+            "age_band"))
+    c = store.view("complaint")
+    complained = _frame(c.filter(c.report_id.isin(ids)).select(
+        "ts_event", "complaint_id", "party_id", "member_lei", "category", "description"))
+    if complained.height:
+        e = store.view("complaint_event")
+        out["complaints"] = complained
+        out["steps"] = _frame(e.filter(e.complaint_id.isin(
+            complained["complaint_id"].to_list())).order_by("ts_event").select(
+            "ts_event", "complaint_id", "event", "extended_to", "notice_ref", "decision"))
+    return out

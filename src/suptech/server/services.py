@@ -245,7 +245,12 @@ class Services:
         frame = self.alert(who, alert_id)
         alert = frame.row(0, named=True)
         with self.lock:
-            if REGISTRY.get(alert["detector"]).domain == "payments":
+            domain = REGISTRY.get(alert["detector"]).domain
+            if domain == "investor":  # its sales and assessments, or its complaint
+                from suptech.investor.views import evidence as investor_evidence
+
+                ev = investor_evidence(self.store, alert)
+            elif domain == "payments":
                 paid = payment_evidence(self.store, alert)
                 # Where each account's owner is (the flow between regions, drawn), and
                 # since when each account was open and last used.

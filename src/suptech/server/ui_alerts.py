@@ -129,6 +129,8 @@ def router() -> APIRouter:
         if "payments" in ev:
             figure = charts.money_flow(ev["payments"], row, w, ev["accounts"])
             tables = {"payments": ev["payments"], "accounts": ev["accounts"]}
+        elif REGISTRY.get(row["detector"]).domain == "investor":
+            figure, tables = None, ev  # sales and assessments, or a complaint: tables
         else:
             figure = charts.book_replay(Evidence.of(ev), row, w)
             tables = {k: v for k, v in ev.items() if k not in PICTURED}
@@ -138,7 +140,8 @@ def router() -> APIRouter:
         detector = REGISTRY.get(row["detector"])
         about = sys.modules[detector.__module__].__doc__ or detector.__doc__ or ""
         row["detectors"] = detectors(row["detector"], row.get("explanation"))
-        return page(request, "alert.html", who, alert=row, chart=charts.to_json(figure),
+        return page(request, "alert.html", who, alert=row,
+                    chart=charts.to_json(figure) if figure is not None else None,
                     about=about.strip(),
                     kind="payments" if "payments" in ev else "book",
                     tables={k: (v.columns, display.readable(v.head(200), ticks).rows())
