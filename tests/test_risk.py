@@ -345,7 +345,7 @@ def test_on_a_simulated_month_the_rules_fire_on_exactly_the_injected_episodes(tm
 
     from suptech.detect.evaluate import score
     from suptech.risk.levels import indicators
-    from suptech.simulate.risk_run import simulate_risk
+    from suptech.simulate.risk_run import one_file_a_type, simulate_risk
 
     sim = simulate_risk(tmp_path / "sim", seed=2302, instruments=22, days=34, month=12,
                         trades=20, each=1)
@@ -360,20 +360,6 @@ def test_on_a_simulated_month_the_rules_fire_on_exactly_the_injected_episodes(tm
     assert {s.typology for s in scores} == set(rules_typologies()) | {"ALL"}
     assert [(s.typology, s.found, s.true_alerts) for s in scores] == \
         [(s.typology, s.cases, s.alerts) for s in scores]
-
-
-def one_file_a_type(files: list, out) -> list:
-    """A simulated market's files, the days' orders and trades as one file a type (a
-    file's fixed cost, day after day, is not what the tests are about); no labels."""
-    import polars as pl
-
-    kept = [f for f in files if f.suffix == ".parquet"
-            and not f.stem.startswith(("trade-", "order_event-"))]
-    for kind in ("trade", "order_event"):
-        days = sorted(f for f in files if f.stem.startswith(f"{kind}-"))
-        pl.concat([pl.read_parquet(f) for f in days]).write_parquet(out / f"{kind}.parquet")
-        kept.append(out / f"{kind}.parquet")
-    return kept
 
 
 def rules_typologies() -> set[str]:

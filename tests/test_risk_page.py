@@ -8,7 +8,6 @@ import polars as pl
 import pytest
 from dashboard_site import browser, needs_chromium  # noqa: F401  (fixture)
 from test_api_schema import free_port, start_server
-from test_risk import one_file_a_type
 
 from suptech.detect.scan import scan
 from suptech.i18n import words
@@ -16,7 +15,7 @@ from suptech.ingest.pipeline import ingest_files
 from suptech.ops import access
 from suptech.ops.db import connect
 from suptech.risk.levels import indicators
-from suptech.simulate.risk_run import simulate_risk
+from suptech.simulate.risk_run import one_file_a_type, simulate_risk
 from suptech.store.database import open_store
 
 pytestmark = needs_chromium

@@ -64,7 +64,7 @@ def build(root: Path, progress) -> dict:
     from suptech.risk.levels import indicators
     from suptech.simulate.payments_run import simulate_payments
     from suptech.simulate.investor import simulate_investors
-    from suptech.simulate.risk_run import simulate_risk
+    from suptech.simulate.risk_run import one_file_a_type, simulate_risk
     from suptech.store.database import open_store
 
     progress("simulating a trading day")
@@ -79,8 +79,8 @@ def build(root: Path, progress) -> dict:
     progress("simulating investors and their purchases")
     sales = simulate_investors(root / "sim-investor", seed=2028, investors=600, days=10,
                                sales_a_day=30, each=1, start=RISK_START)
-    files = [p for p in market.files + pay.files + risk.files + sales.files
-             if p.suffix == ".parquet"]
+    files = [p for p in market.files + pay.files + sales.files if p.suffix == ".parquet"]
+    files += one_file_a_type(risk.files, root / "sim-risk")
     files.append(careless_bank(next(p for p in pay.files if p.name.startswith("payment-")),
                                root / "sim-payments"))
     progress("ingesting")

@@ -228,3 +228,16 @@ def _reference(u: Universe, calendar: list[date], index_ret: dict, out: Path,
             write_reports(account, "account", out, "account", fmt),
             write_reports(capital, "share_capital", out, "share_capital", fmt),
             write_reports(levels, "index_level", out, "index_level", fmt)]
+
+
+def one_file_a_type(files: list[Path], out: Path) -> list[Path]:
+    """A simulated market's files with the days' orders and trades as one file a type in
+    `out` (a file's fixed cost, day after day, is not what a test or the demo is about);
+    no labels."""
+    kept = [f for f in files if f.suffix == ".parquet"
+            and not f.stem.startswith(("trade-", "order_event-"))]
+    for kind in ("trade", "order_event"):
+        days = sorted(f for f in files if f.stem.startswith(f"{kind}-"))
+        pl.concat([pl.read_parquet(f) for f in days]).write_parquet(out / f"{kind}.parquet")
+        kept.append(out / f"{kind}.parquet")
+    return kept
