@@ -161,10 +161,20 @@ def quality(args, work: Path) -> None:
         store = open_store(db)
         alerts = run(store, indicators())
         store.close()
-        for s in score(pl.read_csv(sim / "labels.csv"), alerts):
-            t = totals.setdefault(s.typology, [0, 0, 0, 0])
-            for k, v in enumerate((s.cases, s.found, s.alerts, s.true_alerts)):
-                t[k] += v
+        add_scores(totals, score(pl.read_csv(sim / "labels.csv"), alerts))
+    print_scores(totals)
+
+
+def add_scores(totals: dict[str, list[int]], scores) -> None:
+    """Seeds' scores summed per typology: cases, found, alerts, true alerts."""
+    for s in scores:
+        t = totals.setdefault(s.typology, [0, 0, 0, 0])
+        for k, v in enumerate((s.cases, s.found, s.alerts, s.true_alerts)):
+            t[k] += v
+
+
+def print_scores(totals: dict[str, list[int]]) -> None:
+    """The summed scores as a table, recall and precision beside, ALL last."""
     print(f"{'typology':30} {'cases':>5} {'found':>5} {'alerts':>6} {'true':>5} "
           f"{'recall':>6} {'precision':>9}")
     for name, (cases, found, alerts, true) in sorted(totals.items(), key=lambda x: x[0] == "ALL"):

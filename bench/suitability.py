@@ -16,6 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from risk import add_scores, print_scores  # bench/risk.py: the per-typology table
+
 
 def one(seed: int, work: Path, investors: int) -> tuple:
     import polars as pl
@@ -67,18 +69,10 @@ def main() -> None:
             print(f"seed {seed}: {sales:,} sales ({rejected} rejected), scanned in "
                   f"{seconds:.1f} s", flush=True)
             kinds.append(variants)
-            for s in scores:
-                t = totals.setdefault(s.typology, [0, 0, 0, 0])
-                for k, v in enumerate((s.cases, s.found, s.alerts, s.true_alerts)):
-                    t[k] += v
+            add_scores(totals, scores)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print(f"{'typology':26} {'cases':>5} {'found':>5} {'alerts':>6} {'true':>5} "
-          f"{'recall':>6} {'precision':>9}")
-    for name, (cases, found, alerts, true) in sorted(totals.items(), key=lambda x: x[0] == "ALL"):
-        r = found / cases if cases else float("nan")
-        p = true / alerts if alerts else float("nan")
-        print(f"{name:26} {cases:5} {found:5} {alerts:6} {true:5} {r:6.2f} {p:9.2f}")
+    print_scores(totals)
     by = pl.concat(kinds).group_by(["typology", "variant"]).agg(
         cases=pl.len(), found=pl.col("found").sum()).sort(["typology", "variant"])
     print("recall per kind:")

@@ -6,6 +6,7 @@ accounts at the institution and the complaint and its events as evidence."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 
 import ibis
@@ -14,18 +15,11 @@ import polars as pl
 
 from suptech.detect.base import HIT_SCHEMA, Detector, Params, register
 from suptech.investor.complaints import clock
-from suptech.model.calendar import DAY, DEFAULT
-
-EPOCH = dt.date(1970, 1, 1)
-
+from suptech.model.calendar import DAY, DEFAULT, EPOCH
 
 @dataclass(frozen=True)
 class OverdueParams(Params):
     working_days: bool = True
-
-
-def _day(ns: int) -> dt.date:
-    return EPOCH + dt.timedelta(days=DEFAULT.local_day(ns))
 
 
 @register
@@ -37,7 +31,7 @@ class ComplaintOverdue(Detector):
     Params = OverdueParams
 
     def hits(self, d) -> ir.Table:
-        on = _day(d.end_ns - 1) if d.end_ns is not None else dt.date.today()
+        on = DEFAULT.local_date(d.end_ns - 1) if d.end_ns is not None else dt.date.today()
         complaints = pl.from_arrow(d.store.view("complaint", end_ns=d.end_ns).select(
             "complaint_id", "report_id", "ts_event", "party_id", "member_lei").to_pyarrow())
         events = pl.from_arrow(d.store.view("complaint_event", end_ns=d.end_ns).select(
@@ -46,11 +40,11 @@ class ComplaintOverdue(Detector):
             "account_id", "owner_party_id", "member_lei").to_pyarrow())
         steps = {}
         for cid, rid, ts, kind in events.iter_rows():
-            steps.setdefault(cid, []).append((_day(ts), kind, rid))
+            steps.setdefault(cid, []).append((DEFAULT.local_date(ts), kind, rid))
         rows = []
         for cid, rid, ts, party, member in complaints.iter_rows():
             mine = steps.get(cid, [])
-            c = clock(_day(ts), [(day, kind) for day, kind, _ in mine], on,
+            c = clock(DEFAULT.local_date(ts), [(day, kind) for day, kind, _ in mine], on,
                       self.params.working_days)
             if not c.overdue(on):
                 continue
@@ -63,10 +57,10 @@ class ComplaintOverdue(Detector):
                 "window_end": DEFAULT.day_start((on - EPOCH).days) + DAY - 1,
                 "score": min(1.0, 0.6 + 0.01 * late),
                 "evidence": [rid] + [r for _, _, r in mine], "case": cid,
-                "explanation": (f'{{"subject": "{cid}", "institution": "{member}", '
-                                f'"received": "{c.received}", "deadline": "{c.deadline}", '
-                                f'"extensions": {c.extensions}, "days_late": {late}, '
-                                f'"as_of": "{on}"}}')})
+                "explanation": json.dumps({  # the subject first, as `why` puts it
+                    "subject": cid, "institution": member, "received": str(c.received),
+                    "deadline": str(c.deadline), "extensions": c.extensions,
+                    "days_late": late, "as_of": str(on)})})
         schema = {**HIT_SCHEMA, "case": "string", "explanation": "string"}
         if not rows:
             return ibis.memtable(pl.DataFrame(schema={

@@ -16,13 +16,6 @@ from suptech.investor.suitability import needs_recording, unsuitable
 from suptech.model.calendar import DEFAULT
 from suptech.server.scope import parties_of, reports_in
 
-EPOCH = dt.date(1970, 1, 1)
-
-
-def _day(ns: int) -> dt.date:
-    return EPOCH + dt.timedelta(days=DEFAULT.local_day(ns))
-
-
 def _frame(t) -> pl.DataFrame:
     return pl.from_arrow(t.to_pyarrow())
 
@@ -36,10 +29,10 @@ def complaints(store, jurisdiction: str, on: dt.date) -> pl.DataFrame:
         "complaint_id", "ts_event", "event"))
     steps: dict[str, list] = {}
     for cid, ts, kind in e.iter_rows():
-        steps.setdefault(cid, []).append((_day(ts), kind))
+        steps.setdefault(cid, []).append((DEFAULT.local_date(ts), kind))
     rows = []
     for cid, member, ts, category in c.iter_rows():
-        k = clock(_day(ts), steps.get(cid, []), on)
+        k = clock(DEFAULT.local_date(ts), steps.get(cid, []), on)
         rows.append({"complaint_id": cid, "institution": member, "category": category,
                      "received": k.received, "state": k.state, "deadline": k.deadline,
                      "extensions": k.extensions, "decided": k.decided,
@@ -90,9 +83,9 @@ def complaint(store, jurisdiction: str, cid: str, on: dt.date) -> dict | None:
     e = reports_in(store, "complaint_event", jurisdiction)
     steps = _frame(e.filter(e.complaint_id == cid).order_by("ts_event").select(
         "ts_event", "event", "extended_to", "notice_ref", "decision", "sale_id", "alert_id"))
-    k = clock(_day(row[0]["ts_event"]), [(_day(t), ev) for t, ev in
+    k = clock(DEFAULT.local_date(row[0]["ts_event"]), [(DEFAULT.local_date(t), ev) for t, ev in
                                          steps.select("ts_event", "event").iter_rows()], on)
-    steps = steps.with_columns(day=pl.col("ts_event").map_elements(_day, return_dtype=pl.Date))
+    steps = steps.with_columns(day=pl.col("ts_event").map_elements(DEFAULT.local_date, return_dtype=pl.Date))
     return {"complaint": row[0], "steps": steps.drop("ts_event").to_dicts(), "clock": k,
             "overdue": k.overdue(on)}
 

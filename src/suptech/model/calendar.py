@@ -20,6 +20,7 @@ Calendars other than the built-in ones come from a TOML file named by
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import tomllib
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from pathlib import Path
 
 SECOND = 1_000_000_000
 DAY = 86_400 * SECOND
+EPOCH = dt.date(1970, 1, 1)
 
 
 def _hhmm(text: str, where: str) -> int:
@@ -105,6 +107,10 @@ class Calendar:
     def day_start(self, day: int) -> int:
         """Local midnight of `day`, ns UTC."""
         return day * DAY - self.offset_ns
+
+    def local_date(self, ts: int) -> dt.date:
+        """The local date of `ts` (ns UTC)."""
+        return EPOCH + dt.timedelta(days=self.local_day(ts))
 
 
 #: Shanghai and Shenzhen: 09:30-11:30 and 13:00-14:57 continuous, a closing call

@@ -81,11 +81,15 @@ class RiskData(SharedTables):
         insurance may end, a review fall due, after the last filing)."""
         first, last = self.first_day, self.last_day
         if first is None or last is None:
-            spans = [self.reports(n).since for n in type_names] + [self.bars.day]
-            lo = min((s.min().to_pyarrow().as_py() for s in spans), key=_low, default=None)
-            hi = max((s.max().to_pyarrow().as_py() for s in spans), key=_high, default=None)
-            first = lo if first is None else first
-            last = hi if last is None else last
+            def known(values):
+                return [v for v in values if v is not None]
+
+            spans = [self.reports(n).since for n in type_names]
+            lows = known(s.min().to_pyarrow().as_py() for s in spans)
+            highs = known([s.max().to_pyarrow().as_py() for s in spans]
+                          + [self.reports("trade").since.max().to_pyarrow().as_py()])
+            first = min(lows, default=None) if first is None else first
+            last = max(highs, default=None) if last is None else last
         if first is None or last is None:
             return ibis.memtable({"day": []}, schema={"day": "int64"})
         return ibis.memtable({"day": list(range(first - 1, last + 1))},
@@ -96,14 +100,6 @@ class RiskData(SharedTables):
 
     def day_close(self, day: ir.IntegerValue) -> ir.IntegerValue:
         return self.clock.close(day)
-
-
-def _low(v):
-    return float("inf") if v is None else v
-
-
-def _high(v):
-    return float("-inf") if v is None else v
 
 
 def in_force(t: ir.Table, key: list[str], days: ir.Table) -> ir.Table:

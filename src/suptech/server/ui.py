@@ -10,6 +10,8 @@ server builds. Every action answers with a redirect back, carrying a message.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import json
 import secrets
 import threading
@@ -119,6 +121,14 @@ def _local(ns: int | None) -> str:
 templates.env.filters["local"] = _local
 templates.env.filters["iso_local"] = lambda text: display.iso_local(text) if text else ""
 templates.env.globals["zone"] = display.zone
+
+
+def date_or_today(text: str) -> dt.date:
+    """A page's `?date=`: the day named, else (none, or not a date) today."""
+    try:
+        return dt.date.fromisoformat(text) if text else dt.date.today()
+    except ValueError:
+        return dt.date.today()
 
 
 def page(request: Request, name: str, who: User | None, **context) -> HTMLResponse:

@@ -4,24 +4,15 @@ jurisdiction (`suptech.investor.views`)."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import polars as pl
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from suptech.ops.access import NotFound, User
-from suptech.server.ui import _services, _user, page
+from suptech.server.ui import _services, _user, date_or_today, page
 
 KINDS = ("UNSUITABLE_SALE", "MISSING_RECORDING", "REASSESSMENT_GAMING",
          "ELDERLY_HIGH_RISK_SALE", "ABOVE_LEVEL_PROMOTION", "COMPLAINT_OVERDUE")
-
-
-def _on(date: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(date) if date else dt.date.today()
-    except ValueError:
-        return dt.date.today()
 
 
 def router() -> APIRouter:
@@ -32,7 +23,7 @@ def router() -> APIRouter:
         from suptech.investor.views import complaints, institutions
 
         who.require("analyst", "supervisor")
-        s, on = _services(request), _on(date)
+        s, on = _services(request), date_or_today(date)
         with s.reader() as store:
             per = institutions(store, who.jurisdiction, on)
             listed = complaints(store, who.jurisdiction, on)
@@ -48,7 +39,7 @@ def router() -> APIRouter:
         from suptech.investor.views import complaint
 
         who.require("analyst", "supervisor")
-        s, on = _services(request), _on(date)
+        s, on = _services(request), date_or_today(date)
         with s.reader() as store:
             found = complaint(store, who.jurisdiction, complaint_id, on)
         if found is None:

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from suptech.ops.access import User
 from suptech.server import charts
-from suptech.server.ui import _services, _user, page, words
+from suptech.server.ui import _services, _user, date_or_today, page, words
 
 EPOCH = dt.date(1970, 1, 1)
 BREACHES = ("TECH_COVER_SHORTFALL", "TECH_REVIEW_OVERDUE", "TECH_INCIDENTS",
@@ -23,10 +23,7 @@ BREACHES = ("TECH_COVER_SHORTFALL", "TECH_REVIEW_OVERDUE", "TECH_INCIDENTS",
 
 def _day(date: str) -> tuple[int, str]:
     """The day asked for (days since the epoch) and its ISO text; today if none or bad."""
-    try:
-        chosen = dt.date.fromisoformat(date) if date else dt.date.today()
-    except ValueError:
-        chosen = dt.date.today()
+    chosen = date_or_today(date)
     return (chosen - EPOCH).days, chosen.isoformat()
 
 
