@@ -221,3 +221,27 @@ def test_an_unsuitable_sales_page_shows_the_sale_and_the_investors_assessments(s
     assert sale in page.text_content("[data-table=sales]")
     assert page.locator("[data-table=assessments] tbody tr").count() >= 1
     assert page.locator("#evidence-chart").count() == 0  # no order book for a sale
+
+
+def test_an_investors_profile_shows_the_declared_beside_the_observed(demo, site, as_user):
+    """The demo's C2 investor who bought R4 again and again, papered each time: on their
+    region's investor page the mismatch alert links to their profile, which shows C2
+    declared, R4 observed, the purchases above the category and the picture of them."""
+    import polars as pl
+
+    root, _ = demo
+    sim = root / "sim-investor"
+    party = pl.read_csv(sim / "labels.csv").filter(
+        pl.col("variant") == "beyond: papered R4")["subject"][0]
+    region = pl.read_parquet(sim / "party.parquet").filter(
+        pl.col("party_id") == party)["region"][0]
+    page = as_user(f"analyst.{region[3:].lower()}")
+    page.goto(f"{site[0]}/ui/investors")
+    page.click(f"#investor-alerts a[href^='/ui/investors/{party}']")
+    assert page.text_content("#declared-category").strip() == "C2"
+    assert page.text_content("#observed-level").strip() == "R4"
+    assert page.locator("#purchases tbody tr[data-sale]").count() >= 3
+    assert page.locator("#profile-alerts tr[data-typology=RISK_PROFILE_MISMATCH]").count() == 1
+    page.wait_for_selector("#profile-chart[data-drawn=true]")
+    page.goto(f"{site[0]}/ui/investors/NO-SUCH-INVESTOR")
+    assert "NO-SUCH-INVESTOR" in page.text_content("body")

@@ -39,7 +39,7 @@ def test_the_typologies_are_the_registered_detectors_and_the_docs_index_lists_ea
     from suptech.detect.run import REGISTRY
 
     typologies = REGISTRY.typologies()
-    assert len(typologies) == 42 and typologies["SPOOFING"] == "market"
+    assert len(typologies) == 45 and typologies["SPOOFING"] == "market"
     assert typologies["ABNORMAL_FLUCTUATION"] == "risk"
     index = (Path(__file__).parents[1] / "docs" / "typologies" / "README.md").read_text()
     listed = {line.split("]")[0].lstrip("| [") : line.split("|")[2].strip()

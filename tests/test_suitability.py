@@ -102,7 +102,8 @@ def test_the_detectors_on_sales_name_the_sale_the_reason_and_the_investors_accou
                                 ("product_sale", sales))]
     store = open_store(tmp_path / "db")
     try:
-        assert all(r.summary.rejected == 0 for r in ingest_files(store, files))
+        results = ingest_files(store, files)
+        assert all(r.summary.rejected == 0 for r in results), [r.feedback for r in results]
         alerts = run(store, [REGISTRY.get("unsuitable_sale")(),
                              REGISTRY.get("missing_recording")()]).to_dicts()
     finally:
@@ -139,9 +140,9 @@ def test_assessments_and_sales_that_contradict_themselves_are_refused(tmp_path):
 
 
 def scanned(tmp_path, detector: str, assessments: list[dict], sales: list[dict],
-            **params) -> dict[str, dict]:
+            extra: dict[str, list[dict]] | None = None, **params) -> dict[str, dict]:
     """One detector's alerts over inline assessments and sales of one R1-R5 product
-    each (isins N1-N5), by their subject."""
+    each (isins N1-N5), and `extra` reports by type, by their subject."""
     from suptech.formats.ids import isin_code
 
     products = [record("instrument", k, isin=isin_code("CN", k, "N"),
@@ -153,13 +154,14 @@ def scanned(tmp_path, detector: str, assessments: list[dict], sales: list[dict],
                                     for k, a in enumerate(assessments)],
             "product_sale": [record("product_sale", k, sale_id=f"S{k}", isin=isin_code(
                 "CN", int(s.pop("level")[1]), "N"), recording_id="REC", **s)
-                for k, s in enumerate(sales)]}
+                for k, s in enumerate(sales)], **(extra or {})}
     files = [write_csv(tmp_path, f"{k}.csv", v, columns=list(dict.fromkeys(
         c for r in v for c in r))) for k, v in rows.items()]
     cls = REGISTRY.get(detector)
     store = open_store(tmp_path / "db")
     try:
-        assert all(r.summary.rejected == 0 for r in ingest_files(store, files))
+        results = ingest_files(store, files)
+        assert all(r.summary.rejected == 0 for r in results), [r.feedback for r in results]
         alerts = run(store, [cls(cls.Params(**params))]).to_dicts()
     finally:
         store.close()
@@ -217,3 +219,57 @@ def test_an_institution_whose_unsuitable_rate_is_3_standard_errors_above_its_pee
     assert (BROKER_A in found) is raised and BROKER_B not in found
     if raised:
         assert found[BROKER_A]["unsuitable"] == bad and found[BROKER_A]["peers_rate"] == 0.1
+
+
+def test_a_sale_on_an_assessment_past_two_years_without_an_end(tmp_path):
+    """Sales on 2026-03-02: T1 assessed 730 days before (at the line: not raised), T2 731
+    days before (raised); T3's assessment ended, which is no assessment (UNSUITABLE_SALE's),
+    not a stale one."""
+    assessments = [dict(party_id="T1", assessed_on="2024-03-02"),
+                   dict(party_id="T2", assessed_on="2024-03-01"),
+                   dict(party_id="T3", assessed_on="2024-03-01", valid_until="2025-03-01")]
+    sales = [dict(party_id=p, level="R2") for p in ("T1", "T2", "T3")]
+    raised = scanned(tmp_path, "stale_assessment", assessments, sales, max_age_days=730)
+    assert set(raised) == {"S1"} and raised["S1"]["days_old"] == 731
+
+
+def test_an_investor_acting_far_beyond_or_far_below_their_category(tmp_path):
+    """Beyond (2 levels over the category where half the money goes, 3 purchases): B1, C2,
+    buys R4 3 times; B2 only twice; B3, C3, 3 times (1 level over); B4, C2, half its money
+    in R4 (at the line), B5 a little less. M1, C2, buys R1 3 times but holds a margin
+    account (an R4 service). Below (nothing within 3 levels, 5 purchases): L1, C5, R2 5
+    times; L2 4 times; L3 R2 4 times and R3 once."""
+    buys = {"B1": ["R4"] * 3, "B2": ["R4"] * 2, "B3": ["R4"] * 3, "M1": ["R1"] * 3,
+            "L1": ["R2"] * 5, "L2": ["R2"] * 4, "L3": ["R2"] * 4 + ["R3"]}
+    sales = [dict(party_id=p, level=lv, amount="1000") for p, levels in buys.items()
+             for lv in levels]
+    sales += [dict(party_id=p, level=lv, amount=a) for p, r4 in (("B4", "3000"), ("B5", "2999"))
+              for lv, a in (("R4", r4), ("R1", "1000"), ("R1", "1000"), ("R1", "1000"))]
+    category = {"B3": "C3", "L1": "C5", "L2": "C5", "L3": "C5"}
+    assessments = [dict(party_id=p, category=category.get(p, "C2"))
+                   for p in dict.fromkeys(s["party_id"] for s in sales)]
+    margin = [record("account", 1, account_id="AM1", owner_party_id="M1",
+                     account_type="MARGIN")]
+    raised = scanned(tmp_path, "risk_profile_mismatch", assessments, sales,
+                     {"account": margin})
+    assert {p: r["reason"] for p, r in raised.items()} == {
+        "B1": "BEYOND", "B4": "BEYOND", "M1": "BEYOND", "L1": "BELOW"}
+    assert raised["B1"]["observed"] == "R4" and raised["M1"]["margin"] is True
+    assert raised["L1"]["highest"] == "R2" and raised["L1"]["declared"] == "C5"
+
+
+@pytest.mark.parametrize("complaints, raised", [(19, True), (18, False)])
+def test_an_institution_drawing_complaints_3_standard_errors_above_its_peers(
+        tmp_path, complaints, raised):
+    """100 sales each; broker B drew 10 complaints (10 %): broker A's 19 are 3 standard
+    errors above, 18 are not."""
+    sales, filed = [], []
+    for member, k in ((BROKER_A, complaints), (BROKER_B, 10)):
+        sales += [dict(party_id="Q1", level="R1", member_lei=member)] * 100
+        filed += [record("complaint", len(filed) + j, complaint_id=f"K{len(filed) + j}",
+                         party_id="Q1", member_lei=member, isin=None) for j in range(k)]
+    found = scanned(tmp_path, "complaint_rate", [dict(party_id="Q1", category="C2")],
+                    [dict(s) for s in sales], {"complaint": filed})
+    assert (BROKER_A in found) is raised and BROKER_B not in found
+    if raised:
+        assert found[BROKER_A]["complaints"] == 19 and found[BROKER_A]["peers_rate"] == 0.1

@@ -82,6 +82,9 @@ TYPOLOGIES = {
     "ABOVE_LEVEL_PROMOTION": N_("Products promoted above investors' levels"),
     "COMPLAINT_OVERDUE": N_("Complaint undecided past its deadline"),
     "MIS_SELLING_RATE": N_("Institution mis-selling far more than its peers"),
+    "STALE_ASSESSMENT": N_("Sale on an assessment past its review"),
+    "RISK_PROFILE_MISMATCH": N_("Investor acting far from their risk category"),
+    "COMPLAINT_RATE": N_("Institution drawing far more complaints than its peers"),
 }
 
 #: Codes shown as words (the codes stay in the data and the API): alerts' statuses,
@@ -99,7 +102,12 @@ CODES = [N_("OPEN"), N_("ACKNOWLEDGED"), N_("EXTENDED"), N_("DECIDED"), N_("REVI
          N_("comment"), N_("state"), N_("alerts"),
          N_("order_event"), N_("trade"), N_("payment"),
          N_("orders"), N_("trades"), N_("announcements"), N_("insiders"), N_("payments"),
-         N_("accounts")]
+         N_("accounts"),
+         # a sale's suitability (`investor.suitability.REASONS`, and an allowed exception),
+         # an investor's age band, a profile's mismatch
+         N_("PROHIBITED_LOWEST"), N_("NO_ASSESSMENT"), N_("UNSOLICITED"), N_("NO_WARNING"),
+         N_("NO_CONFIRMATION"), N_("ALLOWED_EXCEPTION"), N_("UNDER_60"), N_("60_TO_69"),
+         N_("70_PLUS")]
 
 
 @cache

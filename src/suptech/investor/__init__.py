@@ -2,11 +2,14 @@
 complaints' clock. Importing the package registers its detectors."""
 
 from suptech.investor import (  # noqa: F401
+    complaint_rate,
     elderly,
     gaming,
+    mismatch,
     overdue,
     peers,
     promotion,
     recording,
+    stale,
     unsuitable,
 )

@@ -22,9 +22,11 @@ class InvestorData(SharedTables):
     #: warning_ref, confirmation_ref, recording_id, salesperson_id, channel,
     #: campaign_id, accounts (array: the investor's at the seller, else all theirs).
     sales: ir.Table
-    #: What the complaint clock reads beside (`overdue`): the store and the run's end.
+    #: What the detectors read beside the sales (complaints, accounts): the store and the
+    #: run's span.
     store: object = None
     end_ns: int | None = None
+    start_ns: int | None = None
 
 
 def investor_data(store, start_ns: int | None = None, end_ns: int | None = None,
@@ -58,7 +60,7 @@ def investor_data(store, start_ns: int | None = None, end_ns: int | None = None,
         initiated=j.investor_initiated,
         accounts=ibis.ifelse(ibis.coalesce(j.mine.length(), 0) > 0, j.mine,
                              ibis.coalesce(j.theirs, ibis.literal([], type="array<string>"))))
-    d = InvestorData(sales, store, end_ns)
+    d = InvestorData(sales, store, end_ns, start_ns)
     d.materialize = materialize
     d.sales = d.shared(("sales",), lambda: sales)
     return d

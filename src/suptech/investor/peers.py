@@ -2,8 +2,8 @@
 `suitability.unsuitable`) is far above its peers': a two-proportion z-test of its rate
 against the pooled rate of every other institution's rated sales, raised at `z` or more
 with at least `min_count` unsuitable sales. A market has a handful of institutions: the
-pooled rate of the others is a steadier normal than a spread of a few rates. (Complaints
-per sale against peers are shown on the investor page, not yet raised.)"""
+pooled rate of the others is a steadier normal than a spread of a few rates. Complaints
+per sale are tested the same way (`complaint_rate`)."""
 
 from __future__ import annotations
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 
+import ibis
 import polars as pl
 
 from suptech.investor.complaints import clock
 from suptech.investor.data import investor_data
-from suptech.investor.suitability import needs_recording, unsuitable
-from suptech.model.calendar import DEFAULT
+from suptech.investor.suitability import CATEGORIES, LEVELS, needs_recording, rank, unsuitable
+from suptech.model.calendar import DAY, DEFAULT, EPOCH
 from suptech.server.scope import parties_of, reports_in
 
 def _frame(t) -> pl.DataFrame:
@@ -74,8 +75,9 @@ def institutions(store, jurisdiction: str, on: dt.date) -> pl.DataFrame:
 
 
 def complaint(store, jurisdiction: str, cid: str, on: dt.date) -> dict | None:
-    """One complaint of the jurisdiction: its report, its steps and its clock; None where
-    there is none (or it is another jurisdiction's)."""
+    """One complaint of the jurisdiction: its report, its steps, its clock and the sale ids
+    of what its complainant bought at the institution; None where there is none (or it
+    is another jurisdiction's)."""
     c = reports_in(store, "complaint", jurisdiction)
     row = _frame(c.filter(c.complaint_id == cid)).to_dicts()
     if not row:
@@ -86,8 +88,48 @@ def complaint(store, jurisdiction: str, cid: str, on: dt.date) -> dict | None:
     k = clock(DEFAULT.local_date(row[0]["ts_event"]), [(DEFAULT.local_date(t), ev) for t, ev in
                                          steps.select("ts_event", "event").iter_rows()], on)
     steps = steps.with_columns(day=pl.col("ts_event").map_elements(DEFAULT.local_date, return_dtype=pl.Date))
+    s = store.view("product_sale")
+    bought = s.filter((s.party_id == row[0]["party_id"]) & (s.member_lei == row[0]["member_lei"]))
     return {"complaint": row[0], "steps": steps.drop("ts_event").to_dicts(), "clock": k,
-            "overdue": k.overdue(on)}
+            "overdue": k.overdue(on), "sales": _frame(bought.select("sale_id"))["sale_id"].to_list()}
+
+
+def profile(store, jurisdiction: str, party_id: str, on: dt.date) -> dict | None:
+    """One investor of the jurisdiction, declared beside observed as of `on`: their
+    assessments, the profile `mismatch` reads (None: no rated purchase), their purchases
+    with the rule's verdict on each, and their complaints; None where the investor is
+    not the jurisdiction's."""
+    from suptech.investor.mismatch import MismatchParams
+    from suptech.investor.profile import profiles
+
+    if not _frame(parties_of(store, jurisdiction).filter(
+            lambda p: p.party_id == party_id)).height:
+        return None
+    d = investor_data(store, end_ns=DEFAULT.day_start((on - EPOCH).days) + DAY,
+                      materialize=False)
+    d.sales = d.sales.filter(d.sales.party_id == party_id)
+    found = _frame(profiles(d, MismatchParams().margin_level).drop("evidence")).to_dicts()
+    s = d.sales
+    # The rule's verdict, or, above the category and allowed, the exception it rests on.
+    verdict = ibis.coalesce(unsuitable(s.level, s.category, s.lowest, s.initiated,
+                                       s.warning_ref, s.confirmation_ref),
+                            ibis.ifelse(rank(s.level, LEVELS) > rank(s.category, CATEGORIES),
+                                        "ALLOWED_EXCEPTION", None))
+    sales = _frame(s.mutate(verdict=verdict, amount=s.amount.cast("float64"))
+                   .order_by("ts_event").select("sale_id", "ts_event", "isin", "level",
+                                                "amount", "category", "member_lei",
+                                                "salesperson_id", "verdict"))
+    a = store.view("investor_assessment")
+    c = store.view("complaint")
+    return {"party_id": party_id, "profile": found[0] if found else None,
+            "sales": sales.with_columns(day=pl.col("ts_event").map_elements(
+                DEFAULT.local_date, return_dtype=pl.Date)).drop("ts_event").to_dicts(),
+            "assessments": _frame(a.filter(a.party_id == party_id).order_by(
+                ["assessed_on", "ts_event"]).select(
+                "category", "lowest_category", "assessed_on", "valid_until", "age_band"))
+            .to_dicts(),
+            "complaints": _frame(c.filter(c.party_id == party_id).select(
+                "complaint_id", "member_lei", "category")).to_dicts()}
 
 
 def evidence(store, alert: dict) -> dict[str, pl.DataFrame]:

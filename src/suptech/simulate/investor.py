@@ -18,10 +18,16 @@ labelled with its sale (or its salesperson or campaign) as subject:
 - COMPLAINT_OVERDUE: a complaint acknowledged and never decided; one extended only
   after its deadline;
 - MIS_SELLING_RATE: one institution selling above level unasked in 6 % of its sales
-  (each also an UNSUITABLE_SALE, labelled so).
+  (each also an UNSUITABLE_SALE, labelled so);
+- STALE_ASSESSMENT: a sale on an assessment filed without an end, 800-1000 days old;
+- RISK_PROFILE_MISMATCH: a C2 investor buying R4 three or four times, each papered; a C2
+  investor with a margin account; a C5 investor buying only R1-R2, five or six times;
+- COMPLAINT_RATE: one institution drawing three times its peers' complaints per sale.
 
 Look-alikes, not labelled: the papered exceptions, reassessments 30 days or more
-before an above-level purchase, the elderly buying R3; complaints decided on their
+before an above-level purchase, the elderly buying R3, assessments without an end 600-700
+days old, a C3 investor buying R4 three times papered, a C4 with a margin account, a C5
+buying R1-R3; complaints decided on their
 deadline's day, or extended in time and decided within 30 working days. Every other
 complaint (one investor in fifty) is decided within 3-14 working days.
 """
@@ -94,11 +100,19 @@ class _Book:
                         - dt.timedelta(days=int(rng.integers(30, 300))))
         return pid
 
-    def assess(self, pid: str, category: str, lowest: bool, age: str, on: dt.date) -> None:
+    def assess(self, pid: str, category: str, lowest: bool, age: str, on: dt.date,
+               valid: int | None = 730) -> None:
         self.assessments.append({"party_id": pid, "category": category,
                                  "lowest_category": lowest, "assessed_on": on,
-                                 "valid_until": on + dt.timedelta(days=730), "age_band": age,
+                                 "valid_until": None if valid is None
+                                 else on + dt.timedelta(days=valid), "age_band": age,
                                  "ts": midnight_ns(on) + 10 * HOUR})
+
+    def margin(self, pid: str) -> None:
+        """A margin account beside the investor's cash account, at the same member."""
+        cash = next(a for a in self.accounts if a["owner_party_id"] == pid)
+        self.accounts.append({**cash, "account_id": f"IA{len(self.accounts) + 1:06d}",
+                              "account_type": "MARGIN"})
 
     def sell(self, pid: str, day: dt.date, level: str, salesperson: str | None = None,
              campaign: str | None = None, initiated: bool = False, warned: bool = False,
@@ -180,6 +194,7 @@ def simulate_investors(out: Path, seed: int = 1, investors: int = 2_000, days: i
                                              (25, "DECIDED")])
     if each:
         _mis_selling_institution(b, rng, day)
+        _complaining_institution(b, rng, day)
     # Look-alikes: the allowed exception, a salesperson each; reassessment long before.
     for k in range(2 * each):
         pid = b.add_investor(category=str(rng.choice(["C2", "C3"])), lowest=False,
@@ -194,6 +209,12 @@ def simulate_investors(out: Path, seed: int = 1, investors: int = 2_000, days: i
         b.sell(pid, when, "R4")
         pid = b.add_investor(category="C4", lowest=False, age="70_PLUS")
         b.sell(pid, day(), "R3")
+        when = day()
+        pid = b.add_investor(category="C3", lowest=False, age="UNDER_60", assess=False)
+        b.assess(pid, "C3", False, "UNDER_60",
+                 when - dt.timedelta(days=int(rng.integers(600, 700))), valid=None)
+        b.sell(pid, when, "R2")
+        _profile_look_alikes(b, rng, day, k)
     return InvestorResult(_write(b, out, fmt), b.labels, len(b.sales))
 
 
@@ -224,6 +245,12 @@ def _episodes(b: _Book, rng, day, k: int) -> None:
     b.label_sale("REASSESSMENT_GAMING", b.sell(pid, when, "R4"), "upgraded days before")
     pid = fresh(str(rng.choice(["C4", "C5"])), age="70_PLUS")
     b.label_sale("ELDERLY_HIGH_RISK_SALE", b.sell(pid, day(), "R4"), "70 or more")
+    when = day()
+    pid = fresh("C3", assess=False)
+    b.assess(pid, "C3", False, "UNDER_60",
+             when - dt.timedelta(days=int(rng.integers(800, 1000))), valid=None)
+    b.label_sale("STALE_ASSESSMENT", b.sell(pid, when, "R2"), "no end, over two years")
+    _profile_mismatches(b, rng, day, k, fresh)
     for variant in ("salesperson", "campaign"):
         member = int(rng.integers(len(b.members)))
         who, sold = f"PROMO-{variant[0].upper()}{k}", []
@@ -253,6 +280,54 @@ def _mis_selling_institution(b: _Book, rng, day) -> None:
         b.label_sale("UNSUITABLE_SALE", b.sell(pid, day(), level), "at a mis-selling institution")
     ts = [s["ts"] for s in b.sales]
     b.label("MIS_SELLING_RATE", lei, "6 % unasked above level", min(ts), max(ts))
+
+
+def _buys(b: _Book, pid: str, day, levels: list[str], who: str, papered: bool) -> list[int]:
+    sold = [b.sell(pid, day(), lv, who, initiated=papered, warned=papered, confirmed=papered)
+            for lv in levels]
+    return [b.sales[int(s[4:]) - 1]["ts"] for s in sold]
+
+
+def _profile_mismatches(b: _Book, rng, day, k: int, fresh) -> None:
+    pid = fresh("C2")
+    ts = _buys(b, pid, day, ["R4"] * int(rng.integers(3, 5)), f"SPB-{k}", True)
+    b.label("RISK_PROFILE_MISMATCH", pid, "beyond: papered R4", min(ts), max(ts))
+    pid = fresh("C2")
+    b.margin(pid)
+    ts = _buys(b, pid, day, [f"R{rng.integers(1, 3)}" for _ in range(3)], None, False)
+    b.label("RISK_PROFILE_MISMATCH", pid, "beyond: margin account", min(ts), max(ts))
+    pid = fresh("C5")
+    ts = _buys(b, pid, day, [f"R{rng.integers(1, 3)}" for _ in range(int(rng.integers(5, 7)))],
+               None, False)
+    b.label("RISK_PROFILE_MISMATCH", pid, "below: only R1-R2", min(ts), max(ts))
+
+
+def _profile_look_alikes(b: _Book, rng, day, k: int) -> None:
+    def fresh(category: str) -> str:
+        return b.add_investor(category=category, lowest=False, age="UNDER_60")
+
+    _buys(b, fresh("C3"), day, ["R4"] * 3, f"SPL-{k}", True)
+    pid = fresh("C4")
+    b.margin(pid)
+    _buys(b, pid, day, [f"R{rng.integers(1, 4)}" for _ in range(3)], None, False)
+    _buys(b, fresh("C5"), day, ["R3"] + [f"R{rng.integers(1, 4)}" for _ in range(4)], None,
+          False)
+
+
+def _complaining_institution(b: _Book, rng, day) -> None:
+    """One member drawing three times its peers' complaints per sale (8 more at least),
+    each decided in time."""
+    member = int(rng.integers(len(b.members)))
+    lei = b.members[member]
+    sales = sum(s["member_lei"] == lei for s in b.sales)
+    mine = sum(c["member_lei"] == lei for c in b.complaints)
+    others = (len(b.complaints) - mine) / max(1, len(b.sales) - sales)
+    buyers = sorted({s["party_id"] for s in b.sales if s["member_lei"] == lei})
+    extra = max(8, round(3 * others * sales) - mine)
+    for pid in rng.choice(buyers, min(extra, len(buyers)), replace=False):
+        b.complain(str(pid), day(), [(1, "ACKNOWLEDGED"), (int(rng.integers(3, 15)), "DECIDED")])
+    ts = [c["ts"] for c in b.complaints if c["member_lei"] == lei]
+    b.label("COMPLAINT_RATE", lei, "three times the peers' rate", min(ts), max(ts))
 
 
 def _ids(kind: str) -> pl.Expr:
