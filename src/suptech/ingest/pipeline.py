@@ -80,14 +80,16 @@ def _unusable(label: str, type_name: str | None, error: UnusableFile) -> FileRes
 def ingest_file(store: Store, path: Path, type_name: str | None = None,
                 progress: Progress | None = None, submitter: str | None = None,
                 owner: str | None = None, data: bytes | None = None,
-                decoded: RawFile | None = None) -> FileResult:
+                decoded: RawFile | None = None, now_ns: int | None = None) -> FileResult:
     """Ingest one file (its bytes may be given, as the API receives them, and what
     `read_file` made of them: the server decodes outside its store's lock).
 
     `submitter`: the LEI ISO 20022 payments are reported under when a message names
     none. `owner`: the LEI of the institution sending the file over the API; its
     records must name it as submitter, and its submissions are its own (another
-    institution sending the same bytes is not a duplicate of it).
+    institution sending the same bytes is not a duplicate of it). `now_ns`: when the
+    platform received it, where a replay of an archive of submissions says (a
+    simulation's, whose deadlines are measured against it); now otherwise.
     """
     label = str(path)
     note = progress or (lambda *_: None)
@@ -107,7 +109,8 @@ def ingest_file(store: Store, path: Path, type_name: str | None = None,
         del data
         note(path, STAGES[1], 1, len(STAGES))
         result = commit_raw(store, rt, raw, label, sha, owner,
-                            on_commit=lambda: note(path, STAGES[2], 2, len(STAGES)))
+                            on_commit=lambda: note(path, STAGES[2], 2, len(STAGES)),
+                            now_ns=now_ns)
     # A file's commit is all or nothing (see Store.commit), so a failure at any stage
     # stores nothing of it, and the files after it are still taken. (A panic in
     # polars' Rust code is a BaseException.)
@@ -142,7 +145,7 @@ def _store_failure(e: BaseException) -> str:
 def commit_raw(store: Store, rt: ReportType, raw: RawFile, label: str, sha: str,
                owner: str | pl.DataFrame | None = None, log: pl.DataFrame | None = None,
                on_commit: Callable[[], None] = lambda: None, lookup=None,
-               keep: bool = False) -> FileResult:
+               keep: bool = False, now_ns: int | None = None) -> FileResult:
     """Validate decoded reports and commit them as one submission.
 
     `owner`: the sending institution's LEI, or per row (ROW, `__owner`) when the rows
@@ -152,7 +155,7 @@ def commit_raw(store: Store, rt: ReportType, raw: RawFile, label: str, sha: str,
     return the versions stored (a stream's small batches, which its detectors read),
     rather than only stream them to disk.
     """
-    ready = prepare(store, rt, raw, label, sha, owner, log, lookup, keep)
+    ready = prepare(store, rt, raw, label, sha, owner, log, lookup, keep, now_ns=now_ns)
     on_commit()
     ready.commit(store)
     return ready.result
@@ -174,14 +177,16 @@ class Ready:
 
 def prepare(store: Store, rt: ReportType, raw: RawFile, label: str, sha: str,
             owner: str | pl.DataFrame | None = None, log: pl.DataFrame | None = None,
-            lookup=None, keep: bool = False, firsts: list[int] | None = None) -> Ready:
+            lookup=None, keep: bool = False, firsts: list[int] | None = None,
+            now_ns: int | None = None) -> Ready:
     """`commit_raw` up to the commit: validation, and what the commit will store.
-    `firsts`: the first row of each message the rows came in (a stream's)."""
+    `firsts`: the first row of each message the rows came in (a stream's). `now_ns`:
+    the time of receipt a replay gives (`ingest_file`)."""
     start_ns, start_label = retention_start()
-    result = validate(raw, rt, lookup or store, now_ns=time.time_ns(),
+    result = validate(raw, rt, lookup or store, now_ns=now_ns or time.time_ns(),
                       retention_start_ns=start_ns, retention_start_label=start_label,
                       owner=owner, firsts=firsts)
-    ts_received = time.time_ns()
+    ts_received = now_ns or time.time_ns()
     batch_id = f"{ts_received}-{sha[:16]}"
     schema = report_schema(rt)
     versions = result.accepted.rename({ROW: "row"}).with_columns(
@@ -214,7 +219,7 @@ def load_order(paths: Sequence[Path], type_name: str | None) -> list[Path]:
 
 
 def ingest_files(store: Store, paths: Sequence[Path], type_name: str | None = None,
-                 progress: Progress | None = None,
-                 submitter: str | None = None) -> list[FileResult]:
-    return [ingest_file(store, p, type_name, progress, submitter)
+                 progress: Progress | None = None, submitter: str | None = None,
+                 now_ns: int | None = None) -> list[FileResult]:
+    return [ingest_file(store, p, type_name, progress, submitter, now_ns=now_ns)
             for p in load_order(paths, type_name)]

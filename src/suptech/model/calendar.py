@@ -24,6 +24,7 @@ import datetime as dt
 import os
 import tomllib
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 SECOND = 1_000_000_000
@@ -170,3 +171,26 @@ def longest_break() -> int:
 
 def calendar(mic: str | None) -> Calendar:
     return calendars().get(mic or "", DEFAULT)
+
+
+@cache
+def _closed(mic: str, year: int) -> frozenset[dt.date]:
+    import holidays
+
+    known = holidays.list_supported_financial()
+    return frozenset(holidays.financial_holidays(mic if mic in known else "XSHG", years=year))
+
+
+def is_trading_day(mic: str | None, day: dt.date) -> bool:
+    """Whether the market trades on `day`: a weekday that is not one of its exchange's
+    holidays (python-holidays' financial calendars; the Shanghai exchange's for a market
+    they do not know). Exchanges stay closed on China's make-up working weekends."""
+    return day.weekday() < 5 and day not in _closed(mic or "XSHG", day.year)
+
+
+def add_trading_days(mic: str | None, day: dt.date, n: int) -> dt.date:
+    """The `n`-th trading day after `day` (`day` itself for 0)."""
+    while n > 0:
+        day += dt.timedelta(days=1)
+        n -= is_trading_day(mic, day)
+    return day

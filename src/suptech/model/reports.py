@@ -84,7 +84,8 @@ ORDER_EVENT = ReportType(
     "order_event",
     (
         Field("order_id", Kind.TEXT),
-        _enum("event_type", "NEW", "MODIFY", "CANCEL", "FILL", "PARTIAL_FILL", "REJECT", "EXPIRE"),
+        _enum("event_type", "NEW", "MODIFY", "CANCEL", "FILL", "PARTIAL_FILL", "REJECT", "EXPIRE",
+              "ROUTE"),
         Field("isin", Kind.ISIN),
         Field("mic", Kind.MIC),
         Field("account_id", Kind.TEXT),
@@ -95,6 +96,15 @@ ORDER_EVENT = ReportType(
         Field("quantity", Kind.INTEGER, positive=True),
         Field("leaves_quantity", Kind.INTEGER, non_negative=True),
         _enum("time_in_force", "DAY", "IOC", "FOK", "GTC"),
+        # What reconciliation pairs and follows (issue 28, `suptech.reconcile`): on a FILL
+        # or PARTIAL_FILL, the venue's trade and the execution's own price and quantity;
+        # on a ROUTE, where the order was sent (a member's LEI or a venue's MIC) and the
+        # id it has there.
+        Field("trade_id", Kind.TEXT, required=False),
+        Field("fill_price", Kind.DECIMAL, required=False, positive=True),
+        Field("fill_quantity", Kind.INTEGER, required=False, positive=True),
+        Field("routed_to", Kind.TEXT, required=False),
+        Field("routed_order_id", Kind.TEXT, required=False),
     ),
     references=(
         Reference("isin", "instrument", "isin"),

@@ -8,13 +8,13 @@ it wrongly, is refused with the key and the reason.
 
 from __future__ import annotations
 
-import os
-import tomllib
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
+
+from suptech import configfile
+from suptech.configfile import ConfigError, in_force
 
 SHIPPED = Path(__file__).with_name("rules.toml")
 ENV = "SUPTECH_RISK_RULES"
@@ -114,38 +114,15 @@ class Rules(Section):
         return max(30, self.concentration.history, self.illiquidity.history) + 1
 
 
-class RulesError(ValueError):
-    pass
+RulesError = ConfigError
 
 
 def load(path: Path | str) -> Rules:
     """The rules in the file at `path`, or a RulesError that names the file, the key
     and what is wrong with it."""
-    path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise RulesError(f"{path}: cannot read the risk rules: {e.strerror}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise RulesError(f"{path}: not TOML: {e}") from None
-    try:
-        return Rules.model_validate(raw)
-    except ValidationError as e:
-        why = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}"
-                        for err in e.errors())
-        raise RulesError(f"{path}: {why}") from None
-
-
-@lru_cache(maxsize=8)
-def _cached(path: str, mtime: float) -> Rules:
-    return load(path)
+    return configfile.load(path, Rules, "risk rules")
 
 
 def rules(path: Path | str | None = None) -> Rules:
     """The rules in force: `path`'s, else SUPTECH_RISK_RULES's file, else the shipped."""
-    chosen = Path(path or os.environ.get(ENV) or SHIPPED)
-    try:
-        mtime = chosen.stat().st_mtime
-    except OSError:
-        return load(chosen)  # raises, naming the file
-    return _cached(str(chosen), mtime)
+    return in_force(Rules, "risk rules", SHIPPED, ENV, path)

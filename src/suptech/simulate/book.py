@@ -74,13 +74,19 @@ class EventLog:
         c[7].append(aggressor)
 
     def frames(self) -> tuple[pl.DataFrame, pl.DataFrame]:
-        """The log as two integer frames (events, trades), tagged with the instrument."""
+        """The log as two integer frames (events, trades), tagged with the instrument;
+        `trade_no` numbers the log's trades and names each fill's (a trade's two fill
+        events follow it, the buyer's then the seller's: `Book._fill`)."""
         ev = pl.DataFrame(dict(zip(EVENT_COLUMNS, self.ev)),
                           schema={c: pl.Int64 for c in EVENT_COLUMNS})
         tr = pl.DataFrame(dict(zip(TRADE_COLUMNS, self.tr)),
                           schema={c: pl.Int64 for c in TRADE_COLUMNS})
+        fill = pl.col("et").is_in([FILL, PARTIAL_FILL])
+        ev = ev.with_columns(trade_no=pl.when(fill).then(
+            (fill.cast(pl.Int64).cum_sum() - 1) // 2))
         tag = pl.lit(self.instrument, dtype=pl.Int64).alias("i")
-        return ev.with_columns(tag), tr.with_columns(tag)
+        return ev.with_columns(tag), tr.with_row_index("trade_no").with_columns(
+            tag, pl.col("trade_no").cast(pl.Int64))
 
 
 class Book:

@@ -145,10 +145,17 @@ def _frames(logs: list[tuple[pl.DataFrame, pl.DataFrame]], u: Universe,
 
     def in_time_order(frames: list[pl.DataFrame]) -> pl.DataFrame:
         # Sessions were played one after another; the venue reports them interleaved.
+        frames = [f.with_columns(lg=pl.lit(k, dtype=pl.Int64)) for k, f in enumerate(frames)]
         return pl.concat(frames).with_row_index("seq").sort(["ts_event", "seq"]) \
             .join(inst, on="i", how="left", maintain_order="left")
 
-    ev = in_time_order([e for e, _ in logs])
+    tr = in_time_order([t for _, t in logs])
+    n0 = first["trade"]
+    # Each fill names its trade, at the trade's own price and quantity.
+    fills = tr.select("lg", "trade_no", f_trade=pl.format("T{}", pl.int_range(n0, n0 + pl.len())),
+                      f_px=_price(pl.col("px"), pl.col("tick")), f_qty="quantity")
+    ev = in_time_order([e for e, _ in logs]).join(fills, on=["lg", "trade_no"], how="left",
+                                                  maintain_order="left")
     n0 = first["order_event"]
     events = ev.select(
         pl.format("OE{}", pl.int_range(n0, n0 + pl.len())).alias("report_id"),
@@ -166,10 +173,11 @@ def _frames(logs: list[tuple[pl.DataFrame, pl.DataFrame]], u: Universe,
         pl.when(pl.col("kind") != MARKET).then(_price(pl.col("px"), pl.col("tick"))).alias("price"),
         "quantity", "leaves_quantity",
         pl.col("tif").replace_strict(list(range(4)), list(TIME_IN_FORCE)).alias("time_in_force"),
+        pl.col("f_trade").alias("trade_id"), pl.col("f_px").alias("fill_price"),
+        pl.col("f_qty").alias("fill_quantity"),
     )
     first["order_event"] = n0 + events.height
 
-    tr = in_time_order([t for _, t in logs])
     n0 = first["trade"]
     trades = tr.select(
         pl.format("TR{}", pl.int_range(n0, n0 + pl.len())).alias("report_id"),

@@ -25,6 +25,14 @@ RULES: dict[str, list[tuple[str, pl.Expr, str]]] = {
          "a FILL leaves nothing: leaves_quantity must be 0"),
         ("price", (c("order_type") == "MARKET") & c("price").is_not_null(),
          "price must be empty for MARKET orders"),
+        *((f, ~c("event_type").is_in(["FILL", "PARTIAL_FILL"]) & c(f).is_not_null(),
+           f"{f} belongs to a FILL or PARTIAL_FILL only")
+          for f in ("trade_id", "fill_price", "fill_quantity")),
+        ("fill_quantity", c("fill_quantity") > c("quantity"),
+         "fill_quantity is greater than the order's quantity"),
+        *((f, (c("event_type") == "ROUTE") & c(f).is_null(),
+           f"a ROUTE names where the order went: {f} is missing")
+          for f in ("routed_to", "routed_order_id")),
     ],
     "trade": [
         ("sell_order_id", c("buy_order_id") == c("sell_order_id"),

@@ -1,0 +1,59 @@
+"""`reconcile`: a range's reports paired, matched and checked for time, as one break
+list and each institution's counts (what the data-quality indicators read)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ibis
+import polars as pl
+
+from suptech.model.reports import REPORT_TYPES
+from suptech.reconcile.breaks import COLUMNS, pair_breaks
+from suptech.reconcile.pairing import matched, member_fills, pair, venue_sides
+from suptech.reconcile.rules import Rules, rules as rules_in_force
+from suptech.reconcile.timeliness import late
+
+
+@dataclass
+class Reconciliation:
+    #: `breaks.COLUMNS`: one row per break.
+    breaks: pl.DataFrame
+    #: institution, role (VENUE, MEMBER), reported, paired, matched: each side's
+    #: executions, those paired with the other side's report, and those that agree.
+    pairing: pl.DataFrame
+
+
+def reconcile(store, start_ns: int | None = None, end_ns: int | None = None,
+              rules: Rules | None = None) -> Reconciliation:
+    r = rules or rules_in_force()
+    venue = venue_sides(store, start_ns, end_ns)
+    p, duplicates = pair(venue, member_fills(store, start_ns, end_ns))
+    p = matched(p, r.match)
+    a = store.view("account").select("account_id", "member_lei")
+    venues = venue.group_by("mic").aggregate(venue=venue.submitter.min())
+    parts = [pair_breaks(p, duplicates, a, venues)]
+    parts += [t for rt in REPORT_TYPES if (t := late(store, r, rt, start_ns, end_ns)) is not None]
+    out = parts[0]
+    for t in parts[1:]:
+        out = out.union(t)
+    breaks = pl.from_arrow(out.to_pyarrow()).cast(
+        {c: (pl.Int64 if t == "int64" else pl.String) for c, t in COLUMNS.items()})
+    return Reconciliation(breaks.sort(["code", "ts_event", "trade_id", "order_id"],
+                                      nulls_last=True), _counts(p, a))
+
+
+def _counts(p, accounts) -> pl.DataFrame:
+    ok = p.paired & ~(p.bad_price | p.bad_quantity | p.bad_ts_event | p.bad_account_id
+                      | p.bad_isin)
+    p = p.mutate(ok=ok)
+    p = p.left_join(accounts, p.v_account_id == accounts.account_id)
+    sides = []
+    for role, who, present in (("VENUE", p.v_submitter, p.v_report_id.notnull()),
+                               ("MEMBER", ibis.coalesce(p.m_submitter, p.member_lei),
+                                p.m_report_id.notnull())):
+        t = p.mutate(institution=who, present=present)
+        sides.append(t.group_by("institution").aggregate(
+            role=ibis.literal(role), reported=t.present.sum(),
+            owed=t.count(), paired=t.paired.sum(), matched=t.ok.sum()))
+    return pl.from_arrow(sides[0].union(sides[1]).to_pyarrow()).sort(["role", "institution"])

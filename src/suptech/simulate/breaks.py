@@ -1,0 +1,181 @@
+"""Breaks injected into a simulated market's reports, labelled, for reconciliation to
+find (`suptech.reconcile`); and the time each file reaches the platform, so that its
+deadlines can be measured.
+
+Every simulated fill names its trade at the trade's price and quantity, so the day
+reconciles whole until these are made, each on a trade of its own:
+
+- a member's fill left out (UNPAIRED_VENUE), a trade the venue left out (its two fills
+  UNPAIRED_MEMBER), a fill naming a trade that never was (UNPAIRED_MEMBER);
+- a fill at a price a tick off, a quantity a lot short, a time 5 s late, on another
+  account of its member (MISMATCH of that field);
+- a fill reported twice (DUPLICATE);
+- a member's fills sent after the next trading day's 08:00 (LATE), a correction sent two
+  trading days after (LATE_CORRECTION).
+
+Look-alikes, not breaks: fills sent at 07:59 on the next trading day, a correction sent
+then. The day's other reports arrive at 18:00 local on the day, the reference data
+first, on the first day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from suptech.model.calendar import DEFAULT, EPOCH, SECOND, add_trading_days
+
+HOUR = 3600 * SECOND
+
+FILLS = ("FILL", "PARTIAL_FILL")
+LABEL_SCHEMA = {"kind": pl.String, "field": pl.String, "trade_id": pl.String,
+                "side": pl.String, "report_id": pl.String, "variant": pl.String}
+#: What identifies a break of each kind: its execution's side, or the report itself.
+BY_SIDE = ("kind", "field", "trade_id", "side")
+BY_REPORT = ("kind", "report_id")
+
+
+@dataclass
+class BreakResult:
+    #: Each file and when the platform receives it (ns UTC), in that order.
+    schedule: list[tuple[Path, int]]
+    labels: pl.DataFrame  # LABEL_SCHEMA
+
+
+def _at(day: dt.date, hours: float) -> int:
+    return DEFAULT.day_start((day - EPOCH).days) + int(hours * HOUR)
+
+
+def inject_breaks(files: list[Path], out: Path, seed: int = 1, each: int = 2) -> BreakResult:
+    """`files` (a simulated market's parquet files) with `each` breaks of every kind a
+    day, written to `out`; the reference files are received first, as they are."""
+    rng = np.random.default_rng(seed)
+    out.mkdir(parents=True, exist_ok=True)
+    days = sorted({p.stem.split("-", 1)[1] for p in files if p.stem.startswith("trade-")})
+    first = dt.date.fromisoformat(days[0])
+    schedule = [(p, _at(first, 18)) for p in files
+                if p.suffix == ".parquet" and "-" not in p.stem]
+    schedule += [(p, _at(dt.date.fromisoformat(p.stem.split("-", 1)[1]), 31)) for p in files
+                 if p.stem.startswith("announcement-")]  # some are published in the evening
+    labels = []
+    for day in days:
+        d = dt.date.fromisoformat(day)
+        ev = pl.read_parquet(next(p for p in files if p.stem == f"order_event-{day}"))
+        tr = pl.read_parquet(next(p for p in files if p.stem == f"trade-{day}"))
+        parts, found = _day(rng, ev, tr, each)
+        labels += found
+        nxt = add_trading_days(None, d, 1)
+        when = {"day": _at(d, 18), "early": _at(nxt, 7 + 59 / 60), "late": _at(nxt, 9),
+                "later": _at(add_trading_days(None, d, 2), 10)}
+        for (kind, stem), frame in parts.items():
+            if frame.height:
+                path = out / f"{kind}-{day}-{stem}.parquet"
+                frame.write_parquet(path)
+                schedule.append((path, when[stem]))
+    schedule.sort(key=lambda x: x[1])
+    return BreakResult(schedule, pl.DataFrame(labels, schema=LABEL_SCHEMA, orient="row"))
+
+
+def _day(rng, ev: pl.DataFrame, tr: pl.DataFrame, each: int):
+    fills = ev.filter(pl.col("event_type").is_in(FILLS))
+    picks = iter(rng.permutation(tr["trade_id"].to_numpy()).tolist())
+    labels, changes, extra, drop_events, drop_trades = [], {}, [], set(), set()
+    late, early, corr_late, corr_early = [], [], [], []
+
+    def fill_of(trade: str, where=lambda f: True) -> dict:
+        """One side's fill of `trade`, else of the next trade, until `where` holds."""
+        while True:
+            side = "BUY" if rng.random() < 0.5 else "SELL"
+            f = fills.filter((pl.col("trade_id") == trade) & (pl.col("side") == side)).row(
+                0, named=True)
+            if where(f):
+                return f
+            trade = next(picks)
+
+    def label(kind, field, f, variant, report_id=None):
+        labels.append((kind, field, f["trade_id"], f["side"], report_id, variant))
+
+    for k in range(each):
+        f = fill_of(next(picks))
+        drop_events.add(f["report_id"])
+        label("UNPAIRED_VENUE", None, f, "member left a fill out")
+        t = next(picks)
+        drop_trades.add(t)
+        for side in ("BUY", "SELL"):
+            label("UNPAIRED_MEMBER", None, {"trade_id": t, "side": side}, "venue left a trade out")
+        f = fill_of(next(picks))
+        ghost = {**f, "report_id": f"{f['report_id']}-G", "trade_id": f"TX{k}-{f['trade_id']}"}
+        extra.append(ghost)
+        label("UNPAIRED_MEMBER", None, ghost, "fill of no trade")
+        f = fill_of(next(picks))
+        changes[f["report_id"]] = {"fill_price": f["fill_price"] + Decimal("0.01")}
+        label("MISMATCH", "price", f, "a tick off")
+        f = fill_of(next(picks), lambda f: f["fill_quantity"] > 100)
+        changes[f["report_id"]] = {"fill_quantity": f["fill_quantity"] - 100}
+        label("MISMATCH", "quantity", f, "a lot short")
+        f = fill_of(next(picks))
+        changes[f["report_id"]] = {"ts_event": f["ts_event"] + 5_000_000_000}
+        label("MISMATCH", "ts_event", f, "5 s late")
+        def others(f):
+            return ev.filter((pl.col("member_lei") == f["member_lei"])
+                             & (pl.col("account_id") != f["account_id"]))["account_id"]
+        f = fill_of(next(picks), lambda f: others(f).len() > 0)
+        changes[f["report_id"]] = {"account_id": others(f)[0]}
+        label("MISMATCH", "account_id", f, "another account of the member")
+        f = fill_of(next(picks))
+        extra.append({**f, "report_id": f"{f['report_id']}-D"})
+        label("DUPLICATE", None, f, "reported twice", f"{f['report_id']}-D")
+        f = fill_of(next(picks))
+        late.append(f["report_id"])
+        label("LATE", "ts_received", f, "after 08:00 the next trading day", f["report_id"])
+        f = fill_of(next(picks))
+        corr_late.append(f["report_id"])
+        label("LATE_CORRECTION", "ts_received", f, "two trading days after", f["report_id"])
+        early.append(fill_of(next(picks))["report_id"] if k % 2 else None)
+        corr_early.append(fill_of(next(picks))["report_id"] if k % 2 == 0 else None)
+    ev = ev.filter(~pl.col("report_id").is_in(list(drop_events)))
+    for rid, new in changes.items():
+        ev = ev.with_columns(**{c: pl.when(pl.col("report_id") == rid).then(pl.lit(v))
+                                .otherwise(pl.col(c)) for c, v in new.items()})
+    ev = pl.concat([ev, pl.DataFrame(extra, schema=ev.schema)])
+    moved = [r for r in late + early if r]
+    corrections = ev.filter(pl.col("report_id").is_in([r for r in corr_late + corr_early if r]))
+    corrections = corrections.with_columns(action=pl.lit("CORR"))
+    late_ids = [r for r in late if r]
+    parts = {
+        ("order_event", "day"): ev.filter(~pl.col("report_id").is_in(moved)),
+        ("order_event", "late"): ev.filter(pl.col("report_id").is_in(late_ids)),
+        ("order_event", "early"): pl.concat([
+            ev.filter(pl.col("report_id").is_in([r for r in early if r])),
+            corrections.filter(pl.col("report_id").is_in([r for r in corr_early if r]))]),
+        ("order_event", "later"): corrections.filter(pl.col("report_id").is_in(corr_late)),
+        ("trade", "day"): tr.filter(~pl.col("trade_id").is_in(list(drop_trades)))}
+    return parts, labels
+
+
+def score(labels: pl.DataFrame, breaks: pl.DataFrame) -> pl.DataFrame:
+    """Per kind: labels, found, breaks, true. A break of a side's execution is the
+    label's when kind, field, trade and side agree; a late or duplicate report's when
+    its report id does (the member's, or the venue's)."""
+    b = breaks.with_columns(report_id=pl.coalesce("member_report_id", "venue_report_id"))
+    side = pl.col("kind").is_in(["UNPAIRED_VENUE", "UNPAIRED_MEMBER", "MISMATCH"])
+    parts = []
+    for keys, which in ((list(BY_SIDE), side), (list(BY_REPORT), ~side)):
+        lab = labels.filter(which).select(keys).unique()
+        got = b.filter(which).select(keys).unique()
+        counts = [lab.group_by("kind").len("labels"),
+                  lab.join(got, on=keys, how="semi", nulls_equal=True)
+                  .group_by("kind").len("found"),
+                  got.group_by("kind").len("breaks"),
+                  got.join(lab, on=keys, how="semi", nulls_equal=True)
+                  .group_by("kind").len("true")]
+        out = counts[0]
+        for c in counts[1:]:
+            out = out.join(c, on="kind", how="full", coalesce=True)
+        parts.append(out)
+    return pl.concat(parts, how="diagonal").fill_null(0).group_by("kind").sum().sort("kind")
