@@ -14,8 +14,10 @@ import pytest
 
 from suptech.detect.base import REGISTRY
 from suptech.detect.run import run
-from suptech.ingest.pipeline import ingest_files
+from suptech.ingest.pipeline import ingest_file, ingest_files
 from suptech.model.reports import REPORT_TYPES
+from suptech.reconcile.run import reconcile
+from suptech.simulate.breaks import inject_breaks, score
 from suptech.simulate.market_run import simulate_market
 from suptech.simulate.payments_run import simulate_payments
 from suptech.store.database import open_store
@@ -63,12 +65,19 @@ COMPARED = ["alert_id", "detector", "typology", "score", "account_ids", "isin",
             "window_start", "window_end", "evidence", "parameters"]
 
 
-def alerts_on(engine: str, files, data_dir, domain: str = "market") -> pl.DataFrame:
+def alerts_on(engine: str, files, data_dir, domain: str = "market",
+              schedule: list[tuple[Path, int]] = ()):
+    """The domain's alerts over `files` (or the files `schedule` sends when); with a
+    schedule, and the reconciliation's breaks and counts besides."""
     store = open_store(data_dir, engine)
     try:
         ingest_files(store, files)
+        for path, at in schedule:
+            ingest_file(store, path, now_ns=at)
         detectors = [c() for c in REGISTRY.detectors.values() if c.domain == domain]
         alerts = run(store, detectors).select(COMPARED).sort("alert_id")
+        if schedule:
+            alerts = (alerts, reconcile(store))
         # The scan's shared tables (files, on Spark) went when it ended; the store's
         # folder for them goes when it is closed.
         assert not [p for p in (data_dir / "spark" / "_shared").rglob("*") if p.is_file()]
@@ -93,13 +102,18 @@ def test_duckdb_and_spark_raise_the_same_payment_alerts(tmp_path):
     assert spark.equals(duck), spark.join(duck, on="alert_id", how="anti")
 
 
-def test_duckdb_and_spark_raise_the_same_market_alerts(tmp_path):
+def test_duckdb_and_spark_raise_the_same_market_alerts_and_breaks(tmp_path):
+    """A day with a break of every kind injected (`simulate.breaks`): the same alerts,
+    and the same breaks and pairing counts from reconciliation."""
     out = tmp_path / "sim"
     simulate_market(out, seed=31, days=1, instruments=2, scale="tiny")
-    files = sorted(out.glob("*.parquet"))
-    duck = alerts_on("duckdb", files, tmp_path / "duck")
-    spark = alerts_on("spark", files, tmp_path / "spark")
+    sent = inject_breaks(sorted(out.glob("*.parquet")), tmp_path / "sent", seed=31, each=1)
+    duck, duck_rec = alerts_on("duckdb", [], tmp_path / "duck", schedule=sent.schedule)
+    spark, spark_rec = alerts_on("spark", [], tmp_path / "spark", schedule=sent.schedule)
     assert set(duck["detector"]) == {"spoofing", "layering", "wash_trade",
                                      "marking_the_close", "insider_dealing", "front_running",
                                      "pump_and_dump", "cross_market", "ramping"}
     assert spark.equals(duck), spark.join(duck, on="alert_id", how="anti")
+    assert score(sent.labels, duck_rec.breaks)["found"].sum() == sent.labels.height
+    assert spark_rec.breaks.equals(duck_rec.breaks)
+    assert spark_rec.pairing.equals(duck_rec.pairing)

@@ -14,8 +14,8 @@ reconciles whole until these are made, each on a trade of its own:
   trading days after (LATE_CORRECTION).
 
 Look-alikes, not breaks: fills sent at 07:59 on the next trading day, a correction sent
-then. The day's other reports arrive at 18:00 local on the day, the reference data
-first, on the first day.
+then. The day's other reports arrive at 18:00 local on the day; the reference data
+first, an hour after its last record, and each announcement an hour after it.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from suptech.ingest.pipeline import load_order
 from suptech.model.calendar import DEFAULT, EPOCH, SECOND, add_trading_days
 
 HOUR = 3600 * SECOND
@@ -57,11 +58,13 @@ def inject_breaks(files: list[Path], out: Path, seed: int = 1, each: int = 2) ->
     rng = np.random.default_rng(seed)
     out.mkdir(parents=True, exist_ok=True)
     days = sorted({p.stem.split("-", 1)[1] for p in files if p.stem.startswith("trade-")})
-    first = dt.date.fromisoformat(days[0])
-    schedule = [(p, _at(first, 18)) for p in files
-                if p.suffix == ".parquet" and "-" not in p.stem]
-    schedule += [(p, _at(dt.date.fromisoformat(p.stem.split("-", 1)[1]), 31)) for p in files
-                 if p.stem.startswith("announcement-")]  # some are published in the evening
+    reference = load_order([p for p in files if p.suffix == ".parquet" and "-" not in p.stem],
+                           None)
+    opened = max(pl.read_parquet(p)["ts_event"].max() for p in reference) + HOUR
+    schedule = [(p, opened) for p in reference]
+    # Announcements are published at any hour, some on later days than their file's.
+    schedule += [(p, max(opened, pl.read_parquet(p)["ts_event"].max() + HOUR)) for p in files
+                 if p.stem.startswith("announcement-")]
     labels = []
     for day in days:
         d = dt.date.fromisoformat(day)
