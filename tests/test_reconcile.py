@@ -192,3 +192,16 @@ def test_every_break_injected_into_a_simulated_day_is_found_and_none_invented(tm
     assert (scores["true"] == scores["breaks"]).all(), scores
     fields = set(found.breaks.filter(pl.col("kind") == "MISMATCH")["field"])
     assert fields == {"price", "quantity", "ts_event", "account_id"}
+    # The command prints them and gives each submitter its own.
+    from typer.testing import CliRunner
+
+    from suptech.cli import app
+
+    said = CliRunner().invoke(app, ["reconcile", "--data-dir", str(tmp_path / "db"),
+                                    "--feedback", str(tmp_path / "fb")])
+    assert said.exit_code == 0, said.output
+    assert "R003" in said.output and "MISMATCH" in said.output
+    told = {p.stem: pl.read_csv(p) for p in (tmp_path / "fb").glob("*.csv")}
+    venue = found.breaks["venue"].drop_nulls()[0]
+    assert told[venue].height == found.breaks.filter(
+        (pl.col("venue") == venue) | (pl.col("member") == venue)).height

@@ -278,6 +278,8 @@ def _register_subcommands() -> None:
     app.add_typer(federation, name="federation")
     from suptech.risk.cli import risk_app
     app.add_typer(risk_app, name="risk")
+    from suptech.reconcile import cli as reconcile
+    app.command()(reconcile.reconcile)
 
 
 _register_subcommands()

@@ -29,27 +29,38 @@ def reconcile(store, start_ns: int | None = None, end_ns: int | None = None,
     r = rules or rules_in_force()
     venue = venue_sides(store, start_ns, end_ns)
     p, duplicates = pair(venue, member_fills(store, start_ns, end_ns))
-    p = matched(p, r.match)
-    a = store.view("account").select("account_id", "member_lei")
-    venues = venue.group_by("mic").aggregate(venue=venue.submitter.min())
-    parts = [pair_breaks(p, duplicates, a, venues)]
-    parts += [t for rt in REPORT_TYPES if (t := late(store, r, rt, start_ns, end_ns)) is not None]
-    out = parts[0]
-    for t in parts[1:]:
-        out = out.union(t)
-    breaks = pl.from_arrow(out.to_pyarrow()).cast(
-        {c: (pl.Int64 if t == "int64" else pl.String) for c, t in COLUMNS.items()})
+    # Read twice (breaks, counts): computed once, kept for the run by the engine.
+    p = matched(p, r.match).cache()
+    try:
+        a = store.view("account").select("account_id", "member_lei")
+        venues = venue.group_by("mic").aggregate(venue=venue.submitter.min())
+        parts = [pair_breaks(p, duplicates, a, venues)]
+        parts += [t for rt in REPORT_TYPES
+                  if (t := late(store, r, rt, start_ns, end_ns)) is not None]
+        out = parts[0]
+        for t in parts[1:]:
+            out = out.union(t)
+        breaks = pl.from_arrow(out.to_pyarrow()).cast(
+            {c: (pl.Int64 if t == "int64" else pl.String) for c, t in COLUMNS.items()})
+        counts = _counts(p, a, venues)
+    finally:
+        p.release()
     return Reconciliation(breaks.sort(["code", "ts_event", "trade_id", "order_id"],
-                                      nulls_last=True), _counts(p, a))
+                                      nulls_last=True), counts)
 
 
-def _counts(p, accounts) -> pl.DataFrame:
+def _counts(p, accounts, venues) -> pl.DataFrame:
+    """Per institution and role, the executions it was owed a report of (those either
+    side reported that name it: a member's by its fills or its accounts, a venue's by its
+    market), those it reported, paired and matched."""
     ok = p.paired & ~(p.bad_price | p.bad_quantity | p.bad_ts_event | p.bad_account_id
                       | p.bad_isin)
     p = p.mutate(ok=ok)
     p = p.left_join(accounts, p.v_account_id == accounts.account_id)
+    p = p.left_join(venues, ibis.coalesce(p.v_mic, p.m_mic) == venues.mic)
     sides = []
-    for role, who, present in (("VENUE", p.v_submitter, p.v_report_id.notnull()),
+    for role, who, present in (("VENUE", ibis.coalesce(p.v_submitter, p.venue),
+                                p.v_report_id.notnull()),
                                ("MEMBER", ibis.coalesce(p.m_submitter, p.member_lei),
                                 p.m_report_id.notnull())):
         t = p.mutate(institution=who, present=present)

@@ -1,0 +1,113 @@
+"""`suptech reconcile`: a range's reports paired, matched and checked for time; the breaks
+by kind and each institution's pairing, the break list, and each submitter's feedback."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from suptech.cli_common import DataDir, Engine, console, error, open_or_exit
+from suptech.model.calendar import DAY, DEFAULT, EPOCH
+
+out = console()
+SHOWN = 20  # institutions in the printed table; the rest are in the files
+
+
+def _start(text: str | None, name: str) -> int | None:
+    if text is None:
+        return None
+    try:
+        return DEFAULT.day_start((dt.date.fromisoformat(text) - EPOCH).days)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a date YYYY-MM-DD",
+                                 param_hint=name) from None
+
+
+def reconcile(
+    date_from: Annotated[Optional[str], typer.Option(
+        "--from", help="The first trading day (YYYY-MM-DD) of the events; default: all.")] = None,
+    date_to: Annotated[Optional[str], typer.Option(
+        "--to", help="The last trading day, included; default: --from, or all.")] = None,
+    rules: Annotated[Optional[Path], typer.Option(
+        "--rules", help="Tolerances and deadlines replacing the shipped file whole; "
+                        "default: $SUPTECH_RECONCILE_RULES, else the shipped.")] = None,
+    breaks_out: Annotated[Optional[Path], typer.Option(
+        "--out", help="Write the break list here (.csv or .parquet).")] = None,
+    feedback: Annotated[Optional[Path], typer.Option(
+        "--feedback", help="Write each submitter's breaks, those that name it as venue or "
+                           "member, to DIR/<LEI>.csv.")] = None,
+    data_dir: DataDir = Path("./suptech-data"),
+    engine: Engine = "duckdb",
+) -> None:
+    """Pair the venues' trades with the members' fills, match them field by field, and
+    flag reports received after their deadline (breaks R001-R006)."""
+    from suptech.reconcile.rules import RulesError
+    from suptech.reconcile.rules import rules as rules_in_force
+    from suptech.reconcile.run import reconcile as run
+
+    try:
+        settings = rules_in_force(rules)
+    except RulesError as e:
+        error(str(e))
+        raise typer.Exit(2) from None
+    start = _start(date_from, "--from")
+    last = _start(date_to or date_from, "--to")
+    end = None if last is None else last + DAY
+    store = open_or_exit(data_dir, engine)
+    try:
+        with out.status("pairing and matching"):
+            found = run(store, start, end, settings)
+    finally:
+        store.close()
+    _print(found)
+    if breaks_out is not None:
+        _write(found.breaks, breaks_out)
+        out.print(f"{found.breaks.height:,} breaks written to {breaks_out}")
+    if feedback is not None:
+        feedback.mkdir(parents=True, exist_ok=True)
+        b = found.breaks
+        names = sorted(set(b["venue"].drop_nulls()) | set(b["member"].drop_nulls()))
+        for lei in names:
+            import polars as pl
+
+            _write(b.filter((pl.col("venue") == lei) | (pl.col("member") == lei)),
+                   feedback / f"{lei}.csv")
+        out.print(f"feedback for {len(names)} submitters in {feedback}")
+
+
+def _print(found) -> None:
+    import polars as pl
+
+    kinds = found.breaks.group_by("code", "kind").len().sort("code")
+    table = Table("code", "break", "count", title="Breaks", title_justify="left")
+    for code, kind, n in kinds.iter_rows():
+        table.add_row(code, kind, f"{n:,}")
+    if not kinds.height:
+        table.add_row("", "none", "0")
+    out.print(table)
+    p = found.pairing.with_columns(
+        paired=pl.col("paired") / pl.col("owed").clip(lower_bound=1),
+        matched=pl.col("matched") / pl.col("paired").clip(lower_bound=1))
+    shown = p.sort(["paired", "matched", "institution"]).head(SHOWN)
+    table = Table("institution", "role", "executions", "reported", "paired", "matched",
+                  title=f"Pairing and matching, the {shown.height} lowest of {p.height}",
+                  title_justify="left")
+    for r in shown.iter_rows(named=True):
+        table.add_row(r["institution"] or "?", r["role"], f"{r['owed']:,}", f"{r['reported']:,}",
+                      f"{100 * r['paired']:.2f} %", f"{100 * r['matched']:.2f} %")
+    out.print(table)
+
+
+def _write(frame, path: Path) -> None:
+    try:
+        if path.suffix == ".parquet":
+            frame.write_parquet(path)
+        else:
+            frame.write_csv(path)
+    except OSError as e:
+        error(f"cannot write {path}: {e.strerror}")
+        raise typer.Exit(1) from None
