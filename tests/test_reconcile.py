@@ -131,6 +131,44 @@ def test_fills_that_name_no_trade_pair_in_the_order_of_the_orders_life(tmp_path)
         ("MISMATCH", "quantity", "BUY")] * 2
 
 
+def routed(tmp_path, routes: list[dict], account: str = "A3") -> list[tuple]:
+    """Broker B executes O1 (its own NEW and fill, and the trade) for account `account`:
+    A3 is held by broker A, whose client order C1 routes are `routes`."""
+    held = [record("account", 3, account_id="A3", owner_party_id="P1")]
+    client = dict(order_id="C1", account_id="A3", submitter=BROKER_A, ts_event=T0)
+    reports = day({"member_lei": BROKER_B, "submitter": BROKER_B, "account_id": account}, {})
+    reports["order_event"][0].update(member_lei=BROKER_B, submitter=BROKER_B, account_id=account)
+    reports["trade"][0]["buy_account_id"] = account
+    reports["order_event"] += [record("order_event", 10 + k, **client, **{
+        "report_id": f"R{k}", **r}) for k, r in enumerate(routes)]
+    tmp_path.mkdir(exist_ok=True)
+    files = reference_data(tmp_path, held) + [
+        write_csv(tmp_path, f"{k}.csv", v, columns=list(dict.fromkeys(c for r in v for c in r)))
+        for k, v in reports.items()]
+    store = open_store(tmp_path / "db")
+    try:
+        assert all(r.summary.rejected == 0 for r in ingest_files(store, files, now_ns=EVENING))
+        b = reconcile(store).breaks
+    finally:
+        store.close()
+    return b.select("kind", "order_id", "member", "venue").rows()
+
+
+def test_an_order_followed_from_the_clients_firm_to_its_execution(tmp_path):
+    """Broker A's client order C1 is routed to broker B as O1, which B executes: no break.
+    Routed under a wrong id, the route arrives nowhere (told to A and B) and B's
+    execution has no route into it (told to B and A); never routed, only the latter. B
+    executing for its own client needs no route."""
+    new = {"event_type": "NEW"}
+    route = {"event_type": "ROUTE", "routed_to": BROKER_B, "routed_order_id": "O1"}
+    assert routed(tmp_path / "a", [new, route]) == []
+    assert routed(tmp_path / "b", [new, {**route, "routed_order_id": "O7"}]) == [
+        ("ROUTE_UNMATCHED", "C1", BROKER_A, BROKER_B),
+        ("UNROUTED_EXECUTION", "O1", BROKER_B, BROKER_A)]
+    assert routed(tmp_path / "c", [new]) == [("UNROUTED_EXECUTION", "O1", BROKER_B, BROKER_A)]
+    assert routed(tmp_path / "d", [new], account="A2") == []  # A2 is broker B's own
+
+
 def _at(day: dt.date, hhmm: str) -> int:
     h, m = map(int, hhmm.split(":"))
     return DEFAULT.day_start((day - EPOCH).days) + (h * 3600 + m * 60) * SECOND
@@ -187,7 +225,8 @@ def test_every_break_injected_into_a_simulated_day_is_found_and_none_invented(tm
         store.close()
     scores = score(made.labels, found.breaks)
     assert set(scores["kind"]) == {"UNPAIRED_VENUE", "UNPAIRED_MEMBER", "MISMATCH",
-                                   "DUPLICATE", "LATE", "LATE_CORRECTION"}
+                                   "DUPLICATE", "LATE", "LATE_CORRECTION", "ROUTE_UNMATCHED",
+                                   "UNROUTED_EXECUTION"}
     assert (scores["found"] == scores["labels"]).all(), scores
     assert (scores["true"] == scores["breaks"]).all(), scores
     fields = set(found.breaks.filter(pl.col("kind") == "MISMATCH")["field"])

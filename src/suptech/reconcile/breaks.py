@@ -17,6 +17,8 @@ CODES = {
     "DUPLICATE": "R004",  # one side reported the same execution again
     "LATE": "R005",  # received after its deadline
     "LATE_CORRECTION": "R006",  # corrected or cancelled after the deadline
+    "ROUTE_UNMATCHED": "R007",  # a route that arrives nowhere (`routes`)
+    "UNROUTED_EXECUTION": "R008",  # an order of another firm's client, no route into it
 }
 KINDS = tuple(CODES)
 

@@ -11,6 +11,7 @@ import polars as pl
 from suptech.model.reports import REPORT_TYPES
 from suptech.reconcile.breaks import COLUMNS, pair_breaks
 from suptech.reconcile.pairing import matched, member_fills, pair, venue_sides
+from suptech.reconcile.routes import route_breaks
 from suptech.reconcile.rules import Rules, rules as rules_in_force
 from suptech.reconcile.timeliness import late
 
@@ -34,7 +35,7 @@ def reconcile(store, start_ns: int | None = None, end_ns: int | None = None,
     try:
         a = store.view("account").select("account_id", "member_lei")
         venues = venue.group_by("mic").aggregate(venue=venue.submitter.min())
-        parts = [pair_breaks(p, duplicates, a, venues)]
+        parts = [pair_breaks(p, duplicates, a, venues), route_breaks(store, start_ns, end_ns)]
         parts += [t for rt in REPORT_TYPES
                   if (t := late(store, r, rt, start_ns, end_ns)) is not None]
         out = parts[0]

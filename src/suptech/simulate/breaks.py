@@ -11,10 +11,12 @@ reconciles whole until these are made, each on a trade of its own:
   account of its member (MISMATCH of that field);
 - a fill reported twice (DUPLICATE);
 - a member's fills sent after the next trading day's 08:00 (LATE), a correction sent two
-  trading days after (LATE_CORRECTION).
+  trading days after (LATE_CORRECTION);
+- an order executed for another firm's client, routed under an id never reported
+  (ROUTE_UNMATCHED, UNROUTED_EXECUTION) or not routed (UNROUTED_EXECUTION).
 
 Look-alikes, not breaks: fills sent at 07:59 on the next trading day, a correction sent
-then. The day's other reports arrive at 18:00 local on the day; the reference data
+then, an order routed whole from the client's firm. The day's other reports arrive at 18:00 local on the day; the reference data
 first, an hour after its last record, and each announcement an hour after it.
 """
 
@@ -35,10 +37,13 @@ HOUR = 3600 * SECOND
 
 FILLS = ("FILL", "PARTIAL_FILL")
 LABEL_SCHEMA = {"kind": pl.String, "field": pl.String, "trade_id": pl.String,
-                "side": pl.String, "report_id": pl.String, "variant": pl.String}
+                "side": pl.String, "report_id": pl.String, "variant": pl.String,
+                "order_id": pl.String}
 #: What identifies a break of each kind: its execution's side, or the report itself.
 BY_SIDE = ("kind", "field", "trade_id", "side")
 BY_REPORT = ("kind", "report_id")
+BY_ORDER = ("kind", "order_id")
+ROUTING = ("ROUTE_UNMATCHED", "UNROUTED_EXECUTION")
 
 
 @dataclass
@@ -66,11 +71,12 @@ def inject_breaks(files: list[Path], out: Path, seed: int = 1, each: int = 2) ->
     schedule += [(p, max(opened, pl.read_parquet(p)["ts_event"].max() + HOUR)) for p in files
                  if p.stem.startswith("announcement-")]
     labels = []
+    accounts = pl.read_parquet(next(p for p in reference if p.stem == "account"))
     for day in days:
         d = dt.date.fromisoformat(day)
         ev = pl.read_parquet(next(p for p in files if p.stem == f"order_event-{day}"))
         tr = pl.read_parquet(next(p for p in files if p.stem == f"trade-{day}"))
-        parts, found = _day(rng, ev, tr, each)
+        parts, found = _day(rng, ev, tr, each, accounts)
         labels += found
         nxt = add_trading_days(None, d, 1)
         when = {"day": _at(d, 18), "early": _at(nxt, 7 + 59 / 60), "late": _at(nxt, 9),
@@ -84,10 +90,12 @@ def inject_breaks(files: list[Path], out: Path, seed: int = 1, each: int = 2) ->
     return BreakResult(schedule, pl.DataFrame(labels, schema=LABEL_SCHEMA, orient="row"))
 
 
-def _day(rng, ev: pl.DataFrame, tr: pl.DataFrame, each: int):
+def _day(rng, ev: pl.DataFrame, tr: pl.DataFrame, each: int, accounts: pl.DataFrame):
+    ev, tr, labels, used = _routes(rng, ev, tr, each, accounts)
     fills = ev.filter(pl.col("event_type").is_in(FILLS))
-    picks = iter(rng.permutation(tr["trade_id"].to_numpy()).tolist())
-    labels, changes, extra, drop_events, drop_trades = [], {}, [], set(), set()
+    picks = iter([t for t in rng.permutation(tr["trade_id"].to_numpy()).tolist()
+                  if t not in used])
+    changes, extra, drop_events, drop_trades = {}, [], set(), set()
     late, early, corr_late, corr_early = [], [], [], []
 
     def fill_of(trade: str, where=lambda f: True) -> dict:
@@ -101,7 +109,7 @@ def _day(rng, ev: pl.DataFrame, tr: pl.DataFrame, each: int):
             trade = next(picks)
 
     def label(kind, field, f, variant, report_id=None):
-        labels.append((kind, field, f["trade_id"], f["side"], report_id, variant))
+        labels.append((kind, field, f["trade_id"], f["side"], report_id, variant, None))
 
     for k in range(each):
         f = fill_of(next(picks))
@@ -161,14 +169,61 @@ def _day(rng, ev: pl.DataFrame, tr: pl.DataFrame, each: int):
     return parts, labels
 
 
+def _routes(rng, ev: pl.DataFrame, tr: pl.DataFrame, each: int, accounts: pl.DataFrame):
+    """Orders a member executes for a client of another firm, which sent them on: the
+    order moved to an account the other firm holds (in its events and trades), and that
+    firm's client order and ROUTE before it. Of each three: routed whole (a look-alike),
+    routed under a wrong id (ROUTE_UNMATCHED, and UNROUTED_EXECUTION of the order), never
+    routed (UNROUTED_EXECUTION). Returns the day's events and trades, the labels and the
+    trades of the orders used (kept from the other breaks)."""
+    ev = ev.with_columns(**{c: pl.lit(None, pl.String) for c in ("routed_to", "routed_order_id")
+                            if c not in ev.columns})
+    news = ev.filter(pl.col("event_type") == "NEW")
+    filled = ev.filter(pl.col("event_type").is_in(FILLS))["order_id"].unique().sort()
+    chosen = rng.choice(filled.to_numpy(), 3 * each, replace=False).tolist()
+    labels, extra, moved = [], [], {}
+    for k, oid in enumerate(chosen):
+        new = news.filter(pl.col("order_id") == oid).row(0, named=True)
+        firms = accounts.filter(pl.col("member_lei") != new["member_lei"])
+        client = firms.row(int(rng.integers(firms.height)), named=True)
+        moved[oid] = client["account_id"]
+        kind = ("whole", "wrong id", "no route")[k % 3]
+        cid = f"C{oid}"
+        order = {**new, "submitter": client["member_lei"], "member_lei": client["member_lei"],
+                 "account_id": client["account_id"], "order_id": cid}
+        extra.append({**order, "report_id": f"RT{oid}-N", "ts_event": new["ts_event"] - 2_000_000})
+        if kind != "no route":
+            extra.append({**order, "report_id": f"RT{oid}-R", "event_type": "ROUTE",
+                          "ts_event": new["ts_event"] - 1_000_000,
+                          "routed_to": new["member_lei"],
+                          "routed_order_id": oid + ("X" if kind == "wrong id" else "")})
+        if kind == "wrong id":
+            labels.append(("ROUTE_UNMATCHED", None, None, None, None, "route to an id never "
+                           "reported", cid))
+        if kind != "whole":
+            labels.append(("UNROUTED_EXECUTION", None, None, None, None,
+                           f"executed, {kind}", oid))
+    ev = ev.with_columns(account_id=pl.col("order_id").replace_strict(moved, default=None, return_dtype=pl.String)
+                         .fill_null(pl.col("account_id")))
+    ev = pl.concat([ev, pl.DataFrame(extra, schema=ev.schema)]).sort("ts_event",
+                                                                     maintain_order=True)
+    tr = tr.with_columns(**{f"{s}_account_id": pl.col(f"{s}_order_id").replace_strict(
+        moved, default=None, return_dtype=pl.String).fill_null(pl.col(f"{s}_account_id")) for s in ("buy", "sell")})
+    used = set(tr.filter(pl.col("buy_order_id").is_in(chosen)
+                         | pl.col("sell_order_id").is_in(chosen))["trade_id"])
+    return ev, tr, labels, used
+
+
 def score(labels: pl.DataFrame, breaks: pl.DataFrame) -> pl.DataFrame:
     """Per kind: labels, found, breaks, true. A break of a side's execution is the
-    label's when kind, field, trade and side agree; a late or duplicate report's when
-    its report id does (the member's, or the venue's)."""
+    label's when kind, field, trade and side agree; a route's when its order does; a
+    late or duplicate report's when its report id does (the member's, or the venue's)."""
     b = breaks.with_columns(report_id=pl.coalesce("member_report_id", "venue_report_id"))
     side = pl.col("kind").is_in(["UNPAIRED_VENUE", "UNPAIRED_MEMBER", "MISMATCH"])
+    routing = pl.col("kind").is_in(ROUTING)
     parts = []
-    for keys, which in ((list(BY_SIDE), side), (list(BY_REPORT), ~side)):
+    for keys, which in ((list(BY_SIDE), side), (list(BY_ORDER), routing),
+                        (list(BY_REPORT), ~side & ~routing)):
         lab = labels.filter(which).select(keys).unique()
         got = b.filter(which).select(keys).unique()
         counts = [lab.group_by("kind").len("labels"),
