@@ -16,8 +16,9 @@ reconciles whole until these are made, each on a trade of its own:
   (ROUTE_UNMATCHED, UNROUTED_EXECUTION) or not routed (UNROUTED_EXECUTION).
 
 Look-alikes, not breaks: fills sent at 07:59 on the next trading day, a correction sent
-then, an order routed whole from the client's firm. The day's other reports arrive at 18:00 local on the day; the reference data
-first, an hour after its last record, and each announcement an hour after it.
+then, an order routed whole from the client's firm. The day's other reports arrive at
+18:00 local on the day; the reference data first, an hour after its last record, and
+each announcement an hour after it.
 """
 
 from __future__ import annotations
