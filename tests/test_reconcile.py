@@ -167,6 +167,19 @@ def test_an_order_followed_from_the_clients_firm_to_its_execution(tmp_path):
         ("UNROUTED_EXECUTION", "O1", BROKER_B, BROKER_A)]
     assert routed(tmp_path / "c", [new]) == [("UNROUTED_EXECUTION", "O1", BROKER_B, BROKER_A)]
     assert routed(tmp_path / "d", [new], account="A2") == []  # A2 is broker B's own
+    # The whole life, from either end: the client's order, its route, the execution.
+    from typer.testing import CliRunner
+
+    from suptech.cli import app
+
+    for asked in ("C1", "O1"):
+        said = CliRunner().invoke(app, ["lifecycle", asked, "--data-dir", str(tmp_path / "a" / "db"),
+                                        "--png", str(tmp_path / "life.png")], terminal_width=200)
+        assert said.exit_code == 0, said.output
+        assert "C1 -> O1" in said.output and "ROUTE" in said.output and "T1" in said.output
+        assert (tmp_path / "life.png").read_bytes()[:4] == b"\x89PNG"
+    said = CliRunner().invoke(app, ["lifecycle", "O9", "--data-dir", str(tmp_path / "a" / "db")])
+    assert said.exit_code == 1 and "no order O9" in said.output
 
 
 def _at(day: dt.date, hhmm: str) -> int:

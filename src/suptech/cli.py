@@ -280,6 +280,7 @@ def _register_subcommands() -> None:
     app.add_typer(risk_app, name="risk")
     from suptech.reconcile import cli as reconcile
     app.command()(reconcile.reconcile)
+    app.command()(reconcile.lifecycle)
 
 
 _register_subcommands()

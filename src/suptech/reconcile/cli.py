@@ -111,3 +111,53 @@ def _write(frame, path: Path) -> None:
     except OSError as e:
         error(f"cannot write {path}: {e.strerror}")
         raise typer.Exit(1) from None
+
+
+def lifecycle(
+    order_id: Annotated[str, typer.Argument(metavar="ORDER_ID", help="An order's id.")],
+    png: Annotated[Optional[Path], typer.Option(
+        "--png", help="Draw the life, a lane per firm and venue, to this PNG file.")] = None,
+    data_dir: DataDir = Path("./suptech-data"),
+    engine: Engine = "duckdb",
+) -> None:
+    """An order's whole life: the orders its routes link it to, from the client's firm to
+    the execution, their events and the trades."""
+    from suptech.model.display import local_times
+    from suptech.reconcile.lifecycle import draw, life
+
+    store = open_or_exit(data_dir, engine)
+    try:
+        found = life(store, order_id)
+    finally:
+        store.close()
+    if found is None:
+        error(f"no order {order_id} in the store")
+        raise typer.Exit(1)
+    day = local_times(found.events["ts_event"][:1])[0][:10]
+    table = Table("time", "order", "event", "firm", "account", "what", "leaves",
+                  "routed to / trade", title=f"The life of {order_id} on {day}: "
+                  f"{' -> '.join(found.orders)}", title_justify="left")
+    times = local_times(found.events["ts_event"])
+    for when, r in zip(times, found.events.iter_rows(named=True)):
+        price = r["fill_price"] or r["price"]
+        what = f"{r['side']} {r['fill_quantity'] or r['quantity']}" + (
+            f" @ {_num(price)}" if price is not None else "")
+        other = f"{r['routed_to']} as {r['routed_order_id']}" if r["routed_to"] \
+            else (r["trade_id"] or "")
+        table.add_row(when[11:], r["order_id"], r["event_type"], r["member_lei"],
+                      r["account_id"], what, str(r["leaves_quantity"]), other)
+    out.print(table)
+    trades = Table("time", "trade", "venue", "qty @ price", "buy order", "sell order",
+                   title="Trades", title_justify="left")
+    for when, r in zip(local_times(found.trades["ts_event"]), found.trades.iter_rows(named=True)):
+        trades.add_row(when[11:], r["trade_id"], r["mic"],
+                       f"{r['quantity']} @ {_num(r['price'])}", r["buy_order_id"],
+                       r["sell_order_id"])
+    out.print(trades)
+    if png is not None:
+        draw(found, png, f"The life of {order_id}")
+        out.print(f"drawn to {png}")
+
+
+def _num(d) -> str:
+    return format(d.normalize(), "f")
