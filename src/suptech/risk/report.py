@@ -13,23 +13,21 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
+from suptech import pdf
 from suptech.i18n import Words, words
+from suptech.pdf import ReportError  # noqa: F401  (the report's error, where it was)
 from suptech.risk.levels import LEVEL_COLOURS, grid, indicators, institutions, levels
 from suptech.risk.rules import SHIPPED, rules
 
 EPOCH = dt.date(1970, 1, 1)
 #: Shares in the heat map, institutions in their chart, measures in the table.
 SHARES, BANKS, LISTED = 25, 20, 80
-#: A CJK font for the Chinese report (Debian's fonts-wqy-microhei, which setup installs).
-CJK_FONTS = (Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
-             Path("/usr/share/fonts/wqy-microhei/wqy-microhei.ttc"))
 
 
 @dataclass(frozen=True)
@@ -41,17 +39,13 @@ class Made:
     pngs: list[Path]
 
 
-class ReportError(ValueError):
-    pass
-
-
 def daily_report(store, day: dt.date, out: Path, language: str = "en",
                  rules_path: Path | None = None, png: Path | None = None,
                  source: str = "") -> Made:
     """The report of `day` on `store` as a PDF at `out` (and its pages as PNG files in
     `png`); `source` names the data in its heading."""
     w = words(language)
-    font = _font(language)
+    font = pdf.font(language)
     n = (day - EPOCH).days
     chosen = indicators(rules_path)
     found = levels(store, n, n, chosen)
@@ -61,27 +55,10 @@ def daily_report(store, day: dt.date, out: Path, language: str = "en",
     charts = _Charts(w, font)
     story = _story(w, font, day, found, chosen, charts, rules_path, source,
                    _indices(store, n))
-    out.parent.mkdir(parents=True, exist_ok=True)
     pages = _build(out, story, font, w, day)
-    pngs = page_images(out, png) if png else []
+    pngs = pdf.page_images(out, png) if png else []
     at_line = int((found["level"].round(9) >= 1).sum())
     return Made(out, pages, found.height, at_line, pngs)
-
-
-def _font(language: str) -> str:
-    """The PDF's font: Helvetica, or for Chinese the CJK font registered once."""
-    if language != "zh":
-        return "Helvetica"
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
-
-    if "WQY" not in pdfmetrics.getRegisteredFontNames():
-        path = next((p for p in CJK_FONTS if p.exists()), None)
-        if path is None:
-            raise ReportError("the Chinese report needs a CJK font: install "
-                              "fonts-wqy-microhei (scripts/setup.sh does)")
-        pdfmetrics.registerFont(TTFont("WQY", str(path), subfontIndex=0))
-    return "WQY"
 
 
 def _indices(store, day: int) -> pl.DataFrame:
@@ -101,29 +78,12 @@ def _indices(store, day: int) -> pl.DataFrame:
         .sort(["index_id", "date"])
 
 
-class _Charts:
-    """The report's charts as PNG bytes (matplotlib, drawn off screen)."""
+class _Charts(pdf.Charts):
+    """The report's charts as PNG bytes."""
 
     def __init__(self, w: Words, font: str):
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        from matplotlib import font_manager
-
-        self.plt, self.w = plt, w
-        style = {"font.size": 8, "axes.spines.top": False, "axes.spines.right": False}
-        if font == "WQY":
-            path = next(p for p in CJK_FONTS if p.exists())
-            font_manager.fontManager.addfont(str(path))
-            style["font.family"] = font_manager.FontProperties(fname=str(path)).get_name()
-        self.style = style
-
-    def _png(self, fig) -> bytes:
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=160, bbox_inches="tight")
-        self.plt.close(fig)
-        return buf.getvalue()
+        super().__init__(font)
+        self.w = w
 
     def counts(self, table: pl.DataFrame) -> bytes:
         """Measures at or past the line, per indicator (horizontal bars)."""
@@ -137,7 +97,7 @@ class _Charts:
             ax.xaxis.get_major_locator().set_params(integer=True)
             for k, v in enumerate(table["at_line"]):
                 ax.text(v, k, f" {v}", va="center")
-            return self._png(fig)
+            return self.png(fig)
 
     def heat(self, found: pl.DataFrame) -> bytes | None:
         from matplotlib.colors import LinearSegmentedColormap
@@ -162,7 +122,7 @@ class _Charts:
                                 ha="center", va="center", fontsize=6)
             bar = fig.colorbar(im, ax=ax, ticks=[0, 0.5, 1, 1.5, 2])
             bar.ax.set_yticklabels(["0", "0.5", self.w("line"), "1.5", "≥2"])
-            return self._png(fig)
+            return self.png(fig)
 
     def banks(self, found: pl.DataFrame, line: float) -> bytes | None:
         top = institutions(found, BANKS)
@@ -176,7 +136,7 @@ class _Charts:
             ax.invert_yaxis()
             ax.set_xlabel(self.w("DebtRank: share of the system's capital lost if it fails "
                                  "(dashed: the line)"))
-            return self._png(fig)
+            return self.png(fig)
 
     def indices(self, ix: pl.DataFrame) -> bytes | None:
         if ix.is_empty():
@@ -189,7 +149,7 @@ class _Charts:
             ax.set_ylabel(self.w("level (first day = 100)"))
             ax.legend(fontsize=7, ncols=4)
             fig.autofmt_xdate()
-            return self._png(fig)
+            return self.png(fig)
 
 
 def _summary(found: pl.DataFrame, chosen) -> pl.DataFrame:
@@ -233,12 +193,12 @@ def _story(w, font, day, found, chosen, charts, rules_path, source, ix) -> list:
              Spacer(1, 3 * mm),
              Paragraph(w("{n} measures on the day, {m} at or past a rule's line.",
                          n=found.height, m=at_line.height), body),
-             _table([[w("indicator"), w("measured"), w("at or past the line"),
+             pdf.table([[w("indicator"), w("measured"), w("at or past the line"),
                       w("highest level")]]
                     + [[w.typology(r["typology"]), r["measured"], r["at_line"],
                         f"{r['highest']:.2f}"] for r in summary.iter_rows(named=True)],
                     font, [80 * mm, 25 * mm, 35 * mm, 25 * mm]),
-             Spacer(1, 3 * mm), _image(charts.counts(summary))]
+             Spacer(1, 3 * mm), pdf.image(charts.counts(summary))]
     # A chart's heading stays on its chart's page.
     for title, png in ((w("Shares by indicator: a cell is the measure over its line"),
                         charts.heat(found)),
@@ -246,7 +206,7 @@ def _story(w, font, day, found, chosen, charts, rules_path, source, ix) -> list:
                         charts.banks(found, rules(rules_path).debtrank.line)),
                        (w("The indices over the month"), charts.indices(ix))):
         if png:
-            story.append(KeepTogether([Paragraph(title, h2), _image(png)]))
+            story.append(KeepTogether([Paragraph(title, h2), pdf.image(png)]))
     story.append(Paragraph(w("Measures at or past their line"), h2))
     rows = [[w("indicator"), w("subject"), w("share"), w("level"), w("what was measured")]]
     for r in at_line.head(LISTED).iter_rows(named=True):
@@ -254,69 +214,14 @@ def _story(w, font, day, found, chosen, charts, rules_path, source, ix) -> list:
                      r["isin"] or "", f"{r['level']:.2f}", Paragraph(_facts(r["why"]), small)])
     if len(rows) == 1:
         rows.append([w("none"), "", "", "", ""])
-    story.append(_table(rows, font, [32 * mm, 34 * mm, 24 * mm, 12 * mm, 78 * mm], size=7))
+    story.append(pdf.table(rows, font, [32 * mm, 34 * mm, 24 * mm, 12 * mm, 78 * mm], size=7))
     if at_line.height > LISTED:
         story.append(Paragraph(w("and {n} more: suptech risk levels lists them all.",
                                  n=at_line.height - LISTED), small))
     return story
 
 
-def _table(rows, font, widths, size: int = 8):
-    from reportlab.lib import colors
-    from reportlab.platypus import Table, TableStyle
-
-    t = Table(rows, colWidths=widths, repeatRows=1)
-    t.setStyle(TableStyle([
-        ("FONT", (0, 0), (-1, -1), font, size),
-        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef5")),
-        ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#c0c8d0")),
-        ("VALIGN", (0, 0), (-1, -1), "TOP")]))
-    return t
-
-
-def _image(png: bytes):
-    from reportlab.lib.units import mm
-    from reportlab.platypus import Image
-
-    img = Image(io.BytesIO(png))
-    scale = 170 * mm / img.imageWidth
-    img.drawWidth, img.drawHeight = img.imageWidth * scale, img.imageHeight * scale
-    return img
-
-
 def _build(out: Path, story: list, font: str, w: Words, day: dt.date) -> int:
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.units import mm
-    from reportlab.platypus import SimpleDocTemplate
-
-    pages = []
-
-    def footer(canvas, doc):
-        canvas.setFont(font, 7)
-        canvas.drawString(20 * mm, 10 * mm, w("suptech daily risk report, {day}",
-                                              day=day.isoformat()))
-        canvas.drawRightString(190 * mm, 10 * mm, w("page {n}", n=doc.page))
-        pages.append(doc.page)
-
-    doc = SimpleDocTemplate(str(out), pagesize=A4, leftMargin=20 * mm, rightMargin=20 * mm,
-                            topMargin=18 * mm, bottomMargin=18 * mm,
-                            title=f"suptech risk report {day}", author="suptech")
-    doc.build(story, onFirstPage=footer, onLaterPages=footer)
-    return len(pages)
-
-
-def page_images(pdf: Path, folder: Path) -> list[Path]:
-    """Each page of `pdf` as `page-N.png` in `folder` (PDFium, 110 dpi)."""
-    import pypdfium2 as pdfium
-
-    folder.mkdir(parents=True, exist_ok=True)
-    out = []
-    doc = pdfium.PdfDocument(str(pdf))
-    try:
-        for k in range(len(doc)):
-            path = folder / f"page-{k + 1}.png"
-            doc[k].render(scale=110 / 72).to_pil().save(path)
-            out.append(path)
-    finally:
-        doc.close()
-    return out
+    return pdf.build(out, story, font, w("suptech daily risk report, {day}",
+                                         day=day.isoformat()),
+                     lambda n: w("page {n}", n=n), f"suptech risk report {day}")
