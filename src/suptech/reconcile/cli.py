@@ -43,11 +43,12 @@ def reconcile(
     data_dir: DataDir = Path("./suptech-data"),
     engine: Engine = "duckdb",
 ) -> None:
-    """Pair the venues' trades with the members' fills, match them field by field, and
-    flag reports received after their deadline (breaks R001-R006)."""
+    """Pair the venues' trades with the members' fills, match them field by field, follow
+    routes, flag reports received after their deadline (breaks R001-R008), and keep the
+    breaks and each institution's data-quality indicators for the dashboard."""
     from suptech.reconcile.rules import RulesError
     from suptech.reconcile.rules import rules as rules_in_force
-    from suptech.reconcile.run import reconcile as run
+    from suptech.reconcile.run import record
 
     try:
         settings = rules_in_force(rules)
@@ -60,7 +61,7 @@ def reconcile(
     store = open_or_exit(data_dir, engine)
     try:
         with out.status("pairing and matching"):
-            found = run(store, start, end, settings)
+            found, _ = record(store, start, end, settings)
     finally:
         store.close()
     _print(found)
@@ -89,7 +90,8 @@ def _print(found) -> None:
     if not kinds.height:
         table.add_row("", "none", "0")
     out.print(table)
-    p = found.pairing.with_columns(
+    p = found.pairing.group_by("institution", "role").agg(
+        pl.col("owed", "reported", "paired", "matched").sum()).with_columns(
         paired=pl.col("paired") / pl.col("owed").clip(lower_bound=1),
         matched=pl.col("matched") / pl.col("paired").clip(lower_bound=1))
     shown = p.sort(["paired", "matched", "institution"]).head(SHOWN)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import ibis
 import polars as pl
 
+from suptech.model.calendar import DAY, DEFAULT
 from suptech.model.reports import REPORT_TYPES
 from suptech.reconcile.breaks import COLUMNS, pair_breaks
 from suptech.reconcile.pairing import matched, member_fills, pair, venue_sides
@@ -20,8 +21,9 @@ from suptech.reconcile.timeliness import late
 class Reconciliation:
     #: `breaks.COLUMNS`: one row per break.
     breaks: pl.DataFrame
-    #: institution, role (VENUE, MEMBER), reported, paired, matched: each side's
-    #: executions, those paired with the other side's report, and those that agree.
+    #: institution, role (VENUE, MEMBER), day (local, days since the epoch), owed,
+    #: reported, paired, matched: the executions naming it either side reported, those
+    #: it reported, those paired with the other side's report, and those that agree.
     pairing: pl.DataFrame
 
 
@@ -59,13 +61,43 @@ def _counts(p, accounts, venues) -> pl.DataFrame:
     p = p.mutate(ok=ok)
     p = p.left_join(accounts, p.v_account_id == accounts.account_id)
     p = p.left_join(venues, ibis.coalesce(p.v_mic, p.m_mic) == venues.mic)
+    ts = ibis.coalesce(p.v_ts_event, p.m_ts_event)
+    p = p.mutate(day=((ts + DEFAULT.offset_ns) // DAY).cast("int64"))
     sides = []
     for role, who, present in (("VENUE", ibis.coalesce(p.v_submitter, p.venue),
                                 p.v_report_id.notnull()),
                                ("MEMBER", ibis.coalesce(p.m_submitter, p.member_lei),
                                 p.m_report_id.notnull())):
         t = p.mutate(institution=who, present=present)
-        sides.append(t.group_by("institution").aggregate(
-            role=ibis.literal(role), reported=t.present.sum(),
-            owed=t.count(), paired=t.paired.sum(), matched=t.ok.sum()))
-    return pl.from_arrow(sides[0].union(sides[1]).to_pyarrow()).sort(["role", "institution"])
+        sides.append(t.group_by(["institution", "day"]).aggregate(
+            role=ibis.literal(role), owed=t.count(), reported=t.present.sum(),
+            paired=t.paired.sum(), matched=t.ok.sum()))
+    return pl.from_arrow(sides[0].union(sides[1]).to_pyarrow()).sort(
+        ["role", "institution", "day"])
+
+
+def record(store, start_ns: int | None = None, end_ns: int | None = None,
+           rules: Rules | None = None) -> tuple[Reconciliation, pl.DataFrame]:
+    """`reconcile` over the range, with each institution's data-quality indicators
+    (`quality.indicators`), kept in the store as the answer for the days it covered (the
+    range's, else those its reports fall on). Returns both."""
+    import time
+
+    from suptech.reconcile.quality import indicators
+
+    r = rules or rules_in_force()
+    found = reconcile(store, start_ns, end_ns, r)
+    quality = indicators(store, found, r, start_ns, end_ns)
+    breaks = found.breaks.with_columns(
+        day=(pl.col("ts_event") + DEFAULT.offset_ns) // DAY)
+    days = pl.concat([breaks["day"], quality["day"], found.pairing["day"]]).drop_nulls()
+    first = (start_ns + DEFAULT.offset_ns) // DAY if start_ns is not None else days.min()
+    last = (end_ns - 1 + DEFAULT.offset_ns) // DAY if end_ns is not None else days.max()
+    if first is None:  # nothing stored, nothing to say
+        return found, quality
+    run = time.time_ns()
+    store.record_reconciliation(
+        {"run_ns": run, "first_day": int(first), "last_day": int(last),
+         "breaks": found.breaks.height},
+        breaks.with_columns(run_ns=pl.lit(run)), quality.with_columns(run_ns=pl.lit(run)))
+    return found, quality

@@ -19,7 +19,8 @@ import pyarrow as pa
 from suptech.model.reports import REPORT_TYPES, report_type
 from suptech.store.engines import Engine, connect
 from suptech.store.schema import (
-    ALERTS, FEEDBACK, KEY, SCANS, STREAM_LOG, SUBMISSIONS, report_schema, timestamp_columns)
+    ALERTS, BREAKS, FEEDBACK, KEY, QUALITY, RECONCILIATIONS, SCANS, STREAM_LOG, SUBMISSIONS,
+    report_schema, timestamp_columns)
 
 DEFAULT_DATA_DIR = "./suptech-data"
 #: An instrument's sizes as validation reads them (`Store.instrument_sizes`).
@@ -61,7 +62,9 @@ class Store:
         self._has_rows: set[str] = set()
         existing = set(self.con.list_tables())
         for name, schema in {"submissions": SUBMISSIONS, "feedback": FEEDBACK,
-                             "alerts": ALERTS, "scans": SCANS, "stream_log": STREAM_LOG}.items():
+                             "alerts": ALERTS, "scans": SCANS, "stream_log": STREAM_LOG,
+                             "reconciliations": RECONCILIATIONS, "breaks": BREAKS,
+                             "quality": QUALITY}.items():
             if name not in existing:
                 engine.create_table(name, schema)
         for name, rt in REPORT_TYPES.items():
@@ -317,6 +320,35 @@ class Store:
             if scan is not None:
                 self.engine.insert("scans", pa.Table.from_pylist([scan],
                                                                  schema=SCANS.to_pyarrow()))
+
+    def record_reconciliation(self, run: dict, breaks: pl.DataFrame,
+                              quality: pl.DataFrame) -> None:
+        """A reconciliation's breaks and indicators (with `day` and `run_ns`) and the run
+        (RECONCILIATIONS), in one transaction where there is one."""
+        with self.engine.transaction():
+            for name, schema, frame in (("breaks", BREAKS, breaks), ("quality", QUALITY, quality)):
+                if frame.height:
+                    self.engine.insert(name, frame.select(schema.names).to_arrow()
+                                       .cast(schema.to_pyarrow()))
+            self.engine.insert("reconciliations", pa.Table.from_pylist(
+                [run], schema=RECONCILIATIONS.to_pyarrow()))
+
+    def reconciled(self, name: str, first_day: int, last_day: int) -> pl.DataFrame:
+        """The rows of `name` (breaks or quality) of the days in [first, last], each day's
+        from the latest reconciliation that covered it."""
+        runs = pl.from_arrow(self.con.table("reconciliations").to_pyarrow())
+        latest = {}
+        for r in runs.sort("run_ns").iter_rows(named=True):
+            for d in range(max(r["first_day"], first_day), min(r["last_day"], last_day) + 1):
+                latest[d] = r["run_ns"]
+        if not latest:
+            return pl.from_arrow(self.con.table(name).limit(0).to_pyarrow())
+        t = self.con.table(name)
+        t = t.filter(t.run_ns.isin(sorted(set(latest.values()))) & t.day.between(
+            first_day, last_day))
+        keep = pl.DataFrame({"day": list(latest), "run_ns": list(latest.values())},
+                            schema={"day": pl.Int64, "run_ns": pl.Int64})
+        return pl.from_arrow(t.to_pyarrow()).join(keep, on=["day", "run_ns"], how="semi")
 
     def submission_count(self) -> int:
         return self.engine.count("submissions")

@@ -52,6 +52,25 @@ SCANS = ibis.schema({
     "new_alerts": dt.int64,
 })
 
+#: Reconciliation's results (`suptech.reconcile`), kept per run: each run's breaks and
+#: data-quality indicators of the days it covered; a day's latest run is its answer.
+RECONCILIATIONS = ibis.schema({"run_ns": dt.int64, "first_day": dt.int64,
+                               "last_day": dt.int64, "breaks": dt.int64})
+
+
+def _reconciled() -> tuple[ibis.Schema, ibis.Schema]:
+    from suptech.reconcile.breaks import COLUMNS
+    from suptech.reconcile.quality import COLUMNS as QUALITY_COLUMNS
+
+    types = {pl.String: dt.string, pl.Int64: dt.int64}
+    breaks = ibis.schema({**COLUMNS, "day": dt.int64, "run_ns": dt.int64})
+    quality = ibis.schema({**{k: types[v] for k, v in QUALITY_COLUMNS.items()},
+                           "run_ns": dt.int64})
+    return breaks, quality
+
+
+BREAKS, QUALITY = _reconciled()
+
 #: Which stream messages each submission holds (streaming ingest commits many at once),
 #: and their rows in it: a redelivered message is recognised by its sequence number.
 STREAM_LOG = ibis.schema({
