@@ -245,3 +245,35 @@ def test_an_investors_profile_shows_the_declared_beside_the_observed(demo, site,
     page.wait_for_selector("#profile-chart[data-drawn=true]")
     page.goto(f"{site[0]}/ui/investors/NO-SUCH-INVESTOR")
     assert "NO-SUCH-INVESTOR" in page.text_content("body")
+
+
+def test_the_demos_data_quality_flags_the_worst_reporters_and_gives_each_its_card(
+        demo, site, as_user, tmp_path):
+    """The demo's market day was sent with reporting breaks of every kind and reconciled:
+    the data-quality page lists its institutions beside the market, flags those whose
+    breaks put them far below it, draws the market's days, lists the breaks; an
+    institution's report card downloads as a PDF whose pages render as PNG."""
+    import pypdfium2 as pdfium
+
+    from suptech.pdf import page_images
+
+    page = as_user("supervisor.sh")
+    page.goto(f"{site[0]}/ui/quality")
+    page.wait_for_selector("#quality-chart[data-drawn=true]")
+    assert page.locator("#quality-institutions tbody tr").count() >= 10
+    flagged = page.locator("#quality-institutions tbody tr[data-flagged]:not([data-flagged='0'])")
+    assert flagged.count() >= 1
+    codes = set(page.eval_on_selector_all("#quality-breaks tbody tr",
+                                          "rows => rows.map(r => r.dataset.code)"))
+    assert {"R001", "R002", "R003", "R004", "R005", "R006", "R007", "R008"} <= codes
+    worst = flagged.first.get_attribute("data-institution")
+    with page.expect_download() as got:
+        flagged.first.locator("a.card-link").click()
+    pdf = tmp_path / "card.pdf"
+    got.value.save_as(pdf)
+    doc = pdfium.PdfDocument(str(pdf))
+    text = doc[0].get_textpage().get_text_range()
+    doc.close()
+    assert "Data quality report card" in text and worst in text
+    pngs = page_images(pdf, tmp_path / "pages")
+    assert pngs and all(p.read_bytes()[:4] == b"\x89PNG" for p in pngs)

@@ -10,7 +10,8 @@ What it builds, in a fresh data directory:
 - investors, their suitability assessments and their purchases of products of five
   risk levels over two weeks, with a case of every kind of mis-selling;
 - one payment file from a careless bank, with a few hundred bad records, so that the
-  data-quality view has something to show;
+  data-quality view has something to show; the market day as its institutions sent it,
+  with reporting breaks of every kind, reconciled;
 - every detector's alerts;
 - demo users: an analyst in each region (CN-SH, CN-JS, CN-ZJ, CN-AH) and two
   supervisors (CN-SH), so that four-eyes closing can be tried; their tokens are printed, and kept in `demo-users.txt`. They are
@@ -33,7 +34,9 @@ from suptech.cli_common import console, error
 
 out = console()
 MARKER = ".suptech-demo"
-#: The risk data's first day: the Monday after the market day (2 March 2026).
+#: The simulators' first day: the market's and the payments' day.
+MARKET_DAY = dt.date(2026, 3, 2)
+#: The risk data's first day: the Monday after the market day.
 RISK_START = dt.date(2026, 3, 9)
 USERS = {"analyst.sh": ("analyst", "CN-SH"), "supervisor.sh": ("supervisor", "CN-SH"),
          "supervisor2.sh": ("supervisor", "CN-SH"), "analyst.js": ("analyst", "CN-JS"),
@@ -56,11 +59,13 @@ def careless_bank(source: Path, out_dir: Path) -> Path:
 
 def build(root: Path, progress) -> dict:
     from suptech.detect.scan import scan
-    from suptech.ingest.pipeline import ingest_files
+    from suptech.ingest.pipeline import ingest_file, ingest_files
     from suptech.ops import access
     from suptech.ops.db import connect
     from suptech.simulate.market_run import simulate_market
-    from suptech.model.calendar import DAY
+    from suptech.model.calendar import DAY, DEFAULT, EPOCH, SECOND, add_trading_days
+    from suptech.reconcile.run import record
+    from suptech.simulate.breaks import inject_breaks
     from suptech.risk.levels import indicators
     from suptech.simulate.payments_run import simulate_payments
     from suptech.simulate.investor import simulate_investors
@@ -69,30 +74,41 @@ def build(root: Path, progress) -> dict:
 
     progress("simulating a trading day")
     market = simulate_market(root / "sim-market", seed=2026, days=1, scale="small",
-                             cases_per_typology=2)
+                             cases_per_typology=2, start=MARKET_DAY)
     progress("simulating a payment network")
     pay = simulate_payments(root / "sim-payments", seed=2026, days=1, accounts=20_000,
-                            cases_per_typology=2)
+                            cases_per_typology=2, start=MARKET_DAY)
     progress("simulating a month of risk data")
     risk = simulate_risk(root / "sim-risk", seed=2027, instruments=22, days=34, month=12,
                          trades=20, each=1, start=RISK_START)
     progress("simulating investors and their purchases")
     sales = simulate_investors(root / "sim-investor", seed=2028, investors=600, days=10,
                                sales_a_day=30, each=1, start=RISK_START)
-    files = [p for p in market.files + pay.files + sales.files if p.suffix == ".parquet"]
+    # The market day's reports as its institutions sent them, with breaks of every kind:
+    # reconciliation's and the data-quality page's.
+    sent = inject_breaks(market.files, root / "sim-market-sent", seed=2026, each=2)
+    # The banks send the day's payments before the next morning's deadline.
+    payments = [p for p in pay.files if p.suffix == ".parquet"] + [careless_bank(
+        next(p for p in pay.files if p.name.startswith("payment-")), root / "sim-payments")]
+    morning = DEFAULT.day_start((add_trading_days(None, MARKET_DAY, 1) - EPOCH).days) \
+        + 7 * 3600 * SECOND
+    files = [p for p in sales.files if p.suffix == ".parquet"]
     files += one_file_a_type(risk.files, root / "sim-risk")
-    files.append(careless_bank(next(p for p in pay.files if p.name.startswith("payment-")),
-                               root / "sim-payments"))
     progress("ingesting")
     store = open_store(root / "data")
     try:
-        results = ingest_files(store, files)
+        results = [ingest_file(store, p, now_ns=at) for p, at in sent.schedule]
+        results += ingest_files(store, payments, now_ns=morning)
+        results += ingest_files(store, files)
         progress("scanning with every detector")
         scanned = scan(store)
         progress("measuring the risk indicators")
         first = min(x.window_start_ns for x in risk.labels)
         measured = scan(store, indicators(), first - 20 * DAY,
                         max(x.window_end_ns for x in risk.labels) + DAY)
+        progress("reconciling the market day")
+        day = DEFAULT.day_start((MARKET_DAY - EPOCH).days)
+        record(store, day, day + 2 * DAY)  # and the next, when the payments came in
     finally:
         store.close()
     progress("adding demo users")

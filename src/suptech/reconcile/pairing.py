@@ -47,12 +47,18 @@ def member_fills(store, start_ns: int | None = None, end_ns: int | None = None) 
                     quantity=e.fill_quantity, ts_event=e.ts_event)
 
 
+def _dated(t: ir.Table) -> ir.Table:
+    from suptech.model.calendar import DAY, DEFAULT
+
+    return t.mutate(day=((t.ts_event + DEFAULT.offset_ns) // DAY).cast("int64"))
+
+
 def _first(t: ir.Table, key: list[str], order: list[str]) -> ir.Table:
     """`t` with `_n`: 0 for the first report of each `key`, 1, 2... for its repeats."""
     return t.mutate(_n=ibis.row_number().over(group_by=key, order_by=order))
 
 
-def _prefixed(t: ir.Table, p: str, extra: tuple[str, ...] = ()) -> ir.Table:
+def _prefixed(t: ir.Table, p: str, extra: tuple[str, ...] = ("day",)) -> ir.Table:
     return t.select(**{f"{p}{c}": t[c] for c in SIDE + extra})
 
 
@@ -60,7 +66,9 @@ def pair(venue: ir.Table, member: ir.Table) -> tuple[ir.Table, ir.Table]:
     """(pairs, duplicates). pairs: one row per execution either side reported, v_* the
     venue's side (null: it reported none), m_* the member's fill (null: none); duplicates:
     the repeats, with `by` (VENUE or MEMBER) and the first report's id."""
-    key = ["mic", "trade_id", "side"]
+    # A venue's trade ids are unique within its trading day (CAT's too), not for ever.
+    venue, member = _dated(venue), _dated(member)
+    key = ["mic", "day", "trade_id", "side"]
     v = _first(venue, key, ["ts_event", "report_id"])
     tid = member.filter(member.trade_id.notnull())
     m = _first(tid, key, ["ts_event", "report_id"])
@@ -80,7 +88,7 @@ def pair(venue: ir.Table, member: ir.Table) -> tuple[ir.Table, ir.Table]:
     plain = member.filter(member.trade_id.isnull())
     plain = plain.mutate(seq=ibis.row_number().over(
         group_by=seq, order_by=["ts_event", "quantity", "report_id"]))
-    plain = _prefixed(plain, "m_", ("seq",))
+    plain = _prefixed(plain, "m_", ("day", "seq"))
     by_order = rest.outer_join(plain, [rest[f"v_{k}"] == plain[f"m_{k}"] for k in seq]
                                + [rest.v_seq == plain.m_seq]).drop("v_seq", "m_seq")
     nothing = {f"v_{c}": ibis.null(vp[f"v_{c}"].type()) for c in SIDE}

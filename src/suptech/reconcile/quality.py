@@ -5,8 +5,8 @@ with it, what it left out or reported beyond the venue's own record, how often i
 corrected or cancelled. Written once: the page, the report card and the CLI read it.
 
 One row per institution, day and indicator: `numerator` of `denominator` (the value is
-their ratio). Days are local: the day received for what is about a submission
-(rejections, corrections), the event's day for the rest."""
+their ratio). Days are local: the day received for rejections (a submission's), the
+event's day for the rest (of a day's reports, how many were corrected, came late...)."""
 
 from __future__ import annotations
 
@@ -26,8 +26,8 @@ INDICATORS = {
     "matched": ("paired executions that agree field by field", True),
     "under_reported": ("the venue's executions the member did not report", False),
     "over_reported": ("fills the venue has no trade for, of those reported", False),
-    "corrections": ("corrections, of the reports received", False),
-    "cancellations": ("cancellations, of the reports received", False),
+    "corrections": ("reports corrected, of the day's reports", False),
+    "cancellations": ("reports cancelled, of the day's reports", False),
 }
 COLUMNS = {"institution": pl.String, "day": pl.Int64, "indicator": pl.String,
            "numerator": pl.Int64, "denominator": pl.Int64}
@@ -81,8 +81,8 @@ def _pairing(pairing: pl.DataFrame) -> pl.DataFrame:
 
 
 def _versions(store, rules: Rules, breaks: pl.DataFrame, start_ns, end_ns) -> pl.DataFrame:
-    """Corrections and cancellations of what each submitter sent (by the day received),
-    and its late reports and late corrections of those due (by the event's day)."""
+    """Each submitter's reports of a day corrected and cancelled, its late reports and
+    late corrections of those due (by the event's day)."""
     counted, due = [], []
     for rt in REPORT_TYPES:
         v = store.versions(rt)
@@ -90,8 +90,8 @@ def _versions(store, rules: Rules, breaks: pl.DataFrame, start_ns, end_ns) -> pl
             v = v.filter(v.ts_event >= start_ns)
         if end_ns is not None:
             v = v.filter(v.ts_event < end_ns)
-        counted.append(v.group_by(institution=v.submitter, day=_day(v.ts_received)).aggregate(
-            received=v.count(), corr=(v.action == "CORR").sum(),
+        counted.append(v.group_by(institution=v.submitter, day=_day(v.ts_event)).aggregate(
+            received=(v.action == "NEW").sum(), corr=(v.action == "CORR").sum(),
             canc=(v.action == "CANC").sum()))
         if rules.deadline(rt) is not None or any(rt in m for m in rules.markets.values()):
             due.append(v.group_by(institution=v.submitter, day=_day(v.ts_event)).aggregate(

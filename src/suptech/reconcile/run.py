@@ -90,11 +90,17 @@ def record(store, start_ns: int | None = None, end_ns: int | None = None,
     quality = indicators(store, found, r, start_ns, end_ns)
     breaks = found.breaks.with_columns(
         day=(pl.col("ts_event") + DEFAULT.offset_ns) // DAY)
+    # The days it answers for: the range's, and any its rows fall on besides (a
+    # rejection is dated by the day the file came in).
     days = pl.concat([breaks["day"], quality["day"], found.pairing["day"]]).drop_nulls()
-    first = (start_ns + DEFAULT.offset_ns) // DAY if start_ns is not None else days.min()
-    last = (end_ns - 1 + DEFAULT.offset_ns) // DAY if end_ns is not None else days.max()
-    if first is None:  # nothing stored, nothing to say
+    ends = [x for x in (days.min(), days.max()) if x is not None]
+    if start_ns is not None:
+        ends.append((start_ns + DEFAULT.offset_ns) // DAY)
+    if end_ns is not None:
+        ends.append((end_ns - 1 + DEFAULT.offset_ns) // DAY)
+    if not ends:  # nothing stored, nothing to say
         return found, quality
+    first, last = min(ends), max(ends)
     run = time.time_ns()
     store.record_reconciliation(
         {"run_ns": run, "first_day": int(first), "last_day": int(last),

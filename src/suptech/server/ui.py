@@ -332,13 +332,14 @@ def install(app) -> None:
 
     _framed_errors(app)
 
-    from suptech.server import ui_alerts, ui_investors, ui_register, ui_risk
+    from suptech.server import ui_alerts, ui_investors, ui_quality, ui_register, ui_risk
 
     app.include_router(router())
     app.include_router(ui_alerts.router())
     app.include_router(ui_risk.router())
     app.include_router(ui_register.router())
     app.include_router(ui_investors.router())
+    app.include_router(ui_quality.router())
 
 
 #: What a page's error is called, by status.

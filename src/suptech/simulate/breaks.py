@@ -73,11 +73,17 @@ def inject_breaks(files: list[Path], out: Path, seed: int = 1, each: int = 2) ->
                  if p.stem.startswith("announcement-")]
     labels = []
     accounts = pl.read_parquet(next(p for p in reference if p.stem == "account"))
+    # Breaks stay off the simulated abuse, so that each is measured on its own.
+    cases = next((p for p in files if p.name == "labels.csv"), None)
+    abusers = set() if cases is None else {a for x in pl.read_csv(cases)["account_ids"]
+                                           .drop_nulls() for a in x.split(";")}
     for day in days:
         d = dt.date.fromisoformat(day)
         ev = pl.read_parquet(next(p for p in files if p.stem == f"order_event-{day}"))
         tr = pl.read_parquet(next(p for p in files if p.stem == f"trade-{day}"))
-        parts, found = _day(rng, ev, tr, each, accounts)
+        clean = ~pl.col("buy_account_id").is_in(list(abusers)) \
+            & ~pl.col("sell_account_id").is_in(list(abusers))
+        parts, found = _day(rng, ev, tr, each, accounts, clean)
         labels += found
         nxt = add_trading_days(None, d, 1)
         when = {"day": _at(d, 18), "early": _at(nxt, 7 + 59 / 60), "late": _at(nxt, 9),
@@ -91,10 +97,12 @@ def inject_breaks(files: list[Path], out: Path, seed: int = 1, each: int = 2) ->
     return BreakResult(schedule, pl.DataFrame(labels, schema=LABEL_SCHEMA, orient="row"))
 
 
-def _day(rng, ev: pl.DataFrame, tr: pl.DataFrame, each: int, accounts: pl.DataFrame):
-    ev, tr, labels, used = _routes(rng, ev, tr, each, accounts)
+def _day(rng, ev: pl.DataFrame, tr: pl.DataFrame, each: int, accounts: pl.DataFrame,
+         clean: pl.Expr):
+    """The day's breaks, on trades `clean` says are between ordinary accounts."""
+    ev, tr, labels, used = _routes(rng, ev, tr, each, accounts, clean)
     fills = ev.filter(pl.col("event_type").is_in(FILLS))
-    picks = iter([t for t in rng.permutation(tr["trade_id"].to_numpy()).tolist()
+    picks = iter([t for t in rng.permutation(tr.filter(clean)["trade_id"].to_numpy()).tolist()
                   if t not in used])
     changes, extra, drop_events, drop_trades = {}, [], set(), set()
     late, early, corr_late, corr_early = [], [], [], []
@@ -170,7 +178,8 @@ def _day(rng, ev: pl.DataFrame, tr: pl.DataFrame, each: int, accounts: pl.DataFr
     return parts, labels
 
 
-def _routes(rng, ev: pl.DataFrame, tr: pl.DataFrame, each: int, accounts: pl.DataFrame):
+def _routes(rng, ev: pl.DataFrame, tr: pl.DataFrame, each: int, accounts: pl.DataFrame,
+            clean: pl.Expr):
     """Orders a member executes for a client of another firm, which sent them on: the
     order moved to an account the other firm holds (in its events and trades), and that
     firm's client order and ROUTE before it. Of each three: routed whole (a look-alike),
@@ -180,7 +189,10 @@ def _routes(rng, ev: pl.DataFrame, tr: pl.DataFrame, each: int, accounts: pl.Dat
     ev = ev.with_columns(**{c: pl.lit(None, pl.String) for c in ("routed_to", "routed_order_id")
                             if c not in ev.columns})
     news = ev.filter(pl.col("event_type") == "NEW")
-    filled = ev.filter(pl.col("event_type").is_in(FILLS))["order_id"].unique().sort()
+    touched = tr.filter(~clean)
+    avoid = set(touched["buy_order_id"]) | set(touched["sell_order_id"])
+    filled = ev.filter(pl.col("event_type").is_in(FILLS) & ~pl.col("order_id").is_in(
+        list(avoid)))["order_id"].unique().sort()
     chosen = rng.choice(filled.to_numpy(), 3 * each, replace=False).tolist()
     labels, extra, moved = [], [], {}
     for k, oid in enumerate(chosen):
