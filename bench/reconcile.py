@@ -2,7 +2,8 @@
 million order events and 1.5 million trades) with breaks of every kind injected
 (`suptech.simulate.breaks`, `--each` of each), sent to the platform at the times the
 schedule says, then paired, matched and checked for time by `suptech.reconcile` on
-DuckDB in a process of its own (time, peak memory, breaks scored on the labels); in the
+DuckDB in a process of its own (time, peak memory, breaks scored on the labels; then
+again with the data-quality indicators, kept in the store: `suptech reconcile`); in the
 same run, the baseline: a pandas merge of the venue's trade sides with the members'
 fills on (mic, trade id, side) and the same field comparisons, reading the same store.
 
@@ -24,14 +25,18 @@ from scan import PEAK, child  # bench/scan.py: a child process's JSON and peak m
 RECONCILE = PEAK + """
 import json, sys, time
 from suptech.store.database import open_store
-from suptech.reconcile.run import reconcile
+from suptech.reconcile.run import reconcile, record
 store = open_store(sys.argv[1])
 t = time.perf_counter()
 found = reconcile(store)
 seconds = time.perf_counter() - t
+t = time.perf_counter()
+_, quality = record(store)
+kept = time.perf_counter() - t
 store.close()
 found.breaks.write_parquet(sys.argv[2])
-print(json.dumps({"seconds": seconds, "breaks": found.breaks.height,
+print(json.dumps({"seconds": seconds, "recorded": kept, "indicators": quality.height,
+                  "breaks": found.breaks.height,
                   "paired": int(found.pairing.filter(found.pairing["role"] == "VENUE")["paired"].sum()),
                   "peak_mb": peak_mb()}))
 """
@@ -112,7 +117,8 @@ def main() -> None:
         base = child(PANDAS, str(db))
         print(f"suptech.reconcile on DuckDB: {ours['seconds']:.1f} s, peak memory "
               f"{ours['peak_mb']:,.0f} MB; {ours['paired']:,} venue sides paired, "
-              f"{ours['breaks']:,} breaks")
+              f"{ours['breaks']:,} breaks; again with the data-quality indicators "
+              f"({ours['indicators']:,} rows), kept in the store: {ours['recorded']:.1f} s")
         print(f"pandas merge baseline: {base['seconds']:.1f} s (+ {base['load_seconds']:.1f} s "
               f"reading the store), peak memory {base['peak_mb']:,.0f} MB; unpaired "
               f"{base['unpaired_venue']} venue / {base['unpaired_member']} member, "

@@ -257,3 +257,14 @@ def test_every_break_injected_into_a_simulated_day_is_found_and_none_invented(tm
     venue = found.breaks["venue"].drop_nulls()[0]
     assert told[venue].height == found.breaks.filter(
         (pl.col("venue") == venue) | (pl.col("member") == venue)).height
+    # What it kept makes each institution's report card, a PDF of PNG pages, in Chinese too.
+    for lang in ("en", "zh"):
+        said = CliRunner().invoke(app, ["report-card", venue, "--data-dir", str(tmp_path / "db"),
+                                        "--out", str(tmp_path / f"{lang}.pdf"), "--lang", lang,
+                                        "--png", str(tmp_path / lang)])
+        assert said.exit_code == 0, said.output
+        pages = sorted((tmp_path / lang).glob("*.png"))
+        assert pages and all(p.read_bytes()[:4] == b"\x89PNG" for p in pages)
+    said = CliRunner().invoke(app, ["report-card", "5493NOBODY0000000000", "--data-dir",
+                                    str(tmp_path / "db")])
+    assert said.exit_code == 1 and "no data quality measured" in said.output

@@ -281,6 +281,7 @@ def _register_subcommands() -> None:
     from suptech.reconcile import cli as reconcile
     app.command()(reconcile.reconcile)
     app.command()(reconcile.lifecycle)
+    app.command("report-card")(reconcile.report_card)
 
 
 _register_subcommands()

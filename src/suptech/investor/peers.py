@@ -31,6 +31,24 @@ def z_score(k: ir.NumericValue, n: ir.NumericValue, others_k: ir.NumericValue,
     return (k / n - p0) / (p0 * (1 - p0) / n).sqrt()
 
 
+def peer_hits(g: ir.Table, p: PeerParams, measure: str, counted: str) -> ir.Table:
+    """The institutions of `g` (member_lei, n, k, first, last, accounts, evidence: its
+    k of n) whose rate is `p.z` or more above the others' pooled rate, with at least
+    `p.min_count`; `counted` names k in the explanation."""
+    every = ibis.window()
+    g = g.mutate(others_n=g.n.sum().over(every) - g.n, others_k=g.k.sum().over(every) - g.k)
+    g = g.filter(g.others_n > 0)
+    g = g.mutate(z=z_score(g.k, g.n, g.others_k, g.others_n))
+    g = g.filter((g.z.round(9) >= p.z) & (g.k >= p.min_count))
+    return hits_table(g.mutate(
+        account_ids=g.accounts, isin=ibis.null("string"), window_start=g["first"],
+        window_end=g["last"], score=(0.5 + ibis.least(g.z, 10.0) / 20).cast("float64"),
+        evidence=g.evidence,
+        explanation=why(subject=g.member_lei, measure=measure, **{counted: g.k}, sales=g.n,
+                        rate=g.k / g.n, peers_rate=g.others_k / g.others_n, z=g.z,
+                        line=p.z)), case=("member_lei",))
+
+
 @register
 class MisSellingRate(Detector):
     id = "mis_selling_rate"
@@ -48,16 +66,5 @@ class MisSellingRate(Detector):
             n=s.count(), k=s.bad.sum(), first=s.ts_event.min(), last=s.ts_event.max(),
             accounts=s.accounts.collect(where=s.bad).flatten(),
             evidence=s.report_id.collect(where=s.bad))
-        every = ibis.window()
-        g = g.mutate(others_n=g.n.sum().over(every) - g.n, others_k=g.k.sum().over(every) - g.k)
-        g = g.filter(g.others_n > 0)
-        g = g.mutate(z=z_score(g.k, g.n, g.others_k, g.others_n))
-        g = g.filter((g.z.round(9) >= p.z) & (g.k >= p.min_count))
-        return hits_table(g.mutate(
-            account_ids=g.accounts, isin=ibis.null("string"), window_start=g.first,
-            window_end=g.last, score=(0.5 + ibis.least(g.z, 10.0) / 20).cast("float64"),
-            evidence=g.evidence,
-            explanation=why(subject=g.member_lei, measure="unsuitable sales, against the "
-                            "pooled rate of the other institutions", unsuitable=g.k,
-                            sales=g.n, rate=g.k / g.n, peers_rate=g.others_k / g.others_n,
-                            z=g.z, line=p.z)), case=("member_lei",))
+        return peer_hits(g, p, "unsuitable sales, against the pooled rate of the other "
+                         "institutions", "unsuitable")

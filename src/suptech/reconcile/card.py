@@ -24,7 +24,7 @@ NAMES = {"rejected": N_("rejected"), "late": N_("late"),
          "matched": N_("matched"), "under_reported": N_("under-reported"),
          "over_reported": N_("over-reported"), "corrections": N_("corrections"),
          "cancellations": N_("cancellations")}
-MEANINGS = {k: N_(v) for k, (v, _) in INDICATORS.items()}
+MEANINGS = {k: v for k, (v, _) in INDICATORS.items()}
 
 
 def report_card(m: Month, lei: str, out: Path, language: str = "en", name: str = "",

@@ -163,3 +163,38 @@ def lifecycle(
 
 def _num(d) -> str:
     return format(d.normalize(), "f")
+
+
+def report_card(
+    lei: Annotated[str, typer.Argument(metavar="LEI", help="The reporting institution.")],
+    month: Annotated[Optional[str], typer.Option(
+        "--month", help="YYYY-MM; default: the month of the latest day reconciled.")] = None,
+    pdf_out: Annotated[Path, typer.Option("--out", help="The PDF to write.")] = Path(
+        "report-card.pdf"),
+    png: Annotated[Optional[Path], typer.Option(
+        "--png", help="Also each page as a PNG in this folder.")] = None,
+    lang: Annotated[str, typer.Option("--lang", help="en or zh.")] = "en",
+    data_dir: DataDir = Path("./suptech-data"),
+    engine: Engine = "duckdb",
+) -> None:
+    """An institution's monthly data-quality report card, from what `suptech reconcile`
+    kept: its indicators beside the market's, the days' trend, its breaks."""
+    from suptech.pdf import ReportError
+    from suptech.reconcile.card import report_card as make
+    from suptech.reconcile.quality_view import month_of
+
+    store = open_or_exit(data_dir, engine)
+    try:
+        m = month_of(store, month)
+        if m is None:
+            error(f"{month!r} is not a month YYYY-MM" if month else
+                  "nothing reconciled yet: run `suptech reconcile` first")
+            raise typer.Exit(1)
+        try:
+            pages, pngs = make(m, lei, pdf_out, lang, png=png)
+        except (ReportError, OSError) as e:
+            error(str(e))
+            raise typer.Exit(1) from None
+    finally:
+        store.close()
+    out.print(f"{pdf_out}: {pages} pages" + (f", {len(pngs)} PNG in {png}" if png else ""))

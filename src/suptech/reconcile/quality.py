@@ -13,21 +13,22 @@ from __future__ import annotations
 import ibis
 import polars as pl
 
+from suptech.i18n import N_
 from suptech.model.calendar import DAY, DEFAULT
 from suptech.model.reports import REPORT_TYPES
 from suptech.reconcile.rules import Rules
 
 #: Each indicator: what it counts of what, and whether more is better.
 INDICATORS = {
-    "rejected": ("records rejected, of those sent", False),
-    "late": ("reports received after their deadline, of those due", False),
-    "late_corrections": ("corrections and cancellations after the deadline, of all", False),
-    "paired": ("executions paired with the other side's report, of those owed", True),
-    "matched": ("paired executions that agree field by field", True),
-    "under_reported": ("the venue's executions the member did not report", False),
-    "over_reported": ("fills the venue has no trade for, of those reported", False),
-    "corrections": ("reports corrected, of the day's reports", False),
-    "cancellations": ("reports cancelled, of the day's reports", False),
+    "rejected": (N_("records rejected, of those sent"), False),
+    "late": (N_("reports received after their deadline, of those due"), False),
+    "late_corrections": (N_("corrections and cancellations after the deadline, of all"), False),
+    "paired": (N_("executions paired with the other side's report, of those owed"), True),
+    "matched": (N_("paired executions that agree field by field"), True),
+    "under_reported": (N_("the venue's executions the member did not report"), False),
+    "over_reported": (N_("fills the venue has no trade for, of those reported"), False),
+    "corrections": (N_("reports corrected, of the day's reports"), False),
+    "cancellations": (N_("reports cancelled, of the day's reports"), False),
 }
 COLUMNS = {"institution": pl.String, "day": pl.Int64, "indicator": pl.String,
            "numerator": pl.Int64, "denominator": pl.Int64}
