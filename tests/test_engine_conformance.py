@@ -16,7 +16,7 @@ from suptech.detect.base import REGISTRY
 from suptech.detect.run import run
 from suptech.ingest.pipeline import ingest_file, ingest_files
 from suptech.model.reports import REPORT_TYPES
-from suptech.reconcile.run import reconcile
+from suptech.reconcile.run import record
 from suptech.simulate.breaks import inject_breaks, score
 from suptech.simulate.market_run import simulate_market
 from suptech.simulate.payments_run import simulate_payments
@@ -76,8 +76,9 @@ def alerts_on(engine: str, files, data_dir, domain: str = "market",
             ingest_file(store, path, now_ns=at)
         detectors = [c() for c in REGISTRY.detectors.values() if c.domain == domain]
         alerts = run(store, detectors).select(COMPARED).sort("alert_id")
-        if schedule:
-            alerts = (alerts, reconcile(store))
+        if schedule:  # reconciled and kept, as `suptech reconcile` does
+            found, quality = record(store)
+            alerts = (alerts, found, quality.sort(["institution", "indicator", "day"]))
         # The scan's shared tables (files, on Spark) went when it ended; the store's
         # folder for them goes when it is closed.
         assert not [p for p in (data_dir / "spark" / "_shared").rglob("*") if p.is_file()]
@@ -104,12 +105,14 @@ def test_duckdb_and_spark_raise_the_same_payment_alerts(tmp_path):
 
 def test_duckdb_and_spark_raise_the_same_market_alerts_and_breaks(tmp_path):
     """A day with a break of every kind injected (`simulate.breaks`): the same alerts,
-    and the same breaks and pairing counts from reconciliation."""
+    and the same breaks, pairing counts and data-quality indicators from reconciliation,
+    kept in the store."""
     out = tmp_path / "sim"
     simulate_market(out, seed=31, days=1, instruments=2, scale="tiny")
     sent = inject_breaks(sorted(out.glob("*.parquet")), tmp_path / "sent", seed=31, each=1)
-    duck, duck_rec = alerts_on("duckdb", [], tmp_path / "duck", schedule=sent.schedule)
-    spark, spark_rec = alerts_on("spark", [], tmp_path / "spark", schedule=sent.schedule)
+    duck, duck_rec, duck_q = alerts_on("duckdb", [], tmp_path / "duck", schedule=sent.schedule)
+    spark, spark_rec, spark_q = alerts_on("spark", [], tmp_path / "spark",
+                                          schedule=sent.schedule)
     assert set(duck["detector"]) == {"spoofing", "layering", "wash_trade",
                                      "marking_the_close", "insider_dealing", "front_running",
                                      "pump_and_dump", "cross_market", "ramping"}
@@ -117,3 +120,4 @@ def test_duckdb_and_spark_raise_the_same_market_alerts_and_breaks(tmp_path):
     assert score(sent.labels, duck_rec.breaks)["found"].sum() == sent.labels.height
     assert spark_rec.breaks.equals(duck_rec.breaks)
     assert spark_rec.pairing.equals(duck_rec.pairing)
+    assert spark_q.equals(duck_q) and duck_q.height

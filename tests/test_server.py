@@ -20,6 +20,7 @@ from suptech.detect.scan import scan
 from suptech.ingest.pipeline import ingest_files
 from suptech.ops import access
 from suptech.ops.db import connect
+from suptech.reconcile.run import record as reconcile_and_keep
 from suptech.server.app import create_app
 from suptech.simulate.market_run import simulate_market
 from suptech.simulate.payments_run import simulate_payments
@@ -60,6 +61,7 @@ def world(tmp_path_factory, database, audit_key):
     store = open_store(data)
     ingest_files(store, [p for p in market.files + pay.files if p.suffix == ".parquet"])
     scan(store)
+    reconcile_and_keep(store)  # its breaks are the institutions' feedback
     store.close()
     ops = connect(data, database)
     with ops.begin() as con:
@@ -136,6 +138,7 @@ def families(world) -> dict[str, tuple[str, str, dict | None, set[str]]]:
         "triage": ("POST", f"/v1/alerts/{alert}/comments", {"text": "looked at"},
                    {"analyst", "supervisor"}),
         "cases": ("GET", "/v1/cases", None, {"analyst", "supervisor"}),
+        "breaks": ("GET", "/v1/breaks", None, {"submitter", "analyst", "supervisor"}),
         "new case": ("POST", "/v1/cases", {"title": "t", "alert_ids": [alert]},
                      {"analyst", "supervisor"}),
     }
@@ -204,6 +207,24 @@ def test_a_submitter_sees_only_its_own_submissions_and_feedback(world):
         reads = con.execute(sa.text("SELECT action, object_id FROM audit_log WHERE actor = 'jing'")
                             ).all()
     assert ("feedback.read", bank_batch) in reads and ("submissions.read", "*") in reads
+
+
+def test_reconciliation_breaks_are_each_institutions_own_feedback(world):
+    """The day was sent long after its deadline: every report is late. An analyst sees
+    every break; a member, as a submitter, only those that name it."""
+    client = world[0]
+    every = client.get("/v1/breaks?limit=10000", headers=as_(world, "ana")).json()
+    assert every and {b["code"] for b in every} == {"R005"}
+    member = every[0]["member"]
+    with client.app.state.services.ops.begin() as con:
+        token = access.add_user(con, "test", "member1", "submitter", "CN-SH", member)
+    mine = client.get("/v1/breaks?limit=10000", headers={"Authorization": f"Bearer {token}"})
+    assert mine.status_code == 200 and mine.json()
+    assert all(member in (b["member"], b["venue"]) for b in mine.json())
+    # (the analyst's first 10,000 of them hold some of the member's, not all)
+    assert len(mine.json()) >= sum(member in (b["member"], b["venue"]) for b in every)
+    assert client.get("/v1/breaks?month=2026-13x", headers=as_(world, "ana")).status_code == 422
+    assert client.get("/v1/breaks?month=1999-01", headers=as_(world, "ana")).json() == []
 
 
 def test_a_submitter_cannot_report_under_another_institutions_lei(world):

@@ -33,18 +33,19 @@ class Month:
 
 
 def month_of(store, month: str | None) -> Month | None:
-    """The month named (YYYY-MM), else the one of the latest day reconciled; None where
-    nothing was reconciled, or `month` is not one."""
+    """The month named (YYYY-MM), else the one of the latest trading day reconciled;
+    None where nothing was reconciled, or `month` is not one."""
     if month:
         try:
             start = dt.date.fromisoformat(f"{month}-01")
         except ValueError:
             return None
-    else:
-        runs = pl.from_arrow(store.con.table("reconciliations").to_pyarrow())
-        if runs.is_empty():
+    else:  # the latest day of trading reported (rejections are dated by receipt)
+        q = store.con.table("quality")
+        latest = q.filter(q.indicator != "rejected").day.max().execute()
+        if latest is None:
             return None
-        start = (EPOCH + dt.timedelta(days=int(runs["last_day"].max()))).replace(day=1)
+        start = (EPOCH + dt.timedelta(days=int(latest))).replace(day=1)
     end = (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
     first, last = (start - EPOCH).days, (end - EPOCH).days - 1
     q = store.reconciled("quality", first, last)

@@ -229,9 +229,13 @@ class Store:
         the submitter most of its stored reports name (batch_id, institution)."""
         s = self.con.table("submissions")
         parts = [s.filter(s.owner.notnull()).select("batch_id", institution=s.owner)]
-        for rt in REPORT_TYPES:
+        for rt in REPORT_TYPES:  # the commonest submitter (Spark has no `mode`)
             t = self.versions(rt)
-            parts.append(t.group_by("batch_id").aggregate(institution=t.submitter.mode()))
+            n = t.group_by(["batch_id", "submitter"]).aggregate(n=t.count())
+            top = ibis.row_number().over(group_by=n.batch_id,
+                                         order_by=[ibis.desc(n.n), n.submitter])
+            n = n.mutate(_k=top).filter(lambda x: x._k == 0)
+            parts.append(n.select("batch_id", institution=n.submitter))
         named = pl.concat([pl.from_arrow(p.to_pyarrow()) for p in parts])
         return named.unique("batch_id", keep="first")
 
