@@ -94,7 +94,7 @@ def test_an_institutions_contagion_is_charted_and_the_day_reported_as_a_pdf(
     import pypdfium2 as pdfium
     from PIL import Image
 
-    from suptech.risk.report import page_images
+    from suptech.pdf import page_images
 
     base, token, labels, alerts = risk_site
     label = next(x for x in labels if x.typology == "EXPOSURE_CONTAGION")

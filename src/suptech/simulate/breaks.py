@@ -31,8 +31,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from suptech.ingest.pipeline import load_order
 from suptech.model.calendar import DEFAULT, EPOCH, SECOND, add_trading_days
+from suptech.model.reports import REPORT_TYPES
 
 HOUR = 3600 * SECOND
 
@@ -64,8 +64,8 @@ def inject_breaks(files: list[Path], out: Path, seed: int = 1, each: int = 2) ->
     rng = np.random.default_rng(seed)
     out.mkdir(parents=True, exist_ok=True)
     days = sorted({p.stem.split("-", 1)[1] for p in files if p.stem.startswith("trade-")})
-    reference = load_order([p for p in files if p.suffix == ".parquet" and "-" not in p.stem],
-                           None)
+    reference = sorted([p for p in files if p.suffix == ".parquet" and "-" not in p.stem],
+                       key=lambda p: REPORT_TYPES[p.stem].rank)  # reference data first
     opened = max(pl.read_parquet(p)["ts_event"].max() for p in reference) + HOUR
     schedule = [(p, opened) for p in reference]
     # Announcements are published at any hour, some on later days than their file's.
