@@ -15,7 +15,8 @@ from builders import BROKER_A, BROKER_B, SUBMITTER, record, reference_data, writ
 from suptech.ingest.pipeline import ingest_file, ingest_files
 from suptech.model.calendar import DEFAULT, EPOCH, SECOND
 from suptech.reconcile.rules import Match, Rules, rules
-from suptech.reconcile.run import reconcile
+from suptech.reconcile.run import new_days, reconcile
+from suptech.reconcile.run import record as keep
 from suptech.reconcile.timeliness import due_ns
 from suptech.store.database import open_store
 
@@ -210,16 +211,32 @@ def test_a_report_received_after_its_deadline_is_late(tmp_path, late_by, kinds_f
 
 
 def test_a_correction_after_the_deadline_is_a_late_correction(tmp_path):
+    """On time, then a correction two days later: reconciling what is new takes its day
+    alone, and finds it late."""
+    from typer.testing import CliRunner
+
+    from suptech.cli import app
+
     breaks(tmp_path, day({}, {}))  # on time
+    store = open_store(tmp_path / "db")
+    try:
+        keep(store)
+    finally:
+        store.close()
+    args = ["reconcile", "--new", "--data-dir", str(tmp_path / "db")]
+    assert "nothing received" in CliRunner().invoke(app, args).output
     corr = write_csv(tmp_path, "order_event-corr.csv", [
         fill(3, "O1", "BUY", "A1", BROKER_A, action="CORR", ts_event=T1)])
     store = open_store(tmp_path / "db")
     try:
         ingest_file(store, corr, now_ns=_at(dt.date(2026, 3, 4), "10:00"))
+        assert new_days(store) == [(20514, 20514)]  # 2 March 2026, the fill's day
         found = reconcile(store).breaks
     finally:
         store.close()
     assert found.select("kind", "member_report_id").rows() == [("LATE_CORRECTION", "F3")]
+    said = CliRunner().invoke(app, args)
+    assert "reconciling 2026-03-02" in said.output and "R006" in said.output
 
 
 def test_every_break_injected_into_a_simulated_day_is_found_and_none_invented(tmp_path):

@@ -40,6 +40,9 @@ def reconcile(
     feedback: Annotated[Optional[Path], typer.Option(
         "--feedback", help="Write each submitter's breaks, those that name it as venue or "
                            "member, to DIR/<LEI>.csv.")] = None,
+    new: Annotated[bool, typer.Option(
+        "--new", help="Only the days that reports received since the last reconciliation "
+                      "fall on (they pair against what the store holds).")] = False,
     data_dir: DataDir = Path("./suptech-data"),
     engine: Engine = "duckdb",
 ) -> None:
@@ -48,7 +51,7 @@ def reconcile(
     breaks and each institution's data-quality indicators for the dashboard."""
     from suptech.reconcile.rules import RulesError
     from suptech.reconcile.rules import rules as rules_in_force
-    from suptech.reconcile.run import record
+    from suptech.reconcile.run import new_days, record
 
     try:
         settings = rules_in_force(rules)
@@ -58,10 +61,24 @@ def reconcile(
     start = _start(date_from, "--from")
     last = _start(date_to or date_from, "--to")
     end = None if last is None else last + DAY
+    if new and (start is not None or end is not None):
+        raise typer.BadParameter("--new chooses the days itself", param_hint="--new")
     store = open_or_exit(data_dir, engine)
     try:
-        with out.status("pairing and matching"):
-            found, _ = record(store, start, end, settings)
+        spans = [(start, end)]
+        if new:
+            days = new_days(store, settings)
+            if not days:
+                out.print("nothing received since the last reconciliation")
+                return
+            out.print("reconciling " + ", ".join(
+                _iso(a) + (f" to {_iso(b)}" if b > a else "") for a, b in days))
+            spans = [(DEFAULT.day_start(a), DEFAULT.day_start(b) + DAY) for a, b in days]
+        found = None
+        for a, b in spans:
+            with out.status("pairing and matching"):
+                got, _ = record(store, a, b, settings)
+            found = got if found is None else _joined(found, got)
     finally:
         store.close()
     _print(found)
@@ -102,6 +119,18 @@ def _print(found) -> None:
         table.add_row(r["institution"] or "?", r["role"], f"{r['owed']:,}", f"{r['reported']:,}",
                       f"{100 * r['paired']:.2f} %", f"{100 * r['matched']:.2f} %")
     out.print(table)
+
+
+def _iso(day: int) -> str:
+    return (EPOCH + dt.timedelta(days=day)).isoformat()
+
+
+def _joined(a, b):
+    import polars as pl
+
+    from suptech.reconcile.run import Reconciliation
+
+    return Reconciliation(pl.concat([a.breaks, b.breaks]), pl.concat([a.pairing, b.pairing]))
 
 
 def _write(frame, path: Path) -> None:

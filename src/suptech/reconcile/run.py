@@ -86,6 +86,7 @@ def record(store, start_ns: int | None = None, end_ns: int | None = None,
     from suptech.reconcile.quality import indicators
 
     r = rules or rules_in_force()
+    seen = store.watermark()  # before reading: what comes in meanwhile is new next time
     found = reconcile(store, start_ns, end_ns, r)
     quality = indicators(store, found, r, start_ns, end_ns)
     breaks = found.breaks.with_columns(
@@ -104,6 +105,32 @@ def record(store, start_ns: int | None = None, end_ns: int | None = None,
     run = time.time_ns()
     store.record_reconciliation(
         {"run_ns": run, "first_day": int(first), "last_day": int(last),
-         "breaks": found.breaks.height},
+         "breaks": found.breaks.height, "watermark": seen},
         breaks.with_columns(run_ns=pl.lit(run)), quality.with_columns(run_ns=pl.lit(run)))
     return found, quality
+
+
+def new_days(store, rules: Rules | None = None) -> list[tuple[int, int]]:
+    """The local days (as [first, last] runs of days) that the reports received since
+    the last reconciliation (after the latest receipt it saw) fall on: those of the
+    types it pairs or times. What
+    `suptech reconcile --new` reconciles again, so that new reports pair against what
+    the store already holds."""
+    r = rules or rules_in_force()
+    runs = store.con.table("reconciliations")
+    since = runs.watermark.max().execute()
+    types = {"order_event", "trade"} | {rt for rt in REPORT_TYPES if r.deadline(rt)}
+    days = set()
+    for rt in sorted(types):
+        v = store.versions(rt)
+        if since is not None:
+            v = v.filter(v.ts_received > int(since))
+        got = v.select(day=((v.ts_event + DEFAULT.offset_ns) // DAY).cast("int64")).distinct()
+        days |= set(pl.from_arrow(got.to_pyarrow())["day"].to_list())
+    spans: list[tuple[int, int]] = []
+    for d in sorted(days):
+        if spans and d == spans[-1][1] + 1:
+            spans[-1] = (spans[-1][0], d)
+        else:
+            spans.append((d, d))
+    return spans

@@ -55,7 +55,8 @@ SCANS = ibis.schema({
 #: Reconciliation's results (`suptech.reconcile`), kept per run: each run's breaks and
 #: data-quality indicators of the days it covered; a day's latest run is its answer.
 RECONCILIATIONS = ibis.schema({"run_ns": dt.int64, "first_day": dt.int64,
-                               "last_day": dt.int64, "breaks": dt.int64})
+                               "last_day": dt.int64, "breaks": dt.int64,
+                               "watermark": dt.int64})  # the latest receipt it saw
 
 
 def _reconciled() -> tuple[ibis.Schema, ibis.Schema]:
