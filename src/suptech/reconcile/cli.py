@@ -90,10 +90,7 @@ def reconcile(
         b = found.breaks
         names = sorted(set(b["venue"].drop_nulls()) | set(b["member"].drop_nulls()))
         for lei in names:
-            import polars as pl
-
-            _write(b.filter((pl.col("venue") == lei) | (pl.col("member") == lei)),
-                   feedback / f"{lei}.csv")
+            _write(b.filter((b["venue"] == lei) | (b["member"] == lei)), feedback / f"{lei}.csv")
         out.print(f"feedback for {len(names)} submitters in {feedback}")
 
 
