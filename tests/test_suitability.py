@@ -273,3 +273,51 @@ def test_an_institution_drawing_complaints_3_standard_errors_above_its_peers(
     assert (BROKER_A in found) is raised and BROKER_B not in found
     if raised:
         assert found[BROKER_A]["complaints"] == 19 and found[BROKER_A]["peers_rate"] == 0.1
+
+
+def test_an_investors_market_buys_count_towards_their_profile_and_losses_are_measured(tmp_path):
+    """P1 (C2) buys an R4 share three times in the market, 1,000 at 10.00 each time, and
+    sells the 3,000 at 9.00: observed R4, far beyond C2, from trades alone; the loss,
+    3,000 of 30,000 bought, is a tenth of it."""
+    from builders import reference_data
+
+    from suptech.investor.data import investor_data
+    from suptech.investor.profile import profiles
+
+    events, trades = [], []
+    for k in range(4):
+        mine, theirs = f"O{k}", f"X{k}"
+        side = "SELL" if k == 3 else "BUY"
+        qty, price = ("3000", "9.00") if k == 3 else ("1000", "10.00")
+        ts = f"2026-03-02T10:0{k}:00+08:00"
+        events += [record("order_event", 2 * k, report_id=f"E{2 * k}", order_id=mine, side=side,
+                          price=price, quantity=qty, leaves_quantity=qty, ts_event=ts),
+                   record("order_event", 2 * k + 1, report_id=f"E{2 * k + 1}", order_id=theirs,
+                          side="BUY" if side == "SELL" else "SELL", account_id="A2",
+                          member_lei=BROKER_B, price=price, quantity=qty,
+                          leaves_quantity=qty, ts_event=ts)]
+        buyer, seller = ("A2", "A1") if side == "SELL" else ("A1", "A2")
+        trades.append(record("trade", k, trade_id=f"T{k}", report_id=f"TR{k}", price=price,
+                             quantity=qty, buy_account_id=buyer, sell_account_id=seller,
+                             buy_order_id=mine if side == "BUY" else theirs,
+                             sell_order_id=theirs if side == "BUY" else mine, ts_event=ts))
+    files = reference_data(tmp_path)
+    files[0] = write_csv(tmp_path, "instrument.csv", [record("instrument", 1,
+                                                             product_risk_level="R4")])
+    files += [write_csv(tmp_path, "order_event.csv", events),
+              write_csv(tmp_path, "trade.csv", trades),
+              write_csv(tmp_path, "investor_assessment.csv",
+                        [record("investor_assessment", 1, category="C2")])]
+    store = open_store(tmp_path / "db")
+    try:
+        assert all(r.summary.rejected == 0 for r in ingest_files(store, files))
+        alerts = run(store, [REGISTRY.get("risk_profile_mismatch")()]).to_dicts()
+        found = profiles(investor_data(store, materialize=False)).to_pyarrow().to_pylist()
+    finally:
+        store.close()
+    assert alerts, found
+    why = json.loads(alerts[0]["explanation"])
+    assert (why["subject"], why["reason"], why["observed"]) == ("P1", "BEYOND", "R4")
+    assert [f["party_id"] for f in found] == ["P1"]  # P2 was never assessed
+    assert found[0]["purchases"] == 3 and found[0]["pnl"] == -3000.0
+    assert abs(found[0]["loss_share"] - 0.1) < 1e-12 and found[0]["trades"] == 4

@@ -25,7 +25,8 @@ PRIMARY = {"market": ("order_event", "trade"), "payments": ("payment",),
            "risk": ("trade", "order_event", "exposure"), "investor": ("product_sale", "complaint")}
 #: Reports that stand until changed: made before a run's range, they still call for its
 #: domain (a reassessment falls due with nothing reported that day).
-STANDING = {"risk": ("tech_application", "pilot"), "investor": ("complaint",)}
+STANDING = {"risk": ("tech_application", "pilot"),
+            "investor": ("complaint", "investor_assessment")}  # assessed investors trade
 
 #: The frame of alerts with none in it, typed.
 EMPTY = pl.DataFrame(schema=alert_schema(COLUMNS))

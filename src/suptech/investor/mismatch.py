@@ -55,5 +55,6 @@ class RiskProfileMismatch(Detector):
             explanation=why(subject=t.party_id, reason=t._way, declared=t.declared,
                             observed=level_name(t.observed), highest=level_name(t.highest),
                             purchases=t.purchases, margin=t.margin,
-                            concentration=t.concentration, per_month=t.per_month)),
+                            concentration=t.concentration, per_month=t.per_month,
+                            traded=t.traded, loss_share=t.loss_share)),
             case=("party_id",))
