@@ -117,6 +117,11 @@ def _day(rng, ev: pl.DataFrame, tr: pl.DataFrame, each: int, accounts: pl.DataFr
                 return f
             trade = next(picks)
 
+    def others(f: dict) -> pl.Series:
+        """The other accounts of the fill's member."""
+        return ev.filter((pl.col("member_lei") == f["member_lei"])
+                         & (pl.col("account_id") != f["account_id"]))["account_id"]
+
     def label(kind, field, f, variant, report_id=None):
         labels.append((kind, field, f["trade_id"], f["side"], report_id, variant, None))
 
@@ -141,9 +146,6 @@ def _day(rng, ev: pl.DataFrame, tr: pl.DataFrame, each: int, accounts: pl.DataFr
         f = fill_of(next(picks))
         changes[f["report_id"]] = {"ts_event": f["ts_event"] + 5_000_000_000}
         label("MISMATCH", "ts_event", f, "5 s late")
-        def others(f):
-            return ev.filter((pl.col("member_lei") == f["member_lei"])
-                             & (pl.col("account_id") != f["account_id"]))["account_id"]
         f = fill_of(next(picks), lambda f: others(f).len() > 0)
         changes[f["report_id"]] = {"account_id": others(f)[0]}
         label("MISMATCH", "account_id", f, "another account of the member")
