@@ -285,3 +285,21 @@ def test_every_break_injected_into_a_simulated_day_is_found_and_none_invented(tm
     said = CliRunner().invoke(app, ["report-card", "5493NOBODY0000000000", "--data-dir",
                                     str(tmp_path / "db")])
     assert said.exit_code == 1 and "no data quality measured" in said.output
+
+
+@pytest.mark.parametrize("text, said", [
+    ("[deadlines.trade]\ndays = 1\ntime = \"25:00\"\n", "deadlines.trade.time"),
+    ("[match]\nprice = -1\n", "match.price"),
+    ("[match]\ntolerance = 1\n", "match.tolerance"),
+    ("[match\n", "not TOML"),
+])
+def test_settings_that_say_something_wrong_are_refused_naming_the_key(tmp_path, text, said):
+    from typer.testing import CliRunner
+
+    from suptech.cli import app
+
+    bad = tmp_path / "rules.toml"
+    bad.write_text(text)
+    out = CliRunner().invoke(app, ["reconcile", "--rules", str(bad), "--data-dir",
+                                   str(tmp_path / "db")])
+    assert out.exit_code == 2 and said in out.output and str(bad) in out.output
