@@ -292,6 +292,8 @@ def test_every_break_injected_into_a_simulated_day_is_found_and_none_invented(tm
     ("[match]\nprice = -1\n", "match.price"),
     ("[match]\ntolerance = 1\n", "match.tolerance"),
     ("[match\n", "not TOML"),
+    ("[deadlines.trades]\ndays = 1\ntime = \"08:00\"\n", "no report type trades"),
+    ("[markets.XSHE.orders]\ndays = 1\ntime = \"08:00\"\n", "no report type orders"),
 ])
 def test_settings_that_say_something_wrong_are_refused_naming_the_key(tmp_path, text, said):
     from typer.testing import CliRunner

@@ -50,6 +50,24 @@ class Rules(Section):
     deadlines: dict[str, Deadline] = {}
     markets: dict[str, dict[str, Deadline]] = {}
 
+    @field_validator("deadlines")
+    @classmethod
+    def _types(cls, v: dict) -> dict:
+        from suptech.model.reports import REPORT_TYPES
+
+        unknown = sorted(set(v) - set(REPORT_TYPES))
+        if unknown:
+            raise ValueError(f"no report type {', '.join(unknown)} (one of "
+                             f"{', '.join(REPORT_TYPES)})")
+        return v
+
+    @field_validator("markets")
+    @classmethod
+    def _market_types(cls, v: dict) -> dict:
+        for deadlines in v.values():
+            cls._types(deadlines)
+        return v
+
     def deadline(self, report_type: str, mic: str | None = None) -> Deadline | None:
         """A report type's deadline in a market (its own there, else the general one)."""
         return self.markets.get(mic or "", {}).get(report_type) \
