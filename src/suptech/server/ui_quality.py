@@ -5,15 +5,12 @@ institution; a submitter its own card."""
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import polars as pl
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from suptech.ops.access import NotFound, User
-from suptech.server.ui import _services, _user, page, words
+from suptech.server.ui import _services, _user, page, pdf_download, words
 
 #: Breaks listed on the page; the CLI writes them all.
 SHOWN = 200
@@ -50,7 +47,6 @@ def router() -> APIRouter:
     @r.get("/quality/{lei}/card.pdf")
     def card(request: Request, lei: str, who: User = Depends(_user), month: str = ""):
         """An institution's report card for a month, in the user's language."""
-        from suptech.pdf import ReportError
         from suptech.reconcile.card import report_card
         from suptech.reconcile.quality_view import month_of
 
@@ -65,14 +61,8 @@ def router() -> APIRouter:
         if m is None:
             return Response(f"{month!r} is not a month YYYY-MM, or nothing was reconciled",
                             status_code=404, media_type="text/plain")
-        with tempfile.TemporaryDirectory() as tmp:
-            out = Path(tmp) / "card.pdf"
-            try:
-                report_card(m, lei, out, w.language, s.institution_names().get(lei, ""))
-            except ReportError as e:
-                return Response(str(e), status_code=404, media_type="text/plain")
-            body = out.read_bytes()
-        return Response(body, media_type="application/pdf", headers={
-            "Content-Disposition": f'attachment; filename="data-quality-{lei}-{m.label}.pdf"'})
+        name = s.institution_names().get(lei, "")
+        return pdf_download(lambda out: report_card(m, lei, out, w.language, name),
+                            f"data-quality-{lei}-{m.label}.pdf")
 
     return r

@@ -7,7 +7,6 @@ shares; the alerts are the caller's jurisdiction's, as in the queue."""
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import polars as pl
 from fastapi import APIRouter, Depends, Request
@@ -15,7 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from suptech.ops.access import User
 from suptech.server import charts
-from suptech.server.ui import _services, _user, page, words
+from suptech.server.ui import _services, _user, page, pdf_download, words
 
 #: Shares the heat map shows: those with the highest level of any indicator.
 SHOWN = 40
@@ -57,9 +56,7 @@ def router() -> APIRouter:
     @r.get("/risk/report.pdf")
     def risk_report(request: Request, date: str, who: User = Depends(_user)):
         """The day's risk report (`suptech risk report`) in the user's language."""
-        import tempfile
-
-        from suptech.risk.report import ReportError, daily_report
+        from suptech.risk.report import daily_report
 
         who.require("analyst", "supervisor")
         s, w = _services(request), words(request, who)
@@ -68,15 +65,10 @@ def router() -> APIRouter:
         except ValueError:
             return Response(f"{date!r} is not a date YYYY-MM-DD", status_code=422,
                             media_type="text/plain")
-        with tempfile.TemporaryDirectory() as tmp, s.reader() as store:
-            out = Path(tmp) / "report.pdf"
-            try:
-                daily_report(store, day, out, w.language, source=str(s.data_dir))
-            except ReportError as e:
-                return Response(str(e), status_code=404, media_type="text/plain")
-            body = out.read_bytes()
-        return Response(body, media_type="application/pdf", headers={
-            "Content-Disposition": f'attachment; filename="risk-report-{day}.pdf"'})
+        with s.reader() as store:
+            return pdf_download(lambda out: daily_report(store, day, out, w.language,
+                                                         source=str(s.data_dir)),
+                                f"risk-report-{day}.pdf")
 
     return r
 
