@@ -120,3 +120,21 @@ def page_images(pdf: Path, folder: Path, prefix: str = "page") -> list[Path]:
     finally:
         doc.close()
     return out
+
+
+def download(make, filename: str):
+    """The PDF `make(path)` writes, as an HTTP download named `filename`; a report with
+    nothing to say (ReportError) is a 404 saying why."""
+    import tempfile
+
+    from fastapi.responses import Response
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "report.pdf"
+        try:
+            make(out)
+        except ReportError as e:
+            return Response(str(e), status_code=404, media_type="text/plain")
+        body = out.read_bytes()
+    return Response(body, media_type="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{filename}"'})

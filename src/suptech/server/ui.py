@@ -131,24 +131,6 @@ def date_or_today(text: str) -> dt.date:
         return dt.date.today()
 
 
-def pdf_download(make, filename: str) -> Response:
-    """The PDF `make(path)` writes, as a download named `filename`; a report with nothing
-    to say (`suptech.pdf.ReportError`) is a 404 saying why."""
-    import tempfile
-
-    from suptech.pdf import ReportError
-
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "report.pdf"
-        try:
-            make(out)
-        except ReportError as e:
-            return Response(str(e), status_code=404, media_type="text/plain")
-        body = out.read_bytes()
-    return Response(body, media_type="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="{filename}"'})
-
-
 def page(request: Request, name: str, who: User | None, **context) -> HTMLResponse:
     w = words(request, who)
     return templates.TemplateResponse(request, name, {

@@ -10,7 +10,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from suptech.ops.access import NotFound, User
-from suptech.server.ui import _services, _user, page, pdf_download, words
+from suptech.pdf import download as pdf_download
+from suptech.server.ui import _services, _user, page, words
 
 #: Breaks listed on the page; the CLI writes them all.
 SHOWN = 200

@@ -13,8 +13,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from suptech.ops.access import User
+from suptech.pdf import download as pdf_download
 from suptech.server import charts
-from suptech.server.ui import _services, _user, page, pdf_download, words
+from suptech.server.ui import _services, _user, page, words
 
 #: Shares the heat map shows: those with the highest level of any indicator.
 SHOWN = 40
