@@ -221,6 +221,11 @@ def test_an_unsuitable_sales_page_shows_the_sale_and_the_investors_assessments(s
     assert sale in page.text_content("[data-table=sales]")
     assert page.locator("[data-table=assessments] tbody tr").count() >= 1
     assert page.locator("#evidence-chart").count() == 0  # no order book for a sale
+    # From the investor page's list, the alert's investor has a profile with the sale.
+    investor = json.loads(alert["explanation"])["investor"]
+    page.goto(f"{site[0]}/ui/investors")
+    page.click(f"#investor-alerts a.investor[href^='/ui/investors/{investor}']")
+    assert page.locator(f"#purchases tr[data-sale={sale}]").count() == 1
 
 
 def test_an_investors_profile_shows_the_declared_beside_the_observed(demo, site, as_user):

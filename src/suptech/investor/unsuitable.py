@@ -28,7 +28,8 @@ def sale_hits(d, t: ir.Table, reason: ir.StringValue, score: ir.FloatingValue,
     return hits_table(t.mutate(
         account_ids=t.accounts, window_start=t.ts_event, window_end=t.ts_event,
         score=t._score, evidence=ibis.array([t.report_id]),
-        explanation=why(subject=t.sale_id, reason=t._reason, product=t.isin,
+        explanation=why(subject=t.sale_id, reason=t._reason, investor=t.party_id,
+                        product=t.isin,
                         level=t.level, category=t.category, lowest=t.lowest,
                         seller=t.member_lei, salesperson=t.salesperson_id,
                         **{k: f(t) for k, f in facts.items()})), case=("sale_id",))

@@ -36,8 +36,9 @@ def router() -> APIRouter:
             per = institutions(store, who.jurisdiction, on)
             listed = complaints(store, who.jurisdiction, on)
         alerts = s.alerts(who).filter(pl.col("typology").is_in(investor_typologies()))
-        alerts = alerts.with_columns(subject=pl.col("explanation").str.json_path_match(
-            "$.subject"))
+        alerts = alerts.with_columns(
+            subject=pl.col("explanation").str.json_path_match("$.subject"),
+            investor=pl.col("explanation").str.json_path_match("$.investor"))
         return page(request, "investors.html", who, day=on.isoformat(),
                     institutions=per.to_dicts(), complaints=listed.head(200).to_dicts(),
                     alerts=s.with_status(alerts.sort("window_start", descending=True)
