@@ -94,7 +94,7 @@ def _versions(store, rules: Rules, breaks: pl.DataFrame, start_ns, end_ns) -> pl
         counted.append(v.group_by(institution=v.submitter, day=_day(v.ts_event)).aggregate(
             received=(v.action == "NEW").sum(), corr=(v.action == "CORR").sum(),
             canc=(v.action == "CANC").sum()))
-        if rules.deadline(rt) is not None or any(rt in m for m in rules.markets.values()):
+        if rules.timed(rt):
             due.append(v.group_by(institution=v.submitter, day=_day(v.ts_event)).aggregate(
                 new=(v.action == "NEW").sum(), amended=(v.action != "NEW").sum()))
     got = pl.from_arrow(ibis.union(*counted).to_pyarrow()).group_by("institution", "day").sum()

@@ -68,6 +68,11 @@ class Rules(Section):
             cls._types(deadlines)
         return v
 
+    def timed(self, report_type: str) -> bool:
+        """Whether reports of the type have a deadline, in general or in some market."""
+        return report_type in self.deadlines or any(report_type in m
+                                                    for m in self.markets.values())
+
     def deadline(self, report_type: str, mic: str | None = None) -> Deadline | None:
         """A report type's deadline in a market (its own there, else the general one)."""
         return self.markets.get(mic or "", {}).get(report_type) \

@@ -119,7 +119,7 @@ def new_days(store, rules: Rules | None = None) -> list[tuple[int, int]]:
     r = rules or rules_in_force()
     runs = store.con.table("reconciliations")
     since = runs.watermark.max().execute()
-    types = {"order_event", "trade"} | {rt for rt in REPORT_TYPES if r.deadline(rt)}
+    types = {"order_event", "trade"} | {rt for rt in REPORT_TYPES if r.timed(rt)}
     days = set()
     for rt in sorted(types):
         v = store.versions(rt)

@@ -38,8 +38,7 @@ def late(store, rules: Rules, report_type: str, start_ns: int | None = None,
          end_ns: int | None = None) -> ir.Table | None:
     """The versions of `report_type` with events in [start, end) received after their
     deadline, as breaks (LATE, LATE_CORRECTION); None where the type has none."""
-    if rules.deadline(report_type) is None and not any(
-            report_type in m for m in rules.markets.values()):
+    if not rules.timed(report_type):
         return None
     v = store.versions(report_type)
     if start_ns is not None:
