@@ -11,7 +11,7 @@ import ibis
 import ibis.expr.types as ir
 
 from suptech.detect.base import SharedTables
-from suptech.model.calendar import DAY, DEFAULT
+from suptech.model.calendar import DEFAULT
 
 
 @dataclass
@@ -32,7 +32,7 @@ class InvestorData(SharedTables):
 def investor_data(store, start_ns: int | None = None, end_ns: int | None = None,
                   materialize: bool = True) -> InvestorData:
     s = store.view("product_sale", start_ns=start_ns, end_ns=end_ns)
-    s = s.mutate(day=((s.ts_event + DEFAULT.offset_ns) // DAY).cast("int64"))
+    s = s.mutate(day=DEFAULT.local_day(s.ts_event).cast("int64"))
     inst = store.view("instrument").select("isin", inst_level="product_risk_level")
     s = s.left_join(inst, "isin").drop("isin_right")
     a = store.view("investor_assessment")

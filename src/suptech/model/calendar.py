@@ -111,7 +111,7 @@ class Calendar:
 
     def local_date(self, ts: int) -> dt.date:
         """The local date of `ts` (ns UTC)."""
-        return EPOCH + dt.timedelta(days=self.local_day(ts))
+        return date_of(self.local_day(ts))
 
 
 #: Shanghai and Shenzhen: 09:30-11:30 and 13:00-14:57 continuous, a closing call
@@ -167,6 +167,11 @@ def longest_break() -> int:
     """The longest pause between sessions of any calendar (ns): how much later than
     `n` trading minutes a window may end in wall-clock time."""
     return max((b - a for c in calendars().values() for a, b in c.breaks), default=0)
+
+
+def date_of(day: int) -> dt.date:
+    """The date of `day`, days since the epoch."""
+    return EPOCH + dt.timedelta(days=day)
 
 
 def calendar(mic: str | None) -> Calendar:

@@ -4,14 +4,13 @@ them, as its compliance team would read it. In English or Chinese."""
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import polars as pl
 
 from suptech import pdf
 from suptech.i18n import N_, words
-from suptech.model.calendar import EPOCH
+from suptech.model.calendar import date_of
 from suptech.reconcile.breaks import CODES
 from suptech.reconcile.quality import INDICATORS
 from suptech.reconcile.quality_view import Month, daily, summary
@@ -88,7 +87,7 @@ def _story(w, font, m: Month, lei: str, name: str, s: pl.DataFrame,
         for r in mine.sort("day", "code").head(LISTED).iter_rows(named=True):
             ours = r["member_report_id"] if r["member"] == lei else r["venue_report_id"]
             other = r["venue"] if r["member"] == lei else r["member"]
-            listed.append([(EPOCH + dt.timedelta(days=r["day"])).isoformat(), r["code"],
+            listed.append([date_of(r["day"]).isoformat(), r["code"],
                            r["field"] or "", r["trade_id"] or "", r["order_id"] or "",
                            ours or "", other or ""])
         story.append(pdf.table(listed, font, [20 * mm, 12 * mm, 22 * mm, 22 * mm, 24 * mm,

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from suptech.cli_common import DataDir, Engine, console, error, open_or_exit
-from suptech.model.calendar import DAY, DEFAULT, EPOCH
+from suptech.model.calendar import DAY, DEFAULT, EPOCH, date_of
 
 out = console()
 SHOWN = 20  # institutions in the printed table; the rest are in the files
@@ -72,7 +72,7 @@ def reconcile(
                 out.print("nothing received since the last reconciliation")
                 return
             out.print("reconciling " + ", ".join(
-                _iso(a) + (f" to {_iso(b)}" if b > a else "") for a, b in days))
+                f"{date_of(a)}" + (f" to {date_of(b)}" if b > a else "") for a, b in days))
             spans = [(DEFAULT.day_start(a), DEFAULT.day_start(b) + DAY) for a, b in days]
         found = None
         for a, b in spans:
@@ -116,10 +116,6 @@ def _print(found) -> None:
         table.add_row(r["institution"] or "?", r["role"], f"{r['owed']:,}", f"{r['reported']:,}",
                       f"{100 * r['paired']:.2f} %", f"{100 * r['matched']:.2f} %")
     out.print(table)
-
-
-def _iso(day: int) -> str:
-    return (EPOCH + dt.timedelta(days=day)).isoformat()
 
 
 def _joined(a, b):

@@ -48,9 +48,9 @@ def member_fills(store, start_ns: int | None = None, end_ns: int | None = None) 
 
 
 def _dated(t: ir.Table) -> ir.Table:
-    from suptech.model.calendar import DAY, DEFAULT
+    from suptech.model.calendar import DEFAULT
 
-    return t.mutate(day=((t.ts_event + DEFAULT.offset_ns) // DAY).cast("int64"))
+    return t.mutate(day=DEFAULT.local_day(t.ts_event).cast("int64"))
 
 
 def _first(t: ir.Table, key: list[str], order: list[str]) -> ir.Table:

@@ -14,7 +14,7 @@ import ibis
 import polars as pl
 
 from suptech.i18n import N_
-from suptech.model.calendar import DAY, DEFAULT
+from suptech.model.calendar import DEFAULT
 from suptech.model.reports import REPORT_TYPES
 from suptech.reconcile.rules import Rules
 
@@ -35,7 +35,7 @@ COLUMNS = {"institution": pl.String, "day": pl.Int64, "indicator": pl.String,
 
 
 def _day(ts) -> ibis.Value:
-    return ((ts + DEFAULT.offset_ns) // DAY).cast("int64")
+    return DEFAULT.local_day(ts).cast("int64")
 
 
 def indicators(store, found, rules: Rules, start_ns: int | None = None,
@@ -58,7 +58,7 @@ def _rejections(store, start_ns, end_ns) -> pl.DataFrame:
     if end_ns is not None:
         subs = subs.filter(pl.col("ts_received") < end_ns)
     return subs.filter(pl.col("institution").is_not_null()).group_by(
-        "institution", day=(pl.col("ts_received") + DEFAULT.offset_ns) // DAY).agg(
+        "institution", day=DEFAULT.local_day(pl.col("ts_received"))).agg(
         numerator=pl.col("rejected").sum(), denominator=pl.col("rows").sum()).with_columns(
         indicator=pl.lit("rejected"))
 
@@ -105,7 +105,7 @@ def _versions(store, rules: Rules, breaks: pl.DataFrame, start_ns, end_ns) -> pl
         owed = pl.from_arrow(ibis.union(*due).to_pyarrow()).group_by("institution", "day").sum()
         late = breaks.filter(pl.col("kind").is_in(["LATE", "LATE_CORRECTION"])).with_columns(
             institution=pl.coalesce("member", "venue"),
-            day=(pl.col("ts_event") + DEFAULT.offset_ns) // DAY).group_by(
+            day=DEFAULT.local_day(pl.col("ts_event"))).group_by(
             "institution", "day").agg(late=(pl.col("kind") == "LATE").sum(),
                                       late_corr=(pl.col("kind") == "LATE_CORRECTION").sum())
         owed = owed.join(late, on=["institution", "day"], how="left").fill_null(0)

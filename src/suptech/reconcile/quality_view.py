@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from suptech.model.calendar import EPOCH
+from suptech.model.calendar import EPOCH, date_of
 from suptech.reconcile.quality import INDICATORS
 
 #: An institution's misses (what an indicator counts against it: the rate itself where
@@ -45,7 +45,7 @@ def month_of(store, month: str | None) -> Month | None:
         latest = q.filter(q.indicator != "rejected").day.max().execute()
         if latest is None:
             return None
-        start = (EPOCH + dt.timedelta(days=int(latest))).replace(day=1)
+        start = date_of(int(latest)).replace(day=1)
     end = (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
     first, last = (start - EPOCH).days, (end - EPOCH).days - 1
     q = store.reconciled("quality", first, last)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import ibis
 import polars as pl
 
-from suptech.model.calendar import DAY, DEFAULT
+from suptech.model.calendar import DEFAULT
 from suptech.model.reports import REPORT_TYPES
 from suptech.reconcile.breaks import COLUMNS, pair_breaks
 from suptech.reconcile.pairing import matched, member_fills, pair, venue_sides
@@ -62,7 +62,7 @@ def _counts(p, accounts, venues) -> pl.DataFrame:
     p = p.left_join(accounts, p.v_account_id == accounts.account_id)
     p = p.left_join(venues, ibis.coalesce(p.v_mic, p.m_mic) == venues.mic)
     ts = ibis.coalesce(p.v_ts_event, p.m_ts_event)
-    p = p.mutate(day=((ts + DEFAULT.offset_ns) // DAY).cast("int64"))
+    p = p.mutate(day=DEFAULT.local_day(ts).cast("int64"))
     sides = []
     for role, who, present in (("VENUE", ibis.coalesce(p.v_submitter, p.venue),
                                 p.v_report_id.notnull()),
@@ -90,15 +90,15 @@ def record(store, start_ns: int | None = None, end_ns: int | None = None,
     found = reconcile(store, start_ns, end_ns, r)
     quality = indicators(store, found, r, start_ns, end_ns)
     breaks = found.breaks.with_columns(
-        day=(pl.col("ts_event") + DEFAULT.offset_ns) // DAY)
+        day=DEFAULT.local_day(pl.col("ts_event")))
     # The days it answers for: the range's, and any its rows fall on besides (a
     # rejection is dated by the day the file came in).
     days = pl.concat([breaks["day"], quality["day"], found.pairing["day"]]).drop_nulls()
     ends = [x for x in (days.min(), days.max()) if x is not None]
     if start_ns is not None:
-        ends.append((start_ns + DEFAULT.offset_ns) // DAY)
+        ends.append(DEFAULT.local_day(start_ns))
     if end_ns is not None:
-        ends.append((end_ns - 1 + DEFAULT.offset_ns) // DAY)
+        ends.append(DEFAULT.local_day(end_ns - 1))
     if not ends:  # nothing stored, nothing to say
         return found, quality
     first, last = min(ends), max(ends)
@@ -125,7 +125,7 @@ def new_days(store, rules: Rules | None = None) -> list[tuple[int, int]]:
         v = store.versions(rt)
         if since is not None:
             v = v.filter(v.ts_received > int(since))
-        got = v.select(day=((v.ts_event + DEFAULT.offset_ns) // DAY).cast("int64")).distinct()
+        got = v.select(day=DEFAULT.local_day(v.ts_event).cast("int64")).distinct()
         days |= set(pl.from_arrow(got.to_pyarrow())["day"].to_list())
     spans: list[tuple[int, int]] = []
     for d in sorted(days):

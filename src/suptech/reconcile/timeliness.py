@@ -5,13 +5,11 @@ cancellation (a CORR or CANC received after the event's deadline)."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import ibis
 import ibis.expr.types as ir
 import polars as pl
 
-from suptech.model.calendar import DAY, EPOCH, add_trading_days, calendar
+from suptech.model.calendar import DAY, EPOCH, add_trading_days, calendar, date_of
 from suptech.reconcile.breaks import row
 from suptech.reconcile.rules import Rules
 
@@ -22,7 +20,7 @@ def due_ns(rules: Rules, report_type: str, mic: str | None, day: int) -> int | N
     d = rules.deadline(report_type, mic)
     if d is None:
         return None
-    on = add_trading_days(mic, EPOCH + dt.timedelta(days=day), d.days)
+    on = add_trading_days(mic, date_of(day), d.days)
     return calendar(mic).day_start((on - EPOCH).days) + d.minutes * 60 * 1_000_000_000
 
 

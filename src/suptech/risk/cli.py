@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from suptech.cli_common import DataDir, Engine, console, error, open_or_exit
+from suptech.model.calendar import date_of
 
 out = console()
 risk_app = typer.Typer(help="Market-wide risk indicators: abnormal fluctuation, order "
@@ -59,7 +60,7 @@ def _day(store, text: str | None) -> int:
 
 
 def _iso(day: int) -> str:
-    return (dt.date(1970, 1, 1) + dt.timedelta(days=day)).isoformat()
+    return date_of(day).isoformat()
 
 
 @risk_app.command("scan")
