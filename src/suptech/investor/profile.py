@@ -39,27 +39,31 @@ def observed_level(amounts: list[ir.FloatingValue], total: ir.FloatingValue) -> 
     return ibis.cases(*cases, else_=1)
 
 
-def _bought(d) -> ir.Table:
-    """What each assessed investor put money into: their product sales, and their buys
-    in the market through the accounts they own (a trade's side, at the instrument's
-    risk level where it has one): party_id, isin, level (rank, null: unrated), amt,
-    ts_event, report_id, accounts, sale (whether a product sale)."""
-    s = d.sales
-    sales = s.select("party_id", "isin", "ts_event", "report_id", "accounts",
-                     level=rank(s.level, LEVELS), amt=s.amount.cast("float64"),
-                     sale=ibis.literal(True))
+def _market(d) -> tuple[ir.Table, ir.Table]:
+    """The range's trades, and the accounts assessed investors own (account_id, owner)."""
     investors = d.store.view("investor_assessment").select("party_id").distinct()
     a = d.store.view("account")
     a = a.semi_join(investors, a.owner_party_id == investors.party_id).select(
         "account_id", owner="owner_party_id")
-    t = d.store.view("trade", start_ns=d.start_ns, end_ns=d.end_ns)
+    return d.store.view("trade", start_ns=d.start_ns, end_ns=d.end_ns), a
+
+
+def _bought(d) -> ir.Table:
+    """What each assessed investor put money into: their product sales, and their buys
+    in the market through the accounts they own (a trade's side, at the instrument's
+    risk level where it has one): party_id, isin, level (rank, null: unrated), amt,
+    ts_event, report_id, accounts."""
+    s = d.sales
+    sales = s.select("party_id", "isin", "ts_event", "report_id", "accounts",
+                     level=rank(s.level, LEVELS), amt=s.amount.cast("float64"))
+    t, a = _market(d)
     inst = d.store.view("instrument").select("isin", inst_level="product_risk_level")
     buys = t.join(a, t.buy_account_id == a.account_id)
     buys = buys.left_join(inst, "isin").drop("isin_right")
     market = buys.select(
         party_id=buys.owner, isin=buys.isin, ts_event=buys.ts_event, report_id=buys.report_id,
         accounts=ibis.array([buys.account_id]), level=rank(buys.inst_level, LEVELS),
-        amt=(buys.price * buys.quantity).cast("float64"), sale=ibis.literal(False))
+        amt=(buys.price * buys.quantity).cast("float64"))
     return sales.union(market)
 
 
@@ -67,11 +71,7 @@ def results(d) -> ir.Table:
     """Each assessed investor's market result over the range: party_id, trades (their
     buys and sells), traded (their notional), pnl (sold, less bought, with what they
     still hold at each instrument's last price): a loss borne is a negative pnl."""
-    investors = d.store.view("investor_assessment").select("party_id").distinct()
-    a = d.store.view("account")
-    a = a.semi_join(investors, a.owner_party_id == investors.party_id).select(
-        "account_id", owner="owner_party_id")
-    t = d.store.view("trade", start_ns=d.start_ns, end_ns=d.end_ns)
+    t, a = _market(d)
     last = t.mutate(_k=ibis.row_number().over(group_by=t.isin, order_by=ibis.desc(
         t.ts_event))).filter(lambda x: x._k == 0).select("isin", last_price="price")
     sides = []
