@@ -281,8 +281,11 @@ def test_an_investors_market_buys_count_towards_their_profile_and_losses_are_mea
     3,000 of 30,000 bought, is a tenth of it."""
     from builders import reference_data
 
+    import datetime as dt
+
     from suptech.investor.data import investor_data
     from suptech.investor.profile import profiles
+    from suptech.investor.views import profile
 
     events, trades = [], []
     for k in range(4):
@@ -313,8 +316,15 @@ def test_an_investors_market_buys_count_towards_their_profile_and_losses_are_mea
         assert all(r.summary.rejected == 0 for r in ingest_files(store, files))
         alerts = run(store, [REGISTRY.get("risk_profile_mismatch")()]).to_dicts()
         found = profiles(investor_data(store, materialize=False)).to_pyarrow().to_pylist()
+        # Once P2 (CN-JS) is assessed too, each one's page shows their own profile.
+        ingest_files(store, [write_csv(tmp_path, "investor_assessment-2.csv", [
+            record("investor_assessment", 2, party_id="P2", category="C5")])])
+        pages = {p: profile(store, region, p, dt.date(2026, 3, 2))["profile"]
+                 for p, region in (("P1", "CN-SH"), ("P2", "CN-JS"))}
     finally:
         store.close()
+    assert {p: (f["party_id"], f["declared"]) for p, f in pages.items()} == {
+        "P1": ("P1", "C2"), "P2": ("P2", "C5")}
     assert alerts, found
     why = json.loads(alerts[0]["explanation"])
     assert (why["subject"], why["reason"], why["observed"]) == ("P1", "BEYOND", "R4")

@@ -108,7 +108,9 @@ def profile(store, jurisdiction: str, party_id: str, on: dt.date) -> dict | None
     d = investor_data(store, end_ns=DEFAULT.day_start((on - EPOCH).days) + DAY,
                       materialize=False)
     d.sales = d.sales.filter(d.sales.party_id == party_id)
-    found = _frame(profiles(d, MismatchParams().margin_level).drop("evidence")).to_dicts()
+    # The sales are the investor's alone; the market buys profiles reads are everyone's.
+    found = profiles(d, MismatchParams().margin_level)
+    found = _frame(found.filter(found.party_id == party_id).drop("evidence")).to_dicts()
     s = d.sales
     # The rule's verdict, or, above the category and allowed, the exception it rests on.
     verdict = ibis.coalesce(unsuitable(s.level, s.category, s.lowest, s.initiated,
