@@ -18,6 +18,8 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
+from suptech.model.calendar import DEFAULT
+
 FILLS = ("FILL", "PARTIAL_FILL")
 #: What each side of a pair says, named alike on both (prefixed v_ and m_ once paired).
 SIDE = ("report_id", "submitter", "mic", "isin", "trade_id", "side", "order_id", "account_id",
@@ -48,8 +50,6 @@ def member_fills(store, start_ns: int | None = None, end_ns: int | None = None) 
 
 
 def _dated(t: ir.Table) -> ir.Table:
-    from suptech.model.calendar import DEFAULT
-
     return t.mutate(day=DEFAULT.local_day(t.ts_event).cast("int64"))
 
 

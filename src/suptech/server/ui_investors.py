@@ -16,6 +16,7 @@ from suptech.server.ui import _services, _user, date_or_today, page, words
 def investor_typologies() -> list[str]:
     return sorted({c.typology for c in REGISTRY.detectors.values() if c.domain == "investor"})
 
+
 def _about(s, who: User, subjects: list[str]) -> pl.DataFrame:
     """The caller's alerts whose subject (an explanation's first key) is one of these."""
     alerts = s.alerts(who)
