@@ -395,3 +395,22 @@ def test_the_alert_list_is_read_beside_a_commit_not_after_it(world):
         assert "r" in answer, "the alert list waited for the commit"
     reader.join()
     assert answer["r"].status_code == 200 and answer["r"].json() == alerts(world, "ana")
+
+
+def test_a_pages_measures_are_kept_until_a_submission_is_committed(world):
+    """The dashboard's measures of the reports (a day's risk levels, what each
+    institution sent) are made once and kept, until anything new is stored."""
+    services, made = world[0].app.state.services, []
+
+    def measure(store) -> int:
+        made.append(1)
+        return store.engine.count("submissions")
+
+    before = services.kept(("a test's measure",), measure)
+    assert services.kept(("a test's measure",), measure) == before and len(made) == 1
+    rec = record("payment", 1, submitter=BANK, report_id="kept-1",
+                 payment_id="5f0c1d2e-3a4b-4c5d-8e6f-7a8b9c0d1e2f")
+    r = world[0].post("/v1/submissions/payment", json={"records": [rec]},
+                      headers=as_(world, "bank"))
+    assert r.status_code == 200 and r.json()["accepted"] == 1, r.text
+    assert services.kept(("a test's measure",), measure) == before + 1 and len(made) == 2

@@ -41,14 +41,16 @@ class Made:
 
 def daily_report(store, day: dt.date, out: Path, language: str = "en",
                  rules_path: Path | None = None, png: Path | None = None,
-                 source: str = "") -> Made:
+                 source: str = "", found: pl.DataFrame | None = None) -> Made:
     """The report of `day` on `store` as a PDF at `out` (and its pages as PNG files in
-    `png`); `source` names the data in its heading."""
+    `png`); `source` names the data in its heading; `found`: the day's levels under
+    those rules, where they were measured already."""
     w = words(language)
     font = pdf.font(language)
     n = (day - EPOCH).days
     chosen = indicators(rules_path)
-    found = levels(store, n, n, chosen)
+    if found is None:
+        found = levels(store, n, n, chosen)
     if found.is_empty():
         raise ReportError(f"nothing to report on {day}: no trades, orders or exposures "
                           "measured that day (is it a trading day of the data?)")

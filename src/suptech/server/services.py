@@ -8,7 +8,7 @@ import hashlib
 import os
 import threading
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import polars as pl
 
@@ -32,6 +32,8 @@ MAX_QUEUED = int(os.environ.get("SUPTECH_MAX_QUEUED", 5_000))
 #: when the pool's threads all want the interpreter lock at once. A file is decoded on
 #: a thread of the pool.
 SMALL = 64
+#: Measures `kept` at most (each a small frame); beyond, they are all made again.
+KEPT = 256
 TRIAGE = {"assign": cases.assign, "dismiss": cases.dismiss, "escalate": cases.escalate}
 
 
@@ -55,6 +57,8 @@ class Services:
         self.ops = connect(data_dir, database_url)
         #: Each jurisdiction's alerts, and what they were computed from (`alerts`).
         self._alerts: dict[str, tuple[tuple[int, int], pl.DataFrame]] = {}
+        #: What the pages measured of the reports (`kept`), and when.
+        self._kept: dict[tuple, tuple[tuple[int, int], Any]] = {}
         self.committer = Committer(self.store, self.lock)
         self._queued = 0  # reports of submissions waiting for, or being, stored
         self._waiting = 0  # and those submissions
@@ -195,6 +199,25 @@ class Services:
             return_dtype=pl.List(pl.String)).alias("regions"))
         self._alerts[who.jurisdiction] = (state, mine)
         return mine
+
+    def kept(self, key: tuple, compute: Callable[[Any], Any]) -> Any:
+        """`compute(store)`, kept until a submission is committed: a page's measures of
+        the reports (the risk levels of a day, what each institution sent) are read far
+        more often than the store changes, and cost a second or more each time. `key`
+        names the page's measure and whatever else it depends on (the caller's
+        jurisdiction, a day)."""
+        with self.reader() as store:
+            # Submissions are only ever added; a replay may stamp one earlier than the
+            # latest, so the count says it too.
+            state = (store.engine.count("submissions"), store.watermark())
+            hit = self._kept.get(key)
+            if hit is not None and hit[0] == state:
+                return hit[1]
+            value = compute(store)
+        if len(self._kept) >= KEPT:
+            self._kept.clear()
+        self._kept[key] = (state, value)
+        return value
 
     def with_status(self, frame: pl.DataFrame) -> list[dict]:
         """Alert rows with their triage (status, assignee, reason) and case, if any."""

@@ -212,17 +212,8 @@ def router() -> APIRouter:
         if who.role not in ("analyst", "supervisor"):
             return RedirectResponse("/ui/submissions", status_code=303)
         alerts = s.alerts(who)
-        with s.lock:
-            received = []
-            for type_name, market in (("order_event", "mic"), ("trade", "mic"),
-                                      ("payment", "channel")):
-                t = scope.reports_in(s.store, type_name, who.jurisdiction)
-                counts = t.group_by([t.submitter, t[market].name("market")]).aggregate(
-                    reports=t.count())
-                received += [{"type": type_name, **row} for row in
-                             pl.from_arrow(counts.to_pyarrow()).sort("reports", descending=True)
-                             .to_dicts()]
-            quality = data_quality(s)
+        received, quality = s.kept(("overview", who.jurisdiction), lambda store: (
+            received_reports(store, who.jurisdiction), data_quality(store)))
         names, w = s.institution_names(), words(request, who)
         return page(request, "overview.html", who, received=received, quality=quality["files"],
                     names=names,
@@ -232,9 +223,23 @@ def router() -> APIRouter:
                         pl.col("institution").replace(names)), w)),
                     n_alerts=alerts.height)
 
-    def data_quality(s: Services) -> dict[str, pl.DataFrame]:
-        subs = pl.from_arrow(s.store.submissions())
-        who_sent = s.store.institutions()
+    def received_reports(store, jurisdiction: str) -> list[dict]:
+        """Orders, trades and payments of the jurisdiction, counted by submitter and
+        market (a payment's channel)."""
+        received = []
+        for type_name, market in (("order_event", "mic"), ("trade", "mic"),
+                                  ("payment", "channel")):
+            t = scope.reports_in(store, type_name, jurisdiction)
+            counts = t.group_by([t.submitter, t[market].name("market")]).aggregate(
+                reports=t.count())
+            received += [{"type": type_name, **row} for row in
+                         pl.from_arrow(counts.to_pyarrow()).sort("reports", descending=True)
+                         .to_dicts()]
+        return received
+
+    def data_quality(store) -> dict[str, pl.DataFrame]:
+        subs = pl.from_arrow(store.submissions())
+        who_sent = store.institutions()
         files = subs.join(who_sent, on="batch_id", how="left").with_columns(
             pl.col("institution").fill_null("(unknown)"))
         per = files.group_by("institution").agg(
@@ -242,7 +247,7 @@ def router() -> APIRouter:
             pl.col("warnings").sum()).with_columns(
             (pl.col("rejected") / pl.col("rows").clip(lower_bound=1)).alias("rate")) \
             .sort("rate", descending=True)
-        codes = s.store.feedback_counts().join(files.select("batch_id", "institution"),
+        codes = store.feedback_counts().join(files.select("batch_id", "institution"),
                                                on="batch_id", how="left") \
             .group_by(["institution", "code"]).agg(pl.col("rows").sum()).sort("institution")
         return {"files": per.to_dicts(), "codes": codes}

@@ -33,9 +33,8 @@ def router() -> APIRouter:
 
         who.require("analyst", "supervisor")
         s, on = _services(request), date_or_today(date)
-        with s.reader() as store:
-            per = institutions(store, who.jurisdiction, on)
-            listed = complaints(store, who.jurisdiction, on)
+        per, listed = s.kept(("investors", who.jurisdiction, on), lambda store: (
+            institutions(store, who.jurisdiction, on), complaints(store, who.jurisdiction, on)))
         alerts = s.alerts(who).filter(pl.col("typology").is_in(investor_typologies()))
         alerts = alerts.with_columns(
             subject=pl.col("explanation").str.json_path_match("$.subject"),

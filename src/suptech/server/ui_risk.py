@@ -27,7 +27,7 @@ def router() -> APIRouter:
 
     @r.get("/risk", response_class=HTMLResponse)
     def risk_page(request: Request, who: User = Depends(_user), date: str = ""):
-        from suptech.risk.levels import day_range, indicators, last_day, levels
+        from suptech.risk.levels import day_range, indicators, last_day
 
         who.require("analyst", "supervisor")
         s, w = _services(request), words(request, who)
@@ -35,10 +35,9 @@ def router() -> APIRouter:
             day = (dt.date.fromisoformat(date) - EPOCH).days if date else None
         except ValueError:
             day, date = None, ""
-        with s.reader() as store:
-            if day is None:
-                day = last_day(store)
-            found = levels(store, day, day) if day is not None else None
+        if day is None:
+            day = s.kept(("risk: last day",), last_day)
+        found = _levels(s, day) if day is not None else None
         alerts = s.alerts(who)
         shown_day = (EPOCH + dt.timedelta(days=day)).isoformat() if day is not None else None
         if day is not None:
@@ -66,12 +65,22 @@ def router() -> APIRouter:
         except ValueError:
             return Response(f"{date!r} is not a date YYYY-MM-DD", status_code=422,
                             media_type="text/plain")
+        found = _levels(s, (day - EPOCH).days)
         with s.reader() as store:
             return pdf_download(lambda out: daily_report(store, day, out, w.language,
-                                                         source=str(s.data_dir)),
+                                                         source=str(s.data_dir), found=found),
                                 f"risk-report-{day}.pdf")
 
     return r
+
+
+def _levels(s, day: int) -> pl.DataFrame:
+    """A day's levels under the rules in force (one object while their file is
+    unchanged), measured once for the page and its report (seconds each time)."""
+    from suptech.risk.levels import levels
+    from suptech.risk.rules import rules
+
+    return s.kept(("risk: levels", day, id(rules())), lambda store: levels(store, day, day))
 
 
 def _banks(found: pl.DataFrame | None, w) -> str | None:
