@@ -125,7 +125,13 @@ async def run(config: dict, accounts: Path, edges: Path, out: Path) -> dict:
 def main() -> None:
     config = json.loads(Path(sys.argv[1]).read_text())
     out = Path(sys.argv[4])
-    cost = asyncio.run(run(config, Path(sys.argv[2]), Path(sys.argv[3]), out))
+    try:
+        cost = asyncio.run(run(config, Path(sys.argv[2]), Path(sys.argv[3]), out))
+    except Exception as e:
+        # The line the node passes on (`workers.FAILED`: this runs in an environment of
+        # its own, without suptech), then the traceback for the node's log.
+        print(f"party failed: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
+        raise
     out.with_suffix(".json").write_text(json.dumps(cost))
 
 

@@ -21,6 +21,11 @@ def worker_python(env: str, variable: str) -> Path:
     return found
 
 
+#: A party's process says why it failed on a line of its own that starts so (its last
+#: line may be the interpreter's noise as it exits: asyncio's tasks left pending).
+FAILED = "party failed: "
+
+
 class PartyFailed(RuntimeError):
     """A region's party in a joint computation did not finish: why, in a line another
     member may read."""
@@ -44,7 +49,9 @@ def run_party(argv: list[str], what: str, cwd: Path, timeout: float = 3600,
                           "message lost): stopped") from None
     if process.returncode != 0:
         # Said to the other members: the error's last line, not the process's whole log.
-        last = (err.strip().splitlines() or out.strip().splitlines() or ["no message"])[-1]
+        lines = err.strip().splitlines()
+        said = [line[len(FAILED):] for line in lines if line.startswith(FAILED)]
+        last = (said or lines or out.strip().splitlines() or ["no message"])[-1]
         raise PartyFailed(f"{what} was stopped" if process.returncode < 0
                           else f"{what} failed: {last[:300]}")
     return out
