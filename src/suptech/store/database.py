@@ -134,6 +134,8 @@ class Store:
     def query(self, type_name: str, as_of_ns: int | None = None) -> pa.Table:
         """The view as Arrow, timestamps typed, in a stable order."""
         expr = self.view(type_name, as_of_ns).order_by(list(KEY))
+        if self._is_empty(type_name):  # no query (on Spark, half a second each)
+            return to_user_table(expr.schema().to_pyarrow().empty_table(), type_name)
         return to_user_table(expr.to_pyarrow(), type_name)
 
     # ---- lookups for validation (suptech.ingest.validate.Lookup) ---------------------
