@@ -414,3 +414,17 @@ def test_a_pages_measures_are_kept_until_a_submission_is_committed(world):
                       headers=as_(world, "bank"))
     assert r.status_code == 200 and r.json()["accepted"] == 1, r.text
     assert services.kept(("a test's measure",), measure) == before + 1 and len(made) == 2
+
+
+def test_a_well_formed_batch_is_taken_at_once_and_any_other_body_is_fastapis_to_answer():
+    """`server.batches` takes the records of a body `shapes.JsonBatch` would take, numbers
+    kept as their digits; for any other body it takes nothing, and FastAPI's route
+    answers it (its 422s are the API's)."""
+    from suptech.server.batches import records_of
+
+    assert records_of(b'{"records": [{"amount": 1234567890123456.78}], "note": 1}') == [
+        {"amount": "1234567890123456.78"}]
+    assert records_of(b'{"records": []}') == []
+    for body in (b"", b"[]", b'{"records": {}}', b'{"records": [1]}', b'{"rec": []}',
+                 b'{"records": [{}]', b"\xff"):
+        assert records_of(body) is None, body

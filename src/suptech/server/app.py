@@ -31,7 +31,7 @@ from suptech.detect.evidence import PICTURED
 from suptech.ingest.jsonl import exact_number
 from suptech.ops import access, audit, cases
 from suptech.ops.access import Conflict, NotFound, Refused, User
-from suptech.server import api_quality, guard, scope
+from suptech.server import api_quality, batches, guard, scope
 from suptech.server.services import MAX_ROWS, Busy, Services
 from suptech.store import writer
 from suptech.server.shapes import (
@@ -215,6 +215,7 @@ def create_app(data_dir: Path, engine: str = "duckdb", database_url: str | None 
                                                       report_type.value))
 
     app.include_router(exact)
+    batches.install(app, exact)  # a well-formed batch taken before FastAPI's route
     api_quality.register(app, Who, S)
 
     @app.get("/v1/submissions", response_model=list[Submission], responses=ERRORS,

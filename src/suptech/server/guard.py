@@ -140,18 +140,20 @@ def client(scope) -> str:
     return (scope.get("client") or ("unknown", 0))[0]
 
 
-def _header(scope, name: bytes) -> str | None:
-    for k, v in scope.get("headers", ()):
-        if k == name:
-            return v.decode("latin-1")
-    return None
+def _headers(scope) -> dict[bytes, str]:
+    """The request's headers by name, each the first of its name; read once a request
+    (asked for one by one, they cost as much as the rest of the guard)."""
+    found: dict[bytes, str] = {}
+    for k, v in reversed(scope.get("headers", ())):
+        found[k] = v
+    return {k: v.decode("latin-1") for k, v in found.items()}
 
 
-def _same_origin(scope) -> bool:
-    source = _header(scope, b"origin") or _header(scope, b"referer")
+def _same_origin(headers: dict[bytes, str]) -> bool:
+    source = headers.get(b"origin") or headers.get(b"referer")
     if source is None:
         return True  # not a browser (curl, a client library): cookies are not involved
-    host = _header(scope, b"host") or ""
+    host = headers.get(b"host") or ""
     parts = urlsplit(source)
     return parts.netloc == host and parts.scheme in ("http", "https")
 
@@ -171,22 +173,23 @@ class Guard:
             return await self.app(scope, receive, send)
         method, path = scope["method"], scope["path"]
         address = client(scope)
-        if method in UNSAFE and not _same_origin(scope):
+        headers = _headers(scope)
+        if method in UNSAFE and not _same_origin(headers):
             return await _refuse(scope, receive, send, 403,
                                  "refused: the request comes from another origin")
         if self.failures.locked(address) and (path.startswith("/v1/") or path == "/ui/login"):
             return await _refuse(scope, receive, send, 429,
                                  "too many failed authentications: try again in a minute",
                                  {"retry-after": str(int(FailedAuth.WINDOW))})
-        limit = MAX_UPLOAD if (_header(scope, b"content-type") or "").startswith(
+        limit = MAX_UPLOAD if (headers.get(b"content-type") or "").startswith(
             "multipart/") else MAX_JSON
-        declared = _header(scope, b"content-length")
+        declared = headers.get(b"content-length")
         if declared and declared.isdigit() and int(declared) > limit:
             return await _refuse(scope, receive, send, 413,
                                  f"request body of {int(declared):,} bytes is over the limit "
                                  f"of {limit:,}")
         state = scope.setdefault("state", {})
-        auth = _header(scope, b"authorization") or ""
+        auth = headers.get(b"authorization") or ""
         scheme, _, token = auth.partition(" ")
         if path.startswith("/v1/") and token.strip():
             wait = self.rate.wait(token.strip())
