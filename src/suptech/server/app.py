@@ -279,8 +279,7 @@ def create_app(data_dir: Path, engine: str = "duckdb", database_url: str | None 
                 frame = frame.filter(pl.col("typology") == typology)
             rows = s.with_status(frame.sort(["score", "alert_id"], descending=[True, False]))
             return [r for r in rows if r["status"] == status] if status else rows
-        # A few lists at a time on the pool's threads: a burst of them each on a thread of
-        # its own waited on one another for the interpreter, and every one was late.
+        # A few at a time: a burst on as many threads convoyed on the interpreter.
         async with listing:
             return (await run_in_threadpool(listed))[:limit]
 
