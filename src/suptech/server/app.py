@@ -45,6 +45,7 @@ from suptech.server.shapes import (
 #: Alert lists computed at once (`GET /v1/alerts`); the others wait their turn.
 LISTING = 2
 
+
 class ExactNumbersRequest(Request):
     """A request whose JSON numbers with a fraction come as their digits, never floats:
     a batch's amount of 1234567890123456.78 reaches the store as sent."""
@@ -270,8 +271,7 @@ def create_app(data_dir: Path, engine: str = "duckdb", database_url: str | None 
     # ---- alerts ----
 
     @app.get("/v1/alerts", response_model=list[Alert], responses=ERRORS, tags=["alerts"])
-    async def list_alerts(who: Who, s: S, typology: str | None = None,
-                          status: str | None = None,
+    async def list_alerts(who: Who, s: S, typology: str | None = None, status: str | None = None,
                           limit: Annotated[int, Query(ge=1, le=MAX_ROWS)] = 500) -> list[dict]:
         def listed() -> list[dict]:
             frame = s.alerts(who)
