@@ -63,7 +63,7 @@ def build(root: Path, progress) -> dict:
     from suptech.ops import access
     from suptech.ops.db import connect
     from suptech.simulate.market_run import simulate_market
-    from suptech.model.calendar import DAY, DEFAULT, EPOCH, SECOND, add_trading_days
+    from suptech.model.calendar import DAY, DEFAULT, SECOND, add_trading_days, day_of
     from suptech.reconcile.run import record
     from suptech.simulate.breaks import inject_breaks
     from suptech.risk.levels import indicators
@@ -90,7 +90,7 @@ def build(root: Path, progress) -> dict:
     # The banks send the day's payments before the next morning's deadline.
     payments = [p for p in pay.files if p.suffix == ".parquet"] + [careless_bank(
         next(p for p in pay.files if p.name.startswith("payment-")), root / "sim-payments")]
-    morning = DEFAULT.day_start((add_trading_days(None, MARKET_DAY, 1) - EPOCH).days) \
+    morning = DEFAULT.day_start(day_of(add_trading_days(None, MARKET_DAY, 1))) \
         + 7 * 3600 * SECOND
     files = [p for p in sales.files if p.suffix == ".parquet"]
     files += one_file_a_type(risk.files, root / "sim-risk")
@@ -107,7 +107,7 @@ def build(root: Path, progress) -> dict:
         measured = scan(store, indicators(), first - 20 * DAY,
                         max(x.window_end_ns for x in risk.labels) + DAY)
         progress("reconciling the market day")
-        day = DEFAULT.day_start((MARKET_DAY - EPOCH).days)
+        day = DEFAULT.day_start(day_of(MARKET_DAY))
         record(store, day, day + 2 * DAY)  # and the next, when the payments came in
     finally:
         store.close()

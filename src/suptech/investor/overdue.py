@@ -15,7 +15,7 @@ import polars as pl
 
 from suptech.detect.base import HIT_SCHEMA, Detector, Params, register
 from suptech.investor.complaints import clock
-from suptech.model.calendar import DAY, DEFAULT, EPOCH
+from suptech.model.calendar import DAY, DEFAULT, day_of
 
 @dataclass(frozen=True)
 class OverdueParams(Params):
@@ -51,10 +51,10 @@ class ComplaintOverdue(Detector):
             owned = accounts.filter((pl.col("owner_party_id") == party)
                                     & (pl.col("member_lei") == member))["account_id"]
             late = (on - c.deadline).days
-            due = DEFAULT.day_start((c.deadline - EPOCH).days + 1)
+            due = DEFAULT.day_start(day_of(c.deadline) + 1)
             rows.append({
                 "account_ids": owned.to_list(), "isin": None, "window_start": due,
-                "window_end": DEFAULT.day_start((on - EPOCH).days) + DAY - 1,
+                "window_end": DEFAULT.day_start(day_of(on)) + DAY - 1,
                 "score": min(1.0, 0.6 + 0.01 * late),
                 "evidence": [rid] + [r for _, _, r in mine], "case": cid,
                 "explanation": json.dumps({  # the subject first, as `why` puts it

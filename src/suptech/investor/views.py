@@ -14,7 +14,7 @@ import polars as pl
 from suptech.investor.complaints import clock
 from suptech.investor.data import investor_data
 from suptech.investor.suitability import CATEGORIES, LEVELS, needs_recording, rank, unsuitable
-from suptech.model.calendar import DAY, DEFAULT, EPOCH
+from suptech.model.calendar import DAY, DEFAULT, day_of
 from suptech.server.scope import parties_of, reports_in
 
 def _frame(t) -> pl.DataFrame:
@@ -105,7 +105,7 @@ def profile(store, jurisdiction: str, party_id: str, on: dt.date) -> dict | None
     if not _frame(parties_of(store, jurisdiction).filter(
             lambda p: p.party_id == party_id)).height:
         return None
-    d = investor_data(store, end_ns=DEFAULT.day_start((on - EPOCH).days) + DAY,
+    d = investor_data(store, end_ns=DEFAULT.day_start(day_of(on)) + DAY,
                       materialize=False)
     d.sales = d.sales.filter(d.sales.party_id == party_id)
     # The sales are the investor's alone; the market buys profiles reads are everyone's.

@@ -174,6 +174,11 @@ def date_of(day: int) -> dt.date:
     return EPOCH + dt.timedelta(days=day)
 
 
+def day_of(date: dt.date) -> int:
+    """`date` as days since the epoch (`date_of`'s inverse)."""
+    return (date - EPOCH).days
+
+
 def calendar(mic: str | None) -> Calendar:
     return calendars().get(mic or "", DEFAULT)
 

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from suptech.cli_common import DataDir, Engine, console, error, open_or_exit
-from suptech.model.calendar import DAY, DEFAULT, EPOCH, date_of
+from suptech.model.calendar import DAY, DEFAULT, date_of, day_of
 
 out = console()
 SHOWN = 20  # institutions in the printed table; the rest are in the files
@@ -21,7 +21,7 @@ def _start(text: str | None, name: str) -> int | None:
     if text is None:
         return None
     try:
-        return DEFAULT.day_start((dt.date.fromisoformat(text) - EPOCH).days)
+        return DEFAULT.day_start(day_of(dt.date.fromisoformat(text)))
     except ValueError:
         raise typer.BadParameter(f"{text!r} is not a date YYYY-MM-DD",
                                  param_hint=name) from None

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from suptech.model.calendar import EPOCH, date_of
+from suptech.model.calendar import date_of, day_of
 from suptech.reconcile.quality import INDICATORS
 
 #: An institution's misses (what an indicator counts against it: the rate itself where
@@ -47,7 +47,7 @@ def month_of(store, month: str | None) -> Month | None:
             return None
         start = date_of(int(latest)).replace(day=1)
     end = (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    first, last = (start - EPOCH).days, (end - EPOCH).days - 1
+    first, last = day_of(start), day_of(end) - 1
     q = store.reconciled("quality", first, last)
     q = q.with_columns(value=pl.col("numerator") / pl.col("denominator"))
     return Month(start.strftime("%Y-%m"), first, last, q,
@@ -105,4 +105,4 @@ def daily(m: Month, institution: str | None = None) -> pl.DataFrame:
         pl.col("institution") == institution)
     return q.group_by("day", "indicator").agg(
         value=pl.col("numerator").sum() / pl.col("denominator").sum()).with_columns(
-        date=pl.date(1970, 1, 1) + pl.duration(days=pl.col("day"))).sort(["indicator", "day"])
+        date=pl.col("day").cast(pl.Date)).sort(["indicator", "day"])

@@ -9,7 +9,7 @@ import ibis
 import ibis.expr.types as ir
 import polars as pl
 
-from suptech.model.calendar import DAY, EPOCH, add_trading_days, calendar, date_of
+from suptech.model.calendar import DAY, add_trading_days, calendar, date_of, day_of
 from suptech.reconcile.breaks import row
 from suptech.reconcile.rules import Rules
 
@@ -21,7 +21,7 @@ def due_ns(rules: Rules, report_type: str, mic: str | None, day: int) -> int | N
     if d is None:
         return None
     on = add_trading_days(mic, date_of(day), d.days)
-    return calendar(mic).day_start((on - EPOCH).days) + d.minutes * 60 * 1_000_000_000
+    return calendar(mic).day_start(day_of(on)) + d.minutes * 60 * 1_000_000_000
 
 
 def _dues(rules: Rules, report_type: str, mics: list[str | None], first: int,

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from suptech.cli_common import DataDir, Engine, console, error, open_or_exit
-from suptech.model.calendar import date_of
+from suptech.model.calendar import date_of, day_of
 
 out = console()
 risk_app = typer.Typer(help="Market-wide risk indicators: abnormal fluctuation, order "
@@ -48,7 +48,7 @@ def _day(store, text: str | None) -> int:
 
     if text is not None:
         try:
-            return (dt.date.fromisoformat(text) - dt.date(1970, 1, 1)).days
+            return day_of(dt.date.fromisoformat(text))
         except ValueError:
             raise typer.BadParameter(f"{text!r} is not a date YYYY-MM-DD",
                                      param_hint="--date") from None

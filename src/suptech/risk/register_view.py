@@ -13,6 +13,7 @@ import json
 
 import polars as pl
 
+from suptech.model.calendar import date_of
 from suptech.risk.data import in_force, risk_data
 from suptech.risk.levels import day_range, indicators, levels
 from suptech.risk.register import applications
@@ -118,9 +119,7 @@ def pilots_view(store, day: int) -> pl.DataFrame:
 def public_pilots(store, day: int) -> pl.DataFrame:
     """The pilots live on `day` (live or extended, not past their end), as admitted:
     the list the supervisor publishes."""
-    import datetime as dt
-
     every = pilots_view(store, day)
-    date = dt.date(1970, 1, 1) + dt.timedelta(days=day)
+    date = date_of(day)
     return every.filter(pl.col("status").is_in(["LIVE", "EXTENDED"])
                         & (pl.col("ends_on") >= date)).select(PUBLIC)

@@ -21,11 +21,11 @@ import polars as pl
 
 from suptech import pdf
 from suptech.i18n import Words, words
+from suptech.model.calendar import DEFAULT, day_of
 from suptech.pdf import ReportError  # noqa: F401  (the report's error, where it was)
 from suptech.risk.levels import LEVEL_COLOURS, grid, indicators, institutions, levels
 from suptech.risk.rules import SHIPPED, rules
 
-EPOCH = dt.date(1970, 1, 1)
 #: Shares in the heat map, institutions in their chart, measures in the table.
 SHARES, BANKS, LISTED = 25, 20, 80
 
@@ -47,7 +47,7 @@ def daily_report(store, day: dt.date, out: Path, language: str = "en",
     those rules, where they were measured already."""
     w = words(language)
     font = pdf.font(language)
-    n = (day - EPOCH).days
+    n = day_of(day)
     chosen = indicators(rules_path)
     if found is None:
         found = levels(store, n, n, chosen)
@@ -65,17 +65,14 @@ def daily_report(store, day: dt.date, out: Path, language: str = "en",
 
 def _indices(store, day: int) -> pl.DataFrame:
     """Each index's close on the 31 calendar days up to `day`: index_id, date, level."""
-    from suptech.model.calendar import DEFAULT
-
     t = store.view("index_level", start_ns=DEFAULT.day_start(day - 30),
                    end_ns=DEFAULT.day_start(day + 1))
     f = pl.from_arrow(t.select("index_id", "ts_event", "level").to_pyarrow())
     if f.is_empty():
         return pl.DataFrame(schema={"index_id": pl.String, "date": pl.Date,
                                     "level": pl.Float64})
-    f = f.with_columns(date=pl.col("ts_event").map_elements(
-        lambda ns: EPOCH + dt.timedelta(days=DEFAULT.local_day(ns)), return_dtype=pl.Date),
-        level=pl.col("level").cast(pl.Float64))
+    f = f.with_columns(date=DEFAULT.local_day(pl.col("ts_event")).cast(pl.Date),
+                       level=pl.col("level").cast(pl.Float64))
     return f.sort("ts_event").group_by(["index_id", "date"]).agg(pl.col("level").last()) \
         .sort(["index_id", "date"])
 

@@ -54,5 +54,5 @@ def register(app, Who, S) -> None:  # noqa: N803  (the app's dependency types)
         else:
             who.require("analyst", "supervisor")
         b = b.sort(["day", "code", "ts_event"]).head(limit).with_columns(
-            day=(pl.date(1970, 1, 1) + pl.duration(days=pl.col("day"))).cast(pl.String))
+            day=pl.col("day").cast(pl.Date).cast(pl.String))
         return b.select(list(BreakRow.model_fields)).to_dicts()

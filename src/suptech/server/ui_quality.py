@@ -37,7 +37,7 @@ def router() -> APIRouter:
                         rows=[], indicators=[], market={}, breaks=[], chart=None)
         days = daily(m)
         breaks = m.breaks.sort(["day", "code", "ts_event"]).head(SHOWN).with_columns(
-            day=pl.date(1970, 1, 1) + pl.duration(days=pl.col("day")))
+            day=pl.col("day").cast(pl.Date))
         return page(request, "quality.html", who, month=m.label,
                     rows=table(m, s.institution_names()),
                     indicators=[(k, NAMES[k], MEANINGS[k], INDICATORS[k][1]) for k in INDICATORS],

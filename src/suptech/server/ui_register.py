@@ -6,17 +6,15 @@ A day's view is what the register's and the pilots' indicators measure that day
 
 from __future__ import annotations
 
-import datetime as dt
-
 import polars as pl
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
+from suptech.model.calendar import day_of
 from suptech.ops.access import User
 from suptech.server import charts
 from suptech.server.ui import _services, _user, date_or_today, page, words
 
-EPOCH = dt.date(1970, 1, 1)
 BREACHES = ("TECH_COVER_SHORTFALL", "TECH_REVIEW_OVERDUE", "TECH_INCIDENTS",
             "PILOT_LIMIT_BREACH")
 
@@ -24,7 +22,7 @@ BREACHES = ("TECH_COVER_SHORTFALL", "TECH_REVIEW_OVERDUE", "TECH_INCIDENTS",
 def _day(date: str) -> tuple[int, str]:
     """The day asked for (days since the epoch) and its ISO text; today if none or bad."""
     chosen = date_or_today(date)
-    return (chosen - EPOCH).days, chosen.isoformat()
+    return day_of(chosen), chosen.isoformat()
 
 
 def router() -> APIRouter:

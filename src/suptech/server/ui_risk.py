@@ -12,6 +12,7 @@ import polars as pl
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
+from suptech.model.calendar import date_of, day_of
 from suptech.ops.access import User
 from suptech.pdf import download as pdf_download
 from suptech.server import charts
@@ -19,7 +20,6 @@ from suptech.server.ui import _services, _user, page, words
 
 #: Shares the heat map shows: those with the highest level of any indicator.
 SHOWN = 40
-EPOCH = dt.date(1970, 1, 1)
 
 
 def router() -> APIRouter:
@@ -32,14 +32,14 @@ def router() -> APIRouter:
         who.require("analyst", "supervisor")
         s, w = _services(request), words(request, who)
         try:
-            day = (dt.date.fromisoformat(date) - EPOCH).days if date else None
+            day = day_of(dt.date.fromisoformat(date)) if date else None
         except ValueError:
             day, date = None, ""
         if day is None:
             day = s.kept(("risk: last day",), last_day)
         found = _levels(s, day) if day is not None else None
         alerts = s.alerts(who)
-        shown_day = (EPOCH + dt.timedelta(days=day)).isoformat() if day is not None else None
+        shown_day = date_of(day).isoformat() if day is not None else None
         if day is not None:
             start, end = day_range(day, day)
             alerts = alerts.filter(pl.col("detector").is_in([i.id for i in indicators()])
@@ -65,7 +65,7 @@ def router() -> APIRouter:
         except ValueError:
             return Response(f"{date!r} is not a date YYYY-MM-DD", status_code=422,
                             media_type="text/plain")
-        found = _levels(s, (day - EPOCH).days)
+        found = _levels(s, day_of(day))
         with s.reader() as store:
             return pdf_download(lambda out: daily_report(store, day, out, w.language,
                                                          source=str(s.data_dir), found=found),

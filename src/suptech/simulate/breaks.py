@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from suptech.model.calendar import DEFAULT, EPOCH, SECOND, add_trading_days
+from suptech.model.calendar import DEFAULT, SECOND, add_trading_days, day_of
 from suptech.model.reports import REPORT_TYPES
 
 HOUR = 3600 * SECOND
@@ -55,7 +55,7 @@ class BreakResult:
 
 
 def _at(day: dt.date, hours: float) -> int:
-    return DEFAULT.day_start((day - EPOCH).days) + int(hours * HOUR)
+    return DEFAULT.day_start(day_of(day)) + int(hours * HOUR)
 
 
 def inject_breaks(files: list[Path], out: Path, seed: int = 1, each: int = 2) -> BreakResult:
