@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from builders import ISIN_B, record, reference_data, write_csv
 
+from suptech.store import database
+
 
 def feedback_rows(result):
     return result.feedback.select("row", "report_id", "field", "code").rows()
@@ -71,6 +73,18 @@ def test_one_bad_record_gets_its_code_and_the_good_one_is_kept(
     [result] = ingest(write_csv(tmp_path, f"{type_name}-test.csv", [good, bad]))
     assert feedback_rows(result) == [(2, bad["report_id"], field, code)]
     assert result.summary.accepted == 1 and result.summary.rejected == 1
+
+
+def test_a_file_naming_more_values_than_there_are_reports_is_judged_alike(
+        tmp_path, ingest, refs, monkeypatch):
+    # A day's orders name each account many times: past `WHOLE` values, every account
+    # held is read and the values looked up in it, rather than the values made unique.
+    monkeypatch.setattr(database, "WHOLE", 1)
+    rows = [record("order_event", i) for i in range(1, 6)]
+    rows.append(record("order_event", 6, account_id="A404"))
+    [result] = ingest(write_csv(tmp_path, "order_event.csv", rows))
+    assert feedback_rows(result) == [(6, "ORD-6", "account_id", "E009")]
+    assert result.summary.accepted == 5
 
 
 def test_a_self_match_trade_is_accepted_with_a_warning(tmp_path, ingest, refs):

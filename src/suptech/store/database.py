@@ -23,6 +23,8 @@ from suptech.store.schema import (
     report_schema, timestamp_columns)
 
 DEFAULT_DATA_DIR = "./suptech-data"
+#: Values asked of `Store.existing` from which it counts the reports first.
+WHOLE = 100_000
 #: An instrument's sizes as validation reads them (`Store.instrument_sizes`).
 SIZES = {"isin": pl.String, "tick_size": pl.Decimal(38, 9), "lot_size": pl.Int64}
 #: `report_states`' answer: whether each key found is live (not cancelled).
@@ -151,15 +153,27 @@ class Store:
         return False
 
     def existing(self, type_name: str, field: str, values: pl.Series) -> pl.Series:
-        values = values.drop_nulls().unique()
+        """`Lookup.existing`: those of `values` held, as often as asked."""
+        values = values.drop_nulls().cast(pl.String).rename(field)
         if values.is_empty() or self._is_empty(type_name):
             return pl.Series(field, [], dtype=pl.String)
-        wanted = ibis.memtable(pa.table({"_v": values.cast(pl.String).to_arrow()}))
         # The live reports (`view`: only the few amended ones are ranked version by
         # version) that hold one of the values.
         live = self.view(type_name)
-        hits = live.semi_join(wanted, live[field] == wanted._v).select(field).distinct()
-        return pl.from_arrow(hits.to_pyarrow()).to_series().cast(pl.String)
+        if len(values) >= WHOLE and self.engine.count(report_type(type_name).name) < len(values):
+            # More values asked than there are reports (a day's orders name the
+            # accounts): every value held is read, and the values looked up in it (making
+            # ten million values unique cost several times that).
+            held = pl.from_arrow(live.select(field).distinct().to_pyarrow()).to_series()
+        else:
+            unique = values.unique()
+            wanted = ibis.memtable(pa.table({"_v": unique.to_arrow()}))
+            # The values held (each once already: no distinct over the reports).
+            held = pl.from_arrow(wanted.semi_join(live, wanted._v == live[field])
+                                 .to_pyarrow()).to_series()
+            if len(held) == len(unique):
+                return values  # each one found (the usual case)
+        return values.filter(values.is_in(held.cast(pl.String).implode()))
 
     def instrument_sizes(self, isins: pl.Series) -> pl.DataFrame:
         empty = pl.DataFrame(schema=SIZES)
