@@ -16,7 +16,9 @@ from suptech.ingest.checks.base import Check, Failure, register
 from suptech.model.findings import Code
 from suptech.model.reports import Kind
 
-CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+#: The control characters: C0 but tab, line feed and carriage return, and DEL. Looked
+#: for as so many literals (a regular expression's class took half again as long).
+CONTROL = [chr(c) for c in (*range(0x09), 0x0b, 0x0c, *range(0x0e, 0x20), 0x7f)]
 
 
 @register
@@ -26,5 +28,5 @@ class ControlCharacters(Check):
     def failures(self, batch):
         for f in batch.rt.all_fields:
             if batch.has_column(f.name) and f.kind is Kind.TEXT:
-                yield Failure(Code.E002, f.name, pl.col(f.name).str.contains(CONTROL),
+                yield Failure(Code.E002, f.name, pl.col(f.name).str.contains_any(CONTROL),
                               pl.lit(f"{f.name} holds a control character (such as NUL)"))
