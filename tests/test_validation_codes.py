@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from builders import ISIN_B, record, reference_data, write_csv
 
-from suptech.store import database
+from suptech.store import lookups
 
 
 def feedback_rows(result):
@@ -79,7 +79,7 @@ def test_a_file_naming_more_values_than_there_are_reports_is_judged_alike(
         tmp_path, ingest, refs, monkeypatch):
     # A day's orders name each account many times: past `WHOLE` values, every account
     # held is read and the values looked up in it, rather than the values made unique.
-    monkeypatch.setattr(database, "WHOLE", 1)
+    monkeypatch.setattr(lookups, "WHOLE", 1)
     rows = [record("order_event", i) for i in range(1, 6)]
     rows.append(record("order_event", 6, account_id="A404"))
     [result] = ingest(write_csv(tmp_path, "order_event.csv", rows))

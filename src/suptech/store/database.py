@@ -18,17 +18,12 @@ import pyarrow as pa
 
 from suptech.model.reports import REPORT_TYPES, report_type
 from suptech.store.engines import Engine, connect
+from suptech.store.lookups import Lookups
 from suptech.store.schema import (
     ALERTS, BREAKS, FEEDBACK, KEY, QUALITY, RECONCILIATIONS, SCANS, STREAM_LOG, SUBMISSIONS,
     report_schema, timestamp_columns)
 
 DEFAULT_DATA_DIR = "./suptech-data"
-#: Values asked of `Store.existing` from which it counts the reports first.
-WHOLE = 100_000
-#: An instrument's sizes as validation reads them (`Store.instrument_sizes`).
-SIZES = {"isin": pl.String, "tick_size": pl.Decimal(38, 9), "lot_size": pl.Int64}
-#: `report_states`' answer: whether each key found is live (not cancelled).
-REPORT_STATES = {"submitter": pl.String, "report_id": pl.String, "live": pl.Boolean}
 
 
 @dataclass(frozen=True)
@@ -57,7 +52,7 @@ def fullest(alerts: pl.DataFrame) -> pl.DataFrame:
         .unique("alert_id", keep="first", maintain_order=True)
 
 
-class Store:
+class Store(Lookups):
     def __init__(self, engine: Engine):
         self.engine = engine
         self.con = engine.con
@@ -139,76 +134,6 @@ class Store:
         if self._is_empty(type_name):  # no query (on Spark, half a second each)
             return to_user_table(expr.schema().to_pyarrow().empty_table(), type_name)
         return to_user_table(expr.to_pyarrow(), type_name)
-
-    # ---- lookups for validation (suptech.ingest.validate.Lookup) ---------------------
-
-    def _is_empty(self, type_name: str) -> bool:
-        # Versions are never deleted: a table seen with rows keeps them (asked per check
-        # of every file, which counting each time made cost as much as the check).
-        if type_name in self._has_rows:
-            return False
-        if self.con.table(type_name).count().to_pyarrow().as_py() == 0:
-            return True
-        self._has_rows.add(type_name)
-        return False
-
-    def existing(self, type_name: str, field: str, values: pl.Series) -> pl.Series:
-        """`Lookup.existing`: those of `values` held, as often as asked."""
-        values = values.drop_nulls().cast(pl.String).rename(field)
-        if values.is_empty() or self._is_empty(type_name):
-            return pl.Series(field, [], dtype=pl.String)
-        # The live reports (`view`: only the few amended ones are ranked version by
-        # version) that hold one of the values.
-        live = self.view(type_name)
-        if len(values) >= WHOLE and self.engine.count(report_type(type_name).name) < len(values):
-            # More values asked than there are reports (a day's orders name the
-            # accounts): every value held is read, and the values looked up in it (making
-            # ten million values unique cost several times that).
-            held = pl.from_arrow(live.select(field).distinct().to_pyarrow()).to_series()
-        else:
-            unique = values.unique()
-            wanted = ibis.memtable(pa.table({"_v": unique.to_arrow()}))
-            # The values held (each once already: no distinct over the reports).
-            held = pl.from_arrow(wanted.semi_join(live, wanted._v == live[field])
-                                 .to_pyarrow()).to_series()
-            if len(held) == len(unique):
-                return values  # each one found (the usual case)
-        return values.filter(values.is_in(held.cast(pl.String).implode()))
-
-    def instrument_sizes(self, isins: pl.Series) -> pl.DataFrame:
-        empty = pl.DataFrame(schema=SIZES)
-        isins = isins.drop_nulls().unique()
-        if isins.is_empty() or self._is_empty("instrument"):
-            return empty
-        wanted = ibis.memtable(pa.table({"_v": isins.to_arrow()}))
-        inst = self.view("instrument")
-        # An ISIN listed on several venues keeps one tick and lot size per ISIN: the
-        # latest reported.
-        per_isin = inst.mutate(_n=ibis.row_number().over(
-            group_by="isin", order_by=[ibis.desc(inst.ts_received), ibis.desc(inst.row)]))
-        per_isin = per_isin.filter(per_isin._n == 0)
-        hits = per_isin.inner_join(wanted, per_isin.isin == wanted._v) \
-            .select("isin", "tick_size", "lot_size")
-        return pl.from_arrow(hits.to_pyarrow()).cast(empty.schema)
-
-    def report_states(self, type_name: str, keys: pl.LazyFrame) -> pl.DataFrame:
-        """For keys already in the database: whether the report is live (not cancelled).
-
-        `keys` (submitter, report_id) may repeat; each key found is answered once. They
-        are lazy because a large file has many and an empty store needs none of them.
-        """
-        empty = pl.DataFrame(schema=REPORT_STATES)
-        if self._is_empty(type_name):
-            return empty
-        keys = keys.unique().collect()
-        if keys.is_empty():
-            return empty
-        wanted = ibis.memtable(keys.rename({"submitter": "_s", "report_id": "_r"}).to_arrow())
-        t = self.versions(type_name)
-        mine = t.inner_join(wanted, [t.submitter == wanted._s, t.report_id == wanted._r])
-        latest = self._latest(mine.select(*KEY, "action", "ts_received", "row"))
-        states = latest.select(*KEY, live=latest.action != "CANC")
-        return pl.from_arrow(states.to_pyarrow()).cast(empty.schema)
 
     # ---- submissions -----------------------------------------------------------------
 

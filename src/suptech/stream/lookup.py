@@ -30,7 +30,7 @@ import polars as pl
 
 from suptech.model.reports import REPORT_TYPES
 from suptech.stream.hashset import HashSet, hashes
-from suptech.store.database import REPORT_STATES, SIZES
+from suptech.store.lookups import REPORT_STATES, SIZES
 from suptech.store.schema import KEY
 
 #: (report type, field) that other report types name (E009 looks them up).
