@@ -94,6 +94,30 @@ def test_what_another_process_stored_or_cancelled_is_seen(tmp_path):
         ingestor.close()
 
 
+def test_a_register_loaded_from_a_file_is_read_once_and_what_others_add_is_seen(tmp_path):
+    """Accounts a file loaded are read whole at the stream's first batch, not asked batch
+    by batch: an account not among them is refused from memory, and one another process
+    adds later is found."""
+    ingestor = consumer(tmp_path)
+    stream = Stream(ingestor)
+    asked: list[list[str]] = []  # the accounts asked of the database, value by value
+    existing = ingestor.store.existing
+    ingestor.store.existing = lambda t, f, v: (
+        t == "account" and asked.append(sorted(v.to_list()))) or existing(t, f, v)
+    try:
+        assert stream.send("order_event", record("order_event", 1)) == []
+        assert stream.send("order_event", record("order_event", 2, order_id="O2",
+                                                 account_id="A9")) == [(1, "E009")]
+        assert asked == []
+        path = tmp_path / "account.jsonl"
+        path.write_bytes(jsonl(record("account", 9, account_id="A9")))
+        assert ingest_file(ingestor.store, path).summary.accepted == 1
+        assert stream.send("order_event", record("order_event", 3, order_id="O3",
+                                                 account_id="A9")) == []
+    finally:
+        ingestor.close()
+
+
 def test_past_its_limit_the_cache_keeps_the_latest_values_and_asks_for_the_older(tmp_path):
     """A day's orders outgrow any cache: the trades name the orders just committed,
     which must be answered from memory; older ones are asked of the database, found."""

@@ -10,7 +10,7 @@ import pyarrow as pa
 from suptech.model.reports import report_type
 from suptech.store.schema import KEY
 
-#: Values asked of `existing` from which it counts the reports first.
+#: Values asked of `existing` from which it counts the reports first (`held`).
 WHOLE = 100_000
 #: An instrument's sizes as validation reads them (`instrument_sizes`).
 SIZES = {"isin": pl.String, "tick_size": pl.Decimal(38, 9), "lot_size": pl.Int64}
@@ -36,23 +36,34 @@ class Lookups:
         values = values.drop_nulls().cast(pl.String).rename(field)
         if values.is_empty() or self._is_empty(type_name):
             return pl.Series(field, [], dtype=pl.String)
-        # The live reports (`view`: only the few amended ones are ranked version by
-        # version) that hold one of the values.
-        live = self.view(type_name)
-        if len(values) >= WHOLE and self.engine.count(report_type(type_name).name) < len(values):
-            # More values asked than there are reports (a day's orders name the
-            # accounts): every value held is read, and the values looked up in it (making
-            # ten million values unique cost several times that).
-            held = pl.from_arrow(live.select(field).distinct().to_pyarrow()).to_series()
-        else:
+        # Where a file asks more values than there are reports (a day's orders name the
+        # accounts), every value held is read and the values looked up in it: making
+        # ten million values unique cost several times that.
+        held = self.held(type_name, field, most=len(values) - 1) \
+            if len(values) >= WHOLE else None
+        if held is None:
             unique = values.unique()
             wanted = ibis.memtable(pa.table({"_v": unique.to_arrow()}))
-            # The values held (each once already: no distinct over the reports).
+            # The live reports (`view`: only the few amended ones are ranked version by
+            # version) that hold one of the values, each value once already (no
+            # distinct over the reports).
+            live = self.view(type_name)
             held = pl.from_arrow(wanted.semi_join(live, wanted._v == live[field])
                                  .to_pyarrow()).to_series()
             if len(held) == len(unique):
                 return values  # each one found (the usual case)
         return values.filter(values.is_in(held.cast(pl.String).implode()))
+
+    def held(self, type_name: str, field: str, most: int | None = None) -> pl.Series | None:
+        """Every value of `field` a live report holds, each once; None, unread, where
+        the type holds more than `most` reports."""
+        if self._is_empty(type_name):
+            return pl.Series(field, [], dtype=pl.String)
+        if most is not None and self.engine.count(report_type(type_name).name) > most:
+            return None
+        live = self.view(type_name)
+        return pl.from_arrow(live.select(field).distinct().to_pyarrow()).to_series() \
+            .cast(pl.String)
 
     def instrument_sizes(self, isins: pl.Series) -> pl.DataFrame:
         empty = pl.DataFrame(schema=SIZES)

@@ -5,7 +5,10 @@ batch names the same few instruments and accounts: asking the database each time
 more than the rest of the batch. `CachedLookup` answers what it has seen exist (values
 the consumer committed itself, or found in the database before) and asks the database
 only about the others (values are held by their hashes, a batch looked up at once:
-`suptech.stream.hashset`). It never answers "does not exist" from memory, and forgets:
+`suptech.stream.hashset`). A target of at most half its `limit` reports (the accounts
+of a register loaded from a file) is read whole when first asked, and kept whole by the
+consumer's own commits: what it does not hold does not exist. Of any other it never
+answers "does not exist" from memory. It forgets:
 
 - a report type's values when a commit of that type holds corrections or cancellations
   (a cancelled report no longer exists);
@@ -45,11 +48,17 @@ class CachedLookup:
         self.known: dict[tuple[str, str], tuple[HashSet, HashSet]] = {}
         self.sizes: dict[str, tuple] = {}  # isin -> (tick_size, lot_size)
         self.keys: dict[str, KeyHashes] = {}  # report type -> hashes of its stored keys
+        #: (report type, field) whose every value held is in `known` (read whole, then
+        #: kept whole by this consumer's commits), and those tried (too many to read)
+        self.whole: set[tuple[str, str]] = set()
+        self.tried: set[tuple[str, str]] = set()
         self.commits = store.submission_count()
 
     def forget(self, type_name: str | None = None) -> None:
-        for key in [k for k in self.known if type_name in (None, k[0])]:
-            del self.known[key]
+        for key in [k for k in {*self.known, *self.tried} if type_name in (None, k[0])]:
+            self.known.pop(key, None)
+            self.whole.discard(key)
+            self.tried.discard(key)
         if type_name is None:  # report keys are only ever added: only others' commits
             self.keys.clear()
         if type_name in (None, "instrument"):
@@ -82,6 +91,7 @@ class CachedLookup:
         newer, older = self.known.get(key, (HashSet(half), HashSet(0)))
         if len(newer) + len(values) > half:
             newer, older = HashSet(half), newer
+            self.whole.discard(key)  # the older generation is dropped at the next turn
         self.known[key] = (newer, older)
         newer.add(values)
 
@@ -89,6 +99,16 @@ class CachedLookup:
 
     def existing(self, type_name: str, field: str, values: pl.Series) -> pl.Series:
         wanted = values.drop_nulls().cast(pl.String)  # repeats cost a lookup, not a sort
+        key = (type_name, field)
+        if key not in self.known and key not in self.tried:
+            # A register loaded by a file (half a million accounts) is read whole once,
+            # not asked batch by batch for the values not seen yet (each time a query
+            # over all of it).
+            self.tried.add(key)
+            held = self.store.held(type_name, field, most=self.limit // 2)
+            if held is not None:
+                self._remember(key, held)
+                self.whole.add(key)
         known = np.zeros(len(wanted), dtype=bool)
         if generations := self.known.get((type_name, field)):
             # Hashed once; the older generation is asked only about what the newer lacks.
@@ -96,8 +116,8 @@ class CachedLookup:
             known = generations[0].contains_hashes(keys, checks)
             older = np.flatnonzero(~known)
             known[older] = generations[1].contains_hashes(keys[older], checks[older])
-        if known.all():
-            return wanted.rename(field)
+        if known.all() or key in self.whole:
+            return wanted.filter(known).rename(field)
         hits = self.store.existing(type_name, field, wanted.filter(~known))
         self._remember((type_name, field), hits)
         return pl.concat([wanted.filter(known), hits.cast(pl.String)]).rename(field)
