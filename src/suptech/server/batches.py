@@ -19,11 +19,9 @@ from starlette.routing import Route
 
 from suptech.ingest.jsonl import exact_number
 from suptech.model.reports import REPORT_TYPES
-from suptech.server.shapes import submission_result
+from suptech.server.shapes import MAX_RECORDS, submission_result
 
 PATH = "/v1/submissions/{report_type}"
-#: As `shapes.JsonBatch` allows.
-MAX_RECORDS = 100_000
 
 
 def records_of(body: bytes) -> list[dict] | None:

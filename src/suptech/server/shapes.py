@@ -129,8 +129,12 @@ class CaseDetail(Case):
     timeline: list[Event]
 
 
+#: The most records a JSON batch may hold (`JsonBatch`, `server.batches`).
+MAX_RECORDS = 100_000
+
+
 class JsonBatch(BaseModel):
-    records: list[dict[str, Any]] = Field(..., max_length=100_000)
+    records: list[dict[str, Any]] = Field(..., max_length=MAX_RECORDS)
 
 
 class Assign(BaseModel):
