@@ -49,10 +49,10 @@ class Lookups:
             # distinct over the reports).
             live = self.view(type_name)
             held = pl.from_arrow(wanted.semi_join(live, wanted._v == live[field])
-                                 .to_pyarrow()).to_series()
+                                 .to_pyarrow()).to_series().cast(pl.String)
             if len(held) == len(unique):
                 return values  # each one found (the usual case)
-        return values.filter(values.is_in(held.cast(pl.String).implode()))
+        return values.filter(values.is_in(held.implode()))
 
     def held(self, type_name: str, field: str, most: int | None = None) -> pl.Series | None:
         """Every value of `field` a live report holds, each once; None, unread, where

@@ -110,7 +110,7 @@ class CachedLookup:
                 self._remember(key, held)
                 self.whole.add(key)
         known = np.zeros(len(wanted), dtype=bool)
-        if generations := self.known.get((type_name, field)):
+        if generations := self.known.get(key):
             # Hashed once; the older generation is asked only about what the newer lacks.
             keys, checks = hashes(wanted)
             known = generations[0].contains_hashes(keys, checks)
@@ -119,7 +119,7 @@ class CachedLookup:
         if known.all() or key in self.whole:
             return wanted.filter(known).rename(field)
         hits = self.store.existing(type_name, field, wanted.filter(~known))
-        self._remember((type_name, field), hits)
+        self._remember(key, hits)
         return pl.concat([wanted.filter(known), hits.cast(pl.String)]).rename(field)
 
     def instrument_sizes(self, isins: pl.Series) -> pl.DataFrame:
