@@ -397,3 +397,44 @@ def test_a_dispersal_with_a_small_leg_is_a_fan_out_and_a_payout_of_small_sums_is
         + [("B", f"P{k}", 3_000 + 400 * k, "25", f"1{k % 10}:{k:02d}") for k in range(12)]
         + [("B", "P12", 12_000, "25", "20:00"), ("B", "P13", 12_000, "25", "20:30")])
     assert accounts(run(store, [FanOut()])) == ["D;M0;M1;M2;M3;M4"]
+
+
+def test_a_ring_of_smaller_sums_is_a_cycle_and_two_friends_settling_up_are_not(store, pay):
+    """R1, R2 and R3 pass 6,000 round in a day (a network whose money is smaller); K1 to
+    K4 pass 10,400 round, keeping a little at each hop, so the last two hops fall under
+    the CNY 10,000 of the large scale. F1 and F2 pay each other back 4,000."""
+    pay([("R1", "R2", 6_000, "10", "09:00"), ("R2", "R3", 5_900, "10", "11:00"),
+         ("R3", "R1", 5_800, "10", "13:00"),
+         ("K1", "K2", 10_400, "12", "09:00"), ("K2", "K3", 10_100, "12", "10:00"),
+         ("K3", "K4", 9_900, "12", "11:00"), ("K4", "K1", 9_700, "12", "12:00"),
+         ("F1", "F2", 4_000, "14", "09:00"), ("F2", "F1", 3_900, "14", "19:00")])
+    assert accounts(run(store, [Cycle()])) == ["K1;K2;K3;K4", "R1;R2;R3"]
+
+
+def test_a_ring_carved_out_of_a_walk_is_the_walk_and_a_walk_out_of_a_ring_the_ring(
+        store, pay):
+    """W1 and W2 pay each other back 10,000, and W1 passes the money on to W3 and W4,
+    who pay it back round, under 10,000: a walk among four, whose large hops alone look
+    like a ring of two. K1 to K6 pass 10,700 round, under 10,000 for the last two hops:
+    a ring, whose large middle hops alone look like a walk of three."""
+    pay([("W1", "W2", 10_200, "10", "09:00"), ("W2", "W1", 10_000, "10", "10:00"),
+         ("W1", "W3", 9_300, "10", "11:00"), ("W3", "W1", 8_600, "10", "12:00"),
+         ("W1", "W4", 8_000, "10", "13:00"), ("W4", "W2", 7_800, "10", "14:00")]
+        + [(f"K{k}", f"K{k % 6 + 1}", cny, "20", f"1{k}:00") for k, cny in
+           enumerate((10_700, 10_400, 10_300, 10_150, 9_900, 9_850), start=1)])
+    found = run(store, [Cycle(), RandomWalk()]).sort("typology")
+    assert list(zip(found["typology"], found["account_ids"])) == [
+        ("CYCLE", "K1;K2;K3;K4;K5;K6"), ("RANDOM", "W1;W2;W3;W4")]
+
+
+def test_a_blocks_smaller_legs_are_its_legs_but_make_no_block_alone(store, pay):
+    """B1-B4 pay R1-R4 on the 20th, seven of the sixteen pairs 20,000 or more and two
+    more 4,000-5,000: nine pairs, over half. C1-C3 pay D1-D3 every pair, 3,000 each: a
+    block of small sums only."""
+    large = [("B1", "R1"), ("B1", "R2"), ("B2", "R2"), ("B2", "R3"), ("B3", "R3"),
+             ("B3", "R4"), ("B4", "R4")]
+    rows = [(b, r, 20_000 + 1_000 * k, "20", f"1{k}:00") for k, (b, r) in enumerate(large)]
+    rows += [("B4", "R1", 5_000, "20", "18:00"), ("B1", "R3", 4_000, "20", "19:00")]
+    rows += [(f"C{i}", f"D{j}", 3_000, "22", f"1{i}:{j}0") for i in (1, 2, 3) for j in (1, 2, 3)]
+    pay(rows)
+    assert accounts(run(store, [Bipartite()])) == ["B1;B2;B3;B4;R1;R2;R3;R4"]

@@ -276,6 +276,20 @@ def test_each_payment_typology_is_carried_out_in_three_ways_on_networks_that_dif
     assert len(differ) == len(net.shape.__dataclass_fields__)
 
 
+def test_every_account_drawn_for_a_block_pays_or_is_paid_in_it():
+    """A bipartite case names its payers and payees: each of them takes part (a block
+    drawn pair by pair can leave an account out, which the case would still name)."""
+    from suptech.simulate.payment_cases import bipartite
+    from suptech.simulate.payments import background, build_network
+
+    net = build_network(np.random.default_rng(3), 2_000, 2)
+    background(net)
+    for _ in range(40):
+        case = bipartite(net)
+        used = set(case.frame["debtor"]) | set(case.frame["creditor"])
+        assert used == set(case.accounts), case.variant
+
+
 def test_a_case_that_runs_into_the_last_moment_still_steps_forward():
     """A slow case on a one-day network: its steps are hurried at the end of the day,
     never piled on one moment (a ring's hops must follow one another)."""

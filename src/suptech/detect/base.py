@@ -70,6 +70,10 @@ class Detector:
     #: Typologies whose alerts holding a payment or an order this detector's alert holds
     #: are the same case, which this one names better (`run.one_per_case`).
     supersedes: ClassVar[tuple[str, ...]] = ()
+    #: Typologies whose alert is a part of this detector's when it holds nothing this
+    #: one does not (and this one holds more): a ring carved out of a walk is the walk,
+    #: a walk carved out of a ring the ring (`run.one_per_case`).
+    encloses: ClassVar[tuple[str, ...]] = ()
     #: Whether its scores are mapped to probabilities by the shipped calibration
     #: (`detect.calibration`): a suspicion's are; a measure against a line's are not.
     calibrated: ClassVar[bool] = True

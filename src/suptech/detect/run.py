@@ -83,7 +83,8 @@ def one_per_case(alerts: pl.DataFrame) -> pl.DataFrame:
       alone what the rules did not see.
     - Among rules, a detector says which typologies it names better
       (`Detector.supersedes`: a dormant account that wakes to collect from many is an
-      activation, not a fan-in).
+      activation, not a fan-in), or which it names better when it holds all the other
+      alert holds and more (`Detector.encloses`: a ring carved out of a walk).
 
     Other alerts that share evidence stay apart: a pump's trades can be an insider's
     too, and a true walk through a hub's fan-out is a case of its own (joining them
@@ -101,7 +102,8 @@ def one_per_case(alerts: pl.DataFrame) -> pl.DataFrame:
     def names_better(o: int, k: int) -> bool:
         (dk, tk), (do, _) = rows[k], rows[o]
         learned = kind[dk].typology == "*"
-        return learned and kind[do].typology != "*" or tk in kind[do].supersedes
+        return (learned and kind[do].typology != "*" or tk in kind[do].supersedes
+                or tk in kind[do].encloses and held[k] < held[o])
 
     over = [{o for e in held[k] for o in holding[e] if o != k and names_better(o, k)}
             for k in range(len(rows))]

@@ -174,7 +174,11 @@ def bipartite(net: Network) -> Injected:
     c = Case(net, 2)
     left = c.accounts(int(c.rng.integers(3, 7)))
     right = c.accounts(int(c.rng.integers(3, 7)))
-    pairs = [(x, y) for x in left for y in right if c.rng.random() < 0.7] or [(left[0], right[0])]
+    pairs = [(x, y) for x in left for y in right if c.rng.random() < 0.7]
+    # Every account drawn for the block takes part in it (the case names it): one that
+    # drew no pair pays, or is paid by, one of the other side.
+    pairs += [(x, int(c.rng.choice(right))) for x in left if all(x != a for a, _ in pairs)]
+    pairs += [(int(c.rng.choice(left)), y) for y in right if all(y != b for _, b in pairs)]
     moments = [c.step(60, 1800) for _ in pairs]
     return c.injected("BIPARTITE", left + right,
                       _pay(moments, [x for x, _ in pairs], [y for _, y in pairs],

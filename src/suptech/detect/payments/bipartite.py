@@ -6,7 +6,8 @@ AMLworld's bipartite pattern.
 Signal: in the graph of large payments (at least `min_cny`, out of keeping with the
 payer's business: `common.unusual`) from accounts that only pay to accounts that only
 receive, a connected block of at least `min_side` payers and `min_side` payees with at
-least `min_density` of all payer-payee pairs paid, within the scanned days; or within
+least `min_density` of all payer-payee pairs paid (a pair counts from `min_leg`: a
+block's smaller legs are still its legs), within the scanned days; or within
 `within_days` of them, its accounts doing nothing else in the graph `within_days`
 either side (over a month, people whose accounts a block borrows pay and are paid by
 others on other days).
@@ -32,6 +33,8 @@ from suptech.detect.payments.common import shape_hit, shape_hits, unusual, windo
 @dataclass(frozen=True)
 class BipartiteParams(Params):
     min_cny: float = 10_000
+    #: A pair of the block counts as paid from this many CNY (as `stack`'s legs).
+    min_leg: float = 1_000
     min_side: int = 3
     min_density: float = 0.5
     #: The days a block's payments are made in (as `cycle`'s rings).
@@ -47,8 +50,11 @@ class Bipartite(Detector):
 
     def hits(self, d):
         p = self.params
-        big = unusual(d, p.min_cny)
-        rows = sorted(big.select("debtor", "creditor", "ts_event", "day", "payment_id")
+        big, legs = unusual(d, p.min_cny), unusual(d, p.min_leg)
+        # The smaller legs between accounts that pay and are paid large sums: a block is
+        # made at the large scale, and these only fill in its pairs.
+        legs = legs.filter(legs.debtor.isin(big.debtor) & legs.creditor.isin(big.creditor))
+        rows = sorted(legs.select("debtor", "creditor", "ts_event", "day", "cny", "payment_id")
                       .to_pyarrow().to_pylist(), key=lambda r: r["payment_id"])
         # A window's block (`common.windows`) is one where its payers are paid by no
         # one, its payees pay no one and none of them deals with another account around
@@ -64,14 +70,18 @@ class Bipartite(Detector):
 
 
 def _blocks(rows: list[dict], around: list[dict], p: BipartiteParams) -> list[dict]:
-    """The blocks among `rows` (a subset of `around`), from accounts that only pay in
-    `around` to accounts that only receive, each a whole component of `around`'s."""
+    """The blocks among `rows` (a subset of `around`), from accounts that only pay large
+    sums in `around` to accounts that are only paid them, each a whole component of
+    `around`'s large payments; their pairs paid from `min_leg`."""
+    around = [r for r in around if r["cny"] >= p.min_cny]
     payers = {r["debtor"] for r in around} - {r["creditor"] for r in around}
     payees = {r["creditor"] for r in around} - {r["debtor"] for r in around}
     rows = [r for r in rows if r["debtor"] in payers and r["creditor"] in payees]
-    graph = nx.Graph()
+    graph, paid = nx.Graph(), nx.Graph()
     for r in rows:
-        graph.add_edge(("from", r["debtor"]), ("to", r["creditor"]))
+        paid.add_edge(("from", r["debtor"]), ("to", r["creditor"]))
+        if r["cny"] >= p.min_cny:
+            graph.add_edge(("from", r["debtor"]), ("to", r["creditor"]))
     wider = defaultdict(set)  # each account's counterparts in `around`
     for r in around:
         if r["debtor"] in payers and r["creditor"] in payees:
@@ -85,7 +95,7 @@ def _blocks(rows: list[dict], around: list[dict], p: BipartiteParams) -> list[di
             continue
         if any(wider[a] - block for a in block):
             continue
-        pairs = graph.subgraph(block).number_of_edges()
+        pairs = paid.subgraph(block).number_of_edges()
         if pairs < p.min_density * len(left) * len(right):
             continue
         mine = [r for r in rows if r["debtor"] in left and r["creditor"] in right]

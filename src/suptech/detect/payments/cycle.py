@@ -3,8 +3,11 @@
 Regulatory basis: FATF typologies of round-tripping; AMLworld's cycle pattern.
 
 Signal: a directed cycle of 2 to `max_hops` accounts in the graph of large payments
-(at least `min_cny`, out of keeping with the payer's business: `common.unusual`)
-within the scanned days, each hop a sum of the same order as the last (from `min_share`
+(at least `min_cny`, out of keeping with the payer's business: `common.unusual`), or of
+3 or more in the graph of payments from `min_leg` (a network whose money is smaller:
+a ring of a few thousand, or one that keeps a little at each hop and falls under the
+large scale on the way round), within the scanned days, each hop a sum of the same
+order as the last (from `min_share`
 to `1 / min_share` times it; the hops in any order), the ring's accounts making no
 other such payments to, or receiving them from, accounts of the graph: over the
 scanned days, or over `within_days` of them and as many days either side
@@ -31,6 +34,9 @@ from suptech.detect.payments.common import shape_hit, shape_hits, unusual, windo
 @dataclass(frozen=True)
 class CycleParams(Params):
     min_cny: float = 10_000
+    #: Rings of three or more from this many CNY (as `random_walk`'s closed groups): two
+    #: accounts paying each other back a few thousand are friends settling up.
+    min_leg: float = 1_000
     max_hops: int = 10
     #: Each hop passes on a sum of the same order as the last: from `min_share` to
     #: `1 / min_share` times it (as `scatter_gather`'s intermediaries).
@@ -46,28 +52,37 @@ class Cycle(Detector):
     typology = "CYCLE"
     domain = "payments"
     Params = CycleParams
+    encloses = ("RANDOM",)
 
     def hits(self, d):
         p = self.params
-        big = unusual(d, p.min_cny)
-        both = big.select(account=big.debtor).intersect(big.select(account=big.creditor))
-        edges = big.filter(big.debtor.isin(both.account) & big.creditor.isin(both.account))
-        # In payment order: the graph, and so the cycles found, do not depend on the
-        # order the engine returned the rows in.
-        rows = sorted(edges.select("debtor", "creditor", "ts_event", "day", "cny", "payment_id")
-                      .to_pyarrow().to_pylist(), key=lambda r: r["payment_id"])
         # A ring is only its own hops: an account of it that also pays or is paid by
         # others in the graph is money wandering around a group (RANDOM). In a window
-        # (`common.windows`), two accounts paying each other back are friends settling
-        # up more often than a ring: a window's ring has three or more.
+        # (`common.windows`), or below the large scale, two accounts paying each other
+        # back are friends settling up more often than a ring: such a ring has three or
+        # more. The large scale first: a ring there whose accounts also deal in smaller
+        # sums is still found.
         hits, seen = [], set()
-        for k, (window, around) in enumerate(windows(rows, p.within_days)):
-            for ring, path in _rings(window, p):
-                if frozenset(ring) in seen or k and (len(ring) < 3 or _busy(ring, around)):
-                    continue
-                seen.add(frozenset(ring))
-                hits.append(shape_hit(ring, path, 0.5 + 0.05 * len(ring)))
+        for floor in (p.min_cny, p.min_leg):
+            for k, (window, around) in enumerate(windows(_edges(d, floor), p.within_days)):
+                for ring, path in _rings(window, p):
+                    if frozenset(ring) in seen or (k or floor < p.min_cny) and len(ring) < 3 \
+                            or k and _busy(ring, around):
+                        continue
+                    seen.add(frozenset(ring))
+                    hits.append(shape_hit(ring, path, 0.5 + 0.05 * len(ring)))
         return shape_hits(hits)
+
+
+def _edges(d, floor: float) -> list[dict]:
+    """The payments from `floor` out of keeping with the payer's business between
+    accounts that both pay and receive them, in payment order (so the graph, and the
+    cycles found, do not depend on the order the engine returned the rows in)."""
+    big = unusual(d, floor)
+    both = big.select(account=big.debtor).intersect(big.select(account=big.creditor))
+    edges = big.filter(big.debtor.isin(both.account) & big.creditor.isin(both.account))
+    return sorted(edges.select("debtor", "creditor", "ts_event", "day", "cny", "payment_id")
+                  .to_pyarrow().to_pylist(), key=lambda r: r["payment_id"])
 
 
 def _busy(ring: list[str], around: list[dict]) -> bool:

@@ -57,6 +57,7 @@ class RandomWalk(Detector):
     Params = RandomParams
     #: A pass-through made of some of a wandering group's hops is that group.
     supersedes = ("RAPID_MOVEMENT",)
+    encloses = ("CYCLE",)
 
     def hits(self, d):
         p = self.params
