@@ -20,13 +20,15 @@ from suptech.detect.run import run
 
 @pytest.fixture
 def pay(tmp_path, ingest):
-    """Ingest payments given as (debtor, creditor, CNY, "MM-DD", "HH:MM"[, channel])."""
+    """Ingest payments given as (debtor, creditor, CNY, "MM-DD", "HH:MM"[, channel[,
+    purpose]])."""
     def ingest_payments(rows):
         payments = [record("payment", i, payment_id=str(uuid.UUID(int=i + 1, version=4)),
                            debtor_account_id=d, creditor_account_id=c, amount=f"{cny:.2f}",
-                           channel=(channel or ["RTGS"])[0], purpose=None,
+                           channel=(more or ["RTGS"])[0],
+                           purpose=more[1] if len(more) > 1 else None,
                            ts_event=f"2026-03-{day}T{at}:00+08:00")
-                    for i, (d, c, cny, day, at, *channel) in enumerate(rows)]
+                    for i, (d, c, cny, day, at, *more) in enumerate(rows)]
         ingest(write_csv(tmp_path, "payment.csv", payments))
     return ingest_payments
 
@@ -152,6 +154,27 @@ def test_smurfs_who_consolidate_to_one_organiser_are_one_case_with_it(store, pay
     found = run(store, [Structuring()]).sort("account_ids")
     assert accounts(found) == ["BOSS;S1;S2", "S3"]
     assert [len(e.split(";")) for e in found["evidence"]] == [6, 2]
+
+
+def test_smurfs_who_each_deposit_once_and_send_it_on_to_one_account_are_a_case(store, pay):
+    """S1, S2 and S3 each deposit 46,000-48,000 in cash once, S1 again the next morning
+    (a day and more apart), and each sends BOSS what it deposited. Shopkeepers K1 and
+    K2 each deposit 47,000 and pay their wholesaler for goods; F1 and F2 each deposit
+    45,000 and give a friend 2,000."""
+    from suptech.detect.payments.structuring import Structuring
+
+    rows = [("S1", "S1", 47_000, "02", "09:00", "CASH"), ("S2", "S2", 48_000, "02", "11:00", "CASH"),
+            ("S3", "S3", 46_000, "02", "15:00", "CASH"), ("S1", "S1", 48_500, "03", "23:00", "CASH"),
+            ("S1", "BOSS", 94_000, "04", "10:00"), ("S2", "BOSS", 47_000, "04", "12:00"),
+            ("S3", "BOSS", 45_000, "04", "13:00")]
+    rows += [(k, k, 47_000, "05", "18:00", "CASH") for k in ("K1", "K2")]
+    rows += [(k, "WHOLESALE", 60_000, "06", "10:00", "RTGS", "GDDS") for k in ("K1", "K2")]
+    rows += [(f, f, 45_000, "08", "18:00", "CASH") for f in ("F1", "F2")]
+    rows += [(f, "FRIEND", 2_000, "09", "10:00") for f in ("F1", "F2")]
+    pay(rows)
+    found = run(store, [Structuring()])
+    assert accounts(found) == ["BOSS;S1;S2;S3"]
+    assert [len(e.split(";")) for e in found["evidence"]] == [7]
 
 
 def test_the_model_runs_unasked_only_when_fitted_on_the_institutions_own_labels(
