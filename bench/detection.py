@@ -45,8 +45,8 @@ def main() -> None:
                         help="Kinds of market each seed is played in (--domain market).")
     parser.add_argument("--accounts", type=int, default=20_000,
                         help="Accounts of the payment network (--domain payments).")
-    parser.add_argument("--detectors", help="Comma-separated detector ids (default: all of "
-                                            "the domain's).")
+    parser.add_argument("--detectors", help="Comma-separated detector ids (default: the "
+                                            "domain's that a scan runs by default).")
     parser.add_argument("--history", type=int, default=0,
                         help="Days of payments simulated and stored before the --days that "
                              "are scanned and scored (--domain payments): the accounts' own "
@@ -79,8 +79,12 @@ def main() -> None:
                                            accounts=args.accounts, truth=True,
                                            history=args.history)
                 events += result.payments
-            detectors = [c() for c in REGISTRY.detectors.values() if c.domain == args.domain
-                         and (not args.detectors or c.id in args.detectors.split(","))]
+            # Unless named, the detectors a scan runs by default (the learned payment
+            # model only where it was fitted on the institution's own labels).
+            detectors = [d for d in (c() for c in REGISTRY.detectors.values()
+                                     if c.domain == args.domain)
+                         if (d.id in args.detectors.split(",") if args.detectors
+                             else d.by_default())]
             store = open_store(work / f"db-{name}")
             ingest_files(store, sorted(out.glob("*.parquet")))
             t = time.perf_counter()
