@@ -73,6 +73,15 @@ def unusual(d: PaymentData, min_cny: float) -> ir.Table:
         new_pairs(d, large(d, min_cny)), "debtor", "cny", usual_day(d, "debtor")))
 
 
+def passing(d: PaymentData, min_cny: float) -> ir.Table:
+    """The payments of `unusual` between accounts that both pay and receive such sums:
+    where money passed on from hand to hand (rings, walks) is looked for; the sources
+    and sinks of fans, scatter-gathers and stacks are not in it."""
+    big = unusual(d, min_cny)
+    both = big.select(account=big.debtor).intersect(big.select(account=big.creditor))
+    return big.filter(big.debtor.isin(both.account) & big.creditor.isin(both.account))
+
+
 def beyond_usual(t: ir.Table, account: str, amount: str, usual: ir.Table,
                  times: float = ABOVE_USUAL) -> ir.Table:
     """The rows of `t` whose `amount` is more than `times` the `account`'s usual day

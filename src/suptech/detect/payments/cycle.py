@@ -7,15 +7,14 @@ Signal: a directed cycle of 2 to `max_hops` accounts in the graph of large payme
 3 or more in the graph of payments from `min_leg` (a network whose money is smaller:
 a ring of a few thousand, or one that keeps a little at each hop and falls under the
 large scale on the way round), within the scanned days, each hop a sum of the same
-order as the last (from `min_share`
-to `1 / min_share` times it; the hops in any order), the ring's accounts making no
-other such payments to, or receiving them from, accounts of the graph: over the
-scanned days, or over `within_days` of them and as many days either side
-(`common.windows`: an account a ring borrows, one with a business of its own, makes
-other large payments to new parties in a month).
+order as the last (from `min_share` to `1 / min_share` times it; the hops in any
+order), the ring's accounts making no other such payments to, or receiving them from,
+accounts of the graph: over the scanned days, or over `within_days` of them and as
+many days either side (`common.windows`: an account a ring borrows, one with a
+business of its own, makes other large payments to new parties in a month).
 
-The query layer narrows the graph to accounts that both pay and receive large sums;
-networkx finds the cycles in that small graph.
+The query layer narrows the graph to accounts that both pay and receive such sums
+(`common.passing`); networkx finds the cycles in that small graph.
 
 Known false positives: two businesses that buy from each other; friends settling up.
 """
@@ -28,7 +27,7 @@ from dataclasses import dataclass
 import networkx as nx
 
 from suptech.detect.base import Detector, Params, register
-from suptech.detect.payments.common import shape_hit, shape_hits, unusual, windows
+from suptech.detect.payments.common import passing, shape_hit, shape_hits, windows
 
 
 @dataclass(frozen=True)
@@ -75,12 +74,10 @@ class Cycle(Detector):
 
 
 def _edges(d, floor: float) -> list[dict]:
-    """The payments from `floor` out of keeping with the payer's business between
-    accounts that both pay and receive them, in payment order (so the graph, and the
-    cycles found, do not depend on the order the engine returned the rows in)."""
-    big = unusual(d, floor)
-    both = big.select(account=big.debtor).intersect(big.select(account=big.creditor))
-    edges = big.filter(big.debtor.isin(both.account) & big.creditor.isin(both.account))
+    """The payments from `floor` passed on from hand to hand (`common.passing`), in
+    payment order (so the graph, and the cycles found, do not depend on the order the
+    engine returned the rows in)."""
+    edges = passing(d, floor)
     return sorted(edges.select("debtor", "creditor", "ts_event", "day", "cny", "payment_id")
                   .to_pyarrow().to_pylist(), key=lambda r: r["payment_id"])
 

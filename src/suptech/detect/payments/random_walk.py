@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import networkx as nx
 
 from suptech.detect.base import Detector, Params, register
-from suptech.detect.payments.common import DAY_NS, shape_hit, shape_hits, unusual
+from suptech.detect.payments.common import DAY_NS, passing, shape_hit, shape_hits
 
 
 @dataclass(frozen=True)
@@ -74,9 +74,7 @@ class RandomWalk(Detector):
         `1 / share` times what came in): groups (`components` of the hops' graph) of
         `min_accounts` to `max_accounts` that are not a simple ring."""
         p = self.params
-        big = unusual(d, floor)
-        both = big.select(account=big.debtor).intersect(big.select(account=big.creditor))
-        edges = big.filter(big.debtor.isin(both.account) & big.creditor.isin(both.account))
+        edges = passing(d, floor)
         # Only payments that are a hop of money passed on: over a month, accounts paid
         # once and paying someone else weeks later join by chance.
         span = int(p.within_days * DAY_NS)
