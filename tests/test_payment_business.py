@@ -461,3 +461,21 @@ def test_a_blocks_smaller_legs_are_its_legs_but_make_no_block_alone(store, pay):
     rows += [(f"C{i}", f"D{j}", 3_000, "22", f"1{i}:{j}0") for i in (1, 2, 3) for j in (1, 2, 3)]
     pay(rows)
     assert accounts(run(store, [Bipartite()])) == ["B1;B2;B3;B4;R1;R2;R3;R4"]
+
+
+def test_a_hub_carved_out_of_a_walk_is_the_walk_and_a_hub_alone_a_gather_scatter(store, pay):
+    """H collects 20,000 from each of A1-A3 and pays B1-B3 19,000 each within the hour;
+    B1-B3 pay it back round to A1-A3: money wandering among seven, one of whose days
+    looks like a gather-scatter. K collects from C1-C3 and pays D1-D3, and the money
+    goes no further: a gather-scatter."""
+    from suptech.detect.payments.gather_scatter import GatherScatter
+
+    rows = [(f"A{k}", "H", 20_000, "10", f"09:0{k}") for k in (1, 2, 3)]
+    rows += [("H", f"B{k}", 19_000, "10", f"10:0{k}") for k in (1, 2, 3)]
+    rows += [(f"B{k}", f"A{k % 3 + 1}", 18_000, "10", f"12:0{k}") for k in (1, 2, 3)]
+    rows += [(f"C{k}", "K", 30_000, "15", f"09:0{k}") for k in (1, 2, 3)]
+    rows += [("K", f"D{k}", 29_000, "15", f"10:0{k}") for k in (1, 2, 3)]
+    pay(rows)
+    found = run(store, [GatherScatter(), RandomWalk()]).sort("typology")
+    assert list(zip(found["typology"], found["account_ids"])) == [
+        ("GATHER_SCATTER", "C1;C2;C3;D1;D2;D3;K"), ("RANDOM", "A1;A2;A3;B1;B2;B3;H")]

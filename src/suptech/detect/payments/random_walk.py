@@ -57,7 +57,8 @@ class RandomWalk(Detector):
     Params = RandomParams
     #: A pass-through made of some of a wandering group's hops is that group.
     supersedes = ("RAPID_MOVEMENT",)
-    encloses = ("CYCLE",)
+    #: A ring, or a hub's days, all of whose payments are hops of a wandering group.
+    encloses = ("CYCLE", "GATHER_SCATTER")
 
     def hits(self, d):
         p = self.params
