@@ -163,10 +163,11 @@ def test_smurfs_who_each_deposit_once_and_send_it_on_to_one_account_are_a_case(s
     45,000 and give a friend 2,000."""
     from suptech.detect.payments.structuring import Structuring
 
-    rows = [("S1", "S1", 47_000, "02", "09:00", "CASH"), ("S2", "S2", 48_000, "02", "11:00", "CASH"),
-            ("S3", "S3", 46_000, "02", "15:00", "CASH"), ("S1", "S1", 48_500, "03", "23:00", "CASH"),
-            ("S1", "BOSS", 94_000, "04", "10:00"), ("S2", "BOSS", 47_000, "04", "12:00"),
-            ("S3", "BOSS", 45_000, "04", "13:00")]
+    rows = [(s, s, cny, day, at, "CASH") for s, cny, day, at in (
+        ("S1", 47_000, "02", "09:00"), ("S2", 48_000, "02", "11:00"),
+        ("S3", 46_000, "02", "15:00"), ("S1", 48_500, "03", "23:00"))]
+    rows += [("S1", "BOSS", 94_000, "04", "10:00"), ("S2", "BOSS", 47_000, "04", "12:00"),
+             ("S3", "BOSS", 45_000, "04", "13:00")]
     rows += [(k, k, 47_000, "05", "18:00", "CASH") for k in ("K1", "K2")]
     rows += [(k, "WHOLESALE", 60_000, "06", "10:00", "RTGS", "GDDS") for k in ("K1", "K2")]
     rows += [(f, f, 45_000, "08", "18:00", "CASH") for f in ("F1", "F2")]
