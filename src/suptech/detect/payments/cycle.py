@@ -64,9 +64,10 @@ class Cycle(Detector):
         hits, seen = [], set()
         for floor in (p.min_cny, p.min_leg):
             for k, (window, around) in enumerate(windows(_edges(d, floor), p.within_days)):
+                least = 3 if k or floor < p.min_cny else 2  # accounts a ring needs
                 for ring, path in _rings(window, p):
-                    if frozenset(ring) in seen or (k or floor < p.min_cny) and len(ring) < 3 \
-                            or k and _busy(ring, around):
+                    if (frozenset(ring) in seen or len(ring) < least
+                            or k and _busy(ring, around)):
                         continue
                     seen.add(frozenset(ring))
                     hits.append(shape_hit(ring, path, 0.5 + 0.05 * len(ring)))
