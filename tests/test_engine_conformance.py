@@ -30,6 +30,18 @@ if shutil.which("java") is None:  # scripts/setup.sh installs it; say so rather 
     pytest.fail("Spark needs a Java runtime: run scripts/setup.sh", pytrace=False)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def interpreted():
+    """Spark's queries interpreted rather than compiled to Java: on these tiny days
+    compiling a query costs more than running it (the module alone: 137 -> 111 s,
+    BENCHMARKS.md). Spark's own tests hold the two modes to the same answers. Spark
+    reads this when its JVM starts; this module's are the process's only sessions."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("PYSPARK_SUBMIT_ARGS",
+                   "--conf spark.sql.codegen.factoryMode=NO_CODEGEN pyspark-shell")
+        yield
+
+
 def comparable(table: pa.Table) -> list[dict]:
     """Rows without what differs by engine run (when received, which batch)."""
     return table.drop_columns(["ts_received", "batch_id"]).to_pylist()
