@@ -290,6 +290,22 @@ def test_every_account_drawn_for_a_block_pays_or_is_paid_in_it():
         assert used == set(case.accounts), case.variant
 
 
+def test_a_walk_names_the_accounts_it_took_in_and_never_closes_a_simple_ring():
+    """A random walk's case names the accounts the money went through, and no walk is a
+    simple ring (each account paying once, back to the first: a cycle by its shape),
+    as walks of five steps or more among four to eight accounts now and then were."""
+    from suptech.simulate.payment_cases import random_walk
+    from suptech.simulate.payments import background, build_network
+
+    net = build_network(np.random.default_rng(3), 2_000, 2)
+    background(net)
+    for _ in range(200):
+        case = random_walk(net)
+        payers, payees = list(case.frame["debtor"]), list(case.frame["creditor"])
+        assert set(payers) | set(payees) == set(case.accounts)
+        assert not (len(set(payers)) == len(payers) and set(payers) == set(payees))
+
+
 def test_a_case_that_runs_into_the_last_moment_still_steps_forward():
     """A slow case on a one-day network: its steps are hurried at the end of the day,
     never piled on one moment (a ring's hops must follow one another)."""

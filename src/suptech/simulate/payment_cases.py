@@ -186,18 +186,19 @@ def bipartite(net: Network) -> Injected:
 
 
 def random_walk(net: Network) -> Injected:
+    """Money walked at random among a group. The case names the accounts the walk
+    took in; a walk that happens to close a simple ring, each account once and back to
+    the first, is a cycle by its shape, so such a walk goes on a step."""
     c = Case(net, 3)
     group = c.accounts(int(c.rng.integers(4, 9)))
-    at, amount, moments, debtors, creditors, cents = group[0], _amount(net, 1)[0], [], [], [], []
-    for _ in range(int(c.rng.integers(5, 15))):
-        nxt = int(c.rng.choice([g for g in group if g != at]))
-        moments.append(c.step(600, 4 * 3600))
-        debtors.append(at)
-        creditors.append(nxt)
-        amount *= c.rng.uniform(0.9, 1.0)
-        cents.append(amount)
-        at = nxt
-    return c.injected("RANDOM", group, _pay(moments, debtors, creditors, cents))
+    path = [group[0]]
+    steps = int(c.rng.integers(5, 15))
+    while len(path) <= steps or path[-1] == path[0] and len(set(path)) == len(path) - 1:
+        path.append(int(c.rng.choice([g for g in group if g != path[-1]])))
+    moments = [c.step(600, 4 * 3600) for _ in path[1:]]
+    cents = _amount(net, 1)[0] * np.cumprod(c.rng.uniform(0.9, 1.0, len(moments)))
+    return c.injected("RANDOM", list(dict.fromkeys(path)),
+                      _pay(moments, path[:-1], path[1:], cents))
 
 
 def structuring(net: Network) -> Injected:
