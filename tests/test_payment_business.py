@@ -480,3 +480,18 @@ def test_a_hub_carved_out_of_a_walk_is_the_walk_and_a_hub_alone_a_gather_scatter
     found = run(store, [GatherScatter(), RandomWalk()]).sort("typology")
     assert list(zip(found["typology"], found["account_ids"])) == [
         ("GATHER_SCATTER", "C1;C2;C3;D1;D2;D3;K"), ("RANDOM", "A1;A2;A3;B1;B2;B3;H")]
+
+
+def test_a_ring_the_money_goes_round_again_is_a_walk_and_a_split_hop_still_a_ring(
+        store, pay):
+    """E pays W1 80,000, which W1, W2 and W3 pass round and W1 and W2 pass on again
+    once it came back: a walk among three, round and round. A, B and C pass 60,000
+    round once, A paying B in two parts: a ring."""
+    pay([("E", "W1", 80_000, "10", "05:00"), ("W1", "W2", 79_000, "10", "06:00"),
+         ("W2", "W3", 78_000, "10", "07:00"), ("W3", "W1", 77_000, "10", "10:00"),
+         ("W1", "W2", 76_000, "10", "12:00"), ("W2", "W3", 75_000, "10", "15:00"),
+         ("A", "B", 30_000, "20", "09:00"), ("A", "B", 30_000, "20", "09:20"),
+         ("B", "C", 59_000, "20", "11:00"), ("C", "A", 58_000, "20", "13:00")])
+    found = run(store, [Cycle(), RandomWalk()]).sort("typology")
+    assert list(zip(found["typology"], found["account_ids"])) == [
+        ("CYCLE", "A;B;C"), ("RANDOM", "W1;W2;W3")]

@@ -7,8 +7,9 @@ Signal: in the graph of payments out of keeping with the payer's business (betwe
 accounts with no dealings before: `common.unusual`) between accounts that both pay and
 receive such sums, each payment a hop of money passed on (the payee pays on within
 `within_days`, or the payer was paid within `within_days` before), a group of at least
-`min_accounts` accounts that is not a simple ring (the CYCLE typology), within the
-scanned days. The group is either
+`min_accounts` accounts that is not a simple ring the money goes round once (the CYCLE
+typology; a ring it goes round again, each account paying on what came back, is money
+walked round and round), within the scanned days. The group is either
 - connected, where the payments are large (from `min_cny`): money walked from hand to
   hand (AMLworld's random patterns are such walks, k accounts and k - 1 payments), or
 - closed, where they are from `min_leg` and each hop passes on a sum of the same order
@@ -27,6 +28,7 @@ own accounts; friends who often settle up.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 
 import networkx as nx
@@ -92,10 +94,22 @@ class RandomWalk(Detector):
         hits = []
         for group in components(graph):
             sub = graph.subgraph(group)
-            ring = all(sub.in_degree(a) == 1 and sub.out_degree(a) == 1 for a in group)
-            if (len(group) < p.min_accounts or ring  # a closed ring is a cycle
-                    or max_accounts is not None and len(group) > max_accounts):
-                continue
             mine = [r for r in rows if r["debtor"] in group and r["creditor"] in group]
+            ring = all(sub.in_degree(a) == 1 and sub.out_degree(a) == 1 for a in group)
+            if (len(group) < p.min_accounts or ring and not _round_again(mine)
+                    or max_accounts is not None and len(group) > max_accounts):
+                continue  # a ring the money goes round once is a cycle
             hits.append(shape_hit(group, mine, 0.4 + 0.05 * sub.number_of_edges()))
         return hits
+
+
+def _round_again(payments: list[dict]) -> bool:
+    """Whether money that came back to an account went on round again: the account
+    paid the same payee before and after it was paid (a hop split in two payments
+    between the same two receipts is still one pass)."""
+    paid = defaultdict(list)
+    for r in payments:
+        paid[r["debtor"], r["creditor"]].append(r["ts_event"])
+    return any(min(times) < r["ts_event"] < max(times)
+               for (payer, _), times in paid.items() for r in payments
+               if r["creditor"] == payer)
