@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 
+import polars as pl
 import pytest
 from builders import record, write_csv
 
@@ -15,7 +16,7 @@ from suptech.detect.payments.fan_out import FanOut
 from suptech.detect.payments.random_walk import RandomWalk
 from suptech.detect.payments.rapid import RapidMovement
 from suptech.detect.payments.stack import Stack
-from suptech.detect.run import run
+from suptech.detect.run import alerts_of, run
 
 
 @pytest.fixture
@@ -495,3 +496,31 @@ def test_a_ring_the_money_goes_round_again_is_a_walk_and_a_split_hop_still_a_rin
     found = run(store, [Cycle(), RandomWalk()]).sort("typology")
     assert list(zip(found["typology"], found["account_ids"])) == [
         ("CYCLE", "A;B;C"), ("RANDOM", "W1;W2;W3")]
+
+
+def test_four_hands_paying_one_another_round_are_a_walk_not_a_stack(store, pay):
+    """M1 to M4 pass 150,000 back and forth among themselves, each paying each of the
+    others once: a walk, whose payers are its payees, not layers money goes through one
+    way. S1 and S2 pay L1 and L2, who pay T1 and T2: a stack."""
+    hands = ["M1", "M4", "M3", "M4", "M2", "M3", "M2", "M4", "M1", "M3", "M1", "M2", "M1"]
+    rows = [(a, b, 150_000 - 4_000 * k, "10", f"{8 + k:02d}:00")
+            for k, (a, b) in enumerate(zip(hands, hands[1:]))]
+    rows += [(s, m, 40_000 + 100 * k, "20", f"0{k}:00")
+             for k, (s, m) in enumerate([("S1", "L1"), ("S1", "L2"), ("S2", "L1"), ("S2", "L2")])]
+    rows += [(m, t, 39_000 + 100 * k, "20", f"1{k}:00")
+             for k, (m, t) in enumerate([("L1", "T1"), ("L1", "T2"), ("L2", "T1"), ("L2", "T2")])]
+    pay(rows)
+    found = run(store, [Stack(), RandomWalk()]).sort("typology")
+    assert list(zip(found["typology"], found["account_ids"])) == [
+        ("RANDOM", "M1;M2;M3;M4"), ("STACK", "L1;L2;S1;S2;T1;T2")]
+
+
+def test_a_case_a_detector_finds_twice_is_one_alert_with_the_evidence_of_both():
+    """A mesh of four accounts was a stack's layers either way round: two hits of one
+    case, which were two alerts with one id."""
+    hits = pl.DataFrame({"account_ids": [["A", "B"], ["B", "A"]], "isin": [None, None],
+                         "score": [0.5, 0.7], "window_start": [10, 10],
+                         "window_end": [50, 90], "evidence": [["p1", "p2"], ["p3", "p2"]]})
+    [alert] = alerts_of([(Stack(), hits)], keep_raw=True).to_dicts()
+    assert (alert["account_ids"], alert["evidence"], alert["raw"], alert["window_end"]) == (
+        "A;B", "p1;p2;p3", 0.7, 90)

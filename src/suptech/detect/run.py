@@ -160,6 +160,15 @@ def alerts_of(results: list[tuple[Detector, pl.DataFrame]],
     ids = [alert_id(d, c if c is not None else default_case(a, i, s)) for d, c, a, i, s in
            alerts.select("detector", "case", "account_ids", "isin", "window_start").iter_rows()]
     alerts = alerts.with_columns(pl.Series("alert_id", ids, pl.String)).select(COLUMNS)
+    if alerts["alert_id"].is_duplicated().any():
+        # A detector that finds one case twice (a mesh of four accounts is a stack's
+        # layers either way round) raises it once: an id is one alert.
+        alerts = alerts.group_by("alert_id", maintain_order=True).agg(
+            pl.col("evidence").str.split(";").list.explode(keep_nulls=False, empty_as_null=False)
+            .unique().sort().str.join(";"),
+            pl.col("score").max(), pl.col("window_start").min(), pl.col("window_end").max(),
+            pl.exclude("evidence", "score", "window_start", "window_end").first(),
+        ).select(COLUMNS)
     raw, calibration = alerts["score"], shipped()
     if calibration is not None:
         # A risk indicator's score says how far past its line a measure is, not how

@@ -6,8 +6,10 @@ Signal: at least `min_middle` accounts that each receive payments (at least `min
 out of keeping with the payer's business: `common.unusual`) from `min_side` or more
 accounts and pay `min_side` or more accounts, the middles sharing at least `min_side`
 of those payers and of those payees two by two, within the scanned days: a middle
-layer between two others. Shared, not identical: a leg under the floor, or a person
-lending an account who also pays someone else, leaves the layers standing.
+layer between two others, money going through it one way (its payers, itself and its
+payees three sets of accounts: a few paying one another back and forth are a walk,
+RANDOM). Shared, not identical: a leg under the floor, or a person lending an account
+who also pays someone else, leaves the layers standing.
 
 Known false positives: a group's treasury entities passing funds between the same
 subsidiaries (outside the intra-group purpose code).
@@ -78,6 +80,8 @@ class Stack(Detector):
             pay = {s for a, b in layers.subgraph(layer).edges for s in senders[a] & senders[b]}
             paid = {r for a, b in layers.subgraph(layer).edges
                     for r in receivers[a] & receivers[b]}
+            if pay & paid or (pay | paid) & set(layer):
+                continue
             mine = [r for r in rows if (r["debtor"] in pay and r["creditor"] in layer)
                     or (r["debtor"] in layer and r["creditor"] in paid)]
             hits.append(shape_hit(pay | set(layer) | paid, mine, 0.5 + 0.1 * len(layer)))
