@@ -524,3 +524,17 @@ def test_a_case_a_detector_finds_twice_is_one_alert_with_the_evidence_of_both():
     [alert] = alerts_of([(Stack(), hits)], keep_raw=True).to_dicts()
     assert (alert["account_ids"], alert["evidence"], alert["raw"], alert["window_end"]) == (
         "A;B", "p1;p2;p3", 0.7, 90)
+
+
+def test_a_ring_on_a_walks_way_is_the_walk_and_a_ring_fed_from_outside_a_cycle(store, pay):
+    """E pays W1 90,000, which W1, W2 and W3 pass round once, and W1 pays on to X once it
+    came back: a walk through a loop. F pays A 60,000, which A, B and C pass round back
+    to A, where it stays: a ring."""
+    pay([("E", "W1", 90_000, "10", "05:00"), ("W1", "W2", 88_000, "10", "06:00"),
+         ("W2", "W3", 86_000, "10", "07:00"), ("W3", "W1", 84_000, "10", "08:00"),
+         ("W1", "X", 82_000, "10", "09:00"),
+         ("F", "A", 60_000, "20", "05:00"), ("A", "B", 59_000, "20", "06:00"),
+         ("B", "C", 58_000, "20", "07:00"), ("C", "A", 57_000, "20", "08:00")])
+    found = run(store, [Cycle(), RandomWalk()]).sort("typology")
+    assert list(zip(found["typology"], found["account_ids"])) == [
+        ("CYCLE", "A;B;C"), ("RANDOM", "E;W1;W2;W3;X")]

@@ -9,7 +9,9 @@ receive such sums, each payment a hop of money passed on (the payee pays on with
 `within_days`, or the payer was paid within `within_days` before), a group of at least
 `min_accounts` accounts that is not a simple ring the money goes round once (the CYCLE
 typology; a ring it goes round again, each account paying on what came back, is money
-walked round and round), within the scanned days. The group is either
+walked round and round, and one it went round on its way, paid in from outside before
+and paid on outside after, a walk through a loop), within the scanned days. The group
+is either
 - connected, where the payments are large (from `min_cny`): money walked from hand to
   hand (AMLworld's random patterns are such walks, k accounts and k - 1 payments), or
 - closed, where they are from `min_leg` and each hop passes on a sum of the same order
@@ -34,7 +36,7 @@ from dataclasses import dataclass
 import networkx as nx
 
 from suptech.detect.base import Detector, Params, register
-from suptech.detect.payments.common import DAY_NS, passing, shape_hit, shape_hits
+from suptech.detect.payments.common import DAY_NS, passing, shape_hit, shape_hits, unusual
 
 
 @dataclass(frozen=True)
@@ -87,20 +89,60 @@ class RandomWalk(Detector):
                          b.cny >= share * a.cny, share * b.cny <= a.cny])
         passed = hop.select(pid=hop.payment_id).union(hop.select(pid=hop.payment_id_right))
         edges = edges.semi_join(passed, edges.payment_id == passed.pid)
-        rows = edges.select("debtor", "creditor", "ts_event", "payment_id").to_pyarrow().to_pylist()
+        rows = edges.select(*COLUMNS).to_pyarrow().to_pylist()
         graph = nx.DiGraph()
         for r in rows:
             graph.add_edge(r["debtor"], r["creditor"])
-        hits = []
+        hits, rings = [], []
         for group in components(graph):
             sub = graph.subgraph(group)
             mine = [r for r in rows if r["debtor"] in group and r["creditor"] in group]
-            ring = all(sub.in_degree(a) == 1 and sub.out_degree(a) == 1 for a in group)
-            if (len(group) < p.min_accounts or ring and not _round_again(mine)
+            if (len(group) < p.min_accounts
                     or max_accounts is not None and len(group) > max_accounts):
-                continue  # a ring the money goes round once is a cycle
+                continue
+            if (all(sub.in_degree(a) == 1 and sub.out_degree(a) == 1 for a in group)
+                    and not _round_again(mine)):
+                rings.append((group, mine))  # a cycle, unless a walk passes through it
+                continue
             hits.append(shape_hit(group, mine, 0.4 + 0.05 * sub.number_of_edges()))
+        return hits + self._walked_through(d, floor, rings)
+
+    def _walked_through(self, d, floor: float, rings: list) -> list[dict]:
+        """The rings the money went round once on a walk: paid into where the ring
+        starts, from outside it, before the ring's first hop, and paid on from there to
+        outside it once it came back, each a sum of the same order as the hop beside it,
+        within `within_days`. The money did not start or end where it went round to."""
+        if not rings:
+            return []
+        p = self.params
+        span = int(p.within_days * DAY_NS)
+        starts = [min(mine, key=_moment)["debtor"] for _, mine in rings]
+        big = unusual(d, floor)
+        near = big.filter(big.debtor.isin(starts) | big.creditor.isin(starts)) \
+            .select(*COLUMNS).to_pyarrow().to_pylist()
+        hits = []
+        for (group, mine), start in zip(rings, starts):
+            first = min(mine, key=_moment)
+            back = max((r for r in mine if r["creditor"] == start), key=_moment)
+            came = [r for r in near if r["creditor"] == start and r["debtor"] not in group
+                    and 0 < first["ts_event"] - r["ts_event"] <= span
+                    and p.min_share <= first["cny"] / r["cny"] <= 1 / p.min_share]
+            went = [r for r in near if r["debtor"] == start and r["creditor"] not in group
+                    and 0 < r["ts_event"] - back["ts_event"] <= span
+                    and p.min_share <= r["cny"] / back["cny"] <= 1 / p.min_share]
+            if came and went:
+                came, went = max(came, key=_moment), min(went, key=_moment)
+                hits.append(shape_hit(set(group) | {came["debtor"], went["creditor"]},
+                                      [came, *mine, went], 0.4 + 0.05 * (len(mine) + 2)))
         return hits
+
+
+#: What the rules read of a payment.
+COLUMNS = ("debtor", "creditor", "ts_event", "cny", "payment_id")
+
+
+def _moment(r: dict) -> tuple:
+    return r["ts_event"], r["payment_id"]
 
 
 def _round_again(payments: list[dict]) -> bool:
