@@ -14,7 +14,9 @@ many days either side (`common.windows`: an account a ring borrows, one with a
 business of its own, makes other large payments to new parties in a month).
 
 The query layer narrows the graph to accounts that both pay and receive such sums
-(`common.passing`); networkx finds the cycles in that small graph.
+(`common.passing`); networkx finds the cycles in that small graph. A ring the money
+goes round again, or round once on a walk's way, is a walk (`random_walk`, whose alert
+takes in this one's).
 
 Known false positives: two businesses that buy from each other; friends settling up.
 """
