@@ -95,11 +95,11 @@ class RandomWalk(Detector):
             graph.add_edge(r["debtor"], r["creditor"])
         hits, rings = [], []
         for group in components(graph):
-            sub = graph.subgraph(group)
-            mine = [r for r in rows if r["debtor"] in group and r["creditor"] in group]
             if (len(group) < p.min_accounts
                     or max_accounts is not None and len(group) > max_accounts):
                 continue
+            sub = graph.subgraph(group)
+            mine = [r for r in rows if r["debtor"] in group and r["creditor"] in group]
             if (all(sub.in_degree(a) == 1 and sub.out_degree(a) == 1 for a in group)
                     and not _round_again(mine)):
                 rings.append((group, mine))  # a cycle, unless a walk passes through it
@@ -137,7 +137,7 @@ class RandomWalk(Detector):
         return hits
 
 
-#: What the rules read of a payment.
+#: What the rule reads of a payment.
 COLUMNS = ("debtor", "creditor", "ts_event", "cny", "payment_id")
 
 
