@@ -82,6 +82,12 @@ def passing(d: PaymentData, min_cny: float) -> ir.Table:
     return big.filter(big.debtor.isin(both.account) & big.creditor.isin(both.account))
 
 
+def same_order(amount: float, other: float, share: float) -> bool:
+    """Whether `amount` is from `share` to `1 / share` times `other`: a sum passed on,
+    of the same order as the one beside it (a ring's or a walk's next hop)."""
+    return share * other <= amount <= other / share
+
+
 def beyond_usual(t: ir.Table, account: str, amount: str, usual: ir.Table,
                  times: float = ABOVE_USUAL) -> ir.Table:
     """The rows of `t` whose `amount` is more than `times` the `account`'s usual day

@@ -29,7 +29,8 @@ from dataclasses import dataclass
 import networkx as nx
 
 from suptech.detect.base import Detector, Params, register
-from suptech.detect.payments.common import passing, shape_hit, shape_hits, windows
+from suptech.detect.payments.common import (passing, same_order, shape_hit, shape_hits,
+                                             windows)
 
 
 @dataclass(frozen=True)
@@ -126,8 +127,7 @@ def _ring_path(graph: nx.MultiDiGraph, ring: list[str], min_share: float) -> lis
         path, amount = [], None
         for a, b in zip(order, order[1:] + order[:1]):
             options = sorted((e for e in graph.get_edge_data(a, b).values()
-                              if amount is None
-                              or min_share * amount <= e["cny"] <= amount / min_share),
+                              if amount is None or same_order(e["cny"], amount, min_share)),
                              key=lambda e: (e["ts_event"], e["payment_id"]))
             if not options:
                 break

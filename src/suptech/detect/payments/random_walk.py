@@ -36,7 +36,8 @@ from dataclasses import dataclass
 import networkx as nx
 
 from suptech.detect.base import Detector, Params, register
-from suptech.detect.payments.common import DAY_NS, passing, shape_hit, shape_hits, unusual
+from suptech.detect.payments.common import (DAY_NS, passing, same_order, shape_hit,
+                                             shape_hits, unusual)
 
 
 @dataclass(frozen=True)
@@ -116,20 +117,21 @@ class RandomWalk(Detector):
             return []
         p = self.params
         span = int(p.within_days * DAY_NS)
-        starts = [min(mine, key=_moment)["debtor"] for _, mine in rings]
+        firsts = [min(mine, key=_moment) for _, mine in rings]
+        starts = [first["debtor"] for first in firsts]
         big = unusual(d, floor)
         near = big.filter(big.debtor.isin(starts) | big.creditor.isin(starts)) \
             .select(*COLUMNS).to_pyarrow().to_pylist()
         hits = []
-        for (group, mine), start in zip(rings, starts):
-            first = min(mine, key=_moment)
+        for (group, mine), first in zip(rings, firsts):
+            start = first["debtor"]
             back = max((r for r in mine if r["creditor"] == start), key=_moment)
             came = [r for r in near if r["creditor"] == start and r["debtor"] not in group
                     and 0 < first["ts_event"] - r["ts_event"] <= span
-                    and p.min_share <= first["cny"] / r["cny"] <= 1 / p.min_share]
+                    and same_order(first["cny"], r["cny"], p.min_share)]
             went = [r for r in near if r["debtor"] == start and r["creditor"] not in group
                     and 0 < r["ts_event"] - back["ts_event"] <= span
-                    and p.min_share <= r["cny"] / back["cny"] <= 1 / p.min_share]
+                    and same_order(r["cny"], back["cny"], p.min_share)]
             if came and went:
                 came, went = max(came, key=_moment), min(went, key=_moment)
                 hits.append(shape_hit(set(group) | {came["debtor"], went["creditor"]},
