@@ -225,6 +225,8 @@ def test_an_unsuitable_sales_page_shows_the_sale_and_the_investors_assessments(s
     investor = json.loads(alert["explanation"])["investor"]
     page.goto(f"{site[0]}/ui/investors")
     page.click(f"#investor-alerts a.investor[href^='/ui/investors/{investor}']")
+    # The click returns once the profile starts loading; count its rows once it has.
+    page.wait_for_url(re.compile(f"/ui/investors/{investor}"))
     assert page.locator(f"#purchases tr[data-sale={sale}]").count() == 1
 
 
