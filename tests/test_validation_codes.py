@@ -129,3 +129,38 @@ def test_a_cancel_needs_only_the_envelope(tmp_path, ingest, refs):
                   ts_event="2026-03-02T09:31:00+08:00")
     [result] = ingest(write_csv(tmp_path, "order_event-cancel.csv", [cancel]))
     assert result.summary.accepted == 1 and result.feedback.is_empty()
+
+
+def test_a_parquet_file_in_many_row_groups_is_judged_as_its_rows_are(tmp_path, ingest, refs):
+    # A large file comes in row groups, which polars reads as chunks of each column; the
+    # checks' masks run over the chunks as they come (no copy into one), and every row
+    # must still get its own findings. The same records as CSV, in a store of their own,
+    # are the reference.
+    import polars as pl
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from suptech.ingest.pipeline import ingest_files
+    from suptech.store.database import open_store
+
+    rows = []
+    for n, (_, type_name, changes, _) in enumerate(CASES, start=1):
+        if type_name == "order_event" and "report_id" not in changes:
+            rows += [record("order_event", 2 * n), record("order_event", 2 * n + 1, **changes)]
+    parquet = tmp_path / "order_event.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), parquet, row_group_size=3)
+    assert pl.read_parquet(parquet).n_chunks() > 1  # what this test is about
+    [from_parquet] = ingest(parquet)
+
+    other = open_store(tmp_path / "csv-db")
+    try:
+        (tmp_path / "csv-refs").mkdir()
+        ingest_files(other, reference_data(tmp_path / "csv-refs"))
+        [from_csv] = ingest_files(other, [write_csv(tmp_path, "order_event.csv", rows)])
+    finally:
+        other.close()
+    found = feedback_rows(from_csv)
+    # Each good row kept, each changed one refused, over eight codes.
+    assert len({code for *_, code in found}) == 8 and from_csv.summary.accepted == len(rows) // 2
+    assert feedback_rows(from_parquet) == found
+    assert from_parquet.summary.accepted == from_csv.summary.accepted
