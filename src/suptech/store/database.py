@@ -214,8 +214,8 @@ class Store(Lookups):
         report type's `report_schema`, in its order and types.
         """
         group = submission if isinstance(submission, list) else [submission]
-        if any(s.accepted for s in group):
-            self.engine.write_versions(group[0].report_type, group[0].batch_id, versions)
+        name, rows = group[0].report_type, sum(s.accepted for s in group)
+        file = self.engine.write_versions(name, group[0].batch_id, versions) if rows else None
         with self.engine.transaction():
             if feedback.num_rows:
                 self.engine.insert("feedback", feedback)
@@ -223,6 +223,10 @@ class Store(Lookups):
                 self.engine.insert("stream_log", log.select(STREAM_LOG.names).cast(STREAM_LOG.to_pyarrow()))
             self.engine.insert("submissions", pa.Table.from_pylist(
                 [s.__dict__ for s in group], schema=SUBMISSIONS.to_pyarrow()))
+            if file is not None:
+                self.engine.list_versions(name, file, rows)
+        if file is not None:
+            self.engine.compact(name)
 
     # ---- alerts ----------------------------------------------------------------------
 

@@ -4,14 +4,16 @@ The store's queries are Ibis expressions and do not know which engine runs them.
 
 Report versions are Parquet files, one per committed file, under
 `<data dir>/versions/<report type>/<batch id>.parquet`; both engines read the same
-layout, so a data directory written on a laptop can be read by a Spark cluster. A
-version file is written beside its final name and renamed into place, so it is either
-whole or absent. It becomes visible only when its submission record is committed (see
-`Store.versions`); a file left by a process killed in between belongs to no submission
-and is deleted the next time the store is opened for writing.
+layout, so a data directory written on a laptop can be read by a Spark cluster (once
+its DuckDB writer has closed it: see `suptech.store.listing`). A version file is written
+beside its final name and renamed into place, so it is either whole or absent. It
+becomes visible only when its submission record is committed (see `Store.versions`); a
+file left by a process killed in between belongs to no submission and is deleted the
+next time the store is opened for writing.
 
 - DuckDB (default): submissions and feedback in `suptech.duckdb`, written in one
-  transaction; each report type is a view over its version files.
+  transaction; each report type is a view over the version files it lists, small
+  files merged as they accumulate (`suptech.store.listing`).
 - Spark (local mode here, a cluster in production): every table is Parquet under the
   data directory; the submission record is written last and acts as the commit marker.
 """
@@ -32,6 +34,7 @@ import ibis
 import polars as pl
 import pyarrow as pa
 
+from suptech.store.listing import Listing
 from suptech.store.schema import storage_schema
 
 ENGINES = ("duckdb", "spark")
@@ -95,17 +98,24 @@ class Engine:
                                      folder / SCHEMA_FILE)
         self._versions_table(name, schema, folder, exists)
 
-    def write_versions(self, name: str, batch_id: str, frame: pl.LazyFrame) -> None:
-        write_parquet_atomically(frame, self.versions_dir(name) / f"{batch_id}.parquet")
+    def write_versions(self, name: str, batch_id: str, frame: pl.LazyFrame) -> str:
+        """The versions of a commit, written whole; the file's name."""
+        file = f"{batch_id}.parquet"
+        write_parquet_atomically(frame, self.versions_dir(name) / file)
+        return file
+
+    def list_versions(self, name: str, file: str, rows: int) -> None:
+        """In the commit's transaction: its version file (of `rows` rows) is now one of
+        the type's. An engine that reads a type's whole directory needs nothing here."""
+
+    def compact(self, name: str) -> None:
+        """After a commit: merge the type's small version files, where the engine does
+        (a cluster's own table format compacts its files)."""
 
     def remove_uncommitted(self, name: str, committed: set[str]) -> None:
-        """Delete version files of batches without a submission record (a killed commit)."""
-        for path in self.versions_dir(name).iterdir():
-            if path.name.startswith(".") and path.name.endswith(".tmp"):
-                path.unlink(missing_ok=True)
-            elif path.suffix == ".parquet" and path.name != SCHEMA_FILE \
-                    and path.stem not in committed:
-                path.unlink(missing_ok=True)
+        """On opening an `exclusive` engine's store: delete the version files no commit
+        stands behind (a killed commit's), `committed` being the batch ids committed."""
+        raise NotImplementedError
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
@@ -156,17 +166,32 @@ class DuckDB(Engine):
     concurrent: ClassVar[bool] = True
     exclusive: ClassVar[bool] = True
     _columns: dict[str, list[str]] = field(default_factory=dict)  # a table's, in order
+    _listing: Listing | None = None
 
     @property
     def raw(self):
         """DuckDB's own connection (Ibis's backend keeps it as `con`)."""
         return self.con.con
 
+    @property
+    def listing(self) -> Listing:
+        if self._listing is None:
+            self._listing = Listing(self.raw, self.data_dir, SCHEMA_FILE)
+            self._listing.ensure(sorted(p.name for p in (self.data_dir / "versions").iterdir()
+                                        if p.is_dir()))
+        return self._listing
+
     def _versions_table(self, name, schema, folder, exists) -> None:
-        # Recreated on every open: the data directory may have moved.
-        glob = str(folder.resolve() / "*.parquet").replace("'", "''")
-        self.con.raw_sql(
-            f"CREATE OR REPLACE VIEW \"{name}\" AS SELECT * FROM read_parquet('{glob}')")
+        self.listing.view(name)  # made on every open: the data directory may have moved
+
+    def list_versions(self, name: str, file: str, rows: int) -> None:
+        self.listing.add(name, file, rows)
+
+    def compact(self, name: str) -> None:
+        self.listing.compact(name, write_parquet_atomically)
+
+    def remove_uncommitted(self, name: str, committed: set[str]) -> None:
+        self.listing.remove_unlisted(name)
 
     def create_table(self, name: str, schema: ibis.Schema) -> None:
         self.con.create_table(name, schema=schema)
@@ -217,6 +242,8 @@ class DuckDB(Engine):
         return DuckDB(ibis.duckdb.from_connection(self.raw.cursor()), self.data_dir)
 
     def close(self) -> None:
+        if self._listing is not None:  # no query of this store's is running now
+            self._listing.sweep(everything=True)
         self.con.disconnect()
 
 
@@ -247,9 +274,10 @@ class Spark(Engine):
         if not exists:
             self._create(name, schema, folder)
 
-    def write_versions(self, name: str, batch_id: str, frame: pl.LazyFrame) -> None:
-        super().write_versions(name, batch_id, frame)
+    def write_versions(self, name: str, batch_id: str, frame: pl.LazyFrame) -> str:
+        file = super().write_versions(name, batch_id, frame)
         self.session.catalog.refreshTable(self._table_name(name))
+        return file
 
     def create_table(self, name: str, schema: ibis.Schema) -> None:
         self._create(name, schema, self.data_dir / "spark" / name)

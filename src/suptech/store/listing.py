@@ -1,0 +1,124 @@
+"""DuckDB's report versions as a list of files, and the compaction of the small ones.
+
+Each report type's view reads the files its type lists in the `version_files` table, not
+whatever lies in its directory. A commit lists its file in the same transaction as its
+submission record, so a file is seen with its submission or not at all. Single reports
+sent over the API, and a stream's fetches, each make a small file: thousands of them
+make every read of the type open thousands of files (5,000 ten-row files took 0.5-0.8
+s to scan against 3-8 ms for the same rows in one). So once a type has `COMPACT_AT`
+files of fewer than `SMALL_ROWS` rows, they are merged into one (`compact`): the merged
+file is written whole beside them, then one transaction lists it in their place and
+points the view at it. A reader sees either the small files or the merged one, never
+both and never neither. A query that began before the swap may still be reading the
+small files, so they are deleted only `GRACE_S` seconds later, or when the store is
+next opened or closed (then no query of this process is running); a file no row lists
+(a commit or a compaction killed half way) is deleted when the store is opened.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import polars as pl
+import pyarrow.parquet as pq
+
+TABLE = "version_files"
+#: A file of fewer rows counts as small.
+SMALL_ROWS = 100_000
+#: Small files of one type that make a compaction.
+COMPACT_AT = 64
+#: Seconds a merged file's small files are kept for the queries that began before.
+GRACE_S = 600.0
+
+
+class Listing:
+    """The listed files of a DuckDB store (`raw`: DuckDB's connection); `schema_file`:
+    the empty file every view also reads, for its schema."""
+
+    def __init__(self, raw, data_dir: Path, schema_file: str):
+        self.raw, self.data_dir, self.schema_file = raw, data_dir, schema_file
+        self.superseded: list[tuple[float, Path]] = []  # (when, file) to delete
+
+    def folder(self, name: str) -> Path:
+        return self.data_dir / "versions" / name
+
+    def ensure(self, names: list[str]) -> None:
+        """The table, made on a store's first open with this code from the files of
+        committed submissions (before it, a type's view read its whole directory, and
+        a submission record made its file's rows visible)."""
+        if self.raw.execute("SELECT count(*) FROM information_schema.tables "
+                            f"WHERE table_name = '{TABLE}'").fetchone()[0]:
+            return
+        committed = {b for (b,) in self.raw.execute("SELECT batch_id FROM submissions").fetchall()}
+        self.raw.execute(f"CREATE TABLE {TABLE} (report_type VARCHAR, file VARCHAR, rows BIGINT)")
+        for name in names:
+            for path in sorted(self.folder(name).glob("*.parquet")):
+                if path.name != self.schema_file and path.stem in committed:
+                    self.raw.execute(f"INSERT INTO {TABLE} VALUES (?, ?, ?)",
+                                     [name, path.name, pq.read_metadata(path).num_rows])
+
+    def files(self, name: str) -> list[tuple[str, int]]:
+        return self.raw.execute(f"SELECT file, rows FROM {TABLE} WHERE report_type = ? "
+                                "ORDER BY rowid", [name]).fetchall()
+
+    def view(self, name: str) -> None:
+        """The type's view over its listed files (paths resolved on every open: the data
+        directory may have moved)."""
+        folder = self.folder(name).resolve()
+        paths = [str(folder / self.schema_file)] + [str(folder / f) for f, _ in self.files(name)]
+        listed = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
+        self.raw.execute(f'CREATE OR REPLACE VIEW "{name}" AS SELECT * FROM read_parquet([{listed}])')
+
+    def add(self, name: str, file: str, rows: int) -> None:
+        """In a commit's transaction: `file` listed, and seen from then on."""
+        self.raw.execute(f"INSERT INTO {TABLE} VALUES (?, ?, ?)", [name, file, rows])
+        self.view(name)
+
+    def remove_unlisted(self, name: str) -> None:
+        """On opening for writing: files of killed commits and compactions, and small
+        files a compaction merged (no query of this process is running yet)."""
+        listed = {f for f, _ in self.files(name)} | {self.schema_file}
+        for path in self.folder(name).iterdir():
+            if path.name.startswith(".") and path.name.endswith(".tmp") or \
+                    path.suffix == ".parquet" and path.name not in listed:
+                path.unlink(missing_ok=True)
+
+    def compact(self, name: str, write) -> bool:
+        """Merge the type's small files into one once there are `COMPACT_AT` of them;
+        `write(frame, path)` writes a file whole or not at all. Whether it merged."""
+        self.sweep()
+        small = [f for f, rows in self.files(name) if rows < SMALL_ROWS]
+        if len(small) < COMPACT_AT:
+            return False
+        folder = self.folder(name)
+        merged = f"merged-{time.time_ns()}.parquet"
+        # In the order they were listed: the rows keep their batch ids and row numbers.
+        frame = pl.scan_parquet([folder / f for f in small])
+        write(frame, folder / merged)
+        rows = pq.read_metadata(folder / merged).num_rows
+        self.raw.execute("BEGIN TRANSACTION")
+        try:
+            self.raw.execute(f"DELETE FROM {TABLE} WHERE report_type = ? AND file IN "
+                             "(SELECT unnest(?))", [name, small])
+            self.raw.execute(f"INSERT INTO {TABLE} VALUES (?, ?, ?)", [name, merged, rows])
+            self.view(name)
+        except BaseException:
+            self.raw.execute("ROLLBACK")
+            (folder / merged).unlink(missing_ok=True)
+            raise
+        self.raw.execute("COMMIT")
+        now = time.monotonic()
+        self.superseded += [(now, folder / f) for f in small]
+        return True
+
+    def sweep(self, everything: bool = False) -> None:
+        """Delete the merged small files whose grace has passed (all: `everything`)."""
+        now = time.monotonic()
+        kept = []
+        for at, path in self.superseded:
+            if everything or now - at >= GRACE_S:
+                path.unlink(missing_ok=True)
+            else:
+                kept.append((at, path))
+        self.superseded = kept
