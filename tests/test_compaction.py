@@ -123,3 +123,24 @@ def test_a_store_from_before_the_listing_lists_its_committed_files(tmp_path):
         assert ids(store) == ["PAY-1", "PAY-2"]
     finally:
         store.close()
+
+
+def test_the_servers_committer_merges_once_it_has_answered(tmp_path):
+    import threading
+
+    from suptech.server.committer import Committer
+    from suptech.server.services import Services
+
+    store = open_store(tmp_path / "db")
+    committer = Committer(store, threading.RLock())
+    try:
+        for k in range(1, AT + 1):
+            rec = record("payment", k)
+            pending = Services._pending("payment-api.jsonl", [rec], "payment", rec["submitter"])
+            assert committer.submit(pending).result().summary.accepted == 1
+        committer.close()  # its last group's merge done
+        [(merged, rows)] = store.engine.listing.files("payment")
+        assert merged.startswith("merged-") and rows == AT
+        assert ids(store) == [f"PAY-{k}" for k in range(1, AT + 1)]
+    finally:
+        store.close()

@@ -221,5 +221,8 @@ def load_order(paths: Sequence[Path], type_name: str | None) -> list[Path]:
 def ingest_files(store: Store, paths: Sequence[Path], type_name: str | None = None,
                  progress: Progress | None = None, submitter: str | None = None,
                  now_ns: int | None = None) -> list[FileResult]:
-    return [ingest_file(store, p, type_name, progress, submitter, now_ns=now_ns)
-            for p in load_order(paths, type_name)]
+    results = []
+    for p in load_order(paths, type_name):
+        results.append(ingest_file(store, p, type_name, progress, submitter, now_ns=now_ns))
+        store.compact()  # thousands of small files, as from a venue's every message
+    return results

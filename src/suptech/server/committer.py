@@ -133,6 +133,11 @@ class Committer:
                     self._commit(type_name, chunk)
             for p in alone:
                 p.answer.set_result(self._alone(p))
+            try:
+                self.store.compact()  # once answered: a merge takes a while
+            # What is stored stays stored whatever becomes of a merge (one transaction).
+            except (Exception, pl.exceptions.PanicException):  # noqa: BLE001
+                log.exception("small version files not merged")
 
     def _commit(self, type_name: str, group: list[Pending]) -> None:
         rt = REPORT_TYPES[type_name]

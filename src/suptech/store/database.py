@@ -57,6 +57,7 @@ class Store(Lookups):
         self.engine = engine
         self.con = engine.con
         self._has_rows: set[str] = set()
+        self._grown: set[str] = set()  # types committed to since the last `compact`
         existing = set(self.con.list_tables())
         for name, schema in {"submissions": SUBMISSIONS, "feedback": FEEDBACK,
                              "alerts": ALERTS, "scans": SCANS, "stream_log": STREAM_LOG,
@@ -79,6 +80,7 @@ class Store(Lookups):
         other.engine = self.engine.cursor()
         other.con = other.engine.con
         other._has_rows = set()
+        other._grown = set()
         return other
 
     # ---- reading -------------------------------------------------------------------
@@ -226,7 +228,14 @@ class Store(Lookups):
             if file is not None:
                 self.engine.list_versions(name, file, rows)
         if file is not None:
-            self.engine.compact(name)
+            self._grown.add(name)
+
+    def compact(self) -> None:
+        """Merge the small version files of the types committed to since the last call,
+        where the engine does (`Engine.compact`). Called once a commit's answers are
+        given: a merge of many files takes a while."""
+        while self._grown:
+            self.engine.compact(self._grown.pop())
 
     # ---- alerts ----------------------------------------------------------------------
 

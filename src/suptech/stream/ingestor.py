@@ -187,7 +187,16 @@ class Ingestor:
         if self.failed:  # the cache learnt what was not stored
             self.lookup.forget()
             self.failed = False
+        # On the committing thread, after this fetch's commits, whose answers are given.
+        self.committer.submit(self._compact)
         return [answers[m.seq] for m in messages]
+
+    def _compact(self) -> None:
+        try:
+            self.commit_store.compact()
+        # The commits are stored whatever becomes of a merge (it is one transaction).
+        except (Exception, pl.exceptions.PanicException):  # noqa: BLE001
+            log.exception("small version files not merged")
 
     def replay_answer(self, subject: str, log: dict) -> dict:
         """A redelivered message's answer: its rows' feedback as first given."""
