@@ -31,8 +31,9 @@ def payments(prefix: str) -> list[dict]:
     return [payment(prefix, i) for i in range(N)]
 
 
-def check(data, acknowledged: list[str], killed: list[str]) -> None:
-    """The invariants, read with the server down (opening removes a killed commit's files)."""
+def check(data, acknowledged: list[str], killed: list[str]) -> int:
+    """The invariants, read with the server down (opening removes a killed commit's
+    files); the merged version files listed."""
     import pyarrow.compute as pc
 
     from suptech.store.database import open_store
@@ -52,6 +53,7 @@ def check(data, acknowledged: list[str], killed: list[str]) -> None:
             listed = {f for f, _ in store.engine.listing.files(folder.name)} | {SCHEMA_FILE}
             left += [p for p in folder.iterdir() if p.name not in listed]
         assert not lost and not partial and not left, (lost, partial, left)
+        return sum(f.startswith("merged-") for f, _ in store.engine.listing.files("payment"))
     finally:
         store.close()
 
@@ -113,10 +115,10 @@ def main() -> None:
             acknowledged.append(cli_prefix)
             cut_off += "runs here" in err
             if (k + 1) % 10 == 0 or k + 1 == args.rounds:
-                check(data, acknowledged, killed)
+                merged = check(data, acknowledged, killed)
                 print(f"{k + 1} kills: {len(killed)} API batches and {cut_off} CLI files "
-                      f"cut off; nothing acknowledged lost, nothing partial, no file left",
-                      flush=True)
+                      f"cut off; nothing acknowledged lost, nothing partial, no file left "
+                      f"({merged} merged files listed)", flush=True)
             server, base = start(data, url)
     finally:
         server.kill()

@@ -144,3 +144,41 @@ def test_the_servers_committer_merges_once_it_has_answered(tmp_path):
         assert ids(store) == [f"PAY-{k}" for k in range(1, AT + 1)]
     finally:
         store.close()
+
+
+def test_connections_committing_and_merging_at_once_keep_every_report_once(tmp_path):
+    # The server's committer and a CLI command run in the server commit over connections
+    # of their own, each merging after its commits.
+    import threading
+
+    db = tmp_path / "db"
+    store = open_store(db)
+    other = store.cursor()
+    failed = []
+
+    def commit(s, first):
+        try:
+            (tmp_path / str(first)).mkdir()
+            payments(tmp_path / str(first), s, first, 3 * AT)
+        except BaseException as e:  # noqa: BLE001 (said below)
+            failed.append(e)
+
+    threads = [threading.Thread(target=commit, args=(s, first))
+               for s, first in ((store, 1), (other, 1001))]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not failed, failed
+        expected = sorted(f"PAY-{k}" for first in (1, 1001) for k in range(first, first + 3 * AT))
+        assert ids(store) == expected
+        assert store.versions("payment").count().to_pyarrow().as_py() == len(expected)
+    finally:
+        other.close()
+        store.close()
+    store = open_store(db)
+    try:
+        assert ids(store) == expected
+    finally:
+        store.close()

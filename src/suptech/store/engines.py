@@ -34,7 +34,7 @@ import ibis
 import polars as pl
 import pyarrow as pa
 
-from suptech.store.listing import Listing
+from suptech.store.listing import Listing, guard
 from suptech.store.schema import storage_schema
 
 ENGINES = ("duckdb", "spark")
@@ -167,6 +167,7 @@ class DuckDB(Engine):
     exclusive: ClassVar[bool] = True
     _columns: dict[str, list[str]] = field(default_factory=dict)  # a table's, in order
     _listing: Listing | None = None
+    is_cursor: bool = False  # a second connection of `cursor`'s (closed before the store)
 
     @property
     def raw(self):
@@ -229,21 +230,17 @@ class DuckDB(Engine):
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
-        con = self.raw  # no statement to compile
-        con.execute("BEGIN TRANSACTION")
-        try:
+        # A commit lists its file: one such transaction at a time (`listing.guard`).
+        with guard(self.data_dir, self.raw):
             yield
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("COMMIT")
 
     def cursor(self) -> "DuckDB":
-        return DuckDB(ibis.duckdb.from_connection(self.raw.cursor()), self.data_dir)
+        return DuckDB(ibis.duckdb.from_connection(self.raw.cursor()), self.data_dir,
+                      is_cursor=True)
 
     def close(self) -> None:
-        if self._listing is not None:  # no query of this store's is running now
-            self._listing.sweep(everything=True)
+        if not self.is_cursor:  # the store itself: no query of this process runs now
+            self.listing.sweep(everything=True)
         self.con.disconnect()
 
 

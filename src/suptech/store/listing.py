@@ -13,11 +13,21 @@ both and never neither. A query that began before the swap may still be reading 
 small files, so they are deleted only `GRACE_S` seconds later, or when the store is
 next opened or closed (then no query of this process is running); a file no row lists
 (a commit or a compaction killed half way) is deleted when the store is opened.
+
+Several connections of one process commit (the server's committer, a CLI command run in
+the server, the stream's committing thread). Each commit's transaction makes the view
+again from the list as it sees it, so the transactions that change the list run one at
+a time (`guard`, one lock per data directory), each begun once the one before has
+committed: two at once would each make the view without the other's file, and two
+merges of the same files would list their rows twice.
 """
 
 from __future__ import annotations
 
+import os
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
@@ -26,10 +36,32 @@ import pyarrow.parquet as pq
 TABLE = "version_files"
 #: A file of fewer rows counts as small.
 SMALL_ROWS = 100_000
-#: Small files of one type that make a compaction.
-COMPACT_AT = 64
+#: Small files of one type that make a compaction (SUPTECH_MERGE_AT overrides).
+COMPACT_AT = int(os.environ.get("SUPTECH_MERGE_AT", "64"))
 #: Seconds a merged file's small files are kept for the queries that began before.
 GRACE_S = 600.0
+
+#: Per data directory (resolved): the lock of the transactions that change the list, and
+#: the merged small files to delete, (when, file), of all its connections in this process.
+_GUARDS: dict[Path, threading.Lock] = {}
+_SUPERSEDED: dict[Path, list[tuple[float, Path]]] = {}
+_MADE = threading.Lock()
+
+
+@contextmanager
+def guard(data_dir: Path, raw):
+    """A transaction on `raw` that changes the list: begun once any other has committed."""
+    key = Path(data_dir).resolve()
+    with _MADE:
+        lock = _GUARDS.setdefault(key, threading.Lock())
+    with lock:
+        raw.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            raw.execute("ROLLBACK")
+            raise
+        raw.execute("COMMIT")
 
 
 class Listing:
@@ -38,7 +70,8 @@ class Listing:
 
     def __init__(self, raw, data_dir: Path, schema_file: str):
         self.raw, self.data_dir, self.schema_file = raw, data_dir, schema_file
-        self.superseded: list[tuple[float, Path]] = []  # (when, file) to delete
+        with _MADE:
+            self.superseded = _SUPERSEDED.setdefault(Path(data_dir).resolve(), [])
 
     def folder(self, name: str) -> Path:
         return self.data_dir / "versions" / name
@@ -71,7 +104,7 @@ class Listing:
         self.raw.execute(f'CREATE OR REPLACE VIEW "{name}" AS SELECT * FROM read_parquet([{listed}])')
 
     def add(self, name: str, file: str, rows: int) -> None:
-        """In a commit's transaction: `file` listed, and seen from then on."""
+        """In a commit's transaction (`guard`): `file` listed, and seen from then on."""
         self.raw.execute(f"INSERT INTO {TABLE} VALUES (?, ?, ?)", [name, file, rows])
         self.view(name)
 
@@ -94,31 +127,41 @@ class Listing:
         folder = self.folder(name)
         merged = f"merged-{time.time_ns()}.parquet"
         # In the order they were listed: the rows keep their batch ids and row numbers.
-        frame = pl.scan_parquet([folder / f for f in small])
-        write(frame, folder / merged)
+        write(pl.scan_parquet([folder / f for f in small]), folder / merged)
         rows = pq.read_metadata(folder / merged).num_rows
-        self.raw.execute("BEGIN TRANSACTION")
         try:
-            self.raw.execute(f"DELETE FROM {TABLE} WHERE report_type = ? AND file IN "
-                             "(SELECT unnest(?))", [name, small])
-            self.raw.execute(f"INSERT INTO {TABLE} VALUES (?, ?, ?)", [name, merged, rows])
-            self.view(name)
-        except BaseException:
-            self.raw.execute("ROLLBACK")
+            with guard(self.data_dir, self.raw):
+                # Another connection may have merged some of them meanwhile.
+                still = self.raw.execute(
+                    f"SELECT count(*) FROM {TABLE} WHERE report_type = ? AND file IN "
+                    "(SELECT unnest(?))", [name, small]).fetchone()[0]
+                if still != len(small):
+                    raise _Taken
+                self.raw.execute(f"DELETE FROM {TABLE} WHERE report_type = ? AND file IN "
+                                 "(SELECT unnest(?))", [name, small])
+                self.raw.execute(f"INSERT INTO {TABLE} VALUES (?, ?, ?)", [name, merged, rows])
+                self.view(name)
+        except BaseException as e:
             (folder / merged).unlink(missing_ok=True)
+            if isinstance(e, _Taken):
+                return False
             raise
-        self.raw.execute("COMMIT")
         now = time.monotonic()
-        self.superseded += [(now, folder / f) for f in small]
+        with _MADE:
+            self.superseded += [(now, folder / f) for f in small]
         return True
 
     def sweep(self, everything: bool = False) -> None:
-        """Delete the merged small files whose grace has passed (all: `everything`)."""
+        """Delete the merged small files whose grace has passed (all: `everything`,
+        when no query of this process can be reading them)."""
         now = time.monotonic()
-        kept = []
-        for at, path in self.superseded:
-            if everything or now - at >= GRACE_S:
-                path.unlink(missing_ok=True)
-            else:
-                kept.append((at, path))
-        self.superseded = kept
+        with _MADE:
+            due = [(at, p) for at, p in self.superseded if everything or now - at >= GRACE_S]
+            for entry in due:
+                self.superseded.remove(entry)
+        for _, path in due:
+            path.unlink(missing_ok=True)
+
+
+class _Taken(Exception):
+    """The small files of a merge were merged by another connection first."""
