@@ -84,12 +84,15 @@ class Listing:
                             f"WHERE table_name = '{TABLE}'").fetchone()[0]:
             return
         committed = {b for (b,) in self.raw.execute("SELECT batch_id FROM submissions").fetchall()}
-        self.raw.execute(f"CREATE TABLE {TABLE} (report_type VARCHAR, file VARCHAR, rows BIGINT)")
-        for name in names:
-            for path in sorted(self.folder(name).glob("*.parquet")):
-                if path.name != self.schema_file and path.stem in committed:
-                    self.raw.execute(f"INSERT INTO {TABLE} VALUES (?, ?, ?)",
-                                     [name, path.name, pq.read_metadata(path).num_rows])
+        # All at once: a table made in part would have the files it missed deleted.
+        with guard(self.data_dir, self.raw):
+            self.raw.execute(f"CREATE TABLE {TABLE} (report_type VARCHAR, file VARCHAR, "
+                             "rows BIGINT)")
+            for name in names:
+                for path in sorted(self.folder(name).glob("*.parquet")):
+                    if path.name != self.schema_file and path.stem in committed:
+                        self.raw.execute(f"INSERT INTO {TABLE} VALUES (?, ?, ?)",
+                                         [name, path.name, pq.read_metadata(path).num_rows])
 
     def files(self, name: str) -> list[tuple[str, int]]:
         return self.raw.execute(f"SELECT file, rows FROM {TABLE} WHERE report_type = ? "
