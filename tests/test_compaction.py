@@ -182,3 +182,12 @@ def test_connections_committing_and_merging_at_once_keep_every_report_once(tmp_p
         assert ids(store) == expected
     finally:
         store.close()
+
+
+def test_the_merge_threshold_is_a_setting_and_a_bad_one_keeps_the_default(monkeypatch, caplog):
+    monkeypatch.setenv("SUPTECH_MERGE_AT", "8")
+    assert listing._merge_at() == 8
+    for bad in ("abc", "1", "-3"):
+        monkeypatch.setenv("SUPTECH_MERGE_AT", bad)
+        assert listing._merge_at() == 64
+    assert "SUPTECH_MERGE_AT='-3' is not a whole number" in caplog.text

@@ -24,6 +24,7 @@ merges of the same files would list their rows twice.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -36,8 +37,26 @@ import pyarrow.parquet as pq
 TABLE = "version_files"
 #: A file of fewer rows counts as small.
 SMALL_ROWS = 100_000
+
+
+def _merge_at(default: int = 64) -> int:
+    text = os.environ.get("SUPTECH_MERGE_AT", "")
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 2:  # a setting must not stop the store: said, and the default kept
+        logging.getLogger(__name__).warning(
+            "SUPTECH_MERGE_AT=%r is not a whole number of files from 2 up; %d is used",
+            text, default)
+        return default
+    return value
+
+
 #: Small files of one type that make a compaction (SUPTECH_MERGE_AT overrides).
-COMPACT_AT = int(os.environ.get("SUPTECH_MERGE_AT", "64"))
+COMPACT_AT = _merge_at()
 #: Seconds a merged file's small files are kept for the queries that began before.
 GRACE_S = 600.0
 
