@@ -28,6 +28,7 @@ import logging
 import os
 import threading
 import time
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -147,7 +148,8 @@ class Listing:
         if len(small) < COMPACT_AT:
             return False
         folder = self.folder(name)
-        merged = f"merged-{time.time_ns()}.parquet"
+        # Its own name, whatever another connection merges at the same moment.
+        merged = f"merged-{time.time_ns()}-{uuid.uuid4().hex[:12]}.parquet"
         # In the order they were listed: the rows keep their batch ids and row numbers.
         write(pl.scan_parquet([folder / f for f in small]), folder / merged)
         rows = pq.read_metadata(folder / merged).num_rows
