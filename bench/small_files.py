@@ -17,6 +17,7 @@ import platform
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -24,8 +25,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from api import payment  # noqa: E402
-
-import threading  # noqa: E402
 
 from suptech.server.committer import Committer  # noqa: E402
 from suptech.server.services import Services  # noqa: E402

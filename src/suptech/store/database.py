@@ -68,9 +68,8 @@ class Store(Lookups):
         for name, rt in REPORT_TYPES.items():
             engine.create_versions(name, report_schema(rt), exists=name in existing)
         if engine.exclusive:  # the only writer: files of a killed commit may go
-            committed = set(self.con.table("submissions").batch_id.to_pyarrow().to_pylist())
             for name in REPORT_TYPES:
-                engine.remove_uncommitted(name, committed)
+                engine.remove_unlisted(name)
 
     def cursor(self) -> "Store":
         """The same database over a connection of its own, for another thread: a DuckDB

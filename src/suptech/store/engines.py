@@ -112,9 +112,9 @@ class Engine:
         """After a commit: merge the type's small version files, where the engine does
         (a cluster's own table format compacts its files)."""
 
-    def remove_uncommitted(self, name: str, committed: set[str]) -> None:
+    def remove_unlisted(self, name: str) -> None:
         """On opening an `exclusive` engine's store: delete the version files no commit
-        stands behind (a killed commit's), `committed` being the batch ids committed."""
+        stands behind (a killed commit's or merge's)."""
         raise NotImplementedError
 
     @contextlib.contextmanager
@@ -178,8 +178,7 @@ class DuckDB(Engine):
     def listing(self) -> Listing:
         if self._listing is None:
             self._listing = Listing(self.raw, self.data_dir, SCHEMA_FILE)
-            self._listing.ensure(sorted(p.name for p in (self.data_dir / "versions").iterdir()
-                                        if p.is_dir()))
+            self._listing.ensure()
         return self._listing
 
     def _versions_table(self, name, schema, folder, exists) -> None:
@@ -191,7 +190,7 @@ class DuckDB(Engine):
     def compact(self, name: str) -> None:
         self.listing.compact(name, write_parquet_atomically)
 
-    def remove_uncommitted(self, name: str, committed: set[str]) -> None:
+    def remove_unlisted(self, name: str) -> None:
         self.listing.remove_unlisted(name)
 
     def create_table(self, name: str, schema: ibis.Schema) -> None:

@@ -96,7 +96,7 @@ class Listing:
     def folder(self, name: str) -> Path:
         return self.data_dir / "versions" / name
 
-    def ensure(self, names: list[str]) -> None:
+    def ensure(self) -> None:
         """The table, made on a store's first open with this code from the files of
         committed submissions (before it, a type's view read its whole directory, and
         a submission record made its file's rows visible)."""
@@ -108,8 +108,9 @@ class Listing:
         with guard(self.data_dir, self.raw):
             self.raw.execute(f"CREATE TABLE {TABLE} (report_type VARCHAR, file VARCHAR, "
                              "rows BIGINT)")
-            for name in names:
-                for path in sorted(self.folder(name).glob("*.parquet")):
+            for folder in sorted(p for p in (self.data_dir / "versions").iterdir() if p.is_dir()):
+                name = folder.name
+                for path in sorted(folder.glob("*.parquet")):
                     if path.name != self.schema_file and path.stem in committed:
                         self.raw.execute(f"INSERT INTO {TABLE} VALUES (?, ?, ?)",
                                          [name, path.name, pq.read_metadata(path).num_rows])
