@@ -10,11 +10,16 @@ anonymous); any other alert in the file is false. Parameters were set on the pum
 dated before 2021-01-01; the figures that count are those of the later ones.
 
     .venv/bin/python bench/pumps.py [--pumps ../shared/data/pumps] [--jobs 2]
+                                    [--only tuning|held-out] [--set DETECTOR.PARAM=VALUE ...]
+
+`--only tuning` with `--set` runs a grid on the tuning side alone, without showing the
+held-out pumps.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import multiprocessing
 import shutil
 import tempfile
@@ -36,7 +41,7 @@ SPLIT = "2021-01-01"  # tuned on pumps before this date; reported on the rest
 BEFORE, AFTER = 10 * MINUTE, 60 * MINUTE
 
 
-def one(row: dict, pumps: Path, n: int) -> dict:
+def one(row: dict, pumps: Path, n: int, params: dict | None = None) -> dict:
     work = Path(tempfile.mkdtemp(prefix="suptech-pump-"))
     try:
         body = f"XS{n:09d}"
@@ -46,7 +51,8 @@ def one(row: dict, pumps: Path, n: int) -> dict:
         try:
             ingest_files(store, converted.files)
             t = time.perf_counter()
-            detectors = [c() for c in REGISTRY.detectors.values() if c.domain == "market"]
+            detectors = [c(c.Params(**(params or {}).get(c.id, {})))
+                         for c in REGISTRY.detectors.values() if c.domain == "market"]
             alerts = run(store, detectors)
             scan_s = time.perf_counter() - t
         finally:
@@ -73,12 +79,28 @@ def main() -> None:
     ap.add_argument("--pumps", type=Path,
                     default=Path(__file__).resolve().parents[2] / "shared/data/pumps")
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--only", choices=["tuning", "held-out"],
+                    help="scan only the pumps of one side of the split (a grid is run "
+                         "on the tuning side alone)")
+    ap.add_argument("--set", action="append", default=[], metavar="DETECTOR.PARAM=VALUE",
+                    help="a detector's parameter for this run, e.g. pump_flow.min_giveback=0.4")
     args = ap.parse_args()
     labels = pl.read_csv(args.pumps / "labels.csv")
+    if args.only:
+        tuning = pl.col("pump_time_utc") < SPLIT
+        labels = labels.filter(tuning if args.only == "tuning" else ~tuning)
+    params: dict[str, dict] = {}
+    for item in args.set:
+        name, _, value = item.partition("=")
+        detector, _, field = name.partition(".")
+        known = {c.id: c for c in REGISTRY.detectors.values()}
+        if detector not in known or field not in known[detector].Params.__dataclass_fields__:
+            ap.error(f"--set {item}: no parameter {field!r} of a detector {detector!r}")
+        params.setdefault(detector, {})[field] = ast.literal_eval(value)
     began = time.perf_counter()
     # Spawned, not forked: a fork of a process with DuckDB's and polars' threads hangs.
     with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(one, row, args.pumps, i + 1)
+        futures = [pool.submit(one, row, args.pumps, i + 1, params)
                    for i, row in enumerate(labels.iter_rows(named=True))]
         rows = []
         for i, f in enumerate(futures, 1):
@@ -91,6 +113,8 @@ def main() -> None:
     print(per.select("file", "tuning", "trades", "found", "by", "false", "other", "other_by"))
     for name, part in (("tuning (before 2021)", per.filter("tuning")),
                        ("held out (2021 on)", per.filter(~pl.col("tuning")))):
+        if part.is_empty():
+            continue
         print(f"{name}: {part.height} pumps, recall {part['found'].mean():.2f} "
               f"({part['found'].sum()}/{part.height}); false PUMP_AND_DUMP alerts "
               f"{part['false'].sum()} ({part['false'].sum() / part.height:.2f} a file, "
