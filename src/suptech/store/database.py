@@ -90,7 +90,10 @@ class Store(Lookups):
 
     def _committed(self, t: ir.Table) -> ir.Table:
         """`t`'s rows of committed files. Applied after a query's own filters, which the
-        Parquet reader uses to skip files; this one it cannot."""
+        Parquet reader uses to skip files; this one it cannot. Where the engine's tables
+        read committed files only, `t` itself."""
+        if self.engine.lists_committed:
+            return t
         return t.filter(t.batch_id.isin(self.con.table("submissions").batch_id))
 
     def _latest(self, t: ir.Table) -> ir.Table:

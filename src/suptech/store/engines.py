@@ -82,6 +82,9 @@ class Engine:
     #: A file lock makes an open store the only writer (so files of a killed commit
     #: may be removed on opening).
     exclusive: ClassVar[bool]
+    #: A report type's table reads only committed files: each is listed in its commit's
+    #: transaction (`suptech.store.listing`), so no row needs its batch looked up.
+    lists_committed: ClassVar[bool]
 
     con: ibis.BaseBackend
     data_dir: Path
@@ -165,6 +168,7 @@ class DuckDB(Engine):
     name: ClassVar[str] = "duckdb"
     concurrent: ClassVar[bool] = True
     exclusive: ClassVar[bool] = True
+    lists_committed: ClassVar[bool] = True
     _columns: dict[str, list[str]] = field(default_factory=dict)  # a table's, in order
     _listing: Listing | None = None
     is_cursor: bool = False  # a second connection of `cursor`'s (closed before the store)
@@ -251,6 +255,7 @@ class Spark(Engine):
     name: ClassVar[str] = "spark"
     concurrent: ClassVar[bool] = False
     exclusive: ClassVar[bool] = False
+    lists_committed: ClassVar[bool] = False  # a type's table is its whole folder
     session: object = None  # the SparkSession the backend was made from
     #: Where this store's shared tables are written (`_spark_backend`); its own, so
     #: that closing the store removes what a scan cut short left there.
