@@ -42,16 +42,16 @@ class Lookups:
         held = self.held(type_name, field, most=len(values) - 1) \
             if len(values) >= WHOLE else None
         if held is None:
-            unique = values.unique()
-            wanted = ibis.memtable(pa.table({"_v": unique.to_arrow()}))
-            # The live reports (`view`: only the few amended ones are ranked version by
-            # version) that hold one of the values, each value once already (no
-            # distinct over the reports).
+            # The values held by a live report (`view`: only the few amended ones are
+            # ranked version by version), as asked: a semi-join keeps each asked value
+            # once whatever the reports, and repeats cost it less than making the
+            # values unique first. Counted first: usually each one is found.
+            wanted = ibis.memtable(pa.table({"_v": values.to_arrow()}))
             live = self.view(type_name)
-            held = pl.from_arrow(wanted.semi_join(live, wanted._v == live[field])
-                                 .to_pyarrow()).to_series().cast(pl.String)
-            if len(held) == len(unique):
-                return values  # each one found (the usual case)
+            found = wanted.semi_join(live, wanted._v == live[field])
+            if found.count().to_pyarrow().as_py() == len(values):
+                return values
+            held = pl.from_arrow(found.to_pyarrow()).to_series().cast(pl.String)
         return values.filter(values.is_in(held.implode()))
 
     def held(self, type_name: str, field: str, most: int | None = None) -> pl.Series | None:
