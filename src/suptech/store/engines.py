@@ -7,9 +7,10 @@ Report versions are Parquet files, one per committed file, under
 layout, so a data directory written on a laptop can be read by a Spark cluster (once
 its DuckDB writer has closed it: see `suptech.store.listing`). A version file is written
 beside its final name and renamed into place, so it is either whole or absent. It
-becomes visible only when its submission record is committed (see `Store.versions`); a
-file left by a process killed in between belongs to no submission and is deleted the
-next time the store is opened for writing.
+becomes visible only when its submission record is committed (DuckDB lists it in that
+transaction; Spark keeps rows of committed batches: `Store._committed`); a file left by
+a process killed in between belongs to no submission and is deleted the next time the
+store is opened for writing.
 
 - DuckDB (default): submissions and feedback in `suptech.duckdb`, written in one
   transaction; each report type is a view over the version files it lists, small
