@@ -90,10 +90,10 @@ def main() -> None:
         tuning = pl.col("pump_time_utc") < SPLIT
         labels = labels.filter(tuning if args.only == "tuning" else ~tuning)
     params: dict[str, dict] = {}
+    known = {c.id: c for c in REGISTRY.detectors.values()}
     for item in args.set:
         name, _, value = item.partition("=")
         detector, _, field = name.partition(".")
-        known = {c.id: c for c in REGISTRY.detectors.values()}
         if detector not in known or field not in known[detector].Params.__dataclass_fields__:
             ap.error(f"--set {item}: no parameter {field!r} of a detector {detector!r}")
         params.setdefault(detector, {})[field] = ast.literal_eval(value)
